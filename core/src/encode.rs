@@ -1,0 +1,169 @@
+//! Turning values into bind-parameter text.
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::plan::{Encoding, ParamSpec};
+use crate::session::Session;
+use crate::value::Value;
+
+pub fn bind_param(p: &ParamSpec, variables: &[(String, Value)], session: &Session) -> Result<Option<String>> {
+    match p {
+        ParamSpec::Const(c) => Ok(c.clone()),
+        ParamSpec::Session(name) => match session.var(name) {
+            Some(v) => Ok(Some(v.to_string())),
+            None => Err(Error::new(
+                ErrorCode::ValidationFailed,
+                "$",
+                format!("missing session variable: \"{}\"", name),
+            )),
+        },
+        ParamSpec::SessionJson => Ok(Some(session_json(session))),
+        ParamSpec::Variable { name, path, encoding } => {
+            let mut v = variables.iter().find(|(n, _)| n == name).map(|(_, v)| v).unwrap_or(&Value::Null);
+            for key in path {
+                v = v.get(key).unwrap_or(&Value::Null);
+            }
+            encode(v, *encoding)
+        }
+    }
+}
+
+/// The session as a JSON object (`{"x-hasura-role":"user",...}`).
+pub fn session_json(session: &Session) -> String {
+    let mut out = String::from("{");
+    let mut first = true;
+    let mut push = |k: &str, v: &str, out: &mut String| {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        write_json_string(out, k);
+        out.push(':');
+        write_json_string(out, v);
+    };
+    if session.var("x-hasura-role").is_none() {
+        push("x-hasura-role", &session.role, &mut out);
+    }
+    for (k, v) in &session.vars {
+        push(k, v, &mut out);
+    }
+    out.push('}');
+    out
+}
+
+pub fn encode(v: &Value, encoding: Encoding) -> Result<Option<String>> {
+    if v.is_null() {
+        return Ok(None);
+    }
+    Ok(Some(match encoding {
+        Encoding::Scalar => scalar_text(v),
+        Encoding::Json => {
+            let mut s = String::new();
+            write_json(&mut s, v);
+            s
+        }
+        Encoding::PgArray => {
+            let mut s = String::new();
+            write_pg_array(&mut s, v);
+            s
+        }
+    }))
+}
+
+/// Text of a scalar for Postgres input; lists and objects become JSON text.
+pub fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Boolean(b) => if *b { "true" } else { "false" }.to_string(),
+        Value::Number(n) => n.clone(),
+        Value::String(s) | Value::Enum(s) => s.clone(),
+        Value::Variable(n) => n.clone(),
+        Value::List(_) | Value::Object(_) => {
+            let mut s = String::new();
+            write_json(&mut s, v);
+            s
+        }
+    }
+}
+
+/// A Postgres array literal: `{1,2,"a \"b\""}`; nested lists become nested arrays.
+pub fn write_pg_array(out: &mut String, v: &Value) {
+    match v {
+        Value::List(items) => {
+            out.push('{');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                match item {
+                    Value::Null => out.push_str("NULL"),
+                    Value::List(_) => write_pg_array(out, item),
+                    other => {
+                        out.push('"');
+                        for ch in scalar_text(other).chars() {
+                            if ch == '"' || ch == '\\' {
+                                out.push('\\');
+                            }
+                            out.push(ch);
+                        }
+                        out.push('"');
+                    }
+                }
+            }
+            out.push('}');
+        }
+        // A single value where a list is expected: GraphQL input coercion wraps it.
+        other => write_pg_array(out, &Value::List(Vec::from([other.clone()]))),
+    }
+}
+
+pub fn write_json(out: &mut String, v: &Value) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(n),
+        Value::String(s) | Value::Enum(s) | Value::Variable(s) => write_json_string(out, s),
+        Value::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(fields) => {
+            out.push('{');
+            for (i, (k, item)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_string(out, k);
+                out.push(':');
+                write_json(out, item);
+            }
+            out.push('}');
+        }
+    }
+}
+
+pub fn write_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}

@@ -1,0 +1,58 @@
+//! graphedge core: a pure compiler from a GraphQL request to ONE parameterised Postgres
+//! statement that produces the response JSON.
+//!
+//! Invariants (see ARCHITECTURE.md):
+//! - no I/O, no clock, no randomness: `#![no_std]` + `alloc`, no dependencies;
+//! - user values only ever reach SQL as bind parameters ([`sql::Param`]);
+//! - identifiers only go through [`sql::quote_ident`];
+//! - the emitted SQL is deterministic (counter aliases), so it can be snapshot-tested;
+//! - never panics on any input: every failure is an [`error::Error`] with a Hasura code.
+#![no_std]
+extern crate alloc;
+
+pub mod encode;
+pub mod error;
+pub mod parse;
+pub mod plan;
+mod compile;
+pub mod model;
+pub mod session;
+pub mod value;
+
+pub use error::{Error, ErrorCode};
+pub use model::Schema;
+pub use session::Session;
+pub use value::Value;
+pub use plan::{Plan, PlanKind, ParamSpec, Encoding};
+
+/// Engine options that change the emitted SQL (part of the plan cache key via the schema version
+/// of the engine that holds them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES`: bigint/numeric as JSON strings.
+    pub stringify_numeric: bool,
+    /// `HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS` (default true).
+    pub infer_function_permissions: bool,
+    /// Maximum selection depth accepted (deeper documents are rejected).
+    pub max_depth: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { stringify_numeric: false, infer_function_permissions: true, max_depth: 64 }
+    }
+}
+
+/// One GraphQL request (a batch is several of these).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request<'a> {
+    pub query: &'a str,
+    pub operation_name: Option<&'a str>,
+    /// The request's `variables` object.
+    pub variables: &'a [(alloc::string::String, Value)],
+}
+
+/// Compiles one GraphQL request for a session into a [`Plan`]. Pure: no I/O.
+pub fn compile(schema: &Schema, session: &Session, request: &Request<'_>, options: &Options) -> Result<Plan, Error> {
+    compile::compile(schema, session, request, options)
+}

@@ -1,0 +1,277 @@
+//! The resolved schema core compiles against: tracked tables with their introspected columns,
+//! relationships with explicit column mappings, computed fields, tracked functions and the
+//! permissions of every role. Built by the `metadata` crate (raw Hasura metadata + database
+//! introspection → `Schema`); core never sees raw metadata.
+//!
+//! Permission filters stay as [`Value`] trees in Hasura's boolean-expression syntax (with
+//! `X-Hasura-*` strings for session variables); core interprets them with the same code that
+//! interprets a GraphQL `where` argument, so the two can never disagree.
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::value::Value;
+
+pub type TableId = usize;
+pub type ColumnId = usize;
+pub type FunctionId = usize;
+pub type RoleName = String;
+
+/// `schema.name` of a Postgres object.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct QualifiedName {
+    pub schema: String,
+    pub name: String,
+}
+
+impl QualifiedName {
+    pub fn new(schema: impl Into<String>, name: impl Into<String>) -> Self {
+        QualifiedName { schema: schema.into(), name: name.into() }
+    }
+}
+
+/// A Postgres type as introspected: `name` is the type's name as `format_type` prints it without
+/// modifiers for base types (`integer`, `text`, `timestamp with time zone`, `numeric`, `jsonb`,
+/// `geometry`, `character varying`), and `udt` is `pg_type.typname` (`int4`, `text`, `timestamptz`,
+/// `_int4` for arrays). `schema` is the type's namespace (`pg_catalog`, `public`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgType {
+    pub udt: String,
+    pub schema: String,
+    /// For array types, the element type's `udt` (`int4` for `_int4`); `None` otherwise.
+    pub element: Option<String>,
+    /// `b` base, `e` enum, `d` domain, `c` composite, `r` range, `p` pseudo (pg_type.typtype).
+    pub kind: char,
+}
+
+impl PgType {
+    pub fn scalar(udt: &str) -> Self {
+        PgType { udt: String::from(udt), schema: String::from("pg_catalog"), element: None, kind: 'b' }
+    }
+    pub fn is_array(&self) -> bool {
+        self.element.is_some()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    /// Postgres column name.
+    pub name: String,
+    /// GraphQL field name (custom_name / custom_column_names applied).
+    pub gql_name: String,
+    pub pg_type: PgType,
+    pub nullable: bool,
+    pub has_default: bool,
+    /// Generated or identity-always column: not insertable.
+    pub is_generated: bool,
+    pub is_identity: bool,
+    pub description: Option<String>,
+    /// When the column references an enum table (`is_enum`), that table: the column's GraphQL
+    /// type is the enum table's enum type.
+    pub enum_table: Option<TableId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelKind {
+    Object,
+    Array,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relationship {
+    pub name: String,
+    pub kind: RelKind,
+    pub target: TableId,
+    /// Pairs (column of this table, column of the target) that must be equal.
+    pub mapping: Vec<(ColumnId, ColumnId)>,
+    pub comment: Option<String>,
+}
+
+/// One argument of a SQL function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionArg {
+    /// `None` for unnamed arguments (exposed as `arg_1`, `arg_2`, … like Hasura).
+    pub name: Option<String>,
+    pub pg_type: PgType,
+    pub has_default: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FunctionReturn {
+    /// Returns a scalar (or array of scalars).
+    Scalar(PgType),
+    /// Returns rows of a tracked table; `set` for SETOF.
+    Table { table: TableId, set: bool },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComputedField {
+    pub name: String,
+    pub function: QualifiedName,
+    pub args: Vec<FunctionArg>,
+    /// Index in `args` of the argument that receives the row (Hasura's `table_argument`; default 0).
+    pub table_argument: usize,
+    /// Index in `args` of the argument that receives the session JSON (`session_argument`).
+    pub session_argument: Option<usize>,
+    pub returns: FunctionReturn,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExposedAs {
+    Query,
+    Mutation,
+}
+
+/// A tracked SQL function exposed as a root field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Function {
+    pub name: QualifiedName,
+    /// Root field name (custom_name applied); aggregate is `<gql_name>_aggregate` unless customised.
+    pub gql_name: String,
+    pub gql_aggregate_name: String,
+    pub args: Vec<FunctionArg>,
+    pub session_argument: Option<usize>,
+    /// Tracked functions must return SETOF a tracked table, or a single row of one.
+    pub returns: FunctionReturn,
+    pub exposed_as: ExposedAs,
+    /// `VOLATILE`, `STABLE` or `IMMUTABLE` as `v`/`s`/`i`.
+    pub volatility: char,
+    /// Roles given explicit function permissions.
+    pub permissions: Vec<RoleName>,
+    pub comment: Option<String>,
+}
+
+/// Names of the generated root fields of a table (custom_root_fields applied).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RootFieldNames {
+    pub select: String,
+    pub select_by_pk: String,
+    pub select_aggregate: String,
+    pub insert: String,
+    pub insert_one: String,
+    pub update: String,
+    pub update_by_pk: String,
+    pub update_many: String,
+    pub delete: String,
+    pub delete_by_pk: String,
+}
+
+/// Which columns a permission exposes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SelectPermission {
+    pub columns: Vec<ColumnId>,
+    pub computed_fields: Vec<String>,
+    /// Boolean expression in Hasura's syntax (JSON-like). `Value::Object(vec![])` = no filter.
+    pub filter: Value,
+    pub limit: Option<u64>,
+    pub allow_aggregations: bool,
+    /// `None` = all root fields allowed; otherwise the subset of
+    /// `select`, `select_by_pk`, `select_aggregate`, `select_stream`.
+    pub query_root_fields: Option<Vec<String>>,
+    pub subscription_root_fields: Option<Vec<String>>,
+    /// Inherited roles only: a column visible through only some parent roles is NULL unless the
+    /// row passes one of those roles' filters (Hasura's cell-level semantics). Absent = always.
+    pub column_filters: BTreeMap<ColumnId, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InsertPermission {
+    pub check: Value,
+    pub columns: Vec<ColumnId>,
+    /// Column presets: a literal value or an `X-Hasura-*` string.
+    pub set: Vec<(ColumnId, Value)>,
+    pub backend_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdatePermission {
+    pub filter: Value,
+    pub check: Option<Value>,
+    pub columns: Vec<ColumnId>,
+    pub set: Vec<(ColumnId, Value)>,
+    pub backend_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DeletePermission {
+    pub filter: Value,
+    pub backend_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Permissions {
+    pub select: Option<SelectPermission>,
+    pub insert: Option<InsertPermission>,
+    pub update: Option<UpdatePermission>,
+    pub delete: Option<DeletePermission>,
+}
+
+/// A row of an enum table (`is_enum: true`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnumValue {
+    pub value: String,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UniqueConstraint {
+    pub name: String,
+    pub columns: Vec<ColumnId>,
+    pub is_primary: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub name: QualifiedName,
+    /// Base GraphQL type name (`author`, `hge_tests_author`, or `configuration.custom_name`).
+    pub gql_name: String,
+    pub root_fields: RootFieldNames,
+    pub columns: Vec<Column>,
+    /// Primary key columns in key order (empty: no `_by_pk` field).
+    pub primary_key: Vec<ColumnId>,
+    pub unique_constraints: Vec<UniqueConstraint>,
+    pub relationships: Vec<Relationship>,
+    pub computed_fields: Vec<ComputedField>,
+    /// Role name → permissions (inherited roles already resolved to their effective permissions).
+    pub permissions: BTreeMap<RoleName, Permissions>,
+    /// `r` table, `v` view, `m` materialized view, `f` foreign table, `p` partitioned table.
+    pub kind: char,
+    pub is_enum: bool,
+    /// For enum tables: their rows, in table order.
+    pub enum_values: Vec<EnumValue>,
+    pub description: Option<String>,
+}
+
+impl Table {
+    pub fn column(&self, pg_name: &str) -> Option<ColumnId> {
+        self.columns.iter().position(|c| c.name == pg_name)
+    }
+    pub fn column_by_gql(&self, gql_name: &str) -> Option<ColumnId> {
+        self.columns.iter().position(|c| c.gql_name == gql_name)
+    }
+    pub fn relationship(&self, name: &str) -> Option<&Relationship> {
+        self.relationships.iter().find(|r| r.name == name)
+    }
+    pub fn computed_field(&self, name: &str) -> Option<&ComputedField> {
+        self.computed_fields.iter().find(|c| c.name == name)
+    }
+}
+
+/// Everything core needs from metadata, for one Postgres source.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Schema {
+    pub tables: Vec<Table>,
+    pub functions: Vec<Function>,
+    /// Inherited role → its parent roles (already folded into table permissions; kept for
+    /// introspection and function permissions).
+    pub inherited_roles: BTreeMap<RoleName, Vec<RoleName>>,
+    /// Increases on every metadata change: part of the plan cache key.
+    pub version: u64,
+}
+
+impl Schema {
+    pub fn table(&self, name: &QualifiedName) -> Option<TableId> {
+        self.tables.iter().position(|t| &t.name == name)
+    }
+}

@@ -1,0 +1,1 @@
+//! graphedge edge: the only crate that knows HTTP.

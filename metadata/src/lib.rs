@@ -1,0 +1,2 @@
+//! Hasura v2 metadata for graphedge.
+pub mod db;

@@ -1,0 +1,2 @@
+//! graphedge native process.
+pub mod pgtemp;

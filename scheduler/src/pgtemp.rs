@@ -1,0 +1,1 @@
+//! Throwaway local PostgreSQL clusters (owned by the conformance-runner helper; see its prompt).
