@@ -8,20 +8,32 @@ use crate::plan::{Encoding, ParamSpec};
 use crate::session::Session;
 use crate::value::Value;
 
-pub fn bind_param(p: &ParamSpec, variables: &[(String, Value)], session: &Session) -> Result<Option<String>> {
+pub fn bind_param(
+    p: &ParamSpec,
+    variables: &[(String, Value)],
+    session: &Session,
+) -> Result<Option<String>> {
     match p {
         ParamSpec::Const(c) => Ok(c.clone()),
         ParamSpec::Session(name) => match session.var(name) {
             Some(v) => Ok(Some(v.to_string())),
             None => Err(Error::new(
-                ErrorCode::ValidationFailed,
+                ErrorCode::NotFound,
                 "$",
                 format!("missing session variable: \"{}\"", name),
             )),
         },
         ParamSpec::SessionJson => Ok(Some(session_json(session))),
-        ParamSpec::Variable { name, path, encoding } => {
-            let mut v = variables.iter().find(|(n, _)| n == name).map(|(_, v)| v).unwrap_or(&Value::Null);
+        ParamSpec::Variable {
+            name,
+            path,
+            encoding,
+        } => {
+            let mut v = variables
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v)
+                .unwrap_or(&Value::Null);
             for key in path {
                 v = v.get(key).unwrap_or(&Value::Null);
             }

@@ -6,8 +6,10 @@ use core::fmt;
 /// Hasura's `extensions.code` values that core can produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
-    /// Syntax error in the GraphQL document (`parse-failed`; Hasura's message: "not a valid graphql query").
+    /// A value that does not parse as its type (`parse-failed`).
     ParseFailed,
+    /// A session variable or object the request needs is missing (`not-found`).
+    NotFound,
     /// The document does not match the schema of the role (`validation-failed`).
     ValidationFailed,
     /// A variable or argument value has the wrong shape (`validation-failed` in Hasura, kept apart here).
@@ -24,7 +26,8 @@ pub enum ErrorCode {
 impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
-            ErrorCode::ParseFailed => "validation-failed",
+            ErrorCode::ParseFailed => "parse-failed",
+            ErrorCode::NotFound => "not-found",
             ErrorCode::ValidationFailed => "validation-failed",
             ErrorCode::BadRequest => "bad-request",
             ErrorCode::PermissionDenied => "permission-denied",
@@ -47,7 +50,11 @@ pub struct Error {
 
 impl Error {
     pub fn new(code: ErrorCode, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Error { code, message: message.into(), path: path.into() }
+        Error {
+            code,
+            message: message.into(),
+            path: path.into(),
+        }
     }
     pub fn validation(path: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(ErrorCode::ValidationFailed, path, message)
@@ -56,7 +63,13 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}, at {})", self.message, self.code.as_str(), self.path)
+        write!(
+            f,
+            "{} ({}, at {})",
+            self.message,
+            self.code.as_str(),
+            self.path
+        )
     }
 }
 

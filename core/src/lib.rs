@@ -10,20 +10,21 @@
 #![no_std]
 extern crate alloc;
 
+mod compile;
 pub mod encode;
 pub mod error;
+pub mod introspection;
+pub mod model;
 pub mod parse;
 pub mod plan;
-mod compile;
-pub mod model;
 pub mod session;
 pub mod value;
 
 pub use error::{Error, ErrorCode};
 pub use model::Schema;
+pub use plan::{Encoding, ParamSpec, Plan, PlanKind};
 pub use session::Session;
 pub use value::Value;
-pub use plan::{Plan, PlanKind, ParamSpec, Encoding};
 
 /// Engine options that change the emitted SQL (part of the plan cache key via the schema version
 /// of the engine that holds them).
@@ -39,7 +40,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { stringify_numeric: false, infer_function_permissions: true, max_depth: 64 }
+        Options {
+            stringify_numeric: false,
+            infer_function_permissions: true,
+            max_depth: 64,
+        }
     }
 }
 
@@ -53,6 +58,11 @@ pub struct Request<'a> {
 }
 
 /// Compiles one GraphQL request for a session into a [`Plan`]. Pure: no I/O.
-pub fn compile(schema: &Schema, session: &Session, request: &Request<'_>, options: &Options) -> Result<Plan, Error> {
+pub fn compile(
+    schema: &Schema,
+    session: &Session,
+    request: &Request<'_>,
+    options: &Options,
+) -> Result<Plan, Error> {
     compile::compile(schema, session, request, options)
 }

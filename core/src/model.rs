@@ -26,7 +26,10 @@ pub struct QualifiedName {
 
 impl QualifiedName {
     pub fn new(schema: impl Into<String>, name: impl Into<String>) -> Self {
-        QualifiedName { schema: schema.into(), name: name.into() }
+        QualifiedName {
+            schema: schema.into(),
+            name: name.into(),
+        }
     }
 }
 
@@ -46,10 +49,54 @@ pub struct PgType {
 
 impl PgType {
     pub fn scalar(udt: &str) -> Self {
-        PgType { udt: String::from(udt), schema: String::from("pg_catalog"), element: None, kind: 'b' }
+        PgType {
+            udt: String::from(udt),
+            schema: String::from("pg_catalog"),
+            element: None,
+            kind: 'b',
+        }
     }
     pub fn is_array(&self) -> bool {
         self.element.is_some()
+    }
+
+    /// The GraphQL scalar name Hasura gives this type (`Int`, `String`, `bigint`, `timestamptz`,
+    /// arrays as `_int4`).
+    pub fn gql_scalar(&self) -> String {
+        if self.element.is_some() {
+            return alloc::format!("_{}", self.element.as_deref().unwrap_or(""));
+        }
+        String::from(match self.udt.as_str() {
+            "int4" => "Int",
+            "int2" => "smallint",
+            "int8" => "bigint",
+            "float4" => "Float",
+            "float8" => "float8",
+            "text" | "varchar" => "String",
+            "bpchar" => "bpchar",
+            "bool" => "Boolean",
+            other => other,
+        })
+    }
+
+    /// Whether Hasura's `--stringify-numeric-types` turns values of this type into JSON strings.
+    pub fn is_big_number(&self) -> bool {
+        matches!(self.udt.as_str(), "int8" | "numeric" | "money")
+    }
+
+    pub fn is_numeric(&self) -> bool {
+        matches!(
+            self.udt.as_str(),
+            "int2" | "int4" | "int8" | "float4" | "float8" | "numeric" | "money"
+        )
+    }
+
+    pub fn is_geo(&self) -> bool {
+        matches!(self.udt.as_str(), "geometry" | "geography")
+    }
+
+    pub fn is_json(&self) -> bool {
+        matches!(self.udt.as_str(), "json" | "jsonb")
     }
 }
 

@@ -95,7 +95,10 @@ impl Field {
         self.alias.as_deref().unwrap_or(&self.name)
     }
     pub fn argument(&self, name: &str) -> Option<&Value> {
-        self.arguments.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.arguments
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
     }
 }
 

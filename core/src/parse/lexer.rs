@@ -29,7 +29,14 @@ pub struct Lexer<'a> {
 impl<'a> Lexer<'a> {
     pub fn new(src: &'a str) -> Self {
         let src = src.strip_prefix('\u{feff}').unwrap_or(src);
-        Lexer { src, bytes: src.as_bytes(), i: 0, line: 1, line_start: 0, peeked: None }
+        Lexer {
+            src,
+            bytes: src.as_bytes(),
+            i: 0,
+            line: 1,
+            line_start: 0,
+            peeked: None,
+        }
     }
 
     /// Position of the next token.
@@ -42,7 +49,10 @@ impl<'a> Lexer<'a> {
     }
 
     fn here(&self) -> Pos {
-        Pos { line: self.line, column: (self.i - self.line_start) as u32 + 1 }
+        Pos {
+            line: self.line,
+            column: (self.i - self.line_start) as u32 + 1,
+        }
     }
 
     pub fn peek(&mut self) -> Result<Tok<'a>> {
@@ -70,11 +80,18 @@ impl<'a> Lexer<'a> {
                 b' ' | b'\t' | b',' => self.i += 1,
                 b'\n' => self.newline(1),
                 b'\r' => {
-                    let n = if self.bytes.get(self.i + 1) == Some(&b'\n') { 2 } else { 1 };
+                    let n = if self.bytes.get(self.i + 1) == Some(&b'\n') {
+                        2
+                    } else {
+                        1
+                    };
                     self.newline(n)
                 }
                 b'#' => {
-                    while self.i < self.bytes.len() && self.bytes[self.i] != b'\n' && self.bytes[self.i] != b'\r' {
+                    while self.i < self.bytes.len()
+                        && self.bytes[self.i] != b'\n'
+                        && self.bytes[self.i] != b'\r'
+                    {
                         self.i += 1;
                     }
                 }
@@ -94,9 +111,12 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex(&mut self) -> Result<Tok<'a>> {
-        let Some(&b) = self.bytes.get(self.i) else { return Ok(Tok::Eof) };
+        let Some(&b) = self.bytes.get(self.i) else {
+            return Ok(Tok::Eof);
+        };
         match b {
-            b'!' | b'$' | b'&' | b'(' | b')' | b':' | b'=' | b'@' | b'[' | b']' | b'{' | b'|' | b'}' => {
+            b'!' | b'$' | b'&' | b'(' | b')' | b':' | b'=' | b'@' | b'[' | b']' | b'{' | b'|'
+            | b'}' => {
                 self.i += 1;
                 Ok(Tok::Punct(b as char))
             }
@@ -111,7 +131,9 @@ impl<'a> Lexer<'a> {
             }
             b'_' | b'a'..=b'z' | b'A'..=b'Z' => {
                 let start = self.i;
-                while self.i < self.bytes.len() && matches!(self.bytes[self.i], b'_' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9') {
+                while self.i < self.bytes.len()
+                    && matches!(self.bytes[self.i], b'_' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9')
+                {
                     self.i += 1;
                 }
                 Ok(Tok::Name(&self.src[start..self.i]))
@@ -166,7 +188,10 @@ impl<'a> Lexer<'a> {
                 return self.err("expected an exponent");
             }
         }
-        if matches!(self.bytes.get(self.i), Some(b'_' | b'a'..=b'z' | b'A'..=b'Z' | b'.')) {
+        if matches!(
+            self.bytes.get(self.i),
+            Some(b'_' | b'a'..=b'z' | b'A'..=b'Z' | b'.')
+        ) {
             return self.err("invalid number");
         }
         let s = &self.src[start..self.i];
@@ -177,7 +202,9 @@ impl<'a> Lexer<'a> {
         self.i += 1;
         let mut out = String::new();
         loop {
-            let Some(ch) = self.src[self.i..].chars().next() else { return self.err("unterminated string") };
+            let Some(ch) = self.src[self.i..].chars().next() else {
+                return self.err("unterminated string");
+            };
             match ch {
                 '"' => {
                     self.i += 1;
@@ -186,7 +213,9 @@ impl<'a> Lexer<'a> {
                 '\n' | '\r' => return self.err("unterminated string"),
                 '\\' => {
                     self.i += 1;
-                    let Some(&e) = self.bytes.get(self.i) else { return self.err("unterminated string") };
+                    let Some(&e) = self.bytes.get(self.i) else {
+                        return self.err("unterminated string");
+                    };
                     self.i += 1;
                     match e {
                         b'"' => out.push('"'),
@@ -204,7 +233,9 @@ impl<'a> Lexer<'a> {
                         _ => return self.err("invalid escape"),
                     }
                 }
-                c if (c as u32) < 0x20 && c != '\t' => return self.err("control character in string"),
+                c if (c as u32) < 0x20 && c != '\t' => {
+                    return self.err("control character in string")
+                }
                 c => {
                     out.push(c);
                     self.i += c.len_utf8();
@@ -214,8 +245,12 @@ impl<'a> Lexer<'a> {
     }
 
     fn hex4(&mut self) -> Result<u32> {
-        let Some(h) = self.src.get(self.i..self.i + 4) else { return self.err("bad unicode escape") };
-        let Ok(v) = u32::from_str_radix(h, 16) else { return self.err("bad unicode escape") };
+        let Some(h) = self.src.get(self.i..self.i + 4) else {
+            return self.err("bad unicode escape");
+        };
+        let Ok(v) = u32::from_str_radix(h, 16) else {
+            return self.err("bad unicode escape");
+        };
         if !h.bytes().all(|b| b.is_ascii_hexdigit()) {
             return self.err("bad unicode escape");
         }
@@ -267,7 +302,10 @@ impl<'a> Lexer<'a> {
 
 /// The spec's BlockStringValue: strip common indentation and blank first/last lines.
 fn block_string_value(raw: &str) -> String {
-    let lines: Vec<&str> = raw.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+    let lines: Vec<&str> = raw
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
     let mut common: Option<usize> = None;
     for line in lines.iter().skip(1) {
         let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
@@ -285,10 +323,16 @@ fn block_string_value(raw: &str) -> String {
         }
         out.push(line);
     }
-    while out.first().is_some_and(|l| l.trim_matches([' ', '\t']).is_empty()) {
+    while out
+        .first()
+        .is_some_and(|l| l.trim_matches([' ', '\t']).is_empty())
+    {
         out.remove(0);
     }
-    while out.last().is_some_and(|l| l.trim_matches([' ', '\t']).is_empty()) {
+    while out
+        .last()
+        .is_some_and(|l| l.trim_matches([' ', '\t']).is_empty())
+    {
         out.pop();
     }
     out.join("\n")

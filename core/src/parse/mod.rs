@@ -26,13 +26,20 @@ pub fn parse(src: &str) -> Result<Document> {
     if src.len() > MAX_LEN {
         return Err(syntax_error("query document is too large", Pos::default()));
     }
-    let mut p = Parser { lx: Lexer::new(src), depth: 0 };
+    let mut p = Parser {
+        lx: Lexer::new(src),
+        depth: 0,
+    };
     p.document()
 }
 
 pub(crate) fn syntax_error(what: &str, pos: Pos) -> Error {
     let _ = (what, pos);
-    Error::new(ErrorCode::ParseFailed, "$.query", String::from("not a valid graphql query"))
+    Error::new(
+        ErrorCode::ValidationFailed,
+        "$.query",
+        String::from("not a valid graphql query"),
+    )
 }
 
 struct Parser<'a> {
@@ -116,10 +123,21 @@ impl<'a> Parser<'a> {
                         Tok::Name(_) => Some(self.name()?),
                         _ => None,
                     };
-                    let variables = if self.peek()? == Tok::Punct('(') { self.variable_definitions()? } else { Vec::new() };
+                    let variables = if self.peek()? == Tok::Punct('(') {
+                        self.variable_definitions()?
+                    } else {
+                        Vec::new()
+                    };
                     let directives = self.directives()?;
                     let selection_set = self.selection_set()?;
-                    doc.operations.push(Operation { kind, name, variables, directives, selection_set, pos });
+                    doc.operations.push(Operation {
+                        kind,
+                        name,
+                        variables,
+                        directives,
+                        selection_set,
+                        pos,
+                    });
                 }
                 Tok::Name("fragment") => {
                     self.next()?;
@@ -134,7 +152,13 @@ impl<'a> Parser<'a> {
                     let type_condition = self.name()?;
                     let directives = self.directives()?;
                     let selection_set = self.selection_set()?;
-                    doc.fragments.push(Fragment { name, type_condition, directives, selection_set, pos });
+                    doc.fragments.push(Fragment {
+                        name,
+                        type_condition,
+                        directives,
+                        selection_set,
+                        pos,
+                    });
                 }
                 _ => return self.err("expected an operation or a fragment"),
             }
@@ -154,10 +178,19 @@ impl<'a> Parser<'a> {
             let name = self.name()?;
             self.expect_punct(':')?;
             let ty = self.ty()?;
-            let default = if self.eat_punct('=')? { Some(self.value(true)?) } else { None };
+            let default = if self.eat_punct('=')? {
+                Some(self.value(true)?)
+            } else {
+                None
+            };
             // Directives on variable definitions are allowed by the spec; parse and drop them.
             let _ = self.directives()?;
-            defs.push(VariableDefinition { name, ty, default, pos });
+            defs.push(VariableDefinition {
+                name,
+                ty,
+                default,
+                pos,
+            });
         }
         if defs.is_empty() {
             return self.err("empty variable definitions");
@@ -174,7 +207,11 @@ impl<'a> Parser<'a> {
         } else {
             Type::Named(self.name()?)
         };
-        let t = if self.eat_punct('!')? { Type::NonNull(Box::new(t)) } else { t };
+        let t = if self.eat_punct('!')? {
+            Type::NonNull(Box::new(t))
+        } else {
+            t
+        };
         self.leave();
         Ok(t)
     }
@@ -185,8 +222,16 @@ impl<'a> Parser<'a> {
             let pos = self.lx.pos();
             self.next()?;
             let name = self.name()?;
-            let arguments = if self.peek()? == Tok::Punct('(') { self.arguments()? } else { Vec::new() };
-            out.push(Directive { name, arguments, pos });
+            let arguments = if self.peek()? == Tok::Punct('(') {
+                self.arguments()?
+            } else {
+                Vec::new()
+            };
+            out.push(Directive {
+                name,
+                arguments,
+                pos,
+            });
         }
         Ok(out)
     }
@@ -241,21 +286,49 @@ impl<'a> Parser<'a> {
                 Tok::Name(_) => {
                     let name = self.name()?;
                     let directives = self.directives()?;
-                    Ok(Selection::FragmentSpread(FragmentSpread { name, directives, pos }))
+                    Ok(Selection::FragmentSpread(FragmentSpread {
+                        name,
+                        directives,
+                        pos,
+                    }))
                 }
                 _ => {
                     let directives = self.directives()?;
                     let selection_set = self.selection_set()?;
-                    Ok(Selection::InlineFragment(InlineFragment { type_condition: None, directives, selection_set, pos }))
+                    Ok(Selection::InlineFragment(InlineFragment {
+                        type_condition: None,
+                        directives,
+                        selection_set,
+                        pos,
+                    }))
                 }
             };
         }
         let first = self.name()?;
-        let (alias, name) = if self.eat_punct(':')? { (Some(first), self.name()?) } else { (None, first) };
-        let arguments = if self.peek()? == Tok::Punct('(') { self.arguments()? } else { Vec::new() };
+        let (alias, name) = if self.eat_punct(':')? {
+            (Some(first), self.name()?)
+        } else {
+            (None, first)
+        };
+        let arguments = if self.peek()? == Tok::Punct('(') {
+            self.arguments()?
+        } else {
+            Vec::new()
+        };
         let directives = self.directives()?;
-        let selection_set = if self.peek()? == Tok::Punct('{') { self.selection_set()? } else { Vec::new() };
-        Ok(Selection::Field(Field { alias, name, arguments, directives, selection_set, pos }))
+        let selection_set = if self.peek()? == Tok::Punct('{') {
+            self.selection_set()?
+        } else {
+            Vec::new()
+        };
+        Ok(Selection::Field(Field {
+            alias,
+            name,
+            arguments,
+            directives,
+            selection_set,
+            pos,
+        }))
     }
 
     fn value(&mut self, constant: bool) -> Result<Value> {
@@ -316,20 +389,45 @@ mod tests {
         let op = &doc.operations[0];
         assert_eq!(op.name.as_deref(), Some("Q"));
         assert_eq!(op.variables[0].default, Some(Value::Number("3".into())));
-        let Selection::Field(f) = &op.selection_set[0] else { panic!() };
+        let Selection::Field(f) = &op.selection_set[0] else {
+            panic!()
+        };
         assert_eq!(f.response_key(), "a");
         assert_eq!(f.selection_set.len(), 6);
-        let Selection::Field(s) = &f.selection_set[5] else { panic!() };
+        let Selection::Field(s) = &f.selection_set[5] else {
+            panic!()
+        };
         assert_eq!(s.argument("x"), Some(&Value::String("a\nbé".into())));
-        assert_eq!(s.argument("y"), Some(&Value::String(" block\nstring ".into())));
+        assert_eq!(
+            s.argument("y"),
+            Some(&Value::String(" block\nstring ".into()))
+        );
     }
 
     #[test]
     fn rejects_bad_documents_without_panicking() {
         for src in [
-            "", "{", "}", "{ a", "query { }", "{ a(: 1) }", "{ a(x: ) }", "{ a(x: $) }", "\"unterminated",
-            "{ a(x: \"\\u12\") }", "{ a(x: 1.) }", "{ a(x: 01) }", "{ ...  }", "fragment on on x { a }", "query ($a) { a }",
-            "{ a(x: {b 1}) }", "{ a(x: [1, 2) }", "\u{0}", "{ a }}", "{ a(x: 1e) }", "query Q($a: Int = $b) { a }",
+            "",
+            "{",
+            "}",
+            "{ a",
+            "query { }",
+            "{ a(: 1) }",
+            "{ a(x: ) }",
+            "{ a(x: $) }",
+            "\"unterminated",
+            "{ a(x: \"\\u12\") }",
+            "{ a(x: 1.) }",
+            "{ a(x: 01) }",
+            "{ ...  }",
+            "fragment on on x { a }",
+            "query ($a) { a }",
+            "{ a(x: {b 1}) }",
+            "{ a(x: [1, 2) }",
+            "\u{0}",
+            "{ a }}",
+            "{ a(x: 1e) }",
+            "query Q($a: Int = $b) { a }",
         ] {
             assert!(parse(src).is_err(), "{:?} parsed", src);
         }

@@ -1,0 +1,372 @@
+//! The compiler pipeline: parse → pick the operation → collect root fields → for each root field
+//! build a SQL scalar subquery that yields its JSON (permissions applied while building) → one
+//! statement `SELECT json_build_object(<key>, <subquery>, ...)`.
+//!
+//! Every user value becomes a bind parameter through [`Ctx::param`]; identifiers go through
+//! [`sql::ident`]; aliases come from a counter so the SQL is deterministic.
+mod boolexp;
+mod normalize;
+mod order;
+mod select;
+pub(crate) mod sql;
+mod values;
+
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{Schema, SelectPermission, TableId};
+use crate::parse::ast::{Document, Fragment, OperationKind, VariableDefinition};
+use crate::plan::{Encoding, ParamSpec, Plan, PlanKind};
+use crate::session::Session;
+use crate::value::Value;
+use crate::{Options, Request};
+
+/// State of one compilation.
+pub struct Ctx<'a> {
+    pub schema: &'a Schema,
+    pub session: &'a Session,
+    pub opts: &'a Options,
+    pub variables: &'a [(String, Value)],
+    pub var_defs: &'a [VariableDefinition],
+    pub fragments: &'a [Fragment],
+    pub params: Vec<ParamSpec>,
+    pub shaping: Vec<String>,
+    next_alias: usize,
+}
+
+/// The select permission in force for a table: admin sees everything.
+#[derive(Clone, Copy)]
+pub enum Perm<'a> {
+    Admin,
+    Role(&'a SelectPermission),
+}
+
+impl<'a> Perm<'a> {
+    pub fn column(&self, c: usize) -> bool {
+        match self {
+            Perm::Admin => true,
+            Perm::Role(p) => p.columns.contains(&c),
+        }
+    }
+    pub fn computed(&self, name: &str) -> bool {
+        match self {
+            Perm::Admin => true,
+            Perm::Role(p) => p.computed_fields.iter().any(|n| n == name),
+        }
+    }
+    pub fn filter(&self) -> Option<&'a Value> {
+        match self {
+            Perm::Admin => None,
+            Perm::Role(p) => match &p.filter {
+                Value::Object(f) if f.is_empty() => None,
+                f => Some(f),
+            },
+        }
+    }
+    pub fn limit(&self) -> Option<u64> {
+        match self {
+            Perm::Admin => None,
+            Perm::Role(p) => p.limit,
+        }
+    }
+    pub fn aggregations(&self) -> bool {
+        match self {
+            Perm::Admin => true,
+            Perm::Role(p) => p.allow_aggregations,
+        }
+    }
+    pub fn root_field(&self, kind: &str) -> bool {
+        match self {
+            Perm::Admin => true,
+            Perm::Role(p) => p
+                .query_root_fields
+                .as_ref()
+                .is_none_or(|l| l.iter().any(|k| k == kind)),
+        }
+    }
+    pub fn column_filter(&self, c: usize) -> Option<&'a Value> {
+        match self {
+            Perm::Admin => None,
+            Perm::Role(p) => p.column_filters.get(&c),
+        }
+    }
+}
+
+impl<'a> Ctx<'a> {
+    pub fn is_admin(&self) -> bool {
+        self.session.is_admin()
+    }
+
+    /// The role's select permission on a table, `None` when the role cannot read it.
+    pub fn perm(&self, t: TableId) -> Option<Perm<'a>> {
+        if self.is_admin() {
+            return Some(Perm::Admin);
+        }
+        let schema: &'a Schema = self.schema;
+        schema
+            .tables
+            .get(t)?
+            .permissions
+            .get(&self.session.role)?
+            .select
+            .as_ref()
+            .map(Perm::Role)
+    }
+
+    pub fn alias(&mut self) -> String {
+        self.next_alias += 1;
+        format!("_{}", self.next_alias)
+    }
+
+    /// Adds a bind parameter and returns its placeholder (`$3`).
+    pub fn param(&mut self, spec: ParamSpec) -> String {
+        // Identical constant/variable parameters share one placeholder.
+        if let Some(i) = self.params.iter().position(|p| p == &spec) {
+            return format!("${}", i + 1);
+        }
+        self.params.push(spec);
+        format!("${}", self.params.len())
+    }
+
+    /// A variable's value: the request's, else the definition's default, else null.
+    pub fn variable(&self, name: &str) -> Result<Value> {
+        if let Some((_, v)) = self.variables.iter().find(|(n, _)| n == name) {
+            return Ok(v.clone());
+        }
+        match self.var_defs.iter().find(|d| d.name == name) {
+            Some(d) => Ok(d.default.clone().unwrap_or(Value::Null)),
+            None => Err(Error::validation(
+                "$",
+                format!("unbound variable \"{}\"", name),
+            )),
+        }
+    }
+
+    fn mark_shaping(&mut self, name: &str) {
+        if !self.shaping.iter().any(|n| n == name) {
+            self.shaping.push(name.to_owned());
+        }
+    }
+
+    /// The value with every variable substituted; those variables become shaping (the plan is
+    /// only valid for their current values).
+    pub fn shaping_value(&mut self, v: &Value) -> Result<Value> {
+        Ok(match v {
+            Value::Variable(name) => {
+                self.mark_shaping(name);
+                self.variable(name)?
+            }
+            Value::List(items) => Value::List(
+                items
+                    .iter()
+                    .map(|i| self.shaping_value(i))
+                    .collect::<Result<_>>()?,
+            ),
+            Value::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, i)| Ok((k.clone(), self.shaping_value(i)?)))
+                    .collect::<Result<_>>()?,
+            ),
+            other => other.clone(),
+        })
+    }
+
+    /// A leaf value as a bind parameter: a variable stays a variable parameter (so the plan can
+    /// be re-bound), a literal becomes a constant. A variable whose current value is null makes
+    /// the plan shaping on it (null collapses conditions).
+    pub fn leaf_param(&mut self, v: &Value, encoding: Encoding) -> Result<String> {
+        match v {
+            Value::Variable(name) => {
+                let current = self.variable(name)?;
+                if current.is_null() {
+                    self.mark_shaping(name);
+                }
+                // Non-null now; record that null-ness matters too.
+                self.mark_shaping_nullness(name);
+                Ok(self.param(ParamSpec::Variable {
+                    name: name.clone(),
+                    path: Vec::new(),
+                    encoding,
+                }))
+            }
+            other => {
+                let v = self.shaping_value(other)?;
+                let text = crate::encode::encode(&v, encoding)?;
+                Ok(self.param(ParamSpec::Const(text)))
+            }
+        }
+    }
+
+    fn mark_shaping_nullness(&mut self, name: &str) {
+        // Null-ness of leaf variables changes the SQL (a null comparison is dropped), so it is
+        // part of the plan's shape. Recorded as `?name` in `shaping` (value's null-ness only).
+        let key = format!("?{}", name);
+        if !self.shaping.iter().any(|n| n == &key) {
+            self.shaping.push(key);
+        }
+    }
+
+    /// Resolves a value that may be a variable one level deep (used before inspecting it).
+    pub fn resolve(&mut self, v: &Value) -> Result<Value> {
+        match v {
+            Value::Variable(name) => {
+                self.mark_shaping(name);
+                self.variable(name)
+            }
+            other => Ok(other.clone()),
+        }
+    }
+}
+
+/// Appends `.name` to a JSON path.
+pub fn sub(path: &str, name: &str) -> String {
+    format!("{}.{}", path, name)
+}
+
+pub fn compile(
+    schema: &Schema,
+    session: &Session,
+    request: &Request<'_>,
+    options: &Options,
+) -> Result<Plan> {
+    let doc = crate::parse::parse(request.query)?;
+    compile_document(schema, session, &doc, request, options)
+}
+
+pub fn compile_document(
+    schema: &Schema,
+    session: &Session,
+    doc: &Document,
+    request: &Request<'_>,
+    options: &Options,
+) -> Result<Plan> {
+    let op = match request.operation_name {
+        Some(name) => doc
+            .operations
+            .iter()
+            .find(|o| o.name.as_deref() == Some(name))
+            .ok_or_else(|| {
+                Error::validation(
+                    "$",
+                    format!("no such operation found in the document: \"{}\"", name),
+                )
+            })?,
+        None => {
+            if doc.operations.len() != 1 {
+                return Err(Error::validation(
+                    "$",
+                    "exactly one operation has to be present in the document when operationName is not specified",
+                ));
+            }
+            &doc.operations[0]
+        }
+    };
+    let mut ctx = Ctx {
+        schema,
+        session,
+        opts: options,
+        variables: request.variables,
+        var_defs: &op.variables,
+        fragments: &doc.fragments,
+        params: Vec::new(),
+        shaping: Vec::new(),
+        next_alias: 0,
+    };
+    for def in &op.variables {
+        let given = request
+            .variables
+            .iter()
+            .find(|(n, _)| n == &def.name)
+            .map(|(_, v)| v);
+        if def.ty.is_non_null() && def.default.is_none() && given.is_none_or(|v| v.is_null()) {
+            return Err(Error::validation(
+                "$",
+                format!(
+                    "expecting a value for non-nullable variable: \"{}\"",
+                    def.name
+                ),
+            ));
+        }
+    }
+    let root_type = match op.kind {
+        OperationKind::Query => "query_root",
+        OperationKind::Subscription => "subscription_root",
+        OperationKind::Mutation => {
+            return Err(Error::new(
+                ErrorCode::NotSupported,
+                "$",
+                "mutations are not supported yet",
+            ));
+        }
+    };
+    let sets = [op.selection_set.as_slice()];
+    let fields = normalize::collect(&mut ctx, &sets, root_type)?;
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut statics: Vec<(String, String)> = Vec::new();
+    let mut all_static = true;
+    for f in &fields {
+        let path = sub("$.selectionSet", f.key());
+        match f.name() {
+            "__typename" => {
+                statics.push((f.key().to_owned(), json_str(root_type)));
+                pairs.push((
+                    f.key().to_owned(),
+                    sql::literal(&json_str(root_type)) + "::json",
+                ));
+            }
+            "__schema" | "__type" => {
+                let json = crate::introspection::resolve_root_field(
+                    schema,
+                    session,
+                    options,
+                    f.field,
+                    &doc.fragments,
+                    request.variables,
+                )?;
+                let p = ctx.param(ParamSpec::Const(Some(json.clone())));
+                statics.push((f.key().to_owned(), json));
+                pairs.push((f.key().to_owned(), format!("{}::json", p)));
+            }
+            _ => {
+                all_static = false;
+                let expr = select::root_field(&mut ctx, f, &path)?;
+                pairs.push((f.key().to_owned(), expr));
+            }
+        }
+    }
+    if all_static {
+        let mut json = String::from("{");
+        for (i, (k, v)) in statics.iter().enumerate() {
+            if i > 0 {
+                json.push(',');
+            }
+            crate::encode::write_json_string(&mut json, k);
+            json.push(':');
+            json.push_str(v);
+        }
+        json.push('}');
+        return Ok(Plan {
+            kind: PlanKind::Static(json),
+            sql: String::new(),
+            params: Vec::new(),
+            shaping_variables: ctx.shaping,
+        });
+    }
+    let sql = format!("SELECT {} AS \"data\"", sql::json_object(&pairs));
+    Ok(Plan {
+        kind: PlanKind::Query,
+        sql,
+        params: ctx.params,
+        shaping_variables: ctx.shaping,
+    })
+}
+
+fn json_str(s: &str) -> String {
+    let mut out = String::new();
+    crate::encode::write_json_string(&mut out, s);
+    out
+}

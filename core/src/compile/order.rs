@@ -1,0 +1,265 @@
+//! `order_by` arguments → SQL sort keys (columns, object relationships, array-relationship
+//! aggregates, scalar computed fields).
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::boolexp::{self, Mode, Scope};
+use super::values::{self, article};
+use super::{sql, sub, Ctx};
+use crate::error::{Error, Result};
+use crate::model::{ColumnId, FunctionReturn, RelKind, TableId};
+use crate::value::Value;
+
+pub struct OrderItem {
+    pub expr: String,
+    pub dir: &'static str,
+    /// Set when the key is a plain column of the table (for `distinct_on` checks).
+    pub column: Option<ColumnId>,
+}
+
+fn direction(ctx: &mut Ctx<'_>, v: &Value, path: &str) -> Result<Option<&'static str>> {
+    let v = ctx.resolve(v)?;
+    let s = match &v {
+        Value::Null => return Ok(None),
+        Value::Enum(s) | Value::String(s) => s.as_str(),
+        other => {
+            return Err(Error::validation(
+                path,
+                format!(
+                    "expected an enum value for type 'order_by', but found {}",
+                    article(other.kind())
+                ),
+            ))
+        }
+    };
+    Ok(Some(match s {
+        "asc" | "asc_nulls_last" => "ASC NULLS LAST",
+        "asc_nulls_first" => "ASC NULLS FIRST",
+        "desc" | "desc_nulls_first" => "DESC NULLS FIRST",
+        "desc_nulls_last" => "DESC NULLS LAST",
+        _ => {
+            return Err(Error::validation(
+                path,
+                format!(
+                    "expected one of the values ['asc', 'asc_nulls_first', 'asc_nulls_last', 'desc', 'desc_nulls_first', 'desc_nulls_last'] for type 'order_by', but found '{}'",
+                    s
+                ),
+            ))
+        }
+    }))
+}
+
+/// Parses `order_by` (an object or a list of objects) for table `t` under `alias`.
+pub fn order_by(
+    ctx: &mut Ctx<'_>,
+    t: TableId,
+    alias: &str,
+    v: &Value,
+    path: &str,
+) -> Result<Vec<OrderItem>> {
+    let mut out = Vec::new();
+    let items = match ctx.resolve(v)? {
+        Value::List(items) => items,
+        Value::Null => Vec::new(),
+        other => alloc::vec![other],
+    };
+    let many = items.len() > 1;
+    for (i, item) in items.iter().enumerate() {
+        let p = if many {
+            format!("{}[{}]", path, i)
+        } else {
+            String::from(path)
+        };
+        object_keys(ctx, t, alias, item, &p, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn object_keys(
+    ctx: &mut Ctx<'_>,
+    t: TableId,
+    alias: &str,
+    v: &Value,
+    path: &str,
+    out: &mut Vec<OrderItem>,
+) -> Result<()> {
+    let schema = ctx.schema;
+    let table = &schema.tables[t];
+    let type_name = format!("{}_order_by", table.gql_name);
+    let fields = values::object(ctx, v, &type_name, path)?;
+    let Some(perm) = ctx.perm(t) else {
+        return Err(Error::validation(path, "no permission"));
+    };
+    for (key, val) in &fields {
+        let p = sub(path, key);
+        let not_found = || {
+            Error::validation(
+                &p,
+                format!("field '{}' not found in type: '{}'", key, type_name),
+            )
+        };
+        if let Some(c) = table.column_by_gql(key) {
+            if !perm.column(c) {
+                return Err(not_found());
+            }
+            if let Some(dir) = direction(ctx, val, &p)? {
+                out.push(OrderItem {
+                    expr: format!(
+                        "{}.{}",
+                        sql::ident(alias),
+                        sql::ident(&table.columns[c].name)
+                    ),
+                    dir,
+                    column: Some(c),
+                });
+            }
+        } else if let Some(rel) = table
+            .relationship(key)
+            .filter(|r| r.kind == RelKind::Object)
+        {
+            let Some(target_perm) = ctx.perm(rel.target) else {
+                return Err(not_found());
+            };
+            let target = rel.target;
+            let mapping = rel.mapping.clone();
+            let inner_alias = ctx.alias();
+            let mut nested = Vec::new();
+            object_keys(ctx, target, &inner_alias, val, &p, &mut nested)?;
+            let mut conds =
+                boolexp::join_conds(ctx, &Scope::new(t, alias), target, &inner_alias, &mapping);
+            if let Some(f) = target_perm.filter() {
+                if let Some(c) = boolexp::compile(
+                    ctx,
+                    &Scope::new(target, &inner_alias),
+                    f,
+                    "$",
+                    Mode::Permission,
+                )? {
+                    conds.push(c);
+                }
+            }
+            let from = format!(
+                "{} AS {}",
+                sql::qualified(&schema.tables[target].name),
+                sql::ident(&inner_alias)
+            );
+            let where_ = boolexp::and(conds).unwrap_or_else(|| String::from("true"));
+            for n in nested {
+                out.push(OrderItem {
+                    expr: format!("(SELECT {} FROM {} WHERE {} LIMIT 1)", n.expr, from, where_),
+                    dir: n.dir,
+                    column: None,
+                });
+            }
+        } else if let Some(rel) = key
+            .strip_suffix("_aggregate")
+            .and_then(|r| table.relationship(r))
+            .filter(|r| r.kind == RelKind::Array)
+        {
+            let Some(target_perm) = ctx.perm(rel.target) else {
+                return Err(not_found());
+            };
+            let target = rel.target;
+            let mapping = rel.mapping.clone();
+            let inner_alias = ctx.alias();
+            let mut conds =
+                boolexp::join_conds(ctx, &Scope::new(t, alias), target, &inner_alias, &mapping);
+            if let Some(f) = target_perm.filter() {
+                if let Some(c) = boolexp::compile(
+                    ctx,
+                    &Scope::new(target, &inner_alias),
+                    f,
+                    "$",
+                    Mode::Permission,
+                )? {
+                    conds.push(c);
+                }
+            }
+            let from = format!(
+                "{} AS {}",
+                sql::qualified(&schema.tables[target].name),
+                sql::ident(&inner_alias)
+            );
+            let where_ = boolexp::and(conds).unwrap_or_else(|| String::from("true"));
+            let agg_type = format!("{}_aggregate_order_by", schema.tables[target].gql_name);
+            let aggs = values::object(ctx, val, &agg_type, &p)?;
+            for (func, spec) in &aggs {
+                let ap = sub(&p, func);
+                if func == "count" {
+                    if let Some(dir) = direction(ctx, spec, &ap)? {
+                        out.push(OrderItem {
+                            expr: format!("(SELECT count(*) FROM {} WHERE {})", from, where_),
+                            dir,
+                            column: None,
+                        });
+                    }
+                    continue;
+                }
+                if !matches!(
+                    func.as_str(),
+                    "sum"
+                        | "avg"
+                        | "max"
+                        | "min"
+                        | "stddev"
+                        | "stddev_pop"
+                        | "stddev_samp"
+                        | "var_pop"
+                        | "var_samp"
+                        | "variance"
+                ) {
+                    return Err(Error::validation(
+                        &ap,
+                        format!("field '{}' not found in type: '{}'", func, agg_type),
+                    ));
+                }
+                let cols = values::object(ctx, spec, func, &ap)?;
+                for (col, d) in &cols {
+                    let cp = sub(&ap, col);
+                    let tt = &schema.tables[target];
+                    let Some(c) = tt.column_by_gql(col).filter(|c| target_perm.column(*c)) else {
+                        return Err(Error::validation(
+                            &cp,
+                            format!("field '{}' not found in type: '{}'", col, func),
+                        ));
+                    };
+                    if let Some(dir) = direction(ctx, d, &cp)? {
+                        out.push(OrderItem {
+                            expr: format!(
+                                "(SELECT {}({}.{}) FROM {} WHERE {})",
+                                func,
+                                sql::ident(&inner_alias),
+                                sql::ident(&tt.columns[c].name),
+                                from,
+                                where_
+                            ),
+                            dir,
+                            column: None,
+                        });
+                    }
+                }
+            }
+        } else if let Some(cf) = table.computed_field(key) {
+            if !perm.computed(key) {
+                return Err(not_found());
+            }
+            match &cf.returns {
+                FunctionReturn::Scalar(_) => {
+                    let call = super::select::computed_call(ctx, t, alias, cf, None, &p)?;
+                    if let Some(dir) = direction(ctx, val, &p)? {
+                        out.push(OrderItem {
+                            expr: call,
+                            dir,
+                            column: None,
+                        });
+                    }
+                }
+                FunctionReturn::Table { .. } => return Err(not_found()),
+            }
+        } else {
+            return Err(not_found());
+        }
+    }
+    Ok(())
+}

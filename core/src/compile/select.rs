@@ -1,0 +1,769 @@
+//! Table selections → SQL scalar subqueries that produce JSON: lists (`json_agg`), single rows
+//! (`_by_pk`, object relationships), aggregates, computed fields and tracked functions.
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::boolexp::{self, Mode, Scope};
+use super::normalize::{self, Merged};
+use super::order::{self, OrderItem};
+use super::values;
+use super::{sql, sub, Ctx, Perm};
+use crate::error::{Error, Result};
+use crate::model::{
+    ComputedField, Function, FunctionArg, FunctionReturn, PgType, RelKind, TableId,
+};
+use crate::parse::ast::Selection;
+use crate::plan::ParamSpec;
+use crate::value::Value;
+
+fn not_found(path: &str, name: &str, type_name: &str) -> Error {
+    Error::validation(
+        path,
+        format!("field '{}' not found in type: '{}'", name, type_name),
+    )
+}
+
+/// What rows come from: a table, or a function call returning rows of a table.
+#[derive(Clone)]
+enum Source {
+    Table(TableId),
+    Call(String, TableId),
+}
+
+impl Source {
+    fn table(&self) -> TableId {
+        match self {
+            Source::Table(t) | Source::Call(_, t) => *t,
+        }
+    }
+    fn from_sql(&self, ctx: &Ctx<'_>, alias: &str) -> String {
+        match self {
+            Source::Table(t) => format!(
+                "{} AS {}",
+                sql::qualified(&ctx.schema.tables[*t].name),
+                sql::ident(alias)
+            ),
+            Source::Call(call, _) => format!("{} AS {}", call, sql::ident(alias)),
+        }
+    }
+}
+
+/// A root field of `query_root`.
+pub fn root_field<'a>(ctx: &mut Ctx<'a>, f: &Merged<'a>, path: &str) -> Result<String> {
+    let name = f.name();
+    let schema = ctx.schema;
+    for (t, table) in schema.tables.iter().enumerate() {
+        let rf = &table.root_fields;
+        let kind = if rf.select == name {
+            "select"
+        } else if rf.select_by_pk == name && !table.primary_key.is_empty() {
+            "select_by_pk"
+        } else if rf.select_aggregate == name {
+            "select_aggregate"
+        } else {
+            continue;
+        };
+        let Some(perm) = ctx.perm(t) else { continue };
+        if !perm.root_field(kind) {
+            continue;
+        }
+        return match kind {
+            "select" => rows(ctx, Source::Table(t), f, path, Vec::new(), Shape::Many),
+            "select_by_pk" => {
+                if !table.primary_key.iter().all(|c| perm.column(*c)) {
+                    break;
+                }
+                by_pk(ctx, t, f, path)
+            }
+            _ => {
+                if !perm.aggregations() {
+                    break;
+                }
+                aggregate(ctx, Source::Table(t), f, path, Vec::new(), &[])
+            }
+        };
+    }
+    for func in &schema.functions {
+        if func.exposed_as != crate::model::ExposedAs::Query {
+            continue;
+        }
+        let is_agg = func.gql_aggregate_name == name;
+        if func.gql_name != name && !is_agg {
+            continue;
+        }
+        let FunctionReturn::Table { table: t, set } = func.returns else {
+            continue;
+        };
+        if !function_allowed(ctx, func, t) {
+            continue;
+        }
+        let Some(perm) = ctx.perm(t) else { continue };
+        let (call, _) = function_call(ctx, func, f, path)?;
+        if is_agg {
+            if !perm.aggregations() {
+                continue;
+            }
+            return aggregate(ctx, Source::Call(call, t), f, path, Vec::new(), &["args"]);
+        }
+        let shape = if set { Shape::Many } else { Shape::One };
+        return rows(ctx, Source::Call(call, t), f, path, Vec::new(), shape);
+    }
+    Err(not_found(path, name, "query_root"))
+}
+
+fn function_allowed(ctx: &Ctx<'_>, func: &Function, t: TableId) -> bool {
+    if ctx.is_admin() {
+        return true;
+    }
+    if func.permissions.iter().any(|r| r == &ctx.session.role) {
+        return true;
+    }
+    ctx.opts.infer_function_permissions && ctx.perm(t).is_some()
+}
+
+/// `"s"."f"(args)` for a tracked function root field (with its `args` argument).
+fn function_call<'a>(
+    ctx: &mut Ctx<'a>,
+    func: &Function,
+    f: &Merged<'a>,
+    path: &str,
+) -> Result<(String, ())> {
+    let args_v = f.field.argument("args").cloned();
+    let call = call_sql(
+        ctx,
+        &func.name,
+        &func.args,
+        None,
+        func.session_argument,
+        args_v.as_ref(),
+        &sub(path, "args"),
+        &func.gql_name,
+    )?;
+    Ok((call, ()))
+}
+
+/// Builds a function call. `row` = (index of the table argument, SQL of the row).
+#[allow(clippy::too_many_arguments)]
+fn call_sql(
+    ctx: &mut Ctx<'_>,
+    name: &crate::model::QualifiedName,
+    args: &[FunctionArg],
+    row: Option<(usize, &str)>,
+    session_arg: Option<usize>,
+    given: Option<&Value>,
+    path: &str,
+    owner: &str,
+) -> Result<String> {
+    let given = match given {
+        Some(v) => values::object(ctx, v, &format!("{}_args", owner), path)?,
+        None => Vec::new(),
+    };
+    let mut parts: Vec<String> = Vec::new();
+    let mut named = false;
+    let mut used = 0usize;
+    for (i, arg) in args.iter().enumerate() {
+        let arg_name = arg.name.clone().unwrap_or_else(|| format!("arg_{}", i + 1));
+        let value_sql = if row.is_some_and(|(ri, _)| ri == i) {
+            Some(String::from(row.map(|(_, r)| r).unwrap_or_default()))
+        } else if session_arg == Some(i) {
+            Some(format!("{}::json", ctx.param(ParamSpec::SessionJson)))
+        } else if let Some((_, v)) = given.iter().find(|(n, _)| n == &arg_name) {
+            used += 1;
+            Some(values::typed(
+                ctx,
+                v,
+                &arg.pg_type,
+                None,
+                &sub(path, &arg_name),
+            )?)
+        } else if arg.has_default {
+            None
+        } else {
+            // Hasura passes NULL for a missing argument without a default.
+            Some(format!("NULL::{}", sql::type_name(&arg.pg_type)))
+        };
+        match value_sql {
+            Some(v) if named => match &arg.name {
+                Some(n) => parts.push(format!("{} => {}", sql::ident(n), v)),
+                None => {
+                    return Err(Error::validation(
+                        path,
+                        "cannot skip an unnamed function argument",
+                    ))
+                }
+            },
+            Some(v) => parts.push(v),
+            None => named = true,
+        }
+    }
+    if used < given.len() {
+        if let Some((n, _)) = given.iter().find(|(n, _)| {
+            !args
+                .iter()
+                .enumerate()
+                .any(|(i, a)| &a.name.clone().unwrap_or_else(|| format!("arg_{}", i + 1)) == n)
+        }) {
+            return Err(not_found(&sub(path, n), n, &format!("{}_args", owner)));
+        }
+    }
+    Ok(format!("{}({})", sql::qualified(name), parts.join(", ")))
+}
+
+/// The SQL call of a computed field for the row `alias` of table `t`.
+pub fn computed_call(
+    ctx: &mut Ctx<'_>,
+    t: TableId,
+    alias: &str,
+    cf: &ComputedField,
+    given: Option<&Value>,
+    path: &str,
+) -> Result<String> {
+    let owner = format!("{}_{}", ctx.schema.tables[t].gql_name, cf.name);
+    let row = sql::ident(alias);
+    call_sql(
+        ctx,
+        &cf.function,
+        &cf.args,
+        Some((cf.table_argument, &row)),
+        cf.session_argument,
+        given,
+        &sub(path, "args"),
+        &owner,
+    )
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Many,
+    One,
+}
+
+/// Common list arguments.
+struct ListArgs {
+    conds: Vec<String>,
+    order: Vec<OrderItem>,
+    limit: Option<u64>,
+    offset: Option<u64>,
+    distinct: Vec<String>,
+}
+
+fn list_args<'a>(
+    ctx: &mut Ctx<'a>,
+    t: TableId,
+    alias: &str,
+    perm: Perm<'_>,
+    f: &Merged<'a>,
+    path: &str,
+    extra_allowed: &[&str],
+) -> Result<ListArgs> {
+    let table = &ctx.schema.tables[t];
+    let mut a = ListArgs {
+        conds: Vec::new(),
+        order: Vec::new(),
+        limit: perm.limit(),
+        offset: None,
+        distinct: Vec::new(),
+    };
+    let mut distinct_cols: Vec<usize> = Vec::new();
+    let args_path = sub(path, "args");
+    for (name, v) in &f.field.arguments {
+        let p = sub(&args_path, name);
+        match name.as_str() {
+            "where" => {
+                if let Some(c) = boolexp::compile(ctx, &Scope::new(t, alias), v, &p, Mode::User)? {
+                    a.conds.push(c);
+                }
+            }
+            "order_by" => a.order = order::order_by(ctx, t, alias, v, &p)?,
+            "limit" => {
+                if let Some(l) = values::non_negative_int(ctx, v, &p)? {
+                    a.limit = Some(a.limit.map_or(l, |pl| pl.min(l)));
+                }
+            }
+            "offset" => a.offset = values::non_negative_int(ctx, v, &p)?,
+            "distinct_on" => {
+                for item in values::list(ctx, v)? {
+                    let (Value::Enum(s) | Value::String(s)) = &item else {
+                        return Err(Error::validation(
+                            &p,
+                            "expected an enum value for distinct_on",
+                        ));
+                    };
+                    let Some(c) = table.column_by_gql(s).filter(|c| perm.column(*c)) else {
+                        return Err(Error::validation(
+                            &p,
+                            format!(
+                                "expected one of the values of '{}_select_column', but found '{}'",
+                                table.gql_name, s
+                            ),
+                        ));
+                    };
+                    distinct_cols.push(c);
+                }
+            }
+            other if extra_allowed.contains(&other) => {}
+            other => {
+                return Err(Error::validation(
+                    &p,
+                    format!("'{}' has no argument named '{}'", f.name(), other),
+                ));
+            }
+        }
+    }
+    if !distinct_cols.is_empty() {
+        let exprs: Vec<String> = distinct_cols
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}.{}",
+                    sql::ident(alias),
+                    sql::ident(&table.columns[*c].name)
+                )
+            })
+            .collect();
+        if a.order.is_empty() {
+            for (c, e) in distinct_cols.iter().zip(exprs.iter()) {
+                a.order.push(OrderItem {
+                    expr: e.clone(),
+                    dir: "ASC NULLS LAST",
+                    column: Some(*c),
+                });
+            }
+        } else {
+            let n = distinct_cols.len();
+            let initial: Vec<Option<usize>> = a.order.iter().take(n).map(|o| o.column).collect();
+            let ok =
+                initial.len() == n && distinct_cols.iter().all(|c| initial.contains(&Some(*c)));
+            if !ok {
+                return Err(Error::validation(
+                    &args_path,
+                    "\"distinct_on\" columns must match initial \"order_by\" columns",
+                ));
+            }
+        }
+        a.distinct = exprs;
+    }
+    if let Some(f) = perm.filter() {
+        if let Some(c) = boolexp::compile(ctx, &Scope::new(t, alias), f, "$", Mode::Permission)? {
+            a.conds.insert(0, c);
+        }
+    }
+    Ok(a)
+}
+
+/// `FROM ... WHERE ... ORDER BY ... LIMIT ... OFFSET ...` (+ the DISTINCT ON prefix).
+fn tail(
+    ctx: &Ctx<'_>,
+    source: &Source,
+    alias: &str,
+    a: &ListArgs,
+    join: Vec<String>,
+) -> (String, String) {
+    let mut conds = join;
+    conds.extend(a.conds.iter().cloned());
+    let mut s = format!(" FROM {}", source.from_sql(ctx, alias));
+    if let Some(w) = boolexp::and(conds) {
+        s.push_str(" WHERE ");
+        s.push_str(&w);
+    }
+    if !a.order.is_empty() {
+        let keys: Vec<String> = a
+            .order
+            .iter()
+            .map(|o| format!("{} {}", o.expr, o.dir))
+            .collect();
+        s.push_str(" ORDER BY ");
+        s.push_str(&keys.join(", "));
+    }
+    if let Some(l) = a.limit {
+        s.push_str(&format!(" LIMIT {}", l));
+    }
+    if let Some(o) = a.offset {
+        s.push_str(&format!(" OFFSET {}", o));
+    }
+    let distinct = if a.distinct.is_empty() {
+        String::new()
+    } else {
+        format!("DISTINCT ON ({}) ", a.distinct.join(", "))
+    };
+    (distinct, s)
+}
+
+/// A list (or single row) of a table's rows as JSON.
+fn rows<'a>(
+    ctx: &mut Ctx<'a>,
+    source: Source,
+    f: &Merged<'a>,
+    path: &str,
+    join_on: Vec<(TableId, String, Vec<(usize, usize)>)>,
+    shape: Shape,
+) -> Result<String> {
+    let t = source.table();
+    let Some(perm) = ctx.perm(t) else {
+        return Err(not_found(path, f.name(), "query_root"));
+    };
+    let alias = ctx.alias();
+    let mut join = Vec::new();
+    for (pt, palias, mapping) in &join_on {
+        join.extend(boolexp::join_conds(
+            ctx,
+            &Scope::new(*pt, palias),
+            t,
+            &alias,
+            mapping,
+        ));
+    }
+    let mut a = list_args(ctx, t, &alias, perm, f, path, &["args"])?;
+    if shape == Shape::One {
+        a.limit = Some(1);
+    }
+    let obj = row_json(ctx, t, &alias, perm, &f.selection_sets(), path)?;
+    let (distinct, tail) = tail(ctx, &source, &alias, &a, join);
+    Ok(match shape {
+        Shape::Many => {
+            let e = ctx.alias();
+            format!(
+                "(SELECT coalesce(json_agg({e}.\"j\"), '[]'::json) FROM (SELECT {distinct}{obj} AS \"j\"{tail}) AS {e})",
+                e = sql::ident(&e)
+            )
+        }
+        Shape::One => format!("(SELECT {distinct}{obj}{tail})"),
+    })
+}
+
+fn by_pk<'a>(ctx: &mut Ctx<'a>, t: TableId, f: &Merged<'a>, path: &str) -> Result<String> {
+    let Some(perm) = ctx.perm(t) else {
+        return Err(not_found(path, f.name(), "query_root"));
+    };
+    let schema = ctx.schema;
+    let table = &schema.tables[t];
+    let alias = ctx.alias();
+    let mut conds = Vec::new();
+    let args_path = sub(path, "args");
+    for (name, _) in &f.field.arguments {
+        let is_pk = table
+            .primary_key
+            .iter()
+            .any(|c| &table.columns[*c].gql_name == name);
+        if !is_pk {
+            return Err(Error::validation(
+                &sub(&args_path, name),
+                format!("'{}' has no argument named '{}'", f.name(), name),
+            ));
+        }
+    }
+    for c in &table.primary_key {
+        let col = &table.columns[*c];
+        let Some(v) = f.field.argument(&col.gql_name) else {
+            return Err(Error::validation(
+                &args_path,
+                format!("missing required field '{}'", col.gql_name),
+            ));
+        };
+        let r = values::typed(
+            ctx,
+            v,
+            &col.pg_type,
+            col.enum_table,
+            &sub(&args_path, &col.gql_name),
+        )?;
+        conds.push(format!(
+            "{}.{} = {}",
+            sql::ident(&alias),
+            sql::ident(&col.name),
+            r
+        ));
+    }
+    if let Some(fl) = perm.filter() {
+        if let Some(c) = boolexp::compile(ctx, &Scope::new(t, &alias), fl, "$", Mode::Permission)? {
+            conds.push(c);
+        }
+    }
+    let obj = row_json(ctx, t, &alias, perm, &f.selection_sets(), path)?;
+    Ok(format!(
+        "(SELECT {} FROM {} AS {} WHERE {} LIMIT 1)",
+        obj,
+        sql::qualified(&table.name),
+        sql::ident(&alias),
+        boolexp::and(conds).unwrap_or_else(|| String::from("true"))
+    ))
+}
+
+/// Output expression of a column value (stringified numbers, GeoJSON, inherited-role cells).
+fn output(ctx: &Ctx<'_>, expr: String, ty: &PgType) -> String {
+    if ty.is_geo() {
+        return format!("ST_AsGeoJSON({})::json", expr);
+    }
+    if ty.is_big_number() && ctx.opts.stringify_numeric {
+        return format!("({})::text", expr);
+    }
+    if ty.udt == "money" {
+        return format!("({})::numeric", expr);
+    }
+    expr
+}
+
+/// The JSON object of one row: the selected fields in selection order.
+fn row_json<'a>(
+    ctx: &mut Ctx<'a>,
+    t: TableId,
+    alias: &str,
+    perm: Perm<'_>,
+    sets: &[&'a [Selection]],
+    path: &str,
+) -> Result<String> {
+    let schema = ctx.schema;
+    let table = &schema.tables[t];
+    let type_name = table.gql_name.as_str();
+    let fields = normalize::collect(ctx, sets, type_name)?;
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for f in &fields {
+        let name = f.name();
+        let p = sub(&sub(path, "selectionSet"), f.key());
+        let expr = if name == "__typename" {
+            format!("{}::text", sql::literal(type_name))
+        } else if let Some(c) = table.column_by_gql(name).filter(|c| perm.column(*c)) {
+            if !f.field.arguments.is_empty() || !f.field.selection_set.is_empty() {
+                if let Some((a, _)) = f.field.arguments.first() {
+                    return Err(Error::validation(
+                        &p,
+                        format!("'{}' has no argument named '{}'", name, a),
+                    ));
+                }
+            }
+            let col = &table.columns[c];
+            let mut e = output(
+                ctx,
+                format!("{}.{}", sql::ident(alias), sql::ident(&col.name)),
+                &col.pg_type,
+            );
+            if let Some(cf) = perm.column_filter(c) {
+                if let Some(cond) =
+                    boolexp::compile(ctx, &Scope::new(t, alias), cf, "$", Mode::Permission)?
+                {
+                    e = format!("CASE WHEN {} THEN {} ELSE NULL END", cond, e);
+                }
+            }
+            e
+        } else if let Some(rel) = table
+            .relationship(name)
+            .filter(|r| ctx.perm(r.target).is_some())
+        {
+            let join = alloc::vec![(t, alias.to_owned(), rel.mapping.clone())];
+            match rel.kind {
+                RelKind::Object => rows(ctx, Source::Table(rel.target), f, &p, join, Shape::One)?,
+                RelKind::Array => rows(ctx, Source::Table(rel.target), f, &p, join, Shape::Many)?,
+            }
+        } else if let Some(rel) = name
+            .strip_suffix("_aggregate")
+            .and_then(|r| table.relationship(r))
+            .filter(|r| {
+                r.kind == RelKind::Array && ctx.perm(r.target).is_some_and(|p| p.aggregations())
+            })
+        {
+            let join = alloc::vec![(t, alias.to_owned(), rel.mapping.clone())];
+            aggregate(ctx, Source::Table(rel.target), f, &p, join, &[])?
+        } else if let Some(cf) = table.computed_field(name).filter(|_| perm.computed(name)) {
+            let given = f.field.argument("args").cloned();
+            let call = computed_call(ctx, t, alias, cf, given.as_ref(), &p)?;
+            match &cf.returns {
+                FunctionReturn::Scalar(ty) => output(ctx, call, ty),
+                FunctionReturn::Table { table: target, set } => {
+                    if ctx.perm(*target).is_none() {
+                        return Err(not_found(&p, name, type_name));
+                    }
+                    let shape = if *set { Shape::Many } else { Shape::One };
+                    rows(ctx, Source::Call(call, *target), f, &p, Vec::new(), shape)?
+                }
+            }
+        } else {
+            return Err(not_found(&p, name, type_name));
+        };
+        pairs.push((f.key().to_owned(), expr));
+    }
+    Ok(sql::json_object(&pairs))
+}
+
+/// `<t>_aggregate { aggregate { count sum {..} ... } nodes { .. } }`.
+fn aggregate<'a>(
+    ctx: &mut Ctx<'a>,
+    source: Source,
+    f: &Merged<'a>,
+    path: &str,
+    join_on: Vec<(TableId, String, Vec<(usize, usize)>)>,
+    extra_args: &[&str],
+) -> Result<String> {
+    let t = source.table();
+    let Some(perm) = ctx.perm(t) else {
+        return Err(not_found(path, f.name(), "query_root"));
+    };
+    let schema = ctx.schema;
+    let table = &schema.tables[t];
+    let alias = ctx.alias();
+    let mut join = Vec::new();
+    for (pt, palias, mapping) in &join_on {
+        join.extend(boolexp::join_conds(
+            ctx,
+            &Scope::new(*pt, palias),
+            t,
+            &alias,
+            mapping,
+        ));
+    }
+    let a = list_args(ctx, t, &alias, perm, f, path, extra_args)?;
+    let e = ctx.alias();
+    let agg_type = format!("{}_aggregate", table.gql_name);
+    let fields = normalize::collect(ctx, &f.selection_sets(), &agg_type)?;
+    let mut pairs = Vec::new();
+    let mut nodes_json: Option<String> = None;
+    for af in &fields {
+        let p = sub(&sub(path, "selectionSet"), af.key());
+        let expr = match af.name() {
+            "__typename" => format!("{}::text", sql::literal(&agg_type)),
+            "nodes" => {
+                let obj = row_json(ctx, t, &alias, perm, &af.selection_sets(), &p)?;
+                let col = format!("__n{}", pairs.len());
+                nodes_json = Some(match nodes_json {
+                    None => format!("{} AS {}", obj, sql::ident(&col)),
+                    Some(prev) => format!("{}, {} AS {}", prev, obj, sql::ident(&col)),
+                });
+                format!(
+                    "coalesce(json_agg({}.{}), '[]'::json)",
+                    sql::ident(&e),
+                    sql::ident(&col)
+                )
+            }
+            "aggregate" => aggregate_fields(ctx, t, &e, perm, af, &p)?,
+            other => return Err(not_found(&p, other, &agg_type)),
+        };
+        pairs.push((af.key().to_owned(), expr));
+    }
+    let (distinct, tail) = tail(ctx, &source, &alias, &a, join);
+    let inner_cols = match nodes_json {
+        Some(n) => format!("{}.*, {}", sql::ident(&alias), n),
+        None => format!("{}.*", sql::ident(&alias)),
+    };
+    Ok(format!(
+        "(SELECT {} FROM (SELECT {}{}{}) AS {})",
+        sql::json_object(&pairs),
+        distinct,
+        inner_cols,
+        tail,
+        sql::ident(&e)
+    ))
+}
+
+/// Result type of an aggregate function over a column type (for stringification).
+fn agg_result(func: &str, ty: &PgType) -> PgType {
+    let udt = match (func, ty.udt.as_str()) {
+        ("sum", "int2" | "int4") => "int8",
+        ("sum", "int8" | "numeric") => "numeric",
+        (
+            "avg" | "stddev" | "stddev_pop" | "stddev_samp" | "variance" | "var_pop" | "var_samp",
+            "int2" | "int4" | "int8" | "numeric",
+        ) => "numeric",
+        (
+            "avg" | "stddev" | "stddev_pop" | "stddev_samp" | "variance" | "var_pop" | "var_samp",
+            _,
+        ) => "float8",
+        _ => return ty.clone(),
+    };
+    PgType::scalar(udt)
+}
+
+fn aggregate_fields<'a>(
+    ctx: &mut Ctx<'a>,
+    t: TableId,
+    e: &str,
+    perm: Perm<'_>,
+    af: &Merged<'a>,
+    path: &str,
+) -> Result<String> {
+    let schema = ctx.schema;
+    let table = &schema.tables[t];
+    let type_name = format!("{}_aggregate_fields", table.gql_name);
+    let fields = normalize::collect(ctx, &af.selection_sets(), &type_name)?;
+    let mut pairs = Vec::new();
+    for g in &fields {
+        let p = sub(&sub(path, "selectionSet"), g.key());
+        let expr = match g.name() {
+            "__typename" => format!("{}::text", sql::literal(&type_name)),
+            "count" => {
+                let mut cols = Vec::new();
+                let mut distinct = false;
+                for (n, v) in &g.field.arguments {
+                    match n.as_str() {
+                        "columns" => {
+                            for item in values::list(ctx, v)? {
+                                let (Value::Enum(s) | Value::String(s)) = &item else {
+                                    return Err(Error::validation(&p, "expected column names"));
+                                };
+                                let Some(c) = table.column_by_gql(s).filter(|c| perm.column(*c))
+                                else {
+                                    return Err(Error::validation(
+                                        &sub(&sub(&p, "args"), "columns"),
+                                        format!("expected one of the values of '{}_select_column', but found '{}'", table.gql_name, s),
+                                    ));
+                                };
+                                cols.push(format!(
+                                    "{}.{}",
+                                    sql::ident(e),
+                                    sql::ident(&table.columns[c].name)
+                                ));
+                            }
+                        }
+                        "distinct" => distinct = matches!(ctx.resolve(v)?, Value::Boolean(true)),
+                        other => {
+                            return Err(Error::validation(
+                                &p,
+                                format!("'count' has no argument named '{}'", other),
+                            ))
+                        }
+                    }
+                }
+                match (cols.len(), distinct) {
+                    (0, _) => String::from("count(*)"),
+                    (1, true) => format!("count(DISTINCT {})", cols[0]),
+                    (1, false) => format!("count({})", cols[0]),
+                    (_, true) => format!("count(DISTINCT ({}))", cols.join(", ")),
+                    (_, false) => format!("count(({}))", cols.join(", ")),
+                }
+            }
+            func @ ("sum" | "avg" | "max" | "min" | "stddev" | "stddev_pop" | "stddev_samp"
+            | "variance" | "var_pop" | "var_samp") => {
+                let sub_type = format!("{}_{}_fields", table.gql_name, func);
+                let cols = normalize::collect(ctx, &g.selection_sets(), &sub_type)?;
+                let mut inner = Vec::new();
+                for c in &cols {
+                    let cp = sub(&sub(&p, "selectionSet"), c.key());
+                    let ex = if c.name() == "__typename" {
+                        format!("{}::text", sql::literal(&sub_type))
+                    } else {
+                        let Some(ci) = table.column_by_gql(c.name()).filter(|ci| perm.column(*ci))
+                        else {
+                            return Err(not_found(&cp, c.name(), &sub_type));
+                        };
+                        let col = &table.columns[ci];
+                        let numeric_only = !matches!(func, "max" | "min");
+                        if numeric_only && !col.pg_type.is_numeric() {
+                            return Err(not_found(&cp, c.name(), &sub_type));
+                        }
+                        let rt = agg_result(func, &col.pg_type);
+                        output(
+                            ctx,
+                            format!("{}({}.{})", func, sql::ident(e), sql::ident(&col.name)),
+                            &rt,
+                        )
+                    };
+                    inner.push((c.key().to_owned(), ex));
+                }
+                sql::json_object(&inner)
+            }
+            other => return Err(not_found(&p, other, &type_name)),
+        };
+        pairs.push((g.key().to_owned(), expr));
+    }
+    Ok(sql::json_object(&pairs))
+}
