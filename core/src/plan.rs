@@ -24,7 +24,11 @@ pub enum ParamSpec {
     /// Fixed at compile time (literals in the query, permission constants). `None` = NULL.
     Const(Option<String>),
     /// A GraphQL variable (optionally a path inside it), encoded as given.
-    Variable { name: String, path: Vec<String>, encoding: Encoding },
+    Variable {
+        name: String,
+        path: Vec<String>,
+        encoding: Encoding,
+    },
     /// A session variable (`x-hasura-user-id`), lower-cased name.
     Session(String),
     /// The whole session as a JSON object (for `session_argument` of functions).
@@ -47,13 +51,21 @@ pub struct Plan {
     pub sql: String,
     pub params: Vec<ParamSpec>,
     /// Variables whose *values* changed the SQL's shape (e.g. `where: $w`, `@skip(if: $s)`): a
-    /// cached plan is only valid for the same values of these.
+    /// cached plan is only valid for the same values of these. An entry `?name` means only the
+    /// variable's null-ness matters (a null comparison operand drops the condition).
     pub shaping_variables: Vec<String>,
 }
 
 impl Plan {
     /// Binds the plan's parameters for one request.
-    pub fn bind(&self, variables: &[(String, Value)], session: &Session) -> Result<Vec<Option<String>>> {
-        self.params.iter().map(|p| crate::encode::bind_param(p, variables, session)).collect()
+    pub fn bind(
+        &self,
+        variables: &[(String, Value)],
+        session: &Session,
+    ) -> Result<Vec<Option<String>>> {
+        self.params
+            .iter()
+            .map(|p| crate::encode::bind_param(p, variables, session))
+            .collect()
     }
 }

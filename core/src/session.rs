@@ -13,7 +13,10 @@ pub struct Session {
 impl Session {
     pub const ADMIN: &'static str = "admin";
     pub fn admin() -> Self {
-        Session { role: String::from(Self::ADMIN), vars: BTreeMap::new() }
+        Session {
+            role: String::from(Self::ADMIN),
+            vars: BTreeMap::new(),
+        }
     }
     pub fn is_admin(&self) -> bool {
         self.role == Self::ADMIN
