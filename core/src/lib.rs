@@ -21,8 +21,13 @@ pub mod session;
 pub mod value;
 
 pub use error::{Error, ErrorCode};
+
+/// DDL of the catalog objects mutation plans call (`graphedge.check_violation(path)`, which
+/// raises SQLSTATE P0001 `check constraint of an insert/update permission has failed` with the
+/// JSON path in its HINT). Run it where the catalog schema `graphedge` is created.
+pub const CATALOG_SQL: &str = compile::CATALOG_SQL;
 pub use model::Schema;
-pub use plan::{Encoding, ParamSpec, Plan, PlanKind};
+pub use plan::{Encoding, ParamSpec, Plan, PlanKind, Step};
 pub use session::Session;
 pub use value::Value;
 
@@ -36,6 +41,8 @@ pub struct Options {
     pub infer_function_permissions: bool,
     /// Maximum selection depth accepted (deeper documents are rejected).
     pub max_depth: usize,
+    /// Relay mode (`/v1beta1/relay`): `<t>_connection` and `node` root fields, node ids.
+    pub relay: bool,
 }
 
 impl Default for Options {
@@ -44,6 +51,7 @@ impl Default for Options {
             stringify_numeric: false,
             infer_function_permissions: true,
             max_depth: 64,
+            relay: false,
         }
     }
 }

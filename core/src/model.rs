@@ -220,6 +220,8 @@ pub struct SelectPermission {
     /// Inherited roles only: a column visible through only some parent roles is NULL unless the
     /// row passes one of those roles' filters (Hasura's cell-level semantics). Absent = always.
     pub column_filters: BTreeMap<ColumnId, Value>,
+    /// The same for scalar computed fields, by name.
+    pub computed_field_filters: BTreeMap<String, Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

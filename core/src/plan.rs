@@ -45,6 +45,18 @@ pub enum PlanKind {
     Static(String),
 }
 
+/// One statement a mutation plan runs before [`Plan::sql`], in order, in the same transaction
+/// (each with its own parameters). Mutation root fields need them: a statement cannot see the
+/// effects of its own data-modifying CTEs, so each field's `returning` (with relationships) and
+/// the next field are evaluated in a later statement. Results flow between statements only
+/// through transaction-local settings (`set_config('graphedge.m1', …, true)`), never back to
+/// the engine: the whole list is sent at once (non-interactive).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub sql: String,
+    pub params: Vec<ParamSpec>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub kind: PlanKind,
@@ -54,6 +66,9 @@ pub struct Plan {
     /// cached plan is only valid for the same values of these. An entry `?name` means only the
     /// variable's null-ness matters (a null comparison operand drops the condition).
     pub shaping_variables: Vec<String>,
+    /// Mutation plans only: statements to run before `sql`, in order, in one transaction
+    /// (after `set_config('hasura.user', …)`). Empty for queries.
+    pub steps: Vec<Step>,
 }
 
 impl Plan {
@@ -64,6 +79,22 @@ impl Plan {
         session: &Session,
     ) -> Result<Vec<Option<String>>> {
         self.params
+            .iter()
+            .map(|p| crate::encode::bind_param(p, variables, session))
+            .collect()
+    }
+
+    /// Binds the parameters of `steps[i]`.
+    pub fn bind_step(
+        &self,
+        i: usize,
+        variables: &[(String, Value)],
+        session: &Session,
+    ) -> Result<Vec<Option<String>>> {
+        self.steps
+            .get(i)
+            .map(|s| s.params.as_slice())
+            .unwrap_or(&[])
             .iter()
             .map(|p| crate::encode::bind_param(p, variables, session))
             .collect()

@@ -1,1 +1,213 @@
 //! graphedge edge: the only crate that knows HTTP.
+//!
+//! One host-independent handler, [`handle`], turns a [`Request`] into a [`Response`] using an
+//! [`Engine`] (configuration, the current metadata state, the plan cache) and the host's
+//! [`Database`](md::Database). The crate does no I/O of its own (no sockets, no tokio, no OS
+//! clock: the host provides a [`Clock`]), so the same code runs natively and in edge isolates.
+//!
+//! Code map:
+//! - [`handle`](mod@handle) — routing, CORS, statuses;
+//! - [`graphql`] — GraphQL over HTTP (single and batched), plan cache use, execution;
+//! - [`auth`] — admin secret, JWT ([`auth::jwt`]), unauthorized role → `Session`;
+//! - [`error`] — Hasura's error JSON and the database-error mapping;
+//! - [`config`] — Hasura's environment variables;
+//! - [`cache`] — the bounded plan cache;
+//! - [`allowlist`] — query collections allowed for non-admin roles;
+//! - [`console`] — the GraphiQL page;
+//! - [`md`] — the metadata crate's API as the edge uses it.
+// `EdgeError` is large (it carries the Postgres internals); errors are the cold path.
+#![allow(clippy::result_large_err)]
+
+pub mod allowlist;
+pub mod auth;
+pub mod cache;
+pub mod config;
+pub mod console;
+pub mod error;
+pub mod graphql;
+mod handle;
+pub mod md;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use graphedge_core::Session;
+
+pub use config::Config;
+pub use error::EdgeError;
+pub use handle::handle;
+use md::{Database, MetadataConfig, MetadataState};
+
+/// One HTTP request as the host received it.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub method: String,
+    /// The path, possibly with `?query`.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The answer to send back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The host's clock (unix time in seconds), for JWT `exp`/`nbf`/`iat` checks.
+pub trait Clock: Send + Sync {
+    fn now_unix(&self) -> i64;
+}
+
+/// A clock that always answers the same time (tests; hosts that pass the request time).
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub i64);
+
+impl Clock for FixedClock {
+    fn now_unix(&self) -> i64 {
+        self.0
+    }
+}
+
+/// The metadata state plus what the edge derives from it once per change.
+pub struct Loaded {
+    pub md: Arc<MetadataState>,
+    pub allowlist: allowlist::Allowlist,
+}
+
+impl Loaded {
+    fn new(md: MetadataState) -> Loaded {
+        let allowlist = match serde_json::to_value(&md.metadata) {
+            Ok(v) => allowlist::Allowlist::from_metadata(&v),
+            Err(_) => allowlist::Allowlist::default(),
+        };
+        Loaded {
+            md: Arc::new(md),
+            allowlist,
+        }
+    }
+}
+
+/// Everything shared by all requests of one server (or isolate). `Send + Sync`.
+pub struct Engine {
+    pub(crate) config: Config,
+    state: RwLock<Arc<Loaded>>,
+    pub(crate) cache: cache::PlanCache,
+    clock: Option<Arc<dyn Clock>>,
+    compiles: AtomicU64,
+    pub(crate) compiler: CompileFn,
+}
+
+/// The compiler the engine calls on a plan-cache miss (`graphedge_core::compile`; tests may
+/// substitute their own).
+pub type CompileFn = fn(
+    &graphedge_core::Schema,
+    &Session,
+    &graphedge_core::Request<'_>,
+    &graphedge_core::Options,
+) -> Result<graphedge_core::Plan, graphedge_core::Error>;
+
+impl Engine {
+    /// Loads the persisted metadata through `db` and builds the engine.
+    pub async fn new(config: Config, db: &impl Database) -> Result<Engine, String> {
+        let md_config = MetadataConfig {
+            infer_function_permissions: config.infer_function_permissions,
+        };
+        let state = md::load(db, &md_config)
+            .await
+            .map_err(|e| format!("loading metadata: {} ({})", e.error, e.code))?;
+        Ok(Engine::from_state(config, state))
+    }
+
+    /// An engine over an already loaded metadata state.
+    pub fn from_state(config: Config, state: MetadataState) -> Engine {
+        Engine {
+            config,
+            state: RwLock::new(Arc::new(Loaded::new(state))),
+            cache: cache::PlanCache::default(),
+            clock: None,
+            compiles: AtomicU64::new(0),
+            compiler: graphedge_core::compile,
+        }
+    }
+
+    /// Sets the clock used for JWT time claims. Without one, tokens carrying `exp`, `nbf` or
+    /// `iat` are rejected.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Engine {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Replaces the compiler (tests: canned plans without a real schema).
+    pub fn with_compiler(mut self, compiler: CompileFn) -> Engine {
+        self.compiler = compiler;
+        self
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub(crate) fn now(&self) -> Option<i64> {
+        self.clock.as_ref().map(|c| c.now_unix())
+    }
+
+    /// The current state (a cheap `Arc` clone; the lock is released on return).
+    pub fn loaded(&self) -> Arc<Loaded> {
+        self.state.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The current metadata state.
+    pub fn state(&self) -> Arc<MetadataState> {
+        self.loaded().md.clone()
+    }
+
+    /// Replaces the metadata state (after a metadata change) and drops every cached plan.
+    pub fn set_state(&self, state: MetadataState) {
+        let loaded = Arc::new(Loaded::new(state));
+        *self.state.write().unwrap_or_else(|p| p.into_inner()) = loaded;
+        self.cache.clear();
+    }
+
+    pub(crate) fn md_config(&self) -> MetadataConfig {
+        MetadataConfig {
+            infer_function_permissions: self.config.infer_function_permissions,
+        }
+    }
+
+    pub(crate) fn core_options(&self, relay: bool) -> graphedge_core::Options {
+        graphedge_core::Options {
+            relay,
+            stringify_numeric: self.config.stringify_numeric,
+            infer_function_permissions: self.config.infer_function_permissions,
+            ..graphedge_core::Options::default()
+        }
+    }
+
+    /// Whether error responses for this session may show Postgres internals.
+    pub(crate) fn include_internal(&self, session: &Session) -> bool {
+        self.config.dev_mode || (session.is_admin() && self.config.admin_internal_errors)
+    }
+
+    pub(crate) fn count_compile(&self) {
+        self.compiles.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many times a GraphQL request was compiled (cache misses that reached core).
+    pub fn compile_count(&self) -> u64 {
+        self.compiles.load(Ordering::Relaxed)
+    }
+
+    /// Plan cache (hits, misses).
+    pub fn cache_stats(&self) -> (u64, u64) {
+        self.cache.stats()
+    }
+}
+
+#[allow(dead_code)]
+fn assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<Engine>();
+}

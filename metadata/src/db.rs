@@ -48,7 +48,11 @@ pub struct DbError {
 
 impl DbError {
     pub fn connection(message: impl Into<String>) -> Self {
-        DbError { message: message.into(), connection: true, ..Default::default() }
+        DbError {
+            message: message.into(),
+            connection: true,
+            ..Default::default()
+        }
     }
 }
 

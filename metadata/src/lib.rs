@@ -1,2 +1,79 @@
 //! Hasura v2 metadata for graphedge.
+//!
+//! - [`raw`]: the serde model of Hasura's metadata (export version 3) and its YAML directory;
+//! - [`introspect`]: what the database contains ([`introspect::Catalog`]);
+//! - [`resolve`]: metadata + catalog → the core [`graphedge_core::Schema`] and inconsistencies;
+//! - [`api`]: the operations of `/v1/query`, `/v1/metadata` and `/v2/query` ([`execute`]) and
+//!   the cold start ([`load`]);
+//! - `store`: persistence of metadata and catalog in our own schema `graphedge`;
+//! - [`db`]: the `Database` trait every host implements.
+pub mod api;
 pub mod db;
+pub mod error;
+pub mod introspect;
+pub mod raw;
+pub mod resolve;
+pub mod store;
+
+use std::sync::Arc;
+
+pub use api::{execute, load};
+pub use error::ApiError;
+pub use resolve::Inconsistency;
+
+/// Engine settings that change how metadata resolves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS` (default true): a role may call a function
+    /// when it can select from the function's return table.
+    pub infer_function_permissions: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            infer_function_permissions: true,
+        }
+    }
+}
+
+/// Everything the engine serves from: the metadata, the resolved schema and where it is broken.
+#[derive(Debug, Clone)]
+pub struct MetadataState {
+    /// The metadata as `export_metadata` returns it.
+    pub metadata: raw::Metadata,
+    pub schema: Arc<graphedge_core::Schema>,
+    pub inconsistencies: Vec<Inconsistency>,
+    /// Bumped on every persisted change (`export_metadata` version 2 returns it).
+    pub resource_version: i64,
+    /// The database introspection the schema was resolved against (persisted with the metadata).
+    pub catalog: Arc<introspect::Catalog>,
+}
+
+/// Which HTTP endpoint a request body came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/v1/query`: legacy operation names (`track_table`, ...), legacy DML.
+    V1Query,
+    /// `/v1/metadata`: `pg_`-prefixed source operations and the metadata operations.
+    V1Metadata,
+    /// `/v2/query`: `run_sql` (and `bulk` of it).
+    V2Query,
+}
+
+/// JSON → core Value (objects keep key order; numbers keep their text).
+pub fn json_to_value(v: &serde_json::Value) -> graphedge_core::Value {
+    use graphedge_core::Value;
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Boolean(*b),
+        serde_json::Value::Number(n) => Value::Number(n.to_string()),
+        serde_json::Value::String(s) => Value::String(s.clone()),
+        serde_json::Value::Array(a) => Value::List(a.iter().map(json_to_value).collect()),
+        serde_json::Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.clone(), json_to_value(v)))
+                .collect(),
+        ),
+    }
+}

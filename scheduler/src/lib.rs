@@ -1,2 +1,12 @@
-//! graphedge native process.
+//! graphedge native process: the only long-running, tokio-based part of graphedge.
+//!
+//! * [`db`] — [`db::PgDatabase`], the `Database` implementation on a tokio-postgres pool.
+//! * [`config`] — `graphedge serve` flags and Hasura's environment variables.
+//! * [`server`] — the hyper HTTP/1.1 server that hands each request to `graphedge_edge::handle`.
+//! * [`dev`] — `graphedge dev`: a throwaway Postgres with a demo schema.
+//! * [`pgtemp`] — throwaway local Postgres clusters (tests and `graphedge dev`).
+pub mod config;
+pub mod db;
+pub mod dev;
 pub mod pgtemp;
+pub mod server;

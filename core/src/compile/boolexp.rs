@@ -76,11 +76,20 @@ pub fn compile(
     let mut conds: Vec<String> = Vec::new();
     for (key, val) in &fields {
         let p = sub(path, key);
+        let key = &op_name(key, mode);
         if let Some(c) = field(ctx, scope, key, val, &p, mode, &type_name)? {
             conds.push(c);
         }
     }
     Ok(and(conds))
+}
+
+/// Permissions may spell operators with `$` (`$or`, `$eq`); they mean the `_` ones.
+fn op_name(key: &str, mode: Mode) -> String {
+    match key.strip_prefix('$') {
+        Some(rest) if mode == Mode::Permission => format!("_{}", rest),
+        _ => String::from(key),
+    }
 }
 
 pub fn and(conds: Vec<String>) -> Option<String> {
@@ -206,7 +215,12 @@ fn member(
     let Some(perm) = perm else {
         return Err(not_found(path, key, type_name));
     };
-    if let Some(c) = table.column_by_gql(key) {
+    // Permissions name columns as Postgres does; a `where` uses the GraphQL names.
+    let column = match mode {
+        Mode::User => table.column_by_gql(key),
+        Mode::Permission => table.column(key).or_else(|| table.column_by_gql(key)),
+    };
+    if let Some(c) = column {
         if !perm.column(c) {
             return Err(not_found(path, key, type_name));
         }
@@ -457,11 +471,16 @@ pub fn column_ops(
         Some(t) => format!("{}_enum_comparison_exp", ctx.schema.tables[t].gql_name),
         None => format!("{}_comparison_exp", ty.gql_scalar()),
     };
-    let fields = values::object(ctx, val, &type_name, path)?;
     let _ = column;
+    // Hasura's shorthand `{col: value}` means `{col: {_eq: value}}` (permissions mostly use it).
+    let fields = match val {
+        Value::Object(_) | Value::Variable(_) => values::object(ctx, val, &type_name, path)?,
+        other => alloc::vec![(String::from("_eq"), other.clone())],
+    };
     let mut conds = Vec::new();
     for (op, v) in &fields {
         let p = sub(path, op);
+        let op = &op_name(op, mode);
         if let Some(c) = op_cond(ctx, scope, lhs, ty, enum_table, op, v, &p, mode, &type_name)? {
             conds.push(c);
         }
@@ -695,6 +714,7 @@ fn op_cond(
             Ok(Some(format!("({} {} {})", lhs, sym, other)))
         }
         _ if ty.is_geo() => geo_op(ctx, lhs, ty, op, v, path, mode, type_name),
+        _ if ty.udt == "raster" => raster_op(ctx, lhs, ty, op, v, path, mode, type_name),
         _ => Err(not_found(path, op, type_name)),
     }
 }
@@ -772,6 +792,58 @@ fn column_ref(ctx: &mut Ctx<'_>, scope: &Scope, v: &Value, path: &str) -> Result
         sql::ident(&alias),
         sql::ident(&t.columns[c].name)
     ))
+}
+
+/// PostGIS raster operators.
+#[allow(clippy::too_many_arguments)]
+fn raster_op(
+    ctx: &mut Ctx<'_>,
+    lhs: &str,
+    ty: &PgType,
+    op: &str,
+    v: &Value,
+    path: &str,
+    mode: Mode,
+    type_name: &str,
+) -> Result<Option<String>> {
+    let geometry = PgType {
+        udt: "geometry".into(),
+        ..ty.clone()
+    };
+    match op {
+        "_st_intersects_rast" => {
+            let r = rhs(ctx, v, ty, None, path, mode)?;
+            Ok(Some(format!("ST_Intersects({}, {})", lhs, r)))
+        }
+        "_st_intersects_geom_nband" | "_st_intersects_nband_geom" => {
+            let fields = values::object(ctx, v, "st_intersects_geom_nband_input", path)?;
+            let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            let Some(geom) = get("geommin") else {
+                return Err(Error::validation(path, "expected geommin"));
+            };
+            let g = rhs(ctx, &geom, &geometry, None, &sub(path, "geommin"), mode)?;
+            let nband = match get("nband") {
+                Some(n) if !n.is_null() => Some(values::typed(
+                    ctx,
+                    &n,
+                    &PgType::scalar("int4"),
+                    None,
+                    &sub(path, "nband"),
+                )?),
+                _ => None,
+            };
+            Ok(Some(match (op, nband) {
+                ("_st_intersects_geom_nband", Some(n)) => {
+                    format!("ST_Intersects({}, {}, {})", lhs, g, n)
+                }
+                ("_st_intersects_nband_geom", Some(n)) => {
+                    format!("ST_Intersects({}, {}, {})", lhs, n, g)
+                }
+                _ => format!("ST_Intersects({}, {})", lhs, g),
+            }))
+        }
+        _ => Err(not_found(path, op, type_name)),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

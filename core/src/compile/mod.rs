@@ -5,18 +5,22 @@
 //! Every user value becomes a bind parameter through [`Ctx::param`]; identifiers go through
 //! [`sql::ident`]; aliases come from a counter so the SQL is deterministic.
 mod boolexp;
+mod mutation;
 mod normalize;
 mod order;
+mod relay;
 mod select;
 pub(crate) mod sql;
 mod values;
+
+pub use mutation::CATALOG_SQL;
 
 use alloc::borrow::ToOwned;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, Result};
 use crate::model::{Schema, SelectPermission, TableId};
 use crate::parse::ast::{Document, Fragment, OperationKind, VariableDefinition};
 use crate::plan::{Encoding, ParamSpec, Plan, PlanKind};
@@ -85,6 +89,12 @@ impl<'a> Perm<'a> {
                 .query_root_fields
                 .as_ref()
                 .is_none_or(|l| l.iter().any(|k| k == kind)),
+        }
+    }
+    pub fn computed_filter(&self, name: &str) -> Option<&'a Value> {
+        match self {
+            Perm::Admin => None,
+            Perm::Role(p) => p.computed_field_filters.get(name),
         }
     }
     pub fn column_filter(&self, c: usize) -> Option<&'a Value> {
@@ -295,13 +305,7 @@ pub fn compile_document(
     let root_type = match op.kind {
         OperationKind::Query => "query_root",
         OperationKind::Subscription => "subscription_root",
-        OperationKind::Mutation => {
-            return Err(Error::new(
-                ErrorCode::NotSupported,
-                "$",
-                "mutations are not supported yet",
-            ));
-        }
+        OperationKind::Mutation => return mutation::compile(&mut ctx, &op.selection_set),
     };
     let sets = [op.selection_set.as_slice()];
     let fields = normalize::collect(&mut ctx, &sets, root_type)?;
@@ -333,7 +337,11 @@ pub fn compile_document(
             }
             _ => {
                 all_static = false;
-                let expr = select::root_field(&mut ctx, f, &path)?;
+                let expr = if options.relay {
+                    relay::root_field(&mut ctx, f, &path)?
+                } else {
+                    select::root_field(&mut ctx, f, &path)?
+                };
                 pairs.push((f.key().to_owned(), expr));
             }
         }
@@ -354,6 +362,7 @@ pub fn compile_document(
             sql: String::new(),
             params: Vec::new(),
             shaping_variables: ctx.shaping,
+            steps: Vec::new(),
         });
     }
     let sql = format!("SELECT {} AS \"data\"", sql::json_object(&pairs));
@@ -362,6 +371,7 @@ pub fn compile_document(
         sql,
         params: ctx.params,
         shaping_variables: ctx.shaping,
+        steps: Vec::new(),
     })
 }
 

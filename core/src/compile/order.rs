@@ -16,6 +16,8 @@ pub struct OrderItem {
     pub dir: &'static str,
     /// Set when the key is a plain column of the table (for `distinct_on` checks).
     pub column: Option<ColumnId>,
+    /// The key's path in a Relay cursor (`["author", "name"]`, `["articles_aggregate", "count"]`).
+    pub path: Vec<String>,
 }
 
 fn direction(ctx: &mut Ctx<'_>, v: &Value, path: &str) -> Result<Option<&'static str>> {
@@ -93,6 +95,9 @@ fn object_keys(
     };
     for (key, val) in &fields {
         let p = sub(path, key);
+        if ctx.resolve(val)?.is_null() {
+            continue;
+        }
         let not_found = || {
             Error::validation(
                 &p,
@@ -112,6 +117,7 @@ fn object_keys(
                     ),
                     dir,
                     column: Some(c),
+                    path: alloc::vec![table.columns[c].name.clone()],
                 });
             }
         } else if let Some(rel) = table
@@ -146,25 +152,36 @@ fn object_keys(
             );
             let where_ = boolexp::and(conds).unwrap_or_else(|| String::from("true"));
             for n in nested {
+                let mut path = alloc::vec![key.clone()];
+                path.extend(n.path);
                 out.push(OrderItem {
                     expr: format!("(SELECT {} FROM {} WHERE {} LIMIT 1)", n.expr, from, where_),
                     dir: n.dir,
                     column: None,
+                    path,
                 });
             }
-        } else if let Some(rel) = key
-            .strip_suffix("_aggregate")
-            .and_then(|r| table.relationship(r))
-            .filter(|r| r.kind == RelKind::Array)
-        {
-            let Some(target_perm) = ctx.perm(rel.target) else {
+        } else if let Some((target, from_item)) = aggregate_source(ctx, t, alias, key, &perm, &p)? {
+            let Some(target_perm) = ctx.perm(target) else {
                 return Err(not_found());
             };
-            let target = rel.target;
-            let mapping = rel.mapping.clone();
             let inner_alias = ctx.alias();
-            let mut conds =
-                boolexp::join_conds(ctx, &Scope::new(t, alias), target, &inner_alias, &mapping);
+            let from_item =
+                from_item.unwrap_or_else(|| sql::qualified(&schema.tables[target].name));
+            let mut conds = Vec::new();
+            if let Some(mapping) = key
+                .strip_suffix("_aggregate")
+                .and_then(|r| table.relationship(r))
+                .map(|r| r.mapping.clone())
+            {
+                conds.extend(boolexp::join_conds(
+                    ctx,
+                    &Scope::new(t, alias),
+                    target,
+                    &inner_alias,
+                    &mapping,
+                ));
+            }
             if let Some(f) = target_perm.filter() {
                 if let Some(c) = boolexp::compile(
                     ctx,
@@ -176,11 +193,7 @@ fn object_keys(
                     conds.push(c);
                 }
             }
-            let from = format!(
-                "{} AS {}",
-                sql::qualified(&schema.tables[target].name),
-                sql::ident(&inner_alias)
-            );
+            let from = format!("{} AS {}", from_item, sql::ident(&inner_alias));
             let where_ = boolexp::and(conds).unwrap_or_else(|| String::from("true"));
             let agg_type = format!("{}_aggregate_order_by", schema.tables[target].gql_name);
             let aggs = values::object(ctx, val, &agg_type, &p)?;
@@ -192,6 +205,7 @@ fn object_keys(
                             expr: format!("(SELECT count(*) FROM {} WHERE {})", from, where_),
                             dir,
                             column: None,
+                            path: alloc::vec![key.clone(), func.clone()],
                         });
                     }
                     continue;
@@ -236,6 +250,11 @@ fn object_keys(
                             ),
                             dir,
                             column: None,
+                            path: alloc::vec![
+                                key.clone(),
+                                func.clone(),
+                                tt.columns[c].name.clone()
+                            ],
                         });
                     }
                 }
@@ -252,6 +271,7 @@ fn object_keys(
                             expr: call,
                             dir,
                             column: None,
+                            path: alloc::vec![key.clone()],
                         });
                     }
                 }
@@ -262,4 +282,41 @@ fn object_keys(
         }
     }
     Ok(())
+}
+
+/// For an `<x>_aggregate` order key: the aggregated table and, for a set-returning computed
+/// field, its call (instead of the table). `None` when the key is no such aggregate.
+fn aggregate_source(
+    ctx: &mut Ctx<'_>,
+    t: TableId,
+    alias: &str,
+    key: &str,
+    perm: &super::Perm<'_>,
+    path: &str,
+) -> Result<Option<(TableId, Option<String>)>> {
+    let schema = ctx.schema;
+    let table = &schema.tables[t];
+    let Some(base) = key.strip_suffix("_aggregate") else {
+        return Ok(None);
+    };
+    if let Some(rel) = table
+        .relationship(base)
+        .filter(|r| r.kind == RelKind::Array)
+    {
+        return Ok(Some((rel.target, None)));
+    }
+    if let Some(cf) = table.computed_field(base) {
+        if let FunctionReturn::Table {
+            table: target,
+            set: true,
+        } = cf.returns
+        {
+            if !perm.computed(base) {
+                return Ok(None);
+            }
+            let call = super::select::computed_call(ctx, t, alias, cf, None, path)?;
+            return Ok(Some((target, Some(call))));
+        }
+    }
+    Ok(None)
 }

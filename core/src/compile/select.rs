@@ -18,7 +18,7 @@ use crate::parse::ast::Selection;
 use crate::plan::ParamSpec;
 use crate::value::Value;
 
-fn not_found(path: &str, name: &str, type_name: &str) -> Error {
+pub(super) fn not_found(path: &str, name: &str, type_name: &str) -> Error {
     Error::validation(
         path,
         format!("field '{}' not found in type: '{}'", name, type_name),
@@ -27,18 +27,18 @@ fn not_found(path: &str, name: &str, type_name: &str) -> Error {
 
 /// What rows come from: a table, or a function call returning rows of a table.
 #[derive(Clone)]
-enum Source {
+pub(super) enum Source {
     Table(TableId),
     Call(String, TableId),
 }
 
 impl Source {
-    fn table(&self) -> TableId {
+    pub(super) fn table(&self) -> TableId {
         match self {
             Source::Table(t) | Source::Call(_, t) => *t,
         }
     }
-    fn from_sql(&self, ctx: &Ctx<'_>, alias: &str) -> String {
+    pub(super) fn from_sql(&self, ctx: &Ctx<'_>, alias: &str) -> String {
         match self {
             Source::Table(t) => format!(
                 "{} AS {}",
@@ -113,7 +113,7 @@ pub fn root_field<'a>(ctx: &mut Ctx<'a>, f: &Merged<'a>, path: &str) -> Result<S
     Err(not_found(path, name, "query_root"))
 }
 
-fn function_allowed(ctx: &Ctx<'_>, func: &Function, t: TableId) -> bool {
+pub(super) fn function_allowed(ctx: &Ctx<'_>, func: &Function, t: TableId) -> bool {
     if ctx.is_admin() {
         return true;
     }
@@ -124,7 +124,7 @@ fn function_allowed(ctx: &Ctx<'_>, func: &Function, t: TableId) -> bool {
 }
 
 /// `"s"."f"(args)` for a tracked function root field (with its `args` argument).
-fn function_call<'a>(
+pub(super) fn function_call<'a>(
     ctx: &mut Ctx<'a>,
     func: &Function,
     f: &Merged<'a>,
@@ -235,21 +235,21 @@ pub fn computed_call(
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Shape {
+pub(super) enum Shape {
     Many,
     One,
 }
 
 /// Common list arguments.
-struct ListArgs {
-    conds: Vec<String>,
-    order: Vec<OrderItem>,
-    limit: Option<u64>,
-    offset: Option<u64>,
-    distinct: Vec<String>,
+pub(super) struct ListArgs {
+    pub(super) conds: Vec<String>,
+    pub(super) order: Vec<OrderItem>,
+    pub(super) limit: Option<u64>,
+    pub(super) offset: Option<u64>,
+    pub(super) distinct: Vec<String>,
 }
 
-fn list_args<'a>(
+pub(super) fn list_args<'a>(
     ctx: &mut Ctx<'a>,
     t: TableId,
     alias: &str,
@@ -282,7 +282,14 @@ fn list_args<'a>(
                     a.limit = Some(a.limit.map_or(l, |pl| pl.min(l)));
                 }
             }
-            "offset" => a.offset = values::non_negative_int(ctx, v, &p)?,
+            "offset" => {
+                // Hasura also accepts the offset as a numeric string (bigint input).
+                let v = match ctx.resolve(v)? {
+                    Value::String(s) if s.parse::<u64>().is_ok() => Value::Number(s),
+                    other => other,
+                };
+                a.offset = values::non_negative_int(ctx, &v, &p)?
+            }
             "distinct_on" => {
                 for item in values::list(ctx, v)? {
                     let (Value::Enum(s) | Value::String(s)) = &item else {
@@ -329,6 +336,7 @@ fn list_args<'a>(
                     expr: e.clone(),
                     dir: "ASC NULLS LAST",
                     column: Some(*c),
+                    path: alloc::vec![table.columns[*c].name.clone()],
                 });
             }
         } else {
@@ -392,7 +400,7 @@ fn tail(
 }
 
 /// A list (or single row) of a table's rows as JSON.
-fn rows<'a>(
+pub(super) fn rows<'a>(
     ctx: &mut Ctx<'a>,
     source: Source,
     f: &Merged<'a>,
@@ -494,7 +502,8 @@ fn by_pk<'a>(ctx: &mut Ctx<'a>, t: TableId, f: &Merged<'a>, path: &str) -> Resul
 /// Output expression of a column value (stringified numbers, GeoJSON, inherited-role cells).
 fn output(ctx: &Ctx<'_>, expr: String, ty: &PgType) -> String {
     if ty.is_geo() {
-        return format!("ST_AsGeoJSON({})::json", expr);
+        // 15 digits, long CRS (`urn:ogc:def:crs:EPSG::4326`) as Hasura emits.
+        return format!("ST_AsGeoJSON({}, 15, 4)::json", expr);
     }
     if ty.is_big_number() && ctx.opts.stringify_numeric {
         return format!("({})::text", expr);
@@ -506,7 +515,7 @@ fn output(ctx: &Ctx<'_>, expr: String, ty: &PgType) -> String {
 }
 
 /// The JSON object of one row: the selected fields in selection order.
-fn row_json<'a>(
+pub(super) fn row_json<'a>(
     ctx: &mut Ctx<'a>,
     t: TableId,
     alias: &str,
@@ -522,7 +531,14 @@ fn row_json<'a>(
     for f in &fields {
         let name = f.name();
         let p = sub(&sub(path, "selectionSet"), f.key());
-        let expr = if name == "__typename" {
+        let relay = if ctx.opts.relay {
+            super::relay::row_field(ctx, t, alias, f, &p)?
+        } else {
+            None
+        };
+        let expr = if let Some(e) = relay {
+            e
+        } else if name == "__typename" {
             format!("{}::text", sql::literal(type_name))
         } else if let Some(c) = table.column_by_gql(name).filter(|c| perm.column(*c)) {
             if !f.field.arguments.is_empty() || !f.field.selection_set.is_empty() {
@@ -569,7 +585,22 @@ fn row_json<'a>(
             let given = f.field.argument("args").cloned();
             let call = computed_call(ctx, t, alias, cf, given.as_ref(), &p)?;
             match &cf.returns {
-                FunctionReturn::Scalar(ty) => output(ctx, call, ty),
+                FunctionReturn::Scalar(ty) => {
+                    let e = output(ctx, call, ty);
+                    match perm.computed_filter(name) {
+                        Some(cf) => match boolexp::compile(
+                            ctx,
+                            &Scope::new(t, alias),
+                            cf,
+                            "$",
+                            Mode::Permission,
+                        )? {
+                            Some(cond) => format!("CASE WHEN {} THEN {} ELSE NULL END", cond, e),
+                            None => e,
+                        },
+                        None => e,
+                    }
+                }
                 FunctionReturn::Table { table: target, set } => {
                     if ctx.perm(*target).is_none() {
                         return Err(not_found(&p, name, type_name));
@@ -612,7 +643,14 @@ fn aggregate<'a>(
             mapping,
         ));
     }
-    let a = list_args(ctx, t, &alias, perm, f, path, extra_args)?;
+    let mut a = list_args(ctx, t, &alias, perm, f, path, extra_args)?;
+    // The permission's row limit bounds returned rows, not what aggregates are computed over
+    // (Hasura: count over a role with `limit: 1` still counts every visible row).
+    if let (Some(pl), Some(l)) = (perm.limit(), a.limit) {
+        if l == pl && !f.field.arguments.iter().any(|(n, _)| n == "limit") {
+            a.limit = None;
+        }
+    }
     let e = ctx.alias();
     let agg_type = format!("{}_aggregate", table.gql_name);
     let fields = normalize::collect(ctx, &f.selection_sets(), &agg_type)?;
@@ -653,24 +691,6 @@ fn aggregate<'a>(
         tail,
         sql::ident(&e)
     ))
-}
-
-/// Result type of an aggregate function over a column type (for stringification).
-fn agg_result(func: &str, ty: &PgType) -> PgType {
-    let udt = match (func, ty.udt.as_str()) {
-        ("sum", "int2" | "int4") => "int8",
-        ("sum", "int8" | "numeric") => "numeric",
-        (
-            "avg" | "stddev" | "stddev_pop" | "stddev_samp" | "variance" | "var_pop" | "var_samp",
-            "int2" | "int4" | "int8" | "numeric",
-        ) => "numeric",
-        (
-            "avg" | "stddev" | "stddev_pop" | "stddev_samp" | "variance" | "var_pop" | "var_samp",
-            _,
-        ) => "float8",
-        _ => return ty.clone(),
-    };
-    PgType::scalar(udt)
 }
 
 fn aggregate_fields<'a>(
@@ -750,12 +770,19 @@ fn aggregate_fields<'a>(
                         if numeric_only && !col.pg_type.is_numeric() {
                             return Err(not_found(&cp, c.name(), &sub_type));
                         }
-                        let rt = agg_result(func, &col.pg_type);
-                        output(
-                            ctx,
-                            format!("{}({}.{})", func, sql::ident(e), sql::ident(&col.name)),
-                            &rt,
-                        )
+                        let mut arg = format!("{}.{}", sql::ident(e), sql::ident(&col.name));
+                        if let Some(cf) = perm.column_filter(ci) {
+                            let scope = Scope::new(t, e);
+                            if let Some(cond) =
+                                boolexp::compile(ctx, &scope, cf, "$", Mode::Permission)?
+                            {
+                                arg = format!("CASE WHEN {} THEN {} ELSE NULL END", cond, arg);
+                            }
+                        }
+                        let call = format!("{}({})", func, arg);
+                        // Hasura stringifies an aggregate when the *column* is a big-number type
+                        // (avg over a numeric column is a string, avg over an integer is not).
+                        output(ctx, call, &col.pg_type)
                     };
                     inner.push((c.key().to_owned(), ex));
                 }

@@ -59,6 +59,13 @@ pub fn typed_array(
             }
         }
     }
+    if ty.udt == "ltree" {
+        if let Value::List(items) = ctx.resolve(v)? {
+            for (i, item) in items.iter().enumerate() {
+                check_ltree(ctx, item, &format!("{}[{}]", path, i))?;
+            }
+        }
+    }
     let p = ctx.leaf_param(v, Encoding::PgArray)?;
     if ty.is_geo() {
         return Err(Error::validation(
@@ -67,6 +74,33 @@ pub fn typed_array(
         ));
     }
     Ok(format!("{}::{}", p, sql::array_type_name(ty)))
+}
+
+/// Hasura parses `ltree` input itself: a label path is zero or more labels
+/// (`[A-Za-z0-9_-]+`) separated by dots.
+fn check_ltree(ctx: &mut Ctx<'_>, v: &Value, path: &str) -> Result<()> {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        Value::Variable(name) => match ctx.variable(name)? {
+            Value::String(s) => s,
+            _ => return Ok(()),
+        },
+        _ => return Ok(()),
+    };
+    let valid = s.is_empty()
+        || s.split('.').all(|l| {
+            !l.is_empty()
+                && l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        });
+    if valid {
+        return Ok(());
+    }
+    Err(Error::new(
+        crate::error::ErrorCode::ParseFailed,
+        path,
+        "Expecting label path: a sequence of zero or more labels separated by dots, for example L1.L2.L3",
+    ))
 }
 
 /// Checks an enum-table value: a literal must be an enum literal; any value must be one of the rows.

@@ -14,6 +14,7 @@
 //! ([`TypeSystem::field`], [`TypeSystem::root_type`]).
 mod build;
 mod meta;
+mod relay;
 mod resolve;
 mod scalars;
 mod sdl;
@@ -34,7 +35,12 @@ pub use types::{
 
 /// The role's type system, for reuse (validation, SDL export).
 pub fn build(schema: &Schema, role: &str, options: &Options) -> TypeSystem {
-    build::build(schema, role, options)
+    let ts = build::build(schema, role, options);
+    if options.relay {
+        relay::apply(schema, ts)
+    } else {
+        ts
+    }
 }
 
 /// The JSON value of one root introspection field (`__schema` or `__type(name: ...)`) for the

@@ -551,10 +551,27 @@ impl<'a> Exec<'a> {
                 "name" => write_json_string(out, &d.name),
                 "description" => Self::str_opt(out, d.description.as_deref()),
                 "specifiedByURL" => out.push_str("null"),
-                "fields" if d.kind == TypeKind::Object => {
+                "fields" if matches!(d.kind, TypeKind::Object | TypeKind::Interface) => {
                     self.list(d.fields.iter(), Obj::Field, sub, path, depth, out)?
                 }
-                "interfaces" if d.kind == TypeKind::Object => out.push_str("[]"),
+                "interfaces" | "possibleTypes"
+                    if (name == "interfaces" && d.kind == TypeKind::Object)
+                        || (name == "possibleTypes" && d.kind == TypeKind::Interface) =>
+                {
+                    let refs = if name == "interfaces" {
+                        &d.interfaces
+                    } else {
+                        &d.possible_types
+                    };
+                    out.push('[');
+                    for (i, r) in refs.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        self.type_obj(r, sub, path, depth, out)?;
+                    }
+                    out.push(']');
+                }
                 "enumValues" if d.kind == TypeKind::Enum => {
                     self.list(d.enum_values.iter(), Obj::EnumValue, sub, path, depth, out)?
                 }

@@ -48,9 +48,18 @@ fn type_def(out: &mut String, t: &TypeDef) {
             out.push_str(&t.name);
             out.push('\n');
         }
-        TypeKind::Object => {
-            out.push_str("type ");
+        TypeKind::Object | TypeKind::Interface => {
+            out.push_str(if t.kind == TypeKind::Object {
+                "type "
+            } else {
+                "interface "
+            });
             out.push_str(&t.name);
+            if !t.interfaces.is_empty() {
+                let names: alloc::vec::Vec<&str> = t.interfaces.iter().map(|i| i.base()).collect();
+                out.push_str(" implements ");
+                out.push_str(&names.join(" & "));
+            }
             out.push_str(" {\n");
             for f in &t.fields {
                 description(out, f.description.as_deref(), "  ");

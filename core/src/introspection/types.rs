@@ -16,6 +16,8 @@ pub enum TypeKind {
     Object,
     InputObject,
     Enum,
+    /// Only the Relay schema's `Node`.
+    Interface,
 }
 
 impl TypeKind {
@@ -26,6 +28,7 @@ impl TypeKind {
             TypeKind::Object => "OBJECT",
             TypeKind::InputObject => "INPUT_OBJECT",
             TypeKind::Enum => "ENUM",
+            TypeKind::Interface => "INTERFACE",
         }
     }
 }
@@ -172,6 +175,10 @@ pub struct TypeDef {
     pub input_fields: Vec<InputValue>,
     /// Enum types only; sorted by name.
     pub enum_values: Vec<EnumValueDef>,
+    /// Object types: the interfaces they implement (Relay: `Node`).
+    pub interfaces: Vec<TypeRef>,
+    /// Interface types: the object types implementing them.
+    pub possible_types: Vec<TypeRef>,
 }
 
 impl TypeDef {
@@ -183,6 +190,8 @@ impl TypeDef {
             fields: Vec::new(),
             input_fields: Vec::new(),
             enum_values: Vec::new(),
+            interfaces: Vec::new(),
+            possible_types: Vec::new(),
         }
     }
     pub fn desc(mut self, d: impl Into<String>) -> Self {

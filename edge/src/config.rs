@@ -1,0 +1,170 @@
+//! Engine configuration, read from Hasura's environment variables so a Hasura user can swap
+//! binaries. The host passes a lookup function (`std::env::var` natively, the Worker's `env`
+//! at the edge), so this module never touches the process environment itself.
+use crate::auth::jwt::JwtSecret;
+
+/// Everything the edge needs to know about how it was configured.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// `HASURA_GRAPHQL_ADMIN_SECRET` and/or `HASURA_GRAPHQL_ADMIN_SECRETS` (any matches).
+    /// Empty: no auth at all, role headers are trusted.
+    pub admin_secrets: Vec<String>,
+    /// `HASURA_GRAPHQL_JWT_SECRET` and/or `HASURA_GRAPHQL_JWT_SECRETS`.
+    pub jwt_secrets: Vec<JwtSecret>,
+    /// `HASURA_GRAPHQL_UNAUTHORIZED_ROLE`.
+    pub unauthorized_role: Option<String>,
+    /// `HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES`.
+    pub stringify_numeric: bool,
+    /// `HASURA_GRAPHQL_ENABLE_CONSOLE` (default false, `graphedge dev` turns it on).
+    pub enable_console: bool,
+    /// `HASURA_GRAPHQL_ENABLE_ALLOWLIST`.
+    pub enable_allowlist: bool,
+    /// `HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS` (default true).
+    pub infer_function_permissions: bool,
+    /// `HASURA_GRAPHQL_DEV_MODE`: internal error details for every role, not only admin.
+    pub dev_mode: bool,
+    /// `HASURA_GRAPHQL_ADMIN_INTERNAL_ERRORS` (default true): internal error details for admin.
+    pub admin_internal_errors: bool,
+    /// Maximum request body accepted (bytes).
+    pub max_body_bytes: usize,
+}
+
+/// Default maximum request body: 16 MiB.
+pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
+
+impl Config {
+    /// A configuration with Hasura's defaults (no auth, console off, function permissions
+    /// inferred).
+    pub fn new() -> Config {
+        Config {
+            infer_function_permissions: true,
+            admin_internal_errors: true,
+            max_body_bytes: DEFAULT_MAX_BODY,
+            ..Default::default()
+        }
+    }
+
+    /// Reads Hasura's environment variables through `get`. Errors name the variable.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
+        let mut c = Config::new();
+        let nonempty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        if let Some(s) = nonempty("HASURA_GRAPHQL_ADMIN_SECRET") {
+            c.admin_secrets.push(s);
+        }
+        if let Some(s) = nonempty("HASURA_GRAPHQL_ADMIN_SECRETS") {
+            let list: Vec<String> = serde_json::from_str(&s).map_err(|e| {
+                format!("HASURA_GRAPHQL_ADMIN_SECRETS: expected a JSON list of strings: {e}")
+            })?;
+            c.admin_secrets
+                .extend(list.into_iter().filter(|s| !s.is_empty()));
+        }
+        if let Some(s) = nonempty("HASURA_GRAPHQL_JWT_SECRET") {
+            let v: serde_json::Value = serde_json::from_str(&s)
+                .map_err(|e| format!("HASURA_GRAPHQL_JWT_SECRET: invalid JSON: {e}"))?;
+            c.jwt_secrets.push(
+                JwtSecret::from_json(&v).map_err(|e| format!("HASURA_GRAPHQL_JWT_SECRET: {e}"))?,
+            );
+        }
+        if let Some(s) = nonempty("HASURA_GRAPHQL_JWT_SECRETS") {
+            let v: serde_json::Value = serde_json::from_str(&s)
+                .map_err(|e| format!("HASURA_GRAPHQL_JWT_SECRETS: invalid JSON: {e}"))?;
+            let list = v
+                .as_array()
+                .ok_or("HASURA_GRAPHQL_JWT_SECRETS: expected a JSON list")?;
+            for item in list {
+                c.jwt_secrets.push(
+                    JwtSecret::from_json(item)
+                        .map_err(|e| format!("HASURA_GRAPHQL_JWT_SECRETS: {e}"))?,
+                );
+            }
+        }
+        c.unauthorized_role = nonempty("HASURA_GRAPHQL_UNAUTHORIZED_ROLE");
+        let flag = |name: &str, default: bool| -> Result<bool, String> {
+            match nonempty(name) {
+                None => Ok(default),
+                Some(v) => parse_bool(&v)
+                    .ok_or_else(|| format!("{name}: expected true or false, got {v:?}")),
+            }
+        };
+        c.stringify_numeric = flag("HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES", false)?;
+        c.enable_console = flag("HASURA_GRAPHQL_ENABLE_CONSOLE", false)?;
+        c.enable_allowlist = flag("HASURA_GRAPHQL_ENABLE_ALLOWLIST", false)?;
+        c.infer_function_permissions = flag("HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS", true)?;
+        c.dev_mode = flag("HASURA_GRAPHQL_DEV_MODE", false)?;
+        c.admin_internal_errors = flag("HASURA_GRAPHQL_ADMIN_INTERNAL_ERRORS", true)?;
+        if c.admin_secrets.is_empty() && !c.jwt_secrets.is_empty() {
+            return Err(
+                "HASURA_GRAPHQL_JWT_SECRET requires HASURA_GRAPHQL_ADMIN_SECRET to be set".into(),
+            );
+        }
+        Ok(c)
+    }
+
+    /// True when requests must authenticate (an admin secret is configured).
+    pub fn auth_enabled(&self) -> bool {
+        !self.admin_secrets.is_empty()
+    }
+}
+
+/// Hasura's boolean environment values.
+pub fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "t" | "yes" | "y" | "1" | "on" => Some(true),
+        "false" | "f" | "no" | "n" | "0" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::from_env(env(&[])).unwrap();
+        assert!(!c.auth_enabled());
+        assert!(c.infer_function_permissions);
+        assert!(!c.enable_console && !c.enable_allowlist && !c.stringify_numeric);
+    }
+
+    #[test]
+    fn reads_everything() {
+        let c = Config::from_env(env(&[
+            ("HASURA_GRAPHQL_ADMIN_SECRET", "s1"),
+            ("HASURA_GRAPHQL_ADMIN_SECRETS", r#"["s2","s3"]"#),
+            (
+                "HASURA_GRAPHQL_JWT_SECRET",
+                r#"{"type":"HS256","key":"0123456789abcdef0123456789abcdef"}"#,
+            ),
+            ("HASURA_GRAPHQL_UNAUTHORIZED_ROLE", "anonymous"),
+            ("HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES", "true"),
+            ("HASURA_GRAPHQL_ENABLE_ALLOWLIST", "true"),
+            ("HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS", "false"),
+        ]))
+        .unwrap();
+        assert_eq!(c.admin_secrets, vec!["s1", "s2", "s3"]);
+        assert_eq!(c.jwt_secrets.len(), 1);
+        assert_eq!(c.unauthorized_role.as_deref(), Some("anonymous"));
+        assert!(c.stringify_numeric && c.enable_allowlist && !c.infer_function_permissions);
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        assert!(Config::from_env(env(&[("HASURA_GRAPHQL_ENABLE_CONSOLE", "maybe")])).is_err());
+        assert!(Config::from_env(env(&[("HASURA_GRAPHQL_ADMIN_SECRETS", "nope")])).is_err());
+        assert!(Config::from_env(env(&[
+            ("HASURA_GRAPHQL_ADMIN_SECRET", "s"),
+            ("HASURA_GRAPHQL_JWT_SECRET", r#"{"type":"XX1","key":"k"}"#)
+        ]))
+        .is_err());
+    }
+}

@@ -1,0 +1,281 @@
+//! GraphQL over HTTP: decoding the body (one request object or a batch array), the allowlist,
+//! the plan cache, compiling with core, running the plan's SQL, and shaping the response
+//! (`{"data": <the database's JSON text>}` by concatenation, never re-parsed).
+use std::sync::Arc;
+
+use graphedge_core::{encode, Plan, PlanKind, Session, Value};
+use serde_json::Value as Json;
+
+use crate::cache::CacheKey;
+use crate::error::{db_error, EdgeError};
+use crate::md::{json_to_value, Database, Statement};
+use crate::{Engine, Loaded};
+
+/// One decoded GraphQL request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GqlRequest {
+    pub query: String,
+    pub operation_name: Option<String>,
+    pub variables: Vec<(String, Value)>,
+    /// Served on `/v1beta1/relay`: compiled against the Relay schema.
+    pub relay: bool,
+}
+
+/// A decoded body: one request, or a batch (answered with an array).
+#[derive(Debug, Clone, PartialEq)]
+pub enum GqlBody {
+    Single(GqlRequest),
+    Batch(Vec<GqlRequest>),
+}
+
+/// Aeson's name of a JSON value's kind, for Hasura-like messages.
+fn kind(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "Null",
+        Json::Bool(_) => "Boolean",
+        Json::Number(_) => "Number",
+        Json::String(_) => "String",
+        Json::Array(_) => "Array",
+        Json::Object(_) => "Object",
+    }
+}
+
+/// Decodes one request object; `path` is `$` or `$[i]` for batch elements.
+fn decode_one(v: &Json, path: &str) -> Result<GqlRequest, EdgeError> {
+    let fail = |msg: String| EdgeError::parse_failed(msg).at(path);
+    let o = v.as_object().ok_or_else(|| {
+        fail(format!(
+            "parsing GQLReq failed, expected Object, but encountered {}",
+            kind(v)
+        ))
+    })?;
+    // Hasura answers persisted queries (APQ) with not-supported in its OSS build.
+    if o.get("extensions")
+        .and_then(|e| e.get("persistedQuery"))
+        .is_some()
+    {
+        return Err(EdgeError::new(
+            400,
+            "not-supported",
+            "Automatic Persisted Queries is not enabled",
+        )
+        .at(path));
+    }
+    let query = match o.get("query") {
+        Some(Json::String(s)) => s.clone(),
+        None => return Err(fail("key \"query\" not found".into())),
+        Some(other) => {
+            return Err(fail(format!(
+                "parsing Text failed, expected String, but encountered {}",
+                kind(other)
+            )))
+        }
+    };
+    let operation_name = match o.get("operationName") {
+        None | Some(Json::Null) => None,
+        Some(Json::String(s)) => Some(s.clone()),
+        Some(other) => {
+            return Err(fail(format!(
+                "parsing Name failed, expected String, but encountered {}",
+                kind(other)
+            )))
+        }
+    };
+    let variables = match o.get("variables") {
+        None | Some(Json::Null) => Vec::new(),
+        Some(Json::Object(m)) => m
+            .iter()
+            .map(|(k, v)| (k.clone(), json_to_value(v)))
+            .collect(),
+        Some(other) => {
+            return Err(fail(format!(
+                "parsing HashMap failed, expected Object, but encountered {}",
+                kind(other)
+            )))
+        }
+    };
+    Ok(GqlRequest {
+        relay: false,
+        query,
+        operation_name,
+        variables,
+    })
+}
+
+/// Decodes a `/v1/graphql` body.
+pub fn decode_body(body: &[u8]) -> Result<GqlBody, EdgeError> {
+    let v: Json = serde_json::from_slice(body).map_err(|_| {
+        EdgeError::invalid_json("Error in $: Failed reading: not a valid json value")
+    })?;
+    match &v {
+        Json::Array(items) => {
+            let reqs = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| decode_one(item, &format!("$[{i}]")))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(GqlBody::Batch(reqs))
+        }
+        _ => Ok(GqlBody::Single(decode_one(&v, "$")?)),
+    }
+}
+
+/// Runs one GraphQL request and returns the response body text (`{"data":…}` or
+/// `{"errors":…}`).
+pub async fn run(
+    engine: &Engine,
+    loaded: &Loaded,
+    db: &impl Database,
+    session: &Session,
+    req: &GqlRequest,
+) -> String {
+    match execute(engine, loaded, db, session, req).await {
+        Ok(data) => {
+            let mut out = String::with_capacity(data.len() + 9);
+            out.push_str("{\"data\":");
+            out.push_str(&data);
+            out.push('}');
+            out
+        }
+        Err(e) => e
+            .to_graphql_json(engine.include_internal(session))
+            .to_string(),
+    }
+}
+
+/// Finds or compiles the plan, then runs it; returns the `data` JSON text.
+async fn execute(
+    engine: &Engine,
+    loaded: &Loaded,
+    db: &impl Database,
+    session: &Session,
+    req: &GqlRequest,
+) -> Result<String, EdgeError> {
+    if engine.config.enable_allowlist
+        && !session.is_admin()
+        && !loaded.allowlist.allows(&session.role, &req.query)
+    {
+        return Err(EdgeError::new(
+            400,
+            "validation-failed",
+            "query is not allowed",
+        ));
+    }
+    let plan = plan_for(engine, loaded, session, req)?;
+    match &plan.kind {
+        PlanKind::Static(json) => Ok(json.clone()),
+        PlanKind::Query => {
+            let params = plan.bind(&req.variables, session)?;
+            let stmt = Statement {
+                sql: plan.sql.clone(),
+                params,
+            };
+            let out = db.query_one(&stmt).await.map_err(|e| db_error(&e))?;
+            Ok(out.unwrap_or_else(|| "null".to_string()))
+        }
+        PlanKind::Mutation => {
+            // One transaction, sent as one batch: the session for triggers, the plan's
+            // modification steps in order, then the statement that builds `data`.
+            let mut stmts = Vec::with_capacity(plan.steps.len() + 2);
+            stmts.push(Statement {
+                sql: "SELECT set_config('hasura.user', $1, true)".to_string(),
+                params: vec![Some(encode::session_json(session))],
+            });
+            for (i, step) in plan.steps.iter().enumerate() {
+                stmts.push(Statement {
+                    sql: step.sql.clone(),
+                    params: plan.bind_step(i, &req.variables, session)?,
+                });
+            }
+            stmts.push(Statement {
+                sql: plan.sql.clone(),
+                params: plan.bind(&req.variables, session)?,
+            });
+            let rows = db.transaction(&stmts).await.map_err(|e| db_error(&e))?;
+            let data = rows
+                .last()
+                .and_then(|r| r.rows.first())
+                .and_then(|row| row.first())
+                .cloned()
+                .flatten();
+            Ok(data.unwrap_or_else(|| "null".to_string()))
+        }
+    }
+}
+
+/// The cached plan for this request, or a freshly compiled (and now cached) one.
+fn plan_for(
+    engine: &Engine,
+    loaded: &Loaded,
+    session: &Session,
+    req: &GqlRequest,
+) -> Result<Arc<Plan>, EdgeError> {
+    let key = CacheKey {
+        query: &req.query,
+        operation_name: req.operation_name.as_deref(),
+        role: &session.role,
+        schema_version: loaded.md.schema.version,
+        stringify_numeric: engine.config.stringify_numeric,
+        relay: req.relay,
+    };
+    if let Some(plan) = engine.cache.get(&key, &req.variables) {
+        return Ok(plan);
+    }
+    let core_req = graphedge_core::Request {
+        query: &req.query,
+        operation_name: req.operation_name.as_deref(),
+        variables: &req.variables,
+    };
+    engine.count_compile();
+    let plan = Arc::new((engine.compiler)(
+        &loaded.md.schema,
+        session,
+        &core_req,
+        &engine.core_options(req.relay),
+    )?);
+    engine.cache.insert(&key, &req.variables, plan.clone());
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_requests() {
+        let b = decode_body(
+            br#"{"query":"{a}","variables":{"x":1},"operationName":null,"extensions":{}}"#,
+        )
+        .unwrap();
+        let GqlBody::Single(r) = b else { panic!() };
+        assert_eq!(r.query, "{a}");
+        assert_eq!(
+            r.variables,
+            vec![("x".to_string(), Value::Number("1".into()))]
+        );
+        let GqlBody::Batch(rs) = decode_body(br#"[{"query":"{a}"},{"query":"{b}"}]"#).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(rs.len(), 2);
+    }
+
+    #[test]
+    fn rejects_bad_bodies() {
+        assert_eq!(decode_body(b"{nope").unwrap_err().code, "invalid-json");
+        let e = decode_body(br#"{"variables":{}}"#).unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("parse-failed", "key \"query\" not found")
+        );
+        let e = decode_body(br#"[{"query":"{a}"},{"query":1}]"#).unwrap_err();
+        assert_eq!(e.path, "$[1]");
+        assert_eq!(
+            decode_body(br#"{"query":"{a}","variables":[1]}"#)
+                .unwrap_err()
+                .code,
+            "parse-failed"
+        );
+        assert_eq!(decode_body(br#""x""#).unwrap_err().code, "parse-failed");
+    }
+}

@@ -1,0 +1,6 @@
+//! The edge's view of the metadata crate: every item the edge uses from `graphedge_metadata`
+//! goes through this module, so the rest of the crate does not care where they live.
+pub use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
+pub use graphedge_metadata::{
+    execute, json_to_value, load, ApiError, Config as MetadataConfig, Endpoint, MetadataState,
+};

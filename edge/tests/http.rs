@@ -1,0 +1,433 @@
+//! Routing, auth, error rendering, batching and the plan cache, against a fake database.
+mod common;
+
+use common::*;
+use graphedge_edge::md::DbError;
+use graphedge_edge::Config;
+use serde_json::json;
+
+fn secret_config() -> Config {
+    let mut c = Config::new();
+    c.admin_secrets = vec!["sekret".into()];
+    c
+}
+
+#[test]
+fn health_version_and_404() {
+    let (e, db) = (engine(Config::new()), FakeDb::default());
+    let r = send(&e, &db, req("GET", "/healthz", &[], ""));
+    assert_eq!((r.status, r.body.as_slice()), (200, b"OK".as_slice()));
+    let r = send(&e, &db, req("GET", "/v1/version", &[], ""));
+    assert_eq!(body_json(&r)["server_type"], "graphedge");
+    let r = send(&e, &db, req("GET", "/nope", &[], ""));
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        body_json(&r),
+        json!({"path":"$","error":"resource does not exist","code":"not-found"})
+    );
+    // The console is off unless enabled.
+    assert_eq!(send(&e, &db, req("GET", "/console", &[], "")).status, 404);
+    let mut c = Config::new();
+    c.enable_console = true;
+    let e = engine(c);
+    let r = send(&e, &db, req("GET", "/console/data", &[], ""));
+    assert_eq!(r.status, 200);
+    assert!(String::from_utf8_lossy(&r.body).contains("/v1/graphql"));
+}
+
+#[test]
+fn cors() {
+    let (e, db) = (engine(Config::new()), FakeDb::default());
+    let r = send(
+        &e,
+        &db,
+        req(
+            "OPTIONS",
+            "/v1/graphql",
+            &[
+                ("Origin", "http://x"),
+                ("Access-Control-Request-Headers", "content-type"),
+            ],
+            "",
+        ),
+    );
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("access-control-allow-origin"), Some("http://x"));
+    assert_eq!(
+        r.header("access-control-allow-headers"),
+        Some("content-type")
+    );
+    let r = send(&e, &db, req("GET", "/healthz", &[], ""));
+    assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"));
+}
+
+#[test]
+fn query_runs_one_statement_and_wraps_data() {
+    let (e, db) = (engine(Config::new()), FakeDb::default());
+    db.answer(Ok(Some("{\"author\":[{\"id\":1}]}".into())));
+    let body = json!({"query": "query { author { id } }", "variables": {"id": 5}}).to_string();
+    let r = send(&e, &db, req("POST", "/v1/graphql", &[], &body));
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        String::from_utf8(r.body).unwrap(),
+        "{\"data\":{\"author\":[{\"id\":1}]}}"
+    );
+    let stmts = db.statements.borrow();
+    assert_eq!(stmts.len(), 1);
+    assert_eq!(stmts[0].sql, "SQL[query { author { id } }]");
+    assert_eq!(stmts[0].params, vec![Some("5".to_string())]);
+}
+
+#[test]
+fn static_plans_skip_the_database() {
+    let (e, db) = (engine(Config::new()), FakeDb::default());
+    let r = send(
+        &e,
+        &db,
+        req("POST", "/v1/graphql", &[], &gql("{ __typename }")),
+    );
+    assert_eq!(body_json(&r), json!({"data": {"__typename": "query_root"}}));
+    assert!(db.statements.borrow().is_empty());
+}
+
+#[test]
+fn mutation_sets_session_in_a_transaction() {
+    let (e, db) = (engine(Config::new()), FakeDb::default());
+    db.answer(Ok(Some("{\"insert_a\":{\"affected_rows\":1}}".into())));
+    let r = send(
+        &e,
+        &db,
+        req(
+            "POST",
+            "/v1/graphql",
+            &[("X-Hasura-Role", "user"), ("X-Hasura-User-Id", "3")],
+            &gql("mutation { insert_a }"),
+        ),
+    );
+    assert_eq!(
+        body_json(&r),
+        json!({"data": {"insert_a": {"affected_rows": 1}}})
+    );
+    let stmts = db.statements.borrow();
+    assert_eq!(stmts.len(), 2);
+    assert_eq!(stmts[0].sql, "SELECT set_config('hasura.user', $1, true)");
+    let session: serde_json::Value =
+        serde_json::from_str(stmts[0].params[0].as_deref().unwrap()).unwrap();
+    assert_eq!(
+        session,
+        json!({"x-hasura-role": "user", "x-hasura-user-id": "3"})
+    );
+    assert_eq!(stmts[1].params, vec![None, Some("3".to_string())]);
+}
+
+#[test]
+fn batches_answer_arrays() {
+    let (e, db) = (engine(Config::new()), FakeDb::default());
+    db.answer(Ok(Some("{\"a\":1}".into())));
+    let body = json!([{"query": "query { a }"}, {"query": "query { bad }"}]).to_string();
+    let r = send(&e, &db, req("POST", "/v1/graphql", &[], &body));
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        body_json(&r),
+        json!([{"data": {"a": 1}}, {"errors": [{"extensions": {"path": "$.selectionSet.bad", "code": "validation-failed"}, "message": "field 'bad' not found in type: 'query_root'"}]}])
+    );
+}
+
+#[test]
+fn bad_bodies() {
+    let (e, db) = (engine(Config::new()), FakeDb::default());
+    let r = send(&e, &db, req("POST", "/v1/graphql", &[], "{not json"));
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        body_json(&r)["errors"][0]["extensions"]["code"],
+        "invalid-json"
+    );
+    // /v1alpha1 keeps the status.
+    let r = send(&e, &db, req("POST", "/v1alpha1/graphql", &[], "{not json"));
+    assert_eq!(r.status, 400);
+    let r = send(&e, &db, req("POST", "/v1/graphql", &[], "{}"));
+    assert_eq!(
+        body_json(&r)["errors"][0]["message"],
+        "key \"query\" not found"
+    );
+    let r = send(&e, &db, req("POST", "/v1/query", &[], "[[["));
+    assert_eq!(
+        (r.status, body_json(&r)["code"].clone()),
+        (400, json!("invalid-json"))
+    );
+    // Arbitrary bytes never panic.
+    for body in [
+        "",
+        "null",
+        "[]",
+        "[1]",
+        "\u{0}",
+        "{\"query\":null}",
+        "{\"query\":\"\"}",
+    ] {
+        let r = send(&e, &db, req("POST", "/v1/graphql", &[], body));
+        assert_eq!(r.status, 200, "{body}");
+    }
+}
+
+#[test]
+fn database_errors_are_mapped_and_internals_hidden_from_users() {
+    let (e, db) = (engine(Config::new()), FakeDb::default());
+    let dup = DbError {
+        code: Some("23505".into()),
+        message: "duplicate key value violates unique constraint \"author_pkey\"".into(),
+        ..Default::default()
+    };
+    db.answer(Err(dup.clone()));
+    let r = send(
+        &e,
+        &db,
+        req("POST", "/v1/graphql", &[], &gql("mutation { x }")),
+    );
+    let b = body_json(&r);
+    assert_eq!(b["errors"][0]["extensions"]["code"], "constraint-violation");
+    assert_eq!(
+        b["errors"][0]["message"],
+        "Uniqueness violation. duplicate key value violates unique constraint \"author_pkey\""
+    );
+    assert!(
+        b["errors"][0]["extensions"]["internal"].is_object(),
+        "admin sees internals"
+    );
+    db.answer(Err(dup));
+    let r = send(
+        &e,
+        &db,
+        req(
+            "POST",
+            "/v1/graphql",
+            &[("x-hasura-role", "user"), ("x-hasura-user-id", "1")],
+            &gql("mutation { x }"),
+        ),
+    );
+    assert!(body_json(&r)["errors"][0]["extensions"]
+        .get("internal")
+        .is_none());
+    db.answer(Err(DbError {
+        code: Some("42P01".into()),
+        message: "relation \"x\" does not exist".into(),
+        ..Default::default()
+    }));
+    let r = send(
+        &e,
+        &db,
+        req(
+            "POST",
+            "/v1/graphql",
+            &[("x-hasura-role", "user"), ("x-hasura-user-id", "1")],
+            &gql("query { x }"),
+        ),
+    );
+    assert_eq!(
+        body_json(&r),
+        json!({"errors":[{"extensions":{"path":"$","code":"unexpected"},"message":"database query error"}]})
+    );
+}
+
+#[test]
+fn missing_session_variable_is_an_error() {
+    let (e, db) = (engine(Config::new()), FakeDb::default());
+    let r = send(
+        &e,
+        &db,
+        req(
+            "POST",
+            "/v1/graphql",
+            &[("x-hasura-role", "user")],
+            &gql("query { a }"),
+        ),
+    );
+    assert_eq!(
+        body_json(&r)["errors"][0]["message"],
+        "missing session variable: \"x-hasura-user-id\""
+    );
+    assert!(db.statements.borrow().is_empty());
+}
+
+#[test]
+fn plan_cache_skips_compilation() {
+    let (e, db) = (engine(Config::new()), FakeDb::default());
+    let q = gql("query { author { id } }");
+    send(&e, &db, req("POST", "/v1/graphql", &[], &q));
+    send(&e, &db, req("POST", "/v1/graphql", &[], &q));
+    assert_eq!(e.compile_count(), 1);
+    // Another role compiles its own plan.
+    send(
+        &e,
+        &db,
+        req(
+            "POST",
+            "/v1/graphql",
+            &[("x-hasura-role", "user"), ("x-hasura-user-id", "1")],
+            &q,
+        ),
+    );
+    assert_eq!(e.compile_count(), 2);
+    // A metadata change drops the cache.
+    e.set_state(empty_state());
+    send(&e, &db, req("POST", "/v1/graphql", &[], &q));
+    assert_eq!(e.compile_count(), 3);
+    assert_eq!(db.statements.borrow().len(), 4);
+}
+
+#[test]
+fn admin_secret_auth() {
+    let (e, db) = (engine(secret_config()), FakeDb::default());
+    let r = send(
+        &e,
+        &db,
+        req("POST", "/v1/graphql", &[], &gql("query { a }")),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        body_json(&r),
+        json!({"errors":[{"extensions":{"path":"$","code":"access-denied"},"message":"x-hasura-admin-secret/x-hasura-access-key required, but not found"}]})
+    );
+    let r = send(
+        &e,
+        &db,
+        req(
+            "POST",
+            "/v1/graphql",
+            &[("x-hasura-admin-secret", "wrong")],
+            &gql("query { a }"),
+        ),
+    );
+    assert_eq!(
+        body_json(&r)["errors"][0]["message"],
+        "invalid x-hasura-admin-secret/x-hasura-access-key"
+    );
+    let r = send(
+        &e,
+        &db,
+        req(
+            "POST",
+            "/v1/graphql",
+            &[("X-Hasura-Admin-Secret", "sekret")],
+            &gql("query { a }"),
+        ),
+    );
+    assert_eq!(body_json(&r), json!({"data": {"ok": 1}}));
+    // Metadata endpoints: 401 without credentials, admin only.
+    let r = send(
+        &e,
+        &db,
+        req(
+            "POST",
+            "/v1/metadata",
+            &[],
+            "{\"type\":\"export_metadata\",\"args\":{}}",
+        ),
+    );
+    assert_eq!(r.status, 401);
+    assert_eq!(body_json(&r)["code"], "access-denied");
+    let r = send(
+        &e,
+        &db,
+        req(
+            "POST",
+            "/v1/query",
+            &[
+                ("x-hasura-admin-secret", "sekret"),
+                ("x-hasura-role", "user"),
+            ],
+            "{}",
+        ),
+    );
+    assert_eq!(
+        (r.status, body_json(&r)["error"].clone()),
+        (400, json!("restricted access : admin only"))
+    );
+}
+
+#[test]
+fn unauthorized_role() {
+    let mut c = secret_config();
+    c.unauthorized_role = Some("anonymous".into());
+    let (e, db) = (engine(c), FakeDb::default());
+    // Client-sent session variables are not trusted for the unauthorized role: the fake
+    // compiler's x-hasura-user-id parameter cannot be bound.
+    let r = send(
+        &e,
+        &db,
+        req(
+            "POST",
+            "/v1/graphql",
+            &[("X-Hasura-Role", "anonymous"), ("X-Hasura-User-Id", "1")],
+            &gql("query { a }"),
+        ),
+    );
+    assert_eq!(
+        body_json(&r)["errors"][0]["message"],
+        "missing session variable: \"x-hasura-user-id\""
+    );
+    assert!(db.statements.borrow().is_empty());
+    let r = send(
+        &e,
+        &db,
+        req("POST", "/v1/graphql", &[], &gql("{ __typename }")),
+    );
+    assert_eq!(body_json(&r), json!({"data": {"__typename": "query_root"}}));
+}
+
+#[test]
+fn allowlist() {
+    let md = json!({
+        "version": 3, "sources": [],
+        "query_collections": [{"name": "c", "definition": {"queries": [{"name": "q", "query": "query { user { id name } }"}]}}],
+        "allowlist": [{"collection": "c"}]
+    });
+    let mut c = Config::new();
+    c.enable_allowlist = true;
+    let e = graphedge_edge::Engine::from_state(c, state_with(md)).with_compiler(fake_compile);
+    let db = FakeDb::default();
+    let user = [("X-Hasura-Role", "user"), ("X-Hasura-User-Id", "1")];
+    let r = send(
+        &e,
+        &db,
+        req(
+            "POST",
+            "/v1/graphql",
+            &user,
+            &gql("query {\n user { id\n __typename name } }"),
+        ),
+    );
+    assert_eq!(body_json(&r), json!({"data": {"ok": 1}}));
+    let r = send(
+        &e,
+        &db,
+        req(
+            "POST",
+            "/v1/graphql",
+            &user,
+            &gql("query { user { id company } }"),
+        ),
+    );
+    assert_eq!(
+        body_json(&r),
+        json!({"errors":[{"extensions":{"path":"$","code":"validation-failed"},"message":"query is not allowed"}]})
+    );
+    // Admin is exempt.
+    let r = send(
+        &e,
+        &db,
+        req(
+            "POST",
+            "/v1/graphql",
+            &[],
+            &gql("query { user { id company } }"),
+        ),
+    );
+    assert_eq!(body_json(&r), json!({"data": {"ok": 1}}));
+}
+
+#[test]
+fn engine_is_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<graphedge_edge::Engine>();
+}

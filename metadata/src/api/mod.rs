@@ -1,0 +1,240 @@
+//! The metadata API: one request body of `/v1/query`, `/v1/metadata` or `/v2/query`.
+//!
+//! Every operation works on a *copy* of the raw metadata. After an operation that changes it,
+//! the copy is re-resolved against the catalog and any inconsistency the operation introduced
+//! fails the request (like Hasura's consistency check), so a failed request — including any
+//! element of a `bulk` — leaves the served metadata untouched. Only when the whole request
+//! succeeds is the new metadata persisted (`graphedge.metadata`) and returned as a new state.
+//!
+//! Exception: `run_sql` statements are executed when reached; a later failure in the same
+//! `bulk` does not undo them (Hasura runs a bulk in one transaction).
+mod ops;
+mod sql;
+
+use crate::db::Database;
+use crate::error::ApiError;
+use crate::introspect::{self, Catalog};
+use crate::raw::{self, Metadata};
+use crate::resolve::{self, Inconsistency};
+use crate::{store, Config, Endpoint, MetadataState};
+use serde_json::{json, Value as Json};
+use std::sync::Arc;
+
+/// Hasura's `{"message": "success"}`.
+pub(crate) fn success() -> Json {
+    json!({ "message": "success" })
+}
+
+/// The connection configuration of the source Hasura creates from `HASURA_GRAPHQL_DATABASE_URL`.
+pub fn default_source_configuration() -> Json {
+    json!({
+        "connection_info": {
+            "database_url": { "from_env": "HASURA_GRAPHQL_DATABASE_URL" },
+            "isolation_level": "read-committed",
+            "pool_settings": {
+                "connection_lifetime": 600,
+                "idle_timeout": 180,
+                "max_connections": 50,
+                "retries": 1
+            },
+            "use_prepared_statements": true
+        }
+    })
+}
+
+/// Empty metadata with the source `default` (what a fresh Hasura exports).
+pub fn empty_metadata() -> Metadata {
+    Metadata {
+        sources: vec![raw::Source::new("default", default_source_configuration())],
+        ..Metadata::default()
+    }
+}
+
+/// Tables marked `is_enum` (their rows are introspected).
+pub(crate) fn enum_tables(md: &Metadata) -> Vec<raw::QualifiedTable> {
+    md.sources
+        .iter()
+        .flat_map(|s| s.tables.iter())
+        .filter(|t| t.is_enum)
+        .map(|t| t.table.clone())
+        .collect()
+}
+
+fn db_err(e: crate::db::DbError) -> ApiError {
+    ApiError::postgres(&e, None).at("$")
+}
+
+/// Loads the persisted metadata (creating our catalog schema `graphedge` and its table if
+/// missing), introspects the database when no catalog is stored, resolves. Empty metadata with
+/// source `default` if none is stored.
+pub async fn load(db: &impl Database, config: &Config) -> Result<MetadataState, ApiError> {
+    store::ensure(db).await.map_err(db_err)?;
+    let stored = store::read(db).await.map_err(db_err)?;
+    let (metadata, catalog, version) = match stored {
+        Some(s) => {
+            let md =
+                Metadata::from_json(&s.metadata, &default_source_configuration()).map_err(|e| {
+                    ApiError::unexpected(format!("stored metadata is invalid: {e}")).at("$")
+                })?;
+            let catalog: Option<Catalog> = s.catalog.and_then(|c| serde_json::from_value(c).ok());
+            (md, catalog, s.resource_version)
+        }
+        None => (empty_metadata(), None, 0),
+    };
+    let catalog = match catalog {
+        Some(c) => c,
+        None => introspect::introspect(db, &enum_tables(&metadata))
+            .await
+            .map_err(db_err)?,
+    };
+    let (mut schema, inconsistencies) = resolve::resolve(&metadata, &catalog, config);
+    schema.version = version.max(0) as u64;
+    Ok(MetadataState {
+        metadata,
+        schema: Arc::new(schema),
+        inconsistencies,
+        resource_version: version,
+        catalog: Arc::new(catalog),
+    })
+}
+
+/// Working state of one request.
+pub(crate) struct Cx<'a, D> {
+    pub db: &'a D,
+    pub config: &'a Config,
+    pub endpoint: Endpoint,
+    pub md: Metadata,
+    pub catalog: Catalog,
+    /// Inconsistencies of `md` against `catalog` as of the last accepted step.
+    pub baseline: Vec<Inconsistency>,
+    pub md_changed: bool,
+    pub catalog_changed: bool,
+    pub resource_version: i64,
+}
+
+impl<D: Database> Cx<'_, D> {
+    /// Accepts the metadata change just made, or fails with the first inconsistency it
+    /// introduced.
+    pub fn check(&mut self) -> Result<(), ApiError> {
+        let (_, now) = resolve::resolve(&self.md, &self.catalog, self.config);
+        if let Some(new) = now.iter().find(|i| !self.baseline.contains(i)) {
+            let code = if new.reason.contains("already defined")
+                || new.reason.contains("already exists")
+            {
+                "already-exists"
+            } else {
+                "invalid-configuration"
+            };
+            let reason = new
+                .reason
+                .strip_prefix("Inconsistent object: ")
+                .unwrap_or(&new.reason);
+            let mut e = ApiError::new(code, reason.to_string());
+            e.internal = serde_json::to_value(vec![new]).ok();
+            return Err(e);
+        }
+        self.baseline = now;
+        self.md_changed = true;
+        Ok(())
+    }
+
+    /// Re-introspects after DDL.
+    pub async fn reintrospect(&mut self) -> Result<(), ApiError> {
+        self.catalog = introspect::introspect(self.db, &enum_tables(&self.md))
+            .await
+            .map_err(db_err)?;
+        self.catalog_changed = true;
+        Ok(())
+    }
+}
+
+/// Executes one request body of /v1/query, /v1/metadata or /v2/query (incl. `bulk`). Returns
+/// the response JSON and, when metadata or the database schema changed, the new state (already
+/// persisted).
+pub async fn execute(
+    state: &MetadataState,
+    endpoint: Endpoint,
+    body: &Json,
+    db: &impl Database,
+    config: &Config,
+) -> Result<(Json, Option<MetadataState>), ApiError> {
+    let mut cx = Cx {
+        db,
+        config,
+        endpoint,
+        md: state.metadata.clone(),
+        catalog: (*state.catalog).clone(),
+        baseline: state.inconsistencies.clone(),
+        md_changed: false,
+        catalog_changed: false,
+        resource_version: state.resource_version,
+    };
+    let (op, args, version) = split_request(body)?;
+    let result = if op == "bulk" {
+        let Json::Array(items) = args else {
+            return Err(ApiError::parse_failed("expecting an array for bulk").at("$.args"));
+        };
+        let mut results = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let prefix = format!("$.args[{i}]");
+            let (op, args, version) = split_request(item).map_err(|e| rebase(e, &prefix))?;
+            if op == "bulk" {
+                return Err(ApiError::not_supported("nested bulk is not supported")
+                    .at(format!("{prefix}.type")));
+            }
+            let r = ops::run(&mut cx, &op, args, version)
+                .await
+                .map_err(|e| rebase(e, &prefix))?;
+            results.push(r);
+        }
+        Json::Array(results)
+    } else {
+        ops::run(&mut cx, &op, args, version).await?
+    };
+    if !cx.md_changed && !cx.catalog_changed {
+        return Ok((result, None));
+    }
+    let (mut schema, inconsistencies) = resolve::resolve(&cx.md, &cx.catalog, config);
+    let resource_version = cx.resource_version + 1;
+    schema.version = resource_version as u64;
+    let md_json =
+        serde_json::to_value(&cx.md).map_err(|e| ApiError::unexpected(e.to_string()).at("$"))?;
+    let cat_json = serde_json::to_value(&cx.catalog)
+        .map_err(|e| ApiError::unexpected(e.to_string()).at("$"))?;
+    store::write(db, resource_version, &md_json, Some(&cat_json))
+        .await
+        .map_err(db_err)?;
+    Ok((
+        result,
+        Some(MetadataState {
+            metadata: cx.md,
+            schema: Arc::new(schema),
+            inconsistencies,
+            resource_version,
+            catalog: Arc::new(cx.catalog),
+        }),
+    ))
+}
+
+/// `$.args` → `$.args[3].args` for an element of a bulk.
+fn rebase(mut e: ApiError, prefix: &str) -> ApiError {
+    e.path = format!("{prefix}{}", e.path.strip_prefix('$').unwrap_or(&e.path));
+    e
+}
+
+/// `{"type", "args", "version"?}` of a request body.
+fn split_request(body: &Json) -> Result<(String, &Json, u64), ApiError> {
+    static NULL: Json = Json::Null;
+    let Json::Object(m) = body else {
+        return Err(
+            ApiError::parse_failed("expected an object with \"type\" and \"args\"").at("$"),
+        );
+    };
+    let op = match m.get("type") {
+        Some(Json::String(s)) => s.clone(),
+        Some(_) => return Err(ApiError::parse_failed("expected a string").at("$.type")),
+        None => return Err(ApiError::parse_failed("key \"type\" not found").at("$")),
+    };
+    let version = m.get("version").and_then(|v| v.as_u64()).unwrap_or(1);
+    Ok((op, m.get("args").unwrap_or(&NULL), version))
+}

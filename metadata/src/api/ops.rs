@@ -1,0 +1,1291 @@
+//! The individual operations. Each takes the request's `args` and mutates the working copy
+//! of the metadata (then calls [`Cx::check`]) or reads it.
+use super::{empty_metadata, sql, success, Cx};
+use crate::db::Database;
+use crate::error::ApiError;
+use crate::raw::{self, Metadata, QualifiedTable, Source, TableMetadata};
+use crate::Endpoint;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value as Json};
+
+/// Hasura's text form of a table in messages: `author` (schema public) or `s.author`.
+pub(crate) fn qt_txt(t: &QualifiedTable) -> String {
+    if t.schema == "public" {
+        t.name.clone()
+    } else {
+        format!("{}.{}", t.schema, t.name)
+    }
+}
+
+/// Parses `args` into `T`, with Hasura-like messages.
+pub(crate) fn parse<T: DeserializeOwned>(args: &Json) -> Result<T, ApiError> {
+    serde_json::from_value(args.clone()).map_err(|e| {
+        let msg = e.to_string();
+        let msg = match msg.strip_prefix("missing field `") {
+            Some(rest) => format!("key {:?} not found", rest.split('`').next().unwrap_or("")),
+            None => msg.split(" at line ").next().unwrap_or(&msg).to_string(),
+        };
+        ApiError::parse_failed(msg)
+    })
+}
+
+fn source_name(args: &Json) -> String {
+    args.get("source")
+        .and_then(|s| s.as_str())
+        .unwrap_or("default")
+        .to_string()
+}
+
+fn source_mut<'m>(md: &'m mut Metadata, name: &str) -> Result<&'m mut Source, ApiError> {
+    md.source_mut(name)
+        .ok_or_else(|| ApiError::not_exists(format!("source with name {name:?} does not exist")))
+}
+
+fn table_mut<'s>(
+    src: &'s mut Source,
+    t: &QualifiedTable,
+) -> Result<&'s mut TableMetadata, ApiError> {
+    let source = src.name.clone();
+    src.table_mut(t).ok_or_else(|| {
+        ApiError::not_exists(format!(
+            "table {:?} does not exist in source: {source}",
+            qt_txt(t)
+        ))
+    })
+}
+
+/// Runs one (non-bulk) operation.
+pub(crate) async fn run<D: Database>(
+    cx: &mut Cx<'_, D>,
+    op: &str,
+    args: &Json,
+    version: u64,
+) -> Result<Json, ApiError> {
+    let name = normalize(cx.endpoint, op)?;
+    match name {
+        "run_sql" => sql::run_sql(cx, args).await,
+        "insert" => sql::insert(cx, args).await,
+        "track_table" | "add_existing_table_or_view" => track_table(cx, args, version).await,
+        "untrack_table" => untrack_table(cx, args),
+        "set_table_is_enum" => set_table_is_enum(cx, args).await,
+        "set_table_customization" => set_table_customization(cx, args),
+        "set_table_custom_fields" => set_table_custom_fields(cx, args),
+        "create_object_relationship" => create_relationship(cx, args, true),
+        "create_array_relationship" => create_relationship(cx, args, false),
+        "drop_relationship" => drop_relationship(cx, args),
+        "rename_relationship" => rename_relationship(cx, args),
+        "set_relationship_comment" => set_relationship_comment(cx, args),
+        "create_select_permission" => create_permission(cx, args, Perm::Select),
+        "create_insert_permission" => create_permission(cx, args, Perm::Insert),
+        "create_update_permission" => create_permission(cx, args, Perm::Update),
+        "create_delete_permission" => create_permission(cx, args, Perm::Delete),
+        "drop_select_permission" => drop_permission(cx, args, Perm::Select),
+        "drop_insert_permission" => drop_permission(cx, args, Perm::Insert),
+        "drop_update_permission" => drop_permission(cx, args, Perm::Update),
+        "drop_delete_permission" => drop_permission(cx, args, Perm::Delete),
+        "add_computed_field" => add_computed_field(cx, args),
+        "drop_computed_field" => drop_computed_field(cx, args),
+        "track_function" => track_function(cx, args, version),
+        "untrack_function" => untrack_function(cx, args),
+        "set_function_customization" => set_function_customization(cx, args),
+        "create_function_permission" => function_permission(cx, args, true),
+        "drop_function_permission" => function_permission(cx, args, false),
+        "add_inherited_role" => add_inherited_role(cx, args),
+        "drop_inherited_role" => drop_inherited_role(cx, args),
+        "create_query_collection" => create_query_collection(cx, args),
+        "drop_query_collection" => drop_query_collection(cx, args),
+        "rename_query_collection" => rename_query_collection(cx, args),
+        "add_query_to_collection" => add_query_to_collection(cx, args),
+        "drop_query_from_collection" => drop_query_from_collection(cx, args),
+        "add_collection_to_allowlist" => add_collection_to_allowlist(cx, args),
+        "drop_collection_from_allowlist" => drop_collection_from_allowlist(cx, args),
+        "update_scope_of_collection_in_allowlist" => update_allowlist_scope(cx, args),
+        "export_metadata" => export_metadata(cx, version),
+        "replace_metadata" => replace_metadata(cx, args).await,
+        "reload_metadata" => reload_metadata(cx).await,
+        "clear_metadata" => clear_metadata(cx),
+        "get_inconsistent_metadata" => Ok(inconsistent_json(cx)),
+        "drop_inconsistent_metadata" => drop_inconsistent_metadata(cx),
+        _ => Err(ApiError::not_supported(format!("unknown operation {op:?}")).at("$.type")),
+    }
+}
+
+/// The canonical (legacy, unprefixed) name of an operation, if the endpoint accepts it.
+fn normalize(endpoint: Endpoint, op: &str) -> Result<&str, ApiError> {
+    let unknown =
+        || ApiError::parse_failed(format!("unknown metadata command {op:?}")).at("$.type");
+    match endpoint {
+        Endpoint::V2Query => match op {
+            "run_sql" => Ok("run_sql"),
+            _ => Err(ApiError::parse_failed(format!(
+                "unknown query type {op:?}; only run_sql is supported on /v2/query"
+            ))
+            .at("$.type")),
+        },
+        Endpoint::V1Metadata => {
+            if let Some(rest) = op.strip_prefix("pg_") {
+                return Ok(rest);
+            }
+            for other in ["mssql_", "citus_", "bigquery_", "cockroach_", "mysql_"] {
+                if op.starts_with(other) {
+                    return Err(ApiError::not_supported(format!(
+                        "backend of {op:?} is not supported"
+                    ))
+                    .at("$.type"));
+                }
+            }
+            match op {
+                "insert" => Err(unknown()),
+                _ => Ok(op),
+            }
+        }
+        Endpoint::V1Query => Ok(op.strip_prefix("pg_").unwrap_or(op)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables
+
+async fn track_table<D: Database>(
+    cx: &mut Cx<'_, D>,
+    args: &Json,
+    version: u64,
+) -> Result<Json, ApiError> {
+    // Shapes: "name" | {schema, name, is_enum?} | {table, configuration?, is_enum?, source?}.
+    let (table, configuration, is_enum) = match args {
+        Json::Object(m) if m.contains_key("table") => {
+            let table: QualifiedTable = parse(&m["table"]).map_err(|e| e.at("$.args.table"))?;
+            let configuration: raw::TableConfig = match m.get("configuration") {
+                Some(c) if !c.is_null() => parse(c).map_err(|e| e.at("$.args.configuration"))?,
+                _ => Default::default(),
+            };
+            (
+                table,
+                configuration,
+                m.get("is_enum").and_then(|b| b.as_bool()).unwrap_or(false),
+            )
+        }
+        _ => {
+            let table: QualifiedTable = parse(args)?;
+            (
+                table,
+                Default::default(),
+                args.get("is_enum")
+                    .and_then(|b| b.as_bool())
+                    .unwrap_or(false),
+            )
+        }
+    };
+    let _ = version;
+    let src_name = source_name(args);
+    let exists = cx.catalog.table(&table.schema, &table.name).is_some();
+    let src = source_mut(&mut cx.md, &src_name)?;
+    if src.table(&table).is_some() {
+        return Err(ApiError::new(
+            "already-tracked",
+            format!("view/table already tracked: {:?}", qt_txt(&table)),
+        ));
+    }
+    if !exists {
+        return Err(ApiError::not_exists(format!(
+            "no such table/view exists in source: {:?}",
+            qt_txt(&table)
+        )));
+    }
+    let mut tm = TableMetadata::new(table);
+    tm.configuration = configuration;
+    tm.is_enum = is_enum;
+    src.tables.push(tm);
+    if is_enum {
+        // Enum values are read by introspection.
+        cx.reintrospect().await?;
+    }
+    cx.check()?;
+    Ok(success())
+}
+
+fn untrack_table<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
+    let table: QualifiedTable = match args.get("table") {
+        Some(t) => parse(t).map_err(|e| e.at("$.args.table"))?,
+        None => parse(args)?,
+    };
+    let cascade = args
+        .get("cascade")
+        .and_then(|b| b.as_bool())
+        .unwrap_or(false);
+    let src_name = source_name(args);
+    let src = source_mut(&mut cx.md, &src_name)?;
+    if src.table(&table).is_none() {
+        return Err(ApiError::new(
+            "already-untracked",
+            format!("view/table already untracked: {:?}", qt_txt(&table)),
+        ));
+    }
+    // Dependents: relationships of other tables to this one.
+    let mut deps = Vec::new();
+    for t in &src.tables {
+        if t.table == table {
+            continue;
+        }
+        for r in t.object_relationships.iter().chain(&t.array_relationships) {
+            if rel_target(&r.using).as_ref() == Some(&table) {
+                deps.push(format!("relationship {}.{}", qt_txt(&t.table), r.name));
+            }
+        }
+    }
+    if !deps.is_empty() && !cascade {
+        return Err(ApiError::new(
+            "dependency-error",
+            format!(
+                "cannot drop due to the following dependent objects : {}",
+                deps.join(", ")
+            ),
+        ));
+    }
+    src.tables.retain(|t| t.table != table);
+    for t in &mut src.tables {
+        t.object_relationships
+            .retain(|r| rel_target(&r.using).as_ref() != Some(&table));
+        t.array_relationships
+            .retain(|r| rel_target(&r.using).as_ref() != Some(&table));
+    }
+    drop_new_inconsistencies(cx);
+    cx.check()?;
+    Ok(success())
+}
+
+/// The remote table of a relationship's `using`, when it names one.
+fn rel_target(using: &raw::RelUsing) -> Option<QualifiedTable> {
+    if let Some(m) = &using.manual_configuration {
+        return Some(m.remote_table.clone());
+    }
+    match &using.foreign_key_constraint_on {
+        Some(raw::FkOn::Remote(r)) => Some(r.table.clone()),
+        _ => None,
+    }
+}
+
+async fn set_table_is_enum<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        table: QualifiedTable,
+        is_enum: bool,
+    }
+    let a: A = parse(args)?;
+    let src_name = source_name(args);
+    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    t.is_enum = a.is_enum;
+    cx.reintrospect().await?;
+    cx.check()?;
+    Ok(success())
+}
+
+fn set_table_customization<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        table: QualifiedTable,
+        #[serde(default)]
+        configuration: raw::TableConfig,
+    }
+    let a: A = parse(args)?;
+    let src_name = source_name(args);
+    table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?.configuration = a.configuration;
+    cx.check()?;
+    Ok(success())
+}
+
+fn set_table_custom_fields<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        table: QualifiedTable,
+        #[serde(default)]
+        custom_root_fields: raw::CustomRootFields,
+        #[serde(default)]
+        custom_column_names: indexmap::IndexMap<String, String>,
+    }
+    let a: A = parse(args)?;
+    let src_name = source_name(args);
+    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    t.configuration.custom_root_fields = a.custom_root_fields;
+    t.configuration.custom_column_names = a.custom_column_names;
+    cx.check()?;
+    Ok(success())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Relationships
+
+fn create_relationship<D: Database>(
+    cx: &mut Cx<'_, D>,
+    args: &Json,
+    object: bool,
+) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        table: QualifiedTable,
+        name: String,
+        using: raw::RelUsing,
+        #[serde(default)]
+        comment: Option<String>,
+    }
+    let a: A = parse(args)?;
+    match (
+        &a.using.foreign_key_constraint_on,
+        &a.using.manual_configuration,
+    ) {
+        (Some(_), None) | (None, Some(_)) => {}
+        _ => {
+            return Err(ApiError::parse_failed(
+                "exactly one of foreign_key_constraint_on/manual_configuration is expected",
+            )
+            .at("$.args.using"))
+        }
+    }
+    if !object {
+        if let Some(fk) = &a.using.foreign_key_constraint_on {
+            if !matches!(fk, raw::FkOn::Remote(_)) {
+                return Err(ApiError::parse_failed(
+                    "expected an object with keys \"table\" and \"column\" or \"columns\"",
+                )
+                .at("$.args.using.foreign_key_constraint_on"));
+            }
+        }
+    }
+    let src_name = source_name(args);
+    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    if t.object_relationships
+        .iter()
+        .chain(&t.array_relationships)
+        .any(|r| r.name == a.name)
+    {
+        return Err(ApiError::already_exists(format!(
+            "relationship with name {:?} already exists on table {:?}",
+            a.name,
+            qt_txt(&a.table)
+        )));
+    }
+    let rel = raw::Relationship {
+        name: a.name,
+        using: a.using,
+        comment: a.comment,
+    };
+    if object {
+        t.object_relationships.push(rel);
+    } else {
+        t.array_relationships.push(rel);
+    }
+    cx.check()?;
+    Ok(success())
+}
+
+/// Finds a relationship by name (object first, then array).
+fn find_rel<'t>(t: &'t mut TableMetadata, name: &str) -> Option<&'t mut raw::Relationship> {
+    if let Some(i) = t.object_relationships.iter().position(|r| r.name == name) {
+        return t.object_relationships.get_mut(i);
+    }
+    t.array_relationships.iter_mut().find(|r| r.name == name)
+}
+
+fn rel_not_exists(name: &str, t: &QualifiedTable) -> ApiError {
+    ApiError::not_exists(format!(
+        "relationship {name:?} does not exist on table {:?}",
+        qt_txt(t)
+    ))
+}
+
+fn drop_relationship<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        table: QualifiedTable,
+        relationship: String,
+        #[serde(default)]
+        cascade: bool,
+    }
+    let a: A = parse(args)?;
+    let src_name = source_name(args);
+    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    let before = t.object_relationships.len() + t.array_relationships.len();
+    t.object_relationships.retain(|r| r.name != a.relationship);
+    t.array_relationships.retain(|r| r.name != a.relationship);
+    if before == t.object_relationships.len() + t.array_relationships.len() {
+        return Err(rel_not_exists(&a.relationship, &a.table));
+    }
+    // Permissions that used the relationship become inconsistent: drop them with cascade,
+    // otherwise refuse like Hasura.
+    let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
+    let introduced: Vec<_> = now
+        .iter()
+        .filter(|i| !cx.baseline.contains(i))
+        .cloned()
+        .collect();
+    if !introduced.is_empty() {
+        if !a.cascade {
+            return Err(ApiError::new(
+                "dependency-error",
+                format!(
+                    "cannot drop due to the following dependent objects : {}",
+                    introduced
+                        .iter()
+                        .map(|i| i.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        drop_new_inconsistencies(cx);
+    }
+    cx.check()?;
+    Ok(success())
+}
+
+fn rename_relationship<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        table: QualifiedTable,
+        name: String,
+        new_name: String,
+    }
+    let a: A = parse(args)?;
+    let src_name = source_name(args);
+    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    if t.object_relationships
+        .iter()
+        .chain(&t.array_relationships)
+        .any(|r| r.name == a.new_name)
+    {
+        return Err(ApiError::already_exists(format!(
+            "relationship with name {:?} already exists on table {:?}",
+            a.new_name,
+            qt_txt(&a.table)
+        )));
+    }
+    let r = find_rel(t, &a.name).ok_or_else(|| rel_not_exists(&a.name, &a.table))?;
+    r.name = a.new_name;
+    cx.check()?;
+    Ok(success())
+}
+
+fn set_relationship_comment<D: Database>(
+    cx: &mut Cx<'_, D>,
+    args: &Json,
+) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        table: QualifiedTable,
+        name: String,
+        #[serde(default)]
+        comment: Option<String>,
+    }
+    let a: A = parse(args)?;
+    let src_name = source_name(args);
+    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    find_rel(t, &a.name)
+        .ok_or_else(|| rel_not_exists(&a.name, &a.table))?
+        .comment = a.comment;
+    cx.check()?;
+    Ok(success())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Permissions
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Perm {
+    Select,
+    Insert,
+    Update,
+    Delete,
+}
+
+impl Perm {
+    fn name(self) -> &'static str {
+        match self {
+            Perm::Select => "select",
+            Perm::Insert => "insert",
+            Perm::Update => "update",
+            Perm::Delete => "delete",
+        }
+    }
+}
+
+fn has_role<P>(list: &[raw::PermissionEntry<P>], role: &str) -> bool {
+    list.iter().any(|p| p.role == role)
+}
+
+fn create_permission<D: Database>(
+    cx: &mut Cx<'_, D>,
+    args: &Json,
+    kind: Perm,
+) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        table: QualifiedTable,
+        role: String,
+        permission: Json,
+        #[serde(default)]
+        comment: Option<String>,
+    }
+    let a: A = parse(args)?;
+    if a.role == "admin" {
+        return Err(ApiError::new(
+            "constraint-violation",
+            "cannot define permission for admin role",
+        )
+        .at("$.args.role"));
+    }
+    let src_name = source_name(args);
+    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    let exists = match kind {
+        Perm::Select => has_role(&t.select_permissions, &a.role),
+        Perm::Insert => has_role(&t.insert_permissions, &a.role),
+        Perm::Update => has_role(&t.update_permissions, &a.role),
+        Perm::Delete => has_role(&t.delete_permissions, &a.role),
+    };
+    if exists {
+        return Err(ApiError::already_exists(format!(
+            "{} permission already defined on table {:?} with role {:?}",
+            kind.name(),
+            qt_txt(&a.table),
+            a.role
+        )));
+    }
+    let perm_err = |e: ApiError| e.at("$.args.permission");
+    match kind {
+        Perm::Select => t.select_permissions.push(raw::PermissionEntry {
+            role: a.role,
+            permission: parse(&a.permission).map_err(perm_err)?,
+            comment: a.comment,
+        }),
+        Perm::Insert => t.insert_permissions.push(raw::PermissionEntry {
+            role: a.role,
+            permission: parse(&a.permission).map_err(perm_err)?,
+            comment: a.comment,
+        }),
+        Perm::Update => t.update_permissions.push(raw::PermissionEntry {
+            role: a.role,
+            permission: parse(&a.permission).map_err(perm_err)?,
+            comment: a.comment,
+        }),
+        Perm::Delete => t.delete_permissions.push(raw::PermissionEntry {
+            role: a.role,
+            permission: parse(&a.permission).map_err(perm_err)?,
+            comment: a.comment,
+        }),
+    }
+    cx.check()?;
+    Ok(success())
+}
+
+fn drop_permission<D: Database>(
+    cx: &mut Cx<'_, D>,
+    args: &Json,
+    kind: Perm,
+) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        table: QualifiedTable,
+        role: String,
+    }
+    let a: A = parse(args)?;
+    let src_name = source_name(args);
+    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    let removed = match kind {
+        Perm::Select => remove_role(&mut t.select_permissions, &a.role),
+        Perm::Insert => remove_role(&mut t.insert_permissions, &a.role),
+        Perm::Update => remove_role(&mut t.update_permissions, &a.role),
+        Perm::Delete => remove_role(&mut t.delete_permissions, &a.role),
+    };
+    if !removed {
+        return Err(ApiError::not_exists(format!(
+            "{} permission on {:?} for role {:?} does not exist",
+            kind.name(),
+            qt_txt(&a.table),
+            a.role
+        )));
+    }
+    cx.check()?;
+    Ok(success())
+}
+
+fn remove_role<P>(list: &mut Vec<raw::PermissionEntry<P>>, role: &str) -> bool {
+    let before = list.len();
+    list.retain(|p| p.role != role);
+    before != list.len()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Computed fields and functions
+
+fn add_computed_field<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        table: QualifiedTable,
+        name: String,
+        definition: raw::ComputedFieldDefinition,
+        #[serde(default)]
+        comment: Option<String>,
+    }
+    let a: A = parse(args)?;
+    let src_name = source_name(args);
+    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    if t.computed_fields.iter().any(|c| c.name == a.name) {
+        return Err(ApiError::already_exists(format!(
+            "computed field with name {:?} already exists on table {:?}",
+            a.name,
+            qt_txt(&a.table)
+        )));
+    }
+    t.computed_fields.push(raw::ComputedField {
+        name: a.name,
+        definition: a.definition,
+        comment: a.comment,
+    });
+    cx.check()?;
+    Ok(success())
+}
+
+fn drop_computed_field<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        table: QualifiedTable,
+        name: String,
+        #[serde(default)]
+        cascade: bool,
+    }
+    let a: A = parse(args)?;
+    let src_name = source_name(args);
+    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    let before = t.computed_fields.len();
+    t.computed_fields.retain(|c| c.name != a.name);
+    if before == t.computed_fields.len() {
+        return Err(ApiError::not_exists(format!(
+            "computed field {:?} does not exist on table {:?}",
+            a.name,
+            qt_txt(&a.table)
+        )));
+    }
+    for p in &mut t.select_permissions {
+        p.permission.computed_fields.retain(|c| c != &a.name);
+    }
+    let _ = a.cascade;
+    drop_new_inconsistencies(cx);
+    cx.check()?;
+    Ok(success())
+}
+
+/// `{function, configuration?, comment?}` (v2) or `{schema, name}` / `"name"` (v1).
+fn function_args(
+    args: &Json,
+) -> Result<(QualifiedTable, raw::FunctionConfig, Option<String>), ApiError> {
+    match args {
+        Json::Object(m) if m.contains_key("function") => {
+            let f: QualifiedTable = parse(&m["function"]).map_err(|e| e.at("$.args.function"))?;
+            let c: raw::FunctionConfig = match m.get("configuration") {
+                Some(c) if !c.is_null() => parse(c).map_err(|e| e.at("$.args.configuration"))?,
+                _ => Default::default(),
+            };
+            let comment = m.get("comment").and_then(|c| c.as_str()).map(String::from);
+            Ok((f, c, comment))
+        }
+        _ => Ok((parse(args)?, Default::default(), None)),
+    }
+}
+
+fn track_function<D: Database>(
+    cx: &mut Cx<'_, D>,
+    args: &Json,
+    _version: u64,
+) -> Result<Json, ApiError> {
+    let (f, configuration, comment) = function_args(args)?;
+    let src_name = source_name(args);
+    let exists = !cx.catalog.functions_named(&f.schema, &f.name).is_empty();
+    let src = source_mut(&mut cx.md, &src_name)?;
+    if src.function(&f).is_some() {
+        return Err(ApiError::new(
+            "already-tracked",
+            format!("function already tracked: {:?}", qt_txt(&f)),
+        ));
+    }
+    if !exists {
+        return Err(ApiError::not_exists(format!(
+            "function not found in postgres: {:?}",
+            qt_txt(&f)
+        )));
+    }
+    let mut fm = raw::FunctionMetadata::new(f);
+    fm.configuration = configuration;
+    fm.comment = comment;
+    src.functions.push(fm);
+    cx.check()?;
+    Ok(success())
+}
+
+fn untrack_function<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
+    let (f, _, _) = function_args(args)?;
+    let src_name = source_name(args);
+    let src = source_mut(&mut cx.md, &src_name)?;
+    if src.function(&f).is_none() {
+        return Err(ApiError::new(
+            "already-untracked",
+            format!("function not found in metadata: {:?}", qt_txt(&f)),
+        ));
+    }
+    src.functions.retain(|x| x.function != f);
+    cx.check()?;
+    Ok(success())
+}
+
+fn set_function_customization<D: Database>(
+    cx: &mut Cx<'_, D>,
+    args: &Json,
+) -> Result<Json, ApiError> {
+    let (f, configuration, _) = function_args(args)?;
+    let src_name = source_name(args);
+    let src = source_mut(&mut cx.md, &src_name)?;
+    let fm = src.function_mut(&f).ok_or_else(|| {
+        ApiError::not_exists(format!("function not found in metadata: {:?}", qt_txt(&f)))
+    })?;
+    fm.configuration = configuration;
+    cx.check()?;
+    Ok(success())
+}
+
+fn function_permission<D: Database>(
+    cx: &mut Cx<'_, D>,
+    args: &Json,
+    create: bool,
+) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        function: QualifiedTable,
+        role: String,
+    }
+    let a: A = parse(args)?;
+    let src_name = source_name(args);
+    let src = source_mut(&mut cx.md, &src_name)?;
+    let fm = src.function_mut(&a.function).ok_or_else(|| {
+        ApiError::not_exists(format!("function {:?} is not tracked", qt_txt(&a.function)))
+    })?;
+    let has = fm.permissions.iter().any(|p| p.role == a.role);
+    if create {
+        if has {
+            return Err(ApiError::already_exists(format!(
+                "permission of role {:?} already exists for function {:?} in source: {src_name}",
+                a.role,
+                qt_txt(&a.function)
+            )));
+        }
+        fm.permissions
+            .push(raw::FunctionPermission { role: a.role });
+    } else {
+        if !has {
+            return Err(ApiError::not_exists(format!(
+                "permission of role {:?} does not exist for function {:?} in source: {src_name}",
+                a.role,
+                qt_txt(&a.function)
+            )));
+        }
+        fm.permissions.retain(|p| p.role != a.role);
+    }
+    cx.check()?;
+    Ok(success())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inherited roles
+
+fn add_inherited_role<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
+    let role: raw::InheritedRole = parse(args)?;
+    if cx
+        .md
+        .inherited_roles
+        .iter()
+        .any(|r| r.role_name == role.role_name)
+    {
+        return Err(ApiError::already_exists(format!(
+            "inherited role {:?} already exists",
+            role.role_name
+        )));
+    }
+    cx.md.inherited_roles.push(role);
+    cx.check()?;
+    Ok(success())
+}
+
+fn drop_inherited_role<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        role_name: String,
+    }
+    let a: A = parse(args)?;
+    let before = cx.md.inherited_roles.len();
+    cx.md.inherited_roles.retain(|r| r.role_name != a.role_name);
+    if before == cx.md.inherited_roles.len() {
+        return Err(ApiError::not_exists(format!(
+            "inherited role {:?} does not exist",
+            a.role_name
+        )));
+    }
+    cx.check()?;
+    Ok(success())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query collections and the allowlist
+
+fn collection_missing(name: &str) -> ApiError {
+    ApiError::not_exists(format!(
+        "query collection with name {name:?} does not exist"
+    ))
+}
+
+fn create_query_collection<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
+    let c: raw::QueryCollection = parse(args)?;
+    if cx.md.query_collections.iter().any(|x| x.name == c.name) {
+        return Err(ApiError::already_exists(format!(
+            "query collection with name {:?} already exists",
+            c.name
+        ))
+        .at("$.args.name"));
+    }
+    let mut seen = Vec::new();
+    let mut dups = Vec::new();
+    for q in &c.definition.queries {
+        if seen.contains(&&q.name) && !dups.contains(&format!("{:?}", q.name)) {
+            dups.push(format!("{:?}", q.name));
+        }
+        seen.push(&q.name);
+    }
+    if !dups.is_empty() {
+        return Err(ApiError::not_supported(format!(
+            "found duplicate query names {}",
+            dups.join(", ")
+        ))
+        .at("$.args.definition.queries"));
+    }
+    cx.md.query_collections.push(c);
+    cx.check()?;
+    Ok(success())
+}
+
+fn drop_query_collection<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        collection: String,
+        #[serde(default)]
+        cascade: bool,
+    }
+    let a: A = parse(args)?;
+    if !cx
+        .md
+        .query_collections
+        .iter()
+        .any(|x| x.name == a.collection)
+    {
+        return Err(collection_missing(&a.collection).at("$.args.collection"));
+    }
+    if cx.md.allowlist.iter().any(|x| x.collection == a.collection) {
+        if !a.cascade {
+            return Err(ApiError::new(
+                "dependency-error",
+                format!(
+                    "query collection with name {:?} is present in the allowlist; cannot proceed to drop. \
+                     please use cascade to confirm you wish to drop it from the allowlist as well",
+                    a.collection
+                ),
+            ));
+        }
+        cx.md.allowlist.retain(|x| x.collection != a.collection);
+    }
+    cx.md.query_collections.retain(|x| x.name != a.collection);
+    cx.check()?;
+    Ok(success())
+}
+
+fn rename_query_collection<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        name: String,
+        new_name: String,
+    }
+    let a: A = parse(args)?;
+    if cx.md.query_collections.iter().any(|x| x.name == a.new_name) {
+        return Err(ApiError::already_exists(format!(
+            "query collection with name {:?} already exists",
+            a.new_name
+        )));
+    }
+    let c = cx
+        .md
+        .query_collections
+        .iter_mut()
+        .find(|x| x.name == a.name)
+        .ok_or_else(|| collection_missing(&a.name))?;
+    c.name = a.new_name.clone();
+    for e in &mut cx.md.allowlist {
+        if e.collection == a.name {
+            e.collection = a.new_name.clone();
+        }
+    }
+    cx.check()?;
+    Ok(success())
+}
+
+fn add_query_to_collection<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        collection_name: String,
+        query_name: String,
+        query: String,
+    }
+    let a: A = parse(args)?;
+    let c = cx
+        .md
+        .query_collections
+        .iter_mut()
+        .find(|x| x.name == a.collection_name)
+        .ok_or_else(|| collection_missing(&a.collection_name))?;
+    if c.definition.queries.iter().any(|q| q.name == a.query_name) {
+        return Err(ApiError::already_exists(format!(
+            "query with name {:?} already exists in collection {:?}",
+            a.query_name, a.collection_name
+        )));
+    }
+    c.definition.queries.push(raw::CollectionQuery {
+        name: a.query_name,
+        query: a.query,
+    });
+    cx.check()?;
+    Ok(success())
+}
+
+fn drop_query_from_collection<D: Database>(
+    cx: &mut Cx<'_, D>,
+    args: &Json,
+) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        collection_name: String,
+        query_name: String,
+    }
+    let a: A = parse(args)?;
+    let c = cx
+        .md
+        .query_collections
+        .iter_mut()
+        .find(|x| x.name == a.collection_name)
+        .ok_or_else(|| collection_missing(&a.collection_name))?;
+    let before = c.definition.queries.len();
+    c.definition.queries.retain(|q| q.name != a.query_name);
+    if before == c.definition.queries.len() {
+        return Err(ApiError::new(
+            "not-found",
+            format!(
+                "query with name {:?} not found in collection {:?}",
+                a.query_name, a.collection_name
+            ),
+        ));
+    }
+    cx.check()?;
+    Ok(success())
+}
+
+fn add_collection_to_allowlist<D: Database>(
+    cx: &mut Cx<'_, D>,
+    args: &Json,
+) -> Result<Json, ApiError> {
+    let entry: raw::AllowlistEntry = parse(args)?;
+    if !cx
+        .md
+        .query_collections
+        .iter()
+        .any(|x| x.name == entry.collection)
+    {
+        return Err(collection_missing(&entry.collection).at("$.args.collection"));
+    }
+    validate_scope(entry.scope.as_ref())?;
+    if let Some(existing) = cx
+        .md
+        .allowlist
+        .iter()
+        .find(|x| x.collection == entry.collection)
+    {
+        if existing.scope == entry.scope || entry.scope.is_none() {
+            // Hasura: adding an existing collection again is a no-op.
+            return Ok(json!({
+                "message": format!("collection {:?} already exists in the allowlist, scope ignored;\
+                 to change scope, use update_scope_of_collection_in_allowlist", entry.collection)
+            }));
+        }
+        return Err(ApiError::already_exists(format!(
+            "collection {:?} already exists in the allowlist",
+            entry.collection
+        )));
+    }
+    cx.md.allowlist.push(entry);
+    cx.check()?;
+    Ok(success())
+}
+
+fn validate_scope(scope: Option<&raw::AllowlistScope>) -> Result<(), ApiError> {
+    if let Some(s) = scope {
+        match (s.global, &s.roles) {
+            (true, Some(_)) => {
+                return Err(
+                    ApiError::parse_failed("roles cannot be set when global is true")
+                        .at("$.args.scope"),
+                )
+            }
+            (false, None) => {
+                return Err(
+                    ApiError::parse_failed("roles must be set when global is false")
+                        .at("$.args.scope"),
+                )
+            }
+            (false, Some(r)) if r.is_empty() => {
+                return Err(ApiError::parse_failed("roles must not be empty").at("$.args.scope"))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn drop_collection_from_allowlist<D: Database>(
+    cx: &mut Cx<'_, D>,
+    args: &Json,
+) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        collection: String,
+    }
+    let a: A = parse(args)?;
+    let before = cx.md.allowlist.len();
+    cx.md.allowlist.retain(|x| x.collection != a.collection);
+    if before == cx.md.allowlist.len() {
+        return Err(ApiError::not_exists(format!(
+            "collection {:?} doesn't exist in the allowlist",
+            a.collection
+        )));
+    }
+    cx.check()?;
+    Ok(success())
+}
+
+fn update_allowlist_scope<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        collection: String,
+        scope: raw::AllowlistScope,
+    }
+    let a: A = parse(args)?;
+    validate_scope(Some(&a.scope))?;
+    let e = cx
+        .md
+        .allowlist
+        .iter_mut()
+        .find(|x| x.collection == a.collection)
+        .ok_or_else(|| {
+            ApiError::not_exists(format!(
+                "collection {:?} doesn't exist in the allowlist",
+                a.collection
+            ))
+        })?;
+    e.scope = Some(a.scope);
+    cx.check()?;
+    Ok(success())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Whole-metadata operations
+
+fn export_metadata<D: Database>(cx: &mut Cx<'_, D>, version: u64) -> Result<Json, ApiError> {
+    let md = serde_json::to_value(&cx.md).map_err(|e| ApiError::unexpected(e.to_string()))?;
+    if version >= 2 {
+        Ok(json!({ "resource_version": cx.resource_version, "metadata": md }))
+    } else {
+        Ok(md)
+    }
+}
+
+async fn replace_metadata<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
+    // `{metadata, allow_inconsistent_metadata?}` or the bare metadata.
+    let wrapped = args
+        .get("metadata")
+        .filter(|m| m.is_object() && args.get("sources").is_none());
+    let (doc, allow_inconsistent, path) = match wrapped {
+        Some(m) => (
+            m,
+            args.get("allow_inconsistent_metadata")
+                .and_then(|b| b.as_bool())
+                .unwrap_or(false),
+            "$.args.metadata",
+        ),
+        None => (args, false, "$.args"),
+    };
+    let default_config = cx
+        .md
+        .source("default")
+        .map(|s| s.configuration.clone())
+        .unwrap_or_else(super::default_source_configuration);
+    let md = Metadata::from_json(doc, &default_config)
+        .map_err(|e| ApiError::parse_failed(e).at(path))?;
+    let enum_changed = super::enum_tables(&md) != super::enum_tables(&cx.md);
+    cx.md = md;
+    if enum_changed {
+        cx.reintrospect().await?;
+    }
+    let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
+    if !now.is_empty() && !allow_inconsistent {
+        let mut e =
+            ApiError::new("unexpected", "cannot continue due to inconsistent metadata").at("$");
+        e.internal = serde_json::to_value(&now).ok();
+        return Err(e);
+    }
+    cx.baseline = now.clone();
+    cx.md_changed = true;
+    if allow_inconsistent && !now.is_empty() {
+        return Ok(json!({ "is_consistent": false, "inconsistent_objects": now }));
+    }
+    Ok(success())
+}
+
+async fn reload_metadata<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
+    cx.reintrospect().await?;
+    let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
+    cx.baseline = now;
+    cx.md_changed = true;
+    Ok(success())
+}
+
+fn clear_metadata<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
+    let mut md = empty_metadata();
+    // Keep the sources' connection settings, like Hasura.
+    md.sources = cx
+        .md
+        .sources
+        .iter()
+        .map(|s| {
+            let mut n = Source::new(s.name.clone(), s.configuration.clone());
+            n.kind = s.kind.clone();
+            n
+        })
+        .collect();
+    if md.sources.is_empty() {
+        md = empty_metadata();
+    }
+    cx.md = md;
+    let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
+    cx.baseline = now;
+    cx.md_changed = true;
+    Ok(success())
+}
+
+pub(crate) fn inconsistent_json<D: Database>(cx: &Cx<'_, D>) -> Json {
+    json!({
+        "is_consistent": cx.baseline.is_empty(),
+        "inconsistent_objects": cx.baseline,
+    })
+}
+
+fn drop_inconsistent_metadata<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
+    let all = cx.baseline.clone();
+    drop_objects(&mut cx.md, &all);
+    // Dropping may expose dependents (permissions using a dropped relationship): repeat.
+    for _ in 0..8 {
+        let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
+        if !drop_objects(&mut cx.md, &now) {
+            break;
+        }
+    }
+    let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
+    cx.baseline = now;
+    cx.md_changed = true;
+    Ok(success())
+}
+
+/// Drops every object that became inconsistent relative to the baseline (used for cascades
+/// and after DDL), repeating while dropping exposes more.
+pub(crate) fn drop_new_inconsistencies<D: Database>(cx: &mut Cx<'_, D>) {
+    for _ in 0..8 {
+        let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
+        let new: Vec<_> = now
+            .into_iter()
+            .filter(|i| !cx.baseline.contains(i))
+            .collect();
+        if new.is_empty() || !drop_objects(&mut cx.md, &new) {
+            break;
+        }
+    }
+}
+
+/// Removes the metadata objects the inconsistencies name. Returns whether anything was removed.
+pub(crate) fn drop_objects(md: &mut Metadata, list: &[crate::Inconsistency]) -> bool {
+    let mut changed = false;
+    for inc in list {
+        let def = &inc.definition;
+        let source = def
+            .get("source")
+            .and_then(|s| s.as_str())
+            .unwrap_or("default")
+            .to_string();
+        let table: Option<QualifiedTable> = def
+            .get("table")
+            .and_then(|t| serde_json::from_value(t.clone()).ok());
+        let kind = inc.kind.as_str();
+        match kind {
+            "table" => {
+                if let Ok(t) = serde_json::from_value::<QualifiedTable>(def.clone()) {
+                    for s in &mut md.sources {
+                        let before = s.tables.len();
+                        s.tables.retain(|x| x.table != t);
+                        changed |= before != s.tables.len();
+                    }
+                }
+            }
+            "function" => {
+                if let Some(f) = def
+                    .get("function")
+                    .and_then(|f| serde_json::from_value::<QualifiedTable>(f.clone()).ok())
+                {
+                    for s in &mut md.sources {
+                        let before = s.functions.len();
+                        s.functions.retain(|x| x.function != f);
+                        changed |= before != s.functions.len();
+                    }
+                }
+            }
+            "inherited_role" => {
+                if let Some(r) = def.get("role_name").and_then(|r| r.as_str()) {
+                    let before = md.inherited_roles.len();
+                    md.inherited_roles.retain(|x| x.role_name != r);
+                    changed |= before != md.inherited_roles.len();
+                }
+            }
+            _ => {
+                let (Some(t), Some(src)) = (table, md.source_mut(&source)) else {
+                    continue;
+                };
+                let Some(tm) = src.table_mut(&t) else {
+                    continue;
+                };
+                let name = def.get("name").and_then(|n| n.as_str()).unwrap_or("");
+                let role = def.get("role").and_then(|n| n.as_str()).unwrap_or("");
+                let before = serde_json::to_value(&*tm).ok();
+                match kind {
+                    "object_relation" => tm.object_relationships.retain(|r| r.name != name),
+                    "array_relation" => tm.array_relationships.retain(|r| r.name != name),
+                    "computed_field" => tm.computed_fields.retain(|r| r.name != name),
+                    "select_permission" => tm.select_permissions.retain(|p| p.role != role),
+                    "insert_permission" => tm.insert_permissions.retain(|p| p.role != role),
+                    "update_permission" => tm.update_permissions.retain(|p| p.role != role),
+                    "delete_permission" => tm.delete_permissions.retain(|p| p.role != role),
+                    _ => {}
+                }
+                changed |= before != serde_json::to_value(&*tm).ok();
+            }
+        }
+    }
+    changed
+}

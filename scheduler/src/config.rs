@@ -1,0 +1,360 @@
+//! Command line of the `graphedge` binary: subcommands, flags that mirror Hasura's
+//! `graphql-engine` flags, and Hasura's `HASURA_GRAPHQL_*` environment variables.
+//!
+//! Every flag is the twin of one environment variable; a flag given on the command line wins over
+//! the variable. [`Cli::lookup`] is the merged view, handed to `graphedge_edge::Config::from_env`
+//! so the edge reads exactly the same settings.
+use std::collections::BTreeMap;
+
+/// One `graphedge` flag and the environment variable it overrides.
+#[derive(Debug, Clone, Copy)]
+pub struct Flag {
+    pub name: &'static str,
+    pub env: &'static str,
+    /// A switch may be given alone (`--enable-console`, meaning `true`) or as `--flag=value`.
+    pub switch: bool,
+    pub help: &'static str,
+}
+
+/// All flags, in `--help` order.
+pub const FLAGS: &[Flag] = &[
+    Flag {
+        name: "database-url",
+        env: "HASURA_GRAPHQL_DATABASE_URL",
+        switch: false,
+        help: "Postgres URL (postgres://user:password@host:port/database)",
+    },
+    Flag {
+        name: "server-host",
+        env: "HASURA_GRAPHQL_SERVER_HOST",
+        switch: false,
+        help: "address to listen on (default 0.0.0.0, `*` means all; 127.0.0.1 for `dev`)",
+    },
+    Flag {
+        name: "server-port",
+        env: "HASURA_GRAPHQL_SERVER_PORT",
+        switch: false,
+        help: "port to listen on (default 8080)",
+    },
+    Flag {
+        name: "admin-secret",
+        env: "HASURA_GRAPHQL_ADMIN_SECRET",
+        switch: false,
+        help: "admin secret; when set, requests need it or a JWT",
+    },
+    Flag {
+        name: "unauthorized-role",
+        env: "HASURA_GRAPHQL_UNAUTHORIZED_ROLE",
+        switch: false,
+        help: "role of requests without credentials when an admin secret is set",
+    },
+    Flag {
+        name: "jwt-secret",
+        env: "HASURA_GRAPHQL_JWT_SECRET",
+        switch: false,
+        help: "JWT secret as Hasura's JSON ({\"type\":\"HS256\",\"key\":\"...\"})",
+    },
+    Flag {
+        name: "stringify-numeric-types",
+        env: "HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES",
+        switch: true,
+        help: "return bigint and numeric values as JSON strings",
+    },
+    Flag {
+        name: "enable-console",
+        env: "HASURA_GRAPHQL_ENABLE_CONSOLE",
+        switch: true,
+        help: "serve the GraphiQL console at /console",
+    },
+    Flag {
+        name: "enable-allowlist",
+        env: "HASURA_GRAPHQL_ENABLE_ALLOWLIST",
+        switch: true,
+        help: "only allow queries in the allow list (admin excepted)",
+    },
+    Flag {
+        name: "infer-function-permissions",
+        env: "HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS",
+        switch: true,
+        help: "infer function permissions from table permissions (default true)",
+    },
+    Flag {
+        name: "dev-mode",
+        env: "HASURA_GRAPHQL_DEV_MODE",
+        switch: true,
+        help: "include internal error details in responses",
+    },
+    Flag {
+        name: "pg-connections",
+        env: "HASURA_GRAPHQL_PG_CONNECTIONS",
+        switch: false,
+        help: "maximum number of Postgres connections (default 50)",
+    },
+];
+
+/// The subcommand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Serve,
+    Dev,
+    Version,
+    Help,
+}
+
+/// A parsed command line (flags not yet merged with the environment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cli {
+    pub command: Command,
+    /// Flag values keyed by their environment variable name.
+    pub flags: BTreeMap<&'static str, String>,
+}
+
+fn find_flag(name: &str) -> Option<&'static Flag> {
+    FLAGS.iter().find(|f| f.name == name)
+}
+
+fn is_bool_literal(v: &str) -> bool {
+    matches!(
+        v.to_ascii_lowercase().as_str(),
+        "true" | "false" | "t" | "f" | "yes" | "no" | "y" | "n" | "on" | "off" | "1" | "0"
+    )
+}
+
+impl Cli {
+    /// Parses the arguments after the program name. Flags may come before or after the
+    /// subcommand (`graphedge --database-url X serve` like Hasura, or `graphedge serve --database-url X`).
+    pub fn parse<I, S>(args: I) -> Result<Cli, String>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let args: Vec<String> = args.into_iter().map(Into::into).collect();
+        let mut command = None;
+        let mut flags = BTreeMap::new();
+        let mut i = 0;
+        while i < args.len() {
+            let arg = &args[i];
+            i += 1;
+            if arg == "-h" || arg == "--help" {
+                command = Some(Command::Help);
+                continue;
+            }
+            if arg == "-V" || arg == "--version" {
+                command = Some(Command::Version);
+                continue;
+            }
+            let Some(body) = arg.strip_prefix("--") else {
+                let c = match arg.as_str() {
+                    "serve" => Command::Serve,
+                    "dev" => Command::Dev,
+                    "version" => Command::Version,
+                    "help" => Command::Help,
+                    other => {
+                        return Err(format!(
+                            "unknown command `{other}` (try `graphedge --help`)"
+                        ))
+                    }
+                };
+                if command.is_some_and(|c| c != Command::Help && c != Command::Version) {
+                    return Err(format!("unexpected argument `{arg}`"));
+                }
+                command.get_or_insert(c);
+                continue;
+            };
+            let (name, inline) = match body.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (body, None),
+            };
+            let flag = find_flag(name)
+                .ok_or_else(|| format!("unknown flag `--{name}` (try `graphedge --help`)"))?;
+            let value = match inline {
+                Some(v) => v,
+                None if flag.switch => match args.get(i) {
+                    Some(next) if is_bool_literal(next) => {
+                        i += 1;
+                        next.clone()
+                    }
+                    _ => "true".to_string(),
+                },
+                None => match args.get(i) {
+                    Some(next) => {
+                        i += 1;
+                        next.clone()
+                    }
+                    None => return Err(format!("flag `--{name}` needs a value")),
+                },
+            };
+            flags.insert(flag.env, value);
+        }
+        Ok(Cli {
+            command: command.unwrap_or(Command::Help),
+            flags,
+        })
+    }
+
+    /// The merged settings: the flag if given, else the environment (`env`).
+    pub fn lookup<'a>(
+        &'a self,
+        env: impl Fn(&str) -> Option<String> + 'a,
+    ) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name: &str| self.flags.get(name).cloned().or_else(|| env(name))
+    }
+}
+
+/// The settings the native process itself reads (the edge reads the rest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// `None` when not configured (`graphedge serve` requires it; `graphedge dev` makes its own).
+    pub database_url: Option<String>,
+    pub host: String,
+    pub port: u16,
+    pub pool_size: usize,
+}
+
+impl ServeConfig {
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<ServeConfig, String> {
+        let nonempty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let port = match nonempty("HASURA_GRAPHQL_SERVER_PORT") {
+            None => 8080,
+            Some(p) => p
+                .trim()
+                .parse::<u16>()
+                .map_err(|_| format!("HASURA_GRAPHQL_SERVER_PORT: not a port number: {p}"))?,
+        };
+        let pool_size = match nonempty("HASURA_GRAPHQL_PG_CONNECTIONS") {
+            None => crate::db::DEFAULT_POOL_SIZE,
+            Some(n) => match n.trim().parse::<usize>() {
+                Ok(n) if n > 0 => n.min(crate::db::MAX_POOL_SIZE),
+                _ => {
+                    return Err(format!(
+                        "HASURA_GRAPHQL_PG_CONNECTIONS: expected a positive integer: {n}"
+                    ))
+                }
+            },
+        };
+        let host = match nonempty("HASURA_GRAPHQL_SERVER_HOST").as_deref() {
+            None | Some("*") => "0.0.0.0".to_string(),
+            Some(h) => h.trim().to_string(),
+        };
+        Ok(ServeConfig {
+            database_url: nonempty("HASURA_GRAPHQL_DATABASE_URL"),
+            host,
+            port,
+            pool_size,
+        })
+    }
+}
+
+/// The text of `graphedge --help`.
+pub fn help_text() -> String {
+    let mut s = String::from(
+        "graphedge — a Hasura-compatible GraphQL engine for Postgres\n\n\
+         USAGE:\n    graphedge <COMMAND> [FLAGS]\n\n\
+         COMMANDS:\n    \
+         serve      run the engine against HASURA_GRAPHQL_DATABASE_URL / --database-url\n    \
+         dev        start a throwaway local Postgres with a demo schema and run the engine on it\n    \
+         version    print the version\n    \
+         help       print this help\n\n\
+         FLAGS (each overrides the environment variable shown; switches also take =true/=false):\n",
+    );
+    for f in FLAGS {
+        let name = if f.switch {
+            format!("--{}", f.name)
+        } else {
+            format!("--{} <value>", f.name)
+        };
+        s.push_str(&format!(
+            "    {name:<38} {}\n    {:<38} [{}]\n",
+            f.help, "", f.env
+        ));
+    }
+    s.push_str(
+        "\nOther variables: HASURA_GRAPHQL_ADMIN_SECRETS, HASURA_GRAPHQL_JWT_SECRETS; \
+                RUST_LOG sets the log filter (default info).\n",
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn parses_commands_and_flags() {
+        let cli = Cli::parse([
+            "serve",
+            "--database-url",
+            "postgres://x@h/db",
+            "--server-port=9000",
+            "--enable-console",
+            "--stringify-numeric-types",
+            "false",
+        ])
+        .unwrap();
+        assert_eq!(cli.command, Command::Serve);
+        assert_eq!(
+            cli.flags["HASURA_GRAPHQL_DATABASE_URL"],
+            "postgres://x@h/db"
+        );
+        assert_eq!(cli.flags["HASURA_GRAPHQL_SERVER_PORT"], "9000");
+        assert_eq!(cli.flags["HASURA_GRAPHQL_ENABLE_CONSOLE"], "true");
+        assert_eq!(cli.flags["HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES"], "false");
+
+        // Hasura puts global flags before the command.
+        let cli = Cli::parse(["--database-url", "u", "serve"]).unwrap();
+        assert_eq!(cli.command, Command::Serve);
+        assert_eq!(
+            Cli::parse(Vec::<String>::new()).unwrap().command,
+            Command::Help
+        );
+        assert_eq!(Cli::parse(["--help"]).unwrap().command, Command::Help);
+        assert_eq!(Cli::parse(["version"]).unwrap().command, Command::Version);
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert!(Cli::parse(["frobnicate"]).is_err());
+        assert!(Cli::parse(["serve", "--no-such-flag"]).is_err());
+        assert!(Cli::parse(["serve", "--database-url"]).is_err());
+        assert!(Cli::parse(["serve", "dev"]).is_err());
+    }
+
+    #[test]
+    fn flags_win_over_env() {
+        let cli = Cli::parse(["serve", "--server-port", "9001"]).unwrap();
+        let env = |k: &str| match k {
+            "HASURA_GRAPHQL_SERVER_PORT" => Some("7000".to_string()),
+            "HASURA_GRAPHQL_DATABASE_URL" => Some("postgres://env/db".to_string()),
+            _ => None,
+        };
+        let get = cli.lookup(env);
+        let c = ServeConfig::from_lookup(&get).unwrap();
+        assert_eq!(c.port, 9001);
+        assert_eq!(c.database_url.as_deref(), Some("postgres://env/db"));
+        assert_eq!(c.pool_size, 50);
+        assert_eq!(c.host, "0.0.0.0");
+    }
+
+    #[test]
+    fn serve_config_validates() {
+        let bad_port = |k: &str| (k == "HASURA_GRAPHQL_SERVER_PORT").then(|| "99999".to_string());
+        assert!(ServeConfig::from_lookup(&bad_port).is_err());
+        let bad_pool = |k: &str| (k == "HASURA_GRAPHQL_PG_CONNECTIONS").then(|| "0".to_string());
+        assert!(ServeConfig::from_lookup(&bad_pool).is_err());
+        let big_pool =
+            |k: &str| (k == "HASURA_GRAPHQL_PG_CONNECTIONS").then(|| "100000".to_string());
+        assert_eq!(
+            ServeConfig::from_lookup(&big_pool).unwrap().pool_size,
+            crate::db::MAX_POOL_SIZE
+        );
+        assert_eq!(
+            ServeConfig::from_lookup(&no_env).unwrap().database_url,
+            None
+        );
+        assert!(help_text().contains("HASURA_GRAPHQL_PG_CONNECTIONS"));
+    }
+}

@@ -1,0 +1,243 @@
+//! The native HTTP server: hyper 1, HTTP/1.1 with keep-alive. Each request becomes a
+//! `graphedge_edge::Request`, goes through `graphedge_edge::handle`, and its `Response` is
+//! written back. This module knows sockets and bytes only; every HTTP decision is the edge's.
+//!
+//! * bodies above [`MAX_BODY_BYTES`] get Hasura-style 413 errors without reaching the edge;
+//! * a panic in the handler (a bug) becomes a 500 `unexpected` error, not a dropped connection;
+//! * one JSON log line per request (`method`, `path`, `status`, `duration_ms`);
+//! * [`serve`] stops accepting when `shutdown` resolves and lets in-flight requests finish.
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+
+use crate::db::PgDatabase;
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// How long a client may take to send a request's headers (slow-client protection).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long in-flight requests may take to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// What every connection shares: the engine and the pool.
+pub struct App {
+    pub engine: graphedge_edge::Engine,
+    pub db: PgDatabase,
+}
+
+/// Binds `host:port`. With `search` > 0, tries the next ports when the port is taken
+/// (used by `graphedge dev`).
+pub async fn bind(host: &str, port: u16, search: u16) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for p in port..=port.saturating_add(search) {
+        match TcpListener::bind((host, p)).await {
+            Ok(l) => return Ok(l),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AddrInUse && p < port.saturating_add(search) =>
+            {
+                last = Some(e)
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no port to bind")))
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// Accepts connections on `listener` until `shutdown` resolves, then waits (at most
+/// [`SHUTDOWN_GRACE`]) for open connections to finish their current request.
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = service_fn(move |req| {
+            let app = app.clone();
+            async move { Ok::<_, Infallible>(respond(&app, req, peer).await) }
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .keep_alive(true)
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+        });
+    }
+    tracing::info!("shutting down: waiting for in-flight requests");
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not finish in time");
+    }
+    Ok(())
+}
+
+type HttpResponse = hyper::Response<Full<Bytes>>;
+
+/// Hasura's error body.
+fn error_json(status: u16, code: &str, message: &str) -> graphedge_edge::Response {
+    let body = serde_json::json!({ "path": "$", "error": message, "code": code });
+    graphedge_edge::Response {
+        status,
+        headers: vec![(
+            "content-type".into(),
+            "application/json; charset=utf-8".into(),
+        )],
+        body: body.to_string().into_bytes(),
+    }
+}
+
+async fn respond(app: &App, req: hyper::Request<Incoming>, peer: SocketAddr) -> HttpResponse {
+    let started = Instant::now();
+    let method = req.method().as_str().to_string();
+    let log_path = req.uri().path().to_string();
+    let response = match to_edge_request(req).await {
+        Ok(req) => {
+            let fut = graphedge_edge::handle(&app.engine, &app.db, req);
+            match AssertUnwindSafe(fut).catch_unwind().await {
+                Ok(r) => r,
+                Err(_) => {
+                    tracing::error!(method, path = log_path, "handler panicked");
+                    error_json(500, "unexpected", "internal error")
+                }
+            }
+        }
+        Err(r) => r,
+    };
+    let status = response.status;
+    tracing::info!(
+        target: "http",
+        method,
+        path = log_path,
+        status,
+        duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+        peer = %peer.ip(),
+    );
+    to_hyper_response(response)
+}
+
+/// Reads the body (bounded) and copies method, path+query and headers.
+async fn to_edge_request(
+    req: hyper::Request<Incoming>,
+) -> Result<graphedge_edge::Request, graphedge_edge::Response> {
+    let too_large = || {
+        error_json(
+            413,
+            "invalid-json",
+            &format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(c) => c.to_bytes().to_vec(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
+        Err(e) => {
+            return Err(error_json(
+                400,
+                "invalid-json",
+                &format!("cannot read the request body: {e}"),
+            ))
+        }
+    };
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".to_string());
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    Ok(graphedge_edge::Request {
+        method: parts.method.as_str().to_string(),
+        path,
+        headers,
+        body,
+    })
+}
+
+fn to_hyper_response(r: graphedge_edge::Response) -> HttpResponse {
+    let mut out = hyper::Response::new(Full::new(Bytes::from(r.body)));
+    *out.status_mut() =
+        hyper::StatusCode::from_u16(r.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = out.headers_mut();
+    for (k, v) in r.headers {
+        // The edge produces valid headers; anything else is skipped rather than failing the reply.
+        if let (Ok(k), Ok(v)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(&v),
+        ) {
+            headers.append(k, v);
+        }
+    }
+    out
+}

@@ -1,0 +1,122 @@
+//! The server under test: a `BIN serve` child process, killed when the guard drops (also on
+//! panics and early returns).
+
+use crate::http::Client;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long the server may take to answer `GET /healthz` with 200.
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running server process.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    log: PathBuf,
+}
+
+impl Server {
+    /// Starts `bin serve` with exactly the given `HASURA_GRAPHQL_*` variables (others inherited
+    /// from the runner's environment are removed), output appended to `log`, and waits for
+    /// `/healthz`.
+    pub fn start(
+        bin: &Path,
+        env: &[(String, String)],
+        port: u16,
+        log: &Path,
+    ) -> Result<Server, String> {
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(|e| format!("{}: {e}", log.display()))?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let mut cmd = Command::new(bin);
+        cmd.arg("serve");
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("HASURA_GRAPHQL_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.envs(env.iter().map(|(k, v)| (k, v)))
+            .env("HASURA_GRAPHQL_SERVER_PORT", port.to_string())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let mut server = Server {
+            child,
+            port,
+            log: log.to_path_buf(),
+        };
+        server.wait_healthy(STARTUP_TIMEOUT)?;
+        Ok(server)
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Whether the process is still running.
+    pub fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    fn wait_healthy(&mut self, timeout: Duration) -> Result<(), String> {
+        let probe = Client::with_timeout(self.base_url(), Duration::from_secs(2));
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "server exited during startup ({status}); log tail:\n{}",
+                    self.log_tail(20)
+                ));
+            }
+            if let Ok(r) = probe.get("/healthz") {
+                if r.status == 200 {
+                    return Ok(());
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "server not healthy after {timeout:?}; log tail:\n{}",
+                    self.log_tail(20)
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The last `n` lines of the server's log.
+    pub fn log_tail(&self, n: usize) -> String {
+        log_tail(&self.log, n)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The last `n` lines of a file (reads at most its last 64 KiB).
+pub fn log_tail(path: &Path, n: usize) -> String {
+    let Ok(mut f) = File::open(path) else {
+        return String::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(64 << 10)));
+    let mut s = String::new();
+    let mut raw = Vec::new();
+    if f.read_to_end(&mut raw).is_ok() {
+        s = String::from_utf8_lossy(&raw).into_owned();
+    }
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
