@@ -81,7 +81,8 @@ impl PgType {
 
     /// Whether Hasura's `--stringify-numeric-types` turns values of this type into JSON strings.
     pub fn is_big_number(&self) -> bool {
-        matches!(self.udt.as_str(), "int8" | "numeric" | "money")
+        // Hasura: "bigint, numeric, decimal and double precision" (money is numeric-like).
+        matches!(self.udt.as_str(), "int8" | "numeric" | "float8" | "money")
     }
 
     pub fn is_numeric(&self) -> bool {

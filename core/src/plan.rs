@@ -55,6 +55,9 @@ pub enum PlanKind {
 pub struct Step {
     pub sql: String,
     pub params: Vec<ParamSpec>,
+    /// JSON path reported for a database error raised by this step (constraint violations),
+    /// e.g. `$.selectionSet.insert_author.args.objects`.
+    pub path: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -9,6 +9,9 @@ use graphedge_core::model::*;
 use graphedge_core::{compile, Options, Plan, PlanKind, Request, Session, Value};
 use std::collections::BTreeMap;
 
+mod common;
+use common::*;
+
 fn col(name: &str, udt: &str, has_default: bool) -> Column {
     Column {
         name: name.into(),
@@ -21,30 +24,6 @@ fn col(name: &str, udt: &str, has_default: bool) -> Column {
         description: None,
         enum_table: None,
     }
-}
-
-fn root_fields(n: &str) -> RootFieldNames {
-    RootFieldNames {
-        select: n.into(),
-        select_by_pk: format!("{n}_by_pk"),
-        select_aggregate: format!("{n}_aggregate"),
-        insert: format!("insert_{n}"),
-        insert_one: format!("insert_{n}_one"),
-        update: format!("update_{n}"),
-        update_by_pk: format!("update_{n}_by_pk"),
-        update_many: format!("update_{n}_many"),
-        delete: format!("delete_{n}"),
-        delete_by_pk: format!("delete_{n}_by_pk"),
-    }
-}
-
-fn obj(pairs: &[(&str, Value)]) -> Value {
-    Value::Object(
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-    )
 }
 
 fn s(v: &str) -> Value {

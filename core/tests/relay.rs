@@ -8,19 +8,8 @@ use graphedge_core::model::*;
 use graphedge_core::{compile, Options, PlanKind, Request, Session, Value};
 use std::collections::BTreeMap;
 
-fn col(name: &str, udt: &str) -> Column {
-    Column {
-        name: name.into(),
-        gql_name: name.into(),
-        pg_type: PgType::scalar(udt),
-        nullable: true,
-        has_default: false,
-        is_generated: false,
-        is_identity: false,
-        description: None,
-        enum_table: None,
-    }
-}
+mod common;
+use common::*;
 
 fn root_fields(n: &str) -> RootFieldNames {
     RootFieldNames {
@@ -29,15 +18,6 @@ fn root_fields(n: &str) -> RootFieldNames {
         select_aggregate: format!("{n}_aggregate"),
         ..Default::default()
     }
-}
-
-fn obj(pairs: &[(&str, Value)]) -> Value {
-    Value::Object(
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-    )
 }
 
 fn table(

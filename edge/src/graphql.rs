@@ -128,18 +128,20 @@ pub async fn run(
     db: &impl Database,
     session: &Session,
     req: &GqlRequest,
-) -> String {
+) -> (u16, String) {
     match execute(engine, loaded, db, session, req).await {
         Ok(data) => {
             let mut out = String::with_capacity(data.len() + 9);
             out.push_str("{\"data\":");
             out.push_str(&data);
             out.push('}');
-            out
+            (200, out)
         }
-        Err(e) => e
-            .to_graphql_json(engine.include_internal(session))
-            .to_string(),
+        Err(e) => (
+            e.status,
+            e.to_graphql_json(engine.include_internal(session))
+                .to_string(),
+        ),
     }
 }
 
@@ -191,7 +193,22 @@ async fn execute(
                 sql: plan.sql.clone(),
                 params: plan.bind(&req.variables, session)?,
             });
-            let rows = db.transaction(&stmts).await.map_err(|e| db_error(&e))?;
+            let rows = db.transaction(&stmts).await.map_err(|e| {
+                let err = db_error(&e);
+                // A constraint violation is reported at the mutation field that caused it.
+                let step = e
+                    .statement
+                    .and_then(|i| i.checked_sub(1))
+                    .and_then(|i| plan.steps.get(i));
+                match step {
+                    Some(step)
+                        if err.code == "constraint-violation" || err.code == "data-exception" =>
+                    {
+                        err.at(&step.path)
+                    }
+                    _ => err,
+                }
+            })?;
             let data = rows
                 .last()
                 .and_then(|r| r.rows.first())

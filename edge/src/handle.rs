@@ -154,8 +154,14 @@ async fn graphql_route(
     let loaded = engine.loaded();
     match body {
         GqlBody::Single(r) => {
-            let text = graphql::run(engine, &loaded, db, &session, &r).await;
-            Response::json_text(200, text)
+            let (status, text) = graphql::run(engine, &loaded, db, &session, &r).await;
+            // `/v1/graphql` answers errors with 200 (Hasura's allMod200); `/v1alpha1` keeps them.
+            let status = if matches!(style, Style::Graphql) {
+                status
+            } else {
+                200
+            };
+            Response::json_text(status, text)
         }
         GqlBody::Batch(rs) => {
             let mut out = String::from("[");
@@ -163,7 +169,7 @@ async fn graphql_route(
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&graphql::run(engine, &loaded, db, &session, r).await);
+                out.push_str(&graphql::run(engine, &loaded, db, &session, r).await.1);
             }
             out.push(']');
             Response::json_text(200, out)

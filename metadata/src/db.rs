@@ -44,6 +44,8 @@ pub struct DbError {
     pub hint: Option<String>,
     /// True when the database could not be reached at all (Hasura: `postgres-error` with 500).
     pub connection: bool,
+    /// In [`Database::transaction`]: the index of the statement that failed, when known.
+    pub statement: Option<usize>,
 }
 
 impl DbError {

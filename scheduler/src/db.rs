@@ -241,7 +241,11 @@ impl Database for PgDatabase {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(map_error)?;
         let mut out = Vec::with_capacity(stmts.len());
-        for stmt in stmts {
+        for (index, stmt) in stmts.iter().enumerate() {
+            let map_error = |e| DbError {
+                statement: Some(index),
+                ..map_error(e)
+            };
             // Any early return drops `tx`, which rolls the transaction back.
             let prepared = tx
                 .prepare_typed_cached(&stmt.sql, &text_types(stmt.params.len()))
@@ -356,6 +360,7 @@ pub fn map_error(e: tokio_postgres::Error) -> DbError {
             detail: db.detail().map(str::to_string),
             hint: db.hint().map(str::to_string),
             connection: false,
+            statement: None,
         };
     }
     let closed =

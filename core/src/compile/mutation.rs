@@ -77,7 +77,35 @@ enum Output {
     One,
 }
 
+/// Whether the role's schema has a `mutation_root` at all.
+fn role_has_mutations(ctx: &Ctx<'_>) -> bool {
+    let schema = ctx.schema;
+    let functions = schema.functions.iter().any(|func| {
+        func.exposed_as == ExposedAs::Mutation
+            && match func.returns {
+                FunctionReturn::Table { table, .. } => {
+                    select::function_allowed(ctx, func, table) && ctx.perm(table).is_some()
+                }
+                FunctionReturn::Scalar(_) => false,
+            }
+    });
+    if functions {
+        return true;
+    }
+    if ctx.is_admin() {
+        return !schema.tables.is_empty();
+    }
+    schema.tables.iter().any(|t| {
+        t.permissions
+            .get(&ctx.session.role)
+            .is_some_and(|p| p.insert.is_some() || p.update.is_some() || p.delete.is_some())
+    })
+}
+
 pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
+    if !role_has_mutations(ctx) {
+        return Err(crate::error::Error::validation("$", "no mutations exist"));
+    }
     let sets = [set];
     let fields = normalize::collect(ctx, &sets, "mutation_root")?;
     let mut steps: Vec<Step> = Vec::new();
@@ -542,7 +570,11 @@ fn push_step_with(
         count,
         rows
     ));
-    steps.push(Step { sql: s, params });
+    steps.push(Step {
+        sql: s,
+        params,
+        path: m.check_path.clone(),
+    });
     Ok(guc)
 }
 

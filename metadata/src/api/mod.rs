@@ -117,7 +117,11 @@ impl<D: Database> Cx<'_, D> {
     /// introduced.
     pub fn check(&mut self) -> Result<(), ApiError> {
         let (_, now) = resolve::resolve(&self.md, &self.catalog, self.config);
-        if let Some(new) = now.iter().find(|i| !self.baseline.contains(i)) {
+        // Conflicting parent permissions of an inherited role do not reject a change: Hasura
+        // records them as inconsistencies and leaves the role without that permission.
+        if let Some(new) = now.iter().find(|i| {
+            !self.baseline.contains(i) && i.kind != "inherited role permission inconsistency"
+        }) {
             let code = if new.reason.contains("already defined")
                 || new.reason.contains("already exists")
             {

@@ -190,6 +190,7 @@ fn db_err(e: tokio_postgres::Error) -> DbError {
             detail: d.detail().map(|s| s.to_string()),
             hint: d.hint().map(|s| s.to_string()),
             connection: false,
+            statement: None,
         },
         None => DbError::connection(e.to_string()),
     }
