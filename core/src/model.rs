@@ -271,6 +271,28 @@ pub struct UniqueConstraint {
     pub is_primary: bool,
 }
 
+/// Which mutations Postgres allows on a relation (`pg_relation_is_updatable`): all for tables,
+/// some or none for views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mutable {
+    pub insert: bool,
+    pub update: bool,
+    pub delete: bool,
+}
+
+impl Mutable {
+    pub const ALL: Mutable = Mutable {
+        insert: true,
+        update: true,
+        delete: true,
+    };
+    pub const NONE: Mutable = Mutable {
+        insert: false,
+        update: false,
+        delete: false,
+    };
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     pub name: QualifiedName,
@@ -287,6 +309,8 @@ pub struct Table {
     pub permissions: BTreeMap<RoleName, Permissions>,
     /// `r` table, `v` view, `m` materialized view, `f` foreign table, `p` partitioned table.
     pub kind: char,
+    /// Which mutations the relation supports.
+    pub mutable: Mutable,
     pub is_enum: bool,
     /// For enum tables: their rows, in table order.
     pub enum_values: Vec<EnumValue>,

@@ -61,6 +61,7 @@ fn table(name: &str, columns: Vec<Column>) -> Table {
         computed_fields: vec![],
         permissions: BTreeMap::new(),
         kind: 'r',
+        mutable: Mutable::ALL,
         is_enum: false,
         enum_values: vec![],
         description: None,

@@ -38,6 +38,7 @@ fn table(
         computed_fields: vec![],
         permissions,
         kind: 'r',
+        mutable: Mutable::ALL,
         is_enum: false,
         enum_values: vec![],
         description: None,

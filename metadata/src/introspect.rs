@@ -91,6 +91,13 @@ pub struct CatalogTable {
     pub unique_constraints: Vec<CatalogConstraint>,
     #[serde(default)]
     pub foreign_keys: Vec<CatalogForeignKey>,
+    /// `pg_relation_is_updatable(oid, true)`: 8 insert, 4 update, 16 delete (28 for tables).
+    #[serde(default = "all_updatable")]
+    pub updatable: i32,
+}
+
+fn all_updatable() -> i32 {
+    28
 }
 
 impl CatalogTable {
@@ -252,6 +259,7 @@ SELECT json_build_object(
       'schema', r.nspname,
       'name', r.relname,
       'kind', r.relkind,
+      'updatable', pg_catalog.pg_relation_is_updatable(r.oid::regclass, true),
       'comment', pg_catalog.obj_description(r.oid, 'pg_class'),
       'columns', COALESCE((
         SELECT json_agg(json_build_object(

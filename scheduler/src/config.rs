@@ -144,17 +144,22 @@ impl Cli {
                 continue;
             }
             let Some(body) = arg.strip_prefix("--") else {
-                let c = match arg.as_str() {
-                    "serve" => Command::Serve,
-                    "dev" => Command::Dev,
-                    "version" => Command::Version,
-                    "help" => Command::Help,
-                    other => {
-                        return Err(format!(
-                            "unknown command `{other}` (try `graphedge --help`)"
-                        ))
-                    }
-                };
+                let c =
+                    match arg.as_str() {
+                        "serve" => Command::Serve,
+                        "dev" => Command::Dev,
+                        "version" => Command::Version,
+                        "help" => Command::Help,
+                        "metadata" => return Err(
+                            "`metadata` must come first: `graphedge metadata <command> [flags]`"
+                                .to_string(),
+                        ),
+                        other => {
+                            return Err(format!(
+                                "unknown command `{other}` (try `graphedge --help`)"
+                            ))
+                        }
+                    };
                 if command.is_some_and(|c| c != Command::Help && c != Command::Version) {
                     return Err(format!("unexpected argument `{arg}`"));
                 }
@@ -253,6 +258,8 @@ pub fn help_text() -> String {
          COMMANDS:\n    \
          serve      run the engine against HASURA_GRAPHQL_DATABASE_URL / --database-url\n    \
          dev        start a throwaway local Postgres with a demo schema and run the engine on it\n    \
+         metadata   export|apply|clear|reload|inconsistency list: the YAML metadata directory\n    \
+                    against a running server (`graphedge metadata --help`)\n    \
          version    print the version\n    \
          help       print this help\n\n\
          FLAGS (each overrides the environment variable shown; switches also take =true/=false):\n",

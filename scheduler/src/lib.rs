@@ -4,9 +4,11 @@
 //! * [`config`] — `graphedge serve` flags and Hasura's environment variables.
 //! * [`server`] — the hyper HTTP/1.1 server that hands each request to `graphedge_edge::handle`.
 //! * [`dev`] — `graphedge dev`: a throwaway Postgres with a demo schema.
+//! * [`metadata_cli`] — `graphedge metadata export|apply|...` against a running server.
 //! * [`pgtemp`] — throwaway local Postgres clusters (tests and `graphedge dev`).
 pub mod config;
 pub mod db;
 pub mod dev;
+pub mod metadata_cli;
 pub mod pgtemp;
 pub mod server;

@@ -1,4 +1,5 @@
-//! The `graphedge` binary: `serve`, `dev`, `version`, `help` (see `graphedge --help`).
+//! The `graphedge` binary: `serve`, `dev`, `metadata ...`, `version`, `help` (see
+//! `graphedge --help`).
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,14 +7,19 @@ use std::time::Duration;
 use graphedge_scheduler::config::{help_text, Cli, Command, ServeConfig};
 use graphedge_scheduler::db::PgDatabase;
 use graphedge_scheduler::server::{self, App};
-use graphedge_scheduler::{dev, pgtemp};
+use graphedge_scheduler::{dev, metadata_cli, pgtemp};
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::parse(std::env::args().skip(1)) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `graphedge metadata ...` is a client of a running server, with flags of its own.
+    if args.first().map(String::as_str) == Some("metadata") {
+        return metadata_cli::run(&args[1..], env);
+    }
+    let cli = match Cli::parse(args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");

@@ -220,6 +220,28 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The current value of a leaf (a variable's value, or the literal with variables inside
+    /// substituted) for validation only: unlike [`Ctx::resolve`] it does not make the variable
+    /// shaping, so callers must not let the result change the SQL.
+    pub fn resolve_leaf(&self, v: &Value) -> Result<Value> {
+        match v {
+            Value::Variable(name) => self.variable(name),
+            Value::List(items) => Ok(Value::List(
+                items
+                    .iter()
+                    .map(|i| self.resolve_leaf(i))
+                    .collect::<Result<_>>()?,
+            )),
+            Value::Object(fields) => Ok(Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, i)| Ok((k.clone(), self.resolve_leaf(i)?)))
+                    .collect::<Result<_>>()?,
+            )),
+            other => Ok(other.clone()),
+        }
+    }
+
     /// Resolves a value that may be a variable one level deep (used before inspecting it).
     pub fn resolve(&mut self, v: &Value) -> Result<Value> {
         match v {

@@ -346,7 +346,7 @@ fn field<'a>(
     for (t, table) in schema.tables.iter().enumerate() {
         let rf = &table.root_fields;
         let has_pk = !table.primary_key.is_empty();
-        let insertable = table.kind == 'r' || table.kind == 'p' || table.kind == 'v';
+        let insertable = table.mutable.insert;
         if insertable && (rf.insert == name || rf.insert_one == name) {
             let Some(perm) = insert_perm(ctx, t) else {
                 continue;
@@ -365,7 +365,7 @@ fn field<'a>(
         let is_update = rf.update == name;
         let is_update_pk = has_pk && rf.update_by_pk == name;
         let is_update_many = rf.update_many == name;
-        if is_update || is_update_pk || is_update_many {
+        if (is_update || is_update_pk || is_update_many) && table.mutable.update {
             let Some(perm) = update_perm(ctx, t) else {
                 continue;
             };
@@ -417,7 +417,7 @@ fn field<'a>(
         }
         let is_delete = rf.delete == name;
         let is_delete_pk = has_pk && rf.delete_by_pk == name;
-        if is_delete || is_delete_pk {
+        if (is_delete || is_delete_pk) && table.mutable.delete {
             let Some(filter) = delete_perm(ctx, t) else {
                 continue;
             };
@@ -791,6 +791,10 @@ fn ins_object<'a>(
             return Err(select::not_found(&p, k, &type_name));
         };
         let rel = &table.relationships[ri];
+        // A null nested object (`author: null`) inserts nothing for that relationship.
+        if ctx.resolve(val)?.is_null() {
+            continue;
+        }
         let Some(tperm) = insert_perm(ctx, rel.target) else {
             return Err(select::not_found(&p, k, &type_name));
         };

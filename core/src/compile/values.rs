@@ -24,6 +24,8 @@ pub fn typed(
         check_enum(ctx, v, t, path)?;
     }
     if ty.is_geo() {
+        let resolved = ctx.resolve_leaf(v)?;
+        check_geojson(&resolved, path)?;
         let p = ctx.leaf_param(v, Encoding::Json)?;
         let cast = if ty.udt == "geography" {
             "::geography"
@@ -205,5 +207,80 @@ pub fn list(ctx: &mut Ctx<'_>, v: &Value) -> Result<Vec<Value>> {
         Value::List(items) => Ok(items),
         Value::Null => Ok(Vec::new()),
         other => Ok(alloc::vec![other]),
+    }
+}
+
+/// Hasura parses GeoJSON input itself; these are its messages for malformed geometries.
+fn check_geojson(v: &Value, path: &str) -> Result<()> {
+    let fail = |m: &str| Err(Error::new(crate::error::ErrorCode::ParseFailed, path, m));
+    let Value::Object(_) = v else { return Ok(()) };
+    let kind = match v.get("type") {
+        Some(Value::String(s)) | Some(Value::Enum(s)) => s.as_str(),
+        _ => return Ok(()),
+    };
+    if kind == "GeometryCollection" {
+        if let Some(Value::List(items)) = v.get("geometries") {
+            for g in items {
+                check_geojson(g, path)?;
+            }
+        }
+        return Ok(());
+    }
+    let Some(coords) = v.get("coordinates") else {
+        return Ok(());
+    };
+    fn list(v: &Value) -> &[Value] {
+        match v {
+            Value::List(items) => items,
+            _ => &[],
+        }
+    }
+    fn position(v: &Value) -> core::result::Result<(), &'static str> {
+        let n = list(v)
+            .iter()
+            .filter(|x| matches!(x, Value::Number(_)))
+            .count();
+        if n < 2 {
+            return Err("A Position needs at least 2 elements");
+        }
+        Ok(())
+    }
+    fn line(v: &Value) -> core::result::Result<(), &'static str> {
+        let ps = list(v);
+        for p in ps {
+            position(p)?;
+        }
+        if ps.len() < 2 {
+            return Err("A LineString needs at least 2 Positions");
+        }
+        Ok(())
+    }
+    fn ring(v: &Value) -> core::result::Result<(), &'static str> {
+        let ps = list(v);
+        for p in ps {
+            position(p)?;
+        }
+        if ps.len() < 4 {
+            return Err("A LinearRing needs at least 4 Positions");
+        }
+        if ps.first() != ps.last() {
+            return Err("the first and last locations have to be equal for a LinearRing");
+        }
+        Ok(())
+    }
+    let checked = match kind {
+        "Point" => position(coords),
+        "MultiPoint" => list(coords).iter().try_for_each(position),
+        "LineString" => line(coords),
+        "MultiLineString" => list(coords).iter().try_for_each(line),
+        "Polygon" => list(coords).iter().try_for_each(ring),
+        "MultiPolygon" => list(coords)
+            .iter()
+            .try_for_each(|p| list(p).iter().try_for_each(ring)),
+        _ => Ok(()),
+    };
+    match checked {
+        Ok(()) => Ok(()),
+        Err(m) => fail(m),
     }
 }

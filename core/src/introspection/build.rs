@@ -114,7 +114,7 @@ const AGG_NUMERIC: [&str; 8] = [
 
 impl<'a> Builder<'a> {
     fn role_view(&self, t: &Table) -> RoleView {
-        let mutable = matches!(t.kind, 'r' | 'p' | 'v');
+        let m = t.mutable;
         if self.admin {
             let all: Vec<ColumnId> = (0..t.columns.len()).collect();
             let writable: Vec<ColumnId> = all
@@ -130,13 +130,13 @@ impl<'a> Builder<'a> {
                     query_roots: None,
                     subscription_roots: None,
                 }),
-                insert: if mutable {
+                insert: if m.insert {
                     Some(writable.clone())
                 } else {
                     None
                 },
-                update: if mutable { Some(writable) } else { None },
-                delete: mutable,
+                update: if m.update { Some(writable) } else { None },
+                delete: m.delete,
             };
         }
         let Some(p) = t.permissions.get(self.role) else {
@@ -177,14 +177,14 @@ impl<'a> Builder<'a> {
             insert: p
                 .insert
                 .as_ref()
-                .filter(|i| !i.backend_only)
+                .filter(|i| !i.backend_only && m.insert)
                 .map(|i| writable(&i.columns)),
             update: p
                 .update
                 .as_ref()
-                .filter(|u| !u.backend_only)
+                .filter(|u| !u.backend_only && m.update)
                 .map(|u| writable(&u.columns)),
-            delete: p.delete.as_ref().is_some_and(|d| !d.backend_only),
+            delete: m.delete && p.delete.as_ref().is_some_and(|d| !d.backend_only),
         }
     }
 

@@ -134,6 +134,11 @@ fn build_table(cx: &Cx<'_>, tm: &raw::TableMetadata) -> Result<Table, String> {
         computed_fields: Vec::new(),
         permissions: BTreeMap::new(),
         kind: ct.kind.chars().next().unwrap_or('r'),
+        mutable: graphedge_core::model::Mutable {
+            insert: ct.updatable & 8 != 0,
+            update: ct.updatable & 4 != 0,
+            delete: ct.updatable & 16 != 0,
+        },
         is_enum: tm.is_enum,
         enum_values,
         description: config.comment.clone().or_else(|| ct.comment.clone()),

@@ -1,0 +1,169 @@
+//! Shared harness of the end-to-end tests: a throwaway Postgres ([`TempPostgres`]), the real
+//! `graphedge serve` binary on a free loopback port, and small HTTP helpers.
+//!
+//! Each test binary (`server.rs`, `mutations.rs`) includes this with `mod common;`, so not every
+//! helper is used by every binary.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use graphedge_scheduler::pgtemp::TempPostgres;
+use serde_json::{json, Value};
+
+/// A running `graphedge serve` (killed on drop).
+pub struct Server {
+    child: Child,
+    pub base: String,
+}
+
+impl Server {
+    /// Starts `graphedge serve` against `db_url` (no admin secret, numerics stringified) and
+    /// waits until `/healthz` answers 200.
+    pub fn start(db_url: &str) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_graphedge"))
+            .args([
+                "serve",
+                "--database-url",
+                db_url,
+                "--server-host",
+                "127.0.0.1",
+            ])
+            .args([
+                "--server-port",
+                &port.to_string(),
+                "--stringify-numeric-types",
+            ])
+            .env_remove("HASURA_GRAPHQL_ADMIN_SECRET")
+            .env_remove("HASURA_GRAPHQL_JWT_SECRET")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn graphedge");
+        let mut server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = ureq::get(&format!("{}/healthz", server.base)).call() {
+                if r.status() == 200 {
+                    return server;
+                }
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                let mut err = String::new();
+                let _ = server.child.stderr.take().unwrap().read_to_string(&mut err);
+                panic!("graphedge exited early ({status}): {err}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "graphedge did not become healthy"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// POSTs `body` to `path`; returns the status and the parsed JSON (or the raw text as a
+    /// JSON string when it is not JSON).
+    pub fn post(&self, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
+        post(&self.base, path, headers, body)
+    }
+
+    pub fn post_json(&self, path: &str, body: Value) -> (u16, Value) {
+        self.post(path, &[], &body.to_string())
+    }
+
+    /// `/v2/query` `run_sql` as admin; panics unless it succeeds. Returns the result rows
+    /// (header row removed) for statements that return tuples, else an empty list.
+    pub fn run_sql(&self, sql: &str) -> Vec<Vec<Value>> {
+        let (status, body) = self.post_json(
+            "/v2/query",
+            json!({"type": "run_sql", "args": {"source": "default", "sql": sql}}),
+        );
+        assert_eq!(status, 200, "run_sql {sql}: {body}");
+        match body["result"].as_array() {
+            Some(rows) => rows
+                .iter()
+                .skip(1)
+                .map(|r| r.as_array().cloned().unwrap_or_default())
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// A `/v1/metadata` request as admin; panics unless it answers 200.
+    pub fn metadata(&self, body: Value) {
+        let (status, resp) = self.post_json("/v1/metadata", body.clone());
+        assert_eq!(status, 200, "metadata {body}: {resp}");
+    }
+
+    /// Tracks `public.<name>`.
+    pub fn track(&self, name: &str) {
+        self.metadata(json!({"type": "pg_track_table",
+            "args": {"source": "default", "table": {"schema": "public", "name": name}}}));
+    }
+
+    /// POSTs a GraphQL request (`{"query": query}`) with `headers`.
+    pub fn graphql(&self, headers: &[(&str, &str)], query: &str) -> (u16, Value) {
+        self.post(
+            "/v1/graphql",
+            headers,
+            &json!({ "query": query }).to_string(),
+        )
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "graphedge ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// POSTs `body` to `base` + `path` (usable from other threads without a `Server`).
+pub fn post(base: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
+    let mut req = ureq::post(&format!("{base}{path}")).set("content-type", "application/json");
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    let resp = match req.send_string(body) {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("POST {path}: {e}"),
+    };
+    let status = resp.status();
+    let text = resp.into_string().unwrap();
+    let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, json)
+}
+
+/// A throwaway cluster with an empty database `graphedge`, and its URL.
+pub fn database() -> (TempPostgres, String) {
+    let pg = TempPostgres::start().expect("start a throwaway postgres");
+    pg.create_database("graphedge").unwrap();
+    let url = pg.url("graphedge");
+    (pg, url)
+}
