@@ -570,10 +570,16 @@ fn push_step_with(
         count,
         rows
     ));
+    // Database errors of a step are reported at its field's arguments, else at the root.
+    let path = if m.check_path.is_empty() {
+        String::from("$")
+    } else {
+        m.check_path.clone()
+    };
     steps.push(Step {
         sql: s,
         params,
-        path: m.check_path.clone(),
+        path,
     });
     Ok(guc)
 }
