@@ -1,8 +1,6 @@
 //! Snapshot tests of the emitted SQL per role. One `check()` is the only caller of the API;
 //! each test is a query and a role. The schema is a small author/article model built by hand.
-use graphedge_core::model::*;
-use graphedge_core::{compile, Options, PlanKind, Request, Session, Value};
-use std::collections::BTreeMap;
+use graphedge_core::{compile, Options, PlanKind, Request, Value};
 
 mod common;
 use common::*;
@@ -10,16 +8,8 @@ use common::*;
 /// Compiles `query` as `role` and renders the plan (SQL and parameters) or the error.
 fn check(role: &str, query: &str, variables: &[(&str, Value)]) -> String {
     let schema = blog_schema();
-    let session = Session {
-        role: role.into(),
-        vars: [("x-hasura-user-id".to_string(), "1".to_string())]
-            .into_iter()
-            .collect(),
-    };
-    let vars: Vec<(String, Value)> = variables
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
+    let session = user_session(role, "1");
+    let vars = owned_vars(variables);
     let req = Request {
         query,
         operation_name: None,

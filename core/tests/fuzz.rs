@@ -3,8 +3,8 @@
 //! (`PROPTEST_CASES`, default 3000 per property).
 mod common;
 
-use common::blog_schema;
-use graphedge_core::{compile, Options, Request, Session, Value};
+use common::{blog_schema, user_session};
+use graphedge_core::{compile, Options, Request, Value};
 use proptest::prelude::*;
 
 /// Pieces that make mostly-valid GraphQL so the compiler (not only the parser) is exercised.
@@ -96,12 +96,7 @@ fn token_soup() -> impl Strategy<Value = String> {
 
 fn run(query: &str, role: &str) {
     let schema = blog_schema();
-    let session = Session {
-        role: role.into(),
-        vars: [("x-hasura-user-id".to_string(), "1".to_string())]
-            .into_iter()
-            .collect(),
-    };
+    let session = user_session(role, "1");
     let vars = vec![
         ("v".to_string(), Value::Number("3".into())),
         ("id".to_string(), Value::String("abc".into())),

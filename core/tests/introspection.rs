@@ -8,19 +8,16 @@ use graphedge_core::model::*;
 use graphedge_core::parse::{ast, parse};
 use graphedge_core::{Options, Session, Value};
 
+mod common;
+use common::{root_fields, search_articles_fn};
+
 // ------------------------------------------------------------------ fixtures
 
+/// [`common::col`], nullable or not.
 fn col(name: &str, udt: &str, nullable: bool) -> Column {
     Column {
-        name: name.into(),
-        gql_name: name.into(),
-        pg_type: PgType::scalar(udt),
         nullable,
-        has_default: false,
-        is_generated: false,
-        is_identity: false,
-        description: None,
-        enum_table: None,
+        ..common::col(name, udt)
     }
 }
 
@@ -28,21 +25,6 @@ fn array_col(name: &str, elem: &str) -> Column {
     let mut c = col(name, &format!("_{}", elem), true);
     c.pg_type.element = Some(elem.into());
     c
-}
-
-fn root_fields(n: &str) -> RootFieldNames {
-    RootFieldNames {
-        select: n.into(),
-        select_by_pk: format!("{n}_by_pk"),
-        select_aggregate: format!("{n}_aggregate"),
-        insert: format!("insert_{n}"),
-        insert_one: format!("insert_{n}_one"),
-        update: format!("update_{n}"),
-        update_by_pk: format!("update_{n}_by_pk"),
-        update_many: format!("update_{n}_many"),
-        delete: format!("delete_{n}"),
-        delete_by_pk: format!("delete_{n}_by_pk"),
-    }
 }
 
 fn table(name: &str, columns: Vec<Column>) -> Table {
@@ -166,25 +148,7 @@ fn blog() -> graphedge_core::Schema {
             delete: None,
         },
     );
-    let search = Function {
-        name: QualifiedName::new("public", "search_articles"),
-        gql_name: "search_articles".into(),
-        gql_aggregate_name: "search_articles_aggregate".into(),
-        args: vec![FunctionArg {
-            name: Some("search".into()),
-            pg_type: PgType::scalar("text"),
-            has_default: false,
-        }],
-        session_argument: None,
-        returns: FunctionReturn::Table {
-            table: 1,
-            set: true,
-        },
-        exposed_as: ExposedAs::Query,
-        volatility: 's',
-        permissions: vec![],
-        comment: None,
-    };
+    let search = search_articles_fn();
     graphedge_core::Schema {
         tables: vec![author, article],
         functions: vec![search],

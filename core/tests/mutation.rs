@@ -12,17 +12,11 @@ use std::collections::BTreeMap;
 mod common;
 use common::*;
 
+/// [`common::col`] with or without a default.
 fn col(name: &str, udt: &str, has_default: bool) -> Column {
     Column {
-        name: name.into(),
-        gql_name: name.into(),
-        pg_type: PgType::scalar(udt),
-        nullable: true,
         has_default,
-        is_generated: false,
-        is_identity: false,
-        description: None,
-        enum_table: None,
+        ..common::col(name, udt)
     }
 }
 
@@ -227,16 +221,8 @@ fn psql_script(plan: &Plan, vars: &[(String, Value)], session: &Session) -> Stri
 /// Compiles `query` as `role` and renders the plan (steps, SQL, parameters) or the error.
 fn check(name: &str, role: &str, query: &str, variables: &[(&str, Value)]) -> String {
     let schema = schema();
-    let session = Session {
-        role: role.into(),
-        vars: [("x-hasura-user-id".to_string(), "1".to_string())]
-            .into_iter()
-            .collect(),
-    };
-    let vars: Vec<(String, Value)> = variables
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
+    let session = user_session(role, "1");
+    let vars = owned_vars(variables);
     let req = Request {
         query,
         operation_name: None,

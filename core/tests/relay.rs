@@ -5,7 +5,7 @@
 //! literals (`<dir>/<name>.sql`) so it can be run by hand with psql against the fixtures'
 //! setup SQL.
 use graphedge_core::model::*;
-use graphedge_core::{compile, Options, PlanKind, Request, Session, Value};
+use graphedge_core::{compile, Options, PlanKind, Request, Value};
 use std::collections::BTreeMap;
 
 mod common;
@@ -141,25 +141,7 @@ fn schema() -> Schema {
     );
     Schema {
         tables: vec![author, article, article_view, user],
-        functions: vec![Function {
-            name: QualifiedName::new("public", "search_articles"),
-            gql_name: "search_articles".into(),
-            gql_aggregate_name: "search_articles_aggregate".into(),
-            args: vec![FunctionArg {
-                name: Some("search".into()),
-                pg_type: PgType::scalar("text"),
-                has_default: false,
-            }],
-            session_argument: None,
-            returns: FunctionReturn::Table {
-                table: 1,
-                set: true,
-            },
-            exposed_as: ExposedAs::Query,
-            volatility: 's',
-            permissions: vec![],
-            comment: None,
-        }],
+        functions: vec![search_articles_fn()],
         ..Default::default()
     }
 }
@@ -171,12 +153,7 @@ fn sql_literal(s: &str) -> String {
 /// Compiles `query` in relay mode as `role` (user id `uid`) and renders the plan or the error.
 fn check(name: &str, role: &str, uid: &str, query: &str) -> String {
     let schema = schema();
-    let session = Session {
-        role: role.into(),
-        vars: [("x-hasura-user-id".to_string(), uid.to_string())]
-            .into_iter()
-            .collect(),
-    };
+    let session = user_session(role, uid);
     let req = Request {
         query,
         operation_name: None,

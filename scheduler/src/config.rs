@@ -258,8 +258,8 @@ pub fn help_text() -> String {
          COMMANDS:\n    \
          serve      run the engine against HASURA_GRAPHQL_DATABASE_URL / --database-url\n    \
          dev        start a throwaway local Postgres with a demo schema and run the engine on it\n    \
-         metadata   export|apply|clear|reload|inconsistency list: the YAML metadata directory\n    \
-                    against a running server (`graphedge metadata --help`)\n    \
+         metadata   export|apply|clear|reload|inconsistency list: the YAML metadata directory\n               \
+         against a running server (`graphedge metadata --help`)\n    \
          version    print the version\n    \
          help       print this help\n\n\
          FLAGS (each overrides the environment variable shown; switches also take =true/=false):\n",

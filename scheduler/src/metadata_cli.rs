@@ -250,7 +250,7 @@ impl Client {
             Ok(r) => (r.status(), r),
             Err(ureq::Error::Status(code, r)) => (code, r),
             Err(ureq::Error::Transport(t)) => {
-                return Err(CliError::Other(format!("cannot reach {url}: {t}")))
+                return Err(CliError::Other(format!("cannot reach the server: {t}")))
             }
         };
         let mut text = String::new();

@@ -6,7 +6,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::values::{self, article};
-use super::{sql, sub, Ctx};
+use super::{sql, sub, Ctx, Perm};
 use crate::error::{Error, Result};
 use crate::model::{ColumnId, FunctionReturn, PgType, RelKind, TableId};
 use crate::plan::ParamSpec;
@@ -98,6 +98,48 @@ pub fn and(conds: Vec<String>) -> Option<String> {
         1 => conds.into_iter().next(),
         _ => Some(format!("({})", conds.join(" AND "))),
     }
+}
+
+/// [`and`], with `true` for no condition (a `WHERE` that must say something).
+pub fn and_or_true(conds: Vec<String>) -> String {
+    and(conds).unwrap_or_else(|| String::from("true"))
+}
+
+/// The condition of a role's row filter over `t AS alias`: `None` for admin, for an empty
+/// filter, or when `perm` is `None`.
+pub fn permission_filter<'p>(
+    ctx: &mut Ctx<'_>,
+    perm: impl Into<Option<Perm<'p>>>,
+    t: TableId,
+    alias: &str,
+) -> Result<Option<String>> {
+    match perm.into().and_then(|p| p.filter()) {
+        Some(f) => compile(ctx, &Scope::new(t, alias), f, "$", Mode::Permission),
+        None => Ok(None),
+    }
+}
+
+/// Join conditions from parent rows (table, alias, column mapping) to `target AS alias`.
+pub type ParentJoin = Vec<(TableId, String, Vec<(ColumnId, ColumnId)>)>;
+
+/// The [`join_conds`] of every parent in `join_on`, in order.
+pub fn parent_join_conds(
+    ctx: &Ctx<'_>,
+    join_on: &ParentJoin,
+    target: TableId,
+    alias: &str,
+) -> Vec<String> {
+    let mut conds = Vec::new();
+    for (pt, palias, mapping) in join_on {
+        conds.extend(join_conds(
+            ctx,
+            &Scope::new(*pt, palias),
+            target,
+            alias,
+            mapping,
+        ));
+    }
+    conds
 }
 
 fn field(
@@ -245,12 +287,8 @@ fn member(
         let alias = ctx.alias();
         let mut conds = join_conds(ctx, scope, rel.target, &alias, &rel.mapping);
         if mode == Mode::User {
-            if let Some(f) = ctx.perm(rel.target).and_then(|p| p.filter()) {
-                let s = Scope::new(rel.target, &alias);
-                if let Some(c) = compile(ctx, &s, f, "$", Mode::Permission)? {
-                    conds.push(c);
-                }
-            }
+            let perm = ctx.perm(rel.target);
+            conds.extend(permission_filter(ctx, perm, rel.target, &alias)?);
         }
         let inner = scope.nested(rel.target, &alias);
         if let Some(c) = compile(ctx, &inner, val, path, mode)? {
@@ -260,7 +298,7 @@ fn member(
             "EXISTS (SELECT 1 FROM {} AS {} WHERE {})",
             sql::qualified(&schema.tables[rel.target].name),
             sql::ident(&alias),
-            and(conds).unwrap_or_else(|| String::from("true"))
+            and_or_true(conds)
         )));
     }
     if let Some(rel_name) = key.strip_suffix("_aggregate") {
@@ -296,12 +334,8 @@ fn member(
                 let alias = ctx.alias();
                 let mut conds = Vec::new();
                 if mode == Mode::User {
-                    if let Some(f) = ctx.perm(target).and_then(|p| p.filter()) {
-                        let s = Scope::new(target, &alias);
-                        if let Some(c) = compile(ctx, &s, f, "$", Mode::Permission)? {
-                            conds.push(c);
-                        }
-                    }
+                    let perm = ctx.perm(target);
+                    conds.extend(permission_filter(ctx, perm, target, &alias)?);
                 }
                 let inner = scope.nested(target, &alias);
                 if let Some(c) = compile(ctx, &inner, val, path, mode)? {
@@ -311,7 +345,7 @@ fn member(
                     "EXISTS (SELECT 1 FROM {} AS {} WHERE {})",
                     call,
                     sql::ident(&alias),
-                    and(conds).unwrap_or_else(|| String::from("true"))
+                    and_or_true(conds)
                 )))
             }
         };
@@ -409,12 +443,8 @@ fn aggregate_predicate(
         };
         let mut where_conds = join_conds(ctx, scope, target, &alias, mapping);
         if mode == Mode::User {
-            if let Some(f) = ctx.perm(target).and_then(|p| p.filter()) {
-                let s = Scope::new(target, &alias);
-                if let Some(c) = compile(ctx, &s, f, "$", Mode::Permission)? {
-                    where_conds.push(c);
-                }
-            }
+            let perm = ctx.perm(target);
+            where_conds.extend(permission_filter(ctx, perm, target, &alias)?);
         }
         if let Some(f) = get("filter") {
             let inner = scope.nested(target, &alias);
@@ -427,7 +457,7 @@ fn aggregate_predicate(
             agg,
             sql::qualified(&ctx.schema.tables[target].name),
             sql::ident(&alias),
-            and(where_conds).unwrap_or_else(|| String::from("true"))
+            and_or_true(where_conds)
         );
         let ty = if func == "count" {
             PgType::scalar("int4")
@@ -573,6 +603,11 @@ fn op_cond(
         Ok(Some(format!("({} {} {})", lhs, sym, r)))
     };
     let text = PgType::scalar("text");
+    // `ty` with another type name (same array-ness), for the ltree query operators.
+    let with_udt = |udt: &str| PgType {
+        udt: udt.into(),
+        ..ty.clone()
+    };
     let is_text = matches!(
         ty.udt.as_str(),
         "text" | "varchar" | "bpchar" | "citext" | "name"
@@ -659,45 +694,15 @@ fn op_cond(
             )))
         }
         "_matches" if ty.udt == "ltree" => {
-            let r = rhs(
-                ctx,
-                v,
-                &PgType {
-                    udt: "lquery".into(),
-                    ..ty.clone()
-                },
-                None,
-                path,
-                mode,
-            )?;
+            let r = rhs(ctx, v, &with_udt("lquery"), None, path, mode)?;
             Ok(Some(format!("({} ~ {})", lhs, r)))
         }
         "_matches_any" if ty.udt == "ltree" => {
-            let r = rhs_array(
-                ctx,
-                v,
-                &PgType {
-                    udt: "lquery".into(),
-                    ..ty.clone()
-                },
-                None,
-                path,
-                mode,
-            )?;
+            let r = rhs_array(ctx, v, &with_udt("lquery"), None, path, mode)?;
             Ok(Some(format!("({} ? {})", lhs, r)))
         }
         "_matches_fulltext" if ty.udt == "ltree" => {
-            let r = rhs(
-                ctx,
-                v,
-                &PgType {
-                    udt: "ltxtquery".into(),
-                    ..ty.clone()
-                },
-                None,
-                path,
-                mode,
-            )?;
+            let r = rhs(ctx, v, &with_udt("ltxtquery"), None, path, mode)?;
             Ok(Some(format!("({} @ {})", lhs, r)))
         }
         "_cast" => cast(ctx, scope, lhs, ty, v, path, mode),

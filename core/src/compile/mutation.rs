@@ -28,7 +28,7 @@ use super::values;
 use super::{sql, sub, Ctx};
 use crate::error::{Error, Result};
 use crate::model::{
-    ColumnId, ExposedAs, FunctionReturn, InsertPermission, RelKind, Table, TableId,
+    ColumnId, ExposedAs, FunctionReturn, InsertPermission, Permissions, RelKind, Table, TableId,
     UpdatePermission,
 };
 use crate::parse::ast::Selection;
@@ -284,53 +284,37 @@ fn backend_only_allowed(ctx: &Ctx<'_>) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-/// The role's insert permission (`None`: admin, everything allowed).
-fn insert_perm<'a>(ctx: &Ctx<'a>, t: TableId) -> Option<Option<&'a InsertPermission>> {
+/// The role's permission of one kind on `t`, picked by `get`: `Some(None)` for admin
+/// (everything allowed), `None` when there is none or it is backend-only and the request may not
+/// use backend-only permissions.
+fn role_perm<'a, P>(
+    ctx: &Ctx<'a>,
+    t: TableId,
+    get: impl FnOnce(&'a Permissions) -> Option<&'a P>,
+    backend_only: impl FnOnce(&P) -> bool,
+) -> Option<Option<&'a P>> {
     if ctx.is_admin() {
         return Some(None);
     }
     let schema: &'a crate::model::Schema = ctx.schema;
-    let p = schema.tables[t]
-        .permissions
-        .get(&ctx.session.role)?
-        .insert
-        .as_ref()?;
-    if p.backend_only && !backend_only_allowed(ctx) {
+    let p = get(schema.tables[t].permissions.get(&ctx.session.role)?)?;
+    if backend_only(p) && !backend_only_allowed(ctx) {
         return None;
     }
     Some(Some(p))
+}
+
+/// The role's insert permission (`None`: admin, everything allowed).
+fn insert_perm<'a>(ctx: &Ctx<'a>, t: TableId) -> Option<Option<&'a InsertPermission>> {
+    role_perm(ctx, t, |p| p.insert.as_ref(), |p| p.backend_only)
 }
 
 fn update_perm<'a>(ctx: &Ctx<'a>, t: TableId) -> Option<Option<&'a UpdatePermission>> {
-    if ctx.is_admin() {
-        return Some(None);
-    }
-    let schema: &'a crate::model::Schema = ctx.schema;
-    let p = schema.tables[t]
-        .permissions
-        .get(&ctx.session.role)?
-        .update
-        .as_ref()?;
-    if p.backend_only && !backend_only_allowed(ctx) {
-        return None;
-    }
-    Some(Some(p))
+    role_perm(ctx, t, |p| p.update.as_ref(), |p| p.backend_only)
 }
 
 fn delete_perm<'a>(ctx: &Ctx<'a>, t: TableId) -> Option<Option<&'a Value>> {
-    if ctx.is_admin() {
-        return Some(None);
-    }
-    let schema: &'a crate::model::Schema = ctx.schema;
-    let p = schema.tables[t]
-        .permissions
-        .get(&ctx.session.role)?
-        .delete
-        .as_ref()?;
-    if p.backend_only && !backend_only_allowed(ctx) {
-        return None;
-    }
-    Some(Some(&p.filter))
+    role_perm(ctx, t, |p| p.delete.as_ref(), |p| p.backend_only).map(|p| p.map(|p| &p.filter))
 }
 
 /// Compiles one mutation root field: pushes its modification step(s), returns its output.
@@ -1432,7 +1416,7 @@ fn update<'a>(
         sql::qualified(&table.name),
         a,
         set_sql.join(", "),
-        boolexp::and(conds).unwrap_or_else(|| String::from("true")),
+        boolexp::and_or_true(conds),
         a
     );
     let c = m.cte(ctx, body);
@@ -1517,7 +1501,7 @@ fn delete<'a>(
         "DELETE FROM {} AS {} WHERE {} RETURNING {}.*",
         sql::qualified(&table.name),
         a,
-        boolexp::and(conds).unwrap_or_else(|| String::from("true")),
+        boolexp::and_or_true(conds),
         a
     );
     let c = m.cte(ctx, body);

@@ -4,7 +4,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::boolexp::{self, Mode, Scope};
+use super::boolexp::{self, Scope};
 use super::values::{self, article};
 use super::{sql, sub, Ctx};
 use crate::error::{Error, Result};
@@ -134,23 +134,18 @@ fn object_keys(
             object_keys(ctx, target, &inner_alias, val, &p, &mut nested)?;
             let mut conds =
                 boolexp::join_conds(ctx, &Scope::new(t, alias), target, &inner_alias, &mapping);
-            if let Some(f) = target_perm.filter() {
-                if let Some(c) = boolexp::compile(
-                    ctx,
-                    &Scope::new(target, &inner_alias),
-                    f,
-                    "$",
-                    Mode::Permission,
-                )? {
-                    conds.push(c);
-                }
-            }
+            conds.extend(boolexp::permission_filter(
+                ctx,
+                target_perm,
+                target,
+                &inner_alias,
+            )?);
             let from = format!(
                 "{} AS {}",
                 sql::qualified(&schema.tables[target].name),
                 sql::ident(&inner_alias)
             );
-            let where_ = boolexp::and(conds).unwrap_or_else(|| String::from("true"));
+            let where_ = boolexp::and_or_true(conds);
             for n in nested {
                 let mut path = alloc::vec![key.clone()];
                 path.extend(n.path);
@@ -182,19 +177,14 @@ fn object_keys(
                     &mapping,
                 ));
             }
-            if let Some(f) = target_perm.filter() {
-                if let Some(c) = boolexp::compile(
-                    ctx,
-                    &Scope::new(target, &inner_alias),
-                    f,
-                    "$",
-                    Mode::Permission,
-                )? {
-                    conds.push(c);
-                }
-            }
+            conds.extend(boolexp::permission_filter(
+                ctx,
+                target_perm,
+                target,
+                &inner_alias,
+            )?);
             let from = format!("{} AS {}", from_item, sql::ident(&inner_alias));
-            let where_ = boolexp::and(conds).unwrap_or_else(|| String::from("true"));
+            let where_ = boolexp::and_or_true(conds);
             let agg_type = format!("{}_aggregate_order_by", schema.tables[target].gql_name);
             let aggs = values::object(ctx, val, &agg_type, &p)?;
             for (func, spec) in &aggs {

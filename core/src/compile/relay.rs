@@ -23,7 +23,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::boolexp::{self, Mode, Scope};
+use super::boolexp;
 use super::normalize::{self, Merged};
 use super::order::OrderItem;
 use super::select::{self, Source};
@@ -137,8 +137,6 @@ fn base64_sql(json: &str) -> String {
         json
     )
 }
-
-type Join = Vec<(TableId, String, Vec<(usize, usize)>)>;
 
 /// One order-by key of a connection: its SQL (for the row alias), direction and cursor path.
 struct Key {
@@ -285,7 +283,7 @@ fn connection<'a>(
     source: Source,
     f: &Merged<'a>,
     path: &str,
-    join_on: Join,
+    join_on: boolexp::ParentJoin,
     extra: &[&str],
 ) -> Result<String> {
     let t = source.table();
@@ -319,16 +317,7 @@ fn connection<'a>(
         ));
     }
     let alias = ctx.alias();
-    let mut conds = Vec::new();
-    for (pt, palias, mapping) in &join_on {
-        conds.extend(boolexp::join_conds(
-            ctx,
-            &Scope::new(*pt, palias),
-            t,
-            &alias,
-            mapping,
-        ));
-    }
+    let mut conds = boolexp::parent_join_conds(ctx, &join_on, t, &alias);
     let (a, keys) = keyed_args(ctx, t, &alias, perm, f, path, extra)?;
     conds.extend(a.conds.iter().cloned());
     let backward = last.is_some();
@@ -410,16 +399,7 @@ fn connection<'a>(
                         name @ ("hasNextPage" | "hasPreviousPage") => {
                             let next = name == "hasNextPage";
                             let x = ctx.alias();
-                            let mut xconds = Vec::new();
-                            for (pt, palias, mapping) in &join_on {
-                                xconds.extend(boolexp::join_conds(
-                                    ctx,
-                                    &Scope::new(*pt, palias),
-                                    t,
-                                    &x,
-                                    mapping,
-                                ));
-                            }
+                            let mut xconds = boolexp::parent_join_conds(ctx, &join_on, t, &x);
                             let (xa, xkeys) = keyed_args(ctx, t, &x, perm, f, path, extra)?;
                             xconds.extend(xa.conds);
                             let end = if next { "ek" } else { "sk" };
@@ -431,7 +411,7 @@ fn connection<'a>(
                             format!(
                                 "(EXISTS (SELECT 1 FROM {} WHERE {}))",
                                 source.from_sql(ctx, &x),
-                                boolexp::and(xconds).unwrap_or_else(|| String::from("true"))
+                                boolexp::and_or_true(xconds)
                             )
                         }
                         other => return Err(select::not_found(&pp, other, "PageInfo")),
@@ -663,18 +643,14 @@ fn node<'a>(ctx: &mut Ctx<'a>, f: &Merged<'a>, path: &str) -> Result<String> {
             sql::type_name(&col.pg_type)
         ));
     }
-    if let Some(fl) = perm.filter() {
-        if let Some(c) = boolexp::compile(ctx, &Scope::new(t, &alias), fl, "$", Mode::Permission)? {
-            conds.push(c);
-        }
-    }
+    conds.extend(boolexp::permission_filter(ctx, perm, t, &alias)?);
     let obj = select::row_json(ctx, t, &alias, perm, &f.selection_sets(), path)?;
     Ok(format!(
         "(SELECT {} FROM {} AS {} WHERE {} LIMIT 1)",
         obj,
         sql::qualified(&table.name),
         sql::ident(&alias),
-        boolexp::and(conds).unwrap_or_else(|| String::from("true"))
+        boolexp::and_or_true(conds)
     ))
 }
 

@@ -353,10 +353,8 @@ pub(super) fn list_args<'a>(
         }
         a.distinct = exprs;
     }
-    if let Some(f) = perm.filter() {
-        if let Some(c) = boolexp::compile(ctx, &Scope::new(t, alias), f, "$", Mode::Permission)? {
-            a.conds.insert(0, c);
-        }
+    if let Some(c) = boolexp::permission_filter(ctx, perm, t, alias)? {
+        a.conds.insert(0, c);
     }
     Ok(a)
 }
@@ -405,7 +403,7 @@ pub(super) fn rows<'a>(
     source: Source,
     f: &Merged<'a>,
     path: &str,
-    join_on: Vec<(TableId, String, Vec<(usize, usize)>)>,
+    join_on: boolexp::ParentJoin,
     shape: Shape,
 ) -> Result<String> {
     let t = source.table();
@@ -413,16 +411,7 @@ pub(super) fn rows<'a>(
         return Err(not_found(path, f.name(), "query_root"));
     };
     let alias = ctx.alias();
-    let mut join = Vec::new();
-    for (pt, palias, mapping) in &join_on {
-        join.extend(boolexp::join_conds(
-            ctx,
-            &Scope::new(*pt, palias),
-            t,
-            &alias,
-            mapping,
-        ));
-    }
+    let join = boolexp::parent_join_conds(ctx, &join_on, t, &alias);
     let mut a = list_args(ctx, t, &alias, perm, f, path, &["args"])?;
     if shape == Shape::One {
         a.limit = Some(1);
@@ -484,18 +473,14 @@ fn by_pk<'a>(ctx: &mut Ctx<'a>, t: TableId, f: &Merged<'a>, path: &str) -> Resul
             r
         ));
     }
-    if let Some(fl) = perm.filter() {
-        if let Some(c) = boolexp::compile(ctx, &Scope::new(t, &alias), fl, "$", Mode::Permission)? {
-            conds.push(c);
-        }
-    }
+    conds.extend(boolexp::permission_filter(ctx, perm, t, &alias)?);
     let obj = row_json(ctx, t, &alias, perm, &f.selection_sets(), path)?;
     Ok(format!(
         "(SELECT {} FROM {} AS {} WHERE {} LIMIT 1)",
         obj,
         sql::qualified(&table.name),
         sql::ident(&alias),
-        boolexp::and(conds).unwrap_or_else(|| String::from("true"))
+        boolexp::and_or_true(conds)
     ))
 }
 
@@ -623,7 +608,7 @@ fn aggregate<'a>(
     source: Source,
     f: &Merged<'a>,
     path: &str,
-    join_on: Vec<(TableId, String, Vec<(usize, usize)>)>,
+    join_on: boolexp::ParentJoin,
     extra_args: &[&str],
 ) -> Result<String> {
     let t = source.table();
@@ -633,16 +618,7 @@ fn aggregate<'a>(
     let schema = ctx.schema;
     let table = &schema.tables[t];
     let alias = ctx.alias();
-    let mut join = Vec::new();
-    for (pt, palias, mapping) in &join_on {
-        join.extend(boolexp::join_conds(
-            ctx,
-            &Scope::new(*pt, palias),
-            t,
-            &alias,
-            mapping,
-        ));
-    }
+    let join = boolexp::parent_join_conds(ctx, &join_on, t, &alias);
     let mut a = list_args(ctx, t, &alias, perm, f, path, extra_args)?;
     // The permission's row limit bounds returned rows, not what aggregates are computed over
     // (Hasura: count over a role with `limit: 1` still counts every visible row).

@@ -245,24 +245,26 @@ fn check_geojson(v: &Value, path: &str) -> Result<()> {
         }
         Ok(())
     }
-    fn line(v: &Value) -> core::result::Result<(), &'static str> {
+    /// Checks every position of `v`, then that there are at least `min` (else `msg`).
+    fn positions<'v>(
+        v: &'v Value,
+        min: usize,
+        msg: &'static str,
+    ) -> core::result::Result<&'v [Value], &'static str> {
         let ps = list(v);
         for p in ps {
             position(p)?;
         }
-        if ps.len() < 2 {
-            return Err("A LineString needs at least 2 Positions");
+        if ps.len() < min {
+            return Err(msg);
         }
-        Ok(())
+        Ok(ps)
+    }
+    fn line(v: &Value) -> core::result::Result<(), &'static str> {
+        positions(v, 2, "A LineString needs at least 2 Positions").map(|_| ())
     }
     fn ring(v: &Value) -> core::result::Result<(), &'static str> {
-        let ps = list(v);
-        for p in ps {
-            position(p)?;
-        }
-        if ps.len() < 4 {
-            return Err("A LinearRing needs at least 4 Positions");
-        }
+        let ps = positions(v, 4, "A LinearRing needs at least 4 Positions")?;
         if ps.first() != ps.last() {
             return Err("the first and last locations have to be equal for a LinearRing");
         }

@@ -1,7 +1,7 @@
 //! Builders for hand-made schemas shared by core's test binaries.
 #![allow(dead_code)]
 use graphedge_core::model::*;
-use graphedge_core::Value;
+use graphedge_core::{Session, Value};
 use std::collections::BTreeMap;
 
 /// A nullable column without a default, GraphQL name = column name.
@@ -32,6 +32,47 @@ pub fn root_fields(n: &str) -> RootFieldNames {
         update_many: format!("update_{n}_many"),
         delete: format!("delete_{n}"),
         delete_by_pk: format!("delete_{n}_by_pk"),
+    }
+}
+
+/// A session of `role` whose `x-hasura-user-id` is `uid`.
+pub fn user_session(role: &str, uid: &str) -> Session {
+    Session {
+        role: role.into(),
+        vars: [("x-hasura-user-id".to_string(), uid.to_string())]
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// Variables as the owned pairs a `Request` borrows.
+pub fn owned_vars(variables: &[(&str, Value)]) -> Vec<(String, Value)> {
+    variables
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+/// `search_articles(search text)`: a query function returning a set of table 1 (`article`).
+pub fn search_articles_fn() -> Function {
+    Function {
+        name: QualifiedName::new("public", "search_articles"),
+        gql_name: "search_articles".into(),
+        gql_aggregate_name: "search_articles_aggregate".into(),
+        args: vec![FunctionArg {
+            name: Some("search".into()),
+            pg_type: PgType::scalar("text"),
+            has_default: false,
+        }],
+        session_argument: None,
+        returns: FunctionReturn::Table {
+            table: 1,
+            set: true,
+        },
+        exposed_as: ExposedAs::Query,
+        volatility: 's',
+        permissions: vec![],
+        comment: None,
     }
 }
 

@@ -42,6 +42,26 @@ fn source_mut<'m>(md: &'m mut Metadata, name: &str) -> Result<&'m mut Source, Ap
         .ok_or_else(|| ApiError::not_exists(format!("source with name {name:?} does not exist")))
 }
 
+/// The source the request's `args` name (`default` when they name none).
+fn arg_source<'m>(md: &'m mut Metadata, args: &Json) -> Result<&'m mut Source, ApiError> {
+    source_mut(md, &source_name(args))
+}
+
+/// Table `t` of the source the request's `args` name.
+fn arg_table<'m>(
+    md: &'m mut Metadata,
+    args: &Json,
+    t: &QualifiedTable,
+) -> Result<&'m mut TableMetadata, ApiError> {
+    table_mut(arg_source(md, args)?, t)
+}
+
+/// Accepts the change (see [`Cx::check`]) and answers Hasura's `{"message": "success"}`.
+fn accepted<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
+    cx.check()?;
+    Ok(success())
+}
+
 fn table_mut<'s>(
     src: &'s mut Source,
     t: &QualifiedTable,
@@ -178,9 +198,8 @@ async fn track_table<D: Database>(
         }
     };
     let _ = version;
-    let src_name = source_name(args);
     let exists = cx.catalog.table(&table.schema, &table.name).is_some();
-    let src = source_mut(&mut cx.md, &src_name)?;
+    let src = arg_source(&mut cx.md, args)?;
     if src.table(&table).is_some() {
         return Err(ApiError::new(
             "already-tracked",
@@ -201,8 +220,7 @@ async fn track_table<D: Database>(
         // Enum values are read by introspection.
         cx.reintrospect().await?;
     }
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 fn untrack_table<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
@@ -214,8 +232,7 @@ fn untrack_table<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, A
         .get("cascade")
         .and_then(|b| b.as_bool())
         .unwrap_or(false);
-    let src_name = source_name(args);
-    let src = source_mut(&mut cx.md, &src_name)?;
+    let src = arg_source(&mut cx.md, args)?;
     if src.table(&table).is_none() {
         return Err(ApiError::new(
             "already-untracked",
@@ -251,8 +268,7 @@ fn untrack_table<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, A
             .retain(|r| rel_target(&r.using).as_ref() != Some(&table));
     }
     drop_new_inconsistencies(cx);
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 /// The remote table of a relationship's `using`, when it names one.
@@ -273,12 +289,10 @@ async fn set_table_is_enum<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resu
         is_enum: bool,
     }
     let a: A = parse(args)?;
-    let src_name = source_name(args);
-    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    let t = arg_table(&mut cx.md, args, &a.table)?;
     t.is_enum = a.is_enum;
     cx.reintrospect().await?;
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 fn set_table_customization<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
@@ -289,10 +303,8 @@ fn set_table_customization<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resu
         configuration: raw::TableConfig,
     }
     let a: A = parse(args)?;
-    let src_name = source_name(args);
-    table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?.configuration = a.configuration;
-    cx.check()?;
-    Ok(success())
+    arg_table(&mut cx.md, args, &a.table)?.configuration = a.configuration;
+    accepted(cx)
 }
 
 fn set_table_custom_fields<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
@@ -305,12 +317,10 @@ fn set_table_custom_fields<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resu
         custom_column_names: indexmap::IndexMap<String, String>,
     }
     let a: A = parse(args)?;
-    let src_name = source_name(args);
-    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    let t = arg_table(&mut cx.md, args, &a.table)?;
     t.configuration.custom_root_fields = a.custom_root_fields;
     t.configuration.custom_column_names = a.custom_column_names;
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -352,8 +362,7 @@ fn create_relationship<D: Database>(
             }
         }
     }
-    let src_name = source_name(args);
-    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    let t = arg_table(&mut cx.md, args, &a.table)?;
     if t.object_relationships
         .iter()
         .chain(&t.array_relationships)
@@ -375,8 +384,7 @@ fn create_relationship<D: Database>(
     } else {
         t.array_relationships.push(rel);
     }
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 /// Finds a relationship by name (object first, then array).
@@ -403,8 +411,7 @@ fn drop_relationship<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Jso
         cascade: bool,
     }
     let a: A = parse(args)?;
-    let src_name = source_name(args);
-    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    let t = arg_table(&mut cx.md, args, &a.table)?;
     let before = t.object_relationships.len() + t.array_relationships.len();
     t.object_relationships.retain(|r| r.name != a.relationship);
     t.array_relationships.retain(|r| r.name != a.relationship);
@@ -435,8 +442,7 @@ fn drop_relationship<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Jso
         }
         drop_new_inconsistencies(cx);
     }
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 fn rename_relationship<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
@@ -447,8 +453,7 @@ fn rename_relationship<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<J
         new_name: String,
     }
     let a: A = parse(args)?;
-    let src_name = source_name(args);
-    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    let t = arg_table(&mut cx.md, args, &a.table)?;
     if t.object_relationships
         .iter()
         .chain(&t.array_relationships)
@@ -462,8 +467,7 @@ fn rename_relationship<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<J
     }
     let r = find_rel(t, &a.name).ok_or_else(|| rel_not_exists(&a.name, &a.table))?;
     r.name = a.new_name;
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 fn set_relationship_comment<D: Database>(
@@ -478,13 +482,11 @@ fn set_relationship_comment<D: Database>(
         comment: Option<String>,
     }
     let a: A = parse(args)?;
-    let src_name = source_name(args);
-    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    let t = arg_table(&mut cx.md, args, &a.table)?;
     find_rel(t, &a.name)
         .ok_or_else(|| rel_not_exists(&a.name, &a.table))?
         .comment = a.comment;
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -534,8 +536,7 @@ fn create_permission<D: Database>(
         )
         .at("$.args.role"));
     }
-    let src_name = source_name(args);
-    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    let t = arg_table(&mut cx.md, args, &a.table)?;
     let exists = match kind {
         Perm::Select => has_role(&t.select_permissions, &a.role),
         Perm::Insert => has_role(&t.insert_permissions, &a.role),
@@ -550,31 +551,29 @@ fn create_permission<D: Database>(
             a.role
         )));
     }
-    let perm_err = |e: ApiError| e.at("$.args.permission");
+    let (role, permission, comment) = (a.role, &a.permission, a.comment);
     match kind {
-        Perm::Select => t.select_permissions.push(raw::PermissionEntry {
-            role: a.role,
-            permission: parse(&a.permission).map_err(perm_err)?,
-            comment: a.comment,
-        }),
-        Perm::Insert => t.insert_permissions.push(raw::PermissionEntry {
-            role: a.role,
-            permission: parse(&a.permission).map_err(perm_err)?,
-            comment: a.comment,
-        }),
-        Perm::Update => t.update_permissions.push(raw::PermissionEntry {
-            role: a.role,
-            permission: parse(&a.permission).map_err(perm_err)?,
-            comment: a.comment,
-        }),
-        Perm::Delete => t.delete_permissions.push(raw::PermissionEntry {
-            role: a.role,
-            permission: parse(&a.permission).map_err(perm_err)?,
-            comment: a.comment,
-        }),
+        Perm::Select => push_entry(&mut t.select_permissions, role, permission, comment)?,
+        Perm::Insert => push_entry(&mut t.insert_permissions, role, permission, comment)?,
+        Perm::Update => push_entry(&mut t.update_permissions, role, permission, comment)?,
+        Perm::Delete => push_entry(&mut t.delete_permissions, role, permission, comment)?,
     }
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
+}
+
+/// Adds `role`'s entry to `list`, its permission parsed from `permission`.
+fn push_entry<P: DeserializeOwned>(
+    list: &mut Vec<raw::PermissionEntry<P>>,
+    role: String,
+    permission: &Json,
+    comment: Option<String>,
+) -> Result<(), ApiError> {
+    list.push(raw::PermissionEntry {
+        role,
+        permission: parse(permission).map_err(|e| e.at("$.args.permission"))?,
+        comment,
+    });
+    Ok(())
 }
 
 fn drop_permission<D: Database>(
@@ -588,8 +587,7 @@ fn drop_permission<D: Database>(
         role: String,
     }
     let a: A = parse(args)?;
-    let src_name = source_name(args);
-    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    let t = arg_table(&mut cx.md, args, &a.table)?;
     let removed = match kind {
         Perm::Select => remove_role(&mut t.select_permissions, &a.role),
         Perm::Insert => remove_role(&mut t.insert_permissions, &a.role),
@@ -604,8 +602,7 @@ fn drop_permission<D: Database>(
             a.role
         )));
     }
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 fn remove_role<P>(list: &mut Vec<raw::PermissionEntry<P>>, role: &str) -> bool {
@@ -627,8 +624,7 @@ fn add_computed_field<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Js
         comment: Option<String>,
     }
     let a: A = parse(args)?;
-    let src_name = source_name(args);
-    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    let t = arg_table(&mut cx.md, args, &a.table)?;
     if t.computed_fields.iter().any(|c| c.name == a.name) {
         return Err(ApiError::already_exists(format!(
             "computed field with name {:?} already exists on table {:?}",
@@ -641,8 +637,7 @@ fn add_computed_field<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Js
         definition: a.definition,
         comment: a.comment,
     });
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 fn drop_computed_field<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
@@ -654,8 +649,7 @@ fn drop_computed_field<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<J
         cascade: bool,
     }
     let a: A = parse(args)?;
-    let src_name = source_name(args);
-    let t = table_mut(source_mut(&mut cx.md, &src_name)?, &a.table)?;
+    let t = arg_table(&mut cx.md, args, &a.table)?;
     let before = t.computed_fields.len();
     t.computed_fields.retain(|c| c.name != a.name);
     if before == t.computed_fields.len() {
@@ -670,8 +664,7 @@ fn drop_computed_field<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<J
     }
     let _ = a.cascade;
     drop_new_inconsistencies(cx);
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 /// `{function, configuration?, comment?}` (v2) or `{schema, name}` / `"name"` (v1).
@@ -698,9 +691,8 @@ fn track_function<D: Database>(
     _version: u64,
 ) -> Result<Json, ApiError> {
     let (f, configuration, comment) = function_args(args)?;
-    let src_name = source_name(args);
     let exists = !cx.catalog.functions_named(&f.schema, &f.name).is_empty();
-    let src = source_mut(&mut cx.md, &src_name)?;
+    let src = arg_source(&mut cx.md, args)?;
     if src.function(&f).is_some() {
         return Err(ApiError::new(
             "already-tracked",
@@ -717,14 +709,12 @@ fn track_function<D: Database>(
     fm.configuration = configuration;
     fm.comment = comment;
     src.functions.push(fm);
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 fn untrack_function<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
     let (f, _, _) = function_args(args)?;
-    let src_name = source_name(args);
-    let src = source_mut(&mut cx.md, &src_name)?;
+    let src = arg_source(&mut cx.md, args)?;
     if src.function(&f).is_none() {
         return Err(ApiError::new(
             "already-untracked",
@@ -732,8 +722,7 @@ fn untrack_function<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json
         ));
     }
     src.functions.retain(|x| x.function != f);
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 fn set_function_customization<D: Database>(
@@ -741,14 +730,12 @@ fn set_function_customization<D: Database>(
     args: &Json,
 ) -> Result<Json, ApiError> {
     let (f, configuration, _) = function_args(args)?;
-    let src_name = source_name(args);
-    let src = source_mut(&mut cx.md, &src_name)?;
+    let src = arg_source(&mut cx.md, args)?;
     let fm = src.function_mut(&f).ok_or_else(|| {
         ApiError::not_exists(format!("function not found in metadata: {:?}", qt_txt(&f)))
     })?;
     fm.configuration = configuration;
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 fn function_permission<D: Database>(
@@ -788,8 +775,7 @@ fn function_permission<D: Database>(
         }
         fm.permissions.retain(|p| p.role != a.role);
     }
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -809,8 +795,7 @@ fn add_inherited_role<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Js
         )));
     }
     cx.md.inherited_roles.push(role);
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 fn drop_inherited_role<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
@@ -827,8 +812,7 @@ fn drop_inherited_role<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<J
             a.role_name
         )));
     }
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -865,8 +849,7 @@ fn create_query_collection<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resu
         .at("$.args.definition.queries"));
     }
     cx.md.query_collections.push(c);
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 fn drop_query_collection<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
@@ -899,8 +882,7 @@ fn drop_query_collection<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result
         cx.md.allowlist.retain(|x| x.collection != a.collection);
     }
     cx.md.query_collections.retain(|x| x.name != a.collection);
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 fn rename_query_collection<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
@@ -928,8 +910,7 @@ fn rename_query_collection<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resu
             e.collection = a.new_name.clone();
         }
     }
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 fn add_query_to_collection<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
@@ -956,8 +937,7 @@ fn add_query_to_collection<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resu
         name: a.query_name,
         query: a.query,
     });
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 fn drop_query_from_collection<D: Database>(
@@ -987,8 +967,7 @@ fn drop_query_from_collection<D: Database>(
             ),
         ));
     }
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 fn add_collection_to_allowlist<D: Database>(
@@ -1024,8 +1003,7 @@ fn add_collection_to_allowlist<D: Database>(
         )));
     }
     cx.md.allowlist.push(entry);
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 fn validate_scope(scope: Option<&raw::AllowlistScope>) -> Result<(), ApiError> {
@@ -1069,8 +1047,7 @@ fn drop_collection_from_allowlist<D: Database>(
             a.collection
         )));
     }
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 fn update_allowlist_scope<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
@@ -1093,8 +1070,7 @@ fn update_allowlist_scope<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resul
             ))
         })?;
     e.scope = Some(a.scope);
-    cx.check()?;
-    Ok(success())
+    accepted(cx)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,30 +24,58 @@ const ROOT_FIELDS: &[&str] = &[
 pub(crate) fn resolve_permissions(cx: &mut Cx<'_>, source: &raw::Source) {
     for tid in 0..cx.schema.tables.len() {
         let tm = &source.tables[cx.tracked[tid]];
-        for p in &tm.select_permissions {
-            let r = check_role(p).and_then(|_| select(cx, tid, &p.permission));
-            record(cx, tid, tm, "select", p, r, |perms, v| {
-                perms.select = Some(v)
-            });
-        }
-        for p in &tm.insert_permissions {
-            let r = check_role(p).and_then(|_| insert(cx, tid, &p.permission));
-            record(cx, tid, tm, "insert", p, r, |perms, v| {
-                perms.insert = Some(v)
-            });
-        }
-        for p in &tm.update_permissions {
-            let r = check_role(p).and_then(|_| update(cx, tid, &p.permission));
-            record(cx, tid, tm, "update", p, r, |perms, v| {
-                perms.update = Some(v)
-            });
-        }
-        for p in &tm.delete_permissions {
-            let r = check_role(p).and_then(|_| delete(cx, tid, &p.permission));
-            record(cx, tid, tm, "delete", p, r, |perms, v| {
-                perms.delete = Some(v)
-            });
-        }
+        resolve_kind(
+            cx,
+            tid,
+            tm,
+            "select",
+            &tm.select_permissions,
+            select,
+            |perms, v| perms.select = Some(v),
+        );
+        resolve_kind(
+            cx,
+            tid,
+            tm,
+            "insert",
+            &tm.insert_permissions,
+            insert,
+            |perms, v| perms.insert = Some(v),
+        );
+        resolve_kind(
+            cx,
+            tid,
+            tm,
+            "update",
+            &tm.update_permissions,
+            update,
+            |perms, v| perms.update = Some(v),
+        );
+        resolve_kind(
+            cx,
+            tid,
+            tm,
+            "delete",
+            &tm.delete_permissions,
+            delete,
+            |perms, v| perms.delete = Some(v),
+        );
+    }
+}
+
+/// Resolves and [`record`]s every entry of one kind of permission of a table.
+fn resolve_kind<P: Serialize, V>(
+    cx: &mut Cx<'_>,
+    tid: TableId,
+    tm: &raw::TableMetadata,
+    kind: &str,
+    entries: &[raw::PermissionEntry<P>],
+    resolve: impl Fn(&Cx<'_>, TableId, &P) -> Result<V, String>,
+    store: impl Fn(&mut graphedge_core::model::Permissions, V),
+) {
+    for p in entries {
+        let r = check_role(p).and_then(|_| resolve(cx, tid, &p.permission));
+        record(cx, tid, tm, kind, p, r, &store);
     }
 }
 
