@@ -69,7 +69,10 @@ fn main() -> ExitCode {
 fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    // Buffered: the writer thread drains the channel in batches and flushes once per batch,
+    // so a busy server writes many lines per syscall instead of one each.
+    let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+    let (writer, guard) = tracing_appender::non_blocking(out);
     let _ = tracing_subscriber::fmt()
         .with_writer(writer)
         .json()

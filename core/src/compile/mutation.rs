@@ -877,8 +877,11 @@ fn conflict_clause(
             "missing required field 'constraint'",
         ));
     };
+    // A string is an enum value only when it comes from JSON variables; a string literal
+    // written in the document (`constraint: "t_pkey"`) is not.
+    let literal_string = matches!(v, Value::Object(_)) && matches!(cv, Value::String(_));
     let cname = match ctx.resolve(&cv)? {
-        Value::Enum(s) | Value::String(s) => s,
+        Value::Enum(s) | Value::String(s) if !literal_string => s,
         other => {
             return Err(Error::validation(
                 sub(path, "constraint"),
