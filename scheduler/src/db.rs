@@ -240,45 +240,62 @@ impl Database for PgDatabase {
     async fn transaction(&self, stmts: &[Statement]) -> Result<Vec<Rows>, DbError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(map_error)?;
-        let mut out = Vec::with_capacity(stmts.len());
-        for (index, stmt) in stmts.iter().enumerate() {
-            let map_error = |e| DbError {
+        let at = |index: usize| {
+            move |e| DbError {
                 statement: Some(index),
                 ..map_error(e)
-            };
+            }
+        };
+        // Prepare (a cache hit after the first time), then send every statement at once:
+        // tokio-postgres pipelines concurrently polled queries on one connection, so the batch
+        // costs one round trip and row locks are held only as long as the work needs.
+        let mut prepared = Vec::with_capacity(stmts.len());
+        for (index, stmt) in stmts.iter().enumerate() {
             // Any early return drops `tx`, which rolls the transaction back.
-            let prepared = tx
+            let p = tx
                 .prepare_typed_cached(&stmt.sql, &text_types(stmt.params.len()))
                 .await
-                .map_err(map_error)?;
-            let params = param_refs(&stmt.params);
+                .map_err(at(index))?;
+            prepared.push(p);
+        }
+        let params: Vec<_> = stmts.iter().map(|s| param_refs(&s.params)).collect();
+        let tx_ref = &tx;
+        let results = futures_util::future::join_all(prepared.iter().zip(&params).map(
+            |(p, params)| async move {
+                if p.columns().is_empty() {
+                    // No result columns: report the affected row count.
+                    tx_ref.execute(p, params).await.map(|n| (Vec::new(), n))
+                } else {
+                    tx_ref.query(p, params).await.map(|rows| (rows, 0))
+                }
+            },
+        ))
+        .await;
+        let mut out = Vec::with_capacity(stmts.len());
+        for (index, (result, prepared)) in results.into_iter().zip(&prepared).enumerate() {
+            // The first failure is the cause; later statements only report the aborted transaction.
+            let (rows, affected) = result.map_err(at(index))?;
             let columns: Vec<String> = prepared
                 .columns()
                 .iter()
                 .map(|c| c.name().to_string())
                 .collect();
-            if columns.is_empty() {
-                let n = tx.execute(&prepared, &params).await.map_err(map_error)?;
-                out.push(Rows {
-                    columns,
-                    rows: Vec::new(),
-                    row_count: n,
-                });
-                continue;
-            }
-            let rows = tx.query(&prepared, &params).await.map_err(map_error)?;
             let mut decoded = Vec::with_capacity(rows.len());
             for row in &rows {
                 let mut values = Vec::with_capacity(columns.len());
                 for (i, name) in columns.iter().enumerate() {
-                    let raw: Option<RawText> = row.try_get(i).map_err(map_error)?;
+                    let raw: Option<RawText> = row.try_get(i).map_err(at(index))?;
                     values.push(raw.map(|r| r.into_text(name)).transpose()?);
                 }
                 decoded.push(values);
             }
             out.push(Rows {
+                row_count: if columns.is_empty() {
+                    affected
+                } else {
+                    decoded.len() as u64
+                },
                 columns,
-                row_count: decoded.len() as u64,
                 rows: decoded,
             });
         }

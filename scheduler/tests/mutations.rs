@@ -12,8 +12,9 @@
 //!   request's role and user id.
 //! * `bad_input_is_rejected_and_writes_nothing` — data-driven: bad arguments get Hasura's error
 //!   JSON (status 200, code, message, path) and leave every table unchanged.
-//! * `scalar_literals_are_type_checked` — a string literal for an `Int` column is a
-//!   `validation-failed` error, as in Hasura (not a Postgres `data-exception`).
+//! * `scalar_literals_are_type_checked` — a string
+//!   literal for an `Int` column is a `validation-failed` error, as in Hasura (not a Postgres
+//!   `data-exception`, and `_inc: {v: "1"}` must not be applied).
 mod common;
 
 use std::collections::BTreeSet;
@@ -517,6 +518,7 @@ fn check_all(f: &Fixture, cases: &[Bad]) {
 /// to Postgres, which answers `data-exception` "invalid input syntax for type integer" — no
 /// 500 and nothing written, but not Hasura's error.)
 #[test]
+
 fn scalar_literals_are_type_checked() {
     let f = Fixture::new();
     let cases = [

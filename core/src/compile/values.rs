@@ -23,6 +23,10 @@ pub fn typed(
     if let Some(t) = enum_table {
         check_enum(ctx, v, t, path)?;
     }
+    if ty.udt == "ltree" {
+        check_ltree(ctx, v, path)?;
+    }
+    check_literal(v, ty, path)?;
     if ty.is_geo() {
         let resolved = ctx.resolve_leaf(v)?;
         check_geojson(&resolved, path)?;
@@ -76,6 +80,35 @@ pub fn typed_array(
         ));
     }
     Ok(format!("{}::{}", p, sql::array_type_name(ty)))
+}
+
+/// GraphQL input coercion of a literal for the column's scalar type (variables are values of
+/// their declared types and are left to Postgres): `Int` takes integers, `Float` numbers,
+/// `Boolean` booleans, `String` strings.
+fn check_literal(v: &Value, ty: &PgType, path: &str) -> Result<()> {
+    if ty.is_array() {
+        return Ok(());
+    }
+    let (ok, expected) = match ty.udt.as_str() {
+        "int4" => (
+            matches!(v, Value::Number(n) if !n.contains(['.', 'e', 'E'])),
+            "a 32-bit integer for type 'Int'",
+        ),
+        "float4" => (matches!(v, Value::Number(_)), "a float for type 'Float'"),
+        "bool" => (
+            matches!(v, Value::Boolean(_)),
+            "a boolean for type 'Boolean'",
+        ),
+        "text" | "varchar" => (matches!(v, Value::String(_)), "a string for type 'String'"),
+        _ => return Ok(()),
+    };
+    if ok || matches!(v, Value::Variable(_) | Value::Null) {
+        return Ok(());
+    }
+    Err(Error::validation(
+        path,
+        format!("expected {}, but found {}", expected, article(v.kind())),
+    ))
 }
 
 /// Hasura parses `ltree` input itself: a label path is zero or more labels
