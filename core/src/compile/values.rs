@@ -26,7 +26,9 @@ pub fn typed(
     if ty.udt == "ltree" {
         check_ltree(ctx, v, path)?;
     }
-    check_literal(v, ty, path)?;
+    if enum_table.is_none() {
+        check_literal(v, ty, path)?;
+    }
     if ty.is_geo() {
         let resolved = ctx.resolve_leaf(v)?;
         check_geojson(&resolved, path)?;
@@ -82,21 +84,34 @@ pub fn typed_array(
     Ok(format!("{}::{}", p, sql::array_type_name(ty)))
 }
 
-/// GraphQL input coercion of a literal for the column's scalar type (variables are values of
-/// their declared types and are left to Postgres): `Int` takes integers, `Float` numbers,
-/// `Boolean` booleans, `String` strings.
+/// Input coercion of a literal for the column's scalar type, as Hasura's Postgres scalars do:
+/// `Int` takes integers (or strings holding one), `Float` numbers (or numeric strings),
+/// `Boolean` booleans (or "true"/"false"), `String` strings. Variables are values of their
+/// declared types and are left to Postgres.
 fn check_literal(v: &Value, ty: &PgType, path: &str) -> Result<()> {
     if ty.is_array() {
         return Ok(());
     }
     let (ok, expected) = match ty.udt.as_str() {
         "int4" => (
-            matches!(v, Value::Number(n) if !n.contains(['.', 'e', 'E'])),
+            match v {
+                Value::Number(n) => !n.contains(['.', 'e', 'E']),
+                Value::String(s) => s.trim().parse::<i32>().is_ok(),
+                _ => false,
+            },
             "a 32-bit integer for type 'Int'",
         ),
-        "float4" => (matches!(v, Value::Number(_)), "a float for type 'Float'"),
+        "float4" => (
+            match v {
+                Value::Number(_) => true,
+                Value::String(s) => s.trim().parse::<f64>().is_ok(),
+                _ => false,
+            },
+            "a float for type 'Float'",
+        ),
         "bool" => (
-            matches!(v, Value::Boolean(_)),
+            matches!(v, Value::Boolean(_))
+                || matches!(v, Value::String(s) if s == "true" || s == "false"),
             "a boolean for type 'Boolean'",
         ),
         "text" | "varchar" => (matches!(v, Value::String(_)), "a string for type 'String'"),
