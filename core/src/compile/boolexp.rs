@@ -524,7 +524,8 @@ fn session_ref(v: &Value, mode: Mode) -> Option<String> {
         Value::String(s)
             if mode == Mode::Permission
                 && s.len() > 9
-                && s[..9].eq_ignore_ascii_case("x-hasura-") =>
+                && s.get(..9)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("x-hasura-")) =>
         {
             Some(s.to_ascii_lowercase())
         }

@@ -572,7 +572,10 @@ fn push_step_with(
 fn preset(ctx: &mut Ctx<'_>, table: &Table, c: ColumnId, v: &Value) -> Result<String> {
     let col = &table.columns[c];
     if let Value::String(s) = v {
-        if s.len() > 9 && s[..9].eq_ignore_ascii_case("x-hasura-") {
+        if s.len() > 9
+            && s.get(..9)
+                .is_some_and(|p| p.eq_ignore_ascii_case("x-hasura-"))
+        {
             let p = ctx.param(ParamSpec::Session(s.to_ascii_lowercase()));
             return Ok(format!("{}::{}", p, sql::type_name(&col.pg_type)));
         }
