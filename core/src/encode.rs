@@ -179,3 +179,93 @@ pub fn write_json_string(out: &mut String, s: &str) {
     }
     out.push('"');
 }
+
+/// Checks the request's variables against the operation's definitions (GraphQL input coercion
+/// for the built-in scalars): a missing non-null variable, or a value of the wrong kind for
+/// `Int`, `Float`, `Boolean`, `String` or `ID`, is a `validation-failed` error at
+/// `$.variableValues.<name>`. Other types (Postgres scalars, input objects) are checked where
+/// they are used.
+pub fn check_variables(
+    defs: &[(String, crate::parse::ast::Type)],
+    variables: &[(String, Value)],
+) -> Result<()> {
+    for (name, ty) in defs {
+        let v = variables.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+        let path = format!("$.variableValues.{}", name);
+        check_value(v.unwrap_or(&Value::Null), ty, &path, v.is_none())?;
+    }
+    Ok(())
+}
+
+fn check_value(v: &Value, ty: &crate::parse::ast::Type, path: &str, absent: bool) -> Result<()> {
+    use crate::parse::ast::Type;
+    match ty {
+        Type::NonNull(inner) => {
+            if v.is_null() {
+                // An absent variable may still have a default in its definition (checked at
+                // compile time); an explicit null for a non-null type is an error.
+                if absent {
+                    return Ok(());
+                }
+                return Err(Error::new(
+                    ErrorCode::ValidationFailed,
+                    path,
+                    format!(
+                        "null value found for non-nullable type: \"{}\"",
+                        type_text(ty)
+                    ),
+                ));
+            }
+            check_value(v, inner, path, false)
+        }
+        _ if v.is_null() => Ok(()),
+        Type::List(inner) => match v {
+            Value::List(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    check_value(item, inner, &format!("{}[{}]", path, i), false)?;
+                }
+                Ok(())
+            }
+            // Input coercion: a single value stands for a list of one.
+            other => check_value(other, inner, path, false),
+        },
+        Type::Named(name) => {
+            let (ok, expected) = match name.as_str() {
+                "Int" => (
+                    matches!(v, Value::Number(n) if !n.contains(['.', 'e', 'E']) && n.parse::<i32>().is_ok()),
+                    "a 32-bit integer",
+                ),
+                "Float" => (matches!(v, Value::Number(_)), "a float"),
+                "Boolean" => (matches!(v, Value::Boolean(_)), "a boolean"),
+                "String" => (matches!(v, Value::String(_)), "a string"),
+                "ID" => (
+                    matches!(v, Value::String(_) | Value::Number(_)),
+                    "a String or a 32-bit integer",
+                ),
+                _ => return Ok(()),
+            };
+            if ok {
+                return Ok(());
+            }
+            Err(Error::new(
+                ErrorCode::ValidationFailed,
+                path,
+                format!(
+                    "expected {} for type '{}', but found {}",
+                    expected,
+                    name,
+                    crate::value::article(v.kind())
+                ),
+            ))
+        }
+    }
+}
+
+fn type_text(ty: &crate::parse::ast::Type) -> String {
+    use crate::parse::ast::Type;
+    match ty {
+        Type::Named(n) => n.clone(),
+        Type::List(t) => format!("[{}]", type_text(t)),
+        Type::NonNull(t) => format!("{}!", type_text(t)),
+    }
+}

@@ -72,6 +72,9 @@ pub struct Plan {
     /// Mutation plans only: statements to run before `sql`, in order, in one transaction
     /// (after `set_config('hasura.user', …)`). Empty for queries.
     pub steps: Vec<Step>,
+    /// The operation's variable definitions: every request's variables are checked against
+    /// them when the plan is bound (cached plans included).
+    pub variable_types: Vec<(String, crate::parse::ast::Type)>,
 }
 
 impl Plan {
@@ -81,6 +84,7 @@ impl Plan {
         variables: &[(String, Value)],
         session: &Session,
     ) -> Result<Vec<Option<String>>> {
+        crate::encode::check_variables(&self.variable_types, variables)?;
         self.params
             .iter()
             .map(|p| crate::encode::bind_param(p, variables, session))

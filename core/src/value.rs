@@ -20,6 +20,14 @@ pub enum Value {
     Variable(String),
 }
 
+/// "a string", "an integer": a value kind with its indefinite article, for messages.
+pub fn article(kind: &str) -> String {
+    match kind.as_bytes().first() {
+        Some(b'a' | b'e' | b'i' | b'o' | b'u') => alloc::format!("an {}", kind),
+        _ => alloc::format!("a {}", kind),
+    }
+}
+
 /// The default is the empty object: as a boolean expression, "no condition".
 impl Default for Value {
     fn default() -> Self {

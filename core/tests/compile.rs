@@ -87,3 +87,15 @@ snap!(unknown_root_field, "admin", "{ nope { id } }");
 snap!(parse_error, "admin", "{ author { id }");
 snap!(negative_limit, "admin", "{ author(limit: -1) { id } }");
 snap!(where_relationship_and_or, "user", "{ article(where: {_or: [{author: {name: {_eq: \"x\"}}}, {_not: {title: {_is_null: true}}}]}) { id } }");
+snap!(
+    variable_of_wrong_type,
+    "admin",
+    "query q($id: Int!) { author_by_pk(id: $id) { id } }",
+    &[("id", Value::String("abc".into()))]
+);
+snap!(
+    variable_explicit_null_for_non_null,
+    "admin",
+    "query q($l: Int!) { author(limit: $l) { id } }",
+    &[("l", Value::Null)]
+);

@@ -232,6 +232,7 @@ mod tests {
             sql: sql.into(),
             params: vec![],
             shaping_variables: shaping.iter().map(|s| s.to_string()).collect(),
+            variable_types: Vec::new(),
             steps: Vec::new(),
         })
     }

@@ -327,7 +327,11 @@ pub fn compile_document(
     let root_type = match op.kind {
         OperationKind::Query => "query_root",
         OperationKind::Subscription => "subscription_root",
-        OperationKind::Mutation => return mutation::compile(&mut ctx, &op.selection_set),
+        OperationKind::Mutation => {
+            let mut plan = mutation::compile(&mut ctx, &op.selection_set)?;
+            plan.variable_types = variable_types(op);
+            return Ok(plan);
+        }
     };
     let sets = [op.selection_set.as_slice()];
     let fields = normalize::collect(&mut ctx, &sets, root_type)?;
@@ -384,6 +388,7 @@ pub fn compile_document(
             sql: String::new(),
             params: Vec::new(),
             shaping_variables: ctx.shaping,
+            variable_types: variable_types(op),
             steps: Vec::new(),
         });
     }
@@ -393,8 +398,16 @@ pub fn compile_document(
         sql,
         params: ctx.params,
         shaping_variables: ctx.shaping,
+        variable_types: variable_types(op),
         steps: Vec::new(),
     })
+}
+
+fn variable_types(op: &crate::parse::ast::Operation) -> Vec<(String, crate::parse::ast::Type)> {
+    op.variables
+        .iter()
+        .map(|d| (d.name.clone(), d.ty.clone()))
+        .collect()
 }
 
 fn json_str(s: &str) -> String {

@@ -136,6 +136,7 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
             sql: String::new(),
             params: Vec::new(),
             shaping_variables: core::mem::take(&mut ctx.shaping),
+            variable_types: Vec::new(),
             steps: Vec::new(),
         });
     }
@@ -152,6 +153,7 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
         sql,
         params: core::mem::take(&mut ctx.params),
         shaping_variables: core::mem::take(&mut ctx.shaping),
+        variable_types: Vec::new(),
         steps,
     })
 }

@@ -222,12 +222,7 @@ pub fn non_negative_int(ctx: &mut Ctx<'_>, v: &Value, path: &str) -> Result<Opti
     }
 }
 
-pub fn article(kind: &str) -> String {
-    match kind.as_bytes().first() {
-        Some(b'a' | b'e' | b'i' | b'o' | b'u') => format!("an {}", kind),
-        _ => format!("a {}", kind),
-    }
-}
+pub use crate::value::article;
 
 /// An object argument's fields (after resolving a variable), or an error naming the type.
 pub fn object(

@@ -87,6 +87,7 @@ pub fn fake_compile(
             sql: String::new(),
             params: vec![],
             shaping_variables: vec![],
+            variable_types: Vec::new(),
             steps: Vec::new(),
         });
     }
@@ -108,6 +109,7 @@ pub fn fake_compile(
         sql: format!("SQL[{}]", q),
         params,
         shaping_variables: vec![],
+        variable_types: Vec::new(),
         steps: Vec::new(),
     })
 }
