@@ -12,7 +12,7 @@
 # Usage: scripts/bench-mutations.sh        (after `cargo build --release -p graphedge-scheduler`)
 # Knobs: DURATION=10 CONCURRENCY=8 ROWS=1000 GRAPHEDGE_BIN=path PG_BIN=dir OHA=path
 #        SYNC_COMMIT=off (Postgres synchronous_commit; the same for both sides)
-# Load generator: oha ($OHA, ../shared/bench/tools/bin/oha, /tmp/bench/tools/bin/oha, PATH),
+# Load generator: oha ($OHA, ../shared/bench/tools/bin/oha, PATH),
 # else wrk from PATH; with neither it says how to get one and exits 0.
 # Everything it starts (Postgres, graphedge) is stopped on exit, by pid / data directory.
 set -euo pipefail
@@ -27,8 +27,7 @@ GRAPHEDGE_BIN=${GRAPHEDGE_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/graphed
 # ---- tools -------------------------------------------------------------------------------
 find_oha() {
   local c
-  for c in "${OHA:-}" "$ROOT/../shared/bench/tools/bin/oha" /tmp/bench/tools/bin/oha \
-    "$(command -v oha || true)"; do
+  for c in "${OHA:-}" "$ROOT/../shared/bench/tools/bin/oha" "$(command -v oha || true)"; do
     if [ -n "$c" ] && [ -x "$c" ]; then echo "$c"; return; fi
   done
 }
