@@ -6,88 +6,37 @@
 //! layout, the metadata is cleared, the directory is applied back, and `export_metadata` must
 //! equal the first export. Failures (wrong secret, inconsistent metadata, unreachable server)
 //! must exit non-zero with the server's error JSON.
-use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use graphedge_scheduler::pgtemp::TempPostgres;
 use serde_json::{json, Value};
 
 const SECRET: &str = "mdcli-test-secret";
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+mod common;
 
-struct Server {
-    child: Child,
-    base: String,
-}
+/// `graphedge serve` with an admin secret; every request here carries it.
+struct Server(common::Server);
 
 impl Server {
     fn start(db_url: &str) -> Server {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_graphedge"))
-            .args([
-                "serve",
-                "--database-url",
-                db_url,
-                "--server-host",
-                "127.0.0.1",
-            ])
-            .args(["--server-port", &port.to_string(), "--admin-secret", SECRET])
-            .env_remove("HASURA_GRAPHQL_JWT_SECRET")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn graphedge");
-        let mut server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(r) = ureq::get(&format!("{}/healthz", server.base)).call() {
-                if r.status() == 200 {
-                    return server;
-                }
-            }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                let mut err = String::new();
-                let _ = server.child.stderr.take().unwrap().read_to_string(&mut err);
-                panic!("graphedge exited early ({status}): {err}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "graphedge did not become healthy"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        Server(common::Server::start_with(
+            db_url,
+            &["--admin-secret", SECRET],
+        ))
+    }
+
+    fn base(&self) -> &str {
+        &self.0.base
     }
 
     /// POSTs `body` with the admin secret; status and JSON.
     fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let resp = match ureq::post(&format!("{}{path}", self.base))
-            .set("content-type", "application/json")
-            .set("x-hasura-admin-secret", SECRET)
-            .send_string(&body.to_string())
-        {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("POST {path}: {e}"),
-        };
-        let status = resp.status();
-        let text = resp.into_string().unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        self.0.post(
+            path,
+            &[("x-hasura-admin-secret", SECRET)],
+            &body.to_string(),
         )
     }
 
@@ -105,13 +54,6 @@ impl Server {
         );
         assert!(answer["resource_version"].is_number(), "{answer}");
         answer["metadata"].clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -199,7 +141,7 @@ fn export_clear_apply_round_trip() {
     let dir = scratch.0.join("metadata");
     let dir_s = dir.to_str().unwrap();
     let out = cli(
-        &["export", "--dir", dir_s, "--endpoint", &server.base],
+        &["export", "--dir", dir_s, "--endpoint", server.base()],
         &[("HASURA_GRAPHQL_ADMIN_SECRET", SECRET)],
     );
     assert!(out.status.success(), "export: {}", text(&out.stderr));
@@ -252,7 +194,7 @@ fn export_clear_apply_round_trip() {
             "--dir",
             dir_s,
             "--endpoint",
-            &server.base,
+            server.base(),
             "--admin-secret",
             SECRET,
         ],
@@ -265,7 +207,7 @@ fn export_clear_apply_round_trip() {
 
     // Inconsistency list: consistent.
     let out = cli(
-        &["inconsistency", "list", "--endpoint", &server.base],
+        &["inconsistency", "list", "--endpoint", server.base()],
         &[("HASURA_GRAPHQL_ADMIN_SECRET", SECRET)],
     );
     assert!(out.status.success(), "ic list: {}", text(&out.stderr));
@@ -278,7 +220,7 @@ fn export_clear_apply_round_trip() {
     // Exporting again over the previous export is a fixed point.
     let before = read(&dir.join("databases/default/tables/public_article.yaml"));
     let out = cli(
-        &["export", "--dir", dir_s, "--endpoint", &server.base],
+        &["export", "--dir", dir_s, "--endpoint", server.base()],
         &[("HASURA_GRAPHQL_ADMIN_SECRET", SECRET)],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -294,7 +236,7 @@ fn export_clear_apply_round_trip() {
             "--dir",
             dir_s,
             "--endpoint",
-            &server.base,
+            server.base(),
             "--admin-secret",
             "wrong",
         ],
@@ -318,7 +260,7 @@ fn export_clear_apply_round_trip() {
     )
     .unwrap();
     let out = cli(
-        &["apply", "--dir", dir_s, "--endpoint", &server.base],
+        &["apply", "--dir", dir_s, "--endpoint", server.base()],
         &[("HASURA_GRAPHQL_ADMIN_SECRET", SECRET)],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
@@ -333,13 +275,13 @@ fn export_clear_apply_round_trip() {
             "--dir",
             scratch.0.to_str().unwrap(),
             "--endpoint",
-            &server.base,
+            server.base(),
         ],
         &[],
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("not a metadata directory"));
-    let dead = format!("http://127.0.0.1:{}", free_port());
+    let dead = format!("http://127.0.0.1:{}", common::free_port());
     let out = cli(&["inconsistency", "list", "--endpoint", &dead], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(

@@ -1,7 +1,7 @@
 //! Shared harness of the end-to-end tests: a throwaway Postgres ([`TempPostgres`]), the real
 //! `graphedge serve` binary on a free loopback port, and small HTTP helpers.
 //!
-//! Each test binary (`server.rs`, `mutations.rs`) includes this with `mod common;`, so not every
+//! Each test binary (`server.rs`, `mutations.rs`, `metadata_cli.rs`) includes this with `mod common;`, so not every
 //! helper is used by every binary.
 #![allow(dead_code)]
 
@@ -13,6 +13,15 @@ use std::time::{Duration, Instant};
 use graphedge_scheduler::pgtemp::TempPostgres;
 use serde_json::{json, Value};
 
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A running `graphedge serve` (killed on drop).
 pub struct Server {
     child: Child,
@@ -23,11 +32,12 @@ impl Server {
     /// Starts `graphedge serve` against `db_url` (no admin secret, numerics stringified) and
     /// waits until `/healthz` answers 200.
     pub fn start(db_url: &str) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        Server::start_with(db_url, &["--stringify-numeric-types"])
+    }
+
+    /// Starts `graphedge serve` against `db_url` with extra flags (e.g. `--admin-secret S`).
+    pub fn start_with(db_url: &str, extra: &[&str]) -> Server {
+        let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_graphedge"))
             .args([
                 "serve",
@@ -36,11 +46,8 @@ impl Server {
                 "--server-host",
                 "127.0.0.1",
             ])
-            .args([
-                "--server-port",
-                &port.to_string(),
-                "--stringify-numeric-types",
-            ])
+            .args(["--server-port", &port.to_string()])
+            .args(extra)
             .env_remove("HASURA_GRAPHQL_ADMIN_SECRET")
             .env_remove("HASURA_GRAPHQL_JWT_SECRET")
             .env("RUST_LOG", "warn")
