@@ -159,6 +159,27 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
 }
 
 /// How the final statement renders one root field.
+/// Adds the modification as a step; the field answers one row (`_one`, `_by_pk`) or the
+/// `{affected_rows, returning}` response.
+fn table_field<'a>(
+    ctx: &mut Ctx<'a>,
+    steps: &mut Vec<Step>,
+    n: &mut usize,
+    m: Modification,
+    f: &Merged<'a>,
+    t: TableId,
+    one: bool,
+) -> Result<FieldOut<'a>> {
+    let guc = push_step(ctx, steps, n, m, |_| {})?;
+    let output = if one { Output::One } else { Output::Response };
+    Ok(FieldOut::Table {
+        f: f.clone(),
+        t,
+        guc,
+        output,
+    })
+}
+
 enum FieldOut<'a> {
     Typename,
     Table {
@@ -339,14 +360,7 @@ fn field<'a>(
             };
             let one = rf.insert_one == name;
             let m = insert(ctx, t, perm, f, path, one)?;
-            let guc = push_step(ctx, steps, n, m, |_| {})?;
-            let output = if one { Output::One } else { Output::Response };
-            return Ok(FieldOut::Table {
-                f: f.clone(),
-                t,
-                guc,
-                output,
-            });
+            return table_field(ctx, steps, n, m, f, t, one);
         }
         let is_update = rf.update == name;
         let is_update_pk = has_pk && rf.update_by_pk == name;
@@ -388,18 +402,7 @@ fn field<'a>(
             } else {
                 update(ctx, t, perm, &fields, &args_path, None)?
             };
-            let guc = push_step(ctx, steps, n, m, |_| {})?;
-            let output = if is_update_pk {
-                Output::One
-            } else {
-                Output::Response
-            };
-            return Ok(FieldOut::Table {
-                f: f.clone(),
-                t,
-                guc,
-                output,
-            });
+            return table_field(ctx, steps, n, m, f, t, is_update_pk);
         }
         let is_delete = rf.delete == name;
         let is_delete_pk = has_pk && rf.delete_by_pk == name;
@@ -411,18 +414,7 @@ fn field<'a>(
                 continue;
             }
             let m = delete(ctx, t, filter, f, path, is_delete_pk)?;
-            let guc = push_step(ctx, steps, n, m, |_| {})?;
-            let output = if is_delete_pk {
-                Output::One
-            } else {
-                Output::Response
-            };
-            return Ok(FieldOut::Table {
-                f: f.clone(),
-                t,
-                guc,
-                output,
-            });
+            return table_field(ctx, steps, n, m, f, t, is_delete_pk);
         }
     }
     for func in &schema.functions {

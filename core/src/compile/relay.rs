@@ -545,11 +545,11 @@ fn node<'a>(ctx: &mut Ctx<'a>, f: &Merged<'a>, path: &str) -> Result<String> {
     let bytes = base64_decode_lenient(&id);
     let parsed = json::parse(&bytes).map_err(|m| invalid(format!("Error in $: {}", m)))?;
     let items = match parsed {
-        json::Json::Array(items) => items,
+        json::Json::List(items) => items,
         other => {
             return Err(invalid(format!(
                 "Error in $: parsing node id failed, expected Array, but encountered {}",
-                other.kind()
+                json::kind(&other)
             )))
         }
     };
@@ -581,7 +581,7 @@ fn node<'a>(ctx: &mut Ctx<'a>, f: &Merged<'a>, path: &str) -> Result<String> {
         json::Json::String(s) => Ok(s.clone()),
         other => Err(invalid(format!(
             "Error in $: parsing Text failed, expected String, but encountered {}",
-            other.kind()
+            json::kind(other)
         ))),
     };
     let schema_name = text_of(&items[1])?;
@@ -617,7 +617,7 @@ fn node<'a>(ctx: &mut Ctx<'a>, f: &Merged<'a>, path: &str) -> Result<String> {
         )));
     }
     if values.len() > pk.len() {
-        let extra: Vec<String> = values[pk.len()..].iter().map(|v| v.to_text()).collect();
+        let extra: Vec<String> = values[pk.len()..].iter().map(json::to_text).collect();
         return Err(invalid(format!(
             "unexpected column values [{}]",
             extra.join(", ")
@@ -658,7 +658,7 @@ fn node<'a>(ctx: &mut Ctx<'a>, f: &Merged<'a>, path: &str) -> Result<String> {
 /// (aeson's messages).
 fn column_value(ty: &PgType, v: &json::Json) -> core::result::Result<Option<String>, String> {
     let (want, name) = if ty.is_array() || ty.is_json() {
-        return Ok(Some(v.to_text()));
+        return Ok(Some(json::to_text(v)));
     } else if matches!(
         ty.udt.as_str(),
         "int2" | "int4" | "int8" | "float4" | "float8" | "numeric" | "money" | "oid"
@@ -673,14 +673,14 @@ fn column_value(ty: &PgType, v: &json::Json) -> core::result::Result<Option<Stri
         json::Json::Null => Ok(None),
         json::Json::String(s) if want == "String" => Ok(Some(s.clone())),
         json::Json::Number(n) if want == "Number" => Ok(Some(n.clone())),
-        json::Json::Bool(b) if want == "Boolean" => {
+        json::Json::Boolean(b) if want == "Boolean" => {
             Ok(Some(String::from(if *b { "true" } else { "false" })))
         }
         other => Err(format!(
             "parsing {} failed, expected {}, but encountered {}",
             name,
             want,
-            other.kind()
+            json::kind(other)
         )),
     }
 }
@@ -718,63 +718,26 @@ mod json {
     use alloc::string::String;
     use alloc::vec::Vec;
 
-    #[derive(Debug, Clone, PartialEq)]
-    pub enum Json {
-        Null,
-        Bool(bool),
-        Number(String),
-        String(String),
-        Array(Vec<Json>),
-        Object(Vec<(String, Json)>),
+    /// Node ids are parsed into core's [`Value`] (numbers keep their text).
+    pub use crate::value::Value as Json;
+
+    /// Aeson's name of a JSON value's kind, for Hasura's messages.
+    pub fn kind(v: &Json) -> &'static str {
+        match v {
+            Json::Null => "Null",
+            Json::Boolean(_) => "Boolean",
+            Json::Number(_) => "Number",
+            Json::List(_) => "Array",
+            Json::Object(_) => "Object",
+            Json::String(_) | Json::Enum(_) | Json::Variable(_) => "String",
+        }
     }
 
-    impl Json {
-        pub fn kind(&self) -> &'static str {
-            match self {
-                Json::Null => "Null",
-                Json::Bool(_) => "Boolean",
-                Json::Number(_) => "Number",
-                Json::String(_) => "String",
-                Json::Array(_) => "Array",
-                Json::Object(_) => "Object",
-            }
-        }
-        /// Compact JSON text.
-        pub fn to_text(&self) -> String {
-            let mut s = String::new();
-            self.write(&mut s);
-            s
-        }
-        fn write(&self, s: &mut String) {
-            match self {
-                Json::Null => s.push_str("null"),
-                Json::Bool(b) => s.push_str(if *b { "true" } else { "false" }),
-                Json::Number(n) => s.push_str(n),
-                Json::String(t) => crate::encode::write_json_string(s, t),
-                Json::Array(items) => {
-                    s.push('[');
-                    for (i, v) in items.iter().enumerate() {
-                        if i > 0 {
-                            s.push(',');
-                        }
-                        v.write(s);
-                    }
-                    s.push(']');
-                }
-                Json::Object(fields) => {
-                    s.push('{');
-                    for (i, (k, v)) in fields.iter().enumerate() {
-                        if i > 0 {
-                            s.push(',');
-                        }
-                        crate::encode::write_json_string(s, k);
-                        s.push(':');
-                        v.write(s);
-                    }
-                    s.push('}');
-                }
-            }
-        }
+    /// Compact JSON text.
+    pub fn to_text(v: &Json) -> String {
+        let mut s = String::new();
+        crate::encode::write_json(&mut s, v);
+        s
     }
 
     /// Whether a JSON number equals 1 (`1`, `1.0`, `1e0`).
@@ -914,8 +877,8 @@ mod json {
             };
             match c {
                 b'n' => self.lit("null", Json::Null),
-                b't' => self.lit("true", Json::Bool(true)),
-                b'f' => self.lit("false", Json::Bool(false)),
+                b't' => self.lit("true", Json::Boolean(true)),
+                b'f' => self.lit("false", Json::Boolean(false)),
                 b'"' => self.string().map(Json::String),
                 b'[' => {
                     self.i += 1;
@@ -923,7 +886,7 @@ mod json {
                     self.ws();
                     if self.b.get(self.i) == Some(&b']') {
                         self.i += 1;
-                        return Ok(Json::Array(items));
+                        return Ok(Json::List(items));
                     }
                     loop {
                         self.ws();
@@ -933,7 +896,7 @@ mod json {
                             Some(b',') => self.i += 1,
                             Some(b']') => {
                                 self.i += 1;
-                                return Ok(Json::Array(items));
+                                return Ok(Json::List(items));
                             }
                             _ => return Err(String::from("Failed reading: satisfy")),
                         }
@@ -1080,7 +1043,7 @@ mod tests {
         assert_eq!(json::show_scientific("1.5"), "1.5");
         assert_eq!(
             json::parse(b"[1, \"a\"]\n").unwrap(),
-            json::Json::Array(alloc::vec![
+            json::Json::List(alloc::vec![
                 json::Json::Number("1".into()),
                 json::Json::String("a".into())
             ])

@@ -412,10 +412,9 @@ fn drop_relationship<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Jso
     }
     let a: A = parse(args)?;
     let t = arg_table(&mut cx.md, args, &a.table)?;
-    let before = t.object_relationships.len() + t.array_relationships.len();
-    t.object_relationships.retain(|r| r.name != a.relationship);
-    t.array_relationships.retain(|r| r.name != a.relationship);
-    if before == t.object_relationships.len() + t.array_relationships.len() {
+    let object = remove_all(&mut t.object_relationships, |r| r.name == a.relationship);
+    let array = remove_all(&mut t.array_relationships, |r| r.name == a.relationship);
+    if !object && !array {
         return Err(rel_not_exists(&a.relationship, &a.table));
     }
     // Permissions that used the relationship become inconsistent: drop them with cascade,
@@ -606,8 +605,13 @@ fn drop_permission<D: Database>(
 }
 
 fn remove_role<P>(list: &mut Vec<raw::PermissionEntry<P>>, role: &str) -> bool {
+    remove_all(list, |p| p.role == role)
+}
+
+/// Removes every element that matches; whether anything was removed.
+fn remove_all<T>(list: &mut Vec<T>, matches: impl Fn(&T) -> bool) -> bool {
     let before = list.len();
-    list.retain(|p| p.role != role);
+    list.retain(|x| !matches(x));
     before != list.len()
 }
 
@@ -650,9 +654,7 @@ fn drop_computed_field<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<J
     }
     let a: A = parse(args)?;
     let t = arg_table(&mut cx.md, args, &a.table)?;
-    let before = t.computed_fields.len();
-    t.computed_fields.retain(|c| c.name != a.name);
-    if before == t.computed_fields.len() {
+    if !remove_all(&mut t.computed_fields, |c| c.name == a.name) {
         return Err(ApiError::not_exists(format!(
             "computed field {:?} does not exist on table {:?}",
             a.name,
@@ -804,9 +806,7 @@ fn drop_inherited_role<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<J
         role_name: String,
     }
     let a: A = parse(args)?;
-    let before = cx.md.inherited_roles.len();
-    cx.md.inherited_roles.retain(|r| r.role_name != a.role_name);
-    if before == cx.md.inherited_roles.len() {
+    if !remove_all(&mut cx.md.inherited_roles, |r| r.role_name == a.role_name) {
         return Err(ApiError::not_exists(format!(
             "inherited role {:?} does not exist",
             a.role_name
@@ -956,9 +956,7 @@ fn drop_query_from_collection<D: Database>(
         .iter_mut()
         .find(|x| x.name == a.collection_name)
         .ok_or_else(|| collection_missing(&a.collection_name))?;
-    let before = c.definition.queries.len();
-    c.definition.queries.retain(|q| q.name != a.query_name);
-    if before == c.definition.queries.len() {
+    if !remove_all(&mut c.definition.queries, |q| q.name == a.query_name) {
         return Err(ApiError::new(
             "not-found",
             format!(
@@ -1039,9 +1037,7 @@ fn drop_collection_from_allowlist<D: Database>(
         collection: String,
     }
     let a: A = parse(args)?;
-    let before = cx.md.allowlist.len();
-    cx.md.allowlist.retain(|x| x.collection != a.collection);
-    if before == cx.md.allowlist.len() {
+    if !remove_all(&mut cx.md.allowlist, |x| x.collection == a.collection) {
         return Err(ApiError::not_exists(format!(
             "collection {:?} doesn't exist in the allowlist",
             a.collection
@@ -1214,9 +1210,7 @@ pub(crate) fn drop_objects(md: &mut Metadata, list: &[crate::Inconsistency]) -> 
             "table" => {
                 if let Ok(t) = serde_json::from_value::<QualifiedTable>(def.clone()) {
                     for s in &mut md.sources {
-                        let before = s.tables.len();
-                        s.tables.retain(|x| x.table != t);
-                        changed |= before != s.tables.len();
+                        changed |= remove_all(&mut s.tables, |x| x.table == t);
                     }
                 }
             }
@@ -1226,17 +1220,13 @@ pub(crate) fn drop_objects(md: &mut Metadata, list: &[crate::Inconsistency]) -> 
                     .and_then(|f| serde_json::from_value::<QualifiedTable>(f.clone()).ok())
                 {
                     for s in &mut md.sources {
-                        let before = s.functions.len();
-                        s.functions.retain(|x| x.function != f);
-                        changed |= before != s.functions.len();
+                        changed |= remove_all(&mut s.functions, |x| x.function == f);
                     }
                 }
             }
             "inherited_role" => {
                 if let Some(r) = def.get("role_name").and_then(|r| r.as_str()) {
-                    let before = md.inherited_roles.len();
-                    md.inherited_roles.retain(|x| x.role_name != r);
-                    changed |= before != md.inherited_roles.len();
+                    changed |= remove_all(&mut md.inherited_roles, |x| x.role_name == r);
                 }
             }
             _ => {
