@@ -14,7 +14,8 @@
 //! - [`cache`] — the bounded plan cache;
 //! - [`allowlist`] — query collections allowed for non-admin roles;
 //! - [`console`] — the GraphiQL page;
-//! - [`md`] — the metadata crate's API as the edge uses it.
+//! - [`md`] — the metadata crate's API as the edge uses it;
+//! - [`http`] — the host's outbound HTTP ([`http::HttpClient`]), for transports and JWKS.
 // `EdgeError` is large (it carries the Postgres internals); errors are the cold path.
 #![allow(clippy::result_large_err)]
 
@@ -26,6 +27,7 @@ pub mod console;
 pub mod error;
 pub mod graphql;
 mod handle;
+pub mod http;
 pub mod md;
 
 use std::sync::atomic::{AtomicU64, Ordering};
