@@ -63,6 +63,16 @@ fn error_response(style: Style, e: &EdgeError, include_internal: bool) -> Respon
 
 /// Handles one HTTP request. Never panics on bad input; never holds a lock across `.await`.
 pub async fn handle(engine: &Engine, db: &impl Database, req: Request) -> Response {
+    handle_with(engine, db, &crate::http::NoHttp, req).await
+}
+
+/// [`handle`] with the host's outbound HTTP (JWKS fetching).
+pub async fn handle_with(
+    engine: &Engine,
+    db: &impl Database,
+    _http: &impl crate::http::HttpClient,
+    req: Request,
+) -> Response {
     let mut resp = route(engine, db, &req).await;
     add_cors(&req, &mut resp);
     if let Some(id) = header(&req.headers, "x-request-id") {

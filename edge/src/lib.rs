@@ -6,6 +6,7 @@
 //! clock: the host provides a [`Clock`]), so the same code runs natively and in edge isolates.
 //!
 //! Code map:
+//! - [`app`] — per-isolate state for edge hosts: lazy engine, bounded metadata staleness;
 //! - [`handle`](mod@handle) — routing, CORS, statuses;
 //! - [`graphql`] — GraphQL over HTTP (single and batched), plan cache use, execution;
 //! - [`auth`] — admin secret, JWT ([`auth::jwt`]), unauthorized role → `Session`;
@@ -20,6 +21,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod allowlist;
+pub mod app;
 pub mod auth;
 pub mod cache;
 pub mod config;
@@ -37,7 +39,7 @@ use graphedge_core::Session;
 
 pub use config::Config;
 pub use error::EdgeError;
-pub use handle::handle;
+pub use handle::{handle, handle_with};
 use md::{Database, MetadataConfig, MetadataState};
 
 /// One HTTP request as the host received it.

@@ -2,5 +2,6 @@
 //! goes through this module, so the rest of the crate does not care where they live.
 pub use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
 pub use graphedge_metadata::{
-    execute, json_to_value, load, ApiError, Config as MetadataConfig, Endpoint, MetadataState,
+    execute, json_to_value, load, load_existing, ApiError, Config as MetadataConfig, Endpoint,
+    MetadataState,
 };

@@ -17,7 +17,7 @@ pub mod store;
 
 use std::sync::Arc;
 
-pub use api::{execute, load};
+pub use api::{execute, load, load_existing};
 pub use error::ApiError;
 pub use resolve::Inconsistency;
 

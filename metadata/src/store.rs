@@ -15,6 +15,8 @@ CREATE TABLE IF NOT EXISTS graphedge.metadata (
 const READ_SQL: &str = "SELECT json_build_object('resource_version', resource_version, \
 'metadata', metadata, 'catalog', catalog)::text FROM graphedge.metadata WHERE id = 1";
 
+const VERSION_SQL: &str = "SELECT resource_version::text FROM graphedge.metadata WHERE id = 1";
+
 const WRITE_SQL: &str = "INSERT INTO graphedge.metadata (id, resource_version, metadata, catalog) \
 VALUES (1, $1::bigint, $2::jsonb, $3::jsonb) \
 ON CONFLICT (id) DO UPDATE SET resource_version = EXCLUDED.resource_version, \
@@ -32,6 +34,23 @@ pub async fn ensure(db: &impl Database) -> Result<(), DbError> {
     db.run_sql(CREATE_SQL).await?;
     // The functions compiled mutations call (permission-check violations).
     db.run_sql(graphedge_core::CATALOG_SQL).await.map(|_| ())
+}
+
+/// The stored metadata's version (`None`: nothing stored yet) — the edge's cheap staleness check.
+pub async fn version(db: &impl Database) -> Result<Option<i64>, DbError> {
+    let text = db
+        .query_one(&Statement {
+            sql: VERSION_SQL.into(),
+            params: vec![],
+        })
+        .await?;
+    Ok(text.and_then(|t| t.trim().parse().ok()))
+}
+
+/// Whether `e` says our schema or metadata table does not exist yet (undefined_table /
+/// invalid_schema_name).
+pub fn is_missing_catalog(e: &DbError) -> bool {
+    matches!(e.code.as_deref(), Some("42P01") | Some("3F000"))
 }
 
 pub async fn read(db: &impl Database) -> Result<Option<Stored>, DbError> {

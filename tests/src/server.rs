@@ -41,6 +41,9 @@ impl Server {
                 cmd.env_remove(k);
             }
         }
+        // Its own process group, so a wrapper (tests/edge-server.sh: gateway + edge host) and
+        // everything it started are killed together.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         cmd.envs(env.iter().map(|(k, v)| (k, v)))
             .env("HASURA_GRAPHQL_SERVER_PORT", port.to_string())
             .stdin(Stdio::null())
@@ -100,6 +103,11 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // The whole process group (the child's pid is its group id), then the child itself.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -70,6 +70,24 @@ fn db_err(e: crate::db::DbError) -> ApiError {
 pub async fn load(db: &impl Database, config: &Config) -> Result<MetadataState, ApiError> {
     store::ensure(db).await.map_err(db_err)?;
     let stored = store::read(db).await.map_err(db_err)?;
+    from_stored(db, config, stored).await
+}
+
+/// [`load`] for cold starts at the edge: one round trip when the catalog exists (no DDL); falls
+/// back to [`load`] when our schema or table is missing.
+pub async fn load_existing(db: &impl Database, config: &Config) -> Result<MetadataState, ApiError> {
+    match store::read(db).await {
+        Ok(stored) => from_stored(db, config, stored).await,
+        Err(e) if store::is_missing_catalog(&e) => load(db, config).await,
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+async fn from_stored(
+    db: &impl Database,
+    config: &Config,
+    stored: Option<store::Stored>,
+) -> Result<MetadataState, ApiError> {
     let (metadata, catalog, version) = match stored {
         Some(s) => {
             let md =

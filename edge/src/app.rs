@@ -1,0 +1,131 @@
+//! Per-isolate state for edge hosts (Workers, Spin): the [`Engine`] is built lazily on the first
+//! request, from the metadata stored in our catalog table (read through the host's transport),
+//! and kept for the isolate's lifetime.
+//!
+//! Staleness bound: another isolate (or the native server) may change the metadata. Before
+//! serving a request, if more than `max_staleness_secs` (`GRAPHEDGE_METADATA_MAX_STALENESS`,
+//! default 5 s; 0 = check on every request) passed since the last check, the app reads the stored
+//! `resource_version` (one cheap query) and reloads when it differs. So a request never runs
+//! against metadata older than the bound plus one check's round trip; metadata API calls made
+//! through this isolate apply at once. The time comes from the host's [`Clock`].
+//!
+//! Hosts whose instances live for one request (Spin, `wasmtime serve`) pay the cold start on
+//! every request: one catalog read (no DDL, see [`load_existing`](crate::md::load_existing)).
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::http::HttpClient;
+use crate::md::{Database, MetadataConfig};
+use crate::{Clock, Config, Engine, Request, Response};
+
+/// Default staleness bound, seconds.
+pub const DEFAULT_MAX_STALENESS_SECS: i64 = 5;
+
+/// One isolate's engine, loaded on first use.
+pub struct EdgeApp {
+    config: Config,
+    clock: Arc<dyn Clock>,
+    max_staleness_secs: i64,
+    engine: Mutex<Option<Arc<Engine>>>,
+    checked_at: AtomicI64,
+}
+
+impl EdgeApp {
+    /// An app reading its settings through `get` (wrangler vars/secrets, `std::env`, ...).
+    pub fn from_env(
+        get: impl Fn(&str) -> Option<String>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<EdgeApp, String> {
+        let config = Config::from_env(&get)?;
+        let max_staleness_secs = match get("GRAPHEDGE_METADATA_MAX_STALENESS") {
+            Some(v) if !v.trim().is_empty() => v.trim().parse::<i64>().map_err(|_| {
+                format!("GRAPHEDGE_METADATA_MAX_STALENESS: expected seconds, got {v:?}")
+            })?,
+            _ => DEFAULT_MAX_STALENESS_SECS,
+        };
+        Ok(EdgeApp::new(config, clock, max_staleness_secs))
+    }
+
+    pub fn new(config: Config, clock: Arc<dyn Clock>, max_staleness_secs: i64) -> EdgeApp {
+        EdgeApp {
+            config,
+            clock,
+            max_staleness_secs: max_staleness_secs.max(0),
+            engine: Mutex::new(None),
+            checked_at: AtomicI64::new(i64::MIN),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Serves one request: loads or refreshes the engine as needed, then runs the handler.
+    pub async fn handle(
+        &self,
+        db: &impl Database,
+        http: &impl HttpClient,
+        req: Request,
+    ) -> Response {
+        // Liveness does not need the database.
+        if req.path == "/healthz" {
+            return Response::new(200, "text/plain; charset=utf-8", "OK");
+        }
+        match self.engine(db).await {
+            Ok(engine) => crate::handle_with(&engine, db, http, req).await,
+            Err(message) => {
+                let body = serde_json::json!({
+                    "errors": [{
+                        "message": message,
+                        "extensions": {"path": "$", "code": "postgres-error"}
+                    }]
+                });
+                Response::json(500, &body)
+            }
+        }
+    }
+
+    fn current(&self) -> Option<Arc<Engine>> {
+        self.engine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn md_config(&self) -> MetadataConfig {
+        MetadataConfig {
+            infer_function_permissions: self.config.infer_function_permissions,
+        }
+    }
+
+    /// The engine, loaded on first use and refreshed when the stored version moved.
+    async fn engine(&self, db: &impl Database) -> Result<Arc<Engine>, String> {
+        let now = self.clock.now_unix();
+        if let Some(engine) = self.current() {
+            let last = self.checked_at.load(Ordering::Relaxed);
+            if now.saturating_sub(last) < self.max_staleness_secs {
+                return Ok(engine);
+            }
+            self.checked_at.store(now, Ordering::Relaxed);
+            let stored = graphedge_metadata::store::version(db)
+                .await
+                .map_err(|e| format!("checking the metadata version: {e}"))?;
+            if stored.unwrap_or(0) != engine.state().resource_version {
+                let state = crate::md::load_existing(db, &self.md_config())
+                    .await
+                    .map_err(|e| format!("reloading metadata: {} ({})", e.error, e.code))?;
+                engine.set_state(state);
+            }
+            return Ok(engine);
+        }
+        let state = crate::md::load_existing(db, &self.md_config())
+            .await
+            .map_err(|e| format!("loading metadata: {} ({})", e.error, e.code))?;
+        let engine =
+            Arc::new(Engine::from_state(self.config.clone(), state).with_clock(self.clock.clone()));
+        self.checked_at.store(now, Ordering::Relaxed);
+        let mut slot = self.engine.lock().unwrap_or_else(|p| p.into_inner());
+        // Two concurrent cold requests: keep the first engine stored.
+        Ok(slot.get_or_insert(engine).clone())
+    }
+}

@@ -1,0 +1,103 @@
+//! graphedge on Cloudflare Workers: the `fetch` event turns a Workers request into a
+//! [`graphedge_edge::Request`], hands it to the isolate's [`EdgeApp`], and turns the answer back.
+//!
+//! Configuration: wrangler `[vars]` and secrets with Hasura's names (`HASURA_GRAPHQL_ADMIN_SECRET`,
+//! `HASURA_GRAPHQL_JWT_SECRET`, ...), `HASURA_GRAPHQL_DATABASE_URL` (the Postgres connection
+//! string) and `GRAPHEDGE_SQL_ENDPOINT` (the Neon-protocol `/sql` URL: a Neon endpoint or
+//! graphedge's gateway; default derived from the connection string).
+use std::sync::{Arc, OnceLock};
+
+use graphedge_edge::app::EdgeApp;
+use graphedge_edge::http::{HttpClient, HttpRequest, HttpResponse};
+use graphedge_edge::transport::neon::NeonDatabase;
+use graphedge_edge::Clock;
+use worker::{event, Context, Env, Fetch, Headers, Method, RequestInit};
+
+/// The isolate's app, built on the first request (`Err` when the configuration is invalid).
+static APP: OnceLock<Result<EdgeApp, String>> = OnceLock::new();
+
+/// Wall-clock time from JavaScript's `Date.now()`.
+struct JsClock;
+
+impl Clock for JsClock {
+    fn now_unix(&self) -> i64 {
+        (worker::Date::now().as_millis() / 1000) as i64
+    }
+}
+
+/// Outbound HTTP through the Workers `fetch` API.
+struct WorkerFetch;
+
+impl HttpClient for WorkerFetch {
+    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, String> {
+        let fail = |e: worker::Error| format!("{}: {e}", req.url);
+        let headers = Headers::new();
+        for (k, v) in &req.headers {
+            headers.append(k, v).map_err(fail)?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::from(req.method.clone()))
+            .with_headers(headers);
+        if !req.body.is_empty() {
+            init.with_body(Some(js_sys::Uint8Array::from(req.body.as_slice()).into()));
+        }
+        let out = worker::Request::new_with_init(&req.url, &init).map_err(fail)?;
+        let mut resp = Fetch::Request(out).send().await.map_err(fail)?;
+        Ok(HttpResponse {
+            status: resp.status_code(),
+            headers: resp.headers().entries().collect(),
+            body: resp.bytes().await.map_err(fail)?,
+        })
+    }
+}
+
+/// A configuration value: a plain var or a secret.
+fn lookup(env: &Env, name: &str) -> Option<String> {
+    env.var(name)
+        .map(|v| v.to_string())
+        .or_else(|_| env.secret(name).map(|s| s.to_string()))
+        .ok()
+}
+
+fn error_response(status: u16, message: &str) -> worker::Result<worker::Response> {
+    let body = serde_json::json!({
+        "errors": [{"message": message, "extensions": {"path": "$", "code": "unexpected"}}]
+    });
+    Ok(worker::Response::from_json(&body)?.with_status(status))
+}
+
+#[event(fetch)]
+async fn fetch(
+    mut req: worker::Request,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<worker::Response> {
+    let app = APP.get_or_init(|| EdgeApp::from_env(|k| lookup(&env, k), Arc::new(JsClock)));
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => return error_response(500, &format!("invalid configuration: {e}")),
+    };
+    let url = req.url()?;
+    let path = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    let request = graphedge_edge::Request {
+        method: req.method().to_string(),
+        path,
+        headers: req.headers().entries().collect(),
+        body: req.bytes().await.unwrap_or_default(),
+    };
+    let db = match NeonDatabase::from_env(|k| lookup(&env, k), WorkerFetch) {
+        Ok(db) => db,
+        Err(e) => return error_response(500, &format!("invalid configuration: {e}")),
+    };
+    let resp = app.handle(&db, &WorkerFetch, request).await;
+    let headers = Headers::new();
+    for (k, v) in &resp.headers {
+        headers.append(k, v)?;
+    }
+    Ok(worker::Response::from_bytes(resp.body)?
+        .with_status(resp.status)
+        .with_headers(headers))
+}
