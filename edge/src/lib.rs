@@ -17,6 +17,7 @@
 //! - [`console`] — the GraphiQL page;
 //! - [`md`] — the metadata crate's API as the edge uses it;
 //! - [`http`] — the host's outbound HTTP ([`http::HttpClient`]), for transports and JWKS.
+//! - [`transport`] — Postgres over HTTP: [`transport::NeonDatabase`] (Neon's SQL-over-HTTP protocol).
 // `EdgeError` is large (it carries the Postgres internals); errors are the cold path.
 #![allow(clippy::result_large_err)]
 
@@ -31,6 +32,7 @@ pub mod graphql;
 mod handle;
 pub mod http;
 pub mod md;
+pub mod transport;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};

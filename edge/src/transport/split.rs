@@ -1,0 +1,254 @@
+//! Splits a SQL script into its statements, the way psql does: a `;` ends a statement only
+//! outside string literals (`'…'` with `''`, `E'…'` with backslash escapes), quoted identifiers
+//! (`"…"`), dollar quotes (`$$…$$`, `$tag$…$tag$`), comments (`-- …`, nested `/* … */`) and
+//! SQL-standard function bodies (`CREATE FUNCTION … BEGIN ATOMIC … END`). Statements that are
+//! empty or only comments are dropped. Never panics; an unterminated quote or comment simply
+//! runs to the end of the script (Postgres then reports the syntax error).
+
+/// The statements of `script`, trimmed, without their terminating `;`.
+pub fn split_statements(script: &str) -> Vec<String> {
+    let b = script.as_bytes();
+    let n = b.len();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    // Whether the current statement has anything besides whitespace and comments.
+    let mut content = false;
+    // The first words of the current statement (to recognise CREATE [OR REPLACE] FUNCTION).
+    let mut words: Vec<String> = Vec::new();
+    // BEGIN/CASE … END nesting inside a CREATE FUNCTION/PROCEDURE statement.
+    let mut depth = 0usize;
+    let mut prev_ident = false;
+    while i < n {
+        let c = b[i];
+        match c {
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < n && b[i] != b'\n' {
+                    i += 1;
+                }
+                prev_ident = false;
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let mut level = 0usize;
+                while i < n {
+                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                        level += 1;
+                        i += 2;
+                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                        level -= 1;
+                        i += 2;
+                        if level == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+                prev_ident = false;
+                continue;
+            }
+            b'\'' => {
+                // E'…' (the E was consumed as a word just before): backslash escapes.
+                let escapes = i > 0
+                    && matches!(b[i - 1], b'E' | b'e')
+                    && (i < 2 || !is_ident(b[i - 2]));
+                content = true;
+                i += 1;
+                while i < n {
+                    if escapes && b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == b'\'' {
+                        if b.get(i + 1) == Some(&b'\'') {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+                prev_ident = false;
+                continue;
+            }
+            b'"' => {
+                content = true;
+                i += 1;
+                while i < n {
+                    if b[i] == b'"' {
+                        if b.get(i + 1) == Some(&b'"') {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+                prev_ident = true;
+                continue;
+            }
+            b'$' if !prev_ident => {
+                if let Some(tag_end) = dollar_tag(b, i) {
+                    let tag = &b[i..=tag_end];
+                    content = true;
+                    i = tag_end + 1;
+                    loop {
+                        if i >= n {
+                            break;
+                        }
+                        if b[i..].starts_with(tag) {
+                            i += tag.len();
+                            break;
+                        }
+                        i += 1;
+                    }
+                    prev_ident = false;
+                    continue;
+                }
+                content = true;
+                i += 1;
+                prev_ident = true;
+                continue;
+            }
+            b';' if depth == 0 => {
+                if content {
+                    out.push(script[start..i].trim().to_string());
+                }
+                i += 1;
+                start = i;
+                content = false;
+                words.clear();
+                prev_ident = false;
+                continue;
+            }
+            _ => {}
+        }
+        if is_ident_start(c) && !prev_ident {
+            let s = i;
+            while i < n && is_ident(b[i]) {
+                i += 1;
+            }
+            let word = script[s..i].to_ascii_uppercase();
+            content = true;
+            if words.len() < 4 {
+                words.push(word.clone());
+            }
+            if is_routine(&words) {
+                match word.as_str() {
+                    "BEGIN" | "CASE" => depth += 1,
+                    "END" => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+            }
+            // `E'…'`: let the quote see the E right before it (prev_ident stays false).
+            prev_ident = !(i - s == 1 && matches!(c, b'E' | b'e') && b.get(i) == Some(&b'\''));
+            continue;
+        }
+        if !c.is_ascii_whitespace() {
+            content = true;
+        }
+        prev_ident = is_ident(c) && c != b'$';
+        i += 1;
+    }
+    if content {
+        out.push(script[start..].trim().to_string());
+    }
+    out
+}
+
+fn is_ident_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
+}
+
+fn is_ident(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+}
+
+/// `CREATE [OR REPLACE] FUNCTION|PROCEDURE`.
+fn is_routine(words: &[String]) -> bool {
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    matches!(
+        w.as_slice(),
+        ["CREATE", "FUNCTION" | "PROCEDURE", ..] | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE", ..]
+    )
+}
+
+/// At `b[i] == '$'`: the index of the closing `$` of a dollar-quote tag (`$$`, `$tag$`).
+fn dollar_tag(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    if b.get(j) == Some(&b'$') {
+        return Some(j);
+    }
+    if !b.get(j).is_some_and(|&c| is_ident_start(c)) {
+        return None;
+    }
+    while j < b.len() && is_ident(b[j]) && b[j] != b'$' {
+        j += 1;
+    }
+    (b.get(j) == Some(&b'$')).then_some(j)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_statements;
+
+    fn check(script: &str, expected: &[&str]) {
+        assert_eq!(split_statements(script), expected, "script: {script}");
+    }
+
+    #[test]
+    fn splits_scripts() {
+        check("", &[]);
+        check(" ; ;-- only a comment\n", &[]);
+        check("select 1; select 2", &["select 1", "select 2"]);
+        check("select 'a;b''c;'; select 2;", &["select 'a;b''c;'", "select 2"]);
+        check(
+            r"select E'it\'s; fine'; select 'x\'; select 3",
+            &[r"select E'it\'s; fine'", r"select 'x\'", "select 3"],
+        );
+        check(
+            "select \"a;\"\"b\" from t; x",
+            &["select \"a;\"\"b\" from t", "x"],
+        );
+        check(
+            "create function f() returns int as $$ select 1; $$ language sql; select f()",
+            &[
+                "create function f() returns int as $$ select 1; $$ language sql",
+                "select f()",
+            ],
+        );
+        check(
+            "do $body$ begin raise notice 'x;$$'; end $body$; select 1",
+            &["do $body$ begin raise notice 'x;$$'; end $body$", "select 1"],
+        );
+        check(
+            "select 1 -- a; comment\n; /* c; /* nested; */ still; */ select 2",
+            &[
+                "select 1 -- a; comment",
+                "/* c; /* nested; */ still; */ select 2",
+            ],
+        );
+        check(
+            "select $1::int; select a$b from t",
+            &["select $1::int", "select a$b from t"],
+        );
+        check(
+            "CREATE OR REPLACE FUNCTION f(a int) RETURNS int LANGUAGE sql BEGIN ATOMIC \
+             SELECT CASE WHEN a > 0 THEN 1 ELSE 2 END; SELECT 3; END; select 4",
+            &[
+                "CREATE OR REPLACE FUNCTION f(a int) RETURNS int LANGUAGE sql BEGIN ATOMIC \
+                 SELECT CASE WHEN a > 0 THEN 1 ELSE 2 END; SELECT 3; END",
+                "select 4",
+            ],
+        );
+        // BEGIN outside a routine is a transaction statement.
+        check("begin; select 1; commit;", &["begin", "select 1", "commit"]);
+        // Unterminated quotes run to the end.
+        check("select 'abc; select 2", &["select 'abc; select 2"]);
+        check("select $$abc; select 2", &["select $$abc; select 2"]);
+        check("select 'é;ü'; select 'ß'", &["select 'é;ü'", "select 'ß'"]);
+    }
+}
