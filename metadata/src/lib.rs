@@ -6,8 +6,10 @@
 //! - [`api`]: the operations of `/v1/query`, `/v1/metadata` and `/v2/query` ([`execute`]) and
 //!   the cold start ([`load`]);
 //! - `store`: persistence of metadata and catalog in our own schema `graphedge`;
-//! - [`db`]: the `Database` trait every host implements.
+//! - [`db`]: the `Database` trait every host implements;
+//! - [`cron`]: cron schedules, next fire times and UTC timestamps (pure).
 pub mod api;
+pub mod cron;
 pub mod db;
 pub mod error;
 pub mod introspect;
