@@ -30,6 +30,7 @@ pub struct Stored {
 
 pub async fn ensure(db: &impl Database) -> Result<(), DbError> {
     db.run_sql(CREATE_SQL).await?;
+    db.run_sql(crate::api::scheduled::CATALOG_SQL).await?;
     // The functions compiled mutations call (permission-check violations).
     db.run_sql(graphedge_core::CATALOG_SQL).await.map(|_| ())
 }
@@ -64,6 +65,18 @@ pub async fn write(
     metadata: &Json,
     catalog: Option<&Json>,
 ) -> Result<(), DbError> {
+    write_with(db, resource_version, metadata, catalog, Vec::new()).await
+}
+
+/// [`write`] plus `extra` statements in the same transaction (catalog changes that must commit
+/// together with the metadata, e.g. the events of new cron triggers).
+pub async fn write_with(
+    db: &impl Database,
+    resource_version: i64,
+    metadata: &Json,
+    catalog: Option<&Json>,
+    extra: Vec<Statement>,
+) -> Result<(), DbError> {
     let stmt = Statement {
         sql: WRITE_SQL.into(),
         params: vec![
@@ -72,5 +85,7 @@ pub async fn write(
             catalog.map(|c| c.to_string()),
         ],
     };
-    db.transaction(&[stmt]).await.map(|_| ())
+    let mut stmts = vec![stmt];
+    stmts.extend(extra);
+    db.transaction(&stmts).await.map(|_| ())
 }

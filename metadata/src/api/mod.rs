@@ -9,6 +9,7 @@
 //! Exception: `run_sql` statements are executed when reached; a later failure in the same
 //! `bulk` does not undo them (Hasura runs a bulk in one transaction).
 mod ops;
+pub mod scheduled;
 mod sql;
 
 use crate::db::Database;
@@ -205,7 +206,8 @@ pub async fn execute(
         serde_json::to_value(&cx.md).map_err(|e| ApiError::unexpected(e.to_string()).at("$"))?;
     let cat_json = serde_json::to_value(&cx.catalog)
         .map_err(|e| ApiError::unexpected(e.to_string()).at("$"))?;
-    store::write(db, resource_version, &md_json, Some(&cat_json))
+    let cron_events = scheduled::reconcile(db, &state.metadata, &cx.md).await?;
+    store::write_with(db, resource_version, &md_json, Some(&cat_json), cron_events)
         .await
         .map_err(db_err)?;
     Ok((
