@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS graphedge.cron_events (
 );
 CREATE INDEX IF NOT EXISTS cron_events_due ON graphedge.cron_events
   (coalesce(next_retry_at, scheduled_time)) WHERE status = 'scheduled';
+CREATE INDEX IF NOT EXISTS cron_events_locked ON graphedge.cron_events (locked_until)
+  WHERE status = 'locked';
 CREATE TABLE IF NOT EXISTS graphedge.cron_event_invocation_logs (
   id text PRIMARY KEY DEFAULT gen_random_uuid()::text,
   event_id text NOT NULL REFERENCES graphedge.cron_events (id) ON DELETE CASCADE,
@@ -65,6 +67,8 @@ CREATE TABLE IF NOT EXISTS graphedge.one_off_scheduled_events (
 );
 CREATE INDEX IF NOT EXISTS one_off_scheduled_events_due ON graphedge.one_off_scheduled_events
   (coalesce(next_retry_at, scheduled_time)) WHERE status = 'scheduled';
+CREATE INDEX IF NOT EXISTS one_off_scheduled_events_locked
+  ON graphedge.one_off_scheduled_events (locked_until) WHERE status = 'locked';
 CREATE TABLE IF NOT EXISTS graphedge.scheduled_event_invocation_logs (
   id text PRIMARY KEY DEFAULT gen_random_uuid()::text,
   event_id text NOT NULL REFERENCES graphedge.one_off_scheduled_events (id) ON DELETE CASCADE,
