@@ -3,12 +3,14 @@
 //! * [`db`] — [`db::PgDatabase`], the `Database` implementation on a tokio-postgres pool.
 //! * [`config`] — `graphedge serve` flags and Hasura's environment variables.
 //! * [`server`] — the hyper HTTP/1.1 server that hands each request to `graphedge_edge::handle`.
+//! * [`deliver`] — webhook delivery shared by event and cron triggers (pool, retries, headers).
 //! * [`http_client`] — [`http_client::NativeHttp`], the host's outbound HTTP for the edge handler.
 //! * [`dev`] — `graphedge dev`: a throwaway Postgres with a demo schema.
 //! * [`metadata_cli`] — `graphedge metadata export|apply|...` against a running server.
 //! * [`pgtemp`] — throwaway local Postgres clusters (tests and `graphedge dev`).
 pub mod config;
 pub mod db;
+pub mod deliver;
 pub mod dev;
 pub mod http_client;
 pub mod metadata_cli;
