@@ -7,6 +7,7 @@
 //! * [`http_client`] — [`http_client::NativeHttp`], the host's outbound HTTP for the edge handler.
 //! * [`dev`] — `graphedge dev`: a throwaway Postgres with a demo schema.
 //! * [`metadata_cli`] — `graphedge metadata export|apply|...` against a running server.
+//! * [`scheduled`] — cron triggers and one-off scheduled events: generation, claiming, delivery.
 //! * [`pgtemp`] — throwaway local Postgres clusters (tests and `graphedge dev`).
 pub mod config;
 pub mod db;
@@ -15,4 +16,5 @@ pub mod dev;
 pub mod http_client;
 pub mod metadata_cli;
 pub mod pgtemp;
+pub mod scheduled;
 pub mod server;

@@ -12,6 +12,7 @@ use super::{success, Cx};
 use crate::cron::{format_timestamp, parse_timestamp, Schedule};
 use crate::db::{Database, Statement};
 use crate::error::ApiError;
+use crate::events::webhook::{check_headers, check_url};
 use crate::raw::{CronTrigger, HeaderConf, Metadata, RetryConfSt};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
@@ -110,29 +111,7 @@ pub fn check_webhook(url: &str) -> Result<(), String> {
     if url.starts_with("{{") {
         return Ok(());
     }
-    let host = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| format!("invalid webhook URL {url:?}: expected http:// or https://"))?;
-    if host.is_empty() || host.starts_with('/') || url.chars().any(char::is_whitespace) {
-        return Err(format!("invalid webhook URL {url:?}"));
-    }
-    Ok(())
-}
-
-fn check_headers(headers: &[HeaderConf]) -> Result<(), String> {
-    for h in headers {
-        if h.name.trim().is_empty() {
-            return Err("header name must not be empty".into());
-        }
-        if h.value.is_some() == h.value_from_env.is_some() {
-            return Err(format!(
-                "header {:?}: expected exactly one of \"value\" and \"value_from_env\"",
-                h.name
-            ));
-        }
-    }
-    Ok(())
+    check_url(url)
 }
 
 /// Checks one cron trigger definition (schedule, webhook, headers).

@@ -70,12 +70,5 @@ impl RetryConfSt {
     }
 }
 
-/// A header sent to a webhook: `{name, value}` or `{name, value_from_env}`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct HeaderConf {
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_from_env: Option<String>,
-}
+/// Headers are shared with event triggers.
+pub use crate::events::webhook::HeaderConf;
