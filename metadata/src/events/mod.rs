@@ -295,7 +295,7 @@ fn install_spec(t: &TableTrigger, catalog: &Catalog) -> Json {
 
 fn install_stmt(t: &TableTrigger, catalog: &Catalog) -> Statement {
     Statement {
-        sql: "SELECT graphedge.install_event_trigger($1::text, $2::text, $3::text, $4::jsonb)"
+        sql: "SELECT graphedge.install_event_trigger($1::text, $2::text, $3::text, $4::jsonb)::text"
             .into(),
         params: vec![
             Some(t.conf.name.clone()),
@@ -308,7 +308,7 @@ fn install_stmt(t: &TableTrigger, catalog: &Catalog) -> Statement {
 
 fn drop_stmt(t: &TableTrigger) -> Statement {
     Statement {
-        sql: "SELECT graphedge.drop_event_trigger($1::text, $2::text, $3::text)".into(),
+        sql: "SELECT graphedge.drop_event_trigger($1::text, $2::text, $3::text)::text".into(),
         params: vec![
             Some(t.conf.name.clone()),
             Some(t.table.schema.clone()),
