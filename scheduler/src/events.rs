@@ -501,9 +501,11 @@ pub async fn run(
             }
             continue;
         }
-        // Back-pressure: claim only what can be sent now.
+        // Back-pressure: claim only what can be sent now, and only once half a batch is free
+        // (claiming one event per finished delivery would cost a round trip per event).
         let free = slots.available_permits();
-        if free == 0 {
+        let threshold = (config.batch_size.min(deliverer.pool_size()) / 2).max(1);
+        if free < threshold {
             tokio::select! {
                 _ = tasks.join_next() => {},
                 _ = shutdown.changed() => break,
