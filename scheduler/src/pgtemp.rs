@@ -129,7 +129,13 @@ impl TempPostgres {
         let out = self
             .pg_command(
                 "pg_ctl",
-                &[os("-D"), self.data_dir.clone().into(), os("-m"), os("fast"), os("-w")],
+                &[
+                    os("-D"),
+                    self.data_dir.clone().into(),
+                    os("-m"),
+                    os("fast"),
+                    os("-w"),
+                ],
             )
             .arg("stop")
             .stdin(Stdio::null())

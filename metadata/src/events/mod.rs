@@ -295,8 +295,9 @@ fn install_spec(t: &TableTrigger, catalog: &Catalog) -> Json {
 
 fn install_stmt(t: &TableTrigger, catalog: &Catalog) -> Statement {
     Statement {
-        sql: "SELECT graphedge.install_event_trigger($1::text, $2::text, $3::text, $4::jsonb)::text"
-            .into(),
+        sql:
+            "SELECT graphedge.install_event_trigger($1::text, $2::text, $3::text, $4::jsonb)::text"
+                .into(),
         params: vec![
             Some(t.conf.name.clone()),
             Some(t.table.schema.clone()),
