@@ -32,7 +32,9 @@ pub async fn ensure(db: &impl Database) -> Result<(), DbError> {
     db.run_sql(CREATE_SQL).await?;
     db.run_sql(crate::api::scheduled::CATALOG_SQL).await?;
     // The functions compiled mutations call (permission-check violations).
-    db.run_sql(graphedge_core::CATALOG_SQL).await.map(|_| ())
+    db.run_sql(graphedge_core::CATALOG_SQL).await?;
+    // Event log, invocation log and trigger functions of event triggers.
+    db.run_sql(crate::events::CATALOG_SQL).await.map(|_| ())
 }
 
 pub async fn read(db: &impl Database) -> Result<Option<Stored>, DbError> {
@@ -65,27 +67,22 @@ pub async fn write(
     metadata: &Json,
     catalog: Option<&Json>,
 ) -> Result<(), DbError> {
-    write_with(db, resource_version, metadata, catalog, Vec::new()).await
+    let stmt = write_statement(resource_version, metadata, catalog);
+    db.transaction(&[stmt]).await.map(|_| ())
 }
 
-/// [`write`] plus `extra` statements in the same transaction (catalog changes that must commit
-/// together with the metadata, e.g. the events of new cron triggers).
-pub async fn write_with(
-    db: &impl Database,
+/// The UPSERT of [`write`], to run inside a larger transaction.
+pub fn write_statement(
     resource_version: i64,
     metadata: &Json,
     catalog: Option<&Json>,
-    extra: Vec<Statement>,
-) -> Result<(), DbError> {
-    let stmt = Statement {
+) -> Statement {
+    Statement {
         sql: WRITE_SQL.into(),
         params: vec![
             Some(resource_version.to_string()),
             Some(metadata.to_string()),
             catalog.map(|c| c.to_string()),
         ],
-    };
-    let mut stmts = vec![stmt];
-    stmts.extend(extra);
-    db.transaction(&stmts).await.map(|_| ())
+    }
 }

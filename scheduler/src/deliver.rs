@@ -20,12 +20,12 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value as Json;
 use tokio::sync::Semaphore;
 
 pub use graphedge_metadata::events::webhook::{
-    check_headers, check_url, resolve_headers, resolve_webhook, HeaderConf,
+    check_headers, check_url, resolve_headers, resolve_webhook, HeaderConf, RetryConf,
 };
 
 /// Hasura's default `HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE`.
@@ -33,42 +33,6 @@ pub const DEFAULT_POOL_SIZE: usize = 100;
 
 /// Response bodies longer than this are cut (they are logged, not interpreted).
 pub const MAX_BODY: usize = 64 * 1024;
-
-/// Retry settings (Hasura's event-trigger `retry_conf`; cron triggers map their
-/// `retry_interval_seconds` / `timeout_seconds` onto the same struct).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RetryConf {
-    #[serde(default)]
-    pub num_retries: u32,
-    #[serde(default = "default_interval")]
-    pub interval_sec: u64,
-    #[serde(default = "default_timeout")]
-    pub timeout_sec: u64,
-}
-
-fn default_interval() -> u64 {
-    10
-}
-fn default_timeout() -> u64 {
-    60
-}
-
-impl Default for RetryConf {
-    /// Hasura's defaults: no retries, 10 s interval, 60 s timeout.
-    fn default() -> Self {
-        RetryConf {
-            num_retries: 0,
-            interval_sec: default_interval(),
-            timeout_sec: default_timeout(),
-        }
-    }
-}
-
-impl RetryConf {
-    pub fn timeout(&self) -> Duration {
-        Duration::from_secs(self.timeout_sec.max(1))
-    }
-}
 
 /// After a failed attempt: the delay before the next attempt, or `None` to give up.
 ///

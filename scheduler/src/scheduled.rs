@@ -121,6 +121,15 @@ impl Default for Settings {
     }
 }
 
+/// Completes when the shutdown flag becomes true (or its sender is gone).
+pub async fn stopped(mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        if shutdown.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
 /// Environment lookup for `value_from_env` headers and `{{VAR}}` webhook templates.
 pub type Env = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 

@@ -111,6 +111,8 @@ pub(crate) struct Cx<'a, D> {
     pub md_changed: bool,
     pub catalog_changed: bool,
     pub resource_version: i64,
+    /// `reload_metadata`: reinstall every event trigger's Postgres triggers.
+    pub reinstall_event_triggers: bool,
 }
 
 impl<D: Database> Cx<'_, D> {
@@ -173,6 +175,7 @@ pub async fn execute(
         md_changed: false,
         catalog_changed: false,
         resource_version: state.resource_version,
+        reinstall_event_triggers: false,
     };
     let (op, args, version) = split_request(body)?;
     let result = if op == "bulk" {
@@ -206,10 +209,22 @@ pub async fn execute(
         serde_json::to_value(&cx.md).map_err(|e| ApiError::unexpected(e.to_string()).at("$"))?;
     let cat_json = serde_json::to_value(&cx.catalog)
         .map_err(|e| ApiError::unexpected(e.to_string()).at("$"))?;
-    let cron_events = scheduled::reconcile(db, &state.metadata, &cx.md).await?;
-    store::write_with(db, resource_version, &md_json, Some(&cat_json), cron_events)
-        .await
-        .map_err(db_err)?;
+    // Event triggers' Postgres triggers change in the transaction that persists the metadata.
+    let mut stmts = crate::events::reconcile(
+        &state.metadata,
+        &cx.md,
+        &cx.catalog,
+        cx.reinstall_event_triggers,
+    )
+    .map_err(|(m, p)| ApiError::parse_failed(m).at(p))?;
+    stmts.push(store::write_statement(
+        resource_version,
+        &md_json,
+        Some(&cat_json),
+    ));
+    // Cron triggers' events follow the triggers in the same transaction.
+    stmts.extend(scheduled::reconcile(db, &state.metadata, &cx.md).await?);
+    db.transaction(&stmts).await.map_err(db_err)?;
     Ok((
         result,
         Some(MetadataState {

@@ -132,10 +132,14 @@ pub(crate) async fn run<D: Database>(
         }
         "export_metadata" => export_metadata(cx, version),
         "replace_metadata" => replace_metadata(cx, args).await,
-        "reload_metadata" => reload_metadata(cx).await,
+        "reload_metadata" => {
+            cx.reinstall_event_triggers = true;
+            reload_metadata(cx).await
+        }
         "clear_metadata" => clear_metadata(cx),
         "get_inconsistent_metadata" => Ok(inconsistent_json(cx)),
         "drop_inconsistent_metadata" => drop_inconsistent_metadata(cx),
+        op if crate::events::ops::handles(op) => crate::events::ops::run(cx, op, args).await,
         _ => Err(ApiError::not_supported(format!("unknown operation {op:?}")).at("$.type")),
     }
 }

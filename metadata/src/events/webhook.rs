@@ -4,6 +4,42 @@
 //! where values come from.
 use serde::{Deserialize, Serialize};
 
+/// Retry settings of an event trigger (`retry_conf`), Hasura's defaults: no retries, 10 s
+/// interval, 60 s timeout. Cron triggers map their `retry_interval_seconds` / `timeout_seconds`
+/// onto the same struct for delivery.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryConf {
+    #[serde(default)]
+    pub num_retries: u32,
+    #[serde(default = "default_interval")]
+    pub interval_sec: u64,
+    #[serde(default = "default_timeout")]
+    pub timeout_sec: u64,
+}
+
+fn default_interval() -> u64 {
+    10
+}
+fn default_timeout() -> u64 {
+    60
+}
+
+impl Default for RetryConf {
+    fn default() -> Self {
+        RetryConf {
+            num_retries: 0,
+            interval_sec: default_interval(),
+            timeout_sec: default_timeout(),
+        }
+    }
+}
+
+impl RetryConf {
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeout_sec.max(1))
+    }
+}
+
 /// One configured header: `{"name": "X-Key", "value": "..."}` or
 /// `{"name": "X-Key", "value_from_env": "MY_ENV"}` (Hasura's shape, serialised identically).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
