@@ -6,10 +6,14 @@
 //! - [`api`]: the operations of `/v1/query`, `/v1/metadata` and `/v2/query` ([`execute`]) and
 //!   the cold start ([`load`]);
 //! - `store`: persistence of metadata and catalog in our own schema `graphedge`;
-//! - [`db`]: the `Database` trait every host implements.
+//! - [`db`]: the `Database` trait every host implements;
+//! - [`cron`]: cron schedules, next fire times and UTC timestamps (pure);
+//! - [`events`]: event triggers (model, trigger DDL, event operations) and webhook settings.
 pub mod api;
+pub mod cron;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod introspect;
 pub mod raw;
 pub mod resolve;

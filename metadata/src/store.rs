@@ -32,8 +32,11 @@ pub struct Stored {
 
 pub async fn ensure(db: &impl Database) -> Result<(), DbError> {
     db.run_sql(CREATE_SQL).await?;
+    db.run_sql(crate::api::scheduled::CATALOG_SQL).await?;
     // The functions compiled mutations call (permission-check violations).
-    db.run_sql(graphedge_core::CATALOG_SQL).await.map(|_| ())
+    db.run_sql(graphedge_core::CATALOG_SQL).await?;
+    // Event log, invocation log and trigger functions of event triggers.
+    db.run_sql(crate::events::CATALOG_SQL).await.map(|_| ())
 }
 
 /// The stored metadata's version (`None`: nothing stored yet) — the edge's cheap staleness check.
@@ -83,13 +86,22 @@ pub async fn write(
     metadata: &Json,
     catalog: Option<&Json>,
 ) -> Result<(), DbError> {
-    let stmt = Statement {
+    let stmt = write_statement(resource_version, metadata, catalog);
+    db.transaction(&[stmt]).await.map(|_| ())
+}
+
+/// The UPSERT of [`write`], to run inside a larger transaction.
+pub fn write_statement(
+    resource_version: i64,
+    metadata: &Json,
+    catalog: Option<&Json>,
+) -> Statement {
+    Statement {
         sql: WRITE_SQL.into(),
         params: vec![
             Some(resource_version.to_string()),
             Some(metadata.to_string()),
             catalog.map(|c| c.to_string()),
         ],
-    };
-    db.transaction(&[stmt]).await.map(|_| ())
+    }
 }

@@ -90,12 +90,38 @@ pub const FLAGS: &[Flag] = &[
         switch: false,
         help: "maximum number of Postgres connections (default 50)",
     },
+    Flag {
+        name: "enable-background",
+        env: "GRAPHEDGE_ENABLE_BACKGROUND",
+        switch: true,
+        help: "`serve`: also deliver event triggers (default true)",
+    },
+    Flag {
+        name: "events-http-pool-size",
+        env: "HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE",
+        switch: false,
+        help: "maximum concurrent webhook requests (default 100)",
+    },
+    Flag {
+        name: "events-fetch-interval",
+        env: "HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL",
+        switch: false,
+        help: "milliseconds between polls for new events when idle (default 1000)",
+    },
+    Flag {
+        name: "events-fetch-batch-size",
+        env: "HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE",
+        switch: false,
+        help: "events claimed per poll (default 100)",
+    },
 ];
 
 /// The subcommand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     Serve,
+    /// Only the background loops (event triggers, ...), no HTTP server.
+    Scheduler,
     Dev,
     Version,
     Help,
@@ -147,6 +173,7 @@ impl Cli {
                 let c =
                     match arg.as_str() {
                         "serve" => Command::Serve,
+                        "scheduler" => Command::Scheduler,
                         "dev" => Command::Dev,
                         "version" => Command::Version,
                         "help" => Command::Help,
@@ -257,6 +284,7 @@ pub fn help_text() -> String {
          USAGE:\n    graphedge <COMMAND> [FLAGS]\n\n\
          COMMANDS:\n    \
          serve      run the engine against HASURA_GRAPHQL_DATABASE_URL / --database-url\n    \
+         scheduler  run only the background loops (event trigger delivery) against the database\n    \
          dev        start a throwaway local Postgres with a demo schema and run the engine on it\n    \
          metadata   export|apply|clear|reload|inconsistency list: the YAML metadata directory\n               \
          against a running server (`graphedge metadata --help`)\n    \

@@ -7,7 +7,7 @@ use std::time::Duration;
 use graphedge_scheduler::config::{help_text, Cli, Command, ServeConfig};
 use graphedge_scheduler::db::PgDatabase;
 use graphedge_scheduler::server::{self, App};
-use graphedge_scheduler::{dev, metadata_cli, pgtemp};
+use graphedge_scheduler::{background, dev, metadata_cli, pgtemp};
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
@@ -35,7 +35,7 @@ fn main() -> ExitCode {
             println!("graphedge {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Command::Serve | Command::Dev => {
+        Command::Serve | Command::Dev | Command::Scheduler => {
             let _log_guard = init_logging();
             let rt = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -47,10 +47,10 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let result = if cli.command == Command::Serve {
-                rt.block_on(run_serve(&cli))
-            } else {
-                rt.block_on(run_dev(&cli))
+            let result = match cli.command {
+                Command::Serve => rt.block_on(run_serve(&cli)),
+                Command::Scheduler => rt.block_on(run_scheduler(&cli)),
+                _ => rt.block_on(run_dev(&cli)),
             };
             match result {
                 Ok(()) => ExitCode::SUCCESS,
@@ -117,10 +117,82 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(address = %addr, pool_size = config.pool_size, "graphedge is serving");
+    let background = spawn_background(&get, &db)?;
     let app = Arc::new(App { engine, db });
-    server::serve(listener, app, server::shutdown_signal())
+    let result = server::serve(listener, app, background.signal())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    background.stop().await;
+    result
+}
+
+/// The background loops next to the HTTP server (unless disabled): one shutdown signal stops
+/// both.
+struct Background {
+    tx: tokio::sync::watch::Sender<bool>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Resolves on SIGTERM / Ctrl-C and tells the loops to stop.
+    fn signal(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let tx = self.tx.clone();
+        async move {
+            server::shutdown_signal().await;
+            let _ = tx.send(true);
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.tx.send(true);
+        if let Some(h) = self.handle {
+            let _ = h.await;
+        }
+    }
+}
+
+fn spawn_background(
+    get: &dyn Fn(&str) -> Option<String>,
+    db: &PgDatabase,
+) -> Result<Background, String> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    if !background::enabled(get)? {
+        return Ok(Background { tx, handle: None });
+    }
+    let settings = background::Settings::from_lookup(get)?;
+    let db = db.clone();
+    let handle = tokio::spawn(background::run(db, settings, rx));
+    Ok(Background {
+        tx,
+        handle: Some(handle),
+    })
+}
+
+/// `graphedge scheduler`: only the background loops, until SIGTERM / Ctrl-C.
+async fn run_scheduler(cli: &Cli) -> Result<(), String> {
+    let get = cli.lookup(env);
+    let config = ServeConfig::from_lookup(&get)?;
+    let url = config
+        .database_url
+        .clone()
+        .ok_or("no database: set HASURA_GRAPHQL_DATABASE_URL or --database-url")?;
+    let db = connect(&url, config.pool_size.min(20)).await?;
+    // The catalog (event log tables, trigger functions) exists even before a server ran.
+    graphedge_metadata::store::ensure(&db)
+        .await
+        .map_err(|e| format!("cannot prepare the catalog: {e}"))?;
+    let forced = |k: &str| {
+        if k == "GRAPHEDGE_ENABLE_BACKGROUND" {
+            Some("true".to_string())
+        } else {
+            get(k)
+        }
+    };
+    let background = spawn_background(&forced, &db)?;
+    tracing::info!("graphedge scheduler is running");
+    background.signal().await;
+    background.stop().await;
+    Ok(())
 }
 
 async fn run_dev(cli: &Cli) -> Result<(), String> {

@@ -123,6 +123,28 @@ impl TempPostgres {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    /// Restarts the server in place (same port and data; clients are disconnected): `pg_ctl
+    /// stop -m fast` then start. For tests of reconnection.
+    pub fn restart(&self) -> io::Result<()> {
+        let out = self
+            .pg_command(
+                "pg_ctl",
+                &[
+                    os("-D"),
+                    self.data_dir.clone().into(),
+                    os("-m"),
+                    os("fast"),
+                    os("-w"),
+                ],
+            )
+            .arg("stop")
+            .stdin(Stdio::null())
+            .output()?;
+        check(&out, "pg_ctl stop")?;
+        self.pg_ctl_start()?;
+        self.wait_ready(Duration::from_secs(60))
+    }
+
     /// Stops the server (`pg_ctl stop -m fast`) and removes the directory. Idempotent.
     pub fn stop(&mut self) {
         if !self.stopped {

@@ -9,6 +9,7 @@
 //! Exception: `run_sql` statements are executed when reached; a later failure in the same
 //! `bulk` does not undo them (Hasura runs a bulk in one transaction).
 mod ops;
+pub mod scheduled;
 mod sql;
 
 use crate::db::Database;
@@ -128,6 +129,8 @@ pub(crate) struct Cx<'a, D> {
     pub md_changed: bool,
     pub catalog_changed: bool,
     pub resource_version: i64,
+    /// `reload_metadata`: reinstall every event trigger's Postgres triggers.
+    pub reinstall_event_triggers: bool,
 }
 
 impl<D: Database> Cx<'_, D> {
@@ -190,6 +193,7 @@ pub async fn execute(
         md_changed: false,
         catalog_changed: false,
         resource_version: state.resource_version,
+        reinstall_event_triggers: false,
     };
     let (op, args, version) = split_request(body)?;
     let result = if op == "bulk" {
@@ -223,9 +227,22 @@ pub async fn execute(
         serde_json::to_value(&cx.md).map_err(|e| ApiError::unexpected(e.to_string()).at("$"))?;
     let cat_json = serde_json::to_value(&cx.catalog)
         .map_err(|e| ApiError::unexpected(e.to_string()).at("$"))?;
-    store::write(db, resource_version, &md_json, Some(&cat_json))
-        .await
-        .map_err(db_err)?;
+    // Event triggers' Postgres triggers change in the transaction that persists the metadata.
+    let mut stmts = crate::events::reconcile(
+        &state.metadata,
+        &cx.md,
+        &cx.catalog,
+        cx.reinstall_event_triggers,
+    )
+    .map_err(|(m, p)| ApiError::parse_failed(m).at(p))?;
+    stmts.push(store::write_statement(
+        resource_version,
+        &md_json,
+        Some(&cat_json),
+    ));
+    // Cron triggers' events follow the triggers in the same transaction.
+    stmts.extend(scheduled::reconcile(db, &state.metadata, &cx.md).await?);
+    db.transaction(&stmts).await.map_err(db_err)?;
     Ok((
         result,
         Some(MetadataState {

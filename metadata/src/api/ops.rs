@@ -1,6 +1,6 @@
 //! The individual operations. Each takes the request's `args` and mutates the working copy
 //! of the metadata (then calls [`Cx::check`]) or reads it.
-use super::{empty_metadata, sql, success, Cx};
+use super::{empty_metadata, scheduled, sql, success, Cx};
 use crate::db::Database;
 use crate::error::ApiError;
 use crate::raw::{self, Metadata, QualifiedTable, Source, TableMetadata};
@@ -121,12 +121,25 @@ pub(crate) async fn run<D: Database>(
         "add_collection_to_allowlist" => add_collection_to_allowlist(cx, args),
         "drop_collection_from_allowlist" => drop_collection_from_allowlist(cx, args),
         "update_scope_of_collection_in_allowlist" => update_allowlist_scope(cx, args),
+        "create_cron_trigger" => scheduled::create_cron_trigger(cx, args),
+        "delete_cron_trigger" => scheduled::delete_cron_trigger(cx, args),
+        "get_cron_triggers" => scheduled::get_cron_triggers(cx),
+        "create_scheduled_event" => scheduled::create_scheduled_event(cx, args).await,
+        "delete_scheduled_event" => scheduled::delete_scheduled_event(cx, args).await,
+        "get_scheduled_events" => scheduled::get_scheduled_events(cx, args).await,
+        "get_scheduled_event_invocations" => {
+            scheduled::get_scheduled_event_invocations(cx, args).await
+        }
         "export_metadata" => export_metadata(cx, version),
         "replace_metadata" => replace_metadata(cx, args).await,
-        "reload_metadata" => reload_metadata(cx).await,
+        "reload_metadata" => {
+            cx.reinstall_event_triggers = true;
+            reload_metadata(cx).await
+        }
         "clear_metadata" => clear_metadata(cx),
         "get_inconsistent_metadata" => Ok(inconsistent_json(cx)),
         "drop_inconsistent_metadata" => drop_inconsistent_metadata(cx),
+        op if crate::events::ops::handles(op) => crate::events::ops::run(cx, op, args).await,
         _ => Err(ApiError::not_supported(format!("unknown operation {op:?}")).at("$.type")),
     }
 }
@@ -1073,7 +1086,8 @@ fn update_allowlist_scope<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resul
 // Whole-metadata operations
 
 fn export_metadata<D: Database>(cx: &mut Cx<'_, D>, version: u64) -> Result<Json, ApiError> {
-    let md = serde_json::to_value(&cx.md).map_err(|e| ApiError::unexpected(e.to_string()))?;
+    let md =
+        serde_json::to_value(cx.md.exported()).map_err(|e| ApiError::unexpected(e.to_string()))?;
     if version >= 2 {
         Ok(json!({ "resource_version": cx.resource_version, "metadata": md }))
     } else {
@@ -1101,8 +1115,10 @@ async fn replace_metadata<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resul
         .source("default")
         .map(|s| s.configuration.clone())
         .unwrap_or_else(super::default_source_configuration);
-    let md = Metadata::from_json(doc, &default_config)
+    let mut md = Metadata::from_json(doc, &default_config)
         .map_err(|e| ApiError::parse_failed(e).at(path))?;
+    scheduled::check_all(&md, path)?;
+    scheduled::keep_unexported(&cx.md, &mut md);
     let enum_changed = super::enum_tables(&md) != super::enum_tables(&cx.md);
     cx.md = md;
     if enum_changed {
@@ -1147,6 +1163,7 @@ fn clear_metadata<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
     if md.sources.is_empty() {
         md = empty_metadata();
     }
+    scheduled::keep_unexported(&cx.md, &mut md);
     cx.md = md;
     let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
     cx.baseline = now;

@@ -1,8 +1,8 @@
 //! The serde model of Hasura v2 metadata, as `export_metadata` writes it (version 3).
 //!
 //! Every type mirrors Hasura's JSON exactly: field names, which keys are omitted when empty or
-//! default (`skip_serializing_if`), and every key we do not model (remote schemas, actions, cron
-//! triggers, event triggers, ...) kept as raw JSON in an `extra` map, so that
+//! default (`skip_serializing_if`), and every key we do not model (remote schemas, actions,
+//! event triggers, ...) kept as raw JSON in an `extra` map, so that
 //! `export_metadata` → `replace_metadata` round-trips losslessly.
 //!
 //! Qualified names accept both `"name"` (schema `public`) and `{"schema", "name"}` on input and
@@ -11,7 +11,10 @@
 //!
 //! Older metadata versions (1 and 2: top-level `tables`/`functions`, no `sources`) are accepted by
 //! [`Metadata::from_json`], which upgrades them to version 3 with one source `default`.
+mod scheduled;
 mod yaml;
+
+pub use scheduled::{CronTrigger, HeaderConf, RetryConfSt};
 
 pub use yaml::{from_yaml_dir, to_yaml_dir, YamlError};
 
@@ -121,7 +124,10 @@ pub struct Metadata {
     pub allowlist: Vec<AllowlistEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inherited_roles: Vec<InheritedRole>,
-    /// remote_schemas, actions, custom_types, cron_triggers, rest_endpoints, api_limits,
+    /// All cron triggers, also those with `include_in_metadata: false` (stored, not exported).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cron_triggers: Vec<CronTrigger>,
+    /// remote_schemas, actions, custom_types, rest_endpoints, api_limits,
     /// network, backend_configs, ... verbatim.
     #[serde(flatten)]
     pub extra: Extra,
@@ -135,6 +141,7 @@ impl Default for Metadata {
             query_collections: Vec::new(),
             allowlist: Vec::new(),
             inherited_roles: Vec::new(),
+            cron_triggers: Vec::new(),
             extra: Extra::new(),
         }
     }
@@ -769,6 +776,15 @@ impl Metadata {
         md.version = 3;
         md.sources = vec![source];
         Ok(md)
+    }
+
+    /// The metadata as `export_metadata` shows it: cron triggers with `include_in_metadata`
+    /// only, sorted by name (like Hasura).
+    pub fn exported(&self) -> Metadata {
+        let mut md = self.clone();
+        md.cron_triggers.retain(|c| c.include_in_metadata);
+        md.cron_triggers.sort_by(|a, b| a.name.cmp(&b.name));
+        md
     }
 
     pub fn source(&self, name: &str) -> Option<&Source> {

@@ -1,0 +1,71 @@
+//! The background loops of the native process: event-trigger delivery (and cron triggers /
+//! scheduled events — one line each below). Run by `graphedge scheduler`, and inside
+//! `graphedge serve` unless `--enable-background=false` / `GRAPHEDGE_ENABLE_BACKGROUND=false`.
+//!
+//! Every loop shares one webhook [`Deliverer`] (one HTTP pool of
+//! `HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE` permits) and stops when `shutdown` becomes true,
+//! returning its unfinished work to the database before [`run`] returns.
+use tokio::sync::watch;
+
+use crate::db::PgDatabase;
+use crate::deliver::Deliverer;
+use crate::events::{self, EventsConfig};
+
+/// The loops' settings, read (and validated) before anything starts.
+#[derive(Clone)]
+pub struct Settings {
+    /// The shared webhook client.
+    pub deliverer: Deliverer,
+    pub events: EventsConfig,
+    pub scheduled: crate::scheduled::Settings,
+}
+
+impl Settings {
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Settings, String> {
+        Ok(Settings {
+            deliverer: Deliverer::from_env(get)?,
+            events: EventsConfig::from_lookup(&get)?,
+            scheduled: crate::scheduled::Settings::from_env(get)?,
+        })
+    }
+}
+
+/// Runs all background loops until `shutdown` becomes true and every loop has stopped.
+pub async fn run(db: PgDatabase, settings: Settings, shutdown: watch::Receiver<bool>) {
+    let mut loops = tokio::task::JoinSet::new();
+    loops.spawn(events::run(
+        db.clone(),
+        settings.deliverer.clone(),
+        settings.events.clone(),
+        shutdown.clone(),
+    ));
+    loops.spawn(
+        crate::scheduled::Scheduler::new(
+            db.clone(),
+            settings.deliverer.clone(),
+            settings.scheduled.clone(),
+        )
+        .run(crate::scheduled::stopped(shutdown.clone())),
+    );
+    // Further loops go here, e.g. `loops.spawn(crate::cron::run(db.clone(), deliverer.clone(), ...));`
+    while let Some(r) = loops.join_next().await {
+        if let Err(e) = r {
+            tracing::error!(error = %e, "a background loop failed");
+        }
+    }
+}
+
+/// `GRAPHEDGE_ENABLE_BACKGROUND` (default true): whether `graphedge serve` runs the loops.
+pub fn enabled(get: &dyn Fn(&str) -> Option<String>) -> Result<bool, String> {
+    match get("GRAPHEDGE_ENABLE_BACKGROUND").map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(true),
+        Some(v) if v.is_empty() => Ok(true),
+        Some(v) => match v.as_str() {
+            "true" | "t" | "yes" | "y" | "on" | "1" => Ok(true),
+            "false" | "f" | "no" | "n" | "off" | "0" => Ok(false),
+            _ => Err(format!(
+                "GRAPHEDGE_ENABLE_BACKGROUND: expected true or false: {v}"
+            )),
+        },
+    }
+}

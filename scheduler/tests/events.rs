@@ -1,0 +1,914 @@
+//! Event triggers end to end: a throwaway Postgres, `graphedge serve` for the metadata API
+//! (its own delivery loop switched off), `graphedge scheduler` processes doing the delivery, and
+//! a real HTTP receiver (hyper) recording every webhook call.
+//!
+//! * `hasura_behaviour` — payload shape, session variables, column-filtered updates, manual
+//!   invoke, headers and webhook from the environment, request transforms, the log operations,
+//!   export shape, delete and the legacy `/v1/query` name.
+//! * `malformed_definitions_install_nothing` — clear errors, no Postgres trigger left behind.
+//! * `retries_and_failures` — 500 / timeout / down / Retry-After: attempts, spacing, final state.
+//! * `crash_burst_and_two_schedulers` — two processes share work without double delivery;
+//!   `kill -9` during a 10,000-event burst loses nothing.
+//! * `postgres_restart_and_graceful_shutdown` — reconnects; SIGTERM returns claimed events.
+//! * `bench_deliveries` (ignored; `scripts/bench-events.sh`) — deliveries/s and write latency.
+mod common;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::{database, free_port, Server};
+use graphedge_scheduler::pgtemp::TempPostgres;
+use http_body_util::{BodyExt, Full};
+use serde_json::{json, Value};
+
+// ---------------------------------------------------------------------------------------------
+// The webhook receiver
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Hit {
+    method: String,
+    /// Path and query.
+    path: String,
+    headers: HashMap<String, String>,
+    body: Value,
+    at: Instant,
+}
+
+/// A hyper server on its own runtime. Paths decide the answer: `/fail` 500, `/slow` answers
+/// after 3 s, `/retry-after` 503 with `Retry-After: 2` on the first call then 200, else 200.
+struct Receiver {
+    base: String,
+    hits: Arc<Mutex<Vec<Hit>>>,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let hits: Arc<Mutex<Vec<Hit>>> = Arc::default();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let h = hits.clone();
+        rt.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let h = h.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| handle(h.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        Receiver {
+            base: format!("http://{addr}"),
+            hits,
+            _rt: rt,
+        }
+    }
+
+    /// Hits whose path starts with `prefix`.
+    fn hits(&self, prefix: &str) -> Vec<Hit> {
+        let all = self.hits.lock().unwrap();
+        all.iter()
+            .filter(|h| h.path.starts_with(prefix))
+            .cloned()
+            .collect()
+    }
+
+    fn count(&self, prefix: &str) -> usize {
+        let all = self.hits.lock().unwrap();
+        all.iter().filter(|h| h.path.starts_with(prefix)).count()
+    }
+}
+
+async fn handle(
+    hits: Arc<Mutex<Vec<Hit>>>,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
+    let method = req.method().to_string();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let earlier = {
+        let mut all = hits.lock().unwrap();
+        let earlier = all.iter().filter(|h| h.path == path).count();
+        all.push(Hit {
+            method,
+            path: path.clone(),
+            headers,
+            body,
+            at: Instant::now(),
+        });
+        earlier
+    };
+    let mut resp = hyper::Response::new(Full::new(Bytes::from_static(b"{\"ok\":true}")));
+    if path.starts_with("/fail") {
+        *resp.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+    } else if path.starts_with("/slow") {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    } else if path.starts_with("/retry-after") && earlier == 0 {
+        *resp.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
+        resp.headers_mut()
+            .insert("retry-after", hyper::header::HeaderValue::from_static("2"));
+    }
+    Ok(resp)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes and helpers
+
+/// A `graphedge scheduler` process (killed on drop).
+struct Scheduler {
+    child: Child,
+}
+
+impl Scheduler {
+    /// Fast polling, a 2 s lease and a 1 s shutdown grace unless `env` overrides them.
+    fn start(db_url: &str, env: &[(&str, &str)]) -> Scheduler {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_graphedge"));
+        cmd.args(["scheduler", "--database-url", db_url])
+            .env("HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL", "50")
+            .env("GRAPHEDGE_EVENTS_LOCK_LEASE_SECONDS", "2")
+            .env("HASURA_GRAPHQL_GRACEFUL_SHUTDOWN_TIMEOUT", "1")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Scheduler {
+            child: cmd.spawn().expect("spawn graphedge scheduler"),
+        }
+    }
+
+    fn kill9(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM; the exit status (within 20 s).
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "scheduler ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Postgres, a metadata server (no background loops) and a receiver.
+fn setup(sql: &str) -> (TempPostgres, String, Server, Receiver) {
+    let (pg, url) = database();
+    let server = Server::start_with(&url, &["--enable-background=false"]);
+    server.run_sql(sql);
+    (pg, url, server, Receiver::start())
+}
+
+fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn metadata(server: &Server, body: Value) -> (u16, Value) {
+    server.post_json("/v1/metadata", body)
+}
+
+/// `pg_create_event_trigger` with `args`; the status and response.
+fn create_trigger(server: &Server, args: Value) -> (u16, Value) {
+    metadata(
+        server,
+        json!({"type": "pg_create_event_trigger", "args": args}),
+    )
+}
+
+/// One scalar of a `run_sql` query.
+fn scalar(server: &Server, sql: &str) -> Value {
+    server.run_sql(sql)[0][0].clone()
+}
+
+fn count(server: &Server, sql: &str) -> i64 {
+    scalar(server, sql).as_str().unwrap().parse().unwrap()
+}
+
+/// A count through `psql` (independent of the server's pool, e.g. after a Postgres restart).
+fn psql_count(pg: &TempPostgres, sql: &str) -> i64 {
+    let out = pg.psql("graphedge", sql).unwrap();
+    out.lines().nth(2).unwrap().trim().parse().unwrap()
+}
+
+/// Postgres triggers we installed.
+fn installed(server: &Server) -> i64 {
+    count(
+        server,
+        "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'graphedge\\_%' AND NOT tgisinternal",
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hasura's documented behaviour
+
+#[test]
+fn hasura_behaviour() {
+    let (_pg, url, server, recv) =
+        setup("CREATE TABLE t (id int PRIMARY KEY, name text, note text)");
+    server.track("t");
+    let (s, r) = create_trigger(
+        &server,
+        json!({"name": "t_all", "table": "t", "webhook_from_env": "HOOK_URL",
+            "insert": {"columns": "*"}, "update": {"columns": ["name"]}, "delete": {"columns": "*"},
+            "enable_manual": true,
+            "headers": [{"name": "X-Static", "value": "s1"}, {"name": "X-Env", "value_from_env": "HOOK_SECRET"}],
+            "retry_conf": {"num_retries": 0, "interval_sec": 1, "timeout_sec": 5}}),
+    );
+    assert_eq!(s, 200, "{r}");
+    let (s, r) = create_trigger(
+        &server,
+        json!({"name": "t_transform", "table": {"schema": "public", "name": "t"},
+            "webhook": format!("{}/transformed", recv.base), "insert": {"columns": "*"},
+            "request_transform": {"version": 2, "template_engine": "Kriti", "method": "PUT",
+                "url": "{{$base_url}}/x", "query_params": {"id": "{{$body.event.data.new.id}}"},
+                "body": {"action": "transform",
+                    "template": "{\"id\": {{$body.event.data.new.id}}, \"op\": {{$body.event.op}}}"}}}),
+    );
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(installed(&server), 4); // t_all: 3 ops, t_transform: insert
+    let hook = format!("{}/all", recv.base);
+    let _sched = Scheduler::start(&url, &[("HOOK_URL", &hook), ("HOOK_SECRET", "sekret")]);
+
+    let (s, r) = server.graphql(
+        &[("x-hasura-role", "admin")],
+        r#"mutation { insert_t_one(object: {id: 1, name: "a", note: "n"}) { id } }"#,
+    );
+    assert_eq!(s, 200, "{r}");
+    server.run_sql("UPDATE t SET note = 'm' WHERE id = 1"); // not a watched column
+    server.run_sql("UPDATE t SET name = 'b' WHERE id = 1");
+    server.run_sql("DELETE FROM t WHERE id = 1");
+    let (s, inv) = metadata(
+        &server,
+        json!({"type": "pg_invoke_event_trigger", "args": {"name": "t_all", "payload": {"hello": 1}}}),
+    );
+    assert_eq!(s, 200, "{inv}");
+    let manual_id = inv["event_id"].as_str().unwrap().to_string();
+    wait_until("4 + 1 deliveries", Duration::from_secs(20), || {
+        recv.count("/all") >= 4 && recv.count("/transformed") >= 1
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let all = recv.hits("/all");
+    let ops: Vec<&str> = all
+        .iter()
+        .map(|h| h.body["event"]["op"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops.len(), 4, "{ops:?}");
+    for op in ["INSERT", "UPDATE", "DELETE", "MANUAL"] {
+        assert!(ops.contains(&op), "{ops:?}");
+    }
+    let by_op = |op: &str| {
+        all.iter()
+            .find(|h| h.body["event"]["op"] == op)
+            .unwrap()
+            .clone()
+    };
+
+    let ins = by_op("INSERT");
+    let keys: Vec<&String> = ins.body.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "event",
+            "created_at",
+            "id",
+            "delivery_info",
+            "trigger",
+            "table"
+        ]
+    );
+    assert_eq!(
+        ins.body["event"]["data"],
+        json!({"old": null, "new": {"id": 1, "name": "a", "note": "n"}})
+    );
+    assert_eq!(
+        ins.body["event"]["session_variables"]["x-hasura-role"],
+        "admin"
+    );
+    assert!(ins.body["event"]["trace_context"].is_object());
+    assert_eq!(
+        ins.body["delivery_info"],
+        json!({"max_retries": 0, "current_retry": 0})
+    );
+    assert_eq!(ins.body["trigger"], json!({"name": "t_all"}));
+    assert_eq!(ins.body["table"], json!({"schema": "public", "name": "t"}));
+    assert!(ins.body["created_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(ins.method, "POST");
+    assert_eq!(ins.headers["x-static"], "s1");
+    assert_eq!(ins.headers["x-env"], "sekret");
+    assert_eq!(ins.headers["content-type"], "application/json");
+
+    let upd = by_op("UPDATE");
+    assert_eq!(upd.body["event"]["data"]["old"]["name"], "a");
+    assert_eq!(upd.body["event"]["data"]["new"]["name"], "b");
+    assert_eq!(upd.body["event"]["session_variables"], Value::Null); // run_sql sets none
+    let del = by_op("DELETE");
+    assert_eq!(del.body["event"]["data"]["new"], Value::Null);
+    let man = by_op("MANUAL");
+    assert_eq!(
+        man.body["event"]["data"],
+        json!({"old": null, "new": {"hello": 1}})
+    );
+    assert_eq!(man.body["id"], manual_id.as_str());
+
+    let tr = &recv.hits("/transformed")[0];
+    assert_eq!(tr.method, "PUT");
+    assert_eq!(tr.path, "/transformed/x?id=1");
+    assert_eq!(tr.body, json!({"id": 1, "op": "INSERT"}));
+
+    // The log operations.
+    wait_until("recorded", Duration::from_secs(10), || {
+        count(
+            &server,
+            "SELECT count(*) FROM graphedge.event_log WHERE delivered",
+        ) == 5
+    });
+    let (s, logs) = metadata(
+        &server,
+        json!({"type": "pg_get_event_logs", "args": {"name": "t_all"}}),
+    );
+    assert_eq!(s, 200, "{logs}");
+    let logs = logs.as_array().unwrap();
+    assert_eq!(logs.len(), 4);
+    assert!(logs
+        .iter()
+        .all(|e| e["delivered"] == true && e["tries"] == 1));
+    for k in [
+        "id",
+        "schema_name",
+        "table_name",
+        "trigger_name",
+        "payload",
+        "delivered",
+        "error",
+        "tries",
+        "created_at",
+        "locked",
+        "next_retry_at",
+        "archived",
+    ] {
+        assert!(logs[0].get(k).is_some(), "{k} in {}", logs[0]);
+    }
+    let (_, pending) = metadata(
+        &server,
+        json!({"type": "pg_get_event_logs", "args": {"name": "t_all", "status": "pending"}}),
+    );
+    assert_eq!(pending, json!([]));
+    let (s, invs) = metadata(
+        &server,
+        json!({"type": "pg_get_event_invocation_logs", "args": {"name": "t_all", "limit": 2}}),
+    );
+    assert_eq!(s, 200, "{invs}");
+    assert_eq!(invs.as_array().unwrap().len(), 2);
+    assert_eq!(invs[0]["http_status"], 200);
+    assert_eq!(invs[0]["response"]["type"], "webhook_response");
+    let (s, by_id) = metadata(
+        &server,
+        json!({"type": "pg_get_event_by_id", "args": {"event_id": manual_id}}),
+    );
+    assert_eq!(s, 200, "{by_id}");
+    assert_eq!(by_id["event"]["id"], manual_id.as_str());
+    assert_eq!(by_id["invocations"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        by_id["invocations"][0]["request"]["payload"]["id"],
+        manual_id.as_str()
+    );
+    // Redeliver: delivered again.
+    let (s, r) = metadata(
+        &server,
+        json!({"type": "pg_redeliver_event", "args": {"event_id": manual_id}}),
+    );
+    assert_eq!(s, 200, "{r}");
+    wait_until("redelivery", Duration::from_secs(10), || {
+        recv.count("/all") == 5
+    });
+
+    // Export: Hasura's shape.
+    let (_, md) = metadata(&server, json!({"type": "export_metadata", "args": {}}));
+    let triggers = &md["sources"][0]["tables"][0]["event_triggers"];
+    assert_eq!(
+        triggers[0],
+        json!({"name": "t_all", "definition": {"enable_manual": true, "insert": {"columns": "*"},
+            "update": {"columns": ["name"]}, "delete": {"columns": "*"}},
+            "retry_conf": {"num_retries": 0, "interval_sec": 1, "timeout_sec": 5},
+            "webhook_from_env": "HOOK_URL",
+            "headers": [{"name": "X-Static", "value": "s1"}, {"name": "X-Env", "value_from_env": "HOOK_SECRET"}]})
+    );
+
+    // Delete removes the Postgres triggers; the legacy name creates on /v1/query.
+    let (s, r) = metadata(
+        &server,
+        json!({"type": "pg_delete_event_trigger", "args": {"name": "t_all"}}),
+    );
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(installed(&server), 1);
+    let (s, r) = metadata(
+        &server,
+        json!({"type": "pg_delete_event_trigger", "args": {"name": "t_all"}}),
+    );
+    assert_eq!((s, r["code"].as_str()), (400, Some("not-exists")), "{r}");
+    let (s, r) = server.post_json(
+        "/v1/query",
+        json!({"type": "create_event_trigger", "args": {"name": "legacy", "table": "t",
+            "webhook": format!("{}/legacy", recv.base), "delete": {"columns": "*"}}}),
+    );
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(installed(&server), 2);
+    // `replace` swaps the definition in place.
+    let (s, r) = create_trigger(
+        &server,
+        json!({"name": "legacy", "table": "t", "replace": true,
+        "webhook": format!("{}/legacy", recv.base), "insert": {"columns": "*"}, "delete": {"columns": "*"}}),
+    );
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(installed(&server), 3);
+}
+
+#[test]
+fn malformed_definitions_install_nothing() {
+    let (_pg, _url, server, recv) = setup("CREATE TABLE m (id int PRIMARY KEY, v text)");
+    server.track("m");
+    let hook = format!("{}/m", recv.base);
+    // (arguments, error code, error path)
+    let cases = [
+        (
+            json!({"name": "x", "table": "m", "webhook": "not a url", "insert": {"columns": "*"}}),
+            "parse-failed",
+            "$.args.webhook",
+        ),
+        (
+            json!({"name": "bad name!", "table": "m", "webhook": hook, "insert": {"columns": "*"}}),
+            "parse-failed",
+            "$.args.name",
+        ),
+        (
+            json!({"name": "x", "table": "m", "webhook": hook, "update": {"columns": ["nope"]}}),
+            "not-exists",
+            "$.args.update.columns",
+        ),
+        (
+            json!({"name": "x", "table": "nope", "webhook": hook, "insert": {"columns": "*"}}),
+            "not-exists",
+            "$.args.table",
+        ),
+        (
+            json!({"name": "x", "table": "m", "insert": {"columns": "*"}}),
+            "parse-failed",
+            "$.args",
+        ),
+        (
+            json!({"name": "x", "table": "m", "webhook": hook, "webhook_from_env": "E", "insert": {"columns": "*"}}),
+            "parse-failed",
+            "$.args",
+        ),
+        (
+            json!({"name": "x", "table": "m", "webhook": hook, "insert": {"columns": "*"},
+            "request_transform": {"body": {"action": "transform", "template": "{{ if $body.x }}1{{ end }}"}}}),
+            "parse-failed",
+            "$.args.request_transform",
+        ),
+        (
+            json!({"name": "x", "table": "m", "webhook": hook, "insert": {"columns": "*"},
+            "headers": [{"name": "X-A"}]}),
+            "parse-failed",
+            "$.args.headers",
+        ),
+        (
+            json!({"name": "x", "table": "m", "webhook": hook, "insert": {"columns": "*"}, "graphedge_ordering": "sideways"}),
+            "parse-failed",
+            "$.args.graphedge_ordering",
+        ),
+    ];
+    for (args, code, path) in cases {
+        let (s, r) = create_trigger(&server, args.clone());
+        assert_eq!(s, 400, "{args} → {r}");
+        assert_eq!(r["code"], code, "{args} → {r}");
+        assert_eq!(r["path"], path, "{args} → {r}");
+        assert!(!r["error"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(installed(&server), 0);
+    let (_, md) = metadata(&server, json!({"type": "export_metadata", "args": {}}));
+    assert!(
+        md["sources"][0]["tables"][0]
+            .get("event_triggers")
+            .is_none(),
+        "{md}"
+    );
+
+    // replace_metadata: a bad trigger fails the whole request; a good one installs; clear drops.
+    let mut doc = md.clone();
+    doc["sources"][0]["tables"][0]["event_triggers"] = json!([{"name": "ok1", "definition": {"insert": {"columns": "*"}}, "webhook": hook},
+               {"name": "bad", "definition": {"update": {"columns": ["nope"]}}, "webhook": hook}]);
+    let (s, r) = metadata(&server, json!({"type": "replace_metadata", "args": doc}));
+    assert_eq!(s, 400, "{r}");
+    assert!(r["error"].as_str().unwrap().contains("nope"), "{r}");
+    assert_eq!(installed(&server), 0);
+    doc["sources"][0]["tables"][0]["event_triggers"] = json!([{"name": "ok1", "definition": {"enable_manual": false, "insert": {"columns": "*"}},
+            "retry_conf": {"num_retries": 0, "interval_sec": 10, "timeout_sec": 60}, "webhook": hook}]);
+    let (s, r) = metadata(
+        &server,
+        json!({"type": "replace_metadata", "args": doc.clone()}),
+    );
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(installed(&server), 1);
+    let (_, md) = metadata(&server, json!({"type": "export_metadata", "args": {}}));
+    assert_eq!(md, doc, "export round-trips");
+    let (s, _) = metadata(&server, json!({"type": "reload_metadata", "args": {}}));
+    assert_eq!(s, 200);
+    assert_eq!(installed(&server), 1);
+    let (s, _) = metadata(&server, json!({"type": "clear_metadata", "args": {}}));
+    assert_eq!(s, 200);
+    assert_eq!(installed(&server), 0);
+}
+
+#[test]
+fn retries_and_failures() {
+    let (_pg, url, server, recv) = setup(
+        "CREATE TABLE f1 (id int PRIMARY KEY); CREATE TABLE f2 (id int PRIMARY KEY);
+         CREATE TABLE f3 (id int PRIMARY KEY); CREATE TABLE f4 (id int PRIMARY KEY);",
+    );
+    let down = format!("http://127.0.0.1:{}/down", free_port());
+    // (table, webhook, retry_conf)
+    let cases = [
+        (
+            "f1",
+            format!("{}/fail", recv.base),
+            json!({"num_retries": 2, "interval_sec": 1, "timeout_sec": 5}),
+        ),
+        (
+            "f2",
+            format!("{}/slow", recv.base),
+            json!({"num_retries": 1, "interval_sec": 1, "timeout_sec": 1}),
+        ),
+        (
+            "f3",
+            down,
+            json!({"num_retries": 1, "interval_sec": 1, "timeout_sec": 5}),
+        ),
+        (
+            "f4",
+            format!("{}/retry-after", recv.base),
+            json!({"num_retries": 1, "interval_sec": 1, "timeout_sec": 5}),
+        ),
+    ];
+    for (table, hook, retry) in &cases {
+        server.track(table);
+        let (s, r) = create_trigger(
+            &server,
+            json!({"name": format!("{table}_t"), "table": table,
+            "webhook": hook, "insert": {"columns": "*"}, "retry_conf": retry}),
+        );
+        assert_eq!(s, 200, "{r}");
+    }
+    let _sched = Scheduler::start(&url, &[]);
+    server.run_sql("INSERT INTO f1 VALUES (1); INSERT INTO f2 VALUES (1); INSERT INTO f3 VALUES (1); INSERT INTO f4 VALUES (1);");
+    wait_until("every event final", Duration::from_secs(30), || {
+        count(
+            &server,
+            "SELECT count(*) FROM graphedge.event_log WHERE delivered OR error",
+        ) == 4
+    });
+    let state = |t: &str| -> Value {
+        scalar(&server, &format!(
+            "SELECT json_build_object('delivered', delivered, 'error', error, 'tries', tries, 'locked', locked_by IS NOT NULL, \
+             'responses', (SELECT json_agg(json_build_object('status', i.status, 'type', i.response->>'type', 'message', i.response->'data'->>'message') ORDER BY i.created_at) \
+               FROM graphedge.event_invocation_logs i WHERE i.event_id = e.id))::text \
+             FROM graphedge.event_log e WHERE trigger_name = '{t}_t'"))
+        .as_str().map(|s| serde_json::from_str(s).unwrap()).unwrap()
+    };
+    let gaps = |hits: &[Hit]| -> Vec<f64> {
+        hits.windows(2)
+            .map(|w| (w[1].at - w[0].at).as_secs_f64())
+            .collect()
+    };
+    // 500: 1 + 2 attempts, 1 s apart, current_retry counting up, then a recorded failure.
+    let f1 = recv.hits("/fail");
+    assert_eq!(f1.len(), 3);
+    assert!(
+        gaps(&f1).iter().all(|g| *g >= 0.9 && *g < 3.0),
+        "{:?}",
+        gaps(&f1)
+    );
+    let retries: Vec<&Value> = f1
+        .iter()
+        .map(|h| &h.body["delivery_info"]["current_retry"])
+        .collect();
+    assert_eq!(retries, [&json!(0), &json!(1), &json!(2)]);
+    let s1 = state("f1");
+    assert_eq!(
+        (
+            s1["delivered"].clone(),
+            s1["error"].clone(),
+            s1["tries"].clone(),
+            s1["locked"].clone()
+        ),
+        (json!(false), json!(true), json!(3), json!(false))
+    );
+    assert_eq!(
+        s1["responses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["status"].clone())
+            .collect::<Vec<_>>(),
+        [json!(500), json!(500), json!(500)]
+    );
+    // Timeout: 2 attempts, each a client error naming the timeout.
+    let s2 = state("f2");
+    assert_eq!(
+        (s2["error"].clone(), s2["tries"].clone()),
+        (json!(true), json!(2)),
+        "{s2}"
+    );
+    assert!(
+        s2["responses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["type"] == "client_error"
+                && r["message"].as_str().unwrap().contains("timeout")),
+        "{s2}"
+    );
+    // Down: connection errors.
+    let s3 = state("f3");
+    assert_eq!(
+        (s3["error"].clone(), s3["tries"].clone()),
+        (json!(true), json!(2)),
+        "{s3}"
+    );
+    assert!(
+        s3["responses"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("connection"),
+        "{s3}"
+    );
+    // Retry-After: 2 s honoured over the 1 s interval; the second attempt succeeds.
+    let f4 = recv.hits("/retry-after");
+    assert_eq!(f4.len(), 2);
+    assert!(gaps(&f4)[0] >= 1.9, "{:?}", gaps(&f4));
+    let s4 = state("f4");
+    assert_eq!(
+        (s4["delivered"].clone(), s4["tries"].clone()),
+        (json!(true), json!(2)),
+        "{s4}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Faults
+
+/// Ids delivered per `/burst` hit (`event.data.new.id`), with how often each came.
+fn delivered_ids(recv: &Receiver) -> HashMap<i64, usize> {
+    let mut m = HashMap::new();
+    for h in recv.hits("/burst") {
+        *m.entry(h.body["event"]["data"]["new"]["id"].as_i64().unwrap())
+            .or_insert(0) += 1;
+    }
+    m
+}
+
+#[test]
+fn crash_burst_and_two_schedulers() {
+    let (_pg, url, server, recv) = setup("CREATE TABLE b (id int PRIMARY KEY)");
+    server.track("b");
+    let (s, r) = create_trigger(
+        &server,
+        json!({"name": "burst", "table": "b",
+        "webhook": format!("{}/burst", recv.base), "insert": {"columns": "*"}}),
+    );
+    assert_eq!(s, 200, "{r}");
+
+    // Two schedulers at once, no crash: every event exactly once.
+    server.run_sql("INSERT INTO b SELECT generate_series(1, 2000)");
+    let mut a = Scheduler::start(&url, &[("HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE", "20")]);
+    let mut b = Scheduler::start(&url, &[("HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE", "20")]);
+    wait_until("2000 deliveries", Duration::from_secs(60), || {
+        recv.count("/burst") >= 2000
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let ids = delivered_ids(&recv);
+    assert_eq!(ids.len(), 2000);
+    assert!(
+        ids.values().all(|n| *n == 1),
+        "an event was delivered twice without a crash"
+    );
+    assert!(a.terminate().success());
+    assert!(b.terminate().success());
+    let owners = count(
+        &server,
+        "SELECT count(DISTINCT event_id) FROM graphedge.event_invocation_logs",
+    );
+    assert_eq!(owners, 2000);
+
+    // kill -9 in the middle of a 10,000-event burst, then restart: none lost.
+    server.run_sql("INSERT INTO b SELECT generate_series(10001, 20000)");
+    let mut c = Scheduler::start(&url, &[]);
+    wait_until("part of the burst", Duration::from_secs(60), || {
+        recv.count("/burst") >= 2000 + 2500
+    });
+    c.kill9();
+    let before_restart = delivered_ids(&recv).len();
+    assert!(
+        before_restart < 12_000,
+        "the burst finished before the kill"
+    );
+    let _d = Scheduler::start(&url, &[]);
+    wait_until("the whole burst", Duration::from_secs(90), || {
+        delivered_ids(&recv).len() == 12_000
+    });
+    wait_until("all recorded", Duration::from_secs(20), || {
+        count(
+            &server,
+            "SELECT count(*) FROM graphedge.event_log WHERE NOT delivered",
+        ) == 0
+    });
+    let dups: usize = delivered_ids(&recv).values().map(|n| n - 1).sum();
+    eprintln!("kill -9 during the burst: {before_restart} delivered before, {dups} redelivered after restart");
+}
+
+#[test]
+fn postgres_restart_and_graceful_shutdown() {
+    let (pg, url, server, recv) =
+        setup("CREATE TABLE r (id int PRIMARY KEY); CREATE TABLE s (id int PRIMARY KEY)");
+    let _ = &server;
+    server.track("r");
+    server.track("s");
+    for (name, table, path, ordering) in [
+        ("r_t", "r", "/ok-r", None),
+        ("s_t", "s", "/slow", Some("primary_key")),
+    ] {
+        let mut args = json!({"name": name, "table": table, "webhook": format!("{}{path}", recv.base),
+            "insert": {"columns": "*"}, "update": {"columns": "*"},
+            "retry_conf": {"num_retries": 0, "interval_sec": 1, "timeout_sec": 10}});
+        if let Some(o) = ordering {
+            args["graphedge_ordering"] = json!(o);
+        }
+        let (s, r) = create_trigger(&server, args);
+        assert_eq!(s, 200, "{r}");
+    }
+    let mut sched = Scheduler::start(&url, &[]);
+    pg.psql("graphedge", "INSERT INTO r VALUES (1)").unwrap();
+    wait_until("first delivery", Duration::from_secs(20), || {
+        recv.count("/ok-r") == 1
+    });
+    pg.restart().unwrap();
+    pg.psql("graphedge", "INSERT INTO r VALUES (2)").unwrap();
+    wait_until(
+        "delivery after the Postgres restart",
+        Duration::from_secs(30),
+        || recv.count("/ok-r") == 2,
+    );
+
+    // Ordered trigger: three changes of one row are delivered one at a time.
+    pg.psql(
+        "graphedge",
+        "INSERT INTO s VALUES (1); UPDATE s SET id = 1 WHERE id = 1; INSERT INTO s VALUES (2);",
+    )
+    .unwrap();
+    wait_until("slow deliveries in flight", Duration::from_secs(10), || {
+        recv.count("/slow") == 2
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    // Row 1's second event waits for its first; row 2 goes in parallel.
+    assert_eq!(recv.count("/slow"), 2);
+    // SIGTERM with a 1 s grace while 3 s deliveries are in flight: exits, unlocks them.
+    let started = Instant::now();
+    assert!(sched.terminate().success());
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let locked = psql_count(
+        &pg,
+        "SELECT count(*) FROM graphedge.event_log WHERE locked_by IS NOT NULL",
+    );
+    assert_eq!(locked, 0, "claimed events are returned on shutdown");
+    assert_eq!(
+        psql_count(&pg, "SELECT count(*) FROM graphedge.event_processors"),
+        0
+    );
+    // Another process delivers them all, row 1's in commit order.
+    let _next = Scheduler::start(&url, &[]);
+    wait_until("the returned events", Duration::from_secs(30), || {
+        psql_count(
+            &pg,
+            "SELECT count(*) FROM graphedge.event_log WHERE trigger_name = 's_t' AND delivered",
+        ) == 3
+    });
+    let ops: Vec<String> = recv
+        .hits("/slow")
+        .iter()
+        .filter(|h| h.body["event"]["data"]["new"]["id"] == 1)
+        .map(|h| h.body["event"]["op"].as_str().unwrap().to_string())
+        .collect();
+    // INSERT (interrupted), INSERT again, then UPDATE — never UPDATE before INSERT.
+    assert_eq!(ops.first().map(String::as_str), Some("INSERT"));
+    assert_eq!(ops.last().map(String::as_str), Some("UPDATE"), "{ops:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement (scripts/bench-events.sh)
+
+#[test]
+#[ignore]
+fn bench_deliveries() {
+    let n: i64 = std::env::var("BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let (pg, url, server, recv) = setup(
+        "CREATE TABLE plain (id int PRIMARY KEY, v text); CREATE TABLE watched (id int PRIMARY KEY, v text)",
+    );
+    server.track("watched");
+    let (s, r) = create_trigger(
+        &server,
+        json!({"name": "bench", "table": "watched",
+        "webhook": format!("{}/burst", recv.base), "insert": {"columns": "*"}}),
+    );
+    assert_eq!(s, 200, "{r}");
+    // Write latency: single-row INSERT transactions, without and with the trigger.
+    let per_insert = |table: &str| -> f64 {
+        let rows = 5000;
+        let sql: String = (1..=rows)
+            .map(|i| format!("INSERT INTO {table} VALUES ({i}, 'x');\n"))
+            .collect();
+        let t = Instant::now();
+        pg.psql("graphedge", &sql).unwrap();
+        t.elapsed().as_secs_f64() * 1e6 / rows as f64
+    };
+    let plain = per_insert("plain");
+    let watched = per_insert("watched");
+    server.run_sql("TRUNCATE graphedge.event_log");
+    server.run_sql(&format!(
+        "INSERT INTO watched SELECT generate_series(100001, {}), 'x'",
+        100_000 + n
+    ));
+    let t = Instant::now();
+    let _sched = Scheduler::start(&url, &[]);
+    wait_until("the burst", Duration::from_secs(600), || {
+        recv.count("/burst") as i64 >= n
+    });
+    let secs = t.elapsed().as_secs_f64();
+    wait_until("recorded", Duration::from_secs(60), || {
+        count(
+            &server,
+            "SELECT count(*) FROM graphedge.event_log WHERE NOT delivered",
+        ) == 0
+    });
+    println!(
+        "BENCH deliveries: {n} events in {secs:.2} s = {:.0}/s (incl. process start)\n\
+         BENCH insert latency: {plain:.0} µs without trigger, {watched:.0} µs with (+{:.0} µs)",
+        n as f64 / secs,
+        watched - plain
+    );
+}
