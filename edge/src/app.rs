@@ -129,3 +129,22 @@ impl EdgeApp {
         Ok(slot.get_or_insert(engine).clone())
     }
 }
+
+/// The Neon-protocol transport an edge host configures from its settings:
+/// `HASURA_GRAPHQL_DATABASE_URL` (sent as `Neon-Connection-String`), `GRAPHEDGE_SQL_ENDPOINT`
+/// (the `/sql` URL; empty = Neon's endpoint for that host) and `GRAPHEDGE_SQL_AUTH_TOKEN`
+/// (sent as a bearer token to graphedge's gateway).
+pub fn neon_from_env<H: HttpClient>(
+    get: impl Fn(&str) -> Option<String>,
+    http: H,
+) -> Result<crate::transport::neon::NeonDatabase<H>, String> {
+    use crate::transport::neon::{NeonConfig, NeonDatabase};
+    let url = get("HASURA_GRAPHQL_DATABASE_URL")
+        .filter(|v| !v.trim().is_empty())
+        .ok_or("HASURA_GRAPHQL_DATABASE_URL is not set")?;
+    let config = NeonConfig::new(&url)
+        .map_err(|e| format!("HASURA_GRAPHQL_DATABASE_URL: {e}"))?
+        .with_endpoint(&get("GRAPHEDGE_SQL_ENDPOINT").unwrap_or_default())
+        .with_auth_token(get("GRAPHEDGE_SQL_AUTH_TOKEN").as_deref());
+    Ok(NeonDatabase::new(http, config))
+}

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use graphedge_edge::app::EdgeApp;
 use graphedge_edge::http::{HttpClient, HttpRequest, HttpResponse};
-use graphedge_edge::transport::neon::NeonDatabase;
+use graphedge_edge::app::neon_from_env;
 use graphedge_edge::Clock;
 use spin_sdk::http::{IntoResponse, Method, Request, Response};
 use spin_sdk::http_component;
@@ -102,7 +102,7 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
         Ok(app) => app,
         Err(e) => return Ok(json_error(500, &format!("invalid configuration: {e}"))),
     };
-    let db = match NeonDatabase::from_env(env, WasiHttp) {
+    let db = match neon_from_env(env, WasiHttp) {
         Ok(db) => db,
         Err(e) => return Ok(json_error(500, &format!("invalid configuration: {e}"))),
     };

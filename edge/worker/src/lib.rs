@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use graphedge_edge::app::EdgeApp;
 use graphedge_edge::http::{HttpClient, HttpRequest, HttpResponse};
-use graphedge_edge::transport::neon::NeonDatabase;
+use graphedge_edge::app::neon_from_env;
 use graphedge_edge::Clock;
 use worker::{event, Context, Env, Fetch, Headers, Method, RequestInit};
 
@@ -88,7 +88,7 @@ async fn fetch(
         headers: req.headers().entries().collect(),
         body: req.bytes().await.unwrap_or_default(),
     };
-    let db = match NeonDatabase::from_env(|k| lookup(&env, k), WorkerFetch) {
+    let db = match neon_from_env(|k| lookup(&env, k), WorkerFetch) {
         Ok(db) => db,
         Err(e) => return error_response(500, &format!("invalid configuration: {e}")),
     };
