@@ -1,15 +1,19 @@
 //! graphedge native process: the only long-running, tokio-based part of graphedge.
 //!
 //! * [`db`] — [`db::PgDatabase`], the `Database` implementation on a tokio-postgres pool.
+//! * [`backend`] — the pool or the Neon HTTP transport behind `graphedge serve`.
 //! * [`config`] — `graphedge serve` flags and Hasura's environment variables.
 //! * [`server`] — the hyper HTTP/1.1 server that hands each request to `graphedge_edge::handle`.
 //! * [`http_client`] — [`http_client::NativeHttp`], the host's outbound HTTP for the edge handler.
+//! * [`gateway`] — the SQL gateway: Neon's SQL-over-HTTP protocol served over a pool of its own.
 //! * [`dev`] — `graphedge dev`: a throwaway Postgres with a demo schema.
 //! * [`metadata_cli`] — `graphedge metadata export|apply|...` against a running server.
 //! * [`pgtemp`] — throwaway local Postgres clusters (tests and `graphedge dev`).
+pub mod backend;
 pub mod config;
 pub mod db;
 pub mod dev;
+pub mod gateway;
 pub mod http_client;
 pub mod metadata_cli;
 pub mod pgtemp;
