@@ -108,9 +108,11 @@ impl GatewayConfig {
             pool_size: DEFAULT_POOL_SIZE,
         };
         if config.password.is_none() && config.secret.is_none() {
-            return Err("the SQL gateway needs credentials: a password in the database URL \
+            return Err(
+                "the SQL gateway needs credentials: a password in the database URL \
                         or GRAPHEDGE_GATEWAY_SECRET"
-                .to_string());
+                    .to_string(),
+            );
         }
         Ok(config)
     }
@@ -216,7 +218,10 @@ impl Gateway {
                 let list = list
                     .as_array()
                     .ok_or_else(|| Failure::new(400, "`queries` must be an array"))?;
-                let queries = list.iter().map(parse_query).collect::<Result<Vec<_>, _>>()?;
+                let queries = list
+                    .iter()
+                    .map(parse_query)
+                    .collect::<Result<Vec<_>, _>>()?;
                 let results = self.batch(&queries, shape, header).await?;
                 json!({ "results": results })
             } else {
@@ -333,7 +338,10 @@ fn respond(status: u16, body: Vec<u8>) -> Response {
                  Neon-Batch-Deferrable"
                     .into(),
             ),
-            ("access-control-allow-methods".into(), "POST, OPTIONS".into()),
+            (
+                "access-control-allow-methods".into(),
+                "POST, OPTIONS".into(),
+            ),
         ],
         body,
     }
@@ -349,7 +357,10 @@ fn flag(v: Option<&str>) -> Result<Option<bool>, Failure> {
         None => Ok(None),
         Some(s) if s == "true" => Ok(Some(true)),
         Some(s) if s == "false" => Ok(Some(false)),
-        Some(s) => Err(Failure::new(400, format!("invalid boolean header value {s:?}"))),
+        Some(s) => Err(Failure::new(
+            400,
+            format!("invalid boolean header value {s:?}"),
+        )),
     }
 }
 
@@ -460,10 +471,7 @@ impl ToSql for BinaryParam<'_> {
 struct Raw(Vec<u8>);
 
 impl<'a> tokio_postgres::types::FromSql<'a> for Raw {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
         Ok(Raw(raw.to_vec()))
     }
 
@@ -650,7 +658,10 @@ async fn to_text<C: GenericClient>(
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let types: Vec<Type> = chunk.iter().map(|&(_, c)| columns[c].type_().clone()).collect();
+        let types: Vec<Type> = chunk
+            .iter()
+            .map(|&(_, c)| columns[c].type_().clone())
+            .collect();
         let params: Vec<BinaryParam<'_>> = chunk
             .iter()
             .map(|&(r, c)| match &rows[r][c] {

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use graphedge_scheduler::config::{help_text, Cli, Command, ServeConfig};
 use graphedge_scheduler::backend::Backend;
+use graphedge_scheduler::config::{help_text, Cli, Command, ServeConfig};
 use graphedge_scheduler::db::PgDatabase;
 use graphedge_scheduler::gateway::{self, Gateway, GatewayConfig};
 use graphedge_scheduler::http_client::NativeHttp;

@@ -53,7 +53,9 @@ fn npm_available() -> bool {
 #[test]
 fn neon_npm_driver_against_the_gateway() {
     if !npm_available() {
-        eprintln!("SKIPPED: npm/node not installed; the @neondatabase/serverless driver test needs them");
+        eprintln!(
+            "SKIPPED: npm/node not installed; the @neondatabase/serverless driver test needs them"
+        );
         return;
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/neon-driver");
@@ -135,7 +137,9 @@ fn neon_database_against_the_gateway() {
             .unwrap();
         assert_eq!(v.as_deref(), Some("t"));
         assert_eq!(
-            db.query_one(&stmt("SELECT 1 WHERE false", &[])).await.unwrap(),
+            db.query_one(&stmt("SELECT 1 WHERE false", &[]))
+                .await
+                .unwrap(),
             None
         );
 
@@ -181,7 +185,10 @@ fn neon_database_against_the_gateway() {
         );
         let rows = db
             .transaction(&[
-                stmt("INSERT INTO t VALUES ($1::int, $2::text)", &[Some("2"), None]),
+                stmt(
+                    "INSERT INTO t VALUES ($1::int, $2::text)",
+                    &[Some("2"), None],
+                ),
                 stmt("SELECT id, v FROM t ORDER BY id", &[]),
             ])
             .await
@@ -262,7 +269,10 @@ fn serve_over_the_http_transport() {
                       b: insert_author_one(object: {name: "ada"}) { id } }"#,
     );
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["errors"][0]["extensions"]["code"], "constraint-violation");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "constraint-violation"
+    );
     let rows = server.run_sql("SELECT count(*) FROM author");
     assert_eq!(rows, vec![vec![json!("2")]]);
 }

@@ -50,9 +50,8 @@ pub fn split_statements(script: &str) -> Vec<String> {
             }
             b'\'' => {
                 // E'…' (the E was consumed as a word just before): backslash escapes.
-                let escapes = i > 0
-                    && matches!(b[i - 1], b'E' | b'e')
-                    && (i < 2 || !is_ident(b[i - 2]));
+                let escapes =
+                    i > 0 && matches!(b[i - 1], b'E' | b'e') && (i < 2 || !is_ident(b[i - 2]));
                 content = true;
                 i += 1;
                 while i < n {
@@ -172,7 +171,8 @@ fn is_routine(words: &[String]) -> bool {
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     matches!(
         w.as_slice(),
-        ["CREATE", "FUNCTION" | "PROCEDURE", ..] | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE", ..]
+        ["CREATE", "FUNCTION" | "PROCEDURE", ..]
+            | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE", ..]
     )
 }
 
@@ -204,7 +204,10 @@ mod tests {
         check("", &[]);
         check(" ; ;-- only a comment\n", &[]);
         check("select 1; select 2", &["select 1", "select 2"]);
-        check("select 'a;b''c;'; select 2;", &["select 'a;b''c;'", "select 2"]);
+        check(
+            "select 'a;b''c;'; select 2;",
+            &["select 'a;b''c;'", "select 2"],
+        );
         check(
             r"select E'it\'s; fine'; select 'x\'; select 3",
             &[r"select E'it\'s; fine'", r"select 'x\'", "select 3"],
@@ -222,7 +225,10 @@ mod tests {
         );
         check(
             "do $body$ begin raise notice 'x;$$'; end $body$; select 1",
-            &["do $body$ begin raise notice 'x;$$'; end $body$", "select 1"],
+            &[
+                "do $body$ begin raise notice 'x;$$'; end $body$",
+                "select 1",
+            ],
         );
         check(
             "select 1 -- a; comment\n; /* c; /* nested; */ still; */ select 2",
