@@ -241,7 +241,10 @@ impl Gateway {
         .await;
         match result {
             Ok(body) => respond(200, body),
-            Err(f) => respond(f.status, f.body.to_string().into_bytes()),
+            Err(f) => {
+                tracing::debug!(status = f.status, error = %f.body, "SQL gateway request failed");
+                respond(f.status, f.body.to_string().into_bytes())
+            }
         }
     }
 
@@ -480,6 +483,9 @@ impl<'a> tokio_postgres::types::FromSql<'a> for Raw {
     }
 }
 
+/// A result value: decoded text, still-binary bytes, or NULL (`None`).
+type Cell = Option<Result<String, Vec<u8>>>;
+
 /// Types whose binary form we turn into Postgres' exact text form locally; everything else
 /// (floats, numeric, dates, arrays, ...) is converted by Postgres (`$n::text`).
 fn local_text(ty: &Type) -> bool {
@@ -543,7 +549,7 @@ async fn run_one<C: GenericClient>(
     pin_mut!(stream);
     let columns = stmt.columns();
     // Values: Some(Ok(text)) decoded, Some(Err(bytes)) still binary, None = NULL.
-    let mut rows: Vec<Vec<Option<Result<String, Vec<u8>>>>> = Vec::new();
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
     while let Some(row) = stream.try_next().await? {
         let mut values = Vec::with_capacity(columns.len());
         for (i, col) in columns.iter().enumerate() {
@@ -631,7 +637,7 @@ fn render(v: Option<String>, ty: &Type, raw_text: bool) -> Value {
 async fn to_text<C: GenericClient>(
     client: &C,
     columns: &[tokio_postgres::Column],
-    rows: Vec<Vec<Option<Result<String, Vec<u8>>>>>,
+    rows: Vec<Vec<Cell>>,
 ) -> Result<Vec<Vec<Option<String>>>, RunError> {
     const CHUNK: usize = 256;
     let mut pending: Vec<(usize, usize)> = Vec::new();

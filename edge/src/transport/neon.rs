@@ -20,7 +20,7 @@
 use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
 use serde_json::{json, Map, Value};
 
-use super::split::split_statements;
+use super::split::{max_param_ref, split_statements};
 use crate::http::{HttpClient, HttpRequest, HttpResponse};
 
 /// Where and how to reach a Neon-protocol endpoint.
@@ -127,7 +127,12 @@ impl<H: HttpClient> NeonDatabase<H> {
 
     /// Builds the HTTP request for one statement (`batch = false`) or a batch.
     pub fn request(&self, stmts: &[Statement], batch: bool) -> HttpRequest {
-        let one = |s: &Statement| json!({ "query": s.sql, "params": s.params });
+        // Parameters past the last `$n` the statement references are dropped: Postgres infers
+        // the parameter count from the text (Neon prepares untyped), so extra ones would fail.
+        let one = |s: &Statement| {
+            let used = max_param_ref(&s.sql).min(s.params.len());
+            json!({ "query": s.sql, "params": &s.params[..used] })
+        };
         let body = if batch {
             json!({ "queries": stmts.iter().map(one).collect::<Vec<_>>() })
         } else {
@@ -479,11 +484,15 @@ mod tests {
             json!({"query": "select $1::int, $2::text", "params": ["1", null]})
         );
 
-        let r = db.request(&[stmt("a", &[]), stmt("b", &[Some("x")])], true);
+        // Unreferenced trailing parameters are not sent.
+        let r = db.request(
+            &[stmt("a", &[Some("unused")]), stmt("b $1", &[Some("x")])],
+            true,
+        );
         let body: Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(
             body,
-            json!({"queries": [{"query": "a", "params": []}, {"query": "b", "params": ["x"]}]})
+            json!({"queries": [{"query": "a", "params": []}, {"query": "b $1", "params": ["x"]}]})
         );
         assert_eq!(
             crate::auth::header(&r.headers, "neon-batch-isolation-level"),
