@@ -114,6 +114,48 @@ pub const FLAGS: &[Flag] = &[
         switch: false,
         help: "events claimed per poll (default 100)",
     },
+    Flag {
+        name: "enable-sql-gateway",
+        env: "GRAPHEDGE_ENABLE_SQL_GATEWAY",
+        switch: true,
+        help: "serve Neon's SQL-over-HTTP protocol at POST /sql (for edge hosts)",
+    },
+    Flag {
+        name: "gateway-secret",
+        env: "GRAPHEDGE_GATEWAY_SECRET",
+        switch: false,
+        help: "bearer token accepted by the SQL gateway (besides the database password)",
+    },
+    Flag {
+        name: "gateway-statement-timeout",
+        env: "GRAPHEDGE_GATEWAY_STATEMENT_TIMEOUT",
+        switch: false,
+        help: "statement timeout of SQL gateway queries, seconds (default 30)",
+    },
+    Flag {
+        name: "gateway-max-request-bytes",
+        env: "GRAPHEDGE_GATEWAY_MAX_REQUEST_BYTES",
+        switch: false,
+        help: "largest SQL gateway request body (default 10485760)",
+    },
+    Flag {
+        name: "gateway-max-response-bytes",
+        env: "GRAPHEDGE_GATEWAY_MAX_RESPONSE_BYTES",
+        switch: false,
+        help: "largest SQL gateway response body (default 10485760)",
+    },
+    Flag {
+        name: "sql-endpoint",
+        env: "GRAPHEDGE_SQL_ENDPOINT",
+        switch: false,
+        help: "reach Postgres over Neon's HTTP protocol at this URL (`loopback`: own gateway)",
+    },
+    Flag {
+        name: "sql-auth-token",
+        env: "GRAPHEDGE_SQL_AUTH_TOKEN",
+        switch: false,
+        help: "bearer token sent to the SQL endpoint",
+    },
 ];
 
 /// The subcommand.
@@ -122,6 +164,8 @@ pub enum Command {
     Serve,
     /// Only the background loops (event triggers, ...), no HTTP server.
     Scheduler,
+    /// `graphedge gateway`: only the SQL gateway (`POST /sql`).
+    Gateway,
     Dev,
     Version,
     Help,
@@ -174,6 +218,7 @@ impl Cli {
                     match arg.as_str() {
                         "serve" => Command::Serve,
                         "scheduler" => Command::Scheduler,
+                        "gateway" => Command::Gateway,
                         "dev" => Command::Dev,
                         "version" => Command::Version,
                         "help" => Command::Help,
@@ -285,6 +330,7 @@ pub fn help_text() -> String {
          COMMANDS:\n    \
          serve      run the engine against HASURA_GRAPHQL_DATABASE_URL / --database-url\n    \
          scheduler  run only the background loops (event trigger delivery) against the database\n    \
+         gateway    serve only the SQL gateway (Neon's SQL-over-HTTP, POST /sql) for the database\n    \
          dev        start a throwaway local Postgres with a demo schema and run the engine on it\n    \
          metadata   export|apply|clear|reload|inconsistency list: the YAML metadata directory\n               \
          against a running server (`graphedge metadata --help`)\n    \

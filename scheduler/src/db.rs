@@ -53,9 +53,20 @@ impl PgDatabase {
     /// has no TLS); `verify-ca` / `verify-full` require TLS and check the certificate against
     /// the Mozilla roots and the host name.
     pub fn connect(url: &str, pool_size: usize) -> Result<PgDatabase, String> {
+        PgDatabase::connect_with(url, pool_size, |_| {})
+    }
+
+    /// [`PgDatabase::connect`], with `configure` applied to each connection's settings (the SQL
+    /// gateway sets its statement timeout this way).
+    pub fn connect_with(
+        url: &str,
+        pool_size: usize,
+        configure: impl FnOnce(&mut tokio_postgres::Config),
+    ) -> Result<PgDatabase, String> {
         let (url, verify) = tls::split_verify_mode(url);
-        let config = tokio_postgres::Config::from_str(&url)
+        let mut config = tokio_postgres::Config::from_str(&url)
             .map_err(|e| format!("invalid database url: {e}"))?;
+        configure(&mut config);
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
@@ -86,7 +97,8 @@ impl PgDatabase {
         (s.size, s.available)
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object, DbError> {
+    /// A pooled connection (its statement cache bounded by [`STATEMENT_CACHE_LIMIT`]).
+    pub async fn client(&self) -> Result<deadpool_postgres::Object, DbError> {
         let client = self.pool.get().await.map_err(|e| {
             DbError::connection(format!(
                 "cannot get a database connection: {}",

@@ -3,20 +3,24 @@
 //! * [`db`] — [`db::PgDatabase`], the `Database` implementation on a tokio-postgres pool.
 //! * [`background`] — the background loops (`graphedge scheduler`, and inside `graphedge serve`).
 //! * [`events`] — event-trigger delivery: claim, POST, record, retry.
+//! * [`backend`] — the pool or the Neon HTTP transport behind `graphedge serve`.
 //! * [`config`] — `graphedge serve` flags and Hasura's environment variables.
 //! * [`server`] — the hyper HTTP/1.1 server that hands each request to `graphedge_edge::handle`.
 //! * [`deliver`] — webhook delivery shared by event and cron triggers (pool, retries, headers).
 //! * [`http_client`] — [`http_client::NativeHttp`], the host's outbound HTTP for the edge handler.
+//! * [`gateway`] — the SQL gateway: Neon's SQL-over-HTTP protocol served over a pool of its own.
 //! * [`dev`] — `graphedge dev`: a throwaway Postgres with a demo schema.
 //! * [`metadata_cli`] — `graphedge metadata export|apply|...` against a running server.
 //! * [`scheduled`] — cron triggers and one-off scheduled events: generation, claiming, delivery.
 //! * [`pgtemp`] — throwaway local Postgres clusters (tests and `graphedge dev`).
+pub mod backend;
 pub mod background;
 pub mod config;
 pub mod db;
 pub mod deliver;
 pub mod dev;
 pub mod events;
+pub mod gateway;
 pub mod http_client;
 pub mod metadata_cli;
 pub mod pgtemp;

@@ -4,8 +4,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use graphedge_scheduler::backend::Backend;
 use graphedge_scheduler::config::{help_text, Cli, Command, ServeConfig};
 use graphedge_scheduler::db::PgDatabase;
+use graphedge_scheduler::gateway::{self, Gateway, GatewayConfig};
+use graphedge_scheduler::http_client::NativeHttp;
 use graphedge_scheduler::server::{self, App};
 use graphedge_scheduler::{background, dev, metadata_cli, pgtemp};
 
@@ -35,7 +38,7 @@ fn main() -> ExitCode {
             println!("graphedge {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Command::Serve | Command::Dev | Command::Scheduler => {
+        Command::Serve | Command::Dev | Command::Scheduler | Command::Gateway => {
             let _log_guard = init_logging();
             let rt = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
             let result = match cli.command {
                 Command::Serve => rt.block_on(run_serve(&cli)),
                 Command::Scheduler => rt.block_on(run_scheduler(&cli)),
+                Command::Gateway => rt.block_on(run_gateway(&cli)),
                 _ => rt.block_on(run_dev(&cli)),
             };
             match result {
@@ -110,15 +114,31 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
          (or run `graphedge dev` for a throwaway one)",
     )?;
     let edge_config = graphedge_edge::Config::from_env(&get)?;
-    let db = connect(&url, config.pool_size).await?;
+    let gateway = match get("GRAPHEDGE_ENABLE_SQL_GATEWAY").as_deref().map(truthy) {
+        Some(Ok(true)) => Some(Arc::new(Gateway::new(
+            &url,
+            GatewayConfig::from_lookup(&url, &get)?,
+        )?)),
+        Some(Ok(false)) | None => None,
+        Some(Err(e)) => return Err(format!("GRAPHEDGE_ENABLE_SQL_GATEWAY: {e}")),
+    };
+    let db = backend(&url, &config, &get).await?;
     let engine = graphedge_edge::Engine::new(edge_config, &db).await?;
     let listener = server::bind(&config.host, config.port, 0)
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(address = %addr, pool_size = config.pool_size, "graphedge is serving");
-    let background = spawn_background(&get, &db)?;
-    let app = Arc::new(App { engine, db });
+    // The loops need a native pool; over the HTTP transport they get a small one of their own.
+    let background = match &db {
+        Backend::Pool(pool) => spawn_background(&get, pool)?,
+        Backend::Http(_) => spawn_background(&get, &PgDatabase::connect(&url, 4)?)?,
+    };
+    let app = Arc::new(App {
+        engine,
+        db,
+        gateway,
+    });
     let result = server::serve(listener, app, background.signal())
         .await
         .map_err(|e| e.to_string());
@@ -195,6 +215,78 @@ async fn run_scheduler(cli: &Cli) -> Result<(), String> {
     Ok(())
 }
 
+fn truthy(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "t" | "yes" | "y" | "on" | "1" => Ok(true),
+        "false" | "f" | "no" | "n" | "off" | "0" | "" => Ok(false),
+        other => Err(format!("expected true or false, got {other:?}")),
+    }
+}
+
+/// The engine's database: the pool, or the Neon HTTP transport when `GRAPHEDGE_SQL_ENDPOINT`
+/// is set (`loopback`: a gateway of this process on an internal 127.0.0.1 port, with a random
+/// secret, so the whole engine runs over HTTP).
+async fn backend(
+    url: &str,
+    config: &ServeConfig,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Backend, String> {
+    let Some(endpoint) = get("GRAPHEDGE_SQL_ENDPOINT").filter(|e| !e.trim().is_empty()) else {
+        return Ok(Backend::Pool(connect(url, config.pool_size).await?));
+    };
+    let http = NativeHttp::new(Duration::from_secs(120))?;
+    let mut neon = graphedge_edge::transport::NeonConfig {
+        endpoint: String::new(),
+        connection_string: url.to_string(),
+        auth_token: None,
+        isolation_level: None,
+    };
+    if endpoint.trim() == "loopback" {
+        let secret = gateway::random_secret();
+        let mut gw_config = GatewayConfig::from_lookup(url, &|k: &str| match k {
+            "GRAPHEDGE_GATEWAY_SECRET" => Some(secret.clone()),
+            _ => get(k),
+        })?;
+        gw_config.pool_size = config.pool_size;
+        let gw = Arc::new(Gateway::new(url, gw_config)?);
+        let listener = server::bind("127.0.0.1", 0, 0)
+            .await
+            .map_err(|e| format!("cannot listen for the loopback gateway: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        tokio::spawn(gateway::serve_only(listener, gw, std::future::pending()));
+        neon.endpoint = format!("http://{addr}/sql");
+        neon.auth_token = Some(secret);
+    } else {
+        neon.endpoint = endpoint.trim().to_string();
+        neon.auth_token = get("GRAPHEDGE_SQL_AUTH_TOKEN").filter(|t| !t.is_empty());
+    }
+    tracing::info!(endpoint = %neon.endpoint, "reaching Postgres over HTTP (Neon protocol)");
+    Ok(Backend::Http(graphedge_edge::transport::NeonDatabase::new(
+        http, neon,
+    )))
+}
+
+/// `graphedge gateway`: only the SQL gateway, on the configured host and port.
+async fn run_gateway(cli: &Cli) -> Result<(), String> {
+    let get = cli.lookup(env);
+    let config = ServeConfig::from_lookup(&get)?;
+    let url = config
+        .database_url
+        .clone()
+        .ok_or("no database: set HASURA_GRAPHQL_DATABASE_URL or --database-url")?;
+    let mut gw_config = GatewayConfig::from_lookup(&url, &get)?;
+    gw_config.pool_size = config.pool_size;
+    let gw = Arc::new(Gateway::new(&url, gw_config)?);
+    let listener = server::bind(&config.host, config.port, 0)
+        .await
+        .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(address = %addr, "graphedge SQL gateway is serving POST /sql");
+    gateway::serve_only(listener, gw, server::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
 async fn run_dev(cli: &Cli) -> Result<(), String> {
     if pgtemp::find_pg_bin().is_none() {
         return Err(format!(
@@ -234,7 +326,11 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         println!("{}", dev::banner(port, &url));
-        let app = Arc::new(App { engine, db });
+        let app = Arc::new(App {
+            engine,
+            db: Backend::Pool(db),
+            gateway: None,
+        });
         server::serve(listener, app, server::shutdown_signal())
             .await
             .map_err(|e| e.to_string())

@@ -22,7 +22,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
-use crate::db::PgDatabase;
+use crate::backend::Backend;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -31,10 +31,12 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// What every connection shares: the engine and the pool.
+/// What every connection shares: the engine, its database and the optional SQL gateway.
 pub struct App {
     pub engine: graphedge_edge::Engine,
-    pub db: PgDatabase,
+    pub db: Backend,
+    /// `POST /sql` (Neon's protocol) when the gateway is enabled.
+    pub gateway: Option<Arc<crate::gateway::Gateway>>,
 }
 
 /// Binds `host:port`. With `search` > 0, tries the next ports when the port is taken
@@ -147,6 +149,12 @@ async fn respond(app: &App, req: hyper::Request<Incoming>, peer: SocketAddr) -> 
     let method = req.method().as_str().to_string();
     let log_path = req.uri().path().to_string();
     let response = match to_edge_request(req).await {
+        Ok(req) if app.gateway.is_some() && req.path.split('?').next() == Some("/sql") => {
+            match &app.gateway {
+                Some(gateway) => gateway.handle(&req).await,
+                None => error_json(404, "not-found", "no such path"),
+            }
+        }
         Ok(req) => {
             let fut = graphedge_edge::handle(&app.engine, &app.db, req);
             match AssertUnwindSafe(fut).catch_unwind().await {

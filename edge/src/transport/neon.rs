@@ -20,7 +20,7 @@
 use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
 use serde_json::{json, Map, Value};
 
-use super::split::split_statements;
+use super::split::{max_param_ref, split_statements};
 use crate::http::{HttpClient, HttpRequest, HttpResponse};
 
 /// Where and how to reach a Neon-protocol endpoint.
@@ -127,7 +127,12 @@ impl<H: HttpClient> NeonDatabase<H> {
 
     /// Builds the HTTP request for one statement (`batch = false`) or a batch.
     pub fn request(&self, stmts: &[Statement], batch: bool) -> HttpRequest {
-        let one = |s: &Statement| json!({ "query": s.sql, "params": s.params });
+        // Parameters past the last `$n` the statement references are dropped: Postgres infers
+        // the parameter count from the text (Neon prepares untyped), so extra ones would fail.
+        let one = |s: &Statement| {
+            let used = max_param_ref(&s.sql).min(s.params.len());
+            json!({ "query": s.sql, "params": &s.params[..used] })
+        };
         let body = if batch {
             json!({ "queries": stmts.iter().map(one).collect::<Vec<_>>() })
         } else {
@@ -136,7 +141,10 @@ impl<H: HttpClient> NeonDatabase<H> {
         let c = &self.config;
         let mut headers = vec![
             ("Content-Type".to_string(), "application/json".to_string()),
-            ("Neon-Connection-String".to_string(), c.connection_string.clone()),
+            (
+                "Neon-Connection-String".to_string(),
+                c.connection_string.clone(),
+            ),
             ("Neon-Raw-Text-Output".to_string(), "true".to_string()),
             ("Neon-Array-Mode".to_string(), "true".to_string()),
         ];
@@ -205,12 +213,19 @@ fn invalid(why: impl std::fmt::Display) -> DbError {
 }
 
 fn parse_result(v: &Value) -> Result<WireResult, DbError> {
-    let obj = v.as_object().ok_or_else(|| invalid("a result is not an object"))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| invalid("a result is not an object"))?;
     let fields = obj.get("fields").and_then(Value::as_array);
     let columns: Vec<String> = fields
         .map(|f| {
             f.iter()
-                .map(|x| x.get("name").and_then(Value::as_str).unwrap_or("").to_string())
+                .map(|x| {
+                    x.get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string()
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -220,10 +235,7 @@ fn parse_result(v: &Value) -> Result<WireResult, DbError> {
             rows.push(match row {
                 Value::Array(values) => values.iter().map(text_of).collect(),
                 // Object mode (a server that ignored `Neon-Array-Mode`).
-                Value::Object(m) => columns
-                    .iter()
-                    .map(|c| m.get(c).and_then(text_of))
-                    .collect(),
+                Value::Object(m) => columns.iter().map(|c| m.get(c).and_then(text_of)).collect(),
                 _ => return Err(invalid("a row is neither an array nor an object")),
             });
         }
@@ -425,7 +437,10 @@ mod tests {
     fn endpoints_and_hosts() {
         assert_eq!(config().endpoint, "https://api.us-east-2.aws.neon.tech/sql");
         let host = |s: &str| connection_host(s);
-        assert_eq!(host("postgresql://a:b@c@h.x:5432/d").as_deref(), Some("h.x"));
+        assert_eq!(
+            host("postgresql://a:b@c@h.x:5432/d").as_deref(),
+            Some("h.x")
+        );
         assert_eq!(host("postgres://[::1]:5432/d").as_deref(), Some("::1"));
         assert_eq!(host("postgres://h1,h2/d").as_deref(), Some("h1"));
         assert_eq!(host("host=db.local port=5432").as_deref(), Some("db.local"));
@@ -449,23 +464,35 @@ mod tests {
         let mut cfg = config().with_auth_token(Some("tok"));
         cfg.isolation_level = Some("Serializable".into());
         let db = NeonDatabase::new(&c, cfg);
-        let r = db.request(&[stmt("select $1::int, $2::text", &[Some("1"), None])], false);
+        let r = db.request(
+            &[stmt("select $1::int, $2::text", &[Some("1"), None])],
+            false,
+        );
         assert_eq!(r.method, "POST");
         assert_eq!(r.url, "https://api.us-east-2.aws.neon.tech/sql");
         let h = |n: &str| crate::auth::header(&r.headers, n).map(str::to_string);
         assert_eq!(h("neon-raw-text-output").as_deref(), Some("true"));
         assert_eq!(h("neon-array-mode").as_deref(), Some("true"));
         assert_eq!(h("authorization").as_deref(), Some("Bearer tok"));
-        assert!(h("neon-connection-string").unwrap().starts_with("postgres://u:p@"));
+        assert!(h("neon-connection-string")
+            .unwrap()
+            .starts_with("postgres://u:p@"));
         assert_eq!(h("neon-batch-isolation-level"), None);
-        let body: Value = serde_json::from_slice(&r.body).unwrap();
-        assert_eq!(body, json!({"query": "select $1::int, $2::text", "params": ["1", null]}));
-
-        let r = db.request(&[stmt("a", &[]), stmt("b", &[Some("x")])], true);
         let body: Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(
             body,
-            json!({"queries": [{"query": "a", "params": []}, {"query": "b", "params": ["x"]}]})
+            json!({"query": "select $1::int, $2::text", "params": ["1", null]})
+        );
+
+        // Unreferenced trailing parameters are not sent.
+        let r = db.request(
+            &[stmt("a", &[Some("unused")]), stmt("b $1", &[Some("x")])],
+            true,
+        );
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            body,
+            json!({"queries": [{"query": "a", "params": []}, {"query": "b $1", "params": ["x"]}]})
         );
         assert_eq!(
             crate::auth::header(&r.headers, "neon-batch-isolation-level"),
@@ -484,7 +511,10 @@ mod tests {
         ]);
         let db = NeonDatabase::new(&c, config());
         let q = stmt("select 1", &[]);
-        assert_eq!(block(db.query_one(&q)).unwrap().as_deref(), Some("{\"a\":1}"));
+        assert_eq!(
+            block(db.query_one(&q)).unwrap().as_deref(),
+            Some("{\"a\":1}")
+        );
         assert_eq!(block(db.query_one(&q)).unwrap(), None);
         assert_eq!(block(db.query_one(&q)).unwrap(), None);
         assert_eq!(block(db.query_one(&q)).unwrap().as_deref(), Some("5"));
@@ -521,7 +551,10 @@ mod tests {
         assert_eq!(rows[1].columns, vec!["a", "b"]);
         assert_eq!(
             rows[1].rows,
-            vec![vec![Some("1".to_string()), None], vec![Some("2".into()), Some("x".into())]]
+            vec![
+                vec![Some("1".to_string()), None],
+                vec![Some("2".into()), Some("x".into())]
+            ]
         );
 
         let out = block(db.run_sql("create table t(); select n from t where false;")).unwrap();
@@ -558,7 +591,10 @@ mod tests {
             }),
             Err("connection refused".to_string()),
             ok(200, json!({"nope": 1})),
-            ok(400, json!({"message": "syntax error at or near \"x\"", "code": "42601", "position": "1"})),
+            ok(
+                400,
+                json!({"message": "syntax error at or near \"x\"", "code": "42601", "position": "1"}),
+            ),
         ]);
         let db = NeonDatabase::new(&c, config());
         let two = [stmt("a", &[]), stmt("b", &[])];

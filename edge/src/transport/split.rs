@@ -50,9 +50,8 @@ pub fn split_statements(script: &str) -> Vec<String> {
             }
             b'\'' => {
                 // E'…' (the E was consumed as a word just before): backslash escapes.
-                let escapes = i > 0
-                    && matches!(b[i - 1], b'E' | b'e')
-                    && (i < 2 || !is_ident(b[i - 2]));
+                let escapes =
+                    i > 0 && matches!(b[i - 1], b'E' | b'e') && (i < 2 || !is_ident(b[i - 2]));
                 content = true;
                 i += 1;
                 while i < n {
@@ -159,6 +158,83 @@ pub fn split_statements(script: &str) -> Vec<String> {
     out
 }
 
+/// The highest parameter number (`$n`) the statement references outside literals, quoted
+/// identifiers and comments (0 when none).
+pub fn max_param_ref(sql: &str) -> usize {
+    let b = sql.as_bytes();
+    let n = b.len();
+    let (mut i, mut max, mut prev_ident) = (0, 0usize, false);
+    while i < n {
+        let c = b[i];
+        if c == b'-' && b.get(i + 1) == Some(&b'-') {
+            while i < n && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            let mut level = 0usize;
+            while i < n {
+                if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                    level += 1;
+                    i += 2;
+                } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                    level -= 1;
+                    i += 2;
+                    if level == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        } else if c == b'\'' || c == b'"' {
+            let escapes = c == b'\''
+                && i > 0
+                && matches!(b[i - 1], b'E' | b'e')
+                && (i < 2 || !is_ident(b[i - 2]));
+            i += 1;
+            while i < n {
+                if escapes && b[i] == b'\\' {
+                    i += 2;
+                    continue;
+                }
+                if b[i] == c {
+                    if b.get(i + 1) == Some(&c) {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+            i += 1;
+        } else if c == b'$' && !prev_ident {
+            if let Some(end) = dollar_tag(b, i) {
+                let tag = &b[i..=end];
+                i = end + 1;
+                while i < n && !b[i..].starts_with(tag) {
+                    i += 1;
+                }
+                i += tag.len();
+            } else {
+                let s = i + 1;
+                i = s;
+                while i < n && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                if let Ok(k) = sql[s..i].parse::<usize>() {
+                    max = max.max(k);
+                }
+            }
+        } else {
+            prev_ident = is_ident(c) && !(matches!(c, b'E' | b'e') && b.get(i + 1) == Some(&b'\''));
+            i += 1;
+            continue;
+        }
+        prev_ident = false;
+    }
+    max
+}
+
 fn is_ident_start(c: u8) -> bool {
     c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
 }
@@ -172,7 +248,8 @@ fn is_routine(words: &[String]) -> bool {
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     matches!(
         w.as_slice(),
-        ["CREATE", "FUNCTION" | "PROCEDURE", ..] | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE", ..]
+        ["CREATE", "FUNCTION" | "PROCEDURE", ..]
+            | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE", ..]
     )
 }
 
@@ -193,7 +270,20 @@ fn dollar_tag(b: &[u8], i: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::split_statements;
+    use super::{max_param_ref, split_statements};
+
+    #[test]
+    fn finds_parameter_references() {
+        assert_eq!(max_param_ref("select 1"), 0);
+        assert_eq!(max_param_ref("select $1::int, $12::text, $3"), 12);
+        assert_eq!(
+            max_param_ref(
+                "select '$9', \"$8\", E'\\'$7', $$ $6 $$, $t$ $5 $t$ -- $4\n /* $3 */ , $2"
+            ),
+            2
+        );
+        assert_eq!(max_param_ref("select a$1 from t"), 0);
+    }
 
     fn check(script: &str, expected: &[&str]) {
         assert_eq!(split_statements(script), expected, "script: {script}");
@@ -204,7 +294,10 @@ mod tests {
         check("", &[]);
         check(" ; ;-- only a comment\n", &[]);
         check("select 1; select 2", &["select 1", "select 2"]);
-        check("select 'a;b''c;'; select 2;", &["select 'a;b''c;'", "select 2"]);
+        check(
+            "select 'a;b''c;'; select 2;",
+            &["select 'a;b''c;'", "select 2"],
+        );
         check(
             r"select E'it\'s; fine'; select 'x\'; select 3",
             &[r"select E'it\'s; fine'", r"select 'x\'", "select 3"],
@@ -222,7 +315,10 @@ mod tests {
         );
         check(
             "do $body$ begin raise notice 'x;$$'; end $body$; select 1",
-            &["do $body$ begin raise notice 'x;$$'; end $body$", "select 1"],
+            &[
+                "do $body$ begin raise notice 'x;$$'; end $body$",
+                "select 1",
+            ],
         );
         check(
             "select 1 -- a; comment\n; /* c; /* nested; */ still; */ select 2",
