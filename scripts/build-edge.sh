@@ -11,6 +11,14 @@ source scripts/edge-env.sh
 ROOT="$(pwd)"
 
 host="${1:-}"
+# Tests build once, then start hosts whose config would rebuild on every start (wrangler's
+# [build] command): GRAPHEDGE_EDGE_PREBUILT=1 skips the build when the output exists.
+if [ -n "${GRAPHEDGE_EDGE_PREBUILT:-}" ]; then
+  case "$host" in
+    worker) [ -f edge/worker/build/index.js ] && exit 0 ;;
+    spin) [ -f target/edge-spin/wasm32-wasip2/release/graphedge_spin.wasm ] && exit 0 ;;
+  esac
+fi
 scripts/edge-tools.sh
 edge_wasm_env
 case "$host" in
