@@ -326,14 +326,17 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         println!("{}", dev::banner(port, &url));
+        let background = spawn_background(&get_dev, &db)?;
         let app = Arc::new(App {
             engine,
             db: Backend::Pool(db),
             gateway: None,
         });
-        server::serve(listener, app, server::shutdown_signal())
+        let served = server::serve(listener, app, background.signal())
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string());
+        background.stop().await;
+        served
     }
     .await;
     // Stop Postgres and remove its data (TempPostgres' Drop), off the async threads.

@@ -2,6 +2,8 @@
 //! `/v1/metadata`, bare on `/v1/query`): create/delete change the metadata (the Postgres
 //! triggers follow in the persisting transaction, see [`super::reconcile`]); invoke, redeliver
 //! and the log readers work on `graphedge.event_log` directly.
+// ApiError is the crate's error type everywhere (the rest of the crate has the same warning).
+#![allow(clippy::result_large_err)]
 use super::{find, validate, Definition, EventTriggerConf, OpSpec};
 use crate::api::Cx;
 use crate::db::{Database, Statement};
