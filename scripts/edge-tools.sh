@@ -15,7 +15,9 @@ quiet() { # NAME CMD... — runs CMD, its output in $LOGS/NAME.log, shown when i
 }
 
 ge_apt_install rustc-web cargo-web rust-web-src rust-web-llvm lld-22 wasi-libc gcc libc6-dev \
-  pkg-config python3 python3-pip ca-certificates gzip nodejs npm
+  pkg-config python3 python3-pip ca-certificates gzip curl
+# npm only bootstraps the pinned node 22 below; any npm will do (nodesource's node ships one).
+command -v npm >/dev/null 2>&1 || ge_apt_install nodejs npm
 for f in "$DEB_RUSTC" "$DEB_CARGO" /usr/bin/rust-lld "$WASI_LIBC_DIR/libc.a" \
          "$("$DEB_RUSTC" --print sysroot)/lib/rustlib/src/rust/library/std/Cargo.toml"; do
   [ -e "$f" ] || ge_die "missing $f after installing the Debian rust-web packages"
