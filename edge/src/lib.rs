@@ -37,7 +37,7 @@ use graphedge_core::Session;
 
 pub use config::Config;
 pub use error::EdgeError;
-pub use handle::handle;
+pub use handle::{handle, handle_with};
 use md::{Database, MetadataConfig, MetadataState};
 
 /// One HTTP request as the host received it.
@@ -98,6 +98,8 @@ pub struct Engine {
     state: RwLock<Arc<Loaded>>,
     pub(crate) cache: cache::PlanCache,
     clock: Option<Arc<dyn Clock>>,
+    /// JWK sets of `jwk_url` JWT secrets.
+    pub(crate) jwks: auth::jwks::JwksCache,
     compiles: AtomicU64,
     pub(crate) compiler: CompileFn,
 }
@@ -130,6 +132,7 @@ impl Engine {
             state: RwLock::new(Arc::new(Loaded::new(state))),
             cache: cache::PlanCache::default(),
             clock: None,
+            jwks: auth::jwks::JwksCache::default(),
             compiles: AtomicU64::new(0),
             compiler: graphedge_core::compile,
         }
@@ -150,6 +153,11 @@ impl Engine {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The cache of `jwk_url` key sets (fetch counts for observability).
+    pub fn jwks(&self) -> &auth::jwks::JwksCache {
+        &self.jwks
     }
 
     pub(crate) fn now(&self) -> Option<i64> {
