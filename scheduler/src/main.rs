@@ -111,7 +111,9 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
     )?;
     let edge_config = graphedge_edge::Config::from_env(&get)?;
     let db = connect(&url, config.pool_size).await?;
-    let engine = graphedge_edge::Engine::new(edge_config, &db).await?;
+    let engine = graphedge_edge::Engine::new(edge_config, &db)
+        .await?
+        .with_clock(Arc::new(server::SystemClock));
     let listener = server::bind(&config.host, config.port, 0)
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
@@ -154,7 +156,9 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
 
     let result = async {
         let db = connect(&url, config.pool_size.min(20)).await?;
-        let engine = graphedge_edge::Engine::new(edge_config, &db).await?;
+        let engine = graphedge_edge::Engine::new(edge_config, &db)
+            .await?
+            .with_clock(Arc::new(server::SystemClock));
         let secret = get_dev("HASURA_GRAPHQL_ADMIN_SECRET").filter(|s| !s.is_empty());
         dev::load_demo(&engine, &db, secret.as_deref()).await?;
         let listener = server::bind(&config.host, config.port, 50)
