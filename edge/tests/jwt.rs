@@ -177,6 +177,9 @@ enum Expect<'a> {
     Err(&'a str, &'a str),
 }
 
+/// A named case: config, request headers, expectation.
+type Case<'a> = (&'a str, &'a Config, Vec<(String, String)>, Expect<'a>);
+
 /// The one checker: authenticates `headers` with `config` at `NOW` and compares.
 fn check(name: &str, config: &Config, headers: &[(String, String)], expect: Expect<'_>) {
     let got = authenticate(config, headers, Some(NOW));
@@ -364,7 +367,7 @@ fn audience_issuer_and_skew() {
     let single_aud = config(with(secret, json!({"audience": "app"})));
     let t = |extra: Value| bearer(&hs256.sign(&claims(extra), None));
     let ok = json!({"aud": "app", "iss": "https://issuer"});
-    let cases: Vec<(&str, &Config, Vec<(String, String)>, Expect)> = vec![
+    let cases: Vec<Case> = vec![
         ("aud string", &c, t(ok.clone()), Expect::Ok("user", &[])),
         (
             "aud list",
@@ -476,7 +479,7 @@ fn claims_options() {
             "x-hasura-default-role": {"path": "$.role", "default": "viewer"}
         }}),
     ));
-    let cases: Vec<(&str, &Config, Vec<(String, String)>, Expect)> = vec![
+    let cases: Vec<Case> = vec![
         ("claims_namespace", &custom_ns, t(drop_ns(json!({"https://myapp/claims": inner.clone()}))), Expect::Ok("user", &[("x-hasura-user-id", "7")])),
         ("claims_namespace missing", &custom_ns, t(json!({})), Expect::Err("jwt-invalid-claims", "claims key: 'https://myapp/claims' not found")),
         ("claims_namespace_path", &path, t(drop_ns(json!({"hasura": {"claims.v1": inner.clone()}}))), Expect::Ok("user", &[("x-hasura-user-id", "7")])),
@@ -537,7 +540,7 @@ fn token_sources() {
         "invalid-headers",
         "Missing 'Authorization' or 'Cookie' header in JWT authentication mode",
     );
-    let cases: Vec<(&str, &Config, Vec<(String, String)>, Expect)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "cookie",
             &cookie,
@@ -613,7 +616,7 @@ fn several_secrets() {
         ),
         ("Cookie".to_string(), cookie_b.clone()),
     ];
-    let cases: Vec<(&str, &Config, Vec<(String, String)>, Expect)> = vec![
+    let cases: Vec<Case> = vec![
         ("issuer a", &by_issuer, bearer(&tok(&a, "https://a")), Expect::Ok("user", &[])),
         ("issuer b", &by_issuer, bearer(&tok(&b, "https://b")), Expect::Ok("user", &[])),
         ("issuer b, signed by a", &by_issuer, bearer(&tok(&a, "https://b")), Expect::Err("invalid-jwt", "Could not verify JWT: JWSError (AlgorithmMismatch \"expected ES256, the token has HS256\")")),

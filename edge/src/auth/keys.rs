@@ -261,8 +261,11 @@ fn pem_decode(pem: &str) -> Option<(String, Vec<u8>)> {
     Some((label, der))
 }
 
-/// One DER TLV: (tag, whole element, contents), and the rest of the input.
-fn der_next(input: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
+/// One DER TLV: (tag, whole element, contents, rest of the input).
+type Tlv<'a> = (u8, &'a [u8], &'a [u8], &'a [u8]);
+
+/// The next DER TLV of `input`.
+fn der_next(input: &[u8]) -> Option<Tlv<'_>> {
     let tag = *input.first()?;
     let first = *input.get(1)? as usize;
     let (len, header) = if first < 0x80 {

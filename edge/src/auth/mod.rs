@@ -251,7 +251,7 @@ fn session_from_claims(
         Some(r) => r.to_string(),
         None => claims.default_role.clone(),
     };
-    if !claims.allowed_roles.iter().any(|a| *a == role) {
+    if !claims.allowed_roles.contains(&role) {
         return Err(EdgeError::new(
             400,
             "access-denied",
