@@ -13,9 +13,10 @@
 use graphedge_core::Session;
 use serde_json::Value as Json;
 
-use crate::auth::{authenticate, header};
+use crate::auth::{authenticate_with, header};
 use crate::error::EdgeError;
 use crate::graphql::{self, GqlBody, GqlRequest};
+use crate::http::{HttpClient, NoHttp};
 use crate::md::{execute as md_execute, Database, Endpoint};
 use crate::{console, Engine, Request, Response};
 
@@ -62,18 +63,20 @@ fn error_response(style: Style, e: &EdgeError, include_internal: bool) -> Respon
 }
 
 /// Handles one HTTP request. Never panics on bad input; never holds a lock across `.await`.
+/// A host without outbound HTTP: JWT secrets with a `jwk_url` cannot verify tokens (use
+/// [`handle_with`]).
 pub async fn handle(engine: &Engine, db: &impl Database, req: Request) -> Response {
-    handle_with(engine, db, &crate::http::NoHttp, req).await
+    handle_with(engine, db, &NoHttp, req).await
 }
 
-/// [`handle`] with the host's outbound HTTP (JWKS fetching).
+/// [`handle`] with the host's outbound HTTP, used to fetch the JWK sets of `jwk_url` secrets.
 pub async fn handle_with(
     engine: &Engine,
     db: &impl Database,
-    _http: &impl crate::http::HttpClient,
+    http: &impl HttpClient,
     req: Request,
 ) -> Response {
-    let mut resp = route(engine, db, &req).await;
+    let mut resp = route(engine, db, http, &req).await;
     add_cors(&req, &mut resp);
     if let Some(id) = header(&req.headers, "x-request-id") {
         resp.headers.push(("x-request-id".into(), id.to_string()));
@@ -81,7 +84,12 @@ pub async fn handle_with(
     resp
 }
 
-async fn route(engine: &Engine, db: &impl Database, req: &Request) -> Response {
+async fn route(
+    engine: &Engine,
+    db: &impl Database,
+    http: &impl HttpClient,
+    req: &Request,
+) -> Response {
     let path = req.path.split(['?', '#']).next().unwrap_or("");
     let method = req.method.to_ascii_uppercase();
     if method == "OPTIONS" {
@@ -92,19 +100,25 @@ async fn route(engine: &Engine, db: &impl Database, req: &Request) -> Response {
         };
     }
     match (method.as_str(), path) {
-        ("POST", "/v1/graphql") => graphql_route(engine, db, req, Style::Graphql200, false).await,
-        ("POST", "/v1beta1/relay") => graphql_route(engine, db, req, Style::Graphql200, true).await,
+        ("POST", "/v1/graphql") => {
+            graphql_route(engine, db, http, req, Style::Graphql200, false).await
+        }
+        ("POST", "/v1beta1/relay") => {
+            graphql_route(engine, db, http, req, Style::Graphql200, true).await
+        }
         ("POST", "/v1alpha1/graphql") => {
-            graphql_route(engine, db, req, Style::Graphql, false).await
+            graphql_route(engine, db, http, req, Style::Graphql, false).await
         }
         ("GET", "/v1/graphql") | ("GET", "/v1beta1/relay") => {
             // Hasura wires GET to persisted queries, unsupported in its OSS build.
             let e = EdgeError::new(400, "not-supported", "PersistedQueryNotSupported");
             error_response(Style::Graphql200, &e, false)
         }
-        ("POST", "/v1/metadata") => metadata_route(engine, db, req, Endpoint::V1Metadata).await,
-        ("POST", "/v1/query") => metadata_route(engine, db, req, Endpoint::V1Query).await,
-        ("POST", "/v2/query") => metadata_route(engine, db, req, Endpoint::V2Query).await,
+        ("POST", "/v1/metadata") => {
+            metadata_route(engine, db, http, req, Endpoint::V1Metadata).await
+        }
+        ("POST", "/v1/query") => metadata_route(engine, db, http, req, Endpoint::V1Query).await,
+        ("POST", "/v2/query") => metadata_route(engine, db, http, req, Endpoint::V2Query).await,
         ("GET", "/healthz") | ("HEAD", "/healthz") => {
             Response::new(200, "text/plain; charset=utf-8", "OK")
         }
@@ -141,11 +155,20 @@ fn check_size(engine: &Engine, req: &Request) -> Result<(), EdgeError> {
 async fn graphql_route(
     engine: &Engine,
     db: &impl Database,
+    http: &impl HttpClient,
     req: &Request,
     style: Style,
     relay: bool,
 ) -> Response {
-    let session = match authenticate(&engine.config, &req.headers, engine.now()) {
+    let session = match authenticate_with(
+        &engine.config,
+        &req.headers,
+        engine.now(),
+        &engine.jwks,
+        http,
+    )
+    .await
+    {
         Ok(s) => s,
         Err(e) => return error_response(style, &e, false),
     };
@@ -190,10 +213,19 @@ async fn graphql_route(
 async fn metadata_route(
     engine: &Engine,
     db: &impl Database,
+    http: &impl HttpClient,
     req: &Request,
     endpoint: Endpoint,
 ) -> Response {
-    let session: Session = match authenticate(&engine.config, &req.headers, engine.now()) {
+    let session: Session = match authenticate_with(
+        &engine.config,
+        &req.headers,
+        engine.now(),
+        &engine.jwks,
+        http,
+    )
+    .await
+    {
         Ok(s) => s,
         Err(e) => return error_response(Style::Api, &e, false),
     };

@@ -102,6 +102,8 @@ pub struct Engine {
     state: RwLock<Arc<Loaded>>,
     pub(crate) cache: cache::PlanCache,
     clock: Option<Arc<dyn Clock>>,
+    /// JWK sets of `jwk_url` JWT secrets.
+    pub(crate) jwks: auth::jwks::JwksCache,
     compiles: AtomicU64,
     pub(crate) compiler: CompileFn,
 }
@@ -134,6 +136,7 @@ impl Engine {
             state: RwLock::new(Arc::new(Loaded::new(state))),
             cache: cache::PlanCache::default(),
             clock: None,
+            jwks: auth::jwks::JwksCache::default(),
             compiles: AtomicU64::new(0),
             compiler: graphedge_core::compile,
         }
@@ -154,6 +157,11 @@ impl Engine {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The cache of `jwk_url` key sets (fetch counts for observability).
+    pub fn jwks(&self) -> &auth::jwks::JwksCache {
+        &self.jwks
     }
 
     pub(crate) fn now(&self) -> Option<i64> {

@@ -1,95 +1,119 @@
-//! JWT mode: HS256 and RS256 tokens that must be accepted, and a corpus that must be rejected
-//! (alg none, HS/RS confusion, bad signature, expired, nbf in the future, wrong aud/iss, role
-//! not allowed, malformed, oversized).
+//! JWT mode, data-driven: every algorithm accepts a valid token; a corpus that must all be
+//! rejected (alg none, HS/RS key confusion, bad signature, expired, not yet valid, wrong
+//! audience / issuer, role not allowed, malformed, oversized, missing claims); claims options
+//! (namespace, namespace path, stringified, claims_map); token sources; several secrets.
+//! Every case goes through one helper, [`check`]. `jwk_url` is tested against a real HTTP
+//! server in `scheduler/tests/jwks.rs`.
 mod common;
 
 use std::sync::Arc;
 
 use base64::Engine as _;
 use common::*;
-use graphedge_edge::auth::{authenticate, jwt::JwtSecret};
+use graphedge_edge::auth::authenticate;
+use graphedge_edge::auth::jwt::JwtSecret;
+use graphedge_edge::auth::keys::Es384;
 use graphedge_edge::{Config, FixedClock};
-use jwt_compact::alg::{Hs256, Hs256Key, Rsa};
+use jwt_compact::alg::{Ed25519, Es256, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key, Rsa};
 use jwt_compact::{AlgorithmExt, Claims, Header};
 use serde_json::{json, Value};
 
 const NOW: i64 = 1_700_000_000;
-const HS_KEY: &str = "an-hs256-test-key-that-is-long-enough-000";
+/// 64 characters: long enough for HS512 (Hasura requires hash-size characters).
+const HS_KEY: &str = "an-hmac-test-key-that-is-long-enough-for-hs512-0123456789abcdefg";
 
-/// A fixed RSA test key pair (generated once with `openssl genpkey`; test-only).
-const RSA_PRIVATE: &str = r#"
------BEGIN PRIVATE KEY-----
-MIIEvwIBADANBgkqhkiG9w0BAQEFAASCBKkwggSlAgEAAoIBAQDqdSbKbTpED34V
-iaarrgCdn2+DJMd30xpHGlx+lzIpIhwlYVxK2mOCb04taxwFKhQhMOPYB130Q95I
-hHEoQ9ua94M90wwiKodpyEwZpQMHXms3K/5JMKUs0mUZfL7xKvEGQkJlKmGALAMV
-r480JEG/M7rArESL38ZTC131AHdipfPr/svJpe8zwsOWg90Gy6/vsnSU0MrKt2pm
-1n/GVaNwj03XG+diuDblxnNlVQG43ejG9Gxqz+IaxjzeKNN2w0Eqfv7XdQUQTXqj
-ODV7xkXKUssA30OsK3hPqdEHHYBbDvGCpTsYYnZDIUbnXUeaKoS5G06yP8nL9F8i
-aSdssO4LAgMBAAECggEAO+rhlXTxoYgmDEIH5rMKtD2VJXpGQbCg9A/gGHfyWUG+
-2Ky3heem66QfYgsP95/n0g2pBMHpOG4JxhWWx5gD7OgZUbj4Tlj5D0chb6JUklMG
-amyjSTgV1k0Uij1vnLmBLDzNtAXvMe7NgQLDQauMY91H+kpsICT5jaqHgf/zArHy
-SCGS8fqlVMpfF4okGpRF3qNWqPDDpKOKVN42XxdxgySW+O87nnlN/cZV0XJftxvX
-wEbZU7jeN+OjYj1X4y7ER2X0OjJ8vPtnEnw5WYx4ED3Lf9WqnVqpH4UPlyoNRTWL
-G2q7vl+w3C/9gQhwqRMAIFA1J8NnVjay0WSSUiRSWQKBgQD9W9kuU38v2emwtg+q
-cDMKqEO8k7tWxF9A9dyeAUdz5YE8zA7zTba/UieFMVJsA9AcBnWQ1+7G5qPnUdoy
-Ig/0N+VFODsn/eqZbIRalDXcC2urP00ta/+r/n9h0dRyQ+tEVdT9YMCTB6pobYHN
-26ExtznL6CMc2IR12XiuR8qswwKBgQDs5txUiUV9B9FyxqJRWIqPsrL4GuTDAOxN
-2ATYX1wdTJ1G8+vcV2OyRQc7yvv4uTH7PzbBy2pV4O7EJt9sL0fNVraejsLHjROO
-wr8Tp0VPCikTLqoZsIDtkRO0OVGEKaMSWrlnJUHNh44bXP4X0DnuX8N77U/2dFed
-iAOu4fzFGQKBgQCu7HtGQN/PaeSu3QRz6INVGFesG1N81JfvgdCQRtHOcuaH01t/
-IGjMLyyaCTOe4AMPVmZVWsDBEvyW+Sxs8JeTRgRFhk1Rjz4qL4IyB6IoCrqLwWjH
-s4kSduP75aOIQNxukdQ8HFDZMrG05+Z2+uyQJrEA14VmpRbPRxbLPUXxgQKBgQC5
-MiyyRXG2MYNyJ4hC8WW4umkgfd2x+CnDHQmEoN+g5ADbs9oBsat1dHMYMjHSmexR
-znQfAcdKBYKCgyUMLNYD1zMCNvZcC5RreSDo203aYUYFAejmFk5j6ZMuw9RO7kHW
-GmhwEvcjFkJob8UPlq+DAwgN/FITh5Xqx6ahc3coGQKBgQDpY8HgH76xGXHWMUgV
-9qJ05DM4d4oDjNYoHiSKVc1/WB+i105IZw71DK25jmOPjHlU4ylx+7lT7VJ1UL7Y
-3MLolzX8DPSbkpOzx9W3YZs/gR6PGvbA6Kkp2q505vgF/5DOtS3upFkqeCSBUduX
-l6qJ9lj83/IlVMFhTRRUMzGgPQ==
------END PRIVATE KEY-----
-"#;
-const RSA_PUBLIC: &str = r#"
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA6nUmym06RA9+FYmmq64A
-nZ9vgyTHd9MaRxpcfpcyKSIcJWFcStpjgm9OLWscBSoUITDj2Add9EPeSIRxKEPb
-mveDPdMMIiqHachMGaUDB15rNyv+STClLNJlGXy+8SrxBkJCZSphgCwDFa+PNCRB
-vzO6wKxEi9/GUwtd9QB3YqXz6/7LyaXvM8LDloPdBsuv77J0lNDKyrdqZtZ/xlWj
-cI9N1xvnYrg25cZzZVUBuN3oxvRsas/iGsY83ijTdsNBKn7+13UFEE16ozg1e8ZF
-ylLLAN9DrCt4T6nRBx2AWw7xgqU7GGJ2QyFG511HmiqEuRtOsj/Jy/RfImknbLDu
-CwIDAQAB
------END PUBLIC KEY-----
-"#;
-/// Another private key: tokens it signs must not verify with RSA_PUBLIC.
-const OTHER_RSA_PRIVATE: &str = r#"
------BEGIN PRIVATE KEY-----
-MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQDc2bUTbE/hDbH5
-ZpdhmvMRp1sHMhh4/kT8TUEWooIno3q0yd+FYYG5mlPHiDMS5fGmpJLkq1JbUmGu
-woC/E45bNF5PO/Fn9P2M/6AS3SNlmSKCxW5ffZOnGnjRvv+vzKj3JwZWIxzhYk+N
-Wb4IyULRD1c3ZgKTvxx2tuGIy/h277qNh0esHd3DD7DBpnrBPeGtW6s+P0zNQCXj
-v7n1JuOjysmXsHEaKmfOGduQcexBiKnolpsIhQuKH+GKKf99r7wrBTqLApYODSwE
-LYU/oAFVt+exNK+Z5BjyxrU+7kH7woIQKt3z+5rrnMeZu8YDRX5oJNMwLTy2y+rh
-+mL1XdBVAgMBAAECggEACJC5/N+bxnz3PNa9gsfVawccWO5YtCKabtWZM2VImnx0
-5xuYO25Rb28cljXCU1aPNXkXCF7bohaTGsnI4ABEamWgzb5jqbY++i+0195zP769
-b6h0FCiE6Dt22Z2ogXs0x2cgUAlrFpOvRapoHCOgH4cSiR+/9FZ6ZmFH5HwSrhwi
-IwlJCqqzNJSvXwj7tk2vqPv8ZtNAnbk9uD8GY56oOpr/gzVsj02yjXAmlZAwe7pH
-EbzkkRwgv0ZVoOGtuvcJ+PSs0te/vjRP4gQKS+og0mLt/k2oQOPwvvTGnopE4MnF
-cyyvjd0rCv5T63QmrKaS+6PQErdlIiYie0skIY/7YQKBgQD0NDNBktUnabHMPna5
-goJIOFEsS6P7hR/mWsN4MvbUnUngdFCBwQisTgw3YMV3FarILswY/Ojy+pwmg9oa
-lJfp8ny/m8k4o/LGC8itKFlD79TZNs5e5XyTTxMVJtF9xe8ze8C5aj7OXnQJk+eL
-Ik/dAN85AsDWS3B4SyA7XnAntQKBgQDnhLhoGiqI8oUAUEnKbo8V8+FwifH3UVsm
-FHSGlbDd+XZ/6tpn/ETfUSYJvSE12m9jrPQMdPDwqTB/M5qw82O37xhHAzWUT3ub
-i1/aL3TLZXVv5jpyY9xdymzwXBu3lu1+rZSY9op5fj2f9Ix7Dlu4S5Hf6/W+hJxF
-jOTWnfEqIQKBgQDRJ8BawmsEFbetijZfjtMNDgcgHCz36L44qrZORcA4u/qhXp3x
-dCZ8hWBbMewOoaUjTUmLgVn3egOxzS5Jo8k1G3YTGlfOxkTRsRgQjsVdtZUk8Zbx
-mjYHaSub6yJ0Scok2zJm3AOs9yMFbQNcnGewjuWhS6VkJTrQHPAfSTRgHQKBgA/0
-+NTMAOSBeqND5WIbbqc/sOkVyOSX6eVdAY8JIDCccgts/3KtU33k1O9U5sYUcRr4
-n7WAFd8wehQ6VU4e6F+UDiNO2FGJjOZym7+pB67BJm/4+UxLD7QzMID8iDiGIYZa
-pmRIkdC/37V3oHsWyUGRi9NYKw7fivnMNTWJm0ahAoGBAMxag0g87yTbHDafiwR8
-t0bom4q6/qHIHLzUHGfzUvdQktAK37ogCmPdC7EMh32S+5cU6sG2UPcL/V2nqy0l
-H19JnlCaFemTTiGWsY4CkKYUq1oJYLDpvIxgZ9zYnzavVleWQ8nERwguDlZfIhgr
-basW6yZdjCiNjN8iTQgidMq8
------END PRIVATE KEY-----
-"#;
+const RSA_PRIVATE: &str = include_str!("testdata/rsa_private.pem");
+const RSA_PUBLIC: &str = include_str!("testdata/rsa_public.pem");
+/// A self-signed certificate of RSA_PUBLIC (Hasura accepts certificates as `key`).
+const RSA_CERT: &str = include_str!("testdata/rsa_cert.pem");
+/// Another key: tokens it signs must not verify with RSA_PUBLIC.
+const OTHER_RSA_PRIVATE: &str = include_str!("testdata/rsa_other_private.pem");
 
+/// A key that signs test tokens (EC and Ed25519 keys are derived from fixed test seeds).
+#[derive(Clone)]
+enum Signer {
+    Hs(&'static str, &'static str),
+    Rs(&'static str, &'static str),
+    Es256(u8),
+    Es384(u8),
+    Ed(u8),
+}
+
+fn p256_key(seed: u8) -> p256::ecdsa::SigningKey {
+    p256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap()
+}
+fn p384_key(seed: u8) -> p384::ecdsa::SigningKey {
+    p384::ecdsa::SigningKey::from_slice(&[seed; 48]).unwrap()
+}
+fn ed_key(seed: u8) -> ed25519_compact::KeyPair {
+    ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([seed; 32]))
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+impl Signer {
+    /// Signs `claims` with an optional `kid`.
+    fn sign(&self, claims: &Value, kid: Option<&str>) -> String {
+        let mut h = Header::empty();
+        if let Some(k) = kid {
+            h = h.with_key_id(k);
+        }
+        let c = Claims::new(claims.clone());
+        match self {
+            Signer::Hs("HS256", k) => Hs256.token(&h, &c, &Hs256Key::new(k.as_bytes())),
+            Signer::Hs("HS384", k) => Hs384.token(&h, &c, &Hs384Key::new(k.as_bytes())),
+            Signer::Hs(_, k) => Hs512.token(&h, &c, &Hs512Key::new(k.as_bytes())),
+            Signer::Rs(alg, private) => {
+                use rsa::pkcs8::DecodePrivateKey;
+                let key = rsa::RsaPrivateKey::from_pkcs8_pem(private).unwrap();
+                Rsa::with_name(alg).token(&h, &c, &key)
+            }
+            Signer::Es256(seed) => Es256.token(&h, &c, &p256_key(*seed)),
+            Signer::Es384(seed) => Es384.token(&h, &c, &p384_key(*seed)),
+            Signer::Ed(seed) => Ed25519.token(&h, &c, &ed_key(*seed).sk),
+        }
+        .unwrap()
+    }
+
+    /// The `type` and `key` of a JWT secret that verifies this signer's tokens.
+    fn secret(&self) -> Value {
+        use p256::pkcs8::EncodePublicKey;
+        let le = p256::pkcs8::LineEnding::LF;
+        let (ty, key) = match self {
+            Signer::Hs(alg, k) => (alg.to_string(), k.to_string()),
+            Signer::Rs(alg, _) => (alg.to_string(), RSA_PUBLIC.to_string()),
+            Signer::Es256(s) => (
+                "ES256".into(),
+                p256_key(*s).verifying_key().to_public_key_pem(le).unwrap(),
+            ),
+            Signer::Es384(s) => (
+                "ES384".into(),
+                p384_key(*s).verifying_key().to_public_key_pem(le).unwrap(),
+            ),
+            Signer::Ed(s) => {
+                let mut der = vec![
+                    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+                ];
+                der.extend_from_slice(ed_key(*s).pk.as_ref());
+                ("Ed25519".into(), pem("PUBLIC KEY", &der))
+            }
+        };
+        json!({"type": ty, "key": key})
+    }
+}
+
+/// Standard claims, with `extra` merged in (a `null` removes a claim).
 fn claims(extra: Value) -> Value {
     let mut c = json!({
         "sub": "42",
@@ -99,7 +123,7 @@ fn claims(extra: Value) -> Value {
             "x-hasura-allowed-roles": ["user", "editor"],
             "x-hasura-default-role": "user",
             "x-hasura-user-id": "42",
-            "x-hasura-org-ids": ["1", "2"]
+            "X-Hasura-Org-Ids": ["1", "2"]
         }
     });
     for (k, v) in extra.as_object().unwrap() {
@@ -112,260 +136,581 @@ fn claims(extra: Value) -> Value {
     c
 }
 
-fn hs_token(key: &str, c: &Value) -> String {
-    Hs256
-        .token(
-            &Header::empty(),
-            &Claims::new(c.clone()),
-            &Hs256Key::new(key.as_bytes()),
-        )
-        .unwrap()
-}
-
-fn rs_token(private_pem: &str, c: &Value) -> String {
-    use rsa::pkcs8::DecodePrivateKey;
-    let key = rsa::RsaPrivateKey::from_pkcs8_pem(private_pem).unwrap();
-    Rsa::rs256()
-        .token(&Header::empty(), &Claims::new(c.clone()), &key)
-        .unwrap()
-}
-
-fn b64(v: &Value) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
-}
-
-fn config(secret: Value) -> Config {
+/// A JWT-mode config with these secrets (objects; a list is several secrets).
+fn config(secrets: Value) -> Config {
+    let list = match secrets {
+        Value::Array(a) => a,
+        one => vec![one],
+    };
     let mut c = Config::new();
     c.admin_secrets = vec!["sekret".into()];
-    c.jwt_secrets = vec![JwtSecret::from_json(&secret).unwrap()];
+    c.jwt_secrets = list
+        .iter()
+        .map(|s| JwtSecret::from_json(s).unwrap())
+        .collect();
     c
 }
 
-fn hs_config() -> Config {
-    config(json!({"type": "HS256", "key": HS_KEY}))
-}
-
-fn rs_config() -> Config {
-    config(json!({"type": "RS256", "key": RSA_PUBLIC}))
+/// `secret` with extra fields merged in.
+fn with(mut secret: Value, extra: Value) -> Value {
+    for (k, v) in extra.as_object().unwrap() {
+        secret[k] = v.clone();
+    }
+    secret
 }
 
 fn bearer(token: &str) -> Vec<(String, String)> {
     vec![("Authorization".to_string(), format!("Bearer {token}"))]
 }
 
-/// The error (code, message) of authenticating with this token.
-fn reject(c: &Config, token: &str) -> (String, String) {
-    let e = authenticate(c, &bearer(token), Some(NOW)).expect_err("token must be rejected");
-    (e.code, e.message)
+fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// What a case must produce: a session (role and some variables) or an error (code and
+/// message).
+enum Expect<'a> {
+    Ok(&'a str, &'a [(&'a str, &'a str)]),
+    Err(&'a str, &'a str),
+}
+
+/// A named case: config, request headers, expectation.
+type Case<'a> = (&'a str, &'a Config, Vec<(String, String)>, Expect<'a>);
+
+/// The one checker: authenticates `headers` with `config` at `NOW` and compares.
+fn check(name: &str, config: &Config, headers: &[(String, String)], expect: Expect<'_>) {
+    let got = authenticate(config, headers, Some(NOW));
+    match (expect, got) {
+        (Expect::Ok(role, vars), Ok(s)) => {
+            assert_eq!(s.role, role, "{name}: role");
+            for (k, v) in vars {
+                assert_eq!(s.var(k), Some(*v), "{name}: variable {k}");
+            }
+        }
+        (Expect::Err(code, message), Err(e)) => {
+            assert_eq!(
+                (e.code.as_str(), e.message.as_str()),
+                (code, message),
+                "{name}"
+            );
+        }
+        (Expect::Ok(..), Err(e)) => panic!("{name}: rejected: {} {}", e.code, e.message),
+        (Expect::Err(..), Ok(s)) => panic!("{name}: accepted with role {}", s.role),
+    }
+}
+
+fn all_signers() -> Vec<Signer> {
+    vec![
+        Signer::Hs("HS256", HS_KEY),
+        Signer::Hs("HS384", HS_KEY),
+        Signer::Hs("HS512", HS_KEY),
+        Signer::Rs("RS256", RSA_PRIVATE),
+        Signer::Rs("RS384", RSA_PRIVATE),
+        Signer::Rs("RS512", RSA_PRIVATE),
+        Signer::Es256(0x11),
+        Signer::Es384(0x22),
+        Signer::Ed(0x33),
+    ]
 }
 
 #[test]
-fn accepts_hs256_and_reads_claims() {
-    let c = hs_config();
-    let s = authenticate(
-        &c,
-        &bearer(&hs_token(HS_KEY, &claims(json!({})))),
-        Some(NOW),
-    )
-    .unwrap();
-    assert_eq!(s.role, "user");
-    assert_eq!(s.var("x-hasura-user-id"), Some("42"));
-    assert_eq!(s.var("x-hasura-org-ids"), Some("{\"1\",\"2\"}"));
-    // A requested role among the allowed ones.
-    let mut h = bearer(&hs_token(HS_KEY, &claims(json!({}))));
-    h.push(("X-Hasura-Role".into(), "editor".into()));
-    assert_eq!(authenticate(&c, &h, Some(NOW)).unwrap().role, "editor");
+fn every_algorithm_accepts_a_valid_token_and_rejects_another_key() {
+    for signer in all_signers() {
+        let secret = signer.secret();
+        let name = secret["type"].as_str().unwrap().to_string();
+        let c = config(secret);
+        let t = signer.sign(&claims(json!({})), None);
+        check(
+            &name,
+            &c,
+            &bearer(&t),
+            Expect::Ok(
+                "user",
+                &[
+                    ("x-hasura-user-id", "42"),
+                    ("x-hasura-org-ids", "{\"1\",\"2\"}"),
+                    ("x-hasura-role", "user"),
+                ],
+            ),
+        );
+        let mut h = bearer(&t);
+        h.push(("X-Hasura-Role".into(), "editor".into()));
+        check(&name, &c, &h, Expect::Ok("editor", &[]));
+        let other = match signer {
+            Signer::Hs(alg, _) => Signer::Hs(
+                alg,
+                "another-hmac-key-another-hmac-key-another-hmac-key-another-hmac!",
+            ),
+            Signer::Rs(alg, _) => Signer::Rs(alg, OTHER_RSA_PRIVATE),
+            Signer::Es256(_) => Signer::Es256(0x44),
+            Signer::Es384(_) => Signer::Es384(0x55),
+            Signer::Ed(_) => Signer::Ed(0x66),
+        };
+        check(
+            &format!("{name} signed by another key"),
+            &c,
+            &bearer(&other.sign(&claims(json!({})), None)),
+            Expect::Err(
+                "invalid-jwt",
+                "Could not verify JWT: JWSError JWSInvalidSignature",
+            ),
+        );
+    }
+    // An X.509 certificate as the key.
+    check(
+        "RS256 certificate",
+        &config(json!({"type": "RS256", "key": RSA_CERT})),
+        &bearer(&Signer::Rs("RS256", RSA_PRIVATE).sign(&claims(json!({})), None)),
+        Expect::Ok("user", &[]),
+    );
 }
 
-#[test]
-fn accepts_rs256() {
-    let s = authenticate(
-        &rs_config(),
-        &bearer(&rs_token(RSA_PRIVATE, &claims(json!({})))),
-        Some(NOW),
-    )
-    .unwrap();
-    assert_eq!(s.role, "user");
+fn b64(v: &Value) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
 }
 
 #[test]
 fn rejection_corpus() {
-    let hs = hs_config();
-    let rs = rs_config();
+    let hs = config(json!({"type": "HS256", "key": HS_KEY}));
+    let rs = config(json!({"type": "RS256", "key": RSA_PUBLIC}));
+    let es384 = config(Signer::Es384(0x22).secret());
+    let hs256 = Signer::Hs("HS256", HS_KEY);
     let good = claims(json!({}));
-    // alg none.
+    let good_token = hs256.sign(&good, None);
+    let mut parts = good_token.split('.');
+    let (h, _p, sig) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
     let none = format!(
         "{}.{}.",
         b64(&json!({"alg": "none", "typ": "JWT"})),
         b64(&good)
     );
-    assert_eq!(reject(&hs, &none).0, "invalid-jwt");
-    assert_eq!(reject(&rs, &none).0, "invalid-jwt");
-    // HS/RS confusion: an HS256 token keyed with the RSA public key.
-    assert_eq!(reject(&rs, &hs_token(RSA_PUBLIC, &good)).0, "invalid-jwt");
-    // Bad signatures.
-    assert_eq!(
-        reject(
-            &hs,
-            &hs_token("another-key-another-key-another-key!", &good)
-        )
-        .1,
-        "Could not verify JWT: JWSError JWSInvalidSignature"
-    );
-    assert_eq!(
-        reject(&rs, &rs_token(OTHER_RSA_PRIVATE, &good)).0,
-        "invalid-jwt"
-    );
-    let t = hs_token(HS_KEY, &good);
-    let tampered = format!(
-        "{}.{}.{}",
-        t.split('.').next().unwrap(),
-        b64(&claims(json!({"sub": "43"}))),
-        t.split('.').nth(2).unwrap()
-    );
-    assert_eq!(reject(&hs, &tampered).0, "invalid-jwt");
-    // Expired; nbf in the future.
-    assert_eq!(
-        reject(&hs, &hs_token(HS_KEY, &claims(json!({"exp": NOW - 1})))).1,
-        "Could not verify JWT: JWTExpired"
-    );
-    assert_eq!(
-        reject(&hs, &hs_token(HS_KEY, &claims(json!({"nbf": NOW + 600})))).1,
-        "Could not verify JWT: JWTNotYetValid"
-    );
-    // Malformed.
-    for t in ["abc", "a.b", "a.b.c", "....", "", "\u{0}.x.y"] {
-        let e = authenticate(&hs, &bearer(t), Some(NOW));
-        assert!(e.is_err(), "{t:?}");
+    let none_sig = format!("{}.{}.{}", b64(&json!({"alg": "none"})), b64(&good), sig);
+    // HS/RS key confusion: an HS256 token whose HMAC key is the RSA public key's PEM text.
+    let confused = Signer::Hs("HS256", RSA_PUBLIC).sign(&good, None);
+    let tampered = format!("{h}.{}.{sig}", b64(&claims(json!({"sub": "43"}))));
+    let truncated = format!("{h}.{}.{}", _p, &sig[..32]);
+    let hs_sign = |extra: Value| hs256.sign(&claims(extra), None);
+    let role_ns = |roles: Value| json!({"https://hasura.io/jwt/claims": roles});
+    let sig_err = "Could not verify JWT: JWSError JWSInvalidSignature";
+    let cases: Vec<(&str, &Config, String, &str, &str)> = vec![
+        ("alg none (HS)", &hs, none.clone(), "invalid-jwt", "Could not verify JWT: JWSError (AlgorithmNotImplemented \"none\")"),
+        ("alg none (RS)", &rs, none, "invalid-jwt", "Could not verify JWT: JWSError (AlgorithmNotImplemented \"none\")"),
+        ("alg none with a signature", &hs, none_sig, "invalid-jwt", "Could not verify JWT: JWSError (AlgorithmNotImplemented \"none\")"),
+        ("HS/RS key confusion", &rs, confused, "invalid-jwt", "Could not verify JWT: JWSError (AlgorithmMismatch \"expected RS256, the token has HS256\")"),
+        ("RS token for an HS secret", &hs, Signer::Rs("RS256", RSA_PRIVATE).sign(&good, None), "invalid-jwt", "Could not verify JWT: JWSError (AlgorithmMismatch \"expected HS256, the token has RS256\")"),
+        ("ES256 token for an ES384 secret", &es384, Signer::Es256(0x22).sign(&good, None), "invalid-jwt", "Could not verify JWT: JWSError (AlgorithmMismatch \"expected ES384, the token has ES256\")"),
+        ("HS384 token for an HS256 secret", &hs, Signer::Hs("HS384", HS_KEY).sign(&good, None), "invalid-jwt", "Could not verify JWT: JWSError (AlgorithmMismatch \"expected HS256, the token has HS384\")"),
+        ("bad signature (other RSA key)", &rs, Signer::Rs("RS256", OTHER_RSA_PRIVATE).sign(&good, None), "invalid-jwt", sig_err),
+        ("tampered payload", &hs, tampered, "invalid-jwt", sig_err),
+        ("truncated signature", &hs, truncated, "invalid-jwt", sig_err),
+        ("expired", &hs, hs_sign(json!({"exp": NOW - 1})), "invalid-jwt", "Could not verify JWT: JWTExpired"),
+        ("not yet valid", &hs, hs_sign(json!({"nbf": NOW + 600})), "invalid-jwt", "Could not verify JWT: JWTNotYetValid"),
+        ("issued in the future", &hs, hs_sign(json!({"iat": NOW + 600})), "invalid-jwt", "Could not verify JWT: JWTIssuedAtFuture"),
+        ("exp not a number", &hs, hs_sign(json!({"exp": "tomorrow"})), "invalid-jwt", "Could not verify JWT: JWTClaimsSetDecodeError \"invalid type: string \\\"tomorrow\\\", expected UTC timestamp at line 1 column 45\""),
+        ("malformed: one part", &hs, "abc".into(), "invalid-jwt", "Could not verify JWT: JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got 1)"),
+        ("malformed: two parts", &hs, "a.b".into(), "invalid-jwt", "Could not verify JWT: JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got 2)"),
+        ("malformed: five parts", &hs, "....".into(), "invalid-jwt", "Could not verify JWT: JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got 5)"),
+        ("malformed: not base64", &hs, "a!.b.c".into(), "invalid-jwt", "Could not verify JWT: JWSError (CompactDecodeError invalid base64 decoding)"),
+        ("malformed: header not JSON", &hs, format!("{}.{}.{sig}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("nope"), _p), "invalid-jwt", "Could not verify JWT: JWSError (CompactDecodeError malformed token header: expected ident at line 1 column 2)"),
+        ("malformed: payload not JSON", &hs, format!("{h}.{}.{sig}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("[1")), "invalid-jwt", "Could not verify JWT: JWTClaimsSetDecodeError \"invalid type: sequence, expected struct Claims at line 1 column 0\""),
+        ("oversized", &hs, hs_sign(json!({"pad": "x".repeat(20_000)})), "invalid-jwt", "Could not verify JWT: JWSError (CompactDecodeError token larger than 16384 bytes)"),
+        ("missing namespace", &hs, hs_sign(json!({"https://hasura.io/jwt/claims": null})), "jwt-invalid-claims", "claims key: 'https://hasura.io/jwt/claims' not found"),
+        ("namespace not an object", &hs, hs_sign(role_ns(json!("user"))), "jwt-invalid-claims", "expecting a json object when claims_format is json"),
+        ("missing default role", &hs, hs_sign(role_ns(json!({"x-hasura-allowed-roles": ["user"]}))), "jwt-missing-role-claims", "JWT claim does not contain x-hasura-default-role"),
+        ("missing allowed roles", &hs, hs_sign(role_ns(json!({"x-hasura-default-role": "user"}))), "jwt-missing-role-claims", "JWT claim does not contain x-hasura-allowed-roles"),
+        ("allowed roles not a list", &hs, hs_sign(role_ns(json!({"x-hasura-allowed-roles": "user", "x-hasura-default-role": "user"}))), "jwt-invalid-claims", "invalid x-hasura-allowed-roles; should be a list of roles"),
+        ("default role not a string", &hs, hs_sign(role_ns(json!({"x-hasura-allowed-roles": ["user"], "x-hasura-default-role": 1}))), "jwt-invalid-claims", "invalid x-hasura-default-role; should be a single role name"),
+        ("default role not allowed", &hs, hs_sign(role_ns(json!({"x-hasura-allowed-roles": ["editor"], "x-hasura-default-role": "user"}))), "access-denied", "Your requested role is not in allowed roles"),
+    ];
+    for (name, c, token, code, message) in cases {
+        check(name, c, &bearer(&token), Expect::Err(code, message));
     }
-    // Oversized.
-    let big = claims(json!({"pad": "x".repeat(20_000)}));
-    assert_eq!(reject(&hs, &hs_token(HS_KEY, &big)).0, "invalid-jwt");
-    // Role not allowed.
-    let mut h = bearer(&hs_token(HS_KEY, &good));
-    h.push(("x-hasura-role".into(), "admin".into()));
-    assert_eq!(
-        authenticate(&hs, &h, Some(NOW)).unwrap_err().message,
-        "Your requested role is not in allowed roles"
-    );
-    // Missing claims.
-    let no_ns = claims(json!({"https://hasura.io/jwt/claims": null}));
-    assert_eq!(
-        reject(&hs, &hs_token(HS_KEY, &no_ns)).0,
-        "jwt-invalid-claims"
-    );
-    let no_default =
-        claims(json!({"https://hasura.io/jwt/claims": {"x-hasura-allowed-roles": ["user"]}}));
-    assert_eq!(
-        reject(&hs, &hs_token(HS_KEY, &no_default)).1,
-        "JWT claim does not contain x-hasura-default-role"
-    );
-    // Malformed Authorization header.
-    let e = authenticate(
+    let mut admin = bearer(&good_token);
+    admin.push(("x-hasura-role".into(), "admin".into()));
+    check(
+        "requested role not allowed",
         &hs,
-        &[("authorization".into(), "Basic abc".into())],
-        Some(NOW),
-    )
-    .unwrap_err();
-    assert_eq!(
-        (e.code.as_str(), e.message.as_str()),
-        ("invalid-headers", "Malformed Authorization header")
+        &admin,
+        Expect::Err(
+            "access-denied",
+            "Your requested role is not in allowed roles",
+        ),
     );
-    // No clock: tokens with time claims cannot be checked.
-    assert!(authenticate(&hs, &bearer(&hs_token(HS_KEY, &good)), None).is_err());
+    for bad in ["Basic abc", "Bearer", "Bearer a b", "Token x.y.z"] {
+        check(
+            bad,
+            &hs,
+            &headers(&[("Authorization", bad)]),
+            Expect::Err("invalid-headers", "Malformed Authorization header"),
+        );
+    }
+    // Without a clock, tokens with time claims cannot be checked.
+    let e = authenticate(&hs, &bearer(&good_token), None).unwrap_err();
+    assert_eq!(
+        e.message,
+        "Could not verify JWT: no clock available to check exp/nbf"
+    );
 }
 
 #[test]
 fn audience_issuer_and_skew() {
-    let c = config(
-        json!({"type": "HS256", "key": HS_KEY, "audience": ["app"], "issuer": "https://issuer", "allowed_skew": 60}),
-    );
-    let ok = claims(json!({"aud": "app", "iss": "https://issuer", "exp": NOW - 30}));
-    assert!(authenticate(&c, &bearer(&hs_token(HS_KEY, &ok)), Some(NOW)).is_ok());
-    let wrong_aud = claims(json!({"aud": ["other"], "iss": "https://issuer"}));
-    assert_eq!(
-        reject(&c, &hs_token(HS_KEY, &wrong_aud)).1,
-        "Could not verify JWT: JWTNotInAudience"
-    );
-    let wrong_iss = claims(json!({"aud": "app", "iss": "https://evil"}));
-    assert_eq!(
-        reject(&c, &hs_token(HS_KEY, &wrong_iss)).1,
-        "Could not verify JWT: JWTNotInIssuer"
-    );
-    let no_aud = claims(json!({"iss": "https://issuer"}));
-    assert_eq!(
-        reject(&c, &hs_token(HS_KEY, &no_aud)).1,
-        "Could not verify JWT: JWTNotInAudience"
-    );
-}
-
-#[test]
-fn namespace_path_stringified_and_cookie() {
-    let c = config(
-        json!({"type": "HS256", "key": HS_KEY, "claims_namespace_path": "$.hasura.claims", "claims_format": "stringified_json",
-                          "header": {"type": "Cookie", "name": "token"}}),
-    );
-    let inner = json!({"x-hasura-allowed-roles": ["user"], "x-hasura-default-role": "user", "x-hasura-user-id": "7"}).to_string();
-    let t = hs_token(
-        HS_KEY,
-        &claims(json!({"https://hasura.io/jwt/claims": null, "hasura": {"claims": inner}})),
-    );
-    let h = vec![("Cookie".to_string(), format!("a=b; token={t}"))];
-    let s = authenticate(&c, &h, Some(NOW)).unwrap();
-    assert_eq!(s.var("x-hasura-user-id"), Some("7"));
-    // No token at all and no unauthorized role.
-    let e = authenticate(
-        &c,
-        &[("Cookie".into(), "refresh_token=john_doe".into())],
-        Some(NOW),
-    )
-    .unwrap_err();
-    assert_eq!(
-        (e.code.as_str(), e.message.as_str()),
+    let hs256 = Signer::Hs("HS256", HS_KEY);
+    let secret = json!({"type": "HS256", "key": HS_KEY, "audience": ["app", "other-app"], "issuer": "https://issuer", "allowed_skew": 60});
+    let c = config(secret.clone());
+    let single_aud = config(with(secret, json!({"audience": "app"})));
+    let t = |extra: Value| bearer(&hs256.sign(&claims(extra), None));
+    let ok = json!({"aud": "app", "iss": "https://issuer"});
+    let cases: Vec<Case> = vec![
+        ("aud string", &c, t(ok.clone()), Expect::Ok("user", &[])),
         (
-            "invalid-headers",
-            "Missing 'Authorization' or 'Cookie' header in JWT authentication mode"
-        )
-    );
-    let mut c2 = c.clone();
-    c2.unauthorized_role = Some("anonymous".into());
-    assert_eq!(authenticate(&c2, &[], Some(NOW)).unwrap().role, "anonymous");
-}
-
-#[test]
-fn claims_map() {
-    let c = config(json!({"type": "HS256", "key": HS_KEY, "claims_map": {
-        "x-hasura-allowed-roles": {"path": "$.roles"},
-        "x-hasura-default-role": {"path": "$.roles[0]"},
-        "x-hasura-user-id": {"path": "$.uid", "default": "0"},
-        "x-hasura-tenant": "acme"
-    }}));
-    let t = hs_token(HS_KEY, &claims(json!({"roles": ["reader", "writer"]})));
-    let s = authenticate(&c, &bearer(&t), Some(NOW)).unwrap();
-    assert_eq!(
-        (
-            s.role.as_str(),
-            s.var("x-hasura-user-id"),
-            s.var("x-hasura-tenant")
+            "aud list",
+            &c,
+            t(json!({"aud": ["x", "other-app"], "iss": "https://issuer"})),
+            Expect::Ok("user", &[]),
         ),
-        ("reader", Some("0"), Some("acme"))
+        (
+            "audience as a string",
+            &single_aud,
+            t(ok.clone()),
+            Expect::Ok("user", &[]),
+        ),
+        (
+            "expired within skew",
+            &c,
+            t(json!({"aud": "app", "iss": "https://issuer", "exp": NOW - 30})),
+            Expect::Ok("user", &[]),
+        ),
+        (
+            "nbf within skew",
+            &c,
+            t(json!({"aud": "app", "iss": "https://issuer", "nbf": NOW + 30})),
+            Expect::Ok("user", &[]),
+        ),
+        (
+            "expired beyond skew",
+            &c,
+            t(json!({"aud": "app", "iss": "https://issuer", "exp": NOW - 61})),
+            Expect::Err("invalid-jwt", "Could not verify JWT: JWTExpired"),
+        ),
+        (
+            "nbf beyond skew",
+            &c,
+            t(json!({"aud": "app", "iss": "https://issuer", "nbf": NOW + 61})),
+            Expect::Err("invalid-jwt", "Could not verify JWT: JWTNotYetValid"),
+        ),
+        (
+            "wrong audience",
+            &c,
+            t(json!({"aud": ["evil"], "iss": "https://issuer"})),
+            Expect::Err("invalid-jwt", "Could not verify JWT: JWTNotInAudience"),
+        ),
+        (
+            "missing audience",
+            &c,
+            t(json!({"iss": "https://issuer"})),
+            Expect::Err("invalid-jwt", "Could not verify JWT: JWTNotInAudience"),
+        ),
+        // The token's issuer differs from the only secret's: no secret matches it.
+        (
+            "wrong issuer",
+            &c,
+            t(json!({"aud": "app", "iss": "https://evil"})),
+            Expect::Err("invalid-jwt", "Could not verify JWT: JWTNotInIssuer"),
+        ),
+        (
+            "missing issuer",
+            &c,
+            t(json!({"aud": "app"})),
+            Expect::Err("invalid-jwt", "Could not verify JWT: JWTNotInIssuer"),
+        ),
+    ];
+    for (name, c, h, expect) in cases {
+        check(name, c, &h, expect);
+    }
+}
+
+#[test]
+fn claims_options() {
+    let hs256 = Signer::Hs("HS256", HS_KEY);
+    let base = json!({"type": "HS256", "key": HS_KEY});
+    let inner = json!({"x-hasura-allowed-roles": ["user"], "x-hasura-default-role": "user", "x-hasura-user-id": "7", "not-hasura": "x"});
+    let t = |extra: Value| bearer(&hs256.sign(&claims(extra), None));
+    let drop_ns = |mut v: Value| {
+        v["https://hasura.io/jwt/claims"] = Value::Null;
+        v
+    };
+    let custom_ns = config(with(
+        base.clone(),
+        json!({"claims_namespace": "https://myapp/claims"}),
+    ));
+    let path = config(with(
+        base.clone(),
+        json!({"claims_namespace_path": "$.hasura['claims.v1']"}),
+    ));
+    let stringified = config(with(
+        base.clone(),
+        json!({"claims_namespace_path": "$.hasura.claims", "claims_format": "stringified_json"}),
+    ));
+    let stringified_ns = config(with(
+        base.clone(),
+        json!({"claims_format": "stringified_json"}),
+    ));
+    let map = config(with(
+        base.clone(),
+        json!({"claims_map": {
+            "x-hasura-allowed-roles": {"path": "$.roles"},
+            "x-hasura-default-role": {"path": "$.roles[0]"},
+            "x-hasura-user-id": {"path": "$.user.id", "default": "0"},
+            "x-hasura-email": {"path": "$.email"},
+            "x-hasura-tenant": "acme"
+        }}),
+    ));
+    let map_defaults = config(with(
+        base.clone(),
+        json!({"claims_map": {
+            "x-hasura-allowed-roles": {"path": "$.roles", "default": ["viewer"]},
+            "x-hasura-default-role": {"path": "$.role", "default": "viewer"}
+        }}),
+    ));
+    let cases: Vec<Case> = vec![
+        ("claims_namespace", &custom_ns, t(drop_ns(json!({"https://myapp/claims": inner.clone()}))), Expect::Ok("user", &[("x-hasura-user-id", "7")])),
+        ("claims_namespace missing", &custom_ns, t(json!({})), Expect::Err("jwt-invalid-claims", "claims key: 'https://myapp/claims' not found")),
+        ("claims_namespace_path", &path, t(drop_ns(json!({"hasura": {"claims.v1": inner.clone()}}))), Expect::Ok("user", &[("x-hasura-user-id", "7")])),
+        ("claims_namespace_path missing", &path, t(json!({})), Expect::Err("jwt-invalid-claims", "claims not found at claims_namespace_path: '$.hasura['claims.v1']'")),
+        ("stringified at a path", &stringified, t(json!({"hasura": {"claims": inner.to_string()}})), Expect::Ok("user", &[("x-hasura-user-id", "7")])),
+        ("stringified in the namespace", &stringified_ns, t(json!({"https://hasura.io/jwt/claims": inner.to_string()})), Expect::Ok("user", &[("x-hasura-user-id", "7")])),
+        ("stringified but an object", &stringified_ns, t(json!({})), Expect::Err("jwt-invalid-claims", "expecting a string when claims_format is stringified_json")),
+        ("stringified but not JSON", &stringified_ns, t(json!({"https://hasura.io/jwt/claims": "{nope"})), Expect::Err("jwt-invalid-claims", "expecting stringified json at: 'claims_namespace https://hasura.io/jwt/claims', but found: {nope")),
+        ("claims_map paths, default and literal", &map, t(json!({"roles": ["reader", "writer"], "email": "a@b.c"})), Expect::Ok("reader", &[("x-hasura-user-id", "0"), ("x-hasura-tenant", "acme"), ("x-hasura-email", "a@b.c")])),
+        ("claims_map path found", &map, t(json!({"roles": ["reader"], "email": "a@b.c", "user": {"id": 9}})), Expect::Ok("reader", &[("x-hasura-user-id", "9")])),
+        ("claims_map claim missing", &map, t(json!({"roles": ["reader"]})), Expect::Err("jwt-invalid-claims", "JWT claim from claims_map, x-hasura-email not found")),
+        ("claims_map roles missing", &map, t(json!({"email": "a@b.c"})), Expect::Err("jwt-missing-role-claims", "JWT claim does not contain x-hasura-allowed-roles")),
+        ("claims_map role defaults", &map_defaults, t(json!({})), Expect::Ok("viewer", &[])),
+    ];
+    for (name, c, h, expect) in cases {
+        check(name, c, &h, expect);
+    }
+    // Config errors.
+    for (bad, message) in [
+        (json!({"type": "HS256"}), "key and jwk_url both cannot be empty"),
+        (json!({"type": "HS256", "key": HS_KEY, "jwk_url": "https://x"}), "key, jwk_url both cannot be present"),
+        (json!({"type": "HS256", "key": "short"}), "Invalid JWK: Key size too small; should be atleast 32 characters"),
+        (json!({"type": "HS512", "key": &HS_KEY[..63]}), "Invalid JWK: Key size too small; should be atleast 64 characters"),
+        (json!({"type": "PS256", "key": RSA_PUBLIC}), "Invalid JWK: Key type: PS256 is not supported"),
+        (json!({"type": "ES256", "key": RSA_PUBLIC}), "Invalid JWK: invalid ES256 public key: unknown/unsupported algorithm OID: 1.2.840.10045.2.1"),
+        (json!({"type": "RS256", "key": "not a pem"}), "Invalid JWK: expected a PEM public key"),
+        (with(base.clone(), json!({"claims_namespace": "a", "claims_namespace_path": "$.b"})), "claims_namespace and claims_namespace_path both cannot be set"),
+        (with(base.clone(), json!({"claims_namespace_path": "b"})), "invalid JSON path claims_namespace_path error: \"b\""),
+        (with(base.clone(), json!({"claims_map": {"x-hasura-default-role": "user"}})), "x-hasura-allowed-roles is expected but not found"),
+        (with(base.clone(), json!({"header": {"type": "Query"}})), "expected 'type' is 'Authorization' or 'Cookie' or 'CustomHeader'"),
+        (json!({"jwk_url": "ftp://keys"}), "jwk_url must be an http(s) URL, got \"ftp://keys\""),
+    ] {
+        assert_eq!(JwtSecret::from_json(&bad).unwrap_err(), message, "{bad}");
+    }
+}
+
+#[test]
+fn token_sources() {
+    let hs256 = Signer::Hs("HS256", HS_KEY);
+    let base = json!({"type": "HS256", "key": HS_KEY});
+    let t = hs256.sign(&claims(json!({})), None);
+    let cookie = config(with(
+        base.clone(),
+        json!({"header": {"type": "Cookie", "name": "token"}}),
+    ));
+    let custom = config(with(
+        base.clone(),
+        json!({"header": {"type": "CustomHeader", "name": "X-Auth-Token"}}),
+    ));
+    let explicit = config(with(
+        base.clone(),
+        json!({"header": {"type": "authorization"}}),
+    ));
+    let mut anonymous = cookie.clone();
+    anonymous.unauthorized_role = Some("anonymous".into());
+    let cookie_header = format!("a=b; token={t}; c=d");
+    let missing = Expect::Err(
+        "invalid-headers",
+        "Missing 'Authorization' or 'Cookie' header in JWT authentication mode",
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "cookie",
+            &cookie,
+            headers(&[("Cookie", &cookie_header)]),
+            Expect::Ok("user", &[]),
+        ),
+        (
+            "cookie: Authorization ignored",
+            &cookie,
+            bearer(&t),
+            missing,
+        ),
+        (
+            "cookie: other cookies only",
+            &cookie,
+            headers(&[("Cookie", "refresh=1")]),
+            Expect::Err(
+                "invalid-headers",
+                "Missing 'Authorization' or 'Cookie' header in JWT authentication mode",
+            ),
+        ),
+        (
+            "cookie: unauthorized role",
+            &anonymous,
+            headers(&[("Cookie", "refresh=1"), ("x-hasura-user-id", "1")]),
+            Expect::Ok("anonymous", &[]),
+        ),
+        (
+            "custom header",
+            &custom,
+            headers(&[("x-auth-token", &t)]),
+            Expect::Ok("user", &[]),
+        ),
+        (
+            "explicit Authorization",
+            &explicit,
+            bearer(&t),
+            Expect::Ok("user", &[]),
+        ),
+        (
+            "lower-case bearer",
+            &explicit,
+            headers(&[("authorization", &format!("bearer {t}"))]),
+            Expect::Ok("user", &[]),
+        ),
+    ];
+    for (name, c, h, expect) in cases {
+        check(name, c, &h, expect);
+    }
+}
+
+#[test]
+fn several_secrets() {
+    let a = Signer::Hs("HS256", HS_KEY);
+    let b = Signer::Es256(0x11);
+    let sa = with(a.secret(), json!({"issuer": "https://a"}));
+    let sb = with(b.secret(), json!({"issuer": "https://b"}));
+    let by_issuer = config(json!([sa.clone(), sb.clone()]));
+    let by_location = config(json!([
+        a.secret(),
+        with(
+            b.secret(),
+            json!({"header": {"type": "Cookie", "name": "jwt"}})
+        )
+    ]));
+    let ambiguous = config(json!([a.secret(), b.secret()]));
+    let tok = |s: &Signer, iss: &str| s.sign(&claims(json!({"iss": iss})), None);
+    let cookie_b = format!("jwt={}", tok(&b, "x"));
+    let both = vec![
+        (
+            "Authorization".to_string(),
+            format!("Bearer {}", tok(&a, "x")),
+        ),
+        ("Cookie".to_string(), cookie_b.clone()),
+    ];
+    let cases: Vec<Case> = vec![
+        ("issuer a", &by_issuer, bearer(&tok(&a, "https://a")), Expect::Ok("user", &[])),
+        ("issuer b", &by_issuer, bearer(&tok(&b, "https://b")), Expect::Ok("user", &[])),
+        ("issuer b, signed by a", &by_issuer, bearer(&tok(&a, "https://b")), Expect::Err("invalid-jwt", "Could not verify JWT: JWSError (AlgorithmMismatch \"expected ES256, the token has HS256\")")),
+        ("unknown issuer", &by_issuer, bearer(&tok(&a, "https://c")), Expect::Err("invalid-jwt", "Could not verify JWT: JWTNotInIssuer")),
+        ("no issuer: both match", &by_issuer, bearer(&a.sign(&claims(json!({})), None)), Expect::Err("invalid-headers", "Could not verify JWT: Multiple JWTs found")),
+        ("location: Authorization", &by_location, bearer(&tok(&a, "x")), Expect::Ok("user", &[])),
+        ("location: cookie", &by_location, headers(&[("Cookie", &cookie_b)]), Expect::Ok("user", &[])),
+        ("location: both sent", &by_location, both, Expect::Err("invalid-headers", "Could not verify JWT: Multiple JWTs found")),
+        ("same location, no issuers", &ambiguous, bearer(&tok(&a, "x")), Expect::Err("invalid-headers", "Could not verify JWT: Multiple JWTs found")),
+    ];
+    for (name, c, h, expect) in cases {
+        check(name, c, &h, expect);
+    }
+    // The environment variables: _SECRET and _SECRETS together.
+    let env = |k: &str| match k {
+        "HASURA_GRAPHQL_ADMIN_SECRETS" => Some(r#"["s1","s2"]"#.to_string()),
+        "HASURA_GRAPHQL_JWT_SECRET" => Some(sa.to_string()),
+        "HASURA_GRAPHQL_JWT_SECRETS" => Some(json!([sb]).to_string()),
+        _ => None,
+    };
+    let c = Config::from_env(env).unwrap();
+    assert_eq!(c.jwt_secrets.len(), 2);
+    check(
+        "env: b",
+        &c,
+        &bearer(&tok(&b, "https://b")),
+        Expect::Ok("user", &[]),
+    );
+    check(
+        "env: admin s2",
+        &c,
+        &headers(&[("x-hasura-admin-secret", "s2")]),
+        Expect::Ok("admin", &[]),
+    );
+    check(
+        "env: wrong admin secret",
+        &c,
+        &headers(&[
+            ("x-hasura-admin-secret", "s3"),
+            ("Authorization", &format!("Bearer {}", tok(&b, "https://b"))),
+        ]),
+        Expect::Err(
+            "access-denied",
+            "invalid x-hasura-admin-secret/x-hasura-access-key",
+        ),
+    );
+}
+
+#[test]
+fn jwk_url_needs_outbound_http() {
+    // `authenticate` (no HTTP) and `handle` (NoHttp) cannot fetch a JWK set.
+    let c = config(json!({"jwk_url": "https://keys.invalid/jwks.json"}));
+    let t = Signer::Rs("RS256", RSA_PRIVATE).sign(&claims(json!({})), Some("k1"));
+    check(
+        "no http",
+        &c,
+        &bearer(&t),
+        Expect::Err("invalid-jwt", "Could not verify JWT: JWSError NoUsableKeys"),
+    );
+    let e = graphedge_edge::Engine::from_state(c, empty_state())
+        .with_compiler(fake_compile)
+        .with_clock(Arc::new(FixedClock(NOW)));
+    let r = send(
+        &e,
+        &FakeDb::default(),
+        req(
+            "POST",
+            "/v1/graphql",
+            &[("Authorization", &format!("Bearer {t}"))],
+            &gql("query { a }"),
+        ),
+    );
+    assert_eq!(
+        body_json(&r)["errors"][0]["message"],
+        "Could not verify JWT: Error fetching JWK: this host has no outbound HTTP (requested https://keys.invalid/jwks.json)"
     );
 }
 
 #[test]
 fn over_http_jwt_errors_are_200_on_graphql() {
-    let e = graphedge_edge::Engine::from_state(hs_config(), empty_state())
+    let hs256 = Signer::Hs("HS256", HS_KEY);
+    let e = graphedge_edge::Engine::from_state(config(hs256.secret()), empty_state())
         .with_compiler(fake_compile)
         .with_clock(Arc::new(FixedClock(NOW)));
     let db = FakeDb::default();
-    let t = hs_token(HS_KEY, &claims(json!({"exp": NOW - 5})));
+    let t = hs256.sign(&claims(json!({"exp": NOW - 5})), None);
+    let auth = format!("Bearer {t}");
     let r = send(
         &e,
         &db,
         req(
             "POST",
             "/v1/graphql",
-            &[("Authorization", &format!("Bearer {t}"))],
+            &[("Authorization", &auth)],
             &gql("query { a }"),
         ),
     );
@@ -374,14 +719,15 @@ fn over_http_jwt_errors_are_200_on_graphql() {
         body_json(&r),
         json!({"errors":[{"extensions":{"path":"$","code":"invalid-jwt"},"message":"Could not verify JWT: JWTExpired"}]})
     );
-    let t = hs_token(HS_KEY, &claims(json!({})));
+    let t = hs256.sign(&claims(json!({})), None);
+    let auth = format!("Bearer {t}");
     let r = send(
         &e,
         &db,
         req(
             "POST",
             "/v1/graphql",
-            &[("Authorization", &format!("Bearer {t}"))],
+            &[("Authorization", &auth)],
             &gql("query { a }"),
         ),
     );
@@ -394,12 +740,8 @@ fn over_http_jwt_errors_are_200_on_graphql() {
     let r = send(
         &e,
         &db,
-        req(
-            "POST",
-            "/v1/metadata",
-            &[("Authorization", &format!("Bearer {t}"))],
-            "{}",
-        ),
+        req("POST", "/v1/metadata", &[("Authorization", &auth)], "{}"),
     );
     assert_eq!(r.status, 400);
+    assert_eq!(body_json(&r)["code"], "access-denied");
 }

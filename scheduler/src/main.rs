@@ -123,7 +123,9 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
         Some(Err(e)) => return Err(format!("GRAPHEDGE_ENABLE_SQL_GATEWAY: {e}")),
     };
     let db = backend(&url, &config, &get).await?;
-    let engine = graphedge_edge::Engine::new(edge_config, &db).await?;
+    let engine = graphedge_edge::Engine::new(edge_config, &db)
+        .await?
+        .with_clock(Arc::new(server::SystemClock));
     let listener = server::bind(&config.host, config.port, 0)
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
@@ -318,7 +320,9 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
 
     let result = async {
         let db = connect(&url, config.pool_size.min(20)).await?;
-        let engine = graphedge_edge::Engine::new(edge_config, &db).await?;
+        let engine = graphedge_edge::Engine::new(edge_config, &db)
+            .await?
+            .with_clock(Arc::new(server::SystemClock));
         let secret = get_dev("HASURA_GRAPHQL_ADMIN_SECRET").filter(|s| !s.is_empty());
         dev::load_demo(&engine, &db, secret.as_deref()).await?;
         let listener = server::bind(&config.host, config.port, 50)

@@ -131,6 +131,26 @@ pub async fn serve(
 
 type HttpResponse = hyper::Response<Full<Bytes>>;
 
+/// The outbound HTTP client the edge uses for `jwk_url` JWK sets (built on first use).
+fn native_http() -> &'static crate::http_client::NativeHttp {
+    static HTTP: std::sync::OnceLock<crate::http_client::NativeHttp> = std::sync::OnceLock::new();
+    HTTP.get_or_init(|| {
+        crate::http_client::NativeHttp::new(Duration::from_secs(10))
+            .expect("the TLS backend of the HTTP client initialises")
+    })
+}
+
+/// The OS clock, for JWT `exp`/`nbf`/`iat` and JWK-set freshness.
+pub struct SystemClock;
+
+impl graphedge_edge::Clock for SystemClock {
+    fn now_unix(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    }
+}
+
 /// Hasura's error body.
 fn error_json(status: u16, code: &str, message: &str) -> graphedge_edge::Response {
     let body = serde_json::json!({ "path": "$", "error": message, "code": code });
@@ -156,7 +176,7 @@ async fn respond(app: &App, req: hyper::Request<Incoming>, peer: SocketAddr) -> 
             }
         }
         Ok(req) => {
-            let fut = graphedge_edge::handle(&app.engine, &app.db, req);
+            let fut = graphedge_edge::handle_with(&app.engine, &app.db, native_http(), req);
             match AssertUnwindSafe(fut).catch_unwind().await {
                 Ok(r) => r,
                 Err(_) => {

@@ -1,41 +1,51 @@
-//! JWT verification in Hasura's mode (`HASURA_GRAPHQL_JWT_SECRET`): the secret's JSON config,
-//! token lookup (Authorization header, cookie or custom header), signature check with
-//! jwt-compact (HS256/384/512, RS256/384/512; the algorithm is fixed by the config, never by
-//! the token), time claims checked against the host's clock, audience/issuer, and extraction
-//! of the Hasura claims (`x-hasura-allowed-roles`, `x-hasura-default-role`, `x-hasura-*`).
+//! JWT verification in Hasura's mode (`HASURA_GRAPHQL_JWT_SECRET` / `_SECRETS`): the secret's
+//! JSON config, signature check (HS256/384/512, RS256/384/512, ES256, ES384, EdDSA — see
+//! [`keys`](super::keys); with a static `key` the algorithm is fixed by the config's `type`, never
+//! by the token; with `jwk_url` by the JWK and its key type), time claims checked against the
+//! host's clock with `allowed_skew`, `audience` / `issuer`, and the Hasura claims
+//! (`claims_namespace`, `claims_namespace_path`, `claims_format`, `claims_map`).
 //!
-//! Error messages follow Hasura's (`Could not verify JWT: JWTExpired`, ...).
+//! Error codes and messages follow Hasura's (`invalid-jwt` `Could not verify JWT: JWTExpired`,
+//! `jwt-invalid-claims`, `jwt-missing-role-claims`, ...).
 use std::collections::BTreeMap;
 use std::fmt;
 
-use jwt_compact::alg::{Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key, Rsa};
-use jwt_compact::{AlgorithmExt, UntrustedToken, ValidationError};
+use base64::Engine as _;
+use jwt_compact::{UntrustedToken, ValidationError};
 use serde_json::{Map, Value as Json};
 
+use super::jwks::Jwk;
+use super::keys::{Alg, VerifyKey};
 use crate::error::EdgeError;
 
-/// Tokens longer than this are rejected before any parsing.
+/// Tokens longer than this are rejected before any parsing (16 KiB: far above real tokens, which
+/// are well under 8 KiB since most servers cap a header line at 8 KiB).
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
 /// Hasura's default claims namespace.
 pub const DEFAULT_NAMESPACE: &str = "https://hasura.io/jwt/claims";
 
+/// Registered claims (RFC 7519 §4.1); `claims_namespace_path` is looked up without them, like
+/// Hasura does (it reads the unregistered claims).
+const REGISTERED: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+
+/// Where a secret's verification keys come from.
 #[derive(Clone)]
-enum Key {
-    Hs256(Vec<u8>),
-    Hs384(Vec<u8>),
-    Hs512(Vec<u8>),
-    Rsa(Rsa, rsa::RsaPublicKey),
+pub enum KeySource {
+    /// `type` + `key`.
+    Static(Alg, VerifyKey),
+    /// `jwk_url`: a JWK set fetched (and cached) by the engine.
+    Url(String),
 }
 
 /// Where the token is read from (`header` of the JWT config).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TokenSource {
     /// `Authorization: Bearer <token>` (default).
     Authorization,
     /// A cookie with this name.
     Cookie(String),
-    /// A header with this name (lower-cased).
+    /// A header with this name (lower-cased); its whole value is the token.
     CustomHeader(String),
 }
 
@@ -45,15 +55,33 @@ enum ClaimsFormat {
     StringifiedJson,
 }
 
+/// Where the Hasura claims are (`claims_namespace` / `claims_namespace_path`).
+#[derive(Debug, Clone)]
+enum Namespace {
+    Key(String),
+    Path(String),
+}
+
+/// One `claims_map` value: a JSON path into the token's claims (with an optional default), or
+/// a literal.
+#[derive(Debug, Clone)]
+enum MapValue {
+    Path(String, Option<Json>),
+    Literal(Json),
+}
+
+#[derive(Debug, Clone)]
+enum ClaimsConfig {
+    Namespace(Namespace, ClaimsFormat),
+    /// `(session variable, value)`, allowed roles and default role first.
+    Map(Vec<(String, MapValue)>),
+}
+
 /// One configured JWT secret.
 #[derive(Clone)]
 pub struct JwtSecret {
-    alg: String,
-    key: Key,
-    claims_namespace: String,
-    claims_namespace_path: Option<String>,
-    claims_format: ClaimsFormat,
-    claims_map: Option<Map<String, Json>>,
+    key: KeySource,
+    claims: ClaimsConfig,
     audience: Option<Vec<String>>,
     issuer: Option<String>,
     allowed_skew: i64,
@@ -63,9 +91,13 @@ pub struct JwtSecret {
 impl fmt::Debug for JwtSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print key material.
+        let key = match &self.key {
+            KeySource::Static(alg, _) => alg.name().to_string(),
+            KeySource::Url(u) => u.clone(),
+        };
         f.debug_struct("JwtSecret")
-            .field("alg", &self.alg)
-            .field("claims_namespace", &self.claims_namespace)
+            .field("key", &key)
+            .field("issuer", &self.issuer)
             .field("source", &self.source)
             .finish_non_exhaustive()
     }
@@ -76,7 +108,7 @@ impl fmt::Debug for JwtSecret {
 pub struct HasuraClaims {
     pub allowed_roles: Vec<String>,
     pub default_role: String,
-    /// Every `x-hasura-*` claim (lower-cased), as session-variable text.
+    /// Every other `x-hasura-*` claim (lower-cased), as session-variable text.
     pub vars: BTreeMap<String, String>,
 }
 
@@ -84,40 +116,22 @@ fn jwt_error(code: &str, message: impl Into<String>) -> EdgeError {
     EdgeError::new(400, code, message)
 }
 
-fn invalid_jwt(what: impl fmt::Display) -> EdgeError {
+/// `invalid-jwt` with Hasura's `Could not verify JWT: ` prefix.
+pub fn invalid_jwt(what: impl fmt::Display) -> EdgeError {
     jwt_error("invalid-jwt", format!("Could not verify JWT: {what}"))
 }
+
+fn invalid_claims(message: impl Into<String>) -> EdgeError {
+    jwt_error("jwt-invalid-claims", message)
+}
+
+const ALLOWED_ROLES: &str = "x-hasura-allowed-roles";
+const DEFAULT_ROLE: &str = "x-hasura-default-role";
 
 impl JwtSecret {
     /// Parses one JWT secret config object (Hasura's format).
     pub fn from_json(v: &Json) -> Result<JwtSecret, String> {
         let o = v.as_object().ok_or("expected a JSON object")?;
-        if o.contains_key("jwk_url") {
-            return Err("jwk_url is not supported yet; configure `type` and `key`".into());
-        }
-        let alg = o
-            .get("type")
-            .and_then(Json::as_str)
-            .ok_or("`type` is required")?
-            .to_string();
-        let key_text = o
-            .get("key")
-            .and_then(Json::as_str)
-            .ok_or("`key` is required")?;
-        let key = match alg.as_str() {
-            "HS256" => Key::Hs256(key_text.as_bytes().to_vec()),
-            "HS384" => Key::Hs384(key_text.as_bytes().to_vec()),
-            "HS512" => Key::Hs512(key_text.as_bytes().to_vec()),
-            "RS256" | "RS384" | "RS512" => {
-                let rsa_alg: Rsa = alg.parse().map_err(|_| format!("unsupported type {alg}"))?;
-                Key::Rsa(rsa_alg, parse_rsa_public_key(key_text)?)
-            }
-            other => {
-                return Err(format!(
-                    "unsupported JWT type {other:?} (HS256/384/512, RS256/384/512)"
-                ))
-            }
-        };
         let string = |name: &str| -> Result<Option<String>, String> {
             match o.get(name) {
                 None | Some(Json::Null) => Ok(None),
@@ -125,10 +139,48 @@ impl JwtSecret {
                 Some(_) => Err(format!("`{name}` must be a string")),
             }
         };
-        let claims_format = match string("claims_format")?.as_deref() {
-            None | Some("json") => ClaimsFormat::Json,
-            Some("stringified_json") => ClaimsFormat::StringifiedJson,
-            Some(other) => return Err(format!("unknown claims_format {other:?}")),
+        let key = match (string("key")?, string("jwk_url")?) {
+            (None, None) => return Err("key and jwk_url both cannot be empty".into()),
+            (Some(_), Some(_)) => return Err("key, jwk_url both cannot be present".into()),
+            (Some(key), None) => {
+                let ty = string("type")?.ok_or("`type` is required with `key`")?;
+                let alg = Alg::from_config_type(&ty)
+                    .ok_or_else(|| format!("Invalid JWK: Key type: {ty} is not supported"))?;
+                KeySource::Static(alg, VerifyKey::from_config(alg, &key)?)
+            }
+            (None, Some(url)) => {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(format!("jwk_url must be an http(s) URL, got {url:?}"));
+                }
+                KeySource::Url(url)
+            }
+        };
+        let claims_format = match o.get("claims_format") {
+            None | Some(Json::Null) => ClaimsFormat::Json,
+            Some(Json::String(s)) if s == "json" => ClaimsFormat::Json,
+            Some(Json::String(s)) if s == "stringified_json" => ClaimsFormat::StringifiedJson,
+            Some(other) => return Err(format!("unknown claims_format {other}")),
+        };
+        let namespace = match (
+            string("claims_namespace")?,
+            string("claims_namespace_path")?,
+        ) {
+            (Some(_), Some(_)) => {
+                return Err("claims_namespace and claims_namespace_path both cannot be set".into())
+            }
+            (Some(ns), None) => Namespace::Key(ns),
+            (None, Some(p)) => {
+                parse_json_path(&p).ok_or_else(|| {
+                    format!("invalid JSON path claims_namespace_path error: {p:?}")
+                })?;
+                Namespace::Path(p)
+            }
+            (None, None) => Namespace::Key(DEFAULT_NAMESPACE.into()),
+        };
+        let claims = match o.get("claims_map") {
+            None | Some(Json::Null) => ClaimsConfig::Namespace(namespace, claims_format),
+            Some(Json::Object(m)) => ClaimsConfig::Map(parse_claims_map(m)?),
+            Some(_) => return Err("`claims_map` must be an object".into()),
         };
         let audience = match o.get("audience") {
             None | Some(Json::Null) => None,
@@ -143,7 +195,13 @@ impl JwtSecret {
         };
         let allowed_skew = match o.get("allowed_skew") {
             None | Some(Json::Null) => 0,
-            Some(v) => v.as_f64().ok_or("`allowed_skew` must be a number")? as i64,
+            Some(v) => {
+                let n = v.as_f64().ok_or("`allowed_skew` must be a number")?;
+                if !(0.0..=1e9).contains(&n) {
+                    return Err("`allowed_skew` must be a non-negative number of seconds".into());
+                }
+                n as i64
+            }
         };
         let source = match o.get("header") {
             None | Some(Json::Null) => TokenSource::Authorization,
@@ -153,36 +211,28 @@ impl JwtSecret {
                     .and_then(Json::as_str)
                     .ok_or("`header.type` is required")?;
                 let name = h.get("name").and_then(Json::as_str).map(str::to_string);
-                match ty {
-                    "Authorization" => TokenSource::Authorization,
-                    "Cookie" => {
+                // Hasura compares the type case-insensitively.
+                match ty.to_ascii_lowercase().as_str() {
+                    "authorization" => TokenSource::Authorization,
+                    "cookie" => {
                         TokenSource::Cookie(name.ok_or("`header.name` is required for Cookie")?)
                     }
-                    "CustomHeader" => TokenSource::CustomHeader(
+                    "customheader" => TokenSource::CustomHeader(
                         name.ok_or("`header.name` is required for CustomHeader")?
                             .to_ascii_lowercase(),
                     ),
-                    other => return Err(format!("unknown header type {other:?}")),
+                    _ => {
+                        return Err(
+                            "expected 'type' is 'Authorization' or 'Cookie' or 'CustomHeader'"
+                                .into(),
+                        )
+                    }
                 }
             }
         };
-        let claims_namespace_path = string("claims_namespace_path")?;
-        if let Some(p) = &claims_namespace_path {
-            parse_json_path(p).ok_or_else(|| format!("invalid claims_namespace_path {p:?}"))?;
-        }
-        let claims_map = match o.get("claims_map") {
-            None | Some(Json::Null) => None,
-            Some(Json::Object(m)) => Some(m.clone()),
-            Some(_) => return Err("`claims_map` must be an object".into()),
-        };
         Ok(JwtSecret {
-            alg,
             key,
-            claims_namespace: string("claims_namespace")?
-                .unwrap_or_else(|| DEFAULT_NAMESPACE.into()),
-            claims_namespace_path,
-            claims_format,
-            claims_map,
+            claims,
             audience,
             issuer: string("issuer")?,
             allowed_skew,
@@ -190,10 +240,35 @@ impl JwtSecret {
         })
     }
 
-    /// Verifies `token` at unix time `now` (seconds; `None`: the host has no clock, so tokens
-    /// with time claims are rejected) and extracts the Hasura claims.
+    /// The configured issuer (used to pick among several secrets).
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// The `jwk_url` of this secret, if its keys come from one.
+    pub fn jwk_url(&self) -> Option<&str> {
+        match &self.key {
+            KeySource::Url(u) => Some(u),
+            KeySource::Static(..) => None,
+        }
+    }
+
+    /// Verifies `token` with a static `key` at unix time `now` (seconds; `None`: the host has no
+    /// clock, so tokens with time claims are rejected) and extracts the Hasura claims. A
+    /// `jwk_url` secret needs its keys: [`JwtSecret::verify_with_jwks`].
     pub fn verify(&self, token: &str, now: Option<i64>) -> Result<HasuraClaims, EdgeError> {
-        let payload = self.verify_payload(token, now)?;
+        self.verify_with_jwks(token, now, &[])
+    }
+
+    /// Like [`JwtSecret::verify`], with the current JWK set of a `jwk_url` secret (ignored for a
+    /// static key).
+    pub fn verify_with_jwks(
+        &self,
+        token: &str,
+        now: Option<i64>,
+        jwks: &[Jwk],
+    ) -> Result<HasuraClaims, EdgeError> {
+        let payload = self.verify_payload(token, now, jwks)?;
         self.hasura_claims(&payload)
     }
 
@@ -202,32 +277,43 @@ impl JwtSecret {
         &self,
         token: &str,
         now: Option<i64>,
+        jwks: &[Jwk],
     ) -> Result<Map<String, Json>, EdgeError> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(invalid_jwt("JWSError (CompactDecodeError token too large)"));
-        }
-        let parts = token.split('.').count();
-        if parts != 3 {
-            return Err(invalid_jwt(format!(
-                "JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got {parts})"
-            )));
-        }
-        let untrusted = UntrustedToken::new(token)
-            .map_err(|e| invalid_jwt(format!("JWSError (CompactDecodeError {e})")))?;
-        if untrusted.algorithm() != self.alg {
-            return Err(invalid_jwt("JWSError (AlgorithmMismatch \"token algorithm does not match the configured one\")"));
-        }
+        let untrusted = parse_token(token)?;
+        let alg = Alg::from_header(untrusted.algorithm()).ok_or_else(|| {
+            invalid_jwt(format!(
+                "JWSError (AlgorithmNotImplemented {:?})",
+                untrusted.algorithm()
+            ))
+        })?;
         let checked = match &self.key {
-            Key::Hs256(k) => Hs256
-                .validator::<Map<String, Json>>(&Hs256Key::new(k))
-                .validate(&untrusted),
-            Key::Hs384(k) => Hs384
-                .validator::<Map<String, Json>>(&Hs384Key::new(k))
-                .validate(&untrusted),
-            Key::Hs512(k) => Hs512
-                .validator::<Map<String, Json>>(&Hs512Key::new(k))
-                .validate(&untrusted),
-            Key::Rsa(alg, k) => alg.validator::<Map<String, Json>>(k).validate(&untrusted),
+            KeySource::Static(configured, key) => {
+                if *configured != alg {
+                    return Err(invalid_jwt(format!(
+                        "JWSError (AlgorithmMismatch \"expected {}, the token has {}\")",
+                        configured.name(),
+                        alg.name()
+                    )));
+                }
+                key.verify(alg, &untrusted)
+            }
+            KeySource::Url(_) => {
+                let kid = untrusted.header().key_id.as_deref();
+                let mut result = None;
+                for jwk in jwks.iter().filter(|j| {
+                    (kid.is_none() || j.kid.is_none() || j.kid.as_deref() == kid)
+                        && j.key.supports(alg)
+                        && j.alg.as_deref().is_none_or(|a| a == alg.name())
+                }) {
+                    let r = jwk.key.verify(alg, &untrusted);
+                    let ok = r.is_ok();
+                    result = Some(r);
+                    if ok {
+                        break;
+                    }
+                }
+                result.ok_or_else(|| invalid_jwt("JWSError NoUsableKeys"))?
+            }
         };
         let token = checked.map_err(|e| match e {
             ValidationError::MalformedClaims(e) => {
@@ -260,6 +346,8 @@ impl JwtSecret {
         }
         let custom = &claims.custom;
         if let Some(aud) = &self.audience {
+            // Stricter than RFC 7519 (and Hasura's JOSE library), which let a token without
+            // `aud` through: with an audience configured, the token must name it.
             let ok = match custom.get("aud") {
                 Some(Json::String(s)) => aud.contains(s),
                 Some(Json::Array(a)) => a
@@ -279,132 +367,231 @@ impl JwtSecret {
         Ok(token.into_parts().1.custom)
     }
 
-    /// Finds the Hasura claims object (namespace, namespace path or claims_map) and reads it.
+    /// Finds the Hasura claims (namespace, namespace path or claims_map) and reads them.
     fn hasura_claims(&self, payload: &Map<String, Json>) -> Result<HasuraClaims, EdgeError> {
-        let whole = Json::Object(payload.clone());
-        let claims: Map<String, Json> = if let Some(map) = &self.claims_map {
-            let mut out = Map::new();
-            for (k, spec) in map {
-                let v = match spec {
-                    Json::Object(o) if o.contains_key("path") => {
-                        let path = o.get("path").and_then(Json::as_str).unwrap_or("$");
-                        match lookup_path(&whole, path) {
-                            Some(v) => v.clone(),
-                            None => match o.get("default") {
-                                Some(d) => d.clone(),
-                                None => {
+        let claims: Vec<(String, Json)> = match &self.claims {
+            ClaimsConfig::Map(map) => {
+                let whole = Json::Object(payload.clone());
+                let mut out = Vec::new();
+                for (name, spec) in map {
+                    let v = match spec {
+                        MapValue::Literal(v) => v.clone(),
+                        MapValue::Path(path, default) => {
+                            match (lookup_path(&whole, path), default) {
+                                (Some(v), _) => v.clone(),
+                                (None, Some(d)) => d.clone(),
+                                (None, None) if name == ALLOWED_ROLES || name == DEFAULT_ROLE => {
                                     return Err(jwt_error(
-                                        "jwt-invalid-claims",
-                                        format!(
-                                            "value for the claim {k:?} not found at path {path:?}"
-                                        ),
+                                        "jwt-missing-role-claims",
+                                        format!("JWT claim does not contain {name}"),
                                     ))
                                 }
-                            },
+                                (None, None) => {
+                                    return Err(invalid_claims(format!(
+                                        "JWT claim from claims_map, {name} not found"
+                                    )))
+                                }
+                            }
                         }
-                    }
-                    literal => literal.clone(),
-                };
-                out.insert(k.clone(), v);
+                    };
+                    out.push((name.clone(), v));
+                }
+                out
             }
-            out
-        } else {
-            let found = match &self.claims_namespace_path {
-                Some(p) => lookup_path(&whole, p).ok_or_else(|| {
-                    jwt_error(
-                        "jwt-invalid-claims",
-                        format!("claims not found at claims_namespace_path: '{p}'"),
-                    )
-                })?,
-                None => payload.get(&self.claims_namespace).ok_or_else(|| {
-                    jwt_error(
-                        "jwt-invalid-claims",
-                        format!("claims key: '{}' not found", self.claims_namespace),
-                    )
-                })?,
-            };
-            let obj = match (self.claims_format, found) {
-                (ClaimsFormat::StringifiedJson, Json::String(s)) => serde_json::from_str::<Json>(s)
-                    .map_err(|e| {
-                        jwt_error(
-                            "jwt-invalid-claims",
-                            format!("invalid stringified JSON claims: {e}"),
-                        )
-                    })?,
-                (_, v) => v.clone(),
-            };
-            match obj {
-                Json::Object(o) => o,
-                _ => {
-                    return Err(jwt_error(
-                        "jwt-invalid-claims",
-                        "hasura claims must be an object",
-                    ))
+            ClaimsConfig::Namespace(ns, format) => {
+                let found: Option<Json> = match ns {
+                    Namespace::Key(k) => payload.get(k).cloned(),
+                    Namespace::Path(p) => {
+                        let mut unregistered = payload.clone();
+                        for r in REGISTERED {
+                            unregistered.remove(r);
+                        }
+                        lookup_path(&Json::Object(unregistered), p).cloned()
+                    }
+                };
+                let found = found.ok_or_else(|| match ns {
+                    Namespace::Key(k) => invalid_claims(format!("claims key: '{k}' not found")),
+                    Namespace::Path(p) => {
+                        invalid_claims(format!("claims not found at claims_namespace_path: '{p}'"))
+                    }
+                })?;
+                return self.claims_from_value(&found, ns, *format);
+            }
+        };
+        read_hasura_claims(claims)
+    }
+
+    fn claims_from_value(
+        &self,
+        found: &Json,
+        ns: &Namespace,
+        format: ClaimsFormat,
+    ) -> Result<HasuraClaims, EdgeError> {
+        let obj = match (format, found) {
+            (ClaimsFormat::StringifiedJson, Json::String(s)) => {
+                match serde_json::from_str::<Json>(s) {
+                    Ok(Json::Object(o)) => o,
+                    _ => {
+                        let location = match ns {
+                            Namespace::Key(k) => format!("claims_namespace {k}"),
+                            Namespace::Path(p) => format!("claims_namespace_path {p}"),
+                        };
+                        return Err(invalid_claims(format!(
+                            "expecting stringified json at: '{location}', but found: {s}"
+                        )));
+                    }
                 }
             }
-        };
-        let get = |name: &str| {
-            claims
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v)
-        };
-        let allowed_roles = match get("x-hasura-allowed-roles") {
-            Some(Json::Array(a)) => a
-                .iter()
-                .map(|r| r.as_str().map(str::to_string))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| {
-                    jwt_error(
-                        "jwt-invalid-claims",
-                        "invalid x-hasura-allowed-roles; should be a list of roles",
-                    )
-                })?,
-            Some(_) => {
-                return Err(jwt_error(
-                    "jwt-invalid-claims",
-                    "invalid x-hasura-allowed-roles; should be a list of roles",
+            (ClaimsFormat::StringifiedJson, _) => {
+                return Err(invalid_claims(
+                    "expecting a string when claims_format is stringified_json",
                 ))
             }
-            None => {
-                return Err(jwt_error(
-                    "jwt-missing-role-claims",
-                    "JWT claim does not contain x-hasura-allowed-roles",
+            (ClaimsFormat::Json, Json::Object(o)) => o.clone(),
+            (ClaimsFormat::Json, _) => {
+                return Err(invalid_claims(
+                    "expecting a json object when claims_format is json",
                 ))
             }
         };
-        let default_role = match get("x-hasura-default-role") {
-            Some(Json::String(s)) => s.clone(),
-            Some(_) => {
-                return Err(jwt_error(
-                    "jwt-invalid-claims",
-                    "invalid x-hasura-default-role; should be a role",
-                ))
-            }
-            None => {
-                return Err(jwt_error(
-                    "jwt-missing-role-claims",
-                    "JWT claim does not contain x-hasura-default-role",
-                ))
-            }
-        };
-        let mut vars = BTreeMap::new();
-        for (k, v) in &claims {
-            let lk = k.to_ascii_lowercase();
-            if !lk.starts_with("x-hasura-")
-                || lk == "x-hasura-allowed-roles"
-                || lk == "x-hasura-default-role"
-            {
-                continue;
-            }
-            vars.insert(lk, session_text(v));
-        }
-        Ok(HasuraClaims {
-            allowed_roles,
-            default_role,
-            vars,
-        })
+        read_hasura_claims(
+            obj.into_iter()
+                .filter(|(k, _)| is_session_variable(k))
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect(),
+        )
     }
+}
+
+fn is_session_variable(k: &str) -> bool {
+    k.len() >= 9 && k[..9].eq_ignore_ascii_case("x-hasura-")
+}
+
+/// Hasura's `claims_map`: `x-hasura-allowed-roles` and `x-hasura-default-role` are required;
+/// each value is `{"path": "$...", "default": ...}` or a literal.
+fn parse_claims_map(m: &Map<String, Json>) -> Result<Vec<(String, MapValue)>, String> {
+    let mut out = Vec::new();
+    for required in [ALLOWED_ROLES, DEFAULT_ROLE] {
+        if !m.keys().any(|k| k.eq_ignore_ascii_case(required)) {
+            return Err(format!("{required} is expected but not found"));
+        }
+    }
+    let mut entries: Vec<(&String, &Json)> = m.iter().collect();
+    // Allowed roles, then the default role, then the rest in config order.
+    entries.sort_by_key(|(k, _)| {
+        let k = k.to_ascii_lowercase();
+        if k == ALLOWED_ROLES {
+            0
+        } else if k == DEFAULT_ROLE {
+            1
+        } else {
+            2
+        }
+    });
+    for (k, v) in entries {
+        let name = k.to_ascii_lowercase();
+        let value = match v {
+            Json::Object(o) => {
+                let path = o
+                    .get("path")
+                    .and_then(Json::as_str)
+                    .ok_or_else(|| format!("claims_map.{k}: `path` is required"))?;
+                parse_json_path(path)
+                    .ok_or_else(|| format!("claims_map.{k}: invalid JSON path {path:?}"))?;
+                MapValue::Path(path.to_string(), o.get("default").cloned())
+            }
+            literal => MapValue::Literal(literal.clone()),
+        };
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+/// Allowed roles, default role and the other session variables of a claims list.
+fn read_hasura_claims(claims: Vec<(String, Json)>) -> Result<HasuraClaims, EdgeError> {
+    let get = |name: &str| claims.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    let allowed_roles = match get(ALLOWED_ROLES) {
+        Some(Json::Array(a)) => a
+            .iter()
+            .map(|r| r.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                invalid_claims("invalid x-hasura-allowed-roles; should be a list of roles")
+            })?,
+        Some(_) => {
+            return Err(invalid_claims(
+                "invalid x-hasura-allowed-roles; should be a list of roles",
+            ))
+        }
+        None => {
+            return Err(jwt_error(
+                "jwt-missing-role-claims",
+                "JWT claim does not contain x-hasura-allowed-roles",
+            ))
+        }
+    };
+    let default_role = match get(DEFAULT_ROLE) {
+        Some(Json::String(s)) => s.clone(),
+        Some(_) => {
+            return Err(invalid_claims(
+                "invalid x-hasura-default-role; should be a single role name",
+            ))
+        }
+        None => {
+            return Err(jwt_error(
+                "jwt-missing-role-claims",
+                "JWT claim does not contain x-hasura-default-role",
+            ))
+        }
+    };
+    let mut vars = BTreeMap::new();
+    for (k, v) in &claims {
+        if k == ALLOWED_ROLES || k == DEFAULT_ROLE || !is_session_variable(k) {
+            continue;
+        }
+        vars.insert(k.clone(), session_text(v));
+    }
+    Ok(HasuraClaims {
+        allowed_roles,
+        default_role,
+        vars,
+    })
+}
+
+/// Size and shape checks, then jwt-compact's parse (header + base64).
+pub fn parse_token(token: &str) -> Result<UntrustedToken<'_>, EdgeError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(invalid_jwt(format!(
+            "JWSError (CompactDecodeError token larger than {MAX_TOKEN_BYTES} bytes)"
+        )));
+    }
+    let parts = token.split('.').count();
+    if parts != 3 {
+        return Err(invalid_jwt(format!(
+            "JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got {parts})"
+        )));
+    }
+    UntrustedToken::new(token)
+        .map_err(|e| invalid_jwt(format!("JWSError (CompactDecodeError {e})")))
+}
+
+/// The `kid` of a token's header (unverified), to pick JWKs.
+pub fn token_kid(token: &str) -> Option<String> {
+    parse_token(token).ok()?.header().key_id.clone()
+}
+
+/// The `iss` claim of a token, read WITHOUT verification: only to choose which secret verifies
+/// it (Hasura's rule for several secrets).
+pub fn unverified_issuer(token: &str) -> Option<String> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return None;
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let v: Json = serde_json::from_slice(&bytes).ok()?;
+    v.get("iss")?.as_str().map(str::to_string)
 }
 
 /// A claim value as session-variable text: strings as they are, lists as a Postgres array
@@ -433,19 +620,6 @@ fn session_text(v: &Json) -> String {
         }
         other => other.to_string(),
     }
-}
-
-/// Parses an RSA public key in PEM: SPKI (`BEGIN PUBLIC KEY`) or PKCS#1 (`BEGIN RSA PUBLIC KEY`).
-fn parse_rsa_public_key(pem: &str) -> Result<rsa::RsaPublicKey, String> {
-    use rsa::pkcs1::DecodeRsaPublicKey;
-    use rsa::pkcs8::DecodePublicKey;
-    let pem = pem.trim();
-    if pem.contains("BEGIN CERTIFICATE") {
-        return Err("X.509 certificates are not supported yet; give the public key PEM".into());
-    }
-    rsa::RsaPublicKey::from_public_key_pem(pem)
-        .or_else(|_| rsa::RsaPublicKey::from_pkcs1_pem(pem))
-        .map_err(|e| format!("invalid RSA public key: {e}"))
 }
 
 /// One step of a JSON path.

@@ -4,17 +4,32 @@
 //!   variables = all `x-hasura-*` headers;
 //! - admin secret configured: a matching `x-hasura-admin-secret` (or legacy
 //!   `x-hasura-access-key`) makes the request admin (or the `x-hasura-role` it asks for, with
-//!   the header variables); otherwise a JWT when configured; otherwise the unauthorized role
-//!   when configured; otherwise `access-denied`.
+//!   the header variables); a wrong one is `access-denied`; otherwise a JWT when configured;
+//!   otherwise the unauthorized role when configured; otherwise `access-denied`.
+//!
+//! With several JWT secrets (Hasura's rule): every (secret, token) pair whose token location
+//! matches the secret's (`Authorization`, a cookie, a custom header) is a candidate; a candidate
+//! whose secret names an `issuer` is dropped when the token's (unverified) `iss` differs. No
+//! candidate at all: unauthorized role or `invalid-headers`; only dropped ones:
+//! `JWTNotInIssuer`; exactly one: it is verified (and its error, if any, is the answer); more
+//! than one: `Multiple JWTs found`.
+//!
+//! [`authenticate`] is synchronous and verifies static keys only; [`authenticate_with`] also
+//! resolves `jwk_url` keys through the engine's [`JwksCache`] and the host's [`HttpClient`].
+pub mod jwks;
 pub mod jwt;
+pub mod keys;
 
 use std::collections::BTreeMap;
 
 use graphedge_core::Session;
+use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::error::EdgeError;
-use jwt::TokenSource;
+use crate::http::HttpClient;
+use jwks::JwksCache;
+use jwt::{JwtSecret, TokenSource};
 
 /// Case-insensitive header lookup (first match).
 pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -29,36 +44,172 @@ pub const SECRET_REQUIRED: &str =
     "x-hasura-admin-secret/x-hasura-access-key required, but not found";
 /// Hasura's message for a wrong admin secret.
 pub const SECRET_INVALID: &str = "invalid x-hasura-admin-secret/x-hasura-access-key";
+/// Hasura's message in JWT mode when no token was sent and there is no unauthorized role.
+pub const TOKEN_REQUIRED: &str =
+    "Missing 'Authorization' or 'Cookie' header in JWT authentication mode";
+
+/// What the synchronous part of authentication decided.
+enum Step<'c> {
+    Done(Session),
+    /// Verify `token` with `secret` (possibly after fetching its JWK set).
+    Verify(&'c JwtSecret, String),
+}
 
 /// Resolves the session of a request. `now` is the host clock (unix seconds) for JWT checks.
+/// Secrets with a `jwk_url` cannot be verified here (no outbound HTTP): use
+/// [`authenticate_with`].
 pub fn authenticate(
     config: &Config,
     headers: &[(String, String)],
     now: Option<i64>,
 ) -> Result<Session, EdgeError> {
+    match prepare(config, headers)? {
+        Step::Done(s) => Ok(s),
+        Step::Verify(secret, token) => {
+            if secret.jwk_url().is_some() {
+                return Err(jwt::invalid_jwt("JWSError NoUsableKeys"));
+            }
+            let claims = secret.verify(&token, now)?;
+            session_from_claims(claims, headers)
+        }
+    }
+}
+
+/// [`authenticate`], with `jwk_url` keys from `jwks` (fetched through `http` when missing,
+/// stale, or when the token names an unknown `kid`).
+pub async fn authenticate_with(
+    config: &Config,
+    headers: &[(String, String)],
+    now: Option<i64>,
+    jwks: &JwksCache,
+    http: &impl HttpClient,
+) -> Result<Session, EdgeError> {
+    match prepare(config, headers)? {
+        Step::Done(s) => Ok(s),
+        Step::Verify(secret, token) => {
+            let claims = match secret.jwk_url() {
+                None => secret.verify(&token, now)?,
+                Some(url) => {
+                    // Malformed tokens are rejected before anything is fetched.
+                    jwt::parse_token(&token)?;
+                    let kid = jwt::token_kid(&token);
+                    let keys = jwks
+                        .keys(url, kid.as_deref(), now.unwrap_or(0), http)
+                        .await
+                        .map_err(jwt::invalid_jwt)?;
+                    secret.verify_with_jwks(&token, now, &keys)?
+                }
+            };
+            session_from_claims(claims, headers)
+        }
+    }
+}
+
+fn prepare<'c>(config: &'c Config, headers: &[(String, String)]) -> Result<Step<'c>, EdgeError> {
     if !config.auth_enabled() {
-        return Ok(session_from_headers(headers, Session::ADMIN));
+        return Ok(Step::Done(session_from_headers(headers, Session::ADMIN)));
     }
     let sent =
         header(headers, "x-hasura-admin-secret").or_else(|| header(headers, "x-hasura-access-key"));
     if let Some(sent) = sent {
-        return if config
-            .admin_secrets
-            .iter()
-            .any(|s| constant_time_eq(s.as_bytes(), sent.as_bytes()))
-        {
-            Ok(session_from_headers(headers, Session::ADMIN))
+        return if admin_secret_matches(&config.admin_secrets, sent) {
+            Ok(Step::Done(session_from_headers(headers, Session::ADMIN)))
         } else {
             Err(EdgeError::access_denied(SECRET_INVALID))
         };
     }
     if !config.jwt_secrets.is_empty() {
-        return authenticate_jwt(config, headers, now);
+        return select_jwt(config, headers);
     }
     match &config.unauthorized_role {
-        Some(role) => Ok(unauthorized(role)),
+        Some(role) => Ok(Step::Done(unauthorized(role))),
         None => Err(EdgeError::access_denied(SECRET_REQUIRED)),
     }
+}
+
+/// Hasura's choice of the (secret, token) pair to verify; see the module docs.
+fn select_jwt<'c>(config: &'c Config, headers: &[(String, String)]) -> Result<Step<'c>, EdgeError> {
+    let mut matched: Vec<(&JwtSecret, String)> = Vec::new();
+    let mut any_candidate = false;
+    for secret in &config.jwt_secrets {
+        for token in tokens_at(&secret.source, headers)? {
+            any_candidate = true;
+            let issuer_ok = match (secret.issuer(), jwt::unverified_issuer(&token)) {
+                (Some(want), Some(got)) => want == got,
+                _ => true,
+            };
+            if issuer_ok {
+                matched.push((secret, token));
+            }
+        }
+    }
+    if matched.len() > 1 {
+        return Err(EdgeError::new(
+            400,
+            "invalid-headers",
+            "Could not verify JWT: Multiple JWTs found",
+        ));
+    }
+    if let Some((secret, token)) = matched.pop() {
+        return Ok(Step::Verify(secret, token));
+    }
+    if any_candidate {
+        return Err(jwt::invalid_jwt("JWTNotInIssuer"));
+    }
+    match &config.unauthorized_role {
+        Some(role) => Ok(Step::Done(unauthorized(role))),
+        None => Err(EdgeError::new(400, "invalid-headers", TOKEN_REQUIRED)),
+    }
+}
+
+/// Every token found at a secret's location.
+fn tokens_at(source: &TokenSource, headers: &[(String, String)]) -> Result<Vec<String>, EdgeError> {
+    let mut out = Vec::new();
+    for (k, v) in headers {
+        match source {
+            TokenSource::Authorization if k.eq_ignore_ascii_case("authorization") => {
+                let mut words = v.split_ascii_whitespace();
+                match (words.next(), words.next(), words.next()) {
+                    (Some(scheme), Some(token), None) if scheme.eq_ignore_ascii_case("bearer") => {
+                        out.push(token.to_string())
+                    }
+                    _ => {
+                        return Err(EdgeError::new(
+                            400,
+                            "invalid-headers",
+                            "Malformed Authorization header",
+                        ))
+                    }
+                }
+            }
+            TokenSource::Cookie(name) if k.eq_ignore_ascii_case("cookie") => {
+                for pair in v.split(';') {
+                    if let Some((ck, cv)) = pair.trim().split_once('=') {
+                        if ck.trim() == name {
+                            out.push(cv.trim().trim_matches('"').to_string());
+                        }
+                    }
+                }
+            }
+            TokenSource::CustomHeader(name) if k.eq_ignore_ascii_case(name) => {
+                out.push(v.trim().to_string())
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Compares the sent secret with every configured one without leaking where (or whether, by
+/// length) they differ: both sides are hashed first and every secret is compared.
+fn admin_secret_matches(secrets: &[String], sent: &str) -> bool {
+    let sent = Sha256::digest(sent.as_bytes());
+    let mut any = 0u8;
+    for s in secrets {
+        let want = Sha256::digest(s.as_bytes());
+        any |= constant_time_eq(&want, &sent) as u8;
+    }
+    std::hint::black_box(any) == 1
 }
 
 /// The unauthorized role's session: no client-supplied variables (they are not authenticated).
@@ -91,100 +242,29 @@ fn session_from_headers(headers: &[(String, String)], default_role: &str) -> Ses
     Session { role, vars }
 }
 
-/// Finds the token a JWT secret reads from the headers.
-fn token_for<'a>(
-    source: &TokenSource,
-    headers: &'a [(String, String)],
-) -> Result<Option<&'a str>, EdgeError> {
-    match source {
-        TokenSource::Authorization => match header(headers, "authorization") {
-            None => Ok(None),
-            Some(v) => {
-                let v = v.trim();
-                match v.split_once(' ') {
-                    Some((scheme, token))
-                        if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-                    {
-                        Ok(Some(token.trim()))
-                    }
-                    _ => Err(EdgeError::new(
-                        400,
-                        "invalid-headers",
-                        "Malformed Authorization header",
-                    )),
-                }
-            }
-        },
-        TokenSource::CustomHeader(name) => Ok(header(headers, name)),
-        TokenSource::Cookie(name) => Ok(headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("cookie"))
-            .flat_map(|(_, v)| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(k, _)| k.trim() == name)
-            .map(|(_, v)| v.trim())),
-    }
-}
-
-fn authenticate_jwt(
-    config: &Config,
-    headers: &[(String, String)],
-    now: Option<i64>,
-) -> Result<Session, EdgeError> {
-    let mut first_error = None;
-    let mut any_token = false;
-    for secret in &config.jwt_secrets {
-        let token = match token_for(&secret.source, headers) {
-            Ok(Some(t)) => t,
-            Ok(None) => continue,
-            Err(e) => {
-                first_error.get_or_insert(e);
-                continue;
-            }
-        };
-        any_token = true;
-        match secret.verify(token, now) {
-            Ok(claims) => return session_from_claims(claims, headers),
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    if let Some(e) = first_error {
-        return Err(e);
-    }
-    debug_assert!(!any_token);
-    match &config.unauthorized_role {
-        Some(role) => Ok(unauthorized(role)),
-        None => Err(EdgeError::new(
-            400,
-            "invalid-headers",
-            "Missing 'Authorization' or 'Cookie' header in JWT authentication mode",
-        )),
-    }
-}
-
+/// The role: `x-hasura-role` when it is among the allowed roles, else the default role.
 fn session_from_claims(
     claims: jwt::HasuraClaims,
     headers: &[(String, String)],
 ) -> Result<Session, EdgeError> {
-    let role = match header(headers, "x-hasura-role") {
-        Some(r) if claims.allowed_roles.iter().any(|a| a == r) => r.to_string(),
-        Some(_) => {
-            return Err(EdgeError::new(
-                400,
-                "access-denied",
-                "Your requested role is not in allowed roles",
-            ))
-        }
+    let role = match header(headers, "x-hasura-role").filter(|r| !r.is_empty()) {
+        Some(r) => r.to_string(),
         None => claims.default_role.clone(),
     };
+    if !claims.allowed_roles.contains(&role) {
+        return Err(EdgeError::new(
+            400,
+            "access-denied",
+            "Your requested role is not in allowed roles",
+        ));
+    }
     let mut vars = claims.vars;
     vars.insert("x-hasura-role".to_string(), role.clone());
     Ok(Session { role, vars })
 }
 
-/// Compares two secrets without leaking where they differ (the length still shows).
+/// Compares two byte strings in time independent of their contents (the length still shows;
+/// callers compare fixed-length digests).
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
