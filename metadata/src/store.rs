@@ -31,13 +31,24 @@ pub struct Stored {
 }
 
 pub async fn ensure(db: &impl Database) -> Result<(), DbError> {
-    db.run_sql(CREATE_SQL).await?;
-    db.run_sql(crate::api::scheduled::CATALOG_SQL).await?;
-    // The functions compiled mutations call (permission-check violations).
-    db.run_sql(graphedge_core::CATALOG_SQL).await?;
-    // Event log, invocation log and trigger functions of event triggers.
-    db.run_sql(crate::events::CATALOG_SQL).await.map(|_| ())
+    // ONE script, so one transaction (a simple-query string, or one batch over HTTP), behind a
+    // transaction-scoped advisory lock: several processes starting at once (servers, schedulers)
+    // would otherwise race on `CREATE ... IF NOT EXISTS` / `CREATE OR REPLACE FUNCTION`.
+    let script = [
+        ENSURE_LOCK_SQL,
+        CREATE_SQL,
+        crate::api::scheduled::CATALOG_SQL,
+        // The functions compiled mutations call (permission-check violations).
+        graphedge_core::CATALOG_SQL,
+        // Event log, invocation log and trigger functions of event triggers.
+        crate::events::CATALOG_SQL,
+    ]
+    .join("\n");
+    db.run_sql(&script).await.map(|_| ())
 }
+
+/// Serialises catalog creation across processes (released when the transaction ends).
+const ENSURE_LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(2026112201);";
 
 /// The stored metadata's version (`None`: nothing stored yet) — the edge's cheap staleness check.
 pub async fn version(db: &impl Database) -> Result<Option<i64>, DbError> {
