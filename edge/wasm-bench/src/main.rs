@@ -193,7 +193,10 @@ fn main() {
             warm.push(t.elapsed().as_nanos() as u64);
         }
         let (hits, misses) = e.cache_stats();
-        assert_eq!(misses, 1, "warm requests missed the plan cache ({hits} hits)");
+        assert_eq!(
+            misses, 1,
+            "warm requests missed the plan cache ({hits} hits)"
+        );
         let (cold_mean, cold_median) = stats(&mut cold);
         let (warm_mean, warm_median) = stats(&mut warm);
         println!(
