@@ -14,15 +14,12 @@
 mod common;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use common::{database, free_port, Server};
+use common::{database, free_port, http_stub, Server, StubRequest, StubResponse};
 use graphedge_scheduler::pgtemp::TempPostgres;
-use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------------------------------------
@@ -39,7 +36,7 @@ struct Hit {
     at: Instant,
 }
 
-/// A hyper server on its own runtime. Paths decide the answer: `/fail` 500, `/slow` answers
+/// A [`http_stub`] on its own runtime. Paths decide the answer: `/fail` 500, `/slow` answers
 /// after 3 s, `/retry-after` 503 with `Retry-After: 2` on the first call then 200, else 200.
 struct Receiver {
     base: String,
@@ -55,27 +52,10 @@ impl Receiver {
             .build()
             .unwrap();
         let hits: Arc<Mutex<Vec<Hit>>> = Arc::default();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
         let h = hits.clone();
-        rt.spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let h = h.clone();
-                tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(move |req| handle(h.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                        .await;
-                });
-            }
-        });
+        let base = rt.block_on(http_stub(move |req| handle(h.clone(), req)));
         Receiver {
-            base: format!("http://{addr}"),
+            base,
             hits,
             _rt: rt,
         }
@@ -96,51 +76,31 @@ impl Receiver {
     }
 }
 
-async fn handle(
-    hits: Arc<Mutex<Vec<Hit>>>,
-    req: hyper::Request<hyper::body::Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
-    let method = req.method().to_string();
-    let path = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.to_string())
-        .unwrap_or_default();
-    let headers = req
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
-        .collect();
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+async fn handle(hits: Arc<Mutex<Vec<Hit>>>, req: StubRequest) -> StubResponse {
+    let path = req.path.clone();
     let earlier = {
         let mut all = hits.lock().unwrap();
         let earlier = all.iter().filter(|h| h.path == path).count();
         all.push(Hit {
-            method,
-            path: path.clone(),
-            headers,
-            body,
+            body: req.json(),
+            method: req.method,
+            path: req.path,
+            headers: req.headers,
             at: Instant::now(),
         });
         earlier
     };
-    let mut resp = hyper::Response::new(Full::new(Bytes::from_static(b"{\"ok\":true}")));
+    let ok = b"{\"ok\":true}".as_slice();
     if path.starts_with("/fail") {
-        *resp.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+        StubResponse::new(500, ok)
     } else if path.starts_with("/slow") {
         tokio::time::sleep(Duration::from_secs(3)).await;
+        StubResponse::new(200, ok)
     } else if path.starts_with("/retry-after") && earlier == 0 {
-        *resp.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
-        resp.headers_mut()
-            .insert("retry-after", hyper::header::HeaderValue::from_static("2"));
+        StubResponse::new(503, ok).header("retry-after", "2")
+    } else {
+        StubResponse::new(200, ok)
     }
-    Ok(resp)
 }
 
 // ---------------------------------------------------------------------------------------------

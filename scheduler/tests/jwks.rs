@@ -9,19 +9,16 @@
 //!   secret (proves the server passes its HTTP client and clock to the edge).
 mod common;
 
-use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
-use bytes::Bytes;
+use common::{http_stub, StubResponse};
 use graphedge_edge::auth::authenticate_with;
 use graphedge_edge::auth::jwks::JwksCache;
 use graphedge_edge::auth::jwt::JwtSecret;
 use graphedge_edge::Config;
 use graphedge_scheduler::http_client::NativeHttp;
-use http_body_util::Full;
-use hyper_util::rt::TokioIo;
 use jwt_compact::alg::{Es256, Hs256, Hs256Key, Rsa};
 use jwt_compact::{AlgorithmExt, Claims, Header};
 use serde_json::{json, Value};
@@ -46,11 +43,6 @@ struct JwksServer {
 
 impl JwksServer {
     async fn start() -> JwksServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!(
-            "http://{}/.well-known/jwks.json",
-            listener.local_addr().unwrap()
-        );
         let served = Arc::new(Mutex::new(Served {
             status: 200,
             body: "{\"keys\":[]}".into(),
@@ -58,27 +50,18 @@ impl JwksServer {
         }));
         let hits = Arc::new(AtomicUsize::new(0));
         let (s, h) = (served.clone(), hits.clone());
-        tokio::spawn(async move {
-            loop {
-                let (stream, _) = listener.accept().await.unwrap();
-                let (s, h) = (s.clone(), h.clone());
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |_req| {
-                        h.fetch_add(1, Ordering::SeqCst);
-                        let served = s.lock().unwrap();
-                        let mut resp = hyper::Response::builder().status(served.status);
-                        for (k, v) in &served.headers {
-                            resp = resp.header(k, v);
-                        }
-                        let resp = resp.body(Full::new(Bytes::from(served.body.clone())));
-                        async move { Ok::<_, Infallible>(resp.unwrap()) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let base = http_stub(move |_req| {
+            h.fetch_add(1, Ordering::SeqCst);
+            let served = s.lock().unwrap();
+            let resp = StubResponse {
+                status: served.status,
+                headers: served.headers.clone(),
+                body: served.body.clone().into(),
+            };
+            async move { resp }
+        })
+        .await;
+        let url = format!("{base}/.well-known/jwks.json");
         JwksServer { url, served, hits }
     }
 

@@ -15,10 +15,13 @@
 //! * `metadata` — invalid definitions are rejected with nothing stored, export/replace/clear
 //!   round trip (`include_in_metadata`), deletes;
 //! * `owners` — a dead owner's claims are recovered; two schedulers never deliver an event twice.
+mod common;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::{http_stub, StubResponse};
 use graphedge_metadata::cron::{format_timestamp, parse_timestamp};
 use graphedge_metadata::db::{Database, Statement};
 use graphedge_metadata::{Config, Endpoint, MetadataState};
@@ -26,9 +29,6 @@ use graphedge_scheduler::db::PgDatabase;
 use graphedge_scheduler::deliver::Deliverer;
 use graphedge_scheduler::pgtemp::TempPostgres;
 use graphedge_scheduler::scheduled::{Clock, OffsetClock, Scheduler, Settings, SystemClock};
-use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------------------------------------
@@ -51,53 +51,24 @@ struct Receiver {
 
 impl Receiver {
     async fn start() -> Receiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let hits: Arc<Mutex<Vec<Hit>>> = Arc::default();
         let h = hits.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let h = h.clone();
-                tokio::spawn(async move {
-                    let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let h = h.clone();
-                        async move {
-                            let path = req.uri().path().to_string();
-                            let headers = req
-                                .headers()
-                                .iter()
-                                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
-                                .collect();
-                            let bytes = req.into_body().collect().await?.to_bytes();
-                            let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                            h.lock().unwrap().push(Hit {
-                                path: path.clone(),
-                                headers,
-                                body,
-                                at: Instant::now(),
-                            });
-                            let status = match path.as_str() {
-                                "/ok" => 200,
-                                "/fail" => 500,
-                                _ => 404,
-                            };
-                            Ok::<_, hyper::Error>(
-                                hyper::Response::builder()
-                                    .status(status)
-                                    .body(Full::new(bytes::Bytes::from_static(b"{\"ok\":true}")))
-                                    .unwrap(),
-                            )
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
-                });
-            }
-        });
+        let base = http_stub(move |req| {
+            let path = req.path_only().to_string();
+            h.lock().unwrap().push(Hit {
+                path: path.clone(),
+                body: req.json(),
+                headers: req.headers,
+                at: Instant::now(),
+            });
+            let status = match path.as_str() {
+                "/ok" => 200,
+                "/fail" => 500,
+                _ => 404,
+            };
+            async move { StubResponse::new(status, b"{\"ok\":true}".as_slice()) }
+        })
+        .await;
         Receiver { base, hits }
     }
 

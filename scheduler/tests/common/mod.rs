@@ -1,16 +1,22 @@
 //! Shared harness of the end-to-end tests: a throwaway Postgres ([`TempPostgres`]), the real
-//! `graphedge serve` binary on a free loopback port, and small HTTP helpers.
+//! `graphedge serve` binary on a free loopback port, small HTTP helpers, and [`http_stub`], a
+//! real loopback HTTP server (hyper) whose answers a test decides (webhook receivers, JWKS).
 //!
-//! Each test binary (`server.rs`, `mutations.rs`, `metadata_cli.rs`) includes this with `mod common;`, so not every
-//! helper is used by every binary.
+//! Each test binary includes this with `mod common;`, so not every helper is used by every
+//! binary.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::io::Read;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use graphedge_scheduler::pgtemp::TempPostgres;
+use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
 
 /// A loopback port nothing listens on right now.
@@ -173,4 +179,120 @@ pub fn database() -> (TempPostgres, String) {
     pg.create_database("graphedge").unwrap();
     let url = pg.url("graphedge");
     (pg, url)
+}
+
+/// One request an [`http_stub`] got, its body already read.
+#[derive(Debug, Clone)]
+pub struct StubRequest {
+    pub method: String,
+    /// Path and query (`/hook?id=1`).
+    pub path: String,
+    /// Header names lower-case; of a repeated header the last value.
+    pub headers: HashMap<String, String>,
+    pub body: Bytes,
+}
+
+impl StubRequest {
+    /// The path without the query.
+    pub fn path_only(&self) -> &str {
+        self.path.split('?').next().unwrap_or_default()
+    }
+
+    /// The body as JSON, `null` when it is not JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// What an [`http_stub`] answers.
+#[derive(Debug, Clone)]
+pub struct StubResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl StubResponse {
+    pub fn new(status: u16, body: impl Into<Bytes>) -> StubResponse {
+        StubResponse {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> StubResponse {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+}
+
+/// Starts an HTTP/1 server on a free loopback port, accepting on the current tokio runtime, and
+/// answers every request with `handler(request).await`. Returns its base URL
+/// (`http://127.0.0.1:PORT`). Runs until the runtime shuts down.
+pub async fn http_stub<F, Fut>(handler: F) -> String
+where
+    F: Fn(StubRequest) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = StubResponse> + Send + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let handler = Arc::new(handler);
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req| {
+                    let handler = handler.clone();
+                    async move { Ok::<_, std::convert::Infallible>(answer(&*handler, req).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    base
+}
+
+async fn answer<F, Fut>(
+    handler: &F,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<Full<Bytes>>
+where
+    F: Fn(StubRequest) -> Fut,
+    Fut: Future<Output = StubResponse>,
+{
+    let method = req.method().to_string();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let stub = handler(StubRequest {
+        method,
+        path,
+        headers,
+        body,
+    })
+    .await;
+    let mut resp = hyper::Response::builder().status(stub.status);
+    for (k, v) in &stub.headers {
+        resp = resp.header(k, v);
+    }
+    resp.body(Full::new(stub.body)).unwrap()
 }
