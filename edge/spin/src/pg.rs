@@ -22,7 +22,7 @@
 use graphedge_edge::transport::split::{split_statements, text_typed_params};
 use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
 use spin_sdk::pg4::{
-    Connection, DbValue, Error as PgError, Interval, ParameterValue, QueryError, RangeBoundKind,
+    Connection, DbValue, Interval, ParameterValue, PgError, QueryError, RangeBoundKind,
     RowSet,
 };
 
