@@ -22,8 +22,7 @@
 use graphedge_edge::transport::split::{split_statements, text_typed_params};
 use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
 use spin_sdk::pg4::{
-    Connection, DbValue, Interval, ParameterValue, PgError, QueryError, RangeBoundKind,
-    RowSet,
+    Connection, DbValue, Interval, ParameterValue, PgError, QueryError, RangeBoundKind, RowSet,
 };
 
 /// A [`Database`] on one Spin Postgres connection.
@@ -91,7 +90,12 @@ impl Database for SpinPg {
     async fn query_one(&self, stmt: &Statement) -> Result<Option<String>, DbError> {
         let set = self.query(stmt)?;
         let column = set.columns.first().map(|c| c.name.as_str()).unwrap_or("?");
-        match set.rows.into_iter().next().and_then(|r| r.into_iter().next()) {
+        match set
+            .rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+        {
             None => Ok(None),
             Some(v) => value_text(v, column),
         }
@@ -101,10 +105,7 @@ impl Database for SpinPg {
         if stmts.is_empty() {
             return Ok(Vec::new());
         }
-        self.in_transaction(stmts)?
-            .into_iter()
-            .map(rows)
-            .collect()
+        self.in_transaction(stmts)?.into_iter().map(rows).collect()
     }
 
     async fn run_sql(&self, sql: &str) -> Result<Vec<SqlResult>, DbError> {
@@ -413,7 +414,11 @@ mod tests {
             "[1,5)"
         );
         assert_eq!(
-            text(DbValue::RangeInt64((None, Some((5, RangeBoundKind::Inclusive))))).unwrap(),
+            text(DbValue::RangeInt64((
+                None,
+                Some((5, RangeBoundKind::Inclusive))
+            )))
+            .unwrap(),
             "(,5]"
         );
         assert_eq!(

@@ -161,7 +161,11 @@ pub fn split_statements(script: &str) -> Vec<String> {
 /// The highest parameter number (`$n`) the statement references outside literals, quoted
 /// identifiers and comments (0 when none).
 pub fn max_param_ref(sql: &str) -> usize {
-    param_refs(sql).into_iter().map(|(_, k)| k).max().unwrap_or(0)
+    param_refs(sql)
+        .into_iter()
+        .map(|(_, k)| k)
+        .max()
+        .unwrap_or(0)
 }
 
 /// `sql` with each parameter reference `$n` (outside literals, quoted identifiers and comments)

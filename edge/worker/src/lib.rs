@@ -119,7 +119,10 @@ async fn connect_hyperdrive(binding: &worker::Hyperdrive) -> Result<ClientDataba
     let (client, connection) = config
         .connect_raw(socket, NoTls)
         .await
-        .map_err(|e| format!("cannot connect to Hyperdrive: {}", graphedge_pg::error_chain(&e)))?;
+        .map_err(|e| {
+            let why = graphedge_pg::error_chain(&e);
+            format!("cannot connect to Hyperdrive: {why}")
+        })?;
     wasm_bindgen_futures::spawn_local(async move {
         if let Err(e) = connection.await {
             worker::console_error!("Hyperdrive connection: {e}");
