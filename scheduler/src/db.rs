@@ -7,16 +7,18 @@
 //! * `run_sql` sends the script with the simple-query protocol; Postgres runs a multi-statement
 //!   simple query in one implicit transaction, like Hasura's `run_sql`.
 //!
-//! Values come back in Postgres' binary format for prepared statements; [`RawText`] decodes the
-//! common types to their text form and refuses the others with an error that asks for a cast.
+//! The client-generic part (statement execution, [`RawText`] / [`decode_text`], [`map_error`])
+//! lives in `graphedge-pg`, shared with the Worker's Hyperdrive transport; this module adds
+//! the pool, TLS and deadpool's per-connection statement cache.
 use std::str::FromStr;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
 use tokio_postgres::config::SslMode;
-use tokio_postgres::types::{FromSql, ToSql, Type};
-use tokio_postgres::{NoTls, SimpleQueryMessage};
+use tokio_postgres::NoTls;
+
+pub use graphedge_pg::{decode_text, error_chain, map_error, RawText};
 
 /// Hasura's default for `HASURA_GRAPHQL_PG_CONNECTIONS`.
 pub const DEFAULT_POOL_SIZE: usize = 50;
@@ -218,335 +220,57 @@ mod tls {
     }
 }
 
-/// Parameters as tokio-postgres wants them (all typed `text`).
-fn param_refs(params: &[Option<String>]) -> Vec<&(dyn ToSql + Sync)> {
-    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+/// Prepares through the connection's statement cache (deadpool's `prepare_typed_cached`).
+struct Cached<'a, T>(&'a T);
+
+impl graphedge_pg::Prepare for Cached<'_, deadpool_postgres::Object> {
+    async fn prepare_text(
+        &self,
+        sql: &str,
+        params: usize,
+    ) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
+        self.0
+            .prepare_typed_cached(sql, &graphedge_pg::text_types(params))
+            .await
+    }
 }
 
-fn text_types(n: usize) -> Vec<Type> {
-    vec![Type::TEXT; n]
+impl graphedge_pg::Prepare for Cached<'_, deadpool_postgres::Transaction<'_>> {
+    async fn prepare_text(
+        &self,
+        sql: &str,
+        params: usize,
+    ) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
+        self.0
+            .prepare_typed_cached(sql, &graphedge_pg::text_types(params))
+            .await
+    }
 }
 
 impl Database for PgDatabase {
     async fn query_one(&self, stmt: &Statement) -> Result<Option<String>, DbError> {
         let client = self.client().await?;
-        let prepared = client
-            .prepare_typed_cached(&stmt.sql, &text_types(stmt.params.len()))
-            .await
-            .map_err(map_error)?;
-        let row = client
-            .query_opt(&prepared, &param_refs(&stmt.params))
-            .await
-            .map_err(map_error)?;
-        match row {
-            None => Ok(None),
-            Some(row) if row.is_empty() => Ok(None),
-            Some(row) => {
-                let raw: Option<RawText> = row.try_get(0).map_err(map_error)?;
-                raw.map(|r| r.into_text(row.columns()[0].name()))
-                    .transpose()
-            }
-        }
+        graphedge_pg::query_one(&client, &Cached(&client), stmt).await
     }
 
     async fn transaction(&self, stmts: &[Statement]) -> Result<Vec<Rows>, DbError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(map_error)?;
-        let at = |index: usize| {
-            move |e| DbError {
-                statement: Some(index),
-                ..map_error(e)
-            }
-        };
-        // Prepare (a cache hit after the first time), then send every statement at once:
-        // tokio-postgres pipelines concurrently polled queries on one connection, so the batch
-        // costs one round trip and row locks are held only as long as the work needs.
-        let mut prepared = Vec::with_capacity(stmts.len());
-        for (index, stmt) in stmts.iter().enumerate() {
-            // Any early return drops `tx`, which rolls the transaction back.
-            let p = tx
-                .prepare_typed_cached(&stmt.sql, &text_types(stmt.params.len()))
-                .await
-                .map_err(at(index))?;
-            prepared.push(p);
-        }
-        let params: Vec<_> = stmts.iter().map(|s| param_refs(&s.params)).collect();
-        let tx_ref = &tx;
-        let results = futures_util::future::join_all(prepared.iter().zip(&params).map(
-            |(p, params)| async move {
-                if p.columns().is_empty() {
-                    // No result columns: report the affected row count.
-                    tx_ref.execute(p, params).await.map(|n| (Vec::new(), n))
-                } else {
-                    tx_ref.query(p, params).await.map(|rows| (rows, 0))
-                }
-            },
-        ))
-        .await;
-        let mut out = Vec::with_capacity(stmts.len());
-        for (index, (result, prepared)) in results.into_iter().zip(&prepared).enumerate() {
-            // The first failure is the cause; later statements only report the aborted transaction.
-            let (rows, affected) = result.map_err(at(index))?;
-            let columns: Vec<String> = prepared
-                .columns()
-                .iter()
-                .map(|c| c.name().to_string())
-                .collect();
-            let mut decoded = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let mut values = Vec::with_capacity(columns.len());
-                for (i, name) in columns.iter().enumerate() {
-                    let raw: Option<RawText> = row.try_get(i).map_err(at(index))?;
-                    values.push(raw.map(|r| r.into_text(name)).transpose()?);
-                }
-                decoded.push(values);
-            }
-            out.push(Rows {
-                row_count: if columns.is_empty() {
-                    affected
-                } else {
-                    decoded.len() as u64
-                },
-                columns,
-                rows: decoded,
-            });
-        }
+        // Any early return drops `tx`, which rolls the transaction back.
+        let out = graphedge_pg::batch(&tx, &Cached(&tx), stmts).await?;
         tx.commit().await.map_err(map_error)?;
         Ok(out)
     }
 
     async fn run_sql(&self, sql: &str) -> Result<Vec<SqlResult>, DbError> {
         let client = self.client().await?;
-        let messages = client.simple_query(sql).await.map_err(map_error)?;
-        Ok(simple_results(messages))
-    }
-}
-
-/// Folds simple-query messages into one [`SqlResult`] per statement: a `RowDescription` opens
-/// a result set (so a `SELECT` returning zero rows is still `Tuples`), `CommandComplete` closes it.
-fn simple_results(messages: Vec<SimpleQueryMessage>) -> Vec<SqlResult> {
-    let mut out = Vec::new();
-    let mut current: Option<Rows> = None;
-    for message in messages {
-        match message {
-            SimpleQueryMessage::RowDescription(columns) => {
-                current = Some(Rows {
-                    columns: columns.iter().map(|c| c.name().to_string()).collect(),
-                    rows: Vec::new(),
-                    row_count: 0,
-                });
-            }
-            SimpleQueryMessage::Row(row) => {
-                let rows = current.get_or_insert_with(|| Rows {
-                    columns: row.columns().iter().map(|c| c.name().to_string()).collect(),
-                    ..Rows::default()
-                });
-                rows.rows.push(
-                    (0..row.len())
-                        .map(|i| row.get(i).map(str::to_string))
-                        .collect(),
-                );
-            }
-            SimpleQueryMessage::CommandComplete(n) => match current.take() {
-                Some(mut rows) => {
-                    rows.row_count = n;
-                    out.push(SqlResult::Tuples(rows));
-                }
-                None => out.push(SqlResult::Command),
-            },
-            _ => {}
-        }
-    }
-    if let Some(rows) = current {
-        out.push(SqlResult::Tuples(rows));
-    }
-    out
-}
-
-/// An error and its causes, `: `-separated (TLS and socket errors hide the useful part in
-/// their sources).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
-}
-
-/// Maps a tokio-postgres error to [`DbError`], keeping Postgres' SQLSTATE, message, detail and
-/// hint, and flagging failures to reach the server.
-pub fn map_error(e: tokio_postgres::Error) -> DbError {
-    if let Some(db) = e.as_db_error() {
-        return DbError {
-            code: Some(db.code().code().to_string()),
-            message: db.message().to_string(),
-            detail: db.detail().map(str::to_string),
-            hint: db.hint().map(str::to_string),
-            connection: false,
-            statement: None,
-        };
-    }
-    let closed =
-        e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
-    if closed {
-        return DbError::connection(format!("database connection error: {}", error_chain(&e)));
-    }
-    DbError {
-        message: e.to_string(),
-        ..DbError::default()
-    }
-}
-
-/// A column value in Postgres' binary format, whatever its type; [`RawText::into_text`] turns
-/// it into Postgres' text form for the types the engine reads.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RawText {
-    pub ty: Type,
-    pub bytes: Vec<u8>,
-}
-
-impl<'a> FromSql<'a> for RawText {
-    fn from_sql(
-        ty: &Type,
-        raw: &'a [u8],
-    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(RawText {
-            ty: ty.clone(),
-            bytes: raw.to_vec(),
-        })
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-}
-
-impl RawText {
-    /// The value's text form. `column` names the column in the error for undecodable types.
-    pub fn into_text(self, column: &str) -> Result<String, DbError> {
-        decode_text(&self.ty, self.bytes).map_err(|why| DbError {
-            message: format!(
-                "cannot read column \"{column}\" of type {}: {why}; cast the column to text",
-                self.ty.name()
-            ),
-            ..DbError::default()
-        })
-    }
-}
-
-fn utf8(bytes: Vec<u8>) -> Result<String, String> {
-    String::from_utf8(bytes).map_err(|_| "invalid UTF-8".to_string())
-}
-
-fn fixed<const N: usize>(bytes: &[u8]) -> Result<[u8; N], String> {
-    bytes
-        .try_into()
-        .map_err(|_| format!("expected {N} bytes, got {}", bytes.len()))
-}
-
-fn float_text(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "Infinity" } else { "-Infinity" }.into()
-    } else {
-        v.to_string()
-    }
-}
-
-/// Decodes a binary-format value of a common type to Postgres' text form.
-pub fn decode_text(ty: &Type, bytes: Vec<u8>) -> Result<String, String> {
-    match *ty {
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::JSON | Type::UNKNOWN => {
-            utf8(bytes)
-        }
-        Type::JSONB => match bytes.split_first() {
-            Some((1, rest)) => utf8(rest.to_vec()),
-            Some((v, _)) => Err(format!("unsupported jsonb version {v}")),
-            None => Err("empty jsonb value".into()),
-        },
-        Type::BOOL => match bytes.as_slice() {
-            [0] => Ok("f".into()),
-            [_] => Ok("t".into()),
-            _ => Err("bad bool".into()),
-        },
-        Type::INT2 => Ok(i16::from_be_bytes(fixed(&bytes)?).to_string()),
-        Type::INT4 => Ok(i32::from_be_bytes(fixed(&bytes)?).to_string()),
-        Type::INT8 => Ok(i64::from_be_bytes(fixed(&bytes)?).to_string()),
-        Type::OID => Ok(u32::from_be_bytes(fixed(&bytes)?).to_string()),
-        Type::FLOAT4 => Ok(float_text(f32::from_be_bytes(fixed(&bytes)?) as f64)),
-        Type::FLOAT8 => Ok(float_text(f64::from_be_bytes(fixed(&bytes)?))),
-        Type::UUID => {
-            let b: [u8; 16] = fixed(&bytes)?;
-            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-            Ok(format!(
-                "{}-{}-{}-{}-{}",
-                &hex[0..8],
-                &hex[8..12],
-                &hex[12..16],
-                &hex[16..20],
-                &hex[20..32]
-            ))
-        }
-        _ => Err("no text decoder for this type".into()),
+        graphedge_pg::run_sql(&client, sql).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decodes_common_types() {
-        assert_eq!(decode_text(&Type::TEXT, b"hi".to_vec()).unwrap(), "hi");
-        assert_eq!(
-            decode_text(&Type::JSONB, b"\x01{\"a\":1}".to_vec()).unwrap(),
-            "{\"a\":1}"
-        );
-        assert!(decode_text(&Type::JSONB, b"\x02{}".to_vec()).is_err());
-        assert_eq!(decode_text(&Type::BOOL, vec![1]).unwrap(), "t");
-        assert_eq!(decode_text(&Type::BOOL, vec![0]).unwrap(), "f");
-        assert_eq!(
-            decode_text(&Type::INT4, (-7i32).to_be_bytes().to_vec()).unwrap(),
-            "-7"
-        );
-        assert_eq!(
-            decode_text(&Type::INT8, 1i64.to_be_bytes().to_vec()).unwrap(),
-            "1"
-        );
-        assert_eq!(
-            decode_text(&Type::FLOAT8, 1.5f64.to_be_bytes().to_vec()).unwrap(),
-            "1.5"
-        );
-        assert_eq!(
-            decode_text(&Type::FLOAT8, f64::NAN.to_be_bytes().to_vec()).unwrap(),
-            "NaN"
-        );
-        assert!(decode_text(&Type::INT4, vec![1, 2]).is_err());
-        assert!(decode_text(&Type::NUMERIC, vec![0; 8]).is_err());
-    }
-
-    #[test]
-    fn undecodable_type_asks_for_a_cast() {
-        let e = RawText {
-            ty: Type::NUMERIC,
-            bytes: vec![0; 8],
-        }
-        .into_text("price")
-        .unwrap_err();
-        assert!(
-            e.message.contains("cast the column to text"),
-            "{}",
-            e.message
-        );
-        assert!(e.message.contains("price"));
-    }
 
     #[test]
     fn pool_size_and_url_are_checked() {

@@ -5,15 +5,24 @@
 //! or `wasmtime serve --env`): Hasura's variable names, `HASURA_GRAPHQL_DATABASE_URL` and
 //! `GRAPHEDGE_SQL_ENDPOINT` (the Neon-protocol `/sql` URL). Spin and `wasmtime serve` create an
 //! instance per request, so every request is a cold start: one catalog read, then the query.
+//!
+//! Built with the `spin-pg` feature and run with `GRAPHEDGE_SPIN_PG=true`, the component
+//! reaches Postgres through Spin's outbound Postgres instead ([`pg::SpinPg`], opening
+//! `HASURA_GRAPHQL_DATABASE_URL`); `GRAPHEDGE_SQL_ENDPOINT` is then unused.
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use graphedge_edge::app::EdgeApp;
 use graphedge_edge::http::{HttpClient, HttpRequest, HttpResponse};
 use graphedge_edge::app::neon_from_env;
+use graphedge_edge::transport::neon::NeonDatabase;
 use graphedge_edge::Clock;
+use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
 use spin_sdk::http::{IntoResponse, Method, Request, Response};
 use spin_sdk::http_component;
+
+#[cfg(feature = "spin-pg")]
+pub mod pg;
 
 static APP: OnceLock<Result<EdgeApp, String>> = OnceLock::new();
 
@@ -81,6 +90,61 @@ impl HttpClient for WasiHttp {
     }
 }
 
+/// The request's way to Postgres: the Neon HTTP protocol, or Spin's outbound Postgres.
+enum SpinDb {
+    Neon(NeonDatabase<WasiHttp>),
+    #[cfg(feature = "spin-pg")]
+    Pg(pg::SpinPg),
+    /// The connection could not be opened: every call reports this error.
+    #[cfg_attr(not(feature = "spin-pg"), allow(dead_code))]
+    Unreachable(DbError),
+}
+
+impl Database for SpinDb {
+    async fn query_one(&self, stmt: &Statement) -> Result<Option<String>, DbError> {
+        match self {
+            SpinDb::Neon(db) => db.query_one(stmt).await,
+            #[cfg(feature = "spin-pg")]
+            SpinDb::Pg(db) => db.query_one(stmt).await,
+            SpinDb::Unreachable(e) => Err(e.clone()),
+        }
+    }
+
+    async fn transaction(&self, stmts: &[Statement]) -> Result<Vec<Rows>, DbError> {
+        match self {
+            SpinDb::Neon(db) => db.transaction(stmts).await,
+            #[cfg(feature = "spin-pg")]
+            SpinDb::Pg(db) => db.transaction(stmts).await,
+            SpinDb::Unreachable(e) => Err(e.clone()),
+        }
+    }
+
+    async fn run_sql(&self, sql: &str) -> Result<Vec<SqlResult>, DbError> {
+        match self {
+            SpinDb::Neon(db) => db.run_sql(sql).await,
+            #[cfg(feature = "spin-pg")]
+            SpinDb::Pg(db) => db.run_sql(sql).await,
+            SpinDb::Unreachable(e) => Err(e.clone()),
+        }
+    }
+}
+
+/// The database for this request: Spin's Postgres when built with `spin-pg` and
+/// `GRAPHEDGE_SPIN_PG=true`, else the Neon HTTP protocol.
+fn database() -> Result<SpinDb, String> {
+    #[cfg(feature = "spin-pg")]
+    if env("GRAPHEDGE_SPIN_PG").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+        let url = env("HASURA_GRAPHQL_DATABASE_URL")
+            .filter(|v| !v.trim().is_empty())
+            .ok_or("HASURA_GRAPHQL_DATABASE_URL is not set")?;
+        return Ok(match pg::SpinPg::open(&url) {
+            Ok(db) => SpinDb::Pg(db),
+            Err(e) => SpinDb::Unreachable(e),
+        });
+    }
+    neon_from_env(env, WasiHttp).map(SpinDb::Neon)
+}
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
@@ -102,7 +166,7 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
         Ok(app) => app,
         Err(e) => return Ok(json_error(500, &format!("invalid configuration: {e}"))),
     };
-    let db = match neon_from_env(env, WasiHttp) {
+    let db = match database() {
         Ok(db) => db,
         Err(e) => return Ok(json_error(500, &format!("invalid configuration: {e}"))),
     };

@@ -161,9 +161,37 @@ pub fn split_statements(script: &str) -> Vec<String> {
 /// The highest parameter number (`$n`) the statement references outside literals, quoted
 /// identifiers and comments (0 when none).
 pub fn max_param_ref(sql: &str) -> usize {
+    param_refs(sql)
+        .into_iter()
+        .map(|(_, k)| k)
+        .max()
+        .unwrap_or(0)
+}
+
+/// `sql` with each parameter reference `$n` (outside literals, quoted identifiers and comments)
+/// typed `text`: `($n::text)`. For transports that bind text values without declaring their
+/// types (Spin's outbound pg): Postgres would otherwise infer `int4` for `$1::int4` and the
+/// text value would not bind; the statement's own cast then converts the text.
+pub fn text_typed_params(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut at = 0;
+    for (range, _) in param_refs(sql) {
+        out.push_str(&sql[at..range.start]);
+        out.push('(');
+        out.push_str(&sql[range.clone()]);
+        out.push_str("::text)");
+        at = range.end;
+    }
+    out.push_str(&sql[at..]);
+    out
+}
+
+/// Each parameter reference outside literals, quoted identifiers and comments: its byte range
+/// (`$12`) and number.
+fn param_refs(sql: &str) -> Vec<(std::ops::Range<usize>, usize)> {
     let b = sql.as_bytes();
     let n = b.len();
-    let (mut i, mut max, mut prev_ident) = (0, 0usize, false);
+    let (mut i, mut refs, mut prev_ident) = (0, Vec::new(), false);
     while i < n {
         let c = b[i];
         if c == b'-' && b.get(i + 1) == Some(&b'-') {
@@ -222,7 +250,7 @@ pub fn max_param_ref(sql: &str) -> usize {
                     i += 1;
                 }
                 if let Ok(k) = sql[s..i].parse::<usize>() {
-                    max = max.max(k);
+                    refs.push((s - 1..i, k));
                 }
             }
         } else {
@@ -232,7 +260,7 @@ pub fn max_param_ref(sql: &str) -> usize {
         }
         prev_ident = false;
     }
-    max
+    refs
 }
 
 fn is_ident_start(c: u8) -> bool {
@@ -270,7 +298,17 @@ fn dollar_tag(b: &[u8], i: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{max_param_ref, split_statements};
+    use super::{max_param_ref, split_statements, text_typed_params};
+
+    #[test]
+    fn types_parameter_references_as_text() {
+        assert_eq!(
+            text_typed_params("select $1::int4 + $12::int8, '$2', a$3 -- $4"),
+            "select ($1::text)::int4 + ($12::text)::int8, '$2', a$3 -- $4"
+        );
+        assert_eq!(text_typed_params("select 1"), "select 1");
+        assert_eq!(text_typed_params("select $$ $1 $$"), "select $$ $1 $$");
+    }
 
     #[test]
     fn finds_parameter_references() {

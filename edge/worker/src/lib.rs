@@ -5,12 +5,22 @@
 //! `HASURA_GRAPHQL_JWT_SECRET`, ...), `HASURA_GRAPHQL_DATABASE_URL` (the Postgres connection
 //! string) and `GRAPHEDGE_SQL_ENDPOINT` (the Neon-protocol `/sql` URL: a Neon endpoint or
 //! graphedge's gateway; default derived from the connection string).
+//!
+//! With a Hyperdrive binding named `HYPERDRIVE` (wrangler.toml `[[hyperdrive]]`), each request
+//! opens one Postgres connection through Hyperdrive's socket instead (tokio-postgres over the
+//! Workers socket API; Hyperdrive pools the connections to the origin) and
+//! `HASURA_GRAPHQL_DATABASE_URL` / `GRAPHEDGE_SQL_ENDPOINT` are not used.
+use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
 use graphedge_edge::app::EdgeApp;
 use graphedge_edge::http::{HttpClient, HttpRequest, HttpResponse};
 use graphedge_edge::app::neon_from_env;
+use graphedge_edge::transport::neon::NeonDatabase;
 use graphedge_edge::Clock;
+use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
+use graphedge_pg::tokio_postgres::{self, config::SslMode, NoTls};
+use graphedge_pg::ClientDatabase;
 use worker::{event, Context, Env, Fetch, Headers, Method, RequestInit};
 
 /// The isolate's app, built on the first request (`Err` when the configuration is invalid).
@@ -51,6 +61,76 @@ impl HttpClient for WorkerFetch {
     }
 }
 
+/// The request's way to Postgres: Hyperdrive when the Worker has the binding, else the Neon
+/// HTTP protocol.
+enum WorkerDb {
+    Neon(NeonDatabase<WorkerFetch>),
+    Hyperdrive(ClientDatabase),
+    /// Hyperdrive is bound but the connection failed: every call reports this error.
+    Unreachable(DbError),
+}
+
+impl Database for WorkerDb {
+    async fn query_one(&self, stmt: &Statement) -> Result<Option<String>, DbError> {
+        match self {
+            WorkerDb::Neon(db) => db.query_one(stmt).await,
+            WorkerDb::Hyperdrive(db) => db.query_one(stmt).await,
+            WorkerDb::Unreachable(e) => Err(e.clone()),
+        }
+    }
+
+    async fn transaction(&self, stmts: &[Statement]) -> Result<Vec<Rows>, DbError> {
+        match self {
+            WorkerDb::Neon(db) => db.transaction(stmts).await,
+            WorkerDb::Hyperdrive(db) => db.transaction(stmts).await,
+            WorkerDb::Unreachable(e) => Err(e.clone()),
+        }
+    }
+
+    async fn run_sql(&self, sql: &str) -> Result<Vec<SqlResult>, DbError> {
+        match self {
+            WorkerDb::Neon(db) => db.run_sql(sql).await,
+            WorkerDb::Hyperdrive(db) => db.run_sql(sql).await,
+            WorkerDb::Unreachable(e) => Err(e.clone()),
+        }
+    }
+}
+
+/// The binding Hyperdrive is looked up under.
+const HYPERDRIVE_BINDING: &str = "HYPERDRIVE";
+
+/// One Postgres connection through the Hyperdrive binding (`None` without the binding). The
+/// connection's I/O runs as a task on the isolate's event loop; it ends when the client is
+/// dropped at the end of the request.
+async fn hyperdrive(env: &Env) -> Option<Result<ClientDatabase, String>> {
+    let binding = env.hyperdrive(HYPERDRIVE_BINDING).ok()?;
+    Some(connect_hyperdrive(&binding).await)
+}
+
+async fn connect_hyperdrive(binding: &worker::Hyperdrive) -> Result<ClientDatabase, String> {
+    let mut config = tokio_postgres::Config::from_str(&binding.connection_string())
+        .map_err(|e| format!("Hyperdrive connection string: {e}"))?;
+    // The hop to Hyperdrive stays inside Cloudflare (Hyperdrive encrypts to the origin); the
+    // socket speaks plain Postgres, so no TLS negotiation here.
+    config.ssl_mode(SslMode::Disable);
+    let socket = binding
+        .connect()
+        .map_err(|e| format!("cannot connect to Hyperdrive: {e}"))?;
+    let (client, connection) = config
+        .connect_raw(socket, NoTls)
+        .await
+        .map_err(|e| {
+            let why = graphedge_pg::error_chain(&e);
+            format!("cannot connect to Hyperdrive: {why}")
+        })?;
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(e) = connection.await {
+            worker::console_error!("Hyperdrive connection: {e}");
+        }
+    });
+    Ok(ClientDatabase::new(client))
+}
+
 /// A configuration value: a plain var or a secret.
 fn lookup(env: &Env, name: &str) -> Option<String> {
     env.var(name)
@@ -88,9 +168,14 @@ async fn fetch(
         headers: req.headers().entries().collect(),
         body: req.bytes().await.unwrap_or_default(),
     };
-    let db = match neon_from_env(|k| lookup(&env, k), WorkerFetch) {
-        Ok(db) => db,
-        Err(e) => return error_response(500, &format!("invalid configuration: {e}")),
+    let db = match hyperdrive(&env).await {
+        Some(Ok(db)) => WorkerDb::Hyperdrive(db),
+        // Reported by the engine like any unreachable database (Hasura's `postgres-error`).
+        Some(Err(e)) => WorkerDb::Unreachable(DbError::connection(e)),
+        None => match neon_from_env(|k| lookup(&env, k), WorkerFetch) {
+            Ok(db) => WorkerDb::Neon(db),
+            Err(e) => return error_response(500, &format!("invalid configuration: {e}")),
+        },
     };
     let resp = app.handle(&db, &WorkerFetch, request).await;
     let headers = Headers::new();
