@@ -21,89 +21,23 @@ pub fn split_statements(script: &str) -> Vec<String> {
     let mut prev_ident = false;
     while i < n {
         let c = b[i];
+        if let Some(end) = comment_end(b, i) {
+            i = end;
+            prev_ident = false;
+            continue;
+        }
         match c {
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < n && b[i] != b'\n' {
-                    i += 1;
-                }
-                prev_ident = false;
-                continue;
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let mut level = 0usize;
-                while i < n {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        level += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        level -= 1;
-                        i += 2;
-                        if level == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
-                prev_ident = false;
-                continue;
-            }
-            b'\'' => {
-                // E'…' (the E was consumed as a word just before): backslash escapes.
-                let escapes =
-                    i > 0 && matches!(b[i - 1], b'E' | b'e') && (i < 2 || !is_ident(b[i - 2]));
+            b'\'' | b'"' => {
                 content = true;
-                i += 1;
-                while i < n {
-                    if escapes && b[i] == b'\\' {
-                        i += 2;
-                        continue;
-                    }
-                    if b[i] == b'\'' {
-                        if b.get(i + 1) == Some(&b'\'') {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i += 1;
-                prev_ident = false;
-                continue;
-            }
-            b'"' => {
-                content = true;
-                i += 1;
-                while i < n {
-                    if b[i] == b'"' {
-                        if b.get(i + 1) == Some(&b'"') {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i += 1;
-                prev_ident = true;
+                i = quoted_end(b, i);
+                // A quoted identifier is a word (`"t"$1` is not a parameter); a literal is not.
+                prev_ident = c == b'"';
                 continue;
             }
             b'$' if !prev_ident => {
                 if let Some(tag_end) = dollar_tag(b, i) {
-                    let tag = &b[i..=tag_end];
                     content = true;
-                    i = tag_end + 1;
-                    loop {
-                        if i >= n {
-                            break;
-                        }
-                        if b[i..].starts_with(tag) {
-                            i += tag.len();
-                            break;
-                        }
-                        i += 1;
-                    }
+                    i = dollar_quoted_end(b, i, tag_end);
                     prev_ident = false;
                     continue;
                 }
@@ -194,55 +128,13 @@ fn param_refs(sql: &str) -> Vec<(std::ops::Range<usize>, usize)> {
     let (mut i, mut refs, mut prev_ident) = (0, Vec::new(), false);
     while i < n {
         let c = b[i];
-        if c == b'-' && b.get(i + 1) == Some(&b'-') {
-            while i < n && b[i] != b'\n' {
-                i += 1;
-            }
-        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
-            let mut level = 0usize;
-            while i < n {
-                if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                    level += 1;
-                    i += 2;
-                } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                    level -= 1;
-                    i += 2;
-                    if level == 0 {
-                        break;
-                    }
-                } else {
-                    i += 1;
-                }
-            }
+        if let Some(end) = comment_end(b, i) {
+            i = end;
         } else if c == b'\'' || c == b'"' {
-            let escapes = c == b'\''
-                && i > 0
-                && matches!(b[i - 1], b'E' | b'e')
-                && (i < 2 || !is_ident(b[i - 2]));
-            i += 1;
-            while i < n {
-                if escapes && b[i] == b'\\' {
-                    i += 2;
-                    continue;
-                }
-                if b[i] == c {
-                    if b.get(i + 1) == Some(&c) {
-                        i += 2;
-                        continue;
-                    }
-                    break;
-                }
-                i += 1;
-            }
-            i += 1;
+            i = quoted_end(b, i);
         } else if c == b'$' && !prev_ident {
-            if let Some(end) = dollar_tag(b, i) {
-                let tag = &b[i..=end];
-                i = end + 1;
-                while i < n && !b[i..].starts_with(tag) {
-                    i += 1;
-                }
-                i += tag.len();
+            if let Some(tag_end) = dollar_tag(b, i) {
+                i = dollar_quoted_end(b, i, tag_end);
             } else {
                 let s = i + 1;
                 i = s;
@@ -279,6 +171,66 @@ fn is_routine(words: &[String]) -> bool {
         ["CREATE", "FUNCTION" | "PROCEDURE", ..]
             | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE", ..]
     )
+}
+
+/// At a comment (`-- …` to the line's end, nested `/* … */`): the index just past it.
+fn comment_end(b: &[u8], i: usize) -> Option<usize> {
+    let n = b.len();
+    match (b.get(i), b.get(i + 1)) {
+        (Some(b'-'), Some(b'-')) => {
+            Some(b[i..].iter().position(|&c| c == b'\n').map_or(n, |p| i + p))
+        }
+        (Some(b'/'), Some(b'*')) => {
+            let (mut j, mut level) = (i, 0usize);
+            while j < n {
+                if b[j] == b'/' && b.get(j + 1) == Some(&b'*') {
+                    level += 1;
+                    j += 2;
+                } else if b[j] == b'*' && b.get(j + 1) == Some(&b'/') {
+                    level -= 1;
+                    j += 2;
+                    if level == 0 {
+                        break;
+                    }
+                } else {
+                    j += 1;
+                }
+            }
+            Some(j)
+        }
+        _ => None,
+    }
+}
+
+/// At an opening `'` or `"`: the index just past the closing quote (doubled quotes inside;
+/// backslash escapes in an `E'…'` literal, whose `E` is right before the quote).
+fn quoted_end(b: &[u8], i: usize) -> usize {
+    let q = b[i];
+    let escapes =
+        q == b'\'' && i > 0 && matches!(b[i - 1], b'E' | b'e') && (i < 2 || !is_ident(b[i - 2]));
+    let mut j = i + 1;
+    while j < b.len() {
+        let doubled = b[j] == q && b.get(j + 1) == Some(&q);
+        if (escapes && b[j] == b'\\') || doubled {
+            j += 2;
+        } else if b[j] == q {
+            break;
+        } else {
+            j += 1;
+        }
+    }
+    j + 1
+}
+
+/// At a dollar quote opening at `i` whose tag ends at `tag_end`: the index just past the
+/// closing tag (the end of `b` when unterminated).
+fn dollar_quoted_end(b: &[u8], i: usize, tag_end: usize) -> usize {
+    let tag = &b[i..=tag_end];
+    let mut j = tag_end + 1;
+    while j < b.len() && !b[j..].starts_with(tag) {
+        j += 1;
+    }
+    (j + tag.len()).min(b.len())
 }
 
 /// At `b[i] == '$'`: the index of the closing `$` of a dollar-quote tag (`$$`, `$tag$`).
