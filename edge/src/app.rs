@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::http::HttpClient;
-use crate::md::{Database, MetadataConfig};
-use crate::{Clock, Config, Engine, Request, Response};
+use crate::md::Database;
+use crate::{Clock, Config, EdgeError, Engine, Request, Response};
 
 /// Default staleness bound, seconds.
 pub const DEFAULT_MAX_STALENESS_SECS: i64 = 5;
@@ -73,15 +73,7 @@ impl EdgeApp {
         }
         match self.engine(db).await {
             Ok(engine) => crate::handle_with(&engine, db, http, req).await,
-            Err(message) => {
-                let body = serde_json::json!({
-                    "errors": [{
-                        "message": message,
-                        "extensions": {"path": "$", "code": "postgres-error"}
-                    }]
-                });
-                Response::json(500, &body)
-            }
+            Err(message) => error_response("postgres-error", message),
         }
     }
 
@@ -90,12 +82,6 @@ impl EdgeApp {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-    }
-
-    fn md_config(&self) -> MetadataConfig {
-        MetadataConfig {
-            infer_function_permissions: self.config.infer_function_permissions,
-        }
     }
 
     /// The engine, loaded on first use and refreshed when the stored version moved.
@@ -111,14 +97,14 @@ impl EdgeApp {
                 .await
                 .map_err(|e| format!("checking the metadata version: {e}"))?;
             if stored.unwrap_or(0) != engine.state().resource_version {
-                let state = crate::md::load_existing(db, &self.md_config())
+                let state = crate::md::load_existing(db, &self.config.metadata_config())
                     .await
                     .map_err(|e| format!("reloading metadata: {} ({})", e.error, e.code))?;
                 engine.set_state(state);
             }
             return Ok(engine);
         }
-        let state = crate::md::load_existing(db, &self.md_config())
+        let state = crate::md::load_existing(db, &self.config.metadata_config())
             .await
             .map_err(|e| format!("loading metadata: {} ({})", e.error, e.code))?;
         let engine =
@@ -128,6 +114,19 @@ impl EdgeApp {
         // Two concurrent cold requests: keep the first engine stored.
         Ok(slot.get_or_insert(engine).clone())
     }
+}
+
+/// Hasura's error JSON with HTTP 500 at `$`: what a host answers before the handler can run.
+fn error_response(code: &str, message: String) -> Response {
+    Response::json(
+        500,
+        &EdgeError::new(500, code, message).to_graphql_json(false),
+    )
+}
+
+/// The answer of a host whose settings are invalid (`EdgeApp::from_env`, the transport's).
+pub fn invalid_configuration(why: &str) -> Response {
+    error_response("unexpected", format!("invalid configuration: {why}"))
 }
 
 /// The Neon-protocol transport an edge host configures from its settings:
@@ -142,9 +141,19 @@ pub fn neon_from_env<H: HttpClient>(
     let url = get("HASURA_GRAPHQL_DATABASE_URL")
         .filter(|v| !v.trim().is_empty())
         .ok_or("HASURA_GRAPHQL_DATABASE_URL is not set")?;
-    let config = NeonConfig::new(&url)
-        .map_err(|e| format!("HASURA_GRAPHQL_DATABASE_URL: {e}"))?
-        .with_endpoint(&get("GRAPHEDGE_SQL_ENDPOINT").unwrap_or_default())
-        .with_auth_token(get("GRAPHEDGE_SQL_AUTH_TOKEN").as_deref());
+    let endpoint = get("GRAPHEDGE_SQL_ENDPOINT").unwrap_or_default();
+    // Neon's endpoint is derived from the connection string's host; an explicit endpoint (a
+    // gateway) needs no host in it (`postgres:///db?host=/run/postgresql`).
+    let config = if endpoint.trim().is_empty() {
+        NeonConfig::new(&url).map_err(|e| format!("HASURA_GRAPHQL_DATABASE_URL: {e}"))?
+    } else {
+        NeonConfig {
+            endpoint: endpoint.trim().to_string(),
+            connection_string: url,
+            auth_token: None,
+            isolation_level: None,
+        }
+    }
+    .with_auth_token(get("GRAPHEDGE_SQL_AUTH_TOKEN").as_deref());
     Ok(NeonDatabase::new(http, config))
 }

@@ -100,6 +100,13 @@ impl Config {
         Ok(c)
     }
 
+    /// What the metadata crate needs of this configuration.
+    pub fn metadata_config(&self) -> crate::md::MetadataConfig {
+        crate::md::MetadataConfig {
+            infer_function_permissions: self.infer_function_permissions,
+        }
+    }
+
     /// True when requests must authenticate (an admin secret is configured).
     pub fn auth_enabled(&self) -> bool {
         !self.admin_secrets.is_empty()

@@ -244,7 +244,15 @@ async fn metadata_route(
         }
     };
     let loaded = engine.loaded();
-    match md_execute(&loaded.md, endpoint, &body, db, &engine.md_config()).await {
+    match md_execute(
+        &loaded.md,
+        endpoint,
+        &body,
+        db,
+        &engine.config.metadata_config(),
+    )
+    .await
+    {
         Ok((out, new_state)) => {
             if let Some(state) = new_state {
                 engine.set_state(state);

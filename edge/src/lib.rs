@@ -42,7 +42,7 @@ use graphedge_core::Session;
 pub use config::Config;
 pub use error::EdgeError;
 pub use handle::{handle, handle_with};
-use md::{Database, MetadataConfig, MetadataState};
+use md::{Database, MetadataState};
 
 /// One HTTP request as the host received it.
 #[derive(Debug, Clone, Default)]
@@ -120,10 +120,7 @@ pub type CompileFn = fn(
 impl Engine {
     /// Loads the persisted metadata through `db` and builds the engine.
     pub async fn new(config: Config, db: &impl Database) -> Result<Engine, String> {
-        let md_config = MetadataConfig {
-            infer_function_permissions: config.infer_function_permissions,
-        };
-        let state = md::load(db, &md_config)
+        let state = md::load(db, &config.metadata_config())
             .await
             .map_err(|e| format!("loading metadata: {} ({})", e.error, e.code))?;
         Ok(Engine::from_state(config, state))
@@ -183,12 +180,6 @@ impl Engine {
         let loaded = Arc::new(Loaded::new(state));
         *self.state.write().unwrap_or_else(|p| p.into_inner()) = loaded;
         self.cache.clear();
-    }
-
-    pub(crate) fn md_config(&self) -> MetadataConfig {
-        MetadataConfig {
-            infer_function_permissions: self.config.infer_function_permissions,
-        }
     }
 
     pub(crate) fn core_options(&self, relay: bool) -> graphedge_core::Options {

@@ -81,11 +81,7 @@ fn query_runs_one_statement_and_wraps_data() {
 #[test]
 fn static_plans_skip_the_database() {
     let (e, db) = (engine(Config::new()), FakeDb::default());
-    let r = send(
-        &e,
-        &db,
-        req("POST", "/v1/graphql", &[], &gql("{ __typename }")),
-    );
+    let r = post_graphql(&e, &db, &[], "{ __typename }");
     assert_eq!(body_json(&r), json!({"data": {"__typename": "query_root"}}));
     assert!(db.statements.borrow().is_empty());
 }
@@ -94,15 +90,11 @@ fn static_plans_skip_the_database() {
 fn mutation_sets_session_in_a_transaction() {
     let (e, db) = (engine(Config::new()), FakeDb::default());
     db.answer(Ok(Some("{\"insert_a\":{\"affected_rows\":1}}".into())));
-    let r = send(
+    let r = post_graphql(
         &e,
         &db,
-        req(
-            "POST",
-            "/v1/graphql",
-            &[("X-Hasura-Role", "user"), ("X-Hasura-User-Id", "3")],
-            &gql("mutation { insert_a }"),
-        ),
+        &[("X-Hasura-Role", "user"), ("X-Hasura-User-Id", "3")],
+        "mutation { insert_a }",
     );
     assert_eq!(
         body_json(&r),
@@ -179,11 +171,7 @@ fn database_errors_are_mapped_and_internals_hidden_from_users() {
         ..Default::default()
     };
     db.answer(Err(dup.clone()));
-    let r = send(
-        &e,
-        &db,
-        req("POST", "/v1/graphql", &[], &gql("mutation { x }")),
-    );
+    let r = post_graphql(&e, &db, &[], "mutation { x }");
     let b = body_json(&r);
     assert_eq!(b["errors"][0]["extensions"]["code"], "constraint-violation");
     assert_eq!(
@@ -195,15 +183,11 @@ fn database_errors_are_mapped_and_internals_hidden_from_users() {
         "admin sees internals"
     );
     db.answer(Err(dup));
-    let r = send(
+    let r = post_graphql(
         &e,
         &db,
-        req(
-            "POST",
-            "/v1/graphql",
-            &[("x-hasura-role", "user"), ("x-hasura-user-id", "1")],
-            &gql("mutation { x }"),
-        ),
+        &[("x-hasura-role", "user"), ("x-hasura-user-id", "1")],
+        "mutation { x }",
     );
     assert!(body_json(&r)["errors"][0]["extensions"]
         .get("internal")
@@ -213,15 +197,11 @@ fn database_errors_are_mapped_and_internals_hidden_from_users() {
         message: "relation \"x\" does not exist".into(),
         ..Default::default()
     }));
-    let r = send(
+    let r = post_graphql(
         &e,
         &db,
-        req(
-            "POST",
-            "/v1/graphql",
-            &[("x-hasura-role", "user"), ("x-hasura-user-id", "1")],
-            &gql("query { x }"),
-        ),
+        &[("x-hasura-role", "user"), ("x-hasura-user-id", "1")],
+        "query { x }",
     );
     assert_eq!(
         body_json(&r),
@@ -232,16 +212,7 @@ fn database_errors_are_mapped_and_internals_hidden_from_users() {
 #[test]
 fn missing_session_variable_is_an_error() {
     let (e, db) = (engine(Config::new()), FakeDb::default());
-    let r = send(
-        &e,
-        &db,
-        req(
-            "POST",
-            "/v1/graphql",
-            &[("x-hasura-role", "user")],
-            &gql("query { a }"),
-        ),
-    );
+    let r = post_graphql(&e, &db, &[("x-hasura-role", "user")], "query { a }");
     assert_eq!(
         body_json(&r)["errors"][0]["message"],
         "missing session variable: \"x-hasura-user-id\""
@@ -278,39 +249,27 @@ fn plan_cache_skips_compilation() {
 #[test]
 fn admin_secret_auth() {
     let (e, db) = (engine(secret_config()), FakeDb::default());
-    let r = send(
-        &e,
-        &db,
-        req("POST", "/v1/graphql", &[], &gql("query { a }")),
-    );
+    let r = post_graphql(&e, &db, &[], "query { a }");
     assert_eq!(r.status, 200);
     assert_eq!(
         body_json(&r),
         json!({"errors":[{"extensions":{"path":"$","code":"access-denied"},"message":"x-hasura-admin-secret/x-hasura-access-key required, but not found"}]})
     );
-    let r = send(
+    let r = post_graphql(
         &e,
         &db,
-        req(
-            "POST",
-            "/v1/graphql",
-            &[("x-hasura-admin-secret", "wrong")],
-            &gql("query { a }"),
-        ),
+        &[("x-hasura-admin-secret", "wrong")],
+        "query { a }",
     );
     assert_eq!(
         body_json(&r)["errors"][0]["message"],
         "invalid x-hasura-admin-secret/x-hasura-access-key"
     );
-    let r = send(
+    let r = post_graphql(
         &e,
         &db,
-        req(
-            "POST",
-            "/v1/graphql",
-            &[("X-Hasura-Admin-Secret", "sekret")],
-            &gql("query { a }"),
-        ),
+        &[("X-Hasura-Admin-Secret", "sekret")],
+        "query { a }",
     );
     assert_eq!(body_json(&r), json!({"data": {"ok": 1}}));
     // Metadata endpoints: 401 without credentials, admin only.
@@ -352,26 +311,18 @@ fn unauthorized_role() {
     let (e, db) = (engine(c), FakeDb::default());
     // Client-sent session variables are not trusted for the unauthorized role: the fake
     // compiler's x-hasura-user-id parameter cannot be bound.
-    let r = send(
+    let r = post_graphql(
         &e,
         &db,
-        req(
-            "POST",
-            "/v1/graphql",
-            &[("X-Hasura-Role", "anonymous"), ("X-Hasura-User-Id", "1")],
-            &gql("query { a }"),
-        ),
+        &[("X-Hasura-Role", "anonymous"), ("X-Hasura-User-Id", "1")],
+        "query { a }",
     );
     assert_eq!(
         body_json(&r)["errors"][0]["message"],
         "missing session variable: \"x-hasura-user-id\""
     );
     assert!(db.statements.borrow().is_empty());
-    let r = send(
-        &e,
-        &db,
-        req("POST", "/v1/graphql", &[], &gql("{ __typename }")),
-    );
+    let r = post_graphql(&e, &db, &[], "{ __typename }");
     assert_eq!(body_json(&r), json!({"data": {"__typename": "query_root"}}));
 }
 
@@ -387,42 +338,15 @@ fn allowlist() {
     let e = graphedge_edge::Engine::from_state(c, state_with(md)).with_compiler(fake_compile);
     let db = FakeDb::default();
     let user = [("X-Hasura-Role", "user"), ("X-Hasura-User-Id", "1")];
-    let r = send(
-        &e,
-        &db,
-        req(
-            "POST",
-            "/v1/graphql",
-            &user,
-            &gql("query {\n user { id\n __typename name } }"),
-        ),
-    );
+    let r = post_graphql(&e, &db, &user, "query {\n user { id\n __typename name } }");
     assert_eq!(body_json(&r), json!({"data": {"ok": 1}}));
-    let r = send(
-        &e,
-        &db,
-        req(
-            "POST",
-            "/v1/graphql",
-            &user,
-            &gql("query { user { id company } }"),
-        ),
-    );
+    let r = post_graphql(&e, &db, &user, "query { user { id company } }");
     assert_eq!(
         body_json(&r),
         json!({"errors":[{"extensions":{"path":"$","code":"validation-failed"},"message":"query is not allowed"}]})
     );
     // Admin is exempt.
-    let r = send(
-        &e,
-        &db,
-        req(
-            "POST",
-            "/v1/graphql",
-            &[],
-            &gql("query { user { id company } }"),
-        ),
-    );
+    let r = post_graphql(&e, &db, &[], "query { user { id company } }");
     assert_eq!(body_json(&r), json!({"data": {"ok": 1}}));
 }
 

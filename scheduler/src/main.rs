@@ -236,14 +236,7 @@ async fn backend(
     let Some(endpoint) = get("GRAPHEDGE_SQL_ENDPOINT").filter(|e| !e.trim().is_empty()) else {
         return Ok(Backend::Pool(connect(url, config.pool_size).await?));
     };
-    let http = NativeHttp::new(Duration::from_secs(120))?;
-    let mut neon = graphedge_edge::transport::NeonConfig {
-        endpoint: String::new(),
-        connection_string: url.to_string(),
-        auth_token: None,
-        isolation_level: None,
-    };
-    if endpoint.trim() == "loopback" {
+    let (endpoint, token) = if endpoint.trim() == "loopback" {
         let secret = gateway::random_secret();
         let mut gw_config = GatewayConfig::from_lookup(url, &|k: &str| match k {
             "GRAPHEDGE_GATEWAY_SECRET" => Some(secret.clone()),
@@ -256,16 +249,22 @@ async fn backend(
             .map_err(|e| format!("cannot listen for the loopback gateway: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         tokio::spawn(gateway::serve_only(listener, gw, std::future::pending()));
-        neon.endpoint = format!("http://{addr}/sql");
-        neon.auth_token = Some(secret);
+        (format!("http://{addr}/sql"), Some(secret))
     } else {
-        neon.endpoint = endpoint.trim().to_string();
-        neon.auth_token = get("GRAPHEDGE_SQL_AUTH_TOKEN").filter(|t| !t.is_empty());
-    }
-    tracing::info!(endpoint = %neon.endpoint, "reaching Postgres over HTTP (Neon protocol)");
-    Ok(Backend::Http(graphedge_edge::transport::NeonDatabase::new(
-        http, neon,
-    )))
+        (endpoint, get("GRAPHEDGE_SQL_AUTH_TOKEN"))
+    };
+    tracing::info!(endpoint = %endpoint.trim(), "reaching Postgres over HTTP (Neon protocol)");
+    // The same settings an edge host reads, with this process's database URL.
+    let db = graphedge_edge::app::neon_from_env(
+        |k| match k {
+            "HASURA_GRAPHQL_DATABASE_URL" => Some(url.to_string()),
+            "GRAPHEDGE_SQL_ENDPOINT" => Some(endpoint.clone()),
+            "GRAPHEDGE_SQL_AUTH_TOKEN" => token.clone(),
+            _ => None,
+        },
+        NativeHttp::new(Duration::from_secs(120))?,
+    )?;
+    Ok(Backend::Http(db))
 }
 
 /// `graphedge gateway`: only the SQL gateway, on the configured host and port.

@@ -12,9 +12,8 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use graphedge_edge::app::EdgeApp;
+use graphedge_edge::app::{invalid_configuration, neon_from_env, EdgeApp};
 use graphedge_edge::http::{HttpClient, HttpRequest, HttpResponse};
-use graphedge_edge::app::neon_from_env;
 use graphedge_edge::transport::neon::NeonDatabase;
 use graphedge_edge::Clock;
 use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
@@ -83,7 +82,12 @@ impl HttpClient for WasiHttp {
             status: *resp.status(),
             headers: resp
                 .headers()
-                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
                 .collect(),
             body: resp.into_body(),
         })
@@ -149,26 +153,15 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-fn json_error(status: u16, message: &str) -> Response {
-    let body = serde_json::json!({
-        "errors": [{"message": message, "extensions": {"path": "$", "code": "unexpected"}}]
-    });
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json; charset=utf-8")
-        .body(body.to_string())
-        .build()
-}
-
 #[http_component]
 async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
     let app = match APP.get_or_init(|| EdgeApp::from_env(env, Arc::new(WasiClock))) {
         Ok(app) => app,
-        Err(e) => return Ok(json_error(500, &format!("invalid configuration: {e}"))),
+        Err(e) => return Ok(into_spin(invalid_configuration(e))),
     };
     let db = match database() {
         Ok(db) => db,
-        Err(e) => return Ok(json_error(500, &format!("invalid configuration: {e}"))),
+        Err(e) => return Ok(into_spin(invalid_configuration(&e))),
     };
     let path = match req.query() {
         "" => req.path().to_string(),
@@ -179,15 +172,23 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
         path,
         headers: req
             .headers()
-            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         body: req.into_body(),
     };
-    let resp = app.handle(&db, &WasiHttp, request).await;
+    Ok(into_spin(app.handle(&db, &WasiHttp, request).await))
+}
+
+fn into_spin(resp: graphedge_edge::Response) -> Response {
     let mut builder = Response::builder();
     builder.status(resp.status);
     for (k, v) in &resp.headers {
         builder.header(k.as_str(), v.as_str());
     }
-    Ok(builder.body(resp.body).build())
+    builder.body(resp.body).build()
 }

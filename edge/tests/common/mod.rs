@@ -156,6 +156,16 @@ pub fn body_json(r: &Response) -> serde_json::Value {
         .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&r.body).into()))
 }
 
+/// `POST /v1/graphql` of `query` (no variables) with `headers`.
+pub fn post_graphql(
+    engine: &Engine,
+    db: &FakeDb,
+    headers: &[(&str, &str)],
+    query: &str,
+) -> Response {
+    send(engine, db, req("POST", "/v1/graphql", headers, &gql(query)))
+}
+
 pub fn gql(query: &str) -> String {
     serde_json::json!({"query": query}).to_string()
 }

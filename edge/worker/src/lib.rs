@@ -13,9 +13,8 @@
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
-use graphedge_edge::app::EdgeApp;
+use graphedge_edge::app::{invalid_configuration, neon_from_env, EdgeApp};
 use graphedge_edge::http::{HttpClient, HttpRequest, HttpResponse};
-use graphedge_edge::app::neon_from_env;
 use graphedge_edge::transport::neon::NeonDatabase;
 use graphedge_edge::Clock;
 use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
@@ -116,13 +115,10 @@ async fn connect_hyperdrive(binding: &worker::Hyperdrive) -> Result<ClientDataba
     let socket = binding
         .connect()
         .map_err(|e| format!("cannot connect to Hyperdrive: {e}"))?;
-    let (client, connection) = config
-        .connect_raw(socket, NoTls)
-        .await
-        .map_err(|e| {
-            let why = graphedge_pg::error_chain(&e);
-            format!("cannot connect to Hyperdrive: {why}")
-        })?;
+    let (client, connection) = config.connect_raw(socket, NoTls).await.map_err(|e| {
+        let why = graphedge_pg::error_chain(&e);
+        format!("cannot connect to Hyperdrive: {why}")
+    })?;
     wasm_bindgen_futures::spawn_local(async move {
         if let Err(e) = connection.await {
             worker::console_error!("Hyperdrive connection: {e}");
@@ -139,23 +135,23 @@ fn lookup(env: &Env, name: &str) -> Option<String> {
         .ok()
 }
 
-fn error_response(status: u16, message: &str) -> worker::Result<worker::Response> {
-    let body = serde_json::json!({
-        "errors": [{"message": message, "extensions": {"path": "$", "code": "unexpected"}}]
-    });
-    Ok(worker::Response::from_json(&body)?.with_status(status))
+#[event(fetch)]
+async fn fetch(req: worker::Request, env: Env, _ctx: Context) -> worker::Result<worker::Response> {
+    let resp = serve(req, &env).await?;
+    let headers = Headers::new();
+    for (k, v) in &resp.headers {
+        headers.append(k, v)?;
+    }
+    Ok(worker::Response::from_bytes(resp.body)?
+        .with_status(resp.status)
+        .with_headers(headers))
 }
 
-#[event(fetch)]
-async fn fetch(
-    mut req: worker::Request,
-    env: Env,
-    _ctx: Context,
-) -> worker::Result<worker::Response> {
-    let app = APP.get_or_init(|| EdgeApp::from_env(|k| lookup(&env, k), Arc::new(JsClock)));
+async fn serve(mut req: worker::Request, env: &Env) -> worker::Result<graphedge_edge::Response> {
+    let app = APP.get_or_init(|| EdgeApp::from_env(|k| lookup(env, k), Arc::new(JsClock)));
     let app = match app {
         Ok(app) => app,
-        Err(e) => return error_response(500, &format!("invalid configuration: {e}")),
+        Err(e) => return Ok(invalid_configuration(e)),
     };
     let url = req.url()?;
     let path = match url.query() {
@@ -168,21 +164,14 @@ async fn fetch(
         headers: req.headers().entries().collect(),
         body: req.bytes().await.unwrap_or_default(),
     };
-    let db = match hyperdrive(&env).await {
+    let db = match hyperdrive(env).await {
         Some(Ok(db)) => WorkerDb::Hyperdrive(db),
         // Reported by the engine like any unreachable database (Hasura's `postgres-error`).
         Some(Err(e)) => WorkerDb::Unreachable(DbError::connection(e)),
-        None => match neon_from_env(|k| lookup(&env, k), WorkerFetch) {
+        None => match neon_from_env(|k| lookup(env, k), WorkerFetch) {
             Ok(db) => WorkerDb::Neon(db),
-            Err(e) => return error_response(500, &format!("invalid configuration: {e}")),
+            Err(e) => return Ok(invalid_configuration(&e)),
         },
     };
-    let resp = app.handle(&db, &WorkerFetch, request).await;
-    let headers = Headers::new();
-    for (k, v) in &resp.headers {
-        headers.append(k, v)?;
-    }
-    Ok(worker::Response::from_bytes(resp.body)?
-        .with_status(resp.status)
-        .with_headers(headers))
+    Ok(app.handle(&db, &WorkerFetch, request).await)
 }

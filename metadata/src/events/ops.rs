@@ -303,6 +303,17 @@ struct LogArgs {
     offset: i64,
 }
 
+impl LogArgs {
+    /// `$1` the trigger name, `$2` limit, `$3` offset (negative values count as 0).
+    fn page_params(self) -> Vec<Option<String>> {
+        vec![
+            Some(self.name),
+            Some(self.limit.max(0).to_string()),
+            Some(self.offset.max(0).to_string()),
+        ]
+    }
+}
+
 async fn event_logs<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
     let a: LogArgs = parse(args)?;
     find(&cx.md, &a.source, &a.name).ok_or_else(|| not_found(&a.name))?;
@@ -323,16 +334,7 @@ async fn event_logs<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json
          WHERE e.trigger_name = $1::text{filter} ORDER BY e.created_at DESC, e.seq DESC \
          LIMIT $2::bigint OFFSET $3::bigint) x"
     );
-    one(
-        cx,
-        &sql,
-        vec![
-            Some(a.name),
-            Some(a.limit.max(0).to_string()),
-            Some(a.offset.max(0).to_string()),
-        ],
-    )
-    .await
+    one(cx, &sql, a.page_params()).await
 }
 
 async fn invocation_logs<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
@@ -344,16 +346,7 @@ async fn invocation_logs<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result
          WHERE i.trigger_name = $1::text ORDER BY i.created_at DESC \
          LIMIT $2::bigint OFFSET $3::bigint) x"
     );
-    one(
-        cx,
-        &sql,
-        vec![
-            Some(a.name),
-            Some(a.limit.max(0).to_string()),
-            Some(a.offset.max(0).to_string()),
-        ],
-    )
-    .await
+    one(cx, &sql, a.page_params()).await
 }
 
 async fn event_by_id<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
