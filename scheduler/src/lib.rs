@@ -12,6 +12,7 @@
 //! * [`dev`] — `graphedge dev`: a throwaway Postgres with a demo schema.
 //! * [`metadata_cli`] — `graphedge metadata export|apply|...` against a running server.
 //! * [`scheduled`] — cron triggers and one-off scheduled events: generation, claiming, delivery.
+//! * [`logging`] — JSON log lines on stdout, batched (one write per 100 ms, not per line).
 //! * [`pgtemp`] — throwaway local Postgres clusters (tests and `graphedge dev`).
 pub mod backend;
 pub mod background;
@@ -22,6 +23,7 @@ pub mod dev;
 pub mod events;
 pub mod gateway;
 pub mod http_client;
+pub mod logging;
 pub mod metadata_cli;
 pub mod pgtemp;
 pub mod scheduled;

@@ -39,7 +39,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve | Command::Dev | Command::Scheduler | Command::Gateway => {
-            let _log_guard = init_logging();
+            let _log_guard = graphedge_scheduler::logging::init();
             let rt = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -65,27 +65,6 @@ fn main() -> ExitCode {
             }
         }
     }
-}
-
-/// JSON log lines on stdout, written by a background thread so request handling never waits
-/// on the terminal or pipe; `RUST_LOG` overrides the `info` default. Keep the guard alive:
-/// dropping it flushes the remaining lines.
-fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Buffered: the writer thread drains the channel in batches and flushes once per batch,
-    // so a busy server writes many lines per syscall instead of one each.
-    let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
-    let (writer, guard) = tracing_appender::non_blocking(out);
-    let _ = tracing_subscriber::fmt()
-        .with_writer(writer)
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_env_filter(filter)
-        .try_init();
-    guard
 }
 
 /// Connects, retrying for up to 30 s while the database is unreachable (containers start in
