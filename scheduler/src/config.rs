@@ -91,6 +91,12 @@ pub const FLAGS: &[Flag] = &[
         help: "maximum number of Postgres connections (default 50)",
     },
     Flag {
+        name: "pg-pipeline-connections",
+        env: "GRAPHEDGE_PG_PIPELINE_CONNECTIONS",
+        switch: false,
+        help: "of those, connections shared by pipelined fast reads (default: CPU cores, at most 8; 0 = off)",
+    },
+    Flag {
         name: "enable-background",
         env: "GRAPHEDGE_ENABLE_BACKGROUND",
         switch: true,
@@ -286,6 +292,8 @@ pub struct ServeConfig {
     pub host: String,
     pub port: u16,
     pub pool_size: usize,
+    /// Connections for pipelined reads, taken out of `pool_size` (see [`crate::pipeline`]).
+    pub pipeline: usize,
 }
 
 impl ServeConfig {
@@ -309,6 +317,14 @@ impl ServeConfig {
                 }
             },
         };
+        let pipeline = match nonempty("GRAPHEDGE_PG_PIPELINE_CONNECTIONS") {
+            None => std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8)),
+            Some(n) => n.trim().parse::<usize>().map_err(|_| {
+                format!("GRAPHEDGE_PG_PIPELINE_CONNECTIONS: expected a number: {n}")
+            })?,
+        };
+        // The pool keeps at least half of the connections.
+        let pipeline = pipeline.min(pool_size / 2);
         let host = match nonempty("HASURA_GRAPHQL_SERVER_HOST").as_deref() {
             None | Some("*") => "0.0.0.0".to_string(),
             Some(h) => h.trim().to_string(),
@@ -318,6 +334,7 @@ impl ServeConfig {
             host,
             port,
             pool_size,
+            pipeline,
         })
     }
 }
@@ -417,6 +434,7 @@ mod tests {
         assert_eq!(c.port, 9001);
         assert_eq!(c.database_url.as_deref(), Some("postgres://env/db"));
         assert_eq!(c.pool_size, 50);
+        assert!((2..=8).contains(&c.pipeline));
         assert_eq!(c.host, "0.0.0.0");
     }
 
@@ -437,5 +455,29 @@ mod tests {
             None
         );
         assert!(help_text().contains("HASURA_GRAPHQL_PG_CONNECTIONS"));
+        let pipe = |pool: &'static str, pipe: &'static str| {
+            move |k: &str| match k {
+                "HASURA_GRAPHQL_PG_CONNECTIONS" => Some(pool.to_string()),
+                "GRAPHEDGE_PG_PIPELINE_CONNECTIONS" => Some(pipe.to_string()),
+                _ => None,
+            }
+        };
+        assert_eq!(
+            ServeConfig::from_lookup(&pipe("10", "3")).unwrap().pipeline,
+            3
+        );
+        assert_eq!(
+            ServeConfig::from_lookup(&pipe("10", "0")).unwrap().pipeline,
+            0
+        );
+        assert_eq!(
+            ServeConfig::from_lookup(&pipe("4", "8")).unwrap().pipeline,
+            2
+        );
+        assert_eq!(
+            ServeConfig::from_lookup(&pipe("1", "8")).unwrap().pipeline,
+            0
+        );
+        assert!(ServeConfig::from_lookup(&pipe("10", "x")).is_err());
     }
 }

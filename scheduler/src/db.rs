@@ -1,6 +1,8 @@
 //! The native [`Database`]: a deadpool pool of tokio-postgres connections.
 //!
-//! * `query_one` prepares (and caches per connection) the statement with every parameter typed
+//! * `query_one` runs on a [`Pipeline`] connection when pipelining is on
+//!   ([`PgDatabase::with_pipeline`]) and the statement is known to be fast; otherwise on a
+//!   pooled connection. Either way it prepares (and caches per connection) the statement with every parameter typed
 //!   `text` — the compiler casts each `$n` explicitly — and returns the first column of the first
 //!   row as text, whatever its type.
 //! * `transaction` runs statements between `BEGIN` and `COMMIT` (rolled back on any error).
@@ -11,12 +13,15 @@
 //! lives in `graphedge-pg`, shared with the Worker's Hyperdrive transport; this module adds
 //! the pool, TLS and deadpool's per-connection statement cache.
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::NoTls;
+
+use crate::pipeline::{Connect, Pipeline, Route};
 
 pub use graphedge_pg::{decode_text, error_chain, map_error, RawText};
 
@@ -33,6 +38,9 @@ pub const STATEMENT_CACHE_LIMIT: usize = 1024;
 #[derive(Clone)]
 pub struct PgDatabase {
     pool: Pool,
+    /// Opens one connection outside the pool, with the pool's settings and TLS.
+    connect: Connect,
+    pipeline: Option<Arc<Pipeline>>,
 }
 
 impl std::fmt::Debug for PgDatabase {
@@ -41,6 +49,10 @@ impl std::fmt::Debug for PgDatabase {
         f.debug_struct("PgDatabase")
             .field("max_size", &s.max_size)
             .field("size", &s.size)
+            .field(
+                "pipeline",
+                &self.pipeline.as_ref().map_or(0, |p| p.connections()),
+            )
             .finish()
     }
 }
@@ -72,9 +84,18 @@ impl PgDatabase {
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
-        let manager = match config.get_ssl_mode() {
-            SslMode::Disable => Manager::from_config(config, NoTls, manager_config),
-            _ => Manager::from_config(config, tls::connector(verify)?, manager_config),
+        let (manager, connect): (Manager, Connect) = match config.get_ssl_mode() {
+            SslMode::Disable => (
+                Manager::from_config(config.clone(), NoTls, manager_config),
+                connect_fn(config, NoTls),
+            ),
+            _ => {
+                let tls = tls::connector(verify)?;
+                (
+                    Manager::from_config(config.clone(), tls.clone(), manager_config),
+                    connect_fn(config, tls),
+                )
+            }
         };
         let pool = Pool::builder(manager)
             .max_size(pool_size.clamp(1, MAX_POOL_SIZE))
@@ -83,7 +104,24 @@ impl PgDatabase {
             .wait_timeout(Some(Duration::from_secs(60)))
             .build()
             .map_err(|e| format!("cannot build the connection pool: {e}"))?;
-        Ok(PgDatabase { pool })
+        Ok(PgDatabase {
+            pool,
+            connect,
+            pipeline: None,
+        })
+    }
+
+    /// Pipelines fast single-statement reads over `connections` shared connections (see
+    /// [`crate::pipeline`]); 0 turns pipelining off.
+    pub fn with_pipeline(mut self, connections: usize) -> PgDatabase {
+        self.pipeline =
+            (connections > 0).then(|| Arc::new(Pipeline::new(connections, self.connect.clone())));
+        self
+    }
+
+    /// Statements run pipelined so far (0 without a pipeline).
+    pub fn pipelined(&self) -> u64 {
+        self.pipeline.as_ref().map_or(0, |p| p.served())
     }
 
     /// Opens one connection and runs `SELECT 1`.
@@ -112,6 +150,29 @@ impl PgDatabase {
         }
         Ok(client)
     }
+}
+
+/// Opens a connection with `config` and `tls`, its connection task spawned on the runtime.
+fn connect_fn<T>(config: tokio_postgres::Config, tls: T) -> Connect
+where
+    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket> + Clone + Send + Sync + 'static,
+    T::Stream: Send + Sync + 'static,
+    T::TlsConnect: Send,
+    <T::TlsConnect as tokio_postgres::tls::TlsConnect<tokio_postgres::Socket>>::Future: Send,
+{
+    Arc::new(move || {
+        let config = config.clone();
+        let tls = tls.clone();
+        Box::pin(async move {
+            let (client, connection) = config.connect(tls).await?;
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(error = %e, "pipelined connection closed");
+                }
+            });
+            Ok(client)
+        })
+    })
 }
 
 /// TLS to Postgres with rustls, libpq's `sslmode` semantics.
@@ -249,8 +310,29 @@ impl graphedge_pg::Prepare for Cached<'_, deadpool_postgres::Transaction<'_>> {
 
 impl Database for PgDatabase {
     async fn query_one(&self, stmt: &Statement) -> Result<Option<String>, DbError> {
-        let client = self.client().await?;
-        graphedge_pg::query_one(&client, &Cached(&client), stmt).await
+        let Some(pipeline) = &self.pipeline else {
+            let client = self.client().await?;
+            return graphedge_pg::query_one(&client, &Cached(&client), stmt).await;
+        };
+        let route = pipeline.route(&stmt.sql);
+        let (out, started) = match route {
+            Route::Pipeline(slot) => {
+                let started = std::time::Instant::now();
+                (pipeline.query_one(slot, stmt).await, started)
+            }
+            Route::Pool => {
+                // Timed from checkout: waiting for a connection says nothing of the statement.
+                let client = self.client().await?;
+                let started = std::time::Instant::now();
+                let out = graphedge_pg::query_one(&client, &Cached(&client), stmt).await;
+                (out, started)
+            }
+        };
+        // Errors say nothing about the statement's speed (and a failed connect is quick).
+        if out.is_ok() {
+            pipeline.record(&stmt.sql, route, started.elapsed());
+        }
+        out
     }
 
     async fn transaction(&self, stmts: &[Statement]) -> Result<Vec<Rows>, DbError> {

@@ -26,5 +26,6 @@ pub mod http_client;
 pub mod logging;
 pub mod metadata_cli;
 pub mod pgtemp;
+pub mod pipeline;
 pub mod scheduled;
 pub mod server;

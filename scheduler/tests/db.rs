@@ -171,6 +171,75 @@ fn pg_database_end_to_end() {
     });
 }
 
+/// Pipelined reads: fast statements move to the shared connections and every caller still
+/// gets its own answer and its own error; a slow statement stays on the pool; a shared
+/// connection that dies is reopened.
+#[test]
+fn pipelined_reads() {
+    use graphedge_scheduler::pipeline::MIN_SAMPLES;
+    let pg = TempPostgres::start().expect("start postgres");
+    let url = pg.url("postgres");
+    rt().block_on(async {
+        let db = PgDatabase::connect(&url, 4).unwrap().with_pipeline(2);
+        let fast = "SELECT json_build_object('n', $1::int4, 'inv', 100 / $1::int4)";
+        for _ in 0..MIN_SAMPLES {
+            db.query_one(&stmt(fast, &[Some("1")])).await.unwrap();
+        }
+        assert_eq!(db.pipelined(), 0, "the first runs are timed on the pool");
+
+        // 40 waves of 10 concurrent callers, one of each wave dividing by zero.
+        for _ in 0..40 {
+            let tasks: Vec<_> = (0..10)
+                .map(|n| {
+                    let db = db.clone();
+                    tokio::spawn(async move {
+                        let p = n.to_string();
+                        (n, db.query_one(&stmt(fast, &[Some(&p)])).await)
+                    })
+                })
+                .collect();
+            for t in tasks {
+                let (n, out) = t.await.unwrap();
+                if n == 0 {
+                    let e = out.unwrap_err();
+                    assert_eq!(e.code.as_deref(), Some("22012"), "{e:?}");
+                } else {
+                    let want = format!("{{\"n\" : {n}, \"inv\" : {}}}", 100 / n);
+                    assert_eq!(out.unwrap().as_deref(), Some(want.as_str()));
+                }
+            }
+        }
+        let pipelined = db.pipelined();
+        assert!(pipelined >= 300, "{pipelined} of 400 pipelined");
+
+        // A slow statement never leaves the pool.
+        for _ in 0..MIN_SAMPLES + 2 {
+            let r = db
+                .query_one(&stmt("SELECT pg_sleep(0.01)::text", &[]))
+                .await;
+            assert_eq!(r.unwrap().as_deref(), Some(""));
+        }
+        assert_eq!(db.pipelined(), pipelined);
+
+        // Kill every other backend: the shared connections are reopened.
+        db.query_one(&stmt(
+            "SELECT count(pg_terminate_backend(pid))::text FROM pg_stat_activity \
+             WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'",
+            &[],
+        ))
+        .await
+        .unwrap();
+        let mut ok = 0;
+        for _ in 0..10 {
+            if db.query_one(&stmt(fast, &[Some("5")])).await.is_ok() {
+                ok += 1;
+            }
+        }
+        assert!(ok >= 8, "{ok} of 10 after the connections died");
+        assert!(db.pipelined() > pipelined);
+    });
+}
+
 #[test]
 fn unreachable_database_is_a_connection_error() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")

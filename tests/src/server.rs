@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// How long the server may take to answer `GET /healthz` with 200.
-pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the server may take to answer `GET /healthz` with 200. Generous: `wrangler dev`
+/// on a loaded 2-core CI machine once took over 60 s; a server that fails exits, and that is
+/// noticed at once, so only a hang waits this long.
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// A running server process.
 pub struct Server {
