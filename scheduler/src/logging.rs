@@ -113,12 +113,76 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BatchWriter {
     }
 }
 
+/// Where [`http`] writes its lines directly (set by [`init`]).
+static HTTP_SINK: std::sync::OnceLock<BatchWriter> = std::sync::OnceLock::new();
+
+/// One served request.
+pub struct HttpLog<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub status: u16,
+    pub duration: Duration,
+    pub peer: std::net::IpAddr,
+}
+
+/// Logs a served request: the `http` target at INFO, the same JSON line tracing's formatter
+/// writes (`timestamp`, `level`, `method`, `path`, `status`, `duration_ms`, `peer`, `target`),
+/// formatted here in one pass because it is written for every request.
+pub fn http(r: &HttpLog<'_>) {
+    if !tracing::enabled!(target: "http", tracing::Level::INFO) {
+        return;
+    }
+    let duration_ms = (r.duration.as_secs_f64() * 1e6).round() / 1e3;
+    let Some(sink) = HTTP_SINK.get() else {
+        // Not initialised by `init` (tests with their own subscriber): through tracing.
+        tracing::info!(
+            target: "http",
+            method = r.method,
+            path = r.path,
+            status = r.status,
+            duration_ms,
+            peer = %r.peer,
+        );
+        return;
+    };
+    let line = http_line(r, duration_ms, std::time::SystemTime::now());
+    let _ = sink.clone().write_all(line.as_bytes());
+}
+
+fn http_line(r: &HttpLog<'_>, duration_ms: f64, now: std::time::SystemTime) -> String {
+    use std::fmt::Write as _;
+    let since = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let c = graphedge_metadata::cron::Civil::from_unix(since.as_secs() as i64);
+    let mut line = String::with_capacity(192 + r.path.len());
+    let _ = write!(
+        line,
+        "{{\"timestamp\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z\",\"level\":\"INFO\",\"method\":{},\"path\":{},\"status\":{},\"duration_ms\":{},\"peer\":\"{}\",\"target\":\"http\"}}",
+        c.year,
+        c.month,
+        c.day,
+        c.hour,
+        c.minute,
+        c.second,
+        since.subsec_micros(),
+        serde_json::Value::from(r.method),
+        serde_json::Value::from(r.path),
+        r.status,
+        serde_json::Value::from(duration_ms),
+        r.peer,
+    );
+    line.push('\n');
+    line
+}
+
 /// JSON lines on stdout; `RUST_LOG` overrides the `info` default. Keep the guard alive:
 /// dropping it flushes the remaining lines.
 pub fn init() -> LogGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let (writer, guard) = batch_writer(Box::new(std::io::stdout()));
+    let _ = HTTP_SINK.set(writer.clone());
     let _ = tracing_subscriber::fmt()
         .with_writer(writer)
         .json()
@@ -186,6 +250,30 @@ mod tests {
         writer.write_all(b"hello\n").unwrap();
         std::thread::sleep(FLUSH_INTERVAL * 5);
         assert_eq!(&*sink.0.lock().unwrap(), b"hello\n");
+    }
+
+    #[test]
+    fn the_http_line_is_json_with_tracings_fields() {
+        let r = HttpLog {
+            method: "POST",
+            path: "/v1/graphql?x=\"\\\n",
+            status: 200,
+            duration: Duration::from_micros(1234),
+            peer: "127.0.0.1".parse().unwrap(),
+        };
+        let at = std::time::UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456);
+        let line = http_line(&r, 1.234, at);
+        assert!(
+            line.ends_with("}\n") && line.matches('\n').count() == 1,
+            "{line}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"timestamp": "2023-11-14T22:13:20.123456Z", "level": "INFO",
+                "method": "POST", "path": "/v1/graphql?x=\"\\\n", "status": 200,
+                "duration_ms": 1.234, "peer": "127.0.0.1", "target": "http"})
+        );
     }
 
     #[test]

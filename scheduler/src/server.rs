@@ -187,15 +187,13 @@ async fn respond(app: &App, req: hyper::Request<Incoming>, peer: SocketAddr) -> 
         }
         Err(r) => r,
     };
-    let status = response.status;
-    tracing::info!(
-        target: "http",
-        method,
-        path = log_path,
-        status,
-        duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
-        peer = %peer.ip(),
-    );
+    crate::logging::http(&crate::logging::HttpLog {
+        method: &method,
+        path: &log_path,
+        status: response.status,
+        duration: started.elapsed(),
+        peer: peer.ip(),
+    });
     to_hyper_response(response)
 }
 
