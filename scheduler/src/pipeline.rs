@@ -206,10 +206,15 @@ impl Pipeline {
         }
         let us = took_us.saturating_sub(self.floor_us.load(Ordering::Relaxed)) as f64;
         let mut timings = lock(&self.timings);
-        if timings.len() >= TIMING_LIMIT && !timings.contains_key(sql) {
-            timings.clear();
+        if !timings.contains_key(sql) {
+            if timings.len() >= TIMING_LIMIT {
+                timings.clear();
+            }
+            timings.insert(sql.to_string(), Timing::default());
         }
-        let t = timings.entry(sql.to_string()).or_default();
+        let Some(t) = timings.get_mut(sql) else {
+            return;
+        };
         match route {
             Route::Pool if t.pipelined => {}
             Route::Pool => {
