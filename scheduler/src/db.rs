@@ -16,7 +16,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{ClientWrapper, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::NoTls;
@@ -145,9 +145,7 @@ impl PgDatabase {
                 error_chain(&e)
             ))
         })?;
-        if client.statement_cache.size() > STATEMENT_CACHE_LIMIT {
-            client.statement_cache.clear();
-        }
+        bound_cache(&client);
         Ok(client)
     }
 }
@@ -165,12 +163,12 @@ where
         let tls = tls.clone();
         Box::pin(async move {
             let (client, connection) = config.connect(tls).await?;
-            tokio::spawn(async move {
+            let task = tokio::spawn(async move {
                 if let Err(e) = connection.await {
                     tracing::debug!(error = %e, "pipelined connection closed");
                 }
             });
-            Ok(client)
+            Ok(ClientWrapper::new(client, task))
         })
     })
 }
@@ -284,35 +282,44 @@ mod tls {
 /// Prepares through the connection's statement cache (deadpool's `prepare_typed_cached`).
 struct Cached<'a, T>(&'a T);
 
-impl graphedge_pg::Prepare for Cached<'_, deadpool_postgres::Object> {
-    async fn prepare_text(
-        &self,
-        sql: &str,
-        params: usize,
-    ) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
-        self.0
-            .prepare_typed_cached(sql, &graphedge_pg::text_types(params))
-            .await
-    }
+/// One `Prepare` for the cached types: a connection (pooled or pipelined) and a transaction.
+macro_rules! prepare_cached {
+    ($($ty:ty),*) => {$(
+        impl graphedge_pg::Prepare for Cached<'_, $ty> {
+            async fn prepare_text(
+                &self,
+                sql: &str,
+                params: usize,
+            ) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
+                self.0
+                    .prepare_typed_cached(sql, &graphedge_pg::text_types(params))
+                    .await
+            }
+        }
+    )*};
+}
+prepare_cached!(ClientWrapper, deadpool_postgres::Transaction<'_>);
+
+/// `query_one` on one connection (pooled or pipelined), through its statement cache.
+pub(crate) async fn query_one_on(
+    client: &ClientWrapper,
+    stmt: &Statement,
+) -> Result<Option<String>, DbError> {
+    graphedge_pg::query_one(client, &Cached(client), stmt).await
 }
 
-impl graphedge_pg::Prepare for Cached<'_, deadpool_postgres::Transaction<'_>> {
-    async fn prepare_text(
-        &self,
-        sql: &str,
-        params: usize,
-    ) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
-        self.0
-            .prepare_typed_cached(sql, &graphedge_pg::text_types(params))
-            .await
+/// Keeps a connection's statement cache within [`STATEMENT_CACHE_LIMIT`]: past it the cache is
+/// emptied (dropping a statement closes it on the server).
+pub(crate) fn bound_cache(client: &ClientWrapper) {
+    if client.statement_cache.size() > STATEMENT_CACHE_LIMIT {
+        client.statement_cache.clear();
     }
 }
 
 impl Database for PgDatabase {
     async fn query_one(&self, stmt: &Statement) -> Result<Option<String>, DbError> {
         let Some(pipeline) = &self.pipeline else {
-            let client = self.client().await?;
-            return graphedge_pg::query_one(&client, &Cached(&client), stmt).await;
+            return query_one_on(&*self.client().await?, stmt).await;
         };
         let route = pipeline.route(&stmt.sql);
         let (out, started) = match route {
@@ -324,8 +331,7 @@ impl Database for PgDatabase {
                 // Timed from checkout: waiting for a connection says nothing of the statement.
                 let client = self.client().await?;
                 let started = std::time::Instant::now();
-                let out = graphedge_pg::query_one(&client, &Cached(&client), stmt).await;
-                (out, started)
+                (query_one_on(&client, stmt).await, started)
             }
         };
         // Errors say nothing about the statement's speed (and a failed connect is quick).

@@ -22,15 +22,16 @@
 //!   progress for [`STALL`] (a statement that is slow this time, whatever its average) or has
 //!   [`MAX_DEPTH`] in flight; when none qualifies the statement goes to the pool.
 //!
-//! Connections are opened on first use and reopened after a failure; a connection's prepared
-//! statements live and die with it.
+//! Connections are opened on first use and reopened after a failure. Each is a deadpool
+//! `ClientWrapper`, so its prepared statements go through the same bounded statement cache as
+//! a pooled connection's ([`crate::db::prepare_cached`]) and live and die with it.
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use deadpool_postgres::ClientWrapper;
 use graphedge_metadata::db::{DbError, Statement};
-use tokio_postgres::Client;
 
 /// Pipelined once its average on the pool is at most this.
 pub const FAST: Duration = Duration::from_millis(2);
@@ -45,12 +46,12 @@ pub const STALL: Duration = Duration::from_millis(5);
 pub const MAX_DEPTH: usize = 8;
 /// Statement texts whose timings are kept; past this the table starts over.
 pub const TIMING_LIMIT: usize = 4096;
-/// Prepared statements kept per connection; past this the connection's cache starts over.
-pub const STATEMENT_LIMIT: usize = 1024;
 
-/// Opens one connection (plain or TLS, as the pool's `sslmode` says).
+/// Opens one connection (plain or TLS, as the pool's `sslmode` says), its connection task
+/// running (and aborted when the wrapper is dropped).
 pub type Connect = Arc<
-    dyn Fn() -> futures_util::future::BoxFuture<'static, Result<Client, tokio_postgres::Error>>
+    dyn Fn()
+            -> futures_util::future::BoxFuture<'static, Result<ClientWrapper, tokio_postgres::Error>>
         + Send
         + Sync,
 >;
@@ -75,15 +76,10 @@ pub struct Pipeline {
 
 #[derive(Default)]
 struct Slot {
-    conn: tokio::sync::Mutex<Option<Arc<Conn>>>,
+    conn: tokio::sync::Mutex<Option<Arc<ClientWrapper>>>,
     in_flight: AtomicUsize,
     /// Microseconds since `epoch` of the last answer (or of the start of a busy period).
     progress: AtomicU64,
-}
-
-struct Conn {
-    client: Client,
-    statements: Mutex<HashMap<String, tokio_postgres::Statement>>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -102,28 +98,6 @@ impl Timing {
             0.8 * self.avg_us + 0.2 * us
         };
         self.samples = self.samples.saturating_add(1);
-    }
-}
-
-impl graphedge_pg::Prepare for Conn {
-    async fn prepare_text(
-        &self,
-        sql: &str,
-        params: usize,
-    ) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
-        if let Some(s) = lock(&self.statements).get(sql) {
-            return Ok(s.clone());
-        }
-        let s = self
-            .client
-            .prepare_typed(sql, &graphedge_pg::text_types(params))
-            .await?;
-        let mut cache = lock(&self.statements);
-        if cache.len() >= STATEMENT_LIMIT {
-            cache.clear();
-        }
-        cache.insert(sql.to_string(), s.clone());
-        Ok(s)
     }
 }
 
@@ -249,14 +223,15 @@ impl Pipeline {
         };
         let conn = self.conn(slot).await?;
         self.served.fetch_add(1, Ordering::Relaxed);
-        graphedge_pg::query_one(&conn.client, &*conn, stmt).await
+        crate::db::bound_cache(&conn);
+        crate::db::query_one_on(&conn, stmt).await
     }
 
     /// The slot's connection, opened (or reopened after a failure) when needed.
-    async fn conn(&self, slot: &Slot) -> Result<Arc<Conn>, DbError> {
+    async fn conn(&self, slot: &Slot) -> Result<Arc<ClientWrapper>, DbError> {
         let mut current = slot.conn.lock().await;
         if let Some(c) = &*current {
-            if !c.client.is_closed() {
+            if !c.is_closed() {
                 return Ok(c.clone());
             }
         }
@@ -267,10 +242,7 @@ impl Pipeline {
                 graphedge_pg::error_chain(&e)
             ))
         })?;
-        let c = Arc::new(Conn {
-            client,
-            statements: Mutex::new(HashMap::new()),
-        });
+        let c = Arc::new(client);
         *current = Some(c.clone());
         Ok(c)
     }
@@ -284,7 +256,8 @@ mod tests {
         let connect: Connect = Arc::new(|| {
             Box::pin(async {
                 let config: tokio_postgres::Config = "host=127.0.0.1 port=1".parse().unwrap();
-                config.connect(tokio_postgres::NoTls).await.map(|(c, _)| c)
+                let (c, _) = config.connect(tokio_postgres::NoTls).await?;
+                Ok(ClientWrapper::new(c, tokio::spawn(async {})))
             })
         });
         Pipeline::new(n, connect)

@@ -393,38 +393,27 @@ mod tests {
         assert_eq!(decode_text(&Type::BOOL, vec![1]).unwrap(), "t");
         assert_eq!(decode_text(&Type::BOOL, vec![0]).unwrap(), "f");
         assert!(decode_text(&Type::BOOL, vec![0, 1]).is_err());
-        assert_eq!(
-            decode_text(&Type::INT2, (-2i16).to_be_bytes().to_vec()).unwrap(),
-            "-2"
-        );
-        assert_eq!(
-            decode_text(&Type::INT4, (-7i32).to_be_bytes().to_vec()).unwrap(),
-            "-7"
-        );
-        assert_eq!(
-            decode_text(&Type::INT8, i64::MAX.to_be_bytes().to_vec()).unwrap(),
-            "9223372036854775807"
-        );
-        assert_eq!(
-            decode_text(&Type::OID, u32::MAX.to_be_bytes().to_vec()).unwrap(),
-            "4294967295"
-        );
-        assert_eq!(
-            decode_text(&Type::FLOAT4, 0.5f32.to_be_bytes().to_vec()).unwrap(),
-            "0.5"
-        );
-        assert_eq!(
-            decode_text(&Type::FLOAT8, 1.5f64.to_be_bytes().to_vec()).unwrap(),
-            "1.5"
-        );
-        assert_eq!(
-            decode_text(&Type::FLOAT8, f64::NAN.to_be_bytes().to_vec()).unwrap(),
-            "NaN"
-        );
-        assert_eq!(
-            decode_text(&Type::FLOAT8, f64::NEG_INFINITY.to_be_bytes().to_vec()).unwrap(),
-            "-Infinity"
-        );
+        let numbers: [(Type, Vec<u8>, &str); 8] = [
+            (Type::INT2, (-2i16).to_be_bytes().to_vec(), "-2"),
+            (Type::INT4, (-7i32).to_be_bytes().to_vec(), "-7"),
+            (
+                Type::INT8,
+                i64::MAX.to_be_bytes().to_vec(),
+                "9223372036854775807",
+            ),
+            (Type::OID, u32::MAX.to_be_bytes().to_vec(), "4294967295"),
+            (Type::FLOAT4, 0.5f32.to_be_bytes().to_vec(), "0.5"),
+            (Type::FLOAT8, 1.5f64.to_be_bytes().to_vec(), "1.5"),
+            (Type::FLOAT8, f64::NAN.to_be_bytes().to_vec(), "NaN"),
+            (
+                Type::FLOAT8,
+                f64::NEG_INFINITY.to_be_bytes().to_vec(),
+                "-Infinity",
+            ),
+        ];
+        for (ty, bytes, want) in numbers {
+            assert_eq!(decode_text(&ty, bytes).unwrap(), want, "{ty}");
+        }
         let uuid: Vec<u8> = (0u8..16).collect();
         assert_eq!(
             decode_text(&Type::UUID, uuid).unwrap(),

@@ -15,11 +15,11 @@
 //!   Statements are sent one by one (one round trip each; Spin has no pipelining). Limitation:
 //!   if the instance traps between `BEGIN` and `COMMIT`, Spin returns the connection to its
 //!   pool with the transaction still open (its recycling does not roll back).
-//! * `run_sql` splits the script ([`split_statements`]) and runs the statements the same way.
+//! * `run_sql` splits the script ([`script_statements`]) and runs the statements the same way.
 //!   Spin returns no column list for a query that yields no rows, so such a statement reports
 //!   `CommandOk` (Hasura would report an empty `TuplesOk`), and DML row counts are the number of
 //!   rows returned.
-use graphedge_edge::transport::split::{split_statements, text_typed_params};
+use graphedge_edge::transport::split::{script_statements, text_typed_params};
 use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
 use spin_sdk::pg4::{
     Connection, DbValue, Interval, ParameterValue, PgError, QueryError, RangeBoundKind, RowSet,
@@ -109,13 +109,7 @@ impl Database for SpinPg {
     }
 
     async fn run_sql(&self, sql: &str) -> Result<Vec<SqlResult>, DbError> {
-        let stmts: Vec<Statement> = split_statements(sql)
-            .into_iter()
-            .map(|sql| Statement {
-                sql,
-                params: Vec::new(),
-            })
-            .collect();
+        let stmts = script_statements(sql);
         if stmts.is_empty() {
             return Ok(Vec::new());
         }

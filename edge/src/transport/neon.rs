@@ -15,12 +15,12 @@
 //!   graphedge's gateway adds `"statementIndex"` (0-based) when a statement of a batch failed.
 //!
 //! Parameters are sent as JSON strings (or `null`), so Postgres receives exactly that text.
-//! `run_sql` splits the script ([`split_statements`]) and sends one statement as a single query
+//! `run_sql` splits the script ([`script_statements`]) and sends one statement as a single query
 //! (autocommit, like a one-statement simple query) or several as one batch.
 use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
 use serde_json::{json, Map, Value};
 
-use super::split::{max_param_ref, split_statements};
+use super::split::{max_param_ref, script_statements};
 use crate::http::{HttpClient, HttpRequest, HttpResponse};
 
 /// Where and how to reach a Neon-protocol endpoint.
@@ -335,13 +335,7 @@ impl<H: HttpClient> Database for NeonDatabase<H> {
     }
 
     async fn run_sql(&self, sql: &str) -> Result<Vec<SqlResult>, DbError> {
-        let stmts: Vec<Statement> = split_statements(sql)
-            .into_iter()
-            .map(|sql| Statement {
-                sql,
-                params: Vec::new(),
-            })
-            .collect();
+        let stmts = script_statements(sql);
         if stmts.is_empty() {
             return Ok(Vec::new());
         }

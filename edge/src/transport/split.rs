@@ -5,6 +5,18 @@
 //! empty or only comments are dropped. Never panics; an unterminated quote or comment simply
 //! runs to the end of the script (Postgres then reports the syntax error).
 
+/// The statements of `script` (see [`split_statements`]), each without parameters: what a
+/// transport runs for `run_sql`.
+pub fn script_statements(script: &str) -> Vec<graphedge_metadata::db::Statement> {
+    split_statements(script)
+        .into_iter()
+        .map(|sql| graphedge_metadata::db::Statement {
+            sql,
+            params: Vec::new(),
+        })
+        .collect()
+}
+
 /// The statements of `script`, trimmed, without their terminating `;`.
 pub fn split_statements(script: &str) -> Vec<String> {
     let b = script.as_bytes();
