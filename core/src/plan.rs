@@ -75,6 +75,11 @@ pub struct Plan {
     /// The operation's variable definitions: every request's variables are checked against
     /// them when the plan is bound (cached plans included).
     pub variable_types: Vec<(String, crate::parse::ast::Type)>,
+    /// The SQL calls user SQL functions (tracked functions, computed fields), which may be
+    /// `VOLATILE`: then two executions with the same parameters are not interchangeable. A query
+    /// plan without calls reads only tables and views, so concurrent identical requests may
+    /// share one execution.
+    pub calls_functions: bool,
 }
 
 impl Plan {

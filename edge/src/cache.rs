@@ -234,6 +234,7 @@ mod tests {
             shaping_variables: shaping.iter().map(|s| s.to_string()).collect(),
             variable_types: Vec::new(),
             steps: Vec::new(),
+            calls_functions: false,
         })
     }
 

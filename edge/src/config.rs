@@ -27,6 +27,9 @@ pub struct Config {
     pub admin_internal_errors: bool,
     /// Maximum request body accepted (bytes).
     pub max_body_bytes: usize,
+    /// `GRAPHEDGE_COALESCE_QUERIES` (default true): identical concurrent query requests share
+    /// one execution that has not been sent yet (see [`crate::coalesce`]).
+    pub coalesce_queries: bool,
 }
 
 /// Default maximum request body: 16 MiB.
@@ -40,6 +43,7 @@ impl Config {
             infer_function_permissions: true,
             admin_internal_errors: true,
             max_body_bytes: DEFAULT_MAX_BODY,
+            coalesce_queries: true,
             ..Default::default()
         }
     }
@@ -92,6 +96,7 @@ impl Config {
         c.infer_function_permissions = flag("HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS", true)?;
         c.dev_mode = flag("HASURA_GRAPHQL_DEV_MODE", false)?;
         c.admin_internal_errors = flag("HASURA_GRAPHQL_ADMIN_INTERNAL_ERRORS", true)?;
+        c.coalesce_queries = flag("GRAPHEDGE_COALESCE_QUERIES", true)?;
         if c.admin_secrets.is_empty() && !c.jwt_secrets.is_empty() {
             return Err(
                 "HASURA_GRAPHQL_JWT_SECRET requires HASURA_GRAPHQL_ADMIN_SECRET to be set".into(),
@@ -141,6 +146,7 @@ mod tests {
         assert!(!c.auth_enabled());
         assert!(c.infer_function_permissions);
         assert!(!c.enable_console && !c.enable_allowlist && !c.stringify_numeric);
+        assert!(c.coalesce_queries);
     }
 
     #[test]
@@ -156,12 +162,14 @@ mod tests {
             ("HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES", "true"),
             ("HASURA_GRAPHQL_ENABLE_ALLOWLIST", "true"),
             ("HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS", "false"),
+            ("GRAPHEDGE_COALESCE_QUERIES", "false"),
         ]))
         .unwrap();
         assert_eq!(c.admin_secrets, vec!["s1", "s2", "s3"]);
         assert_eq!(c.jwt_secrets.len(), 1);
         assert_eq!(c.unauthorized_role.as_deref(), Some("anonymous"));
         assert!(c.stringify_numeric && c.enable_allowlist && !c.infer_function_permissions);
+        assert!(!c.coalesce_queries);
     }
 
     #[test]

@@ -172,7 +172,15 @@ async fn execute(
                 sql: plan.sql.clone(),
                 params,
             };
-            let out = db.query_one(&stmt).await.map_err(|e| db_error(&e))?;
+            let out = if engine.config.coalesce_queries && !plan.calls_functions {
+                engine
+                    .flights
+                    .run(&stmt, engine.clock.as_deref(), || db.query_one(&stmt))
+                    .await
+            } else {
+                db.query_one(&stmt).await
+            };
+            let out = out.map_err(|e| db_error(&e))?;
             Ok(out.unwrap_or_else(|| "null".to_string()))
         }
         PlanKind::Mutation => {

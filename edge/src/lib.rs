@@ -25,6 +25,7 @@ pub mod allowlist;
 pub mod app;
 pub mod auth;
 pub mod cache;
+pub mod coalesce;
 pub mod config;
 pub mod console;
 pub mod error;
@@ -65,6 +66,12 @@ pub struct Response {
 /// The host's clock (unix time in seconds), for JWT `exp`/`nbf`/`iat` checks.
 pub trait Clock: Send + Sync {
     fn now_unix(&self) -> i64;
+
+    /// Microseconds on a clock that never goes back (any origin), when the host has one: it
+    /// times database runs (slow statements are not coalesced, see [`coalesce`]).
+    fn monotonic_micros(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A clock that always answers the same time (tests; hosts that pass the request time).
@@ -106,6 +113,8 @@ pub struct Engine {
     pub(crate) jwks: auth::jwks::JwksCache,
     compiles: AtomicU64,
     pub(crate) compiler: CompileFn,
+    /// Identical concurrent reads in flight (see [`coalesce`]).
+    pub(crate) flights: coalesce::Flights,
 }
 
 /// The compiler the engine calls on a plan-cache miss (`graphedge_core::compile`; tests may
@@ -136,6 +145,7 @@ impl Engine {
             jwks: auth::jwks::JwksCache::default(),
             compiles: AtomicU64::new(0),
             compiler: graphedge_core::compile,
+            flights: coalesce::Flights::default(),
         }
     }
 
@@ -154,6 +164,11 @@ impl Engine {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Query requests answered by an identical concurrent request's run so far.
+    pub fn coalesced(&self) -> u64 {
+        self.flights.shared()
     }
 
     /// The cache of `jwk_url` key sets (fetch counts for observability).

@@ -10,7 +10,7 @@ use std::fmt;
 pub type Param = Option<String>;
 
 /// One parameterised statement.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Statement {
     pub sql: String,
     pub params: Vec<Param>,

@@ -97,6 +97,12 @@ pub const FLAGS: &[Flag] = &[
         help: "of those, connections shared by pipelined fast reads (default: CPU cores, at most 8; 0 = off)",
     },
     Flag {
+        name: "coalesce-queries",
+        env: "GRAPHEDGE_COALESCE_QUERIES",
+        switch: true,
+        help: "identical concurrent queries share one database run not yet sent (default true)",
+    },
+    Flag {
         name: "enable-background",
         env: "GRAPHEDGE_ENABLE_BACKGROUND",
         switch: true,

@@ -149,6 +149,16 @@ impl graphedge_edge::Clock for SystemClock {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64)
     }
+
+    fn monotonic_micros(&self) -> Option<u64> {
+        static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        Some(
+            ORIGIN
+                .get_or_init(std::time::Instant::now)
+                .elapsed()
+                .as_micros() as u64,
+        )
+    }
 }
 
 /// Hasura's error body.

@@ -38,6 +38,8 @@ pub struct Ctx<'a> {
     pub fragments: &'a [Fragment],
     pub params: Vec<ParamSpec>,
     pub shaping: Vec<String>,
+    /// Set when the SQL calls a user function (see [`crate::Plan::calls_functions`]).
+    pub calls_functions: bool,
     next_alias: usize,
 }
 
@@ -306,6 +308,7 @@ pub fn compile_document(
         fragments: &doc.fragments,
         params: Vec::new(),
         shaping: Vec::new(),
+        calls_functions: false,
         next_alias: 0,
     };
     for def in &op.variables {
@@ -390,6 +393,7 @@ pub fn compile_document(
             shaping_variables: ctx.shaping,
             variable_types: variable_types(op),
             steps: Vec::new(),
+            calls_functions: false,
         });
     }
     let sql = format!("SELECT {} AS \"data\"", sql::json_object(&pairs));
@@ -400,6 +404,7 @@ pub fn compile_document(
         shaping_variables: ctx.shaping,
         variable_types: variable_types(op),
         steps: Vec::new(),
+        calls_functions: ctx.calls_functions,
     })
 }
 

@@ -138,6 +138,7 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
             shaping_variables: core::mem::take(&mut ctx.shaping),
             variable_types: Vec::new(),
             steps: Vec::new(),
+            calls_functions: false,
         });
     }
     ctx.params.clear();
@@ -155,6 +156,7 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
         shaping_variables: core::mem::take(&mut ctx.shaping),
         variable_types: Vec::new(),
         steps,
+        calls_functions: ctx.calls_functions,
     })
 }
 

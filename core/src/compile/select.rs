@@ -156,6 +156,7 @@ fn call_sql(
     path: &str,
     owner: &str,
 ) -> Result<String> {
+    ctx.calls_functions = true;
     let given = match given {
         Some(v) => values::object(ctx, v, &format!("{}_args", owner), path)?,
         None => Vec::new(),

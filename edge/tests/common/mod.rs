@@ -89,6 +89,7 @@ pub fn fake_compile(
             shaping_variables: vec![],
             variable_types: Vec::new(),
             steps: Vec::new(),
+            calls_functions: false,
         });
     }
     let mut params = vec![ParamSpec::Variable {
@@ -111,6 +112,7 @@ pub fn fake_compile(
         shaping_variables: vec![],
         variable_types: Vec::new(),
         steps: Vec::new(),
+        calls_functions: false,
     })
 }
 

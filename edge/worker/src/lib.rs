@@ -32,6 +32,11 @@ impl Clock for JsClock {
     fn now_unix(&self) -> i64 {
         (worker::Date::now().as_millis() / 1000) as i64
     }
+
+    /// Workers' `Date.now()` moves only across I/O, which is what a database run is timed over.
+    fn monotonic_micros(&self) -> Option<u64> {
+        Some(worker::Date::now().as_millis().saturating_mul(1000))
+    }
 }
 
 /// Outbound HTTP through the Workers `fetch` API.

@@ -1,0 +1,541 @@
+//! Identical concurrent reads share one execution ("request coalescing").
+//!
+//! Many clients often send the same query with the same variables at the same time (a public
+//! feed, a landing page). Each such request would run the same statement with the same
+//! parameters; here they share one run instead, so Postgres and the connection pool do the
+//! work once per cohort rather than once per request.
+//!
+//! **Consistency: a request never gets an answer older than itself.** A request joins only a
+//! run that has not been sent to Postgres yet, so the statement's snapshot is always taken
+//! after every request it answers arrived. Per statement key there is at most one run in
+//! flight and one cohort waiting for it to finish (`pending`):
+//! * nothing in flight: the request runs the statement at once (no added latency);
+//! * a run in flight, no cohort waiting: the request opens the pending cohort; it waits for
+//!   the run in flight to finish and then runs the statement for its cohort;
+//! * a cohort is waiting: the request joins it and gets that cohort's answer.
+//!
+//! So a request waits at most for one run before its own is sent. Only statements whose result
+//! depends on nothing but their parameters and the database are eligible (query plans that
+//! call no user functions, see `Plan::calls_functions`); mutations never are.
+//!
+//! Waiting is worth it only for quick statements: a statement whose last run took longer than
+//! [`SLOW_RUN`] runs on its own until a run of it is quick again, so a slow report is never
+//! held up behind another copy of itself. (Measured on the Chinook bench: one run in flight
+//! per statement does best; letting a second run start, or a big cohort start early, cost more
+//! Postgres work than the idle time it saved.)
+//!
+//! If a cohort's leader goes away (its request was cancelled), the cohort's members run the
+//! statement themselves, each on its own: nobody waits for an answer that will not come.
+//!
+//! Host-independent: a mutex and wakers, no runtime; runs are timed on the host's `Clock`.
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use graphedge_metadata::db::{DbError, Statement};
+
+use crate::Clock;
+
+/// What a run gives every member of its cohort.
+pub type Outcome = Result<Option<String>, DbError>;
+
+/// A run longer than this takes its statement out of coalescing (see the module docs).
+pub const SLOW_RUN: Duration = Duration::from_millis(10);
+/// Slow statements remembered at most (the set is emptied past this: memory stays bounded).
+const SLOW_LIMIT: usize = 4096;
+
+/// The runs in flight, by statement.
+#[derive(Default)]
+pub struct Flights {
+    inner: Mutex<Inner>,
+    hasher: std::collections::hash_map::RandomState,
+    shared: AtomicU64,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// By hash of the statement; the entries of one bucket are told apart by their statement.
+    map: HashMap<u64, Vec<Entry>>,
+    /// Hashes of statements whose last run was slow: they run on their own. (A collision only
+    /// means a statement is not coalesced.)
+    slow: HashSet<u64>,
+}
+
+struct Entry {
+    stmt: Statement,
+    /// The cohort waiting for the run in flight to finish (an entry exists while a run is).
+    pending: Option<Arc<Cohort>>,
+}
+
+/// The requests one run answers.
+#[derive(Default)]
+struct Cohort {
+    /// Set when the cohort's leader may send its run (pending cohorts only).
+    go: Signal<()>,
+    /// `None`: abandoned (the leader was cancelled).
+    outcome: Signal<Option<Outcome>>,
+}
+
+enum Role {
+    /// Runs on its own (a slow statement).
+    Alone,
+    /// Runs now.
+    Lead(Arc<Cohort>),
+    /// Runs once the run in flight has finished.
+    LeadAfter(Arc<Cohort>),
+    /// Gets this cohort's answer.
+    Follow(Arc<Cohort>),
+}
+
+impl Flights {
+    /// Requests answered by another request's run so far.
+    pub fn shared(&self) -> u64 {
+        self.shared.load(Ordering::Relaxed)
+    }
+
+    /// Runs `stmt` with `exec`, or shares a run of the identical statement that has not been
+    /// sent yet (see the module docs).
+    ///
+    /// `clock` (the host's, when it has a monotonic one) times the runs; without it every
+    /// statement counts as quick.
+    pub async fn run<F, Fut>(&self, stmt: &Statement, clock: Option<&dyn Clock>, exec: F) -> Outcome
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Outcome>,
+    {
+        let hash = self.hash(stmt);
+        let role = {
+            let mut inner = lock(&self.inner);
+            if inner.slow.contains(&hash) {
+                Role::Alone
+            } else {
+                let bucket = inner.map.entry(hash).or_default();
+                match bucket.iter_mut().find(|e| e.stmt == *stmt) {
+                    None => {
+                        bucket.push(Entry {
+                            stmt: stmt.clone(),
+                            pending: None,
+                        });
+                        Role::Lead(Arc::default())
+                    }
+                    Some(e) => match &e.pending {
+                        Some(p) => Role::Follow(p.clone()),
+                        None => {
+                            let p = Arc::<Cohort>::default();
+                            e.pending = Some(p.clone());
+                            Role::LeadAfter(p)
+                        }
+                    },
+                }
+            }
+        };
+        match role {
+            Role::Alone => self.timed(hash, clock, exec()).await,
+            Role::Follow(cohort) => match cohort.outcome.wait().await {
+                Some(out) => {
+                    self.shared.fetch_add(1, Ordering::Relaxed);
+                    out
+                }
+                // The leader was cancelled: run alone.
+                None => exec().await,
+            },
+            Role::Lead(cohort) => self.lead(hash, stmt, clock, cohort, false, exec).await,
+            Role::LeadAfter(cohort) => self.lead(hash, stmt, clock, cohort, true, exec).await,
+        }
+    }
+
+    async fn lead<F, Fut>(
+        &self,
+        hash: u64,
+        stmt: &Statement,
+        clock: Option<&dyn Clock>,
+        cohort: Arc<Cohort>,
+        wait: bool,
+        exec: F,
+    ) -> Outcome
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Outcome>,
+    {
+        // Publishes (or, if this future is dropped first, abandons) the run.
+        let mut guard = Leader {
+            flights: self,
+            hash,
+            stmt,
+            cohort,
+            outcome: None,
+        };
+        if wait {
+            guard.cohort.go.wait().await;
+        }
+        let out = self.timed(hash, clock, exec()).await;
+        guard.outcome = Some(out.clone());
+        out
+    }
+
+    /// Runs `run`, noting whether it was slow.
+    async fn timed(
+        &self,
+        hash: u64,
+        clock: Option<&dyn Clock>,
+        run: impl Future<Output = Outcome>,
+    ) -> Outcome {
+        let now = || clock.and_then(|c| c.monotonic_micros());
+        let start = now();
+        let out = run.await;
+        // Errors say nothing of the statement's speed.
+        if let (Some(start), Some(end), Ok(_)) = (start, now(), &out) {
+            let slow = end.saturating_sub(start) > SLOW_RUN.as_micros() as u64;
+            let mut inner = lock(&self.inner);
+            if slow != inner.slow.contains(&hash) {
+                if slow {
+                    if inner.slow.len() >= SLOW_LIMIT {
+                        inner.slow.clear();
+                    }
+                    inner.slow.insert(hash);
+                } else {
+                    inner.slow.remove(&hash);
+                }
+            }
+        }
+        out
+    }
+
+    fn hash(&self, stmt: &Statement) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        stmt.sql.hash(&mut h);
+        stmt.params.hash(&mut h);
+        h.finish()
+    }
+
+    /// The run of `cohort` is over (or was never sent): a pending cohort may go, and the
+    /// cohort's members get `outcome` (`None`: abandoned).
+    fn finish(&self, hash: u64, stmt: &Statement, cohort: &Arc<Cohort>, outcome: Option<Outcome>) {
+        let mut go = None;
+        {
+            let mut inner = lock(&self.inner);
+            let map = &mut inner.map;
+            if let Some(bucket) = map.get_mut(&hash) {
+                if let Some(i) = bucket.iter().position(|e| e.stmt == *stmt) {
+                    let e = &mut bucket[i];
+                    if e.pending.as_ref().is_some_and(|p| Arc::ptr_eq(p, cohort)) {
+                        // Cancelled while waiting: it never ran.
+                        e.pending = None;
+                    } else {
+                        // Its run ends; the pending cohort (if any) runs next.
+                        go = e.pending.take();
+                        if go.is_none() {
+                            bucket.swap_remove(i);
+                        }
+                    }
+                }
+                if bucket.is_empty() {
+                    map.remove(&hash);
+                }
+            }
+        }
+        if let Some(p) = go {
+            p.go.set(());
+        }
+        cohort.outcome.set(outcome);
+    }
+}
+
+/// Publishes the leader's outcome when dropped: the outcome if the run completed, otherwise
+/// "abandoned", so no member of the cohort waits forever.
+struct Leader<'a> {
+    flights: &'a Flights,
+    hash: u64,
+    stmt: &'a Statement,
+    cohort: Arc<Cohort>,
+    outcome: Option<Outcome>,
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        let outcome = self.outcome.take();
+        self.flights
+            .finish(self.hash, self.stmt, &self.cohort, outcome);
+    }
+}
+
+/// A value set once, awaited by many.
+struct Signal<T> {
+    state: Mutex<(Option<T>, Vec<Waker>)>,
+}
+
+impl<T> Default for Signal<T> {
+    fn default() -> Self {
+        Signal {
+            state: Mutex::new((None, Vec::new())),
+        }
+    }
+}
+
+impl<T: Clone> Signal<T> {
+    fn set(&self, value: T) {
+        let wakers = {
+            let mut state = lock(&self.state);
+            state.0 = Some(value);
+            std::mem::take(&mut state.1)
+        };
+        for w in wakers {
+            w.wake();
+        }
+    }
+
+    fn wait(&self) -> impl Future<Output = T> + '_ {
+        std::future::poll_fn(move |cx: &mut Context<'_>| {
+            let mut state = lock(&self.state);
+            if let Some(v) = &state.0 {
+                return Poll::Ready(v.clone());
+            }
+            if !state.1.iter().any(|w| w.will_wake(cx.waker())) {
+                state.1.push(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+    }
+}
+
+/// Locks `m`; a panic elsewhere while holding it does not poison the flights for everyone.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::pin::Pin;
+    use std::rc::Rc;
+
+    /// A request in flight (`None` once answered).
+    type Slot<'a> = Option<Pin<Box<dyn Future<Output = Outcome> + 'a>>>;
+
+    /// A clock the test moves by hand.
+    #[derive(Default)]
+    struct Manual(AtomicU64);
+    impl Clock for Manual {
+        fn now_unix(&self) -> i64 {
+            0
+        }
+        fn monotonic_micros(&self) -> Option<u64> {
+            Some(self.0.load(Ordering::Relaxed))
+        }
+    }
+
+    fn stmt(p: &str) -> Statement {
+        Statement {
+            sql: "SELECT $1::text".into(),
+            params: vec![Some(p.into())],
+        }
+    }
+
+    /// A run that finishes when the test says so, recording that it started.
+    #[derive(Default)]
+    struct Gate {
+        open: RefCell<Option<Outcome>>,
+        started: RefCell<usize>,
+        waker: RefCell<Vec<Waker>>,
+    }
+
+    impl Gate {
+        fn release(&self, out: &str) {
+            *self.open.borrow_mut() = Some(Ok(Some(out.into())));
+            for w in self.waker.borrow_mut().drain(..) {
+                w.wake();
+            }
+        }
+    }
+
+    async fn gated(g: Rc<Gate>) -> Outcome {
+        *g.started.borrow_mut() += 1;
+        std::future::poll_fn(|cx| match g.open.borrow().clone() {
+            Some(out) => Poll::Ready(out),
+            None => {
+                g.waker.borrow_mut().push(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// Polls each future once (in order); returns the finished ones' outputs.
+    fn step(futs: &mut [Slot<'_>]) -> Vec<Option<String>> {
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut done = Vec::new();
+        for slot in futs.iter_mut() {
+            if let Some(f) = slot {
+                if let Poll::Ready(out) = f.as_mut().poll(&mut cx) {
+                    done.push(out.unwrap());
+                    *slot = None;
+                }
+            }
+        }
+        done
+    }
+
+    #[test]
+    fn a_request_joins_only_a_run_not_yet_sent() {
+        let flights = Flights::default();
+        let (g1, g2) = (Rc::new(Gate::default()), Rc::new(Gate::default()));
+        let (s, other) = (stmt("a"), stmt("b"));
+        let mut futs: Vec<Slot<'_>> = Vec::new();
+        // A runs at once.
+        let g = g1.clone();
+        futs.push(Some(Box::pin(
+            flights.run(&s, None, move || gated(g.clone())),
+        )));
+        assert!(step(&mut futs).is_empty());
+        assert_eq!(*g1.started.borrow(), 1);
+        // B and C arrive while A's run is in flight: they form the next cohort (B leads).
+        for _ in 0..2 {
+            let g = g2.clone();
+            futs.push(Some(Box::pin(
+                flights.run(&s, None, move || gated(g.clone())),
+            )));
+        }
+        // A different statement is not affected.
+        futs.push(Some(Box::pin(
+            flights.run(&other, None, || async { Ok(Some("other".into())) }),
+        )));
+        assert_eq!(step(&mut futs), vec![Some("other".to_string())]);
+        assert_eq!(
+            *g2.started.borrow(),
+            0,
+            "the cohort waits for the run in flight"
+        );
+        g1.release("first");
+        assert_eq!(step(&mut futs), vec![Some("first".to_string())]);
+        assert_eq!(*g2.started.borrow(), 1, "one run for the cohort of two");
+        // D arrives while the cohort's run is in flight: it waits for the next one.
+        let g3 = Rc::new(Gate::default());
+        let g = g3.clone();
+        futs.push(Some(Box::pin(
+            flights.run(&s, None, move || gated(g.clone())),
+        )));
+        g2.release("second");
+        assert_eq!(
+            step(&mut futs),
+            vec![Some("second".to_string()), Some("second".to_string())]
+        );
+        assert_eq!(*g3.started.borrow(), 1);
+        g3.release("third");
+        assert_eq!(step(&mut futs), vec![Some("third".to_string())]);
+        assert_eq!(flights.shared(), 1);
+        assert!(lock(&flights.inner).map.is_empty(), "nothing left behind");
+    }
+
+    #[test]
+    fn a_cancelled_leader_leaves_nobody_waiting() {
+        let flights = Flights::default();
+        let (g1, g2) = (Rc::new(Gate::default()), Rc::new(Gate::default()));
+        let s = stmt("a");
+        let g = g1.clone();
+        let mut a: Slot<'_> = Some(Box::pin(flights.run(&s, None, move || gated(g.clone()))));
+        assert!(step(std::slice::from_mut(&mut a)).is_empty());
+        // B leads the next cohort, C follows it.
+        let g = g2.clone();
+        let mut b: Slot<'_> = Some(Box::pin(flights.run(&s, None, move || gated(g.clone()))));
+        let mut c: Slot<'_> = Some(Box::pin(
+            flights.run(&s, None, || async { Ok(Some("alone".into())) }),
+        ));
+        assert!(step(std::slice::from_mut(&mut b)).is_empty());
+        assert!(step(std::slice::from_mut(&mut c)).is_empty());
+        // B is cancelled while waiting: C runs alone once A is done.
+        drop(b);
+        assert_eq!(
+            step(std::slice::from_mut(&mut c)),
+            vec![Some("alone".to_string())]
+        );
+        // A is cancelled mid-run: the statement is free again.
+        drop(a);
+        assert!(lock(&flights.inner).map.is_empty());
+        let mut d: Slot<'_> = Some(Box::pin(
+            flights.run(&s, None, || async { Ok(Some("fresh".into())) }),
+        ));
+        assert_eq!(
+            step(std::slice::from_mut(&mut d)),
+            vec![Some("fresh".to_string())]
+        );
+        assert_eq!(*g2.started.borrow(), 0);
+    }
+
+    #[test]
+    fn errors_are_shared_like_answers() {
+        let flights = Flights::default();
+        let g1 = Rc::new(Gate::default());
+        let s = stmt("a");
+        let g = g1.clone();
+        let mut futs: Vec<Slot<'_>> = Vec::new();
+        futs.push(Some(Box::pin(
+            flights.run(&s, None, move || gated(g.clone())),
+        )));
+        for _ in 0..3 {
+            futs.push(Some(Box::pin(flights.run(&s, None, || async {
+                Err(DbError {
+                    code: Some("22012".into()),
+                    message: "division by zero".into(),
+                    ..Default::default()
+                })
+            }))));
+        }
+        assert!(step(&mut futs).is_empty());
+        g1.release("first");
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut errors = 0;
+        let mut answers = 0;
+        for slot in futs.iter_mut().flatten() {
+            match slot.as_mut().poll(&mut cx) {
+                Poll::Ready(Ok(_)) => answers += 1,
+                Poll::Ready(Err(e)) => {
+                    assert_eq!(e.code.as_deref(), Some("22012"));
+                    errors += 1
+                }
+                Poll::Pending => panic!("nobody is left waiting"),
+            }
+        }
+        assert_eq!((answers, errors), (1, 3));
+        assert_eq!(flights.shared(), 2);
+    }
+
+    #[test]
+    fn slow_statements_run_on_their_own() {
+        let flights = Flights::default();
+        let clock = Manual::default();
+        let s = stmt("a");
+        let slow = || async {
+            clock
+                .0
+                .fetch_add(SLOW_RUN.as_micros() as u64 + 1, Ordering::Relaxed);
+            Ok(Some("slow".into()))
+        };
+        let mut a: Slot<'_> = Some(Box::pin(flights.run(&s, Some(&clock), slow)));
+        assert_eq!(
+            step(std::slice::from_mut(&mut a)),
+            vec![Some("slow".to_string())]
+        );
+        // Now two requests at once both run: nobody waits behind a slow run.
+        let g = Rc::new(Gate::default());
+        let mut futs: Vec<Slot<'_>> = Vec::new();
+        for _ in 0..2 {
+            let g = g.clone();
+            futs.push(Some(Box::pin(
+                flights.run(&s, Some(&clock), move || gated(g.clone())),
+            )));
+        }
+        assert!(step(&mut futs).is_empty());
+        assert_eq!(*g.started.borrow(), 2);
+        // A quick run makes it eligible again.
+        g.release("quick");
+        assert_eq!(step(&mut futs).len(), 2);
+        assert!(!lock(&flights.inner).slow.contains(&flights.hash(&s)));
+    }
+}

@@ -1,0 +1,174 @@
+//! Identical concurrent queries share one run (`edge::coalesce`), end to end: a throwaway
+//! Postgres, the real `graphedge serve`, concurrent clients on `/v1/graphql`.
+//!
+//! * `identical_queries_share_runs` — a tracked view that draws `nextval` counts the runs:
+//!   with coalescing on, 8 clients × 40 identical requests make fewer runs than requests, every
+//!   client gets a well-formed answer, and no answer is shared by more requests than there
+//!   are clients; with `--coalesce-queries=false`, every request is its own run.
+//! * `a_read_after_a_write_sees_it` — while 8 clients hammer a ~2 ms read of `kv`, a writer sets
+//!   the value and at once reads it back with the identical query: it must see its own write
+//!   every time (a request joins only a run not yet sent).
+//! * `function_queries_are_never_shared` — a VOLATILE function tracked with
+//!   `exposed_as: query` runs once per request (plans that call user functions are never
+//!   coalesced).
+mod common;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use common::{database, post, Server};
+use graphedge_scheduler::pgtemp::TempPostgres;
+use serde_json::{json, Value};
+
+const SCHEMA_SQL: &str = "
+CREATE SEQUENCE runs;
+CREATE SEQUENCE calls;
+-- Every run of a query on this view draws one number, and takes ~2 ms (quick enough to be
+-- coalesced, long enough for runs to overlap).
+CREATE VIEW tick AS SELECT nextval('runs') AS n FROM (SELECT pg_sleep(0.002)) s;
+CREATE TABLE kv (k int PRIMARY KEY, v int NOT NULL);
+INSERT INTO kv VALUES (1, 0);
+-- Reads of kv taking ~2 ms, so that runs are in flight while the writer writes.
+CREATE VIEW kv_slow AS SELECT k, v FROM kv, (SELECT pg_sleep(0.002)) s;
+CREATE FUNCTION kv_calls() RETURNS SETOF kv LANGUAGE sql VOLATILE AS
+  $$ SELECT k, nextval('calls')::int FROM kv, (SELECT pg_sleep(0.002)) s $$;
+";
+
+fn setup(flags: &[&str]) -> (TempPostgres, Server) {
+    let (pg, url) = database();
+    let server = Server::start_with(&url, flags);
+    server.run_sql(SCHEMA_SQL);
+    server.track("tick");
+    server.track("kv");
+    server.track("kv_slow");
+    server.metadata(
+        json!({"type": "pg_track_function", "args": {"source": "default",
+        "function": "kv_calls", "configuration": {"exposed_as": "query"}}}),
+    );
+    (pg, server)
+}
+
+/// Sends `query` from `clients` threads, `each` times per thread; returns every answer's
+/// `data`, asserting status 200 and no errors.
+fn hammer(server: &Server, query: &str, clients: usize, each: usize) -> Vec<Value> {
+    let body = json!({ "query": query }).to_string();
+    let threads: Vec<_> = (0..clients)
+        .map(|_| {
+            let (base, body) = (server.base.clone(), body.clone());
+            std::thread::spawn(move || {
+                (0..each)
+                    .map(|_| {
+                        let (status, out) = post(&base, "/v1/graphql", &[], &body);
+                        assert_eq!(status, 200, "{out}");
+                        assert!(out.get("errors").is_none(), "{out}");
+                        out["data"].clone()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect()
+}
+
+/// How many requests got each value of `field` (a bigint, returned as a string or number).
+fn histogram(answers: &[Value], pick: impl Fn(&Value) -> &Value) -> HashMap<String, usize> {
+    let mut h = HashMap::new();
+    for a in answers {
+        *h.entry(pick(a).to_string()).or_default() += 1;
+    }
+    h
+}
+
+fn sequence(server: &Server, name: &str) -> i64 {
+    let rows = server.run_sql(&format!(
+        "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {name}"
+    ));
+    rows[0][0].as_str().unwrap().parse().unwrap()
+}
+
+#[test]
+fn identical_queries_share_runs() {
+    const CLIENTS: usize = 8;
+    const EACH: usize = 40;
+    for (flags, shared) in [(&[][..], true), (&["--coalesce-queries=false"][..], false)] {
+        let (_pg, server) = setup(flags);
+        let answers = hammer(&server, "{ tick { n } }", CLIENTS, EACH);
+        assert_eq!(answers.len(), CLIENTS * EACH);
+        let runs = histogram(&answers, |a| &a["tick"][0]["n"]);
+        assert_eq!(
+            runs.len() as i64,
+            sequence(&server, "runs"),
+            "every run answered somebody"
+        );
+        let widest = runs.values().copied().max().unwrap();
+        if shared {
+            assert!(
+                runs.len() < CLIENTS * EACH,
+                "{} runs for {} requests",
+                runs.len(),
+                CLIENTS * EACH
+            );
+            assert!(widest <= CLIENTS, "a run answered {widest} requests");
+        } else {
+            assert_eq!(widest, 1, "coalescing is off");
+        }
+    }
+}
+
+#[test]
+fn a_read_after_a_write_sees_it() {
+    let (_pg, server) = setup(&[]);
+    let read = "{ kv_slow(where: {k: {_eq: 1}}) { v } }";
+    let stop = Arc::new(AtomicBool::new(false));
+    let noise: Vec<_> = (0..8)
+        .map(|_| {
+            let (base, stop) = (server.base.clone(), stop.clone());
+            let body = json!({ "query": read }).to_string();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let (status, out) = post(&base, "/v1/graphql", &[], &body);
+                    assert_eq!(status, 200, "{out}");
+                }
+            })
+        })
+        .collect();
+    for i in 1..=150 {
+        let (status, out) = server.graphql(
+            &[],
+            &format!(
+                "mutation {{ update_kv_by_pk(pk_columns: {{k: 1}}, _set: {{v: {i}}}) {{ v }} }}"
+            ),
+        );
+        assert_eq!(
+            (status, &out["data"]["update_kv_by_pk"]["v"]),
+            (200, &json!(i)),
+            "{out}"
+        );
+        let (status, out) = server.graphql(&[], read);
+        assert_eq!(status, 200, "{out}");
+        assert_eq!(
+            out["data"]["kv_slow"][0]["v"],
+            json!(i),
+            "the read after write {i} missed it"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in noise {
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn function_queries_are_never_shared() {
+    const CLIENTS: usize = 8;
+    const EACH: usize = 20;
+    let (_pg, server) = setup(&[]);
+    let answers = hammer(&server, "{ kv_calls { v } }", CLIENTS, EACH);
+    let calls = histogram(&answers, |a| &a["kv_calls"][0]["v"]);
+    assert_eq!(calls.len(), CLIENTS * EACH, "each request ran its own call");
+    assert_eq!(sequence(&server, "calls"), (CLIENTS * EACH) as i64);
+}
