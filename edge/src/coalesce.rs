@@ -14,7 +14,9 @@
 //!   the run in flight to finish and then runs the statement for its cohort;
 //! * a cohort is waiting: the request joins it and gets that cohort's answer.
 //!
-//! So a request waits at most for one run before its own is sent. Only statements whose result
+//! So a request waits at most for one run before its own is sent, and where the host has a
+//! timer ([`Clock::sleep`]; natively) at most [`PATIENCE`]: then the cohort leaves the queue and
+//! runs anyway, so a run that hangs (a dead connection) never holds identical requests with it. Only statements whose result
 //! depends on nothing but their parameters and the database are eligible (query plans that
 //! call no user functions, see `Plan::calls_functions`); mutations never are.
 //!
@@ -45,6 +47,8 @@ pub type Outcome = Result<Option<String>, DbError>;
 
 /// A run longer than this takes its statement out of coalescing (see the module docs).
 pub const SLOW_RUN: Duration = Duration::from_millis(10);
+/// Longest wait of a pending cohort for the run ahead of it, where the host has a timer.
+pub const PATIENCE: Duration = SLOW_RUN;
 /// Slow statements remembered at most (the set is emptied past this: memory stays bounded).
 const SLOW_LIMIT: usize = 4096;
 
@@ -170,7 +174,23 @@ impl Flights {
             outcome: None,
         };
         if wait {
-            guard.cohort.go.wait().await;
+            match clock.and_then(|c| c.sleep(PATIENCE)) {
+                None => guard.cohort.go.wait().await,
+                Some(mut timer) => {
+                    let mut go = std::pin::pin!(guard.cohort.go.wait());
+                    let went = std::future::poll_fn(|cx| {
+                        if go.as_mut().poll(cx).is_ready() {
+                            Poll::Ready(true)
+                        } else {
+                            timer.as_mut().poll(cx).map(|()| false)
+                        }
+                    })
+                    .await;
+                    if !went {
+                        self.leave_queue(hash, stmt, &guard.cohort);
+                    }
+                }
+            }
         }
         let out = self.timed(hash, clock, exec()).await;
         guard.outcome = Some(out.clone());
@@ -205,6 +225,21 @@ impl Flights {
         out
     }
 
+    /// A pending cohort that waited long enough stops being the one new requests join; it runs
+    /// now. (Its members all joined before its run is sent, so their answers stay fresh.)
+    fn leave_queue(&self, hash: u64, stmt: &Statement, cohort: &Arc<Cohort>) {
+        let mut inner = lock(&self.inner);
+        if let Some(e) = inner
+            .map
+            .get_mut(&hash)
+            .and_then(|b| b.iter_mut().find(|e| e.stmt == *stmt))
+        {
+            if e.pending.as_ref().is_some_and(|p| Arc::ptr_eq(p, cohort)) {
+                e.pending = None;
+            }
+        }
+    }
+
     fn hash(&self, stmt: &Statement) -> u64 {
         let mut h = self.hasher.build_hasher();
         stmt.sql.hash(&mut h);
@@ -226,7 +261,9 @@ impl Flights {
                         // Cancelled while waiting: it never ran.
                         e.pending = None;
                     } else {
-                        // Its run ends; the pending cohort (if any) runs next.
+                        // Its run ends; the pending cohort (if any) runs next. (After a cohort
+                        // left the queue, two runs may be in flight and this may be either: at
+                        // worst the next cohort starts early, which keeps answers fresh.)
                         go = e.pending.take();
                         if go.is_none() {
                             bucket.swap_remove(i);
@@ -317,15 +354,25 @@ mod tests {
     /// A request in flight (`None` once answered).
     type Slot<'a> = Option<Pin<Box<dyn Future<Output = Outcome> + 'a>>>;
 
-    /// A clock the test moves by hand.
+    /// A clock the test moves by hand; its timers fire when `fired` is set.
     #[derive(Default)]
-    struct Manual(AtomicU64);
+    struct Manual(AtomicU64, Arc<std::sync::atomic::AtomicBool>);
     impl Clock for Manual {
         fn now_unix(&self) -> i64 {
             0
         }
         fn monotonic_micros(&self) -> Option<u64> {
             Some(self.0.load(Ordering::Relaxed))
+        }
+        fn sleep(&self, _: Duration) -> Option<Pin<Box<dyn Future<Output = ()> + Send>>> {
+            let fired = self.1.clone();
+            Some(Box::pin(std::future::poll_fn(move |_| {
+                if fired.load(Ordering::Relaxed) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            })))
         }
     }
 
@@ -537,5 +584,44 @@ mod tests {
         g.release("quick");
         assert_eq!(step(&mut futs).len(), 2);
         assert!(!lock(&flights.inner).slow.contains(&flights.hash(&s)));
+    }
+
+    #[test]
+    fn a_hung_run_holds_the_next_cohort_only_so_long() {
+        let flights = Flights::default();
+        let clock = Manual::default();
+        let (g1, g2) = (Rc::new(Gate::default()), Rc::new(Gate::default()));
+        let s = stmt("a");
+        let mut futs: Vec<Slot<'_>> = Vec::new();
+        // A's run hangs; B opens the next cohort, C joins it.
+        for g in [&g1, &g2, &g2] {
+            let g = g.clone();
+            futs.push(Some(Box::pin(
+                flights.run(&s, Some(&clock), move || gated(g.clone())),
+            )));
+        }
+        assert!(step(&mut futs).is_empty());
+        assert_eq!(*g2.started.borrow(), 0);
+        // Past PATIENCE the cohort runs anyway, and no later request joins it (it is sent).
+        clock.1.store(true, Ordering::Relaxed);
+        assert!(step(&mut futs).is_empty());
+        assert_eq!(*g2.started.borrow(), 1);
+        let g3 = Rc::new(Gate::default());
+        let g = g3.clone();
+        futs.push(Some(Box::pin(
+            flights.run(&s, Some(&clock), move || gated(g.clone())),
+        )));
+        assert!(step(&mut futs).is_empty());
+        assert_eq!(
+            *g3.started.borrow(),
+            1,
+            "D did not join the cohort already sent"
+        );
+        g2.release("second");
+        assert_eq!(step(&mut futs), vec![Some("second".to_string()); 2]);
+        g3.release("third");
+        g1.release("first");
+        assert_eq!(step(&mut futs).len(), 2);
+        assert!(lock(&flights.inner).map.is_empty(), "nothing left behind");
     }
 }

@@ -72,6 +72,16 @@ pub trait Clock: Send + Sync {
     fn monotonic_micros(&self) -> Option<u64> {
         None
     }
+
+    /// A timer firing after `duration`, when the host has one: it bounds how long a coalesced
+    /// request waits for the run ahead of it (see [`coalesce`]).
+    fn sleep(
+        &self,
+        duration: core::time::Duration,
+    ) -> Option<core::pin::Pin<Box<dyn core::future::Future<Output = ()> + Send>>> {
+        let _ = duration;
+        None
+    }
 }
 
 /// A clock that always answers the same time (tests; hosts that pass the request time).

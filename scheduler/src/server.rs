@@ -150,6 +150,13 @@ impl graphedge_edge::Clock for SystemClock {
             .map_or(0, |d| d.as_secs() as i64)
     }
 
+    fn sleep(
+        &self,
+        duration: std::time::Duration,
+    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> {
+        Some(Box::pin(tokio::time::sleep(duration)))
+    }
+
     fn monotonic_micros(&self) -> Option<u64> {
         static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
         Some(

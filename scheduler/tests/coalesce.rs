@@ -8,6 +8,8 @@
 //! * `a_read_after_a_write_sees_it` — while 8 clients hammer a ~2 ms read of `kv`, a writer sets
 //!   the value and at once reads it back with the identical query: it must see its own write
 //!   every time (a request joins only a run not yet sent).
+//! * `a_hung_run_does_not_hold_the_next` — while the first run of a query hangs (3 s), an
+//!   identical request waits at most ~10 ms for it and then runs on its own.
 //! * `function_queries_are_never_shared` — a VOLATILE function tracked with
 //!   `exposed_as: query` runs once per request (plans that call user functions are never
 //!   coalesced).
@@ -27,6 +29,10 @@ CREATE SEQUENCE calls;
 -- Every run of a query on this view draws one number, and takes ~2 ms (quick enough to be
 -- coalesced, long enough for runs to overlap).
 CREATE VIEW tick AS SELECT nextval('runs') AS n FROM (SELECT pg_sleep(0.002)) s;
+-- The first run of a query on this view hangs for 3 s, later ones do not.
+CREATE SEQUENCE stalls;
+CREATE VIEW stall AS SELECT s.n FROM (SELECT nextval('stalls') AS n) s,
+  LATERAL (SELECT pg_sleep(CASE WHEN s.n = 1 THEN 3 ELSE 0 END)) z;
 CREATE TABLE kv (k int PRIMARY KEY, v int NOT NULL);
 INSERT INTO kv VALUES (1, 0);
 -- Reads of kv taking ~2 ms, so that runs are in flight while the writer writes.
@@ -41,6 +47,7 @@ fn setup(flags: &[&str]) -> (TempPostgres, Server) {
     server.run_sql(SCHEMA_SQL);
     server.track("tick");
     server.track("kv");
+    server.track("stall");
     server.track("kv_slow");
     server.metadata(
         json!({"type": "pg_track_function", "args": {"source": "default",
@@ -171,4 +178,25 @@ fn function_queries_are_never_shared() {
     let calls = histogram(&answers, |a| &a["kv_calls"][0]["v"]);
     assert_eq!(calls.len(), CLIENTS * EACH, "each request ran its own call");
     assert_eq!(sequence(&server, "calls"), (CLIENTS * EACH) as i64);
+}
+
+#[test]
+fn a_hung_run_does_not_hold_the_next() {
+    let (_pg, server) = setup(&[]);
+    let query = "{ stall { n } }";
+    let base = server.base.clone();
+    let body = json!({ "query": query }).to_string();
+    let first = std::thread::spawn(move || post(&base, "/v1/graphql", &[], &body));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    let (status, out) = server.graphql(&[], query);
+    let took = started.elapsed();
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["data"]["stall"][0]["n"], json!(2), "{out}");
+    assert!(
+        took < std::time::Duration::from_millis(1500),
+        "the second request waited {took:?} behind the hung run"
+    );
+    let (status, out) = first.join().unwrap();
+    assert_eq!((status, &out["data"]["stall"][0]["n"]), (200, &json!(1)));
 }
