@@ -118,7 +118,7 @@ impl Flights {
                 Role::Alone
             } else {
                 let bucket = inner.map.entry(hash).or_default();
-                match bucket.iter_mut().find(|e| e.stmt == *stmt) {
+                match Inner::position(bucket, stmt).map(|i| &mut bucket[i]) {
                     None => {
                         bucket.push(Entry {
                             stmt: stmt.clone(),
@@ -138,7 +138,11 @@ impl Flights {
             }
         };
         match role {
-            Role::Alone => self.timed(hash, clock, exec()).await,
+            Role::Alone => {
+                let (out, slow) = timed(clock, exec()).await;
+                lock(&self.inner).note_speed(hash, slow);
+                out
+            }
             Role::Follow(cohort) => match cohort.outcome.wait().await {
                 Some(out) => {
                     self.shared.fetch_add(1, Ordering::Relaxed);
@@ -172,6 +176,7 @@ impl Flights {
             stmt,
             cohort,
             outcome: None,
+            slow: None,
         };
         if wait {
             match clock.and_then(|c| c.sleep(PATIENCE)) {
@@ -192,35 +197,12 @@ impl Flights {
                 }
             }
         }
-        let out = self.timed(hash, clock, exec()).await;
-        guard.outcome = Some(out.clone());
-        out
-    }
-
-    /// Runs `run`, noting whether it was slow.
-    async fn timed(
-        &self,
-        hash: u64,
-        clock: Option<&dyn Clock>,
-        run: impl Future<Output = Outcome>,
-    ) -> Outcome {
-        let now = || clock.and_then(|c| c.monotonic_micros());
-        let start = now();
-        let out = run.await;
-        // Errors say nothing of the statement's speed.
-        if let (Some(start), Some(end), Ok(_)) = (start, now(), &out) {
-            let slow = end.saturating_sub(start) > SLOW_RUN.as_micros() as u64;
-            let mut inner = lock(&self.inner);
-            if slow != inner.slow.contains(&hash) {
-                if slow {
-                    if inner.slow.len() >= SLOW_LIMIT {
-                        inner.slow.clear();
-                    }
-                    inner.slow.insert(hash);
-                } else {
-                    inner.slow.remove(&hash);
-                }
-            }
+        let (out, slow) = timed(clock, exec()).await;
+        guard.slow = slow;
+        // Only a cohort opened while pending can have members; nobody joins it any more (it
+        // is no longer pending), so without other holders there is nobody to copy the answer for.
+        if Arc::strong_count(&guard.cohort) > 1 {
+            guard.outcome = Some(out.clone());
         }
         out
     }
@@ -229,13 +211,12 @@ impl Flights {
     /// now. (Its members all joined before its run is sent, so their answers stay fresh.)
     fn leave_queue(&self, hash: u64, stmt: &Statement, cohort: &Arc<Cohort>) {
         let mut inner = lock(&self.inner);
-        if let Some(e) = inner
-            .map
-            .get_mut(&hash)
-            .and_then(|b| b.iter_mut().find(|e| e.stmt == *stmt))
-        {
-            if e.pending.as_ref().is_some_and(|p| Arc::ptr_eq(p, cohort)) {
-                e.pending = None;
+        if let Some(bucket) = inner.map.get_mut(&hash) {
+            if let Some(i) = Inner::position(bucket, stmt) {
+                let e = &mut bucket[i];
+                if e.pending.as_ref().is_some_and(|p| Arc::ptr_eq(p, cohort)) {
+                    e.pending = None;
+                }
             }
         }
     }
@@ -247,15 +228,24 @@ impl Flights {
         h.finish()
     }
 
-    /// The run of `cohort` is over (or was never sent): a pending cohort may go, and the
-    /// cohort's members get `outcome` (`None`: abandoned).
-    fn finish(&self, hash: u64, stmt: &Statement, cohort: &Arc<Cohort>, outcome: Option<Outcome>) {
+    /// The run of `cohort` is over (or was never sent): a pending cohort may go, the statement's
+    /// speed is noted, and the cohort's members get `outcome` (`None`: abandoned, or nobody to
+    /// answer).
+    fn finish(
+        &self,
+        hash: u64,
+        stmt: &Statement,
+        cohort: &Arc<Cohort>,
+        outcome: Option<Outcome>,
+        slow: Option<bool>,
+    ) {
         let mut go = None;
         {
             let mut inner = lock(&self.inner);
+            inner.note_speed(hash, slow);
             let map = &mut inner.map;
             if let Some(bucket) = map.get_mut(&hash) {
-                if let Some(i) = bucket.iter().position(|e| e.stmt == *stmt) {
+                if let Some(i) = Inner::position(bucket, stmt) {
                     let e = &mut bucket[i];
                     if e.pending.as_ref().is_some_and(|p| Arc::ptr_eq(p, cohort)) {
                         // Cancelled while waiting: it never ran.
@@ -282,6 +272,47 @@ impl Flights {
     }
 }
 
+/// Runs `run`; with the host's monotonic clock, also says whether it was slow (errors say
+/// nothing of a statement's speed).
+async fn timed(
+    clock: Option<&dyn Clock>,
+    run: impl Future<Output = Outcome>,
+) -> (Outcome, Option<bool>) {
+    let now = || clock.and_then(|c| c.monotonic_micros());
+    let start = now();
+    let out = run.await;
+    let slow = match (start, now(), &out) {
+        (Some(start), Some(end), Ok(_)) => {
+            Some(end.saturating_sub(start) > SLOW_RUN.as_micros() as u64)
+        }
+        _ => None,
+    };
+    (out, slow)
+}
+
+impl Inner {
+    /// Remembers (or forgets) the statement as slow after a timed run.
+    fn note_speed(&mut self, hash: u64, slow: Option<bool>) {
+        match slow {
+            Some(true) if !self.slow.contains(&hash) => {
+                if self.slow.len() >= SLOW_LIMIT {
+                    self.slow.clear();
+                }
+                self.slow.insert(hash);
+            }
+            Some(false) => {
+                self.slow.remove(&hash);
+            }
+            _ => {}
+        }
+    }
+
+    /// The entry of `stmt` in its bucket.
+    fn position(bucket: &[Entry], stmt: &Statement) -> Option<usize> {
+        bucket.iter().position(|e| e.stmt == *stmt)
+    }
+}
+
 /// Publishes the leader's outcome when dropped: the outcome if the run completed, otherwise
 /// "abandoned", so no member of the cohort waits forever.
 struct Leader<'a> {
@@ -290,13 +321,15 @@ struct Leader<'a> {
     stmt: &'a Statement,
     cohort: Arc<Cohort>,
     outcome: Option<Outcome>,
+    /// Whether the run was slow, when timed.
+    slow: Option<bool>,
 }
 
 impl Drop for Leader<'_> {
     fn drop(&mut self) {
         let outcome = self.outcome.take();
         self.flights
-            .finish(self.hash, self.stmt, &self.cohort, outcome);
+            .finish(self.hash, self.stmt, &self.cohort, outcome, self.slow);
     }
 }
 

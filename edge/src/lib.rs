@@ -176,11 +176,6 @@ impl Engine {
         &self.config
     }
 
-    /// Query requests answered by an identical concurrent request's run so far.
-    pub fn coalesced(&self) -> u64 {
-        self.flights.shared()
-    }
-
     /// The cache of `jwk_url` key sets (fetch counts for observability).
     pub fn jwks(&self) -> &auth::jwks::JwksCache {
         &self.jwks

@@ -99,6 +99,27 @@ impl Timing {
         };
         self.samples = self.samples.saturating_add(1);
     }
+
+    /// Takes a run of `us` beyond the round trip on `route`: pipelined once proven fast on the
+    /// pool, back to the pool (timings reset) once slow pipelined.
+    fn update(&mut self, route: Route, us: f64) {
+        match route {
+            Route::Pool if self.pipelined => {}
+            Route::Pool => {
+                self.record(us);
+                if self.samples >= MIN_SAMPLES && self.avg_us <= FAST.as_micros() as f64 {
+                    self.pipelined = true;
+                }
+            }
+            Route::Pipeline(_) => {
+                self.record(us);
+                if self.avg_us > SLOW.as_micros() as f64 {
+                    // Start over on the pool: its timings there decide again.
+                    *self = Timing::default();
+                }
+            }
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -180,31 +201,18 @@ impl Pipeline {
         }
         let us = took_us.saturating_sub(self.floor_us.load(Ordering::Relaxed)) as f64;
         let mut timings = lock(&self.timings);
-        if !timings.contains_key(sql) {
-            if timings.len() >= TIMING_LIMIT {
-                timings.clear();
-            }
-            timings.insert(sql.to_string(), Timing::default());
+        // One lookup for a known statement (every run but the first); the key is allocated
+        // only for a new one.
+        if let Some(t) = timings.get_mut(sql) {
+            return t.update(route, us);
         }
-        let Some(t) = timings.get_mut(sql) else {
-            return;
-        };
-        match route {
-            Route::Pool if t.pipelined => {}
-            Route::Pool => {
-                t.record(us);
-                if t.samples >= MIN_SAMPLES && t.avg_us <= FAST.as_micros() as f64 {
-                    t.pipelined = true;
-                }
-            }
-            Route::Pipeline(_) => {
-                t.record(us);
-                if t.avg_us > SLOW.as_micros() as f64 {
-                    // Start over on the pool: its timings there decide again.
-                    *t = Timing::default();
-                }
-            }
+        if timings.len() >= TIMING_LIMIT {
+            timings.clear();
         }
+        timings
+            .entry(sql.to_string())
+            .or_default()
+            .update(route, us);
     }
 
     /// Runs `stmt` on shared connection `slot`.
