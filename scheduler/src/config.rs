@@ -103,6 +103,12 @@ pub const FLAGS: &[Flag] = &[
         help: "identical concurrent queries share one database run not yet sent (default true)",
     },
     Flag {
+        name: "busy-poll-us",
+        env: "GRAPHEDGE_BUSY_POLL_US",
+        switch: false,
+        help: "poll instead of sleeping until no request started or ended for this many microseconds (default 100 with 2+ CPUs; 0 = off)",
+    },
+    Flag {
         name: "enable-background",
         env: "GRAPHEDGE_ENABLE_BACKGROUND",
         switch: true,
@@ -300,6 +306,8 @@ pub struct ServeConfig {
     pub pool_size: usize,
     /// Connections for pipelined reads, taken out of `pool_size` (see [`crate::pipeline`]).
     pub pipeline: usize,
+    /// Polling window after request activity (see [`crate::busy_poll`]); `None`: off.
+    pub busy_poll: Option<std::time::Duration>,
 }
 
 impl ServeConfig {
@@ -341,6 +349,10 @@ impl ServeConfig {
             port,
             pool_size,
             pipeline,
+            busy_poll: crate::busy_poll::window_from(
+                get("GRAPHEDGE_BUSY_POLL_US").as_deref(),
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )?,
         })
     }
 }
@@ -461,6 +473,10 @@ mod tests {
             None
         );
         assert!(help_text().contains("HASURA_GRAPHQL_PG_CONNECTIONS"));
+        let poll = |k: &str| (k == "GRAPHEDGE_BUSY_POLL_US").then(|| "soon".to_string());
+        assert!(ServeConfig::from_lookup(&poll).is_err());
+        let poll = |k: &str| (k == "GRAPHEDGE_BUSY_POLL_US").then(|| "0".to_string());
+        assert_eq!(ServeConfig::from_lookup(&poll).unwrap().busy_poll, None);
         let pipe = |pool: &'static str, pipe: &'static str| {
             move |k: &str| match k {
                 "HASURA_GRAPHQL_PG_CONNECTIONS" => Some(pool.to_string()),

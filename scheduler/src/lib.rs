@@ -16,6 +16,7 @@
 //! * [`pgtemp`] — throwaway local Postgres clusters (tests and `graphedge dev`).
 pub mod backend;
 pub mod background;
+pub mod busy_poll;
 pub mod config;
 pub mod db;
 pub mod deliver;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use graphedge_scheduler::backend::Backend;
+use graphedge_scheduler::busy_poll::BusyPoll;
 use graphedge_scheduler::config::{help_text, Cli, Command, ServeConfig};
 use graphedge_scheduler::db::PgDatabase;
 use graphedge_scheduler::gateway::{self, Gateway, GatewayConfig};
@@ -124,6 +125,7 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
         engine,
         db,
         gateway,
+        busy_poll: config.busy_poll.map(BusyPoll::start),
     });
     let result = server::serve(listener, app, background.signal())
         .await
@@ -322,6 +324,7 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
             engine,
             db: Backend::Pool(db),
             gateway: None,
+            busy_poll: config.busy_poll.map(BusyPoll::start),
         });
         let served = server::serve(listener, app, background.signal())
             .await

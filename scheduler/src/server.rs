@@ -5,6 +5,7 @@
 //! * bodies above [`MAX_BODY_BYTES`] get Hasura-style 413 errors without reaching the edge;
 //! * a panic in the handler (a bug) becomes a 500 `unexpected` error, not a dropped connection;
 //! * one JSON log line per request (`method`, `path`, `status`, `duration_ms`);
+//! * every request's start and end keep the [`crate::busy_poll`] task polling;
 //! * [`serve`] stops accepting when `shutdown` resolves and lets in-flight requests finish.
 use std::convert::Infallible;
 use std::future::Future;
@@ -37,6 +38,8 @@ pub struct App {
     pub db: Backend,
     /// `POST /sql` (Neon's protocol) when the gateway is enabled.
     pub gateway: Option<Arc<crate::gateway::Gateway>>,
+    /// Polling between requests while traffic flows (see [`crate::busy_poll`]).
+    pub busy_poll: Option<crate::busy_poll::BusyPoll>,
 }
 
 /// Binds `host:port`. With `search` > 0, tries the next ports when the port is taken
@@ -183,6 +186,7 @@ fn error_json(status: u16, code: &str, message: &str) -> graphedge_edge::Respons
 
 async fn respond(app: &App, req: hyper::Request<Incoming>, peer: SocketAddr) -> HttpResponse {
     let started = Instant::now();
+    let _in_flight = app.busy_poll.as_ref().map(|b| b.request());
     let method = req.method().as_str().to_string();
     let log_path = req.uri().path().to_string();
     let response = match to_edge_request(req).await {

@@ -4,6 +4,8 @@
 //! * `admin_api_and_lifecycle` — /healthz, /v2/query run_sql, /v1/query track_table, bad JSON,
 //!   metadata surviving a restart, clean exit on SIGTERM.
 //! * `graphql_query_on_tracked_table` — a /v1/graphql query end to end (needs the core compiler).
+//! * `busy_polling_stops_when_traffic_does` — with the longest busy-poll window, a server that
+//!   just served a burst of requests goes back to using no CPU; a bad window is refused.
 mod common;
 
 use common::{database, Server};
@@ -127,4 +129,49 @@ fn graphql_query_on_tracked_table() {
         body["errors"][0]["extensions"]["code"], "validation-failed",
         "{body}"
     );
+}
+
+/// CPU time (user + system, clock ticks) the process has used so far.
+#[cfg(target_os = "linux")]
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn busy_polling_stops_when_traffic_does() {
+    let (_pg, url) = database();
+    let server = Server::start_with(&url, &["--busy-poll-us=10000", "--enable-background=false"]);
+    setup(&server);
+    for _ in 0..200 {
+        let (status, body) = server.post_json("/v1/graphql", json!({"query": "{ author { id } }"}));
+        assert_eq!(status, 200, "{body}");
+    }
+    // Well after the 10 ms window: no polling left, so (almost) no CPU over a whole second.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let before = cpu_ticks(server.pid());
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let used = cpu_ticks(server.pid()) - before;
+    assert!(used <= 3, "an idle server used {used} ticks of CPU in 1 s");
+
+    // Out-of-range and malformed windows are refused at start-up.
+    for bad in ["--busy-poll-us=20000", "--busy-poll-us=soon"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_graphedge"))
+            .args(["serve", "--database-url", &url, "--server-port", "1", bad])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("GRAPHEDGE_BUSY_POLL_US"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
