@@ -140,7 +140,9 @@ impl Flights {
         match role {
             Role::Alone => {
                 let (out, slow) = timed(clock, exec()).await;
-                lock(&self.inner).note_speed(hash, slow);
+                if slow.is_some() {
+                    lock(&self.inner).note_speed(hash, slow);
+                }
                 out
             }
             Role::Follow(cohort) => match cohort.outcome.wait().await {
@@ -211,12 +213,10 @@ impl Flights {
     /// now. (Its members all joined before its run is sent, so their answers stay fresh.)
     fn leave_queue(&self, hash: u64, stmt: &Statement, cohort: &Arc<Cohort>) {
         let mut inner = lock(&self.inner);
-        if let Some(bucket) = inner.map.get_mut(&hash) {
-            if let Some(i) = Inner::position(bucket, stmt) {
-                let e = &mut bucket[i];
-                if e.pending.as_ref().is_some_and(|p| Arc::ptr_eq(p, cohort)) {
-                    e.pending = None;
-                }
+        let bucket = inner.map.get_mut(&hash);
+        if let Some(e) = bucket.and_then(|b| Inner::position(b, stmt).map(|i| &mut b[i])) {
+            if e.is_pending(cohort) {
+                e.pending = None;
             }
         }
     }
@@ -247,7 +247,7 @@ impl Flights {
             if let Some(bucket) = map.get_mut(&hash) {
                 if let Some(i) = Inner::position(bucket, stmt) {
                     let e = &mut bucket[i];
-                    if e.pending.as_ref().is_some_and(|p| Arc::ptr_eq(p, cohort)) {
+                    if e.is_pending(cohort) {
                         // Cancelled while waiting: it never ran.
                         e.pending = None;
                     } else {
@@ -288,6 +288,15 @@ async fn timed(
         _ => None,
     };
     (out, slow)
+}
+
+impl Entry {
+    /// Whether `cohort` is the one waiting for the run in flight.
+    fn is_pending(&self, cohort: &Arc<Cohort>) -> bool {
+        self.pending
+            .as_ref()
+            .is_some_and(|p| Arc::ptr_eq(p, cohort))
+    }
 }
 
 impl Inner {

@@ -77,9 +77,8 @@ pub trait Clock: Send + Sync {
     /// request waits for the run ahead of it (see [`coalesce`]).
     fn sleep(
         &self,
-        duration: core::time::Duration,
+        _duration: core::time::Duration,
     ) -> Option<core::pin::Pin<Box<dyn core::future::Future<Output = ()> + Send>>> {
-        let _ = duration;
         None
     }
 }

@@ -10,7 +10,7 @@
 //! during the Q2 run, and waking from them was a large share of the engine's kernel time.
 //!
 //! [`BusyPoll`] runs one task on the runtime that yields in a loop until no request has started
-//! or ended for [`BusyPoll::window`]: each yield lets its worker poll the sockets without
+//! or ended for the window given to [`BusyPoll::start`]: each yield lets its worker poll the sockets without
 //! blocking (tokio polls the I/O driver with a zero timeout when a task yielded) and run
 //! whatever became ready, and each iteration also yields the CPU to other processes
 //! ([`std::thread::yield_now`]), so Postgres or a client on the same core runs first. Then it
@@ -63,7 +63,6 @@ impl State {
 /// The handle of the polling task; dropping it ends the task.
 pub struct BusyPoll {
     state: Arc<State>,
-    window: Duration,
 }
 
 impl BusyPoll {
@@ -73,11 +72,7 @@ impl BusyPoll {
         state.parked.store(true, Ordering::Relaxed);
         let task = state.clone();
         tokio::spawn(async move { poll_loop(&task, window).await });
-        BusyPoll { state, window }
-    }
-
-    pub fn window(&self) -> Duration {
-        self.window
+        BusyPoll { state }
     }
 
     /// A request starts: poll until one window after it (or any other request) last started
@@ -140,25 +135,6 @@ async fn poll_loop(s: &State, window: Duration) {
             s.wake.notify_one();
         }
     }
-}
-
-/// The window from `GRAPHEDGE_BUSY_POLL_US` (microseconds, `0` = off); unset: [`DEFAULT_WINDOW`]
-/// with more than one CPU, off with one.
-pub fn window_from(setting: Option<&str>, cpus: usize) -> Result<Option<Duration>, String> {
-    let us = match setting.map(str::trim).filter(|s| !s.is_empty()) {
-        None => return Ok((cpus > 1).then_some(DEFAULT_WINDOW)),
-        Some(v) => v
-            .parse::<u64>()
-            .map_err(|_| format!("GRAPHEDGE_BUSY_POLL_US: expected microseconds (0 = off): {v}"))?,
-    };
-    let window = Duration::from_micros(us);
-    if window > MAX_WINDOW {
-        return Err(format!(
-            "GRAPHEDGE_BUSY_POLL_US: at most {} microseconds: {us}",
-            MAX_WINDOW.as_micros()
-        ));
-    }
-    Ok((us > 0).then_some(window))
 }
 
 #[cfg(test)]
@@ -228,23 +204,5 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         panic!("the polling task still runs after its handle was dropped");
-    }
-
-    #[test]
-    fn the_setting() {
-        assert_eq!(window_from(None, 2), Ok(Some(DEFAULT_WINDOW)));
-        assert_eq!(window_from(None, 1), Ok(None));
-        assert_eq!(window_from(Some(""), 4), Ok(Some(DEFAULT_WINDOW)));
-        assert_eq!(window_from(Some("0"), 4), Ok(None));
-        assert_eq!(
-            window_from(Some(" 250 "), 1),
-            Ok(Some(Duration::from_micros(250)))
-        );
-        assert!(window_from(Some("fast"), 2)
-            .unwrap_err()
-            .contains("microseconds"));
-        assert!(window_from(Some("20000"), 2)
-            .unwrap_err()
-            .contains("at most"));
     }
 }

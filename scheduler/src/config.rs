@@ -5,6 +5,9 @@
 //! the variable. [`Cli::lookup`] is the merged view, handed to `graphedge_edge::Config::from_env`
 //! so the edge reads exactly the same settings.
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::busy_poll::{DEFAULT_WINDOW, MAX_WINDOW};
 
 /// One `graphedge` flag and the environment variable it overrides.
 #[derive(Debug, Clone, Copy)]
@@ -307,7 +310,7 @@ pub struct ServeConfig {
     /// Connections for pipelined reads, taken out of `pool_size` (see [`crate::pipeline`]).
     pub pipeline: usize,
     /// Polling window after request activity (see [`crate::busy_poll`]); `None`: off.
-    pub busy_poll: Option<std::time::Duration>,
+    pub busy_poll: Option<Duration>,
 }
 
 impl ServeConfig {
@@ -331,8 +334,9 @@ impl ServeConfig {
                 }
             },
         };
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let pipeline = match nonempty("GRAPHEDGE_PG_PIPELINE_CONNECTIONS") {
-            None => std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8)),
+            None => cpus.clamp(2, 8),
             Some(n) => n.trim().parse::<usize>().map_err(|_| {
                 format!("GRAPHEDGE_PG_PIPELINE_CONNECTIONS: expected a number: {n}")
             })?,
@@ -349,12 +353,28 @@ impl ServeConfig {
             port,
             pool_size,
             pipeline,
-            busy_poll: crate::busy_poll::window_from(
-                get("GRAPHEDGE_BUSY_POLL_US").as_deref(),
-                std::thread::available_parallelism().map_or(1, |n| n.get()),
-            )?,
+            busy_poll: window_from(get("GRAPHEDGE_BUSY_POLL_US").as_deref(), cpus)?,
         })
     }
+}
+
+/// The busy-poll window from `GRAPHEDGE_BUSY_POLL_US` (microseconds, `0` = off); unset:
+/// [`DEFAULT_WINDOW`] with more than one CPU, off with one.
+fn window_from(setting: Option<&str>, cpus: usize) -> Result<Option<Duration>, String> {
+    let us = match setting.map(str::trim).filter(|s| !s.is_empty()) {
+        None => return Ok((cpus > 1).then_some(DEFAULT_WINDOW)),
+        Some(v) => v
+            .parse::<u64>()
+            .map_err(|_| format!("GRAPHEDGE_BUSY_POLL_US: expected microseconds (0 = off): {v}"))?,
+    };
+    let window = Duration::from_micros(us);
+    if window > MAX_WINDOW {
+        return Err(format!(
+            "GRAPHEDGE_BUSY_POLL_US: at most {} microseconds: {us}",
+            MAX_WINDOW.as_micros()
+        ));
+    }
+    Ok((us > 0).then_some(window))
 }
 
 /// The text of `graphedge --help`.
@@ -501,5 +521,23 @@ mod tests {
             0
         );
         assert!(ServeConfig::from_lookup(&pipe("10", "x")).is_err());
+    }
+
+    #[test]
+    fn the_setting() {
+        assert_eq!(window_from(None, 2), Ok(Some(DEFAULT_WINDOW)));
+        assert_eq!(window_from(None, 1), Ok(None));
+        assert_eq!(window_from(Some(""), 4), Ok(Some(DEFAULT_WINDOW)));
+        assert_eq!(window_from(Some("0"), 4), Ok(None));
+        assert_eq!(
+            window_from(Some(" 250 "), 1),
+            Ok(Some(Duration::from_micros(250)))
+        );
+        assert!(window_from(Some("fast"), 2)
+            .unwrap_err()
+            .contains("microseconds"));
+        assert!(window_from(Some("20000"), 2)
+            .unwrap_err()
+            .contains("at most"));
     }
 }
