@@ -106,6 +106,12 @@ pub const FLAGS: &[Flag] = &[
         help: "identical concurrent queries share one database run not yet sent (default true)",
     },
     Flag {
+        name: "http-threads",
+        env: "GRAPHEDGE_HTTP_THREADS",
+        switch: false,
+        help: "threads serving HTTP, each with its own connections (default: half the CPU cores, at least 1)",
+    },
+    Flag {
         name: "busy-poll-us",
         env: "GRAPHEDGE_BUSY_POLL_US",
         switch: false,
@@ -311,6 +317,8 @@ pub struct ServeConfig {
     pub pipeline: usize,
     /// Polling window after request activity (see [`crate::busy_poll`]); `None`: off.
     pub busy_poll: Option<Duration>,
+    /// HTTP threads (see [`crate::server`]).
+    pub http_threads: usize,
 }
 
 impl ServeConfig {
@@ -354,9 +362,23 @@ impl ServeConfig {
             pool_size,
             pipeline,
             busy_poll: window_from(get("GRAPHEDGE_BUSY_POLL_US").as_deref(), cpus)?,
+            http_threads: match nonempty("GRAPHEDGE_HTTP_THREADS") {
+                None => (cpus / 2).max(1),
+                Some(n) => match n.trim().parse::<usize>() {
+                    Ok(n) if (1..=MAX_HTTP_THREADS).contains(&n) => n,
+                    _ => {
+                        return Err(format!(
+                            "GRAPHEDGE_HTTP_THREADS: expected 1 to {MAX_HTTP_THREADS}: {n}"
+                        ))
+                    }
+                },
+            },
         })
     }
 }
+
+/// Most HTTP threads accepted.
+pub const MAX_HTTP_THREADS: usize = 256;
 
 /// The busy-poll window from `GRAPHEDGE_BUSY_POLL_US` (microseconds, `0` = off); unset:
 /// [`DEFAULT_WINDOW`] with more than one CPU, off with one.
@@ -497,6 +519,24 @@ mod tests {
         assert!(ServeConfig::from_lookup(&poll).is_err());
         let poll = |k: &str| (k == "GRAPHEDGE_BUSY_POLL_US").then(|| "0".to_string());
         assert_eq!(ServeConfig::from_lookup(&poll).unwrap().busy_poll, None);
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(
+            ServeConfig::from_lookup(&no_env).unwrap().http_threads,
+            (cpus / 2).max(1)
+        );
+        let threads =
+            |n: &'static str| move |k: &str| (k == "GRAPHEDGE_HTTP_THREADS").then(|| n.to_string());
+        assert_eq!(
+            ServeConfig::from_lookup(&threads(" 3 "))
+                .unwrap()
+                .http_threads,
+            3
+        );
+        for bad in ["0", "x", "257"] {
+            assert!(ServeConfig::from_lookup(&threads(bad))
+                .unwrap_err()
+                .contains("GRAPHEDGE_HTTP_THREADS"));
+        }
         let pipe = |pool: &'static str, pipe: &'static str| {
             move |k: &str| match k {
                 "HASURA_GRAPHQL_PG_CONNECTIONS" => Some(pool.to_string()),

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use graphedge_scheduler::backend::Backend;
-use graphedge_scheduler::busy_poll::BusyPoll;
 use graphedge_scheduler::config::{help_text, Cli, Command, ServeConfig};
 use graphedge_scheduler::db::PgDatabase;
 use graphedge_scheduler::gateway::{self, Gateway, GatewayConfig};
@@ -107,7 +106,7 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
         Some(Ok(false)) | None => None,
         Some(Err(e)) => return Err(format!("GRAPHEDGE_ENABLE_SQL_GATEWAY: {e}")),
     };
-    let db = backend(&url, &config, &get).await?;
+    let (db, threads) = backend(&url, &config, &get).await?;
     let engine = graphedge_edge::Engine::new(edge_config, &db)
         .await?
         .with_clock(Arc::new(server::SystemClock));
@@ -115,19 +114,19 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(address = %addr, pool_size = config.pool_size, "graphedge is serving");
-    // The loops need a native pool; over the HTTP transport they get a small one of their own.
+    tracing::info!(
+        address = %addr,
+        pool_size = config.pool_size,
+        http_threads = threads.count,
+        "graphedge is serving"
+    );
+    // The loops need a native pool; over the HTTP transport they get one of their own.
     let background = match &db {
         Backend::Pool(pool) => spawn_background(&get, pool)?,
-        Backend::Http(_) => spawn_background(&get, &PgDatabase::connect(&url, 4)?)?,
+        Backend::Http(_) => spawn_background(&get, &PgDatabase::connect(&url, BACKGROUND_POOL)?)?,
     };
-    let app = Arc::new(App {
-        engine,
-        db,
-        gateway,
-        busy_poll: config.busy_poll.map(BusyPoll::start),
-    });
-    let result = server::serve(listener, app, background.signal())
+    let app = Arc::new(App { engine, gateway });
+    let result = server::serve(listener, app, threads, background.signal())
         .await
         .map_err(|e| e.to_string());
     background.stop().await;
@@ -214,15 +213,20 @@ fn truthy(v: &str) -> Result<bool, String> {
 /// The engine's database: the pool, or the Neon HTTP transport when `GRAPHEDGE_SQL_ENDPOINT`
 /// is set (`loopback`: a gateway of this process on an internal 127.0.0.1 port, with a random
 /// secret, so the whole engine runs over HTTP).
+/// Connections of the pool that loads the metadata at start-up and serves the background loops
+/// (event triggers, scheduled events); the HTTP threads have pools of their own.
+const BACKGROUND_POOL: usize = 4;
+
+/// The database: one backend for start-up and the background loops, on this runtime, and how
+/// each HTTP thread opens its own (see [`server::Threads`]).
 async fn backend(
     url: &str,
     config: &ServeConfig,
     get: &impl Fn(&str) -> Option<String>,
-) -> Result<Backend, String> {
+) -> Result<(Backend, server::Threads), String> {
     let Some(endpoint) = get("GRAPHEDGE_SQL_ENDPOINT").filter(|e| !e.trim().is_empty()) else {
-        let pool = config.pool_size - config.pipeline;
-        let db = connect(url, pool).await?.with_pipeline(config.pipeline);
-        return Ok(Backend::Pool(db));
+        let db = connect(url, BACKGROUND_POOL).await?;
+        return Ok((Backend::Pool(db), pool_threads(url, config)));
     };
     let (endpoint, token) = if endpoint.trim() == "loopback" {
         let secret = gateway::random_secret();
@@ -242,17 +246,46 @@ async fn backend(
         (endpoint, get("GRAPHEDGE_SQL_AUTH_TOKEN"))
     };
     tracing::info!(endpoint = %endpoint.trim(), "reaching Postgres over HTTP (Neon protocol)");
+    let url = url.to_string();
     // The same settings an edge host reads, with this process's database URL.
-    let db = graphedge_edge::app::neon_from_env(
-        |k| match k {
-            "HASURA_GRAPHQL_DATABASE_URL" => Some(url.to_string()),
-            "GRAPHEDGE_SQL_ENDPOINT" => Some(endpoint.clone()),
-            "GRAPHEDGE_SQL_AUTH_TOKEN" => token.clone(),
-            _ => None,
+    let open = move || -> Result<Backend, String> {
+        let db = graphedge_edge::app::neon_from_env(
+            |k| match k {
+                "HASURA_GRAPHQL_DATABASE_URL" => Some(url.clone()),
+                "GRAPHEDGE_SQL_ENDPOINT" => Some(endpoint.clone()),
+                "GRAPHEDGE_SQL_AUTH_TOKEN" => token.clone(),
+                _ => None,
+            },
+            NativeHttp::new(Duration::from_secs(120))?,
+        )?;
+        Ok(Backend::Http(db))
+    };
+    let db = open()?;
+    Ok((
+        db,
+        server::Threads {
+            count: config.http_threads,
+            db: Arc::new(move |_, _| open()),
+            busy_poll: config.busy_poll,
         },
-        NativeHttp::new(Duration::from_secs(120))?,
-    )?;
-    Ok(Backend::Http(db))
+    ))
+}
+
+/// HTTP threads over native pools: each gets its share of the connections (the pool's and the
+/// pipeline's), at least one pooled connection each.
+fn pool_threads(url: &str, config: &ServeConfig) -> server::Threads {
+    let (pooled, pipelined) = (config.pool_size - config.pipeline, config.pipeline);
+    let url = url.to_string();
+    server::Threads {
+        count: config.http_threads.min(pooled).max(1),
+        db: Arc::new(move |i, n| {
+            let db = PgDatabase::connect(&url, server::share(pooled, n, i).max(1))?;
+            Ok(Backend::Pool(
+                db.with_pipeline(server::share(pipelined, n, i)),
+            ))
+        }),
+        busy_poll: config.busy_poll,
+    }
 }
 
 /// `graphedge gateway`: only the SQL gateway, on the configured host and port.
@@ -306,9 +339,15 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
     let url = pg.url("graphedge");
 
     let result = async {
-        let db = connect(&url, config.pool_size.min(20))
-            .await?
-            .with_pipeline(config.pipeline.min(4));
+        let db = connect(&url, BACKGROUND_POOL).await?;
+        let threads = pool_threads(
+            &url,
+            &ServeConfig {
+                pool_size: config.pool_size.min(20),
+                pipeline: config.pipeline.min(4),
+                ..config.clone()
+            },
+        );
         let engine = graphedge_edge::Engine::new(edge_config, &db)
             .await?
             .with_clock(Arc::new(server::SystemClock));
@@ -322,11 +361,9 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
         let background = spawn_background(&get_dev, &db)?;
         let app = Arc::new(App {
             engine,
-            db: Backend::Pool(db),
             gateway: None,
-            busy_poll: config.busy_poll.map(BusyPoll::start),
         });
-        let served = server::serve(listener, app, background.signal())
+        let served = server::serve(listener, app, threads, background.signal())
             .await
             .map_err(|e| e.to_string());
         background.stop().await;

@@ -6,6 +6,9 @@
 //! * `graphql_query_on_tracked_table` — a /v1/graphql query end to end (needs the core compiler).
 //! * `busy_polling_stops_when_traffic_does` — with the longest busy-poll window, a server that
 //!   just served a burst of requests goes back to using no CPU; a bad window is refused.
+//! * `http_threads_serve_and_stop_together` — with three HTTP threads: they exist, many
+//!   connections at once get the same answers, a request in flight at SIGTERM still gets its
+//!   answer and the process exits cleanly; a bad thread count is refused.
 mod common;
 
 use common::{database, Server};
@@ -163,15 +166,87 @@ fn busy_polling_stops_when_traffic_does() {
 
     // Out-of-range and malformed windows are refused at start-up.
     for bad in ["--busy-poll-us=20000", "--busy-poll-us=soon"] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_graphedge"))
-            .args(["serve", "--database-url", &url, "--server-port", "1", bad])
-            .output()
-            .unwrap();
-        assert!(!out.status.success());
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains("GRAPHEDGE_BUSY_POLL_US"),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        refused(&url, bad, "GRAPHEDGE_BUSY_POLL_US");
+    }
+}
+
+/// `graphedge serve` with the setting `flag` does not start and names `setting` in its error.
+fn refused(url: &str, flag: &str, setting: &str) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_graphedge"))
+        .args(["serve", "--database-url", url, "--server-port", "1", flag])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(setting), "{stderr}");
+}
+
+/// The names of the process's threads.
+#[cfg(target_os = "linux")]
+fn thread_names(pid: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn http_threads_serve_and_stop_together() {
+    let (_pg, url) = database();
+    let server = Server::start_with(&url, &["--http-threads=3", "--enable-background=false"]);
+    setup(&server);
+    let http = thread_names(server.pid())
+        .into_iter()
+        .filter(|n| n.starts_with("graphedge-http"))
+        .count();
+    assert_eq!(http, 3, "{:?}", thread_names(server.pid()));
+
+    // 12 clients at once, each request on a connection of its own: the same answer for all.
+    let query = json!({"query": "{ author(order_by: {id: asc}) { id name } }"}).to_string();
+    let answers: Vec<(u16, serde_json::Value)> = std::thread::scope(|s| {
+        let clients: Vec<_> = (0..12)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..10)
+                        .map(|_| common::post(&server.base, "/v1/graphql", &[], &query))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        clients
+            .into_iter()
+            .flat_map(|c| c.join().unwrap())
+            .collect()
+    });
+    let expected =
+        json!({"data": {"author": [{"id": 1, "name": "Ada"}, {"id": 2, "name": "Brian"}]}});
+    for (status, body) in &answers {
+        assert_eq!((*status, body), (200, &expected));
+    }
+
+    // A statement in flight when SIGTERM arrives still gets its answer; then the process exits.
+    let base = server.base.clone();
+    let slow = std::thread::spawn(move || {
+        common::post(
+            &base,
+            "/v2/query",
+            &[],
+            &json!({"type": "run_sql", "args": {"sql": "SELECT pg_sleep(1)"}}).to_string(),
+        )
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let status = server.terminate();
+    let (code, body) = slow.join().unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert!(status.success(), "{status:?}");
+
+    for bad in [
+        "--http-threads=0",
+        "--http-threads=many",
+        "--http-threads=100000",
+    ] {
+        refused(&url, bad, "GRAPHEDGE_HTTP_THREADS");
     }
 }
