@@ -210,15 +210,15 @@ fn truthy(v: &str) -> Result<bool, String> {
     }
 }
 
-/// The engine's database: the pool, or the Neon HTTP transport when `GRAPHEDGE_SQL_ENDPOINT`
-/// is set (`loopback`: a gateway of this process on an internal 127.0.0.1 port, with a random
-/// secret, so the whole engine runs over HTTP).
 /// Connections of the pool that loads the metadata at start-up and serves the background loops
 /// (event triggers, scheduled events); the HTTP threads have pools of their own.
 const BACKGROUND_POOL: usize = 4;
 
-/// The database: one backend for start-up and the background loops, on this runtime, and how
-/// each HTTP thread opens its own (see [`server::Threads`]).
+/// The engine's database: the pool, or the Neon HTTP transport when `GRAPHEDGE_SQL_ENDPOINT`
+/// is set (`loopback`: a gateway of this process on an internal 127.0.0.1 port, with a random
+/// secret, so the whole engine runs over HTTP). Returns one backend for start-up and the
+/// background loops, on this runtime, and how each HTTP thread opens its own (see
+/// [`server::Threads`]).
 async fn backend(
     url: &str,
     config: &ServeConfig,

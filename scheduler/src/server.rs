@@ -156,26 +156,27 @@ pub async fn serve(
                 let _ = done.send(result);
             })?;
     }
-    drop(done);
+    // The threads hold the listening socket from here on.
+    drop((done, listener));
     // A thread that ends early (it could not register its listener) stops the others too.
+    let panicked = || std::io::Error::other("an HTTP thread panicked");
     let mut result: std::io::Result<()> = Ok(());
     let mut left = count;
     tokio::select! {
         _ = shutdown => tracing::info!("shutting down: waiting for in-flight requests"),
         first = finished.recv() => {
             left -= 1;
-            result = first.unwrap_or(Ok(()));
+            result = first.unwrap_or_else(|| Err(panicked()));
         }
     }
     let _ = stop.send(true);
     while left > 0 {
         left -= 1;
         match finished.recv().await {
-            Some(Ok(())) => {}
-            Some(Err(e)) => result = result.and(Err(e)),
+            Some(report) => result = result.and(report),
             // A thread panicked (its sender is gone without a report).
             None => {
-                result = result.and(Err(std::io::Error::other("an HTTP thread panicked")));
+                result = result.and(Err(panicked()));
                 break;
             }
         }
