@@ -26,8 +26,8 @@
 //! per statement does best; letting a second run start, or a big cohort start early, cost more
 //! Postgres work than the idle time it saved.)
 //!
-//! When a run with a large answer ([`LARGE_ANSWER`]) ends and a cohort waits, its members let
-//! the waiting cohort's run be sent before they take their answers.
+//! When a run with a large answer ([`LARGE_ANSWER`]) ends, its requests take their answers one
+//! turn of the host's run queue later, so a waiting cohort's run is sent first.
 //!
 //! If a cohort's leader goes away (its request was cancelled), the cohort's members run the
 //! statement themselves, each on its own: nobody waits for an answer that will not come.
@@ -219,7 +219,7 @@ impl Flights {
         if Arc::strong_count(&guard.cohort) > 1 {
             guard.outcome = Some(out.clone());
         }
-        if guard.end() && is_large(&out) {
+        if guard.publish() && is_large(&out) {
             yield_once().await;
         }
         out
@@ -244,11 +244,9 @@ impl Flights {
         h.finish()
     }
 
-    /// The run of `cohort` is over (or was never sent): a pending cohort may go, the statement's
-    /// speed is noted, and the cohort's members get `outcome` (`None`: abandoned, or nobody to
-    /// answer).
-    ///
-    /// Says whether a pending cohort may now go.
+    /// The run of `cohort` is over (or was never sent): a pending cohort may go (the result
+    /// says whether one does), the statement's speed is noted, and the cohort's members get
+    /// `outcome` (`None`: abandoned, or nobody to answer).
     fn finish(
         &self,
         hash: u64,
@@ -352,14 +350,17 @@ struct Leader<'a> {
     outcome: Option<Outcome>,
     /// Whether the run was slow, when timed.
     slow: Option<bool>,
-    /// Published already (by [`Leader::end`]).
+    /// Published already (see [`Leader::publish`]).
     ended: bool,
 }
 
 impl Leader<'_> {
-    /// Publishes the outcome now; says whether a pending cohort may now go.
-    fn end(mut self) -> bool {
-        self.ended = true;
+    /// Publishes the outcome (once; later calls do nothing); says whether a pending cohort may
+    /// now go.
+    fn publish(&mut self) -> bool {
+        if std::mem::replace(&mut self.ended, true) {
+            return false;
+        }
         let outcome = self.outcome.take();
         self.flights
             .finish(self.hash, self.stmt, &self.cohort, outcome, self.slow)
@@ -368,11 +369,7 @@ impl Leader<'_> {
 
 impl Drop for Leader<'_> {
     fn drop(&mut self) {
-        if !self.ended {
-            let outcome = self.outcome.take();
-            self.flights
-                .finish(self.hash, self.stmt, &self.cohort, outcome, self.slow);
-        }
+        self.publish();
     }
 }
 

@@ -1,16 +1,17 @@
-//! Busy polling while requests come: a worker keeps polling for the next packet for a short
-//! window before it lets its CPU sleep.
+//! Busy polling while requests come: an HTTP thread keeps polling for the next packet for a
+//! short window before it lets its CPU sleep (one [`BusyPoll`] per HTTP thread, see
+//! [`crate::server`]).
 //!
 //! On a small virtual machine the expensive part of a quick request is often not the work but
 //! the sleeping between its steps. Every time the engine has nothing runnable (the request is
-//! at Postgres, the response is on its way to the client), its worker blocks in `epoll_wait` and
+//! at Postgres, the response is on its way to the client), its thread blocks in `epoll_wait` and
 //! the virtual CPU halts; the next packet then costs an interrupt, a wake-up of the halted CPU
 //! through the hypervisor and a context switch before any work happens. Measured on the 2-core
 //! bench VM (Firecracker, guest halt-polling off): ~12 % of the machine sat idle in those gaps
 //! during the Q2 run, and waking from them was a large share of the engine's kernel time.
 //!
-//! [`BusyPoll`] runs one task on the runtime that yields in a loop until no request has started
-//! or ended for the window given to [`BusyPoll::start`]: each yield lets its worker poll the sockets without
+//! [`BusyPoll`] runs one task on its thread's runtime that yields in a loop until no request has started
+//! or ended for the window given to [`BusyPoll::start`]: each yield lets the thread poll the sockets without
 //! blocking (tokio polls the I/O driver with a zero timeout when a task yielded) and run
 //! whatever became ready, and each iteration also yields the CPU to other processes
 //! ([`std::thread::yield_now`]), so Postgres or a client on the same core runs first. Then it

@@ -331,24 +331,31 @@ impl ServeConfig {
                 .parse::<u16>()
                 .map_err(|_| format!("HASURA_GRAPHQL_SERVER_PORT: not a port number: {p}"))?,
         };
-        let pool_size = match nonempty("HASURA_GRAPHQL_PG_CONNECTIONS") {
-            None => crate::db::DEFAULT_POOL_SIZE,
-            Some(n) => match n.trim().parse::<usize>() {
-                Ok(n) if n > 0 => n.min(crate::db::MAX_POOL_SIZE),
-                _ => {
-                    return Err(format!(
-                        "HASURA_GRAPHQL_PG_CONNECTIONS: expected a positive integer: {n}"
-                    ))
-                }
-            },
+        let count = |key: &str, ok: &dyn Fn(usize) -> bool, expected: &str| {
+            nonempty(key)
+                .map(|v| match v.trim().parse::<usize>() {
+                    Ok(n) if ok(n) => Ok(n),
+                    _ => Err(format!("{key}: expected {expected}: {v}")),
+                })
+                .transpose()
         };
+        let pool_size = count(
+            "HASURA_GRAPHQL_PG_CONNECTIONS",
+            &|n| n > 0,
+            "a positive integer",
+        )?
+        .map_or(crate::db::DEFAULT_POOL_SIZE, |n| {
+            n.min(crate::db::MAX_POOL_SIZE)
+        });
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let pipeline = match nonempty("GRAPHEDGE_PG_PIPELINE_CONNECTIONS") {
-            None => cpus.clamp(2, 8),
-            Some(n) => n.trim().parse::<usize>().map_err(|_| {
-                format!("GRAPHEDGE_PG_PIPELINE_CONNECTIONS: expected a number: {n}")
-            })?,
-        };
+        let pipeline = count("GRAPHEDGE_PG_PIPELINE_CONNECTIONS", &|_| true, "a number")?
+            .unwrap_or(cpus.clamp(2, 8));
+        let http_threads = count(
+            "GRAPHEDGE_HTTP_THREADS",
+            &|n| (1..=MAX_HTTP_THREADS).contains(&n),
+            &format!("1 to {MAX_HTTP_THREADS}"),
+        )?
+        .unwrap_or((cpus / 2).max(1));
         // The pool keeps at least half of the connections.
         let pipeline = pipeline.min(pool_size / 2);
         let host = match nonempty("HASURA_GRAPHQL_SERVER_HOST").as_deref() {
@@ -362,17 +369,7 @@ impl ServeConfig {
             pool_size,
             pipeline,
             busy_poll: window_from(get("GRAPHEDGE_BUSY_POLL_US").as_deref(), cpus)?,
-            http_threads: match nonempty("GRAPHEDGE_HTTP_THREADS") {
-                None => (cpus / 2).max(1),
-                Some(n) => match n.trim().parse::<usize>() {
-                    Ok(n) if (1..=MAX_HTTP_THREADS).contains(&n) => n,
-                    _ => {
-                        return Err(format!(
-                            "GRAPHEDGE_HTTP_THREADS: expected 1 to {MAX_HTTP_THREADS}: {n}"
-                        ))
-                    }
-                },
-            },
+            http_threads,
         })
     }
 }

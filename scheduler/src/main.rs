@@ -272,14 +272,15 @@ async fn backend(
 }
 
 /// HTTP threads over native pools: each gets its share of the connections (the pool's and the
-/// pipeline's), at least one pooled connection each.
+/// pipeline's). There are no more threads than pooled connections (at least one: the pipeline
+/// takes at most half of a pool of at least one), so each has at least one.
 fn pool_threads(url: &str, config: &ServeConfig) -> server::Threads {
     let (pooled, pipelined) = (config.pool_size - config.pipeline, config.pipeline);
     let url = url.to_string();
     server::Threads {
-        count: config.http_threads.min(pooled).max(1),
+        count: config.http_threads.min(pooled),
         db: Arc::new(move |i, n| {
-            let db = PgDatabase::connect(&url, server::share(pooled, n, i).max(1))?;
+            let db = PgDatabase::connect(&url, server::share(pooled, n, i))?;
             Ok(Backend::Pool(
                 db.with_pipeline(server::share(pipelined, n, i)),
             ))
