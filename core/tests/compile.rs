@@ -99,3 +99,54 @@ snap!(
     "query q($l: Int!) { author(limit: $l) { id } }",
     &[("l", Value::Null)]
 );
+
+/// The blog schema where role `user` may read at most 2 articles (aggregations allowed).
+fn limited_schema() -> graphedge_core::Schema {
+    let mut schema = blog_schema();
+    for t in &mut schema.tables {
+        if t.gql_name == "article" {
+            if let Some(select) = t
+                .permissions
+                .get_mut("user")
+                .and_then(|p| p.select.as_mut())
+            {
+                select.limit = Some(2);
+            }
+        }
+    }
+    schema
+}
+
+/// The permission's row limit wherever `user` gets article rows: `nodes` keep at most 2 rows
+/// while `aggregate` counts every visible one (Hasura), and plain lists are limited.
+#[test]
+fn permission_limit_bounds_every_row_list() {
+    let schema = limited_schema();
+    let session = user_session("user", "1");
+    let vars = owned_vars(&[]);
+    let opts = Options {
+        stringify_numeric: true,
+        ..Default::default()
+    };
+    let sql = |query: &str| {
+        let req = Request {
+            query,
+            operation_name: None,
+            variables: &vars,
+        };
+        match compile(&schema, &session, &req, &opts) {
+            Ok(plan) => plan.sql,
+            Err(e) => format!("error: {}", e.message),
+        }
+    };
+    let cases = [
+        "{ article_aggregate { aggregate { count } nodes { id } } }",
+        "{ article_aggregate { nodes { id } } }",
+        "{ article_aggregate(limit: 5) { aggregate { count } nodes { id } } }",
+        "{ article_aggregate(limit: 1) { aggregate { count } nodes { id } } }",
+        "{ article(limit: 5) { id } }",
+        "{ author { articles { id } articles_aggregate { aggregate { count } nodes { id } } } }",
+    ];
+    let rendered: Vec<String> = cases.iter().map(|q| format!("{q}\n{}\n", sql(q))).collect();
+    insta::assert_snapshot!(rendered.join("\n"));
+}

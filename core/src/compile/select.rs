@@ -245,7 +245,10 @@ pub(super) enum Shape {
 pub(super) struct ListArgs {
     pub(super) conds: Vec<String>,
     pub(super) order: Vec<OrderItem>,
+    /// The row limit: the `limit` argument bounded by the permission's limit.
     pub(super) limit: Option<u64>,
+    /// The `limit` argument alone (aggregates are computed over it, not the permission's limit).
+    pub(super) user_limit: Option<u64>,
     pub(super) offset: Option<u64>,
     pub(super) distinct: Vec<String>,
 }
@@ -264,6 +267,7 @@ pub(super) fn list_args<'a>(
         conds: Vec::new(),
         order: Vec::new(),
         limit: perm.limit(),
+        user_limit: None,
         offset: None,
         distinct: Vec::new(),
     };
@@ -281,6 +285,7 @@ pub(super) fn list_args<'a>(
             "limit" => {
                 if let Some(l) = values::non_negative_int(ctx, v, &p)? {
                     a.limit = Some(a.limit.map_or(l, |pl| pl.min(l)));
+                    a.user_limit = Some(l);
                 }
             }
             "offset" => {
@@ -621,16 +626,20 @@ fn aggregate<'a>(
     let alias = ctx.alias();
     let join = boolexp::parent_join_conds(ctx, &join_on, t, &alias);
     let mut a = list_args(ctx, t, &alias, perm, f, path, extra_args)?;
-    // The permission's row limit bounds returned rows, not what aggregates are computed over
-    // (Hasura: count over a role with `limit: 1` still counts every visible row).
-    if let (Some(pl), Some(l)) = (perm.limit(), a.limit) {
-        if l == pl && !f.field.arguments.iter().any(|(n, _)| n == "limit") {
-            a.limit = None;
-        }
-    }
     let e = ctx.alias();
     let agg_type = format!("{}_aggregate", table.gql_name);
     let fields = normalize::collect(ctx, &f.selection_sets(), &agg_type)?;
+    // Hasura's permission limit under aggregates: `aggregate { .. }` is computed over every
+    // visible row (bounded by the `limit` argument only), while `nodes` still returns at most the
+    // permission's limit of them (in order). Without aggregate fields, the rows themselves are
+    // bounded as in a plain select.
+    let nodes_limit = match perm.limit() {
+        Some(pl) if fields.iter().any(|af| af.name() == "aggregate") => {
+            a.limit = a.user_limit;
+            Some(pl)
+        }
+        _ => None,
+    };
     let mut pairs = Vec::new();
     let mut nodes_json: Option<String> = None;
     for af in &fields {
@@ -644,11 +653,14 @@ fn aggregate<'a>(
                     None => format!("{} AS {}", obj, sql::ident(&col)),
                     Some(prev) => format!("{}, {} AS {}", prev, obj, sql::ident(&col)),
                 });
-                format!(
-                    "coalesce(json_agg({}.{}), '[]'::json)",
-                    sql::ident(&e),
-                    sql::ident(&col)
-                )
+                let node = format!("{}.{}", sql::ident(&e), sql::ident(&col));
+                match nodes_limit {
+                    None => format!("coalesce(json_agg({}), '[]'::json)", node),
+                    Some(l) => format!(
+                        "coalesce(array_to_json((array_agg({}))[1:{}]), '[]'::json)",
+                        node, l
+                    ),
+                }
             }
             "aggregate" => aggregate_fields(ctx, t, &e, perm, af, &p)?,
             other => return Err(not_found(&p, other, &agg_type)),
