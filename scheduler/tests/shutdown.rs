@@ -4,8 +4,8 @@
 //!   its database unreachable: it exits within the timeout (plus the release window), and a new
 //!   scheduler delivers the events again once the database is back (at least once).
 //! * `second_signal_exits_at_once` — a second SIGTERM does not wait for the timeout.
-//! * `serve_drains_requests` — `graphedge serve` lets a request in flight finish, and cuts one
-//!   that outlasts the timeout.
+//! * `http_servers_drain_requests` — `graphedge serve` and `graphedge gateway` let a request in
+//!   flight finish, and cut one that outlasts the timeout.
 //!
 //! The database is reached through [`PgProxy`], a TCP proxy the test switches off (existing
 //! connections closed, new ones refused) and on again. Deliveries are held by the receiver until
@@ -359,42 +359,74 @@ fn second_signal_exits_at_once() {
     delivered_again(&pg, &recv, 2);
 }
 
-/// Statements of the test requests that are running.
-const SLEEPING: &str = "SELECT count(*) FROM pg_stat_activity \
-    WHERE query LIKE '%pg\\_sleep(%' AND state = 'active' AND pid <> pg_backend_pid()";
+/// Running statements of the test requests that sleep `secs`.
+fn sleeping(pg: &TempPostgres, secs: &str) -> i64 {
+    psql_count(
+        pg,
+        &format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg\\_sleep({secs})%' \
+             AND state = 'active' AND pid <> pg_backend_pid()"
+        ),
+    )
+}
 
+/// `graphedge serve` and `graphedge gateway` with a request in flight: SIGTERM stops accepting
+/// and lets it finish within the timeout, or exits at the timeout without its answer.
 #[test]
-fn serve_drains_requests() {
+fn http_servers_drain_requests() {
     let (pg, url) = database();
-    // (request's sleep in s, graceful-shutdown timeout in s, answered?); the cut request's
-    // statement runs on in Postgres, so it comes last.
-    for (sleep, timeout, answered) in [(2, 60, true), (120, 2, false)] {
-        let server = Server::start_with(
+    // (command, request's sleep in s (unique per case), timeout in s, answered?)
+    let cases = [
+        ("serve", "2", 60, true),
+        ("gateway", "2.5", 60, true),
+        ("serve", "120", 2, false),
+        ("gateway", "121", 2, false),
+    ];
+    for (command, sleep, timeout, answered) in cases {
+        let port = common::free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut args = vec![
+            command,
+            "--database-url",
             &url,
-            &[
-                "--enable-background=false",
-                "--graceful-shutdown-timeout",
-                &timeout.to_string(),
-            ],
-        );
-        let base = server.base.clone();
+            "--server-host",
+            "127.0.0.1",
+        ];
+        let (port_s, timeout_s) = (port.to_string(), timeout.to_string());
+        args.extend(["--server-port", &port_s]);
+        args.extend(["--graceful-shutdown-timeout", &timeout_s]);
+        if command == "serve" {
+            args.push("--enable-background=false");
+        }
+        let mut proc = Proc::spawn(&args, &[("GRAPHEDGE_GATEWAY_SECRET", "s3cret")]);
+        wait_until("healthy", Duration::from_secs(60), || {
+            ureq::get(&format!("{base}/healthz")).call().is_ok()
+        });
+        let sql = format!("SELECT pg_sleep({sleep})");
+        let (path, body) = match command {
+            "serve" => (
+                "/v2/query",
+                json!({"type": "run_sql", "args": {"source": "default", "sql": sql}}),
+            ),
+            _ => ("/sql", json!({"query": sql, "params": []})),
+        };
+        let (conn, url2) = (url.clone(), format!("{base}{path}"));
         let request = std::thread::spawn(move || {
-            let body = json!({"type": "run_sql", "args": {"source": "default", "sql": format!("SELECT pg_sleep({sleep})")}});
-            ureq::post(&format!("{base}/v2/query"))
+            ureq::post(&url2)
+                .set("authorization", "Bearer s3cret")
+                .set("neon-connection-string", &conn)
                 .send_string(&body.to_string())
                 .map(|r| r.status())
                 .ok()
         });
         wait_until("the request in flight", Duration::from_secs(60), || {
-            psql_count(&pg, SLEEPING) == 1
+            sleeping(&pg, sleep) == 1
         });
-        let started = Instant::now();
-        let status = server.terminate();
-        let took = started.elapsed();
-        eprintln!("serve, {sleep} s request, {timeout} s timeout: exited after {took:.1?}");
-        assert!(status.success(), "{status}");
-        assert!(took < Duration::from_secs(timeout) + MARGIN, "{took:?}");
+        proc.sigterm();
+        let (status, took) = proc.exit_within(Duration::from_secs(timeout) + MARGIN);
+        eprintln!("{command}, {sleep} s request, {timeout} s timeout: exited after {took:.1?}");
+        assert!(status.success(), "{command}: {status}");
         let got = request.join().unwrap();
-        assert_eq!(got == Some(200), answered, "{got:?}");
+        assert_eq!(got == Some(200), answered, "{command}: {got:?}");
     }
 }
