@@ -145,10 +145,10 @@ async fn serve_until_stopped(
     shutdown: &Shutdown,
 ) -> Result<(), String> {
     shutdown.listen();
-    let result = server::serve(listener, app, threads, shutdown.requested())
+    let result = server::serve(listener, app, threads, shutdown)
         .await
         .map_err(|e| e.to_string());
-    // The HTTP threads may also have ended with an error: the loops stop too.
+    // Also when serving failed: the loops stop too.
     shutdown.request();
     background.stop().await;
     result

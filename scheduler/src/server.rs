@@ -6,8 +6,8 @@
 //! * a panic in the handler (a bug) becomes a 500 `unexpected` error, not a dropped connection;
 //! * one JSON log line per request (`method`, `path`, `status`, `duration_ms`);
 //! * every request's start and end keep its thread's [`crate::busy_poll`] task polling;
-//! * [`serve`] stops accepting when `shutdown` resolves (with the deadline of
-//!   [`crate::shutdown`]) and lets in-flight requests finish until that deadline.
+//! * [`serve`] stops accepting when the stop is requested ([`crate::shutdown`]) and lets
+//!   in-flight requests finish until the shutdown deadline.
 //!
 //! **Threads.** [`serve`] runs [`Threads::count`] HTTP threads, each a single-threaded tokio
 //! runtime that accepts from the shared listening socket and keeps every connection it accepted
@@ -21,7 +21,6 @@
 //! proxy usually share the machine, and one thread already serves tens of thousands of quick
 //! requests a second.
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -93,14 +92,14 @@ pub async fn bind(host: &str, port: u16, search: u16) -> std::io::Result<TcpList
     Err(last.unwrap_or_else(|| std::io::Error::other("no port to bind")))
 }
 
-/// Serves `listener` on [`Threads::count`] HTTP threads until `shutdown` resolves with the
-/// shutdown deadline, then waits (until that deadline) for open connections to finish their
-/// current request.
+/// Serves `listener` on [`Threads::count`] HTTP threads until the stop is requested (or a thread
+/// fails, which requests it), then waits (until the shutdown deadline) for open connections to
+/// finish their current request.
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     threads: Threads,
-    shutdown: impl Future<Output = tokio::time::Instant>,
+    shutdown: &crate::shutdown::Shutdown,
 ) -> std::io::Result<()> {
     let listener = listener.into_std()?;
     let count = threads.count.max(1);
@@ -142,14 +141,14 @@ pub async fn serve(
     let mut result: std::io::Result<()> = Ok(());
     let mut left = count;
     let deadline = tokio::select! {
-        deadline = shutdown => {
+        deadline = shutdown.requested() => {
             tracing::info!("shutting down: waiting for in-flight requests");
             deadline
         }
         first = finished.recv() => {
             left -= 1;
             result = first.unwrap_or_else(|| Err(panicked()));
-            tokio::time::Instant::now()
+            shutdown.request()
         }
     };
     let _ = stop.send(Some(deadline));

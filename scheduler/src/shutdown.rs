@@ -107,9 +107,12 @@ impl Shutdown {
     /// Listens for SIGTERM / SIGINT on the current runtime: the first requests the stop and
     /// starts the watchdog, the second exits at once.
     pub fn listen(&self) {
+        // Registered here, before returning: no signal is missed (nor left to its default
+        // action) from now on, also none that comes between the first and the second.
+        let mut signals = Signals::new();
         let this = self.clone();
         tokio::spawn(async move {
-            signal().await;
+            signals.next().await;
             let deadline = this.request();
             tracing::info!(
                 timeout_s = this.timeout.as_secs_f64(),
@@ -123,7 +126,7 @@ impl Shutdown {
                     std::thread::sleep(left + RELEASE_WINDOW + WATCHDOG_SLACK);
                     watchdog.exit_now("the graceful-shutdown timeout passed");
                 });
-            signal().await;
+            signals.next().await;
             this.exit_now("a second signal");
         });
     }
@@ -139,25 +142,43 @@ impl Shutdown {
     }
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT (Ctrl-C) and SIGTERM, listened to from creation on.
+struct Signals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let streams = signal(SignalKind::terminate())
+                .and_then(|t| Ok((t, signal(SignalKind::interrupt())?)))
+                .map_err(|e| tracing::error!(error = %e, "cannot listen for signals"))
+                .ok();
+            Signals { streams }
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// The next SIGINT or SIGTERM.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        match &mut self.streams {
+            Some((term, int)) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = int.recv() => {},
+                }
+            }
+            None => std::future::pending().await,
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
