@@ -21,6 +21,10 @@
 //!    `num_retries` retries), or `error`. Updates are guarded by `locked_by`, so a process whose
 //!    lease was taken over cannot overwrite the new owner's result (delivery is at least once).
 //!
+//! **Shutdown** ([`crate::shutdown`], via [`Scheduler::run`]): once the stop is requested nothing
+//! more is claimed; the tick in flight may finish until the deadline, then the events still
+//! held are released (bounded; what cannot be released is recovered after the lease).
+//!
 //! The clock is injected ([`Clock`]): every time comparison uses the scheduler's `now` as a
 //! parameter, never the database's `now()`, so tests can run the loop in the future
 //! ([`OffsetClock`]). Times are UTC.

@@ -6,6 +6,8 @@
 //! * `second_signal_exits_at_once` — a second SIGTERM does not wait for the timeout.
 //! * `http_servers_drain_requests` — `graphedge serve` and `graphedge gateway` let a request in
 //!   flight finish, and cut one that outlasts the timeout.
+//! * `dev_stops_its_postgres` — `graphedge dev` stops its throwaway Postgres after one signal and
+//!   after two (the early exit runs the same clean-up).
 //!
 //! The database is reached through [`PgProxy`], a TCP proxy the test switches off (existing
 //! connections closed, new ones refused) and on again. Deliveries are held by the receiver until
@@ -428,5 +430,64 @@ fn http_servers_drain_requests() {
         assert!(status.success(), "{command}: {status}");
         let got = request.join().unwrap();
         assert_eq!(got == Some(200), answered, "{command}: {got:?}");
+    }
+}
+
+/// `graphedge dev` stops its throwaway Postgres however it ends: after the first signal (work
+/// drained), and after a second one that cuts a request in flight.
+#[test]
+fn dev_stops_its_postgres() {
+    for signals in [1, 2] {
+        let port = common::free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let port_s = port.to_string();
+        let mut dev = Proc::spawn(
+            &[
+                "dev",
+                "--server-port",
+                &port_s,
+                "--graceful-shutdown-timeout",
+                "600",
+            ],
+            &[],
+        );
+        dev.wait_log("Demo database: ");
+        let pg_port: u16 = {
+            let lines = dev.lines.lock().unwrap();
+            let line = lines
+                .iter()
+                .find(|l| l.contains("Demo database: "))
+                .unwrap();
+            let rest = line.split("@127.0.0.1:").nth(1).unwrap();
+            rest.split('/').next().unwrap().parse().unwrap()
+        };
+        let body = |sql: &str| {
+            json!({"type": "run_sql", "args": {"source": "default", "sql": sql}}).to_string()
+        };
+        let _request = (signals == 2).then(|| {
+            let (url, held) = (format!("{base}/v2/query"), body("SELECT pg_sleep(300)"));
+            let request = std::thread::spawn(move || ureq::post(&url).send_string(&held).is_ok());
+            let in_flight = body(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg\\_sleep(300)%' \
+                 AND state = 'active' AND pid <> pg_backend_pid()",
+            );
+            wait_until("the request in flight", Duration::from_secs(60), || {
+                let (_, r) = common::post(&base, "/v2/query", &[], &in_flight);
+                r["result"][1][0] == "1"
+            });
+            request
+        });
+        dev.sigterm();
+        if signals == 2 {
+            dev.wait_log("shutting down");
+            dev.sigterm();
+        }
+        let (status, took) = dev.exit_within(MARGIN);
+        eprintln!("dev, {signals} signal(s): exited after {took:.1?} ({status})");
+        assert_eq!(status.success(), signals == 1, "{status}");
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", pg_port)).is_err(),
+            "the throwaway Postgres still listens"
+        );
     }
 }
