@@ -3,9 +3,10 @@
 //! `graphedge serve` unless `--enable-background=false` / `GRAPHEDGE_ENABLE_BACKGROUND=false`.
 //!
 //! Every loop shares one webhook [`Deliverer`] (one HTTP pool of
-//! `HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE` permits) and stops when `shutdown` becomes true,
-//! returning its unfinished work to the database before [`run`] returns.
-use tokio::sync::watch;
+//! `HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE` permits). Once the process's [`Shutdown`] is
+//! requested they stop claiming, let work in flight finish until its deadline and return their
+//! unfinished work to the database (bounded by the release deadline) before [`run`] returns.
+use crate::shutdown::Shutdown;
 
 use crate::db::PgDatabase;
 use crate::deliver::Deliverer;
@@ -30,8 +31,8 @@ impl Settings {
     }
 }
 
-/// Runs all background loops until `shutdown` becomes true and every loop has stopped.
-pub async fn run(db: PgDatabase, settings: Settings, shutdown: watch::Receiver<bool>) {
+/// Runs all background loops until the stop is requested and every loop has stopped.
+pub async fn run(db: PgDatabase, settings: Settings, shutdown: Shutdown) {
     let mut loops = tokio::task::JoinSet::new();
     loops.spawn(events::run(
         db.clone(),
@@ -45,7 +46,7 @@ pub async fn run(db: PgDatabase, settings: Settings, shutdown: watch::Receiver<b
             settings.deliverer.clone(),
             settings.scheduled.clone(),
         )
-        .run(crate::scheduled::stopped(shutdown.clone())),
+        .run(shutdown.clone()),
     );
     // Further loops go here, e.g. `loops.spawn(crate::cron::run(db.clone(), deliverer.clone(), ...));`
     while let Some(r) = loops.join_next().await {

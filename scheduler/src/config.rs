@@ -124,6 +124,12 @@ pub const FLAGS: &[Flag] = &[
         help: "`serve`: also deliver event triggers (default true)",
     },
     Flag {
+        name: "graceful-shutdown-timeout",
+        env: "HASURA_GRAPHQL_GRACEFUL_SHUTDOWN_TIMEOUT",
+        switch: false,
+        help: "seconds work in flight gets after SIGTERM/SIGINT before the process exits (default 60)",
+    },
+    Flag {
         name: "events-http-pool-size",
         env: "HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE",
         switch: false,
@@ -319,6 +325,8 @@ pub struct ServeConfig {
     pub busy_poll: Option<Duration>,
     /// HTTP threads (see [`crate::server`]).
     pub http_threads: usize,
+    /// How long work in flight may take after a shutdown signal (see [`crate::shutdown`]).
+    pub graceful_shutdown: Duration,
 }
 
 impl ServeConfig {
@@ -370,7 +378,21 @@ impl ServeConfig {
             pipeline,
             busy_poll: window_from(get("GRAPHEDGE_BUSY_POLL_US").as_deref(), cpus)?,
             http_threads,
+            graceful_shutdown: graceful_from(
+                get("HASURA_GRAPHQL_GRACEFUL_SHUTDOWN_TIMEOUT").as_deref(),
+            )?,
         })
+    }
+}
+
+/// `HASURA_GRAPHQL_GRACEFUL_SHUTDOWN_TIMEOUT`: seconds (default
+/// [`crate::shutdown::DEFAULT_TIMEOUT`]; 0 = stop at once).
+fn graceful_from(setting: Option<&str>) -> Result<Duration, String> {
+    match setting.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(crate::shutdown::DEFAULT_TIMEOUT),
+        Some(v) => v.parse::<u64>().map(Duration::from_secs).map_err(|_| {
+            format!("HASURA_GRAPHQL_GRACEFUL_SHUTDOWN_TIMEOUT: expected whole seconds: {v}")
+        }),
     }
 }
 
@@ -576,5 +598,26 @@ mod tests {
         assert!(window_from(Some("20000"), 2)
             .unwrap_err()
             .contains("at most"));
+    }
+
+    #[test]
+    fn graceful_shutdown_timeout() {
+        assert_eq!(graceful_from(None), Ok(Duration::from_secs(60)));
+        assert_eq!(graceful_from(Some(" ")), Ok(Duration::from_secs(60)));
+        assert_eq!(graceful_from(Some(" 3 ")), Ok(Duration::from_secs(3)));
+        assert_eq!(graceful_from(Some("0")), Ok(Duration::ZERO));
+        for bad in ["-1", "1.5", "soon"] {
+            assert!(graceful_from(Some(bad))
+                .unwrap_err()
+                .contains("HASURA_GRAPHQL_GRACEFUL_SHUTDOWN_TIMEOUT"));
+        }
+        // The flag is the twin of the variable and wins over it.
+        let cli = Cli::parse(["scheduler", "--graceful-shutdown-timeout", "5"]).unwrap();
+        let env = |k: &str| (k == "HASURA_GRAPHQL_GRACEFUL_SHUTDOWN_TIMEOUT").then(|| "9".into());
+        let c = ServeConfig::from_lookup(&cli.lookup(env)).unwrap();
+        assert_eq!(c.graceful_shutdown, Duration::from_secs(5));
+        let c = ServeConfig::from_lookup(&env).unwrap();
+        assert_eq!(c.graceful_shutdown, Duration::from_secs(9));
+        assert!(help_text().contains("--graceful-shutdown-timeout"));
     }
 }

@@ -15,9 +15,13 @@
 //! * **Ordering** (opt-in, `"graphedge_ordering": "primary_key"` on the trigger): an event is
 //!   claimable only when no earlier event of the same trigger and primary key is still pending,
 //!   so events of one row are delivered one at a time in commit order.
-//! * **Shutdown**: on the shutdown signal no more events are claimed; deliveries in flight get
-//!   `HASURA_GRAPHQL_GRACEFUL_SHUTDOWN_TIMEOUT` seconds (default 60) to finish, then the
-//!   remaining claimed events are unlocked for other processes.
+//! * **Shutdown** ([`crate::shutdown`]): once the stop is requested no more events are claimed;
+//!   deliveries in flight may finish until the deadline (`HASURA_GRAPHQL_GRACEFUL_SHUTDOWN_TIMEOUT`
+//!   after the signal); outcomes are recorded and the remaining claimed events unlocked for
+//!   other processes, writes being retried until the deadline and tried once more after it
+//!   (bounded by the release window). What could not be recorded or unlocked (database down)
+//!   stays locked by this process until its lease runs out and is then delivered again (at
+//!   least once).
 //! * **Database restarts**: every database error is logged and retried after a pause; the pool
 //!   replaces broken connections.
 //! * Each attempt is one JSON log line (`target: graphedge::events`).
@@ -30,10 +34,12 @@ use graphedge_metadata::events::transform::RequestTransform;
 use graphedge_metadata::events::EventTriggerConf;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
+use tokio::time::Instant;
 
 use crate::db::PgDatabase;
 use crate::deliver::{self, Deliverer, Outcome};
+use crate::shutdown::Shutdown;
 
 /// Settings of the loop (Hasura's variables where they exist).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +47,6 @@ pub struct EventsConfig {
     pub fetch_interval: Duration,
     pub batch_size: usize,
     pub lease: Duration,
-    pub shutdown_grace: Duration,
 }
 
 impl Default for EventsConfig {
@@ -50,7 +55,6 @@ impl Default for EventsConfig {
             fetch_interval: Duration::from_millis(1000),
             batch_size: 100,
             lease: Duration::from_secs(30),
-            shutdown_grace: Duration::from_secs(60),
         }
     }
 }
@@ -76,11 +80,6 @@ impl EventsConfig {
             batch_size: num(get, "HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE", 100)?.clamp(1, 10_000)
                 as usize,
             lease: Duration::from_secs(num(get, "GRAPHEDGE_EVENTS_LOCK_LEASE_SECONDS", 30)?.max(1)),
-            shutdown_grace: Duration::from_secs(num(
-                get,
-                "HASURA_GRAPHQL_GRACEFUL_SHUTDOWN_TIMEOUT",
-                60,
-            )?),
         })
     }
 }
@@ -380,8 +379,14 @@ fn pg_text_array(items: &[&String]) -> String {
     format!("{{{}}}", quoted.join(","))
 }
 
-/// Writes records in batches; retries on database errors (the records are kept).
-async fn recorder(db: PgDatabase, owner: String, mut rx: mpsc::Receiver<Record>) {
+/// Writes records in batches; retries on database errors (the records are kept). After the
+/// shutdown deadline a batch gets one more try: its events stay locked until the lease.
+async fn recorder(
+    db: PgDatabase,
+    owner: String,
+    mut rx: mpsc::Receiver<Record>,
+    shutdown: Shutdown,
+) {
     let mut buf: Vec<Record> = Vec::new();
     loop {
         if buf.is_empty() {
@@ -412,32 +417,45 @@ async fn recorder(db: PgDatabase, owner: String, mut rx: mpsc::Receiver<Record>)
         );
         match db.transaction(&[s]).await {
             Ok(_) => buf.clear(),
+            Err(e) if shutdown.is_expired() => {
+                tracing::error!(target: "graphedge::events", error = %e, events = buf.len(),
+                    "cannot record deliveries before the graceful-shutdown timeout; \
+                     they are delivered again after the lease");
+                buf.clear();
+            }
             Err(e) => {
                 tracing::warn!(target: "graphedge::events", error = %e, pending = buf.len(), "cannot record deliveries; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = shutdown.expired() => {}
+                }
             }
         }
     }
 }
 
-/// Sleeps `d` or until shutdown; true when shutting down.
-async fn sleep_or_shutdown(d: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
-    if *shutdown.borrow() {
+/// Sleeps `d` or until the stop is requested; true when stopping.
+async fn sleep_or_shutdown(d: Duration, shutdown: &Shutdown) -> bool {
+    if shutdown.is_requested() {
         return true;
     }
     tokio::select! {
-        _ = tokio::time::sleep(d) => *shutdown.borrow(),
-        _ = shutdown.changed() => true,
+        _ = tokio::time::sleep(d) => shutdown.is_requested(),
+        _ = shutdown.requested() => true,
     }
 }
 
-/// Runs the event loop until `shutdown` becomes true, then drains and unlocks.
-pub async fn run(
-    db: PgDatabase,
-    deliverer: Deliverer,
-    config: EventsConfig,
-    mut shutdown: watch::Receiver<bool>,
-) {
+/// Awaits `task` until `until`; aborts it then.
+async fn finish_by(task: tokio::task::JoinHandle<()>, until: Instant) {
+    let abort = task.abort_handle();
+    if tokio::time::timeout_at(until, task).await.is_err() {
+        abort.abort();
+    }
+}
+
+/// Runs the event loop until the stop is requested, then drains and unlocks (see the module
+/// docs: everything is over by the shutdown's release deadline).
+pub async fn run(db: PgDatabase, deliverer: Deliverer, config: EventsConfig, shutdown: Shutdown) {
     let owner = owner_id();
     tracing::info!(target: "graphedge::events", owner = %owner, batch_size = config.batch_size,
         fetch_interval_ms = config.fetch_interval.as_millis() as u64,
@@ -448,16 +466,17 @@ pub async fn run(
         .await
     {
         tracing::warn!(target: "graphedge::events", error = %e, "cannot register with the database; retrying");
-        if sleep_or_shutdown(Duration::from_secs(1), &mut shutdown).await {
+        if sleep_or_shutdown(Duration::from_secs(1), &shutdown).await {
             return;
         }
     }
+    // The heartbeat goes on while deliveries drain: their claims must not expire meanwhile.
     let hb = {
-        let (db, owner, lease, mut sd) =
-            (db.clone(), owner.clone(), config.lease, shutdown.clone());
+        let (db, owner, lease) = (db.clone(), owner.clone(), config.lease);
         tokio::spawn(async move {
             let _ = db.transaction(&[stmt(FORGET_STALE_SQL, vec![])]).await;
-            while !sleep_or_shutdown(lease / 3, &mut sd).await {
+            loop {
+                tokio::time::sleep(lease / 3).await;
                 if let Err(e) = db
                     .transaction(&[stmt(HEARTBEAT_SQL, vec![Some(owner.clone())])])
                     .await
@@ -468,7 +487,7 @@ pub async fn run(
         })
     };
     let (tx, rx) = mpsc::channel::<Record>(10_000);
-    let rec = tokio::spawn(recorder(db.clone(), owner.clone(), rx));
+    let rec = tokio::spawn(recorder(db.clone(), owner.clone(), rx, shutdown.clone()));
     // In-flight deliveries: at most the HTTP pool size.
     let slots = Arc::new(Semaphore::new(deliverer.pool_size()));
     let mut triggers = Triggers {
@@ -480,14 +499,14 @@ pub async fn run(
     let mut tasks = tokio::task::JoinSet::new();
     let mut db_backoff = Duration::from_millis(500);
     loop {
-        if *shutdown.borrow() {
+        if shutdown.is_requested() {
             break;
         }
         while tasks.try_join_next().is_some() {}
         if last_refresh.elapsed() >= Duration::from_secs(1) {
             if let Err(e) = triggers.refresh(&db).await {
                 tracing::warn!(target: "graphedge::events", error = %e, "cannot read the metadata");
-                if sleep_or_shutdown(db_backoff, &mut shutdown).await {
+                if sleep_or_shutdown(db_backoff, &shutdown).await {
                     break;
                 }
                 db_backoff = (db_backoff * 2).min(Duration::from_secs(5));
@@ -496,7 +515,7 @@ pub async fn run(
             last_refresh = std::time::Instant::now();
         }
         if triggers.by_name.is_empty() {
-            if sleep_or_shutdown(config.fetch_interval, &mut shutdown).await {
+            if sleep_or_shutdown(config.fetch_interval, &shutdown).await {
                 break;
             }
             continue;
@@ -508,7 +527,7 @@ pub async fn run(
         if free < threshold {
             tokio::select! {
                 _ = tasks.join_next() => {},
-                _ = shutdown.changed() => break,
+                _ = shutdown.requested() => break,
             }
             continue;
         }
@@ -532,7 +551,7 @@ pub async fn run(
             }
             Err(e) => {
                 tracing::warn!(target: "graphedge::events", error = %e, "cannot claim events; retrying");
-                if sleep_or_shutdown(db_backoff, &mut shutdown).await {
+                if sleep_or_shutdown(db_backoff, &shutdown).await {
                     break;
                 }
                 db_backoff = (db_backoff * 2).min(Duration::from_secs(5));
@@ -554,37 +573,40 @@ pub async fn run(
                 drop(permit);
             });
         }
-        if !full && sleep_or_shutdown(config.fetch_interval, &mut shutdown).await {
+        if !full && sleep_or_shutdown(config.fetch_interval, &shutdown).await {
             break;
         }
     }
-    // Shutdown: let in-flight deliveries finish (bounded), record them, unlock the rest.
+    // Shutdown: in-flight deliveries may finish until the deadline, and failed writes are retried
+    // until then; past it each write gets one more attempt, bounded by the release deadline.
+    let deadline = shutdown.request();
+    let release = deadline + crate::shutdown::RELEASE_WINDOW;
     tracing::info!(target: "graphedge::events", in_flight = tasks.len(), "event delivery stopping");
     let drain = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(config.shutdown_grace, drain)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout_at(deadline, drain).await.is_err() {
+        tracing::warn!(target: "graphedge::events", in_flight = tasks.len(),
+            "deliveries still in flight at the graceful-shutdown timeout; their events are returned");
         tasks.abort_all();
     }
-    drop(tx);
-    let _ = rec.await;
-    let _ = hb.await;
-    for attempt in 0..5 {
-        let r = db
-            .transaction(&[
-                stmt(UNLOCK_SQL, vec![Some(owner.clone())]),
-                stmt(UNREGISTER_SQL, vec![Some(owner.clone())]),
-            ])
-            .await;
-        match r {
-            Ok(_) => break,
-            Err(e) if attempt < 4 => {
+    drop((tasks, tx));
+    finish_by(rec, release).await;
+    hb.abort();
+    let unlock = [
+        stmt(UNLOCK_SQL, vec![Some(owner.clone())]),
+        stmt(UNREGISTER_SQL, vec![Some(owner.clone())]),
+    ];
+    loop {
+        match tokio::time::timeout_at(release, db.transaction(&unlock)).await {
+            Ok(Ok(_)) => break,
+            Ok(Err(e)) if Instant::now() + Duration::from_millis(500) < deadline => {
                 tracing::warn!(target: "graphedge::events", error = %e, "cannot unlock events; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            Err(e) => tracing::error!(target: "graphedge::events", error = %e,
-                "cannot unlock events; they are redelivered after the lease"),
+            Ok(Err(_)) | Err(_) => {
+                tracing::error!(target: "graphedge::events",
+                    "cannot unlock events before the graceful-shutdown timeout; they are delivered again after the lease");
+                break;
+            }
         }
     }
     tracing::info!(target: "graphedge::events", "event delivery stopped");

@@ -754,16 +754,19 @@ fn pg_failure(e: impl Into<RunError>, index: Option<usize>) -> Failure {
 }
 
 /// Serves only the gateway (`POST /sql`, and `GET /healthz`) on `listener` until `shutdown`
-/// resolves: `graphedge gateway`, and the loopback gateway of `GRAPHEDGE_SQL_ENDPOINT=loopback`.
+/// resolves with the shutdown deadline, then lets open connections finish their current request
+/// until that deadline: `graphedge gateway`, and the loopback gateway of
+/// `GRAPHEDGE_SQL_ENDPOINT=loopback` (which never stops: its own process needs it to the end).
 pub async fn serve_only(
     listener: TcpListener,
     gateway: Arc<Gateway>,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = tokio::time::Instant>,
 ) -> std::io::Result<()> {
     use http_body_util::{BodyExt, Full, Limited};
     use hyper::service::service_fn;
     use hyper_util::rt::{TokioIo, TokioTimer};
     tokio::pin!(shutdown);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -774,7 +777,11 @@ pub async fn serve_only(
                     continue;
                 }
             },
-            _ = &mut shutdown => return Ok(()),
+            deadline = &mut shutdown => {
+                drop(listener);
+                crate::shutdown::drain_connections(graceful, deadline).await;
+                return Ok(());
+            }
         };
         let _ = stream.set_nodelay(true);
         let gateway = gateway.clone();
@@ -831,6 +838,7 @@ pub async fn serve_only(
             .keep_alive(true)
             .timer(TokioTimer::new())
             .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
         tokio::spawn(async move {
             let _ = conn.await;
         });

@@ -5,6 +5,7 @@
 //! * [`events`] — event-trigger delivery: claim, POST, record, retry.
 //! * [`backend`] — the pool or the Neon HTTP transport behind `graphedge serve`.
 //! * [`config`] — `graphedge serve` flags and Hasura's environment variables.
+//! * [`shutdown`] — graceful shutdown of every long-running command (drain until a deadline).
 //! * [`server`] — the hyper HTTP/1.1 server that hands each request to `graphedge_edge::handle`.
 //! * [`deliver`] — webhook delivery shared by event and cron triggers (pool, retries, headers).
 //! * [`http_client`] — [`http_client::NativeHttp`], the host's outbound HTTP for the edge handler.
@@ -30,3 +31,4 @@ pub mod pgtemp;
 pub mod pipeline;
 pub mod scheduled;
 pub mod server;
+pub mod shutdown;

@@ -10,6 +10,7 @@ use graphedge_scheduler::db::PgDatabase;
 use graphedge_scheduler::gateway::{self, Gateway, GatewayConfig};
 use graphedge_scheduler::http_client::NativeHttp;
 use graphedge_scheduler::server::{self, App};
+use graphedge_scheduler::shutdown::Shutdown;
 
 /// mimalloc: the request path allocates many small, short-lived buffers (headers, JSON,
 /// statement parameters); glibc's malloc showed up at ~9% of the server's CPU under load.
@@ -120,39 +121,46 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
         http_threads = threads.count,
         "graphedge is serving"
     );
+    let shutdown = Shutdown::new(config.graceful_shutdown);
     // The loops need a native pool; over the HTTP transport they get one of their own.
     let background = match &db {
-        Backend::Pool(pool) => spawn_background(&get, pool)?,
-        Backend::Http(_) => spawn_background(&get, &PgDatabase::connect(&url, BACKGROUND_POOL)?)?,
+        Backend::Pool(pool) => spawn_background(&get, pool, &shutdown)?,
+        Backend::Http(_) => spawn_background(
+            &get,
+            &PgDatabase::connect(&url, BACKGROUND_POOL)?,
+            &shutdown,
+        )?,
     };
     let app = Arc::new(App { engine, gateway });
-    let result = server::serve(listener, app, threads, background.signal())
+    serve_until_stopped(listener, app, threads, background, &shutdown).await
+}
+
+/// Serves HTTP next to the background loops until the first SIGTERM / SIGINT (see
+/// [`graphedge_scheduler::shutdown`]): both stop taking new work and drain until the deadline.
+async fn serve_until_stopped(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    threads: server::Threads,
+    background: Background,
+    shutdown: &Shutdown,
+) -> Result<(), String> {
+    shutdown.listen();
+    let result = server::serve(listener, app, threads, shutdown)
         .await
         .map_err(|e| e.to_string());
+    // Also when serving failed: the loops stop too.
+    shutdown.request();
     background.stop().await;
     result
 }
 
-/// The background loops next to the HTTP server (unless disabled): one shutdown signal stops
-/// both.
-struct Background {
-    tx: tokio::sync::watch::Sender<bool>,
-    handle: Option<tokio::task::JoinHandle<()>>,
-}
+/// The background loops (unless disabled); they stop when the shutdown is requested.
+struct Background(Option<tokio::task::JoinHandle<()>>);
 
 impl Background {
-    /// Resolves on SIGTERM / Ctrl-C and tells the loops to stop.
-    fn signal(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let tx = self.tx.clone();
-        async move {
-            server::shutdown_signal().await;
-            let _ = tx.send(true);
-        }
-    }
-
+    /// Waits until the loops have stopped (they are bounded by the shutdown's deadlines).
     async fn stop(self) {
-        let _ = self.tx.send(true);
-        if let Some(h) = self.handle {
+        if let Some(h) = self.0 {
             let _ = h.await;
         }
     }
@@ -161,18 +169,14 @@ impl Background {
 fn spawn_background(
     get: &dyn Fn(&str) -> Option<String>,
     db: &PgDatabase,
+    shutdown: &Shutdown,
 ) -> Result<Background, String> {
-    let (tx, rx) = tokio::sync::watch::channel(false);
     if !background::enabled(get)? {
-        return Ok(Background { tx, handle: None });
+        return Ok(Background(None));
     }
     let settings = background::Settings::from_lookup(get)?;
-    let db = db.clone();
-    let handle = tokio::spawn(background::run(db, settings, rx));
-    Ok(Background {
-        tx,
-        handle: Some(handle),
-    })
+    let run = background::run(db.clone(), settings, shutdown.clone());
+    Ok(Background(Some(tokio::spawn(run))))
 }
 
 /// `graphedge scheduler`: only the background loops, until SIGTERM / Ctrl-C.
@@ -195,9 +199,11 @@ async fn run_scheduler(cli: &Cli) -> Result<(), String> {
             get(k)
         }
     };
-    let background = spawn_background(&forced, &db)?;
+    let shutdown = Shutdown::new(config.graceful_shutdown);
+    shutdown.listen();
+    let background = spawn_background(&forced, &db, &shutdown)?;
     tracing::info!("graphedge scheduler is running");
-    background.signal().await;
+    shutdown.requested().await;
     background.stop().await;
     Ok(())
 }
@@ -305,7 +311,9 @@ async fn run_gateway(cli: &Cli) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(address = %addr, "graphedge SQL gateway is serving POST /sql");
-    gateway::serve_only(listener, gw, server::shutdown_signal())
+    let shutdown = Shutdown::new(config.graceful_shutdown);
+    shutdown.listen();
+    gateway::serve_only(listener, gw, shutdown.requested())
         .await
         .map_err(|e| e.to_string())
 }
@@ -338,6 +346,14 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
     .map_err(|e| e.to_string())?
     .map_err(|e| format!("cannot start PostgreSQL: {e}"))?;
     let url = pg.url("graphedge");
+    // Stopped (and its data removed) however the process ends, also on an early exit.
+    let pg = Arc::new(std::sync::Mutex::new(Some(pg)));
+    let stop_pg = {
+        let pg = pg.clone();
+        move || drop(pg.lock().ok().and_then(|mut pg| pg.take()))
+    };
+    let shutdown = Shutdown::new(config.graceful_shutdown);
+    shutdown.before_exit(stop_pg.clone());
 
     let result = async {
         let db = connect(&url, BACKGROUND_POOL).await?;
@@ -359,19 +375,15 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         println!("{}", dev::banner(port, &url));
-        let background = spawn_background(&get_dev, &db)?;
+        let background = spawn_background(&get_dev, &db, &shutdown)?;
         let app = Arc::new(App {
             engine,
             gateway: None,
         });
-        let served = server::serve(listener, app, threads, background.signal())
-            .await
-            .map_err(|e| e.to_string());
-        background.stop().await;
-        served
+        serve_until_stopped(listener, app, threads, background, &shutdown).await
     }
     .await;
     // Stop Postgres and remove its data (TempPostgres' Drop), off the async threads.
-    let _ = tokio::task::spawn_blocking(move || drop(pg)).await;
+    let _ = tokio::task::spawn_blocking(stop_pg).await;
     result
 }

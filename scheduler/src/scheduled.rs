@@ -21,6 +21,10 @@
 //!    `num_retries` retries), or `error`. Updates are guarded by `locked_by`, so a process whose
 //!    lease was taken over cannot overwrite the new owner's result (delivery is at least once).
 //!
+//! **Shutdown** ([`crate::shutdown`], via [`Scheduler::run`]): once the stop is requested nothing
+//! more is claimed; the tick in flight may finish until the deadline, then the events still
+//! held are released (bounded; what cannot be released is recovered after the lease).
+//!
 //! The clock is injected ([`Clock`]): every time comparison uses the scheduler's `now` as a
 //! parameter, never the database's `now()`, so tests can run the loop in the future
 //! ([`OffsetClock`]). Times are UTC.
@@ -36,6 +40,7 @@ use serde_json::{json, Value as Json};
 
 use crate::db::PgDatabase;
 use crate::deliver::{self, Deliverer, Outcome, RetryConf};
+use crate::shutdown::Shutdown;
 
 /// Where "now" comes from (unix microseconds).
 pub trait Clock: Send + Sync + 'static {
@@ -121,15 +126,6 @@ impl Default for Settings {
     }
 }
 
-/// Completes when the shutdown flag becomes true (or its sender is gone).
-pub async fn stopped(mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    while !*shutdown.borrow() {
-        if shutdown.changed().await.is_err() {
-            return;
-        }
-    }
-}
-
 /// Environment lookup for `value_from_env` headers and `{{VAR}}` webhook templates.
 pub type Env = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
@@ -142,6 +138,8 @@ pub struct Scheduler {
     settings: Settings,
     env: Env,
     last_generated: Arc<std::sync::Mutex<Option<i64>>>,
+    /// Set by [`Scheduler::run`]: once requested, nothing more is claimed.
+    shutdown: Option<Shutdown>,
 }
 
 /// What one tick did.
@@ -279,6 +277,7 @@ impl Scheduler {
             settings,
             env: Arc::new(|k: &str| std::env::var(k).ok()),
             last_generated: Arc::new(std::sync::Mutex::new(None)),
+            shutdown: None,
         }
     }
 
@@ -298,28 +297,41 @@ impl Scheduler {
         self.clock.now_micros()
     }
 
-    /// Runs ticks until `shutdown` completes; then releases events this process still holds.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
+    /// Runs ticks until the stop is requested: then claims nothing more, lets deliveries in
+    /// flight finish until the deadline and releases the events it still holds (until the
+    /// release deadline; what it cannot release is recovered after the lease).
+    pub async fn run(mut self, shutdown: Shutdown) {
+        self.shutdown = Some(shutdown.clone());
         tracing::info!(owner = %self.settings.owner, "scheduled events: started");
-        loop {
-            let busy = match self.tick().await {
-                Ok(s) => s.claimed >= self.settings.batch_size,
-                Err(e) => {
-                    tracing::warn!(error = %e, "scheduled events: tick failed (will retry)");
-                    false
+        while !shutdown.is_requested() {
+            let busy = tokio::select! {
+                r = self.tick() => match r {
+                    Ok(s) => s.claimed >= self.settings.batch_size,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "scheduled events: tick failed (will retry)");
+                        false
+                    }
+                },
+                _ = shutdown.expired() => {
+                    tracing::warn!("scheduled events: deliveries still in flight at the graceful-shutdown timeout");
+                    break;
                 }
             };
             if busy {
                 continue;
             }
             tokio::select! {
-                _ = &mut shutdown => break,
+                _ = shutdown.requested() => break,
                 _ = tokio::time::sleep(self.settings.fetch_interval) => {}
             }
         }
-        if let Err(e) = self.release().await {
-            tracing::warn!(error = %e, "scheduled events: could not release claims");
+        let release = shutdown.request() + crate::shutdown::RELEASE_WINDOW;
+        match tokio::time::timeout_at(release, self.release()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e,
+                "scheduled events: could not release claims; they are recovered after the lease"),
+            Err(_) => tracing::warn!(
+                "scheduled events: could not release claims in time; they are recovered after the lease"),
         }
         tracing::info!("scheduled events: stopped");
     }
@@ -459,8 +471,11 @@ impl Scheduler {
         Ok(())
     }
 
-    /// Claims up to `batch_size` due events of one kind.
+    /// Claims up to `batch_size` due events of one kind (none once the stop is requested).
     async fn claim(&self, kind: Kind) -> Result<Vec<Claimed>, String> {
+        if self.shutdown.as_ref().is_some_and(Shutdown::is_requested) {
+            return Ok(Vec::new());
+        }
         let now = self.now();
         let until = now + self.settings.lease.as_micros() as i64;
         let extra = match kind {

@@ -6,7 +6,8 @@
 //! * a panic in the handler (a bug) becomes a 500 `unexpected` error, not a dropped connection;
 //! * one JSON log line per request (`method`, `path`, `status`, `duration_ms`);
 //! * every request's start and end keep its thread's [`crate::busy_poll`] task polling;
-//! * [`serve`] stops accepting when `shutdown` resolves and lets in-flight requests finish.
+//! * [`serve`] stops accepting when the stop is requested ([`crate::shutdown`]) and lets
+//!   in-flight requests finish until the shutdown deadline.
 //!
 //! **Threads.** [`serve`] runs [`Threads::count`] HTTP threads, each a single-threaded tokio
 //! runtime that accepts from the shared listening socket and keeps every connection it accepted
@@ -20,7 +21,6 @@
 //! proxy usually share the machine, and one thread already serves tens of thousands of quick
 //! requests a second.
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -41,8 +41,6 @@ use crate::backend::Backend;
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// How long a client may take to send a request's headers (slow-client protection).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long in-flight requests may take to finish after a shutdown signal.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// What every HTTP thread shares: the engine and the optional SQL gateway.
 pub struct App {
@@ -94,39 +92,19 @@ pub async fn bind(host: &str, port: u16, search: u16) -> std::io::Result<TcpList
     Err(last.unwrap_or_else(|| std::io::Error::other("no port to bind")))
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-}
-
-/// Serves `listener` on [`Threads::count`] HTTP threads until `shutdown` resolves, then waits
-/// (at most [`SHUTDOWN_GRACE`]) for open connections to finish their current request.
+/// Serves `listener` on [`Threads::count`] HTTP threads until the stop is requested (or a thread
+/// fails, which requests it), then waits (until the shutdown deadline) for open connections to
+/// finish their current request.
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     threads: Threads,
-    shutdown: impl Future<Output = ()>,
+    shutdown: &crate::shutdown::Shutdown,
 ) -> std::io::Result<()> {
     let listener = listener.into_std()?;
     let count = threads.count.max(1);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    // `Some(deadline)`: stop accepting, drain until then.
+    let (stop, stopped) = tokio::sync::watch::channel(None);
     let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
     for i in 0..count {
         let listener = listener.try_clone()?;
@@ -162,14 +140,18 @@ pub async fn serve(
     let panicked = || std::io::Error::other("an HTTP thread panicked");
     let mut result: std::io::Result<()> = Ok(());
     let mut left = count;
-    tokio::select! {
-        _ = shutdown => tracing::info!("shutting down: waiting for in-flight requests"),
+    let deadline = tokio::select! {
+        deadline = shutdown.requested() => {
+            tracing::info!("shutting down: waiting for in-flight requests");
+            deadline
+        }
         first = finished.recv() => {
             left -= 1;
             result = first.unwrap_or_else(|| Err(panicked()));
+            shutdown.request()
         }
-    }
-    let _ = stop.send(true);
+    };
+    let _ = stop.send(Some(deadline));
     while left > 0 {
         left -= 1;
         match finished.recv().await {
@@ -184,13 +166,13 @@ pub async fn serve(
     result
 }
 
-/// One HTTP thread: accepts connections until `stopped`, serves each on this thread, then
-/// waits (at most [`SHUTDOWN_GRACE`]) for them to finish their current request.
+/// One HTTP thread: accepts connections until `stopped` holds the shutdown deadline, serves
+/// each on this thread, then waits (until the deadline) for them to finish their current request.
 async fn accept(
     listener: TcpListener,
     app: Arc<App>,
     local: Arc<Local>,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
+    mut stopped: tokio::sync::watch::Receiver<Option<tokio::time::Instant>>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
@@ -204,7 +186,7 @@ async fn accept(
                     continue;
                 }
             },
-            _ = stopped.wait_for(|stop| *stop) => break,
+            _ = stopped.wait_for(Option::is_some) => break,
         };
         let _ = stream.set_nodelay(true);
         let (app, local) = (app.clone(), local.clone());
@@ -225,12 +207,8 @@ async fn accept(
         });
     }
     drop(listener);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("some connections did not finish in time");
-    }
+    let deadline = stopped.borrow().unwrap_or_else(tokio::time::Instant::now);
+    crate::shutdown::drain_connections(graceful, deadline).await;
 }
 
 type HttpResponse = hyper::Response<Full<Bytes>>;

@@ -10,6 +10,7 @@
 //! * `crash_burst_and_two_schedulers` — two processes share work without double delivery;
 //!   `kill -9` during a 10,000-event burst loses nothing.
 //! * `postgres_restart_and_graceful_shutdown` — reconnects; SIGTERM returns claimed events.
+//!   (More on shutdown: `tests/shutdown.rs`.)
 //! * `bench_deliveries` (ignored; `scripts/bench-events.sh`) — deliveries/s and write latency.
 mod common;
 
@@ -36,58 +37,117 @@ struct Hit {
     at: Instant,
 }
 
-/// A [`http_stub`] on its own runtime. Paths decide the answer: `/fail` 500, `/slow` answers
-/// after 3 s, `/retry-after` 503 with `Retry-After: 2` on the first call then 200, else 200.
+/// A [`http_stub`] (hyper on a tokio listener: a real listen backlog) on its own runtime. Paths
+/// decide the answer: `/fail` 500, `/slow` answers after 3 s, `/held` answers once the test
+/// [`opens`](Receiver::open) it, `/retry-after` 503 with `Retry-After: 2` on the first call then
+/// 200, else 200. `/burst` calls are only counted per event id (a burst is tens of thousands of
+/// calls: the receiver must stay cheap under load, and so must the test's polling).
 struct Receiver {
     base: String,
-    hits: Arc<Mutex<Vec<Hit>>>,
+    log: Arc<Mutex<Log>>,
+    held: Arc<tokio::sync::watch::Sender<bool>>,
     _rt: tokio::runtime::Runtime,
+}
+
+#[derive(Default)]
+struct Log {
+    hits: Vec<Hit>,
+    /// Calls per path (path and query).
+    per_path: HashMap<String, usize>,
+    /// `/burst` calls per `event.data.new.id`.
+    burst: HashMap<i64, usize>,
+    /// When the last id not seen before came in.
+    last_new_burst: Option<Instant>,
+    /// `/held` calls not answered yet.
+    held_now: usize,
 }
 
 impl Receiver {
     fn start() -> Receiver {
         let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let hits: Arc<Mutex<Vec<Hit>>> = Arc::default();
-        let h = hits.clone();
-        let base = rt.block_on(http_stub(move |req| handle(h.clone(), req)));
+        let log: Arc<Mutex<Log>> = Arc::default();
+        let held = Arc::new(tokio::sync::watch::channel(false).0);
+        let (l, h) = (log.clone(), held.clone());
+        let base = rt.block_on(http_stub(move |req| handle(l.clone(), h.subscribe(), req)));
         Receiver {
             base,
-            hits,
+            log,
+            held,
             _rt: rt,
         }
     }
 
-    /// Hits whose path starts with `prefix`.
+    /// Hits whose path starts with `prefix` (`/burst` calls are not kept).
     fn hits(&self, prefix: &str) -> Vec<Hit> {
-        let all = self.hits.lock().unwrap();
-        all.iter()
+        let log = self.log.lock().unwrap();
+        log.hits
+            .iter()
             .filter(|h| h.path.starts_with(prefix))
             .cloned()
             .collect()
     }
 
     fn count(&self, prefix: &str) -> usize {
-        let all = self.hits.lock().unwrap();
-        all.iter().filter(|h| h.path.starts_with(prefix)).count()
+        let log = self.log.lock().unwrap();
+        log.per_path
+            .iter()
+            .filter(|(p, _)| p.starts_with(prefix))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Ids delivered to `/burst`, with how often each came, and when the last new one came.
+    fn burst(&self) -> (HashMap<i64, usize>, Option<Instant>) {
+        let log = self.log.lock().unwrap();
+        (log.burst.clone(), log.last_new_burst)
+    }
+
+    fn distinct_burst_ids(&self) -> usize {
+        self.log.lock().unwrap().burst.len()
+    }
+
+    /// `/held` calls waiting for their answer.
+    fn held_now(&self) -> usize {
+        self.log.lock().unwrap().held_now
+    }
+
+    /// From now on `/held` calls are answered (also those waiting).
+    fn open(&self) {
+        self.held.send_replace(true);
     }
 }
 
-async fn handle(hits: Arc<Mutex<Vec<Hit>>>, req: StubRequest) -> StubResponse {
+async fn handle(
+    log: Arc<Mutex<Log>>,
+    mut open: tokio::sync::watch::Receiver<bool>,
+    req: StubRequest,
+) -> StubResponse {
     let path = req.path.clone();
     let earlier = {
-        let mut all = hits.lock().unwrap();
-        let earlier = all.iter().filter(|h| h.path == path).count();
-        all.push(Hit {
-            body: req.json(),
-            method: req.method,
-            path: req.path,
-            headers: req.headers,
-            at: Instant::now(),
-        });
+        let mut log = log.lock().unwrap();
+        let n = log.per_path.entry(path.clone()).or_insert(0);
+        *n += 1;
+        let earlier = *n - 1;
+        if path == "/burst" {
+            let id = req.json()["event"]["data"]["new"]["id"].as_i64().unwrap();
+            let seen = log.burst.entry(id).or_insert(0);
+            *seen += 1;
+            if *seen == 1 {
+                log.last_new_burst = Some(Instant::now());
+            }
+        } else {
+            log.hits.push(Hit {
+                body: req.json(),
+                method: req.method,
+                path: req.path,
+                headers: req.headers,
+                at: Instant::now(),
+            });
+        }
         earlier
     };
     let ok = b"{\"ok\":true}".as_slice();
@@ -95,6 +155,18 @@ async fn handle(hits: Arc<Mutex<Vec<Hit>>>, req: StubRequest) -> StubResponse {
         StubResponse::new(500, ok)
     } else if path.starts_with("/slow") {
         tokio::time::sleep(Duration::from_secs(3)).await;
+        StubResponse::new(200, ok)
+    } else if path.starts_with("/held") {
+        /// Counts a waiting call, also one the sender gives up on (its future is dropped).
+        struct Waiting(Arc<Mutex<Log>>);
+        impl Drop for Waiting {
+            fn drop(&mut self) {
+                self.0.lock().unwrap().held_now -= 1;
+            }
+        }
+        log.lock().unwrap().held_now += 1;
+        let _waiting = Waiting(log.clone());
+        let _ = open.wait_for(|open| *open).await;
         StubResponse::new(200, ok)
     } else if path.starts_with("/retry-after") && earlier == 0 {
         StubResponse::new(503, ok).header("retry-after", "2")
@@ -256,10 +328,17 @@ fn hasura_behaviour() {
     );
     assert_eq!(s, 200, "{inv}");
     let manual_id = inv["event_id"].as_str().unwrap().to_string();
-    wait_until("4 + 1 deliveries", Duration::from_secs(20), || {
+    // Every event the changes made is settled (an unexpected one, e.g. for the update of an
+    // unwatched column, would be in the log): the receiver has all there will be.
+    wait_until("4 + 1 deliveries", Duration::from_secs(60), || {
         recv.count("/all") >= 4 && recv.count("/transformed") >= 1
     });
-    std::thread::sleep(Duration::from_millis(300));
+    wait_until("every event settled", Duration::from_secs(60), || {
+        count(
+            &server,
+            "SELECT count(*) FROM graphedge.event_log WHERE NOT delivered AND NOT error",
+        ) == 0
+    });
     let all = recv.hits("/all");
     let ops: Vec<&str> = all
         .iter()
@@ -329,7 +408,7 @@ fn hasura_behaviour() {
     assert_eq!(tr.body, json!({"id": 1, "op": "INSERT"}));
 
     // The log operations.
-    wait_until("recorded", Duration::from_secs(10), || {
+    wait_until("recorded", Duration::from_secs(60), || {
         count(
             &server,
             "SELECT count(*) FROM graphedge.event_log WHERE delivered",
@@ -391,7 +470,7 @@ fn hasura_behaviour() {
         json!({"type": "pg_redeliver_event", "args": {"event_id": manual_id}}),
     );
     assert_eq!(s, 200, "{r}");
-    wait_until("redelivery", Duration::from_secs(10), || {
+    wait_until("redelivery", Duration::from_secs(60), || {
         recv.count("/all") == 5
     });
 
@@ -574,7 +653,7 @@ fn retries_and_failures() {
     }
     let _sched = Scheduler::start(&url, &[]);
     server.run_sql("INSERT INTO f1 VALUES (1); INSERT INTO f2 VALUES (1); INSERT INTO f3 VALUES (1); INSERT INTO f4 VALUES (1);");
-    wait_until("every event final", Duration::from_secs(30), || {
+    wait_until("every event final", Duration::from_secs(120), || {
         count(
             &server,
             "SELECT count(*) FROM graphedge.event_log WHERE delivered OR error",
@@ -670,16 +749,26 @@ fn retries_and_failures() {
 // ---------------------------------------------------------------------------------------------
 // Faults
 
-/// Ids delivered per `/burst` hit (`event.data.new.id`), with how often each came.
-fn delivered_ids(recv: &Receiver) -> HashMap<i64, usize> {
-    let mut m = HashMap::new();
-    for h in recv.hits("/burst") {
-        *m.entry(h.body["event"]["data"]["new"]["id"].as_i64().unwrap())
-            .or_insert(0) += 1;
-    }
-    m
+/// Events of the trigger `burst` not delivered yet, per the event log.
+fn undelivered(server: &Server) -> i64 {
+    count(
+        server,
+        "SELECT count(*) FROM graphedge.event_log WHERE trigger_name = 'burst' AND NOT delivered",
+    )
 }
 
+/// Waits (polling every 200 ms, so the polling itself costs little on a busy machine).
+fn wait_slowly(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Deterministic on a busy machine: every wait is on a condition (receiver counts, the event
+/// log) with a generous deadline; duplicates are counted only once the delivering processes are
+/// gone (nothing can arrive late).
 #[test]
 fn crash_burst_and_two_schedulers() {
     let (_pg, url, server, recv) = setup("CREATE TABLE b (id int PRIMARY KEY)");
@@ -695,18 +784,18 @@ fn crash_burst_and_two_schedulers() {
     server.run_sql("INSERT INTO b SELECT generate_series(1, 2000)");
     let mut a = Scheduler::start(&url, &[("HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE", "20")]);
     let mut b = Scheduler::start(&url, &[("HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE", "20")]);
-    wait_until("2000 deliveries", Duration::from_secs(60), || {
-        recv.count("/burst") >= 2000
+    wait_slowly("2000 deliveries recorded", Duration::from_secs(240), || {
+        undelivered(&server) == 0
     });
-    std::thread::sleep(Duration::from_millis(500));
-    let ids = delivered_ids(&recv);
+    // Both processes gone: no delivery can still be on its way.
+    assert!(a.terminate().success());
+    assert!(b.terminate().success());
+    let (ids, _) = recv.burst();
     assert_eq!(ids.len(), 2000);
     assert!(
         ids.values().all(|n| *n == 1),
         "an event was delivered twice without a crash"
     );
-    assert!(a.terminate().success());
-    assert!(b.terminate().success());
     let owners = count(
         &server,
         "SELECT count(DISTINCT event_id) FROM graphedge.event_invocation_logs",
@@ -716,27 +805,32 @@ fn crash_burst_and_two_schedulers() {
     // kill -9 in the middle of a 10,000-event burst, then restart: none lost.
     server.run_sql("INSERT INTO b SELECT generate_series(10001, 20000)");
     let mut c = Scheduler::start(&url, &[]);
-    wait_until("part of the burst", Duration::from_secs(60), || {
-        recv.count("/burst") >= 2000 + 2500
+    wait_until("part of the burst", Duration::from_secs(240), || {
+        recv.distinct_burst_ids() >= 2000 + 2500
     });
     c.kill9();
-    let before_restart = delivered_ids(&recv).len();
+    let before_restart = recv.distinct_burst_ids();
     assert!(
         before_restart < 12_000,
         "the burst finished before the kill"
     );
-    let _d = Scheduler::start(&url, &[]);
-    wait_until("the whole burst", Duration::from_secs(90), || {
-        delivered_ids(&recv).len() == 12_000
+    let restarted = Instant::now();
+    let mut d = Scheduler::start(&url, &[]);
+    wait_slowly("the whole burst", Duration::from_secs(300), || {
+        recv.distinct_burst_ids() == 12_000
     });
-    wait_until("all recorded", Duration::from_secs(20), || {
-        count(
-            &server,
-            "SELECT count(*) FROM graphedge.event_log WHERE NOT delivered",
-        ) == 0
+    wait_slowly("all recorded", Duration::from_secs(120), || {
+        undelivered(&server) == 0
     });
-    let dups: usize = delivered_ids(&recv).values().map(|n| n - 1).sum();
-    eprintln!("kill -9 during the burst: {before_restart} delivered before, {dups} redelivered after restart");
+    assert!(d.terminate().success());
+    let (ids, last) = recv.burst();
+    assert_eq!(ids.len(), 12_000);
+    let dups: usize = ids.values().map(|n| n - 1).sum();
+    let took = last.unwrap().duration_since(restarted).as_secs_f64();
+    eprintln!(
+        "kill -9 during the burst: {before_restart} delivered before, {dups} redelivered after \
+         restart; restart to last delivery: {took:.2} s"
+    );
 }
 
 #[test]
@@ -748,7 +842,7 @@ fn postgres_restart_and_graceful_shutdown() {
     server.track("s");
     for (name, table, path, ordering) in [
         ("r_t", "r", "/ok-r", None),
-        ("s_t", "s", "/slow", Some("primary_key")),
+        ("s_t", "s", "/held", Some("primary_key")),
     ] {
         let mut args = json!({"name": name, "table": table, "webhook": format!("{}{path}", recv.base),
             "insert": {"columns": "*"}, "update": {"columns": "*"},
@@ -761,14 +855,14 @@ fn postgres_restart_and_graceful_shutdown() {
     }
     let mut sched = Scheduler::start(&url, &[]);
     pg.psql("graphedge", "INSERT INTO r VALUES (1)").unwrap();
-    wait_until("first delivery", Duration::from_secs(20), || {
+    wait_until("first delivery", Duration::from_secs(60), || {
         recv.count("/ok-r") == 1
     });
     pg.restart().unwrap();
     pg.psql("graphedge", "INSERT INTO r VALUES (2)").unwrap();
     wait_until(
         "delivery after the Postgres restart",
-        Duration::from_secs(30),
+        Duration::from_secs(120),
         || recv.count("/ok-r") == 2,
     );
 
@@ -778,13 +872,17 @@ fn postgres_restart_and_graceful_shutdown() {
         "INSERT INTO s VALUES (1); UPDATE s SET id = 1 WHERE id = 1; INSERT INTO s VALUES (2);",
     )
     .unwrap();
-    wait_until("slow deliveries in flight", Duration::from_secs(10), || {
-        recv.count("/slow") == 2
+    wait_until("held deliveries in flight", Duration::from_secs(60), || {
+        recv.held_now() == 2
     });
-    std::thread::sleep(Duration::from_millis(300));
-    // Row 1's second event waits for its first; row 2 goes in parallel.
-    assert_eq!(recv.count("/slow"), 2);
-    // SIGTERM with a 1 s grace while 3 s deliveries are in flight: exits, unlocks them.
+    // Row 1's second event waits for its first (not even claimed while it is in flight); row 2
+    // goes in parallel.
+    let claimed = psql_count(
+        &pg,
+        "SELECT count(*) FROM graphedge.event_log WHERE trigger_name = 's_t' AND locked_by IS NOT NULL",
+    );
+    assert_eq!((claimed, recv.count("/held")), (2, 2));
+    // SIGTERM with a 1 s grace while the deliveries are held: exits, unlocks them.
     let started = Instant::now();
     assert!(sched.terminate().success());
     assert!(started.elapsed() < Duration::from_secs(10));
@@ -798,15 +896,16 @@ fn postgres_restart_and_graceful_shutdown() {
         0
     );
     // Another process delivers them all, row 1's in commit order.
+    recv.open();
     let _next = Scheduler::start(&url, &[]);
-    wait_until("the returned events", Duration::from_secs(30), || {
+    wait_until("the returned events", Duration::from_secs(120), || {
         psql_count(
             &pg,
             "SELECT count(*) FROM graphedge.event_log WHERE trigger_name = 's_t' AND delivered",
         ) == 3
     });
     let ops: Vec<String> = recv
-        .hits("/slow")
+        .hits("/held")
         .iter()
         .filter(|h| h.body["event"]["data"]["new"]["id"] == 1)
         .map(|h| h.body["event"]["op"].as_str().unwrap().to_string())
