@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::service::service_fn;
@@ -51,6 +51,9 @@ pub const OFF_THREAD_BODY: usize = 256 * 1024;
 pub const OFF_THREAD_AT_ONCE: usize = 2;
 /// How long a client may take to send a request's headers (slow-client protection).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the rest of a refused body is read (and discarded) after the 413 went out, so the
+/// client, still sending, reads the answer instead of a reset connection.
+pub const REFUSED_BODY_LINGER: Duration = Duration::from_secs(10);
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -386,21 +389,31 @@ async fn to_edge_request(
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let (parts, mut incoming) = req.into_parts();
     if declared.is_some_and(|n| n > limit as u64) {
+        discard(incoming);
         return Err(too_large());
     }
-    let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, limit).collect().await {
-        Ok(c) => c.to_bytes().to_vec(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
-        Err(e) => {
-            return Err(error_json(
-                400,
-                "invalid-json",
-                &format!("cannot read the request body: {e}"),
-            ))
+    let mut body = Vec::with_capacity(declared.unwrap_or(0) as usize);
+    while let Some(frame) = incoming.frame().await {
+        let data = match frame.map(|f| f.into_data()) {
+            Ok(Ok(data)) => data,
+            // Trailers.
+            Ok(Err(_)) => continue,
+            Err(e) => {
+                return Err(error_json(
+                    400,
+                    "invalid-json",
+                    &format!("cannot read the request body: {e}"),
+                ))
+            }
+        };
+        if body.len() + data.len() > limit {
+            discard(incoming);
+            return Err(too_large());
         }
-    };
+        body.extend_from_slice(&data);
+    }
     let path = parts
         .uri
         .path_and_query()
@@ -422,6 +435,15 @@ async fn to_edge_request(
         headers,
         body,
     })
+}
+
+/// Reads and drops the rest of a refused body for at most [`REFUSED_BODY_LINGER`], nothing
+/// kept, while the 413 is written.
+fn discard(mut incoming: Incoming) {
+    tokio::spawn(async move {
+        let drain = async { while let Some(Ok(_)) = incoming.frame().await {} };
+        let _ = tokio::time::timeout(REFUSED_BODY_LINGER, drain).await;
+    });
 }
 
 fn to_hyper_response(r: graphedge_edge::Response) -> HttpResponse {
