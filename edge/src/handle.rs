@@ -140,16 +140,28 @@ async fn route(
     }
 }
 
-/// Checks the body size; the error uses the route's style.
-fn check_size(engine: &Engine, req: &Request) -> Result<(), EdgeError> {
+/// Checks the body size against `GRAPHEDGE_MAX_BODY_BYTES`.
+fn check_size(engine: &Engine, req: &Request) -> Result<(), Response> {
     if req.body.len() > engine.config.max_body_bytes {
-        return Err(EdgeError::new(
-            413,
-            "bad-request",
-            "request body is too large",
-        ));
+        return Err(body_too_large(&req.path, engine.config.max_body_bytes));
     }
     Ok(())
+}
+
+/// The answer to a body over `limit` bytes sent to `path`: 413 in the route's error shape.
+/// Hosts that can refuse before reading the body (natively) answer this too.
+pub fn body_too_large(path: &str, limit: usize) -> Response {
+    let e = EdgeError::new(
+        413,
+        "bad-request",
+        format!("request body is larger than {limit} bytes"),
+    );
+    let graphql = matches!(
+        path.split(['?', '#']).next(),
+        Some("/v1/graphql" | "/v1beta1/relay" | "/v1alpha1/graphql")
+    );
+    // Status 413 on every route: the body was refused, not executed.
+    error_response(if graphql { Style::Graphql } else { Style::Api }, &e, false)
 }
 
 async fn graphql_route(
@@ -173,8 +185,8 @@ async fn graphql_route(
         Err(e) => return error_response(style, &e, false),
     };
     let internal = engine.include_internal(&session);
-    if let Err(e) = check_size(engine, req) {
-        return error_response(style, &e, internal);
+    if let Err(r) = check_size(engine, req) {
+        return r;
     }
     let body = match graphql::decode_body(&req.body) {
         Ok(GqlBody::Single(r)) => GqlBody::Single(GqlRequest { relay, ..r }),
@@ -233,8 +245,8 @@ async fn metadata_route(
         let e = EdgeError::new(400, "access-denied", "restricted access : admin only");
         return error_response(Style::Api, &e, false);
     }
-    if let Err(e) = check_size(engine, req) {
-        return error_response(Style::Api, &e, true);
+    if let Err(r) = check_size(engine, req) {
+        return r;
     }
     let body: Json = match serde_json::from_slice(&req.body) {
         Ok(v) => v,

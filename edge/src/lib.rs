@@ -42,7 +42,7 @@ use graphedge_core::Session;
 
 pub use config::Config;
 pub use error::EdgeError;
-pub use handle::{handle, handle_with};
+pub use handle::{body_too_large, handle, handle_with};
 use md::{Database, MetadataState};
 
 /// One HTTP request as the host received it.

@@ -106,6 +106,12 @@ pub const FLAGS: &[Flag] = &[
         help: "identical concurrent queries share one database run not yet sent (default true)",
     },
     Flag {
+        name: "max-body-bytes",
+        env: "GRAPHEDGE_MAX_BODY_BYTES",
+        switch: false,
+        help: "largest request body accepted; larger ones get 413 (default 16777216)",
+    },
+    Flag {
         name: "http-threads",
         env: "GRAPHEDGE_HTTP_THREADS",
         switch: false,

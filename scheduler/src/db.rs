@@ -9,6 +9,13 @@
 //! * `run_sql` sends the script with the simple-query protocol; Postgres runs a multi-statement
 //!   simple query in one implicit transaction, like Hasura's `run_sql`.
 //!
+//! **Abandoned requests.** Hyper drops a request's future when its client disconnects. A
+//! statement dropped before it answered is cancelled (a Postgres cancel request) and its
+//! connection is never handed to another request: a pooled connection ([`Lent`]) is retired
+//! once the cancelled statement ended (the pool opens a new one; a transaction's `ROLLBACK` was
+//! queued by its drop, so nothing commits half); a pipelined one is poisoned (see
+//! [`crate::pipeline`]). So no request ever waits on someone else's abandoned statement.
+//!
 //! The client-generic part (statement execution, [`RawText`] / [`decode_text`], [`map_error`])
 //! lives in `graphedge-pg`, shared with the Worker's Hyperdrive transport; this module adds
 //! the pool, TLS and deadpool's per-connection statement cache.
@@ -16,10 +23,12 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_postgres::{ClientWrapper, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{
+    ClientWrapper, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime,
+};
 use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
 use tokio_postgres::config::SslMode;
-use tokio_postgres::NoTls;
+use tokio_postgres::{CancelToken, NoTls};
 
 use crate::pipeline::{Connect, Pipeline, Route};
 
@@ -33,6 +42,18 @@ pub const MAX_POOL_SIZE: usize = 512;
 /// (dropping a statement closes it on the server), so memory stays bounded when clients send
 /// ever-new queries.
 pub const STATEMENT_CACHE_LIMIT: usize = 1024;
+/// How long a cancel request, then the end of the cancelled statement, may take before the
+/// connection is closed anyway.
+pub const CANCEL_WAIT: Duration = Duration::from_secs(10);
+
+/// Sends Postgres a cancel request for what a connection runs (with the pool's TLS settings).
+pub type Cancel = Arc<
+    dyn Fn(
+            CancelToken,
+        ) -> futures_util::future::BoxFuture<'static, Result<(), tokio_postgres::Error>>
+        + Send
+        + Sync,
+>;
 
 /// A pool of connections to one Postgres database.
 #[derive(Clone)]
@@ -40,6 +61,7 @@ pub struct PgDatabase {
     pool: Pool,
     /// Opens one connection outside the pool, with the pool's settings and TLS.
     connect: Connect,
+    cancel: Cancel,
     pipeline: Option<Arc<Pipeline>>,
 }
 
@@ -84,16 +106,16 @@ impl PgDatabase {
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
-        let (manager, connect): (Manager, Connect) = match config.get_ssl_mode() {
+        let (manager, (connect, cancel)) = match config.get_ssl_mode() {
             SslMode::Disable => (
                 Manager::from_config(config.clone(), NoTls, manager_config),
-                connect_fn(config, NoTls),
+                connectors(config, NoTls),
             ),
             _ => {
                 let tls = tls::connector(verify)?;
                 (
                     Manager::from_config(config.clone(), tls.clone(), manager_config),
-                    connect_fn(config, tls),
+                    connectors(config, tls),
                 )
             }
         };
@@ -107,6 +129,7 @@ impl PgDatabase {
         Ok(PgDatabase {
             pool,
             connect,
+            cancel,
             pipeline: None,
         })
     }
@@ -114,8 +137,13 @@ impl PgDatabase {
     /// Pipelines fast single-statement reads over `connections` shared connections (see
     /// [`crate::pipeline`]); 0 turns pipelining off.
     pub fn with_pipeline(mut self, connections: usize) -> PgDatabase {
-        self.pipeline =
-            (connections > 0).then(|| Arc::new(Pipeline::new(connections, self.connect.clone())));
+        self.pipeline = (connections > 0).then(|| {
+            Arc::new(Pipeline::new(
+                connections,
+                self.connect.clone(),
+                self.cancel.clone(),
+            ))
+        });
         self
     }
 
@@ -148,17 +176,86 @@ impl PgDatabase {
         bound_cache(&client);
         Ok(client)
     }
+
+    /// A pooled connection lent to one request (see [`Lent`]).
+    async fn lend(&self) -> Result<Lent, DbError> {
+        Ok(Lent {
+            client: Some(self.client().await?),
+            cancel: self.cancel.clone(),
+        })
+    }
 }
 
-/// Opens a connection with `config` and `tls`, its connection task spawned on the runtime.
-fn connect_fn<T>(config: tokio_postgres::Config, tls: T) -> Connect
+/// A pooled connection lent to one request for its statements. Dropped before [`Lent::done`]
+/// — the request was abandoned mid-statement — it cancels what the connection runs and, once
+/// that ended (or after [`CANCEL_WAIT`]), closes the connection instead of returning it to the
+/// pool; a cancel request that reaches the server late can then hit nobody else's statement.
+pub(crate) struct Lent {
+    client: Option<Object>,
+    cancel: Cancel,
+}
+
+impl Lent {
+    /// The statements answered: the connection goes back to the pool.
+    fn done(mut self) {
+        self.client = None;
+    }
+}
+
+impl std::ops::Deref for Lent {
+    type Target = Object;
+    fn deref(&self) -> &Object {
+        self.client
+            .as_ref()
+            .expect("a lent connection is present until done")
+    }
+}
+
+impl std::ops::DerefMut for Lent {
+    fn deref_mut(&mut self) -> &mut Object {
+        self.client
+            .as_mut()
+            .expect("a lent connection is present until done")
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        // Outside a runtime (never in a request) the connection just closes.
+        let client = Object::take(client);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        tracing::info!("request abandoned: cancelling its statement");
+        let token = client.cancel_token();
+        let cancel = self.cancel.clone();
+        runtime.spawn(async move {
+            let _ = tokio::time::timeout(CANCEL_WAIT, cancel(token)).await;
+            // Answered after everything sent before it: the cancelled statement and, for a
+            // transaction, the ROLLBACK its drop queued.
+            let _ = tokio::time::timeout(CANCEL_WAIT, client.simple_query("")).await;
+        });
+    }
+}
+
+/// Opens connections with `config` and `tls` (their connection task spawned on the runtime),
+/// and sends cancel requests with the same TLS settings.
+fn connectors<T>(config: tokio_postgres::Config, tls: T) -> (Connect, Cancel)
 where
     T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket> + Clone + Send + Sync + 'static,
     T::Stream: Send + Sync + 'static,
     T::TlsConnect: Send,
     <T::TlsConnect as tokio_postgres::tls::TlsConnect<tokio_postgres::Socket>>::Future: Send,
 {
-    Arc::new(move || {
+    let cancel_tls = tls.clone();
+    let cancel: Cancel = Arc::new(move |token: CancelToken| {
+        let tls = cancel_tls.clone();
+        Box::pin(async move { token.cancel_query(tls).await })
+    });
+    let connect: Connect = Arc::new(move || {
         let config = config.clone();
         let tls = tls.clone();
         Box::pin(async move {
@@ -170,7 +267,8 @@ where
             });
             Ok(ClientWrapper::new(client, task))
         })
-    })
+    });
+    (connect, cancel)
 }
 
 /// TLS to Postgres with rustls, libpq's `sslmode` semantics.
@@ -316,22 +414,46 @@ pub(crate) fn bound_cache(client: &ClientWrapper) {
     }
 }
 
+/// `transaction` on one pooled connection. Abandoned midway, the transaction is rolled back:
+/// dropping `tx` queues a `ROLLBACK`, and the [`Lent`] connection is closed anyway.
+async fn transaction_on(client: &mut Object, stmts: &[Statement]) -> Result<Vec<Rows>, DbError> {
+    let tx = client.transaction().await.map_err(map_error)?;
+    // Any early return drops `tx`, which rolls the transaction back.
+    let out = graphedge_pg::batch(&tx, &Cached(&tx), stmts).await?;
+    tx.commit().await.map_err(map_error)?;
+    Ok(out)
+}
+
 impl Database for PgDatabase {
     async fn query_one(&self, stmt: &Statement) -> Result<Option<String>, DbError> {
         let Some(pipeline) = &self.pipeline else {
-            return query_one_on(&*self.client().await?, stmt).await;
+            let client = self.lend().await?;
+            let out = query_one_on(&client, stmt).await;
+            client.done();
+            return out;
         };
         let route = pipeline.route(&stmt.sql);
         let (out, started) = match route {
             Route::Pipeline(slot) => {
                 let started = std::time::Instant::now();
-                (pipeline.query_one(slot, stmt).await, started)
+                match pipeline.query_one(slot, stmt).await {
+                    Some(out) => (out, started),
+                    // Cancelled for another request's abandoned statement: run it again alone.
+                    None => {
+                        let client = self.lend().await?;
+                        let out = query_one_on(&client, stmt).await;
+                        client.done();
+                        return out;
+                    }
+                }
             }
             Route::Pool => {
                 // Timed from checkout: waiting for a connection says nothing of the statement.
-                let client = self.client().await?;
+                let client = self.lend().await?;
                 let started = std::time::Instant::now();
-                (query_one_on(&client, stmt).await, started)
+                let out = query_one_on(&client, stmt).await;
+                client.done();
+                (out, started)
             }
         };
         // Errors say nothing about the statement's speed (and a failed connect is quick).
@@ -342,17 +464,17 @@ impl Database for PgDatabase {
     }
 
     async fn transaction(&self, stmts: &[Statement]) -> Result<Vec<Rows>, DbError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(map_error)?;
-        // Any early return drops `tx`, which rolls the transaction back.
-        let out = graphedge_pg::batch(&tx, &Cached(&tx), stmts).await?;
-        tx.commit().await.map_err(map_error)?;
-        Ok(out)
+        let mut client = self.lend().await?;
+        let out = transaction_on(&mut client, stmts).await;
+        client.done();
+        out
     }
 
     async fn run_sql(&self, sql: &str) -> Result<Vec<SqlResult>, DbError> {
-        let client = self.client().await?;
-        graphedge_pg::run_sql(&client, sql).await
+        let client = self.lend().await?;
+        let out = graphedge_pg::run_sql(&client, sql).await;
+        client.done();
+        out
     }
 }
 

@@ -22,16 +22,28 @@
 //!   progress for [`STALL`] (a statement that is slow this time, whatever its average) or has
 //!   [`MAX_DEPTH`] in flight; when none qualifies the statement goes to the pool.
 //!
+//! **Abandoned statements.** A request dropped before its pipelined statement answered (its
+//! client gave up) *poisons* the connection: no new statement is routed to it (the slot opens a
+//! fresh one), and a task sends Postgres cancel requests — one every [`CANCEL_EVERY`] — until a
+//! marker statement queued behind everything on it has answered, then lets it close. A cancel
+//! request stops whatever that backend runs at that moment, which on a shared connection may be
+//! another request's statement; a statement that fails with `query_canceled` on a poisoned
+//! connection is therefore run again on the pool ([`Pipeline::query_one`] answers `None`) — a
+//! cancelled statement changed nothing, so running it again is safe. So nobody waits behind an
+//! abandoned statement, and nobody sees an error for it.
+//!
 //! Connections are opened on first use and reopened after a failure. Each is a deadpool
 //! `ClientWrapper`, so its prepared statements go through the same bounded statement cache as
 //! a pooled connection's ([`crate::db::prepare_cached`]) and live and die with it.
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::ClientWrapper;
 use graphedge_metadata::db::{DbError, Statement};
+
+use crate::db::{Cancel, CANCEL_WAIT};
 
 /// Pipelined once its average on the pool is at most this.
 pub const FAST: Duration = Duration::from_millis(2);
@@ -46,6 +58,10 @@ pub const STALL: Duration = Duration::from_millis(5);
 pub const MAX_DEPTH: usize = 8;
 /// Statement texts whose timings are kept; past this the table starts over.
 pub const TIMING_LIMIT: usize = 4096;
+/// How often a poisoned connection is sent a cancel request until it has drained.
+pub const CANCEL_EVERY: Duration = Duration::from_millis(100);
+/// SQLSTATE `query_canceled`.
+const QUERY_CANCELED: &str = "57014";
 
 /// Opens one connection (plain or TLS, as the pool's `sslmode` says), its connection task
 /// running (and aborted when the wrapper is dropped).
@@ -65,6 +81,7 @@ pub enum Route {
 
 pub struct Pipeline {
     connect: Connect,
+    cancel: Cancel,
     slots: Vec<Slot>,
     timings: Mutex<HashMap<String, Timing>>,
     epoch: Instant,
@@ -76,10 +93,33 @@ pub struct Pipeline {
 
 #[derive(Default)]
 struct Slot {
-    conn: tokio::sync::Mutex<Option<Arc<ClientWrapper>>>,
+    conn: tokio::sync::Mutex<Option<Arc<Shared>>>,
     in_flight: AtomicUsize,
     /// Microseconds since `epoch` of the last answer (or of the start of a busy period).
     progress: AtomicU64,
+}
+
+/// One shared connection.
+struct Shared {
+    client: ClientWrapper,
+    /// A statement on it was abandoned: it takes no new statements and is being drained.
+    poisoned: AtomicBool,
+}
+
+/// Watches one pipelined statement: dropped armed (its request abandoned before the answer),
+/// it poisons the connection.
+struct Watch<'a> {
+    pipeline: &'a Pipeline,
+    conn: &'a Arc<Shared>,
+    armed: bool,
+}
+
+impl Drop for Watch<'_> {
+    fn drop(&mut self) {
+        if self.armed && !self.conn.poisoned.swap(true, Ordering::SeqCst) {
+            self.pipeline.drain(self.conn.clone());
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -144,9 +184,10 @@ impl Drop for InFlight<'_> {
 
 impl Pipeline {
     /// `connections` shared connections (at least one), opened with `connect` on first use.
-    pub fn new(connections: usize, connect: Connect) -> Pipeline {
+    pub fn new(connections: usize, connect: Connect, cancel: Cancel) -> Pipeline {
         Pipeline {
             connect,
+            cancel,
             slots: (0..connections.max(1)).map(|_| Slot::default()).collect(),
             timings: Mutex::new(HashMap::new()),
             epoch: Instant::now(),
@@ -215,12 +256,13 @@ impl Pipeline {
             .update(route, us);
     }
 
-    /// Runs `stmt` on shared connection `slot`.
+    /// Runs `stmt` on shared connection `slot`; `None` when it was cancelled because another
+    /// request abandoned its statement on that connection: the caller runs it again elsewhere.
     pub async fn query_one(
         &self,
         slot: usize,
         stmt: &Statement,
-    ) -> Result<Option<String>, DbError> {
+    ) -> Option<Result<Option<String>, DbError>> {
         let slot = &self.slots[slot];
         if slot.in_flight.fetch_add(1, Ordering::Relaxed) == 0 {
             slot.progress.store(self.now_us(), Ordering::Relaxed);
@@ -229,17 +271,62 @@ impl Pipeline {
             pipeline: self,
             slot,
         };
-        let conn = self.conn(slot).await?;
+        let conn = match self.conn(slot).await {
+            Ok(c) => c,
+            Err(e) => return Some(Err(e)),
+        };
         self.served.fetch_add(1, Ordering::Relaxed);
-        crate::db::bound_cache(&conn);
-        crate::db::query_one_on(&conn, stmt).await
+        crate::db::bound_cache(&conn.client);
+        let mut watch = Watch {
+            pipeline: self,
+            conn: &conn,
+            armed: true,
+        };
+        let out = crate::db::query_one_on(&conn.client, stmt).await;
+        watch.armed = false;
+        match out {
+            Err(e)
+                if e.code.as_deref() == Some(QUERY_CANCELED)
+                    && conn.poisoned.load(Ordering::SeqCst) =>
+            {
+                None
+            }
+            out => Some(out),
+        }
     }
 
-    /// The slot's connection, opened (or reopened after a failure) when needed.
-    async fn conn(&self, slot: &Slot) -> Result<Arc<ClientWrapper>, DbError> {
+    /// Drains a poisoned connection: a marker statement queued behind everything on it, and a
+    /// cancel request every [`CANCEL_EVERY`] until the marker answered (at most
+    /// [`CANCEL_WAIT`]). The connection closes when its last user lets go of it.
+    fn drain(&self, conn: Arc<Shared>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        tracing::info!("request abandoned: cancelling its pipelined statement");
+        let cancel = self.cancel.clone();
+        runtime.spawn(async move {
+            let until = tokio::time::Instant::now() + CANCEL_WAIT;
+            let marker = conn.client.simple_query("");
+            tokio::pin!(marker);
+            // The first poll queues the marker.
+            if futures_util::FutureExt::now_or_never(&mut marker).is_some() {
+                return;
+            }
+            loop {
+                let _ = tokio::time::timeout_at(until, cancel(conn.client.cancel_token())).await;
+                let next = (tokio::time::Instant::now() + CANCEL_EVERY).min(until);
+                if tokio::time::timeout_at(next, &mut marker).await.is_ok() || next >= until {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// The slot's connection, opened (or reopened after a failure or a poisoning) when needed.
+    async fn conn(&self, slot: &Slot) -> Result<Arc<Shared>, DbError> {
         let mut current = slot.conn.lock().await;
         if let Some(c) = &*current {
-            if !c.is_closed() {
+            if !c.client.is_closed() && !c.poisoned.load(Ordering::SeqCst) {
                 return Ok(c.clone());
             }
         }
@@ -250,7 +337,10 @@ impl Pipeline {
                 graphedge_pg::error_chain(&e)
             ))
         })?;
-        let c = Arc::new(client);
+        let c = Arc::new(Shared {
+            client,
+            poisoned: AtomicBool::new(false),
+        });
         *current = Some(c.clone());
         Ok(c)
     }
@@ -268,7 +358,10 @@ mod tests {
                 Ok(ClientWrapper::new(c, tokio::spawn(async {})))
             })
         });
-        Pipeline::new(n, connect)
+        let cancel: Cancel = Arc::new(|token: tokio_postgres::CancelToken| {
+            Box::pin(async move { token.cancel_query(tokio_postgres::NoTls).await })
+        });
+        Pipeline::new(n, connect, cancel)
     }
 
     const MS: Duration = Duration::from_millis(1);
@@ -353,6 +446,7 @@ mod tests {
                     params: vec![],
                 },
             ))
+            .expect("not a cancellation")
             .unwrap_err();
         assert!(err.connection, "{err:?}");
         assert_eq!(p.slots[0].in_flight.load(Ordering::Relaxed), 0);

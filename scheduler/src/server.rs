@@ -2,7 +2,14 @@
 //! `graphedge_edge::Request`, goes through `graphedge_edge::handle`, and its `Response` is
 //! written back. This module knows sockets and bytes only; every HTTP decision is the edge's.
 //!
-//! * bodies above [`MAX_BODY_BYTES`] get Hasura-style 413 errors without reaching the edge;
+//! * a body over `GRAPHEDGE_MAX_BODY_BYTES` (the edge's `Config::max_body_bytes`) is refused
+//!   with the edge's 413 answer as soon as its `Content-Length` or its bytes exceed the limit,
+//!   without buffering it;
+//! * a request whose body is over [`OFF_THREAD_BODY`] is handled on tokio's blocking pool (at
+//!   most [`OFF_THREAD_AT_ONCE`] at a time), not on its HTTP thread: parsing and binding a
+//!   multi-megabyte body takes seconds, and an HTTP thread is a single-threaded runtime whose
+//!   other connections would wait that long. Its statements still run on the thread's
+//!   connections, and a client that disconnects still cancels them;
 //! * a panic in the handler (a bug) becomes a 500 `unexpected` error, not a dropped connection;
 //! * one JSON log line per request (`method`, `path`, `status`, `duration_ms`);
 //! * every request's start and end keep its thread's [`crate::busy_poll`] task polling;
@@ -28,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::service::service_fn;
@@ -37,10 +44,16 @@ use tokio::net::TcpListener;
 
 use crate::backend::Backend;
 
-/// Largest accepted request body.
-pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Bodies larger than this are handled off the HTTP thread (see the module doc).
+pub const OFF_THREAD_BODY: usize = 256 * 1024;
+/// Large-body requests handled at once, process-wide (each may need hundreds of MB parsed);
+/// more wait their turn without holding up small requests.
+pub const OFF_THREAD_AT_ONCE: usize = 2;
 /// How long a client may take to send a request's headers (slow-client protection).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the rest of a refused body is read (and discarded) after the 413 went out, so the
+/// client, still sending, reads the answer instead of a reset connection.
+pub const REFUSED_BODY_LINGER: Duration = Duration::from_secs(10);
 
 /// What every HTTP thread shares: the engine and the optional SQL gateway.
 pub struct App {
@@ -192,7 +205,7 @@ async fn accept(
         let (app, local) = (app.clone(), local.clone());
         let service = service_fn(move |req| {
             let (app, local) = (app.clone(), local.clone());
-            async move { Ok::<_, Infallible>(respond(&app, &local, req, peer).await) }
+            async move { Ok::<_, Infallible>(respond(app, local, req, peer).await) }
         });
         let conn = hyper::server::conn::http1::Builder::new()
             .keep_alive(true)
@@ -264,8 +277,8 @@ fn error_json(status: u16, code: &str, message: &str) -> graphedge_edge::Respons
 }
 
 async fn respond(
-    app: &App,
-    local: &Local,
+    app: Arc<App>,
+    local: Arc<Local>,
     req: hyper::Request<Incoming>,
     peer: SocketAddr,
 ) -> HttpResponse {
@@ -273,12 +286,21 @@ async fn respond(
     let _in_flight = local.busy_poll.as_ref().map(|b| b.request());
     let method = req.method().as_str().to_string();
     let log_path = req.uri().path().to_string();
-    let response = match to_edge_request(req).await {
+    let limit = app.engine.config().max_body_bytes;
+    let response = match to_edge_request(req, limit).await {
         Ok(req) if app.gateway.is_some() && req.path.split('?').next() == Some("/sql") => {
             match &app.gateway {
                 Some(gateway) => gateway.handle(&req).await,
                 None => error_json(404, "not-found", "no such path"),
             }
+        }
+        Ok(req) if req.body.len() > OFF_THREAD_BODY => {
+            handle_off_thread(app.clone(), local.clone(), req)
+                .await
+                .unwrap_or_else(|| {
+                    tracing::error!(method, path = log_path, "handler panicked");
+                    error_json(500, "unexpected", "internal error")
+                })
         }
         Ok(req) => {
             let fut = graphedge_edge::handle_with(&app.engine, &local.db, native_http(), req);
@@ -302,37 +324,74 @@ async fn respond(
     to_hyper_response(response)
 }
 
-/// Reads the body (bounded) and copies method, path+query and headers.
+/// Runs the edge handler for `req` on tokio's blocking pool, driving it with this HTTP
+/// thread's runtime handle: the database connections and timers stay this thread's, only the
+/// synchronous work (parsing, compiling, binding) moves. Dropped (the client went away), the
+/// handler is dropped too, so its statements are cancelled as usual. `None`: it panicked.
+async fn handle_off_thread(
+    app: Arc<App>,
+    local: Arc<Local>,
+    req: graphedge_edge::Request,
+) -> Option<graphedge_edge::Response> {
+    static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let turns = TURNS.get_or_init(|| tokio::sync::Semaphore::new(OFF_THREAD_AT_ONCE));
+    let _turn = turns.acquire().await.ok()?;
+    // Dropped with this future: the handler on the blocking thread stops at its next await.
+    let (_alive, gone) = tokio::sync::oneshot::channel::<()>();
+    let runtime = tokio::runtime::Handle::current();
+    let work = tokio::task::spawn_blocking(move || {
+        runtime.block_on(async move {
+            tokio::select! {
+                r = graphedge_edge::handle_with(&app.engine, &local.db, native_http(), req) => Some(r),
+                _ = gone => None,
+            }
+        })
+    });
+    match work.await {
+        Ok(Some(r)) => Some(r),
+        // The request was abandoned: nobody reads this answer.
+        Ok(None) => Some(error_json(499, "unexpected", "request abandoned")),
+        Err(_) => None,
+    }
+}
+
+/// Reads the body (at most `limit` bytes) and copies method, path+query and headers.
 async fn to_edge_request(
     req: hyper::Request<Incoming>,
+    limit: usize,
 ) -> Result<graphedge_edge::Request, graphedge_edge::Response> {
-    let too_large = || {
-        error_json(
-            413,
-            "invalid-json",
-            &format!("request body is larger than {MAX_BODY_BYTES} bytes"),
-        )
-    };
+    let path = req.uri().path().to_string();
+    let too_large = || graphedge_edge::body_too_large(&path, limit);
     let declared = req
         .headers()
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    let (parts, mut incoming) = req.into_parts();
+    if declared.is_some_and(|n| n > limit as u64) {
+        discard(incoming);
         return Err(too_large());
     }
-    let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(c) => c.to_bytes().to_vec(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
-        Err(e) => {
-            return Err(error_json(
-                400,
-                "invalid-json",
-                &format!("cannot read the request body: {e}"),
-            ))
+    let mut body = Vec::with_capacity(declared.unwrap_or(0) as usize);
+    while let Some(frame) = incoming.frame().await {
+        let data = match frame.map(|f| f.into_data()) {
+            Ok(Ok(data)) => data,
+            // Trailers.
+            Ok(Err(_)) => continue,
+            Err(e) => {
+                return Err(error_json(
+                    400,
+                    "invalid-json",
+                    &format!("cannot read the request body: {e}"),
+                ))
+            }
+        };
+        if body.len() + data.len() > limit {
+            discard(incoming);
+            return Err(too_large());
         }
-    };
+        body.extend_from_slice(&data);
+    }
     let path = parts
         .uri
         .path_and_query()
@@ -354,6 +413,15 @@ async fn to_edge_request(
         headers,
         body,
     })
+}
+
+/// Reads and drops the rest of a refused body for at most [`REFUSED_BODY_LINGER`], nothing
+/// kept, while the 413 is written.
+fn discard(mut incoming: Incoming) {
+    tokio::spawn(async move {
+        let drain = async { while let Some(Ok(_)) = incoming.frame().await {} };
+        let _ = tokio::time::timeout(REFUSED_BODY_LINGER, drain).await;
+    });
 }
 
 fn to_hyper_response(r: graphedge_edge::Response) -> HttpResponse {

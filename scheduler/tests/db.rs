@@ -1,5 +1,6 @@
 //! `PgDatabase` against a real throwaway Postgres: text decoding of every supported type,
-//! parameters as text, transaction semantics, `run_sql` result shapes and error mapping.
+//! parameters as text, transaction semantics, `run_sql` result shapes and error mapping;
+//! statements abandoned by their caller are cancelled and hold nobody up.
 use graphedge_metadata::db::{Database, DbError, SqlResult, Statement};
 use graphedge_scheduler::db::PgDatabase;
 use graphedge_scheduler::pgtemp::TempPostgres;
@@ -329,6 +330,10 @@ fn tls_sslmodes() {
         let db = PgDatabase::connect(&format!("{url}{sep}sslmode=require"), 1).unwrap();
         let r = db.query_one(&stmt(ssl_in_use, &[])).await.unwrap();
         assert_eq!(r.as_deref(), Some("true"), "sslmode=require encrypts");
+        // Cancel requests go with the same TLS settings.
+        let monitor = PgDatabase::connect(&url, 1).unwrap();
+        abandon(&monitor, db.query_one(&stmt(SLEEP, &[Some("30")]))).await;
+        answers_promptly(&db, &monitor).await;
 
         let db = PgDatabase::connect(&format!("{url}{sep}sslmode=prefer"), 1).unwrap();
         let r = db.query_one(&stmt(ssl_in_use, &[])).await.unwrap();
@@ -348,5 +353,106 @@ fn tls_sslmodes() {
             e.connection,
             "a self-signed certificate fails verify-full: {e:?}"
         );
+    });
+}
+
+/// A statement that sleeps `$1` seconds, then answers `ok`.
+const SLEEP: &str = "SELECT 'ok' FROM pg_sleep($1::float8)";
+/// How long anything may take that must not wait on an abandoned 30 s statement.
+const PROMPT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Backends sleeping in `pg_sleep`, as `monitor` (another pool) sees them.
+async fn sleeping(monitor: &PgDatabase) -> usize {
+    let sql = "SELECT count(*)::text FROM pg_stat_activity WHERE wait_event = 'PgSleep'";
+    let n = monitor.query_one(&stmt(sql, &[])).await.unwrap();
+    n.unwrap_or_default().parse().unwrap()
+}
+
+async fn wait_sleeping(monitor: &PgDatabase, want: usize) {
+    let end = std::time::Instant::now() + PROMPT;
+    while sleeping(monitor).await != want {
+        assert!(
+            std::time::Instant::now() < end,
+            "{want} sleeping statements"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs `slow` until its statement sleeps on the server, then drops it (the caller gave up).
+async fn abandon<T>(monitor: &PgDatabase, slow: impl std::future::Future<Output = T>) {
+    tokio::select! {
+        _ = slow => panic!("the slow statement answered"),
+        _ = wait_sleeping(monitor, 1) => {}
+    }
+}
+
+/// `db` answers the next statement promptly, and the abandoned one was cancelled.
+async fn answers_promptly(db: &PgDatabase, monitor: &PgDatabase) {
+    let r = tokio::time::timeout(PROMPT, db.query_one(&stmt(SLEEP, &[Some("0")])))
+        .await
+        .expect("the next statement waited on the abandoned one");
+    assert_eq!(r.unwrap().as_deref(), Some("ok"));
+    wait_sleeping(monitor, 0).await;
+}
+
+#[test]
+fn abandoned_statements_are_cancelled() {
+    let pg = TempPostgres::start().expect("start postgres");
+    let url = pg.url("postgres");
+    rt().block_on(async {
+        let monitor = PgDatabase::connect(&url, 1).unwrap();
+        monitor
+            .run_sql("CREATE TABLE t (id int PRIMARY KEY)")
+            .await
+            .unwrap();
+        let count = || async {
+            let sql = stmt("SELECT count(*)::text FROM t", &[]);
+            monitor.query_one(&sql).await.unwrap().unwrap()
+        };
+        // One pooled connection: whatever is abandoned on it must free it.
+        let db = PgDatabase::connect(&url, 1).unwrap();
+        let slow = stmt(SLEEP, &[Some("30")]);
+        abandon(&monitor, db.query_one(&slow)).await;
+        answers_promptly(&db, &monitor).await;
+        // A transaction: its first statement's insert is rolled back.
+        let insert = stmt("INSERT INTO t VALUES (1)", &[]);
+        abandon(&monitor, db.transaction(&[insert, slow.clone()])).await;
+        answers_promptly(&db, &monitor).await;
+        assert_eq!(count().await, "0");
+        abandon(
+            &monitor,
+            db.run_sql("INSERT INTO t VALUES (2); SELECT pg_sleep(30)"),
+        )
+        .await;
+        answers_promptly(&db, &monitor).await;
+        assert_eq!(count().await, "0");
+
+        // One pipelined connection: a statement pipelined while fast turns slow, and another
+        // request queued behind it on that connection is not held up by its abandonment.
+        let db = PgDatabase::connect(&url, 1).unwrap().with_pipeline(1);
+        for _ in 0..10 {
+            db.query_one(&stmt(SLEEP, &[Some("0")])).await.unwrap();
+        }
+        assert!(db.pipelined() > 0);
+        let pipelined = db.pipelined();
+        let behind = async {
+            let quick = stmt(SLEEP, &[Some("0")]);
+            let r = tokio::time::timeout(PROMPT, db.query_one(&quick)).await;
+            let r = r.expect("held up behind the abandoned statement");
+            (r, db.pipelined())
+        };
+        let ((), (r, after)) = tokio::join!(abandon(&monitor, db.query_one(&slow)), behind);
+        assert_eq!(
+            r.unwrap().as_deref(),
+            Some("ok"),
+            "not failed for the other"
+        );
+        assert_eq!(after, pipelined + 2, "both were pipelined");
+        wait_sleeping(&monitor, 0).await;
+        // The pipeline goes on with a fresh connection.
+        for _ in 0..5 {
+            answers_promptly(&db, &monitor).await;
+        }
     });
 }
