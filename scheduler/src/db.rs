@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use deadpool_postgres::{ClientWrapper, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
+use tokio::sync::mpsc::UnboundedSender;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::NoTls;
 
@@ -40,8 +41,21 @@ pub struct PgDatabase {
     pool: Pool,
     /// Opens one connection outside the pool, with the pool's settings and TLS.
     connect: Connect,
+    /// Opens one connection outside the pool that LISTENs (see [`PgDatabase::listen`]).
+    listen: Listen,
     pipeline: Option<Arc<Pipeline>>,
 }
+
+/// `(application_name, LISTEN statement, sink)` → the future of one LISTEN connection.
+type Listen = Arc<
+    dyn Fn(
+            String,
+            String,
+            UnboundedSender<Option<String>>,
+        ) -> futures_util::future::BoxFuture<'static, DbError>
+        + Send
+        + Sync,
+>;
 
 impl std::fmt::Debug for PgDatabase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -84,17 +98,17 @@ impl PgDatabase {
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
-        let (manager, connect): (Manager, Connect) = match config.get_ssl_mode() {
-            SslMode::Disable => (
-                Manager::from_config(config.clone(), NoTls, manager_config),
-                connect_fn(config, NoTls),
-            ),
+        let (manager, connect, listen): (Manager, Connect, Listen) = match config.get_ssl_mode() {
+            SslMode::Disable => {
+                let (connect, listen) = connectors(config.clone(), NoTls);
+                let manager = Manager::from_config(config, NoTls, manager_config);
+                (manager, connect, listen)
+            }
             _ => {
                 let tls = tls::connector(verify)?;
-                (
-                    Manager::from_config(config.clone(), tls.clone(), manager_config),
-                    connect_fn(config, tls),
-                )
+                let (connect, listen) = connectors(config.clone(), tls.clone());
+                let manager = Manager::from_config(config, tls, manager_config);
+                (manager, connect, listen)
             }
         };
         let pool = Pool::builder(manager)
@@ -107,6 +121,7 @@ impl PgDatabase {
         Ok(PgDatabase {
             pool,
             connect,
+            listen,
             pipeline: None,
         })
     }
@@ -131,6 +146,18 @@ impl PgDatabase {
         Ok(())
     }
 
+    /// Opens one connection outside the pool, named `application_name`, runs `listen` (`LISTEN
+    /// channel`), then sends `None` (listening: anything earlier was missed) and each
+    /// notification's payload to `sink` until the connection ends. Returns why it ended.
+    pub async fn listen(
+        &self,
+        application_name: &str,
+        listen: &str,
+        sink: UnboundedSender<Option<String>>,
+    ) -> DbError {
+        (self.listen)(application_name.into(), listen.into(), sink).await
+    }
+
     /// The pool's current size and the number of idle connections.
     pub fn status(&self) -> (usize, usize) {
         let s = self.pool.status();
@@ -150,17 +177,19 @@ impl PgDatabase {
     }
 }
 
-/// Opens a connection with `config` and `tls`, its connection task spawned on the runtime.
-fn connect_fn<T>(config: tokio_postgres::Config, tls: T) -> Connect
+/// How [`PgDatabase`] opens connections outside the pool over `config` and `tls`: one with its
+/// connection task spawned on the runtime (the pipeline's), and [`PgDatabase::listen`]'s.
+fn connectors<T>(config: tokio_postgres::Config, tls: T) -> (Connect, Listen)
 where
     T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket> + Clone + Send + Sync + 'static,
     T::Stream: Send + Sync + 'static,
     T::TlsConnect: Send,
     <T::TlsConnect as tokio_postgres::tls::TlsConnect<tokio_postgres::Socket>>::Future: Send,
 {
-    Arc::new(move || {
-        let config = config.clone();
-        let tls = tls.clone();
+    let (config2, tls2) = (config.clone(), tls.clone());
+    let connect: Connect = Arc::new(move || {
+        let config = config2.clone();
+        let tls = tls2.clone();
         Box::pin(async move {
             let (client, connection) = config.connect(tls).await?;
             let task = tokio::spawn(async move {
@@ -170,7 +199,48 @@ where
             });
             Ok(ClientWrapper::new(client, task))
         })
-    })
+    });
+    let listen: Listen = Arc::new(move |name, listen, sink| {
+        let mut config = config.clone();
+        config.application_name(&name);
+        let tls = tls.clone();
+        Box::pin(async move {
+            let (client, mut connection) = match config.connect(tls).await {
+                Ok(c) => c,
+                Err(e) => return map_error(e),
+            };
+            // The connection task delivers notifications; it ends with the connection.
+            let forward = sink.clone();
+            let mut task = tokio::spawn(async move {
+                let mut messages =
+                    futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                while let Some(m) = futures_util::StreamExt::next(&mut messages).await {
+                    match m {
+                        Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                            let _ = forward.send(Some(n.payload().to_string()));
+                        }
+                        Ok(_) => {}
+                        Err(e) => return map_error(e),
+                    }
+                }
+                DbError::connection("the connection closed")
+            });
+            tokio::select! {
+                r = client.batch_execute(&listen) => if let Err(e) = r {
+                    task.abort();
+                    return map_error(e);
+                },
+                r = &mut task => return r.unwrap_or_else(|e| DbError::connection(e.to_string())),
+            }
+            let _ = sink.send(None);
+            let ended = (&mut task)
+                .await
+                .unwrap_or_else(|e| DbError::connection(e.to_string()));
+            drop(client);
+            ended
+        })
+    });
+    (connect, listen)
 }
 
 /// TLS to Postgres with rustls, libpq's `sslmode` semantics.

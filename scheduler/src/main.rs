@@ -15,7 +15,7 @@ use graphedge_scheduler::server::{self, App};
 /// statement parameters); glibc's malloc showed up at ~9% of the server's CPU under load.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use graphedge_scheduler::{background, dev, metadata_cli, pgtemp};
+use graphedge_scheduler::{background, dev, metadata_cli, metadata_sync, pgtemp};
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
@@ -126,6 +126,7 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
         Backend::Http(_) => spawn_background(&get, &PgDatabase::connect(&url, BACKGROUND_POOL)?)?,
     };
     let app = Arc::new(App { engine, gateway });
+    metadata_sync::start(&app, db, &url, &get)?;
     let result = server::serve(listener, app, threads, background.signal())
         .await
         .map_err(|e| e.to_string());
@@ -364,6 +365,7 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
             engine,
             gateway: None,
         });
+        metadata_sync::start(&app, Backend::Pool(db.clone()), &url, &get_dev)?;
         let served = server::serve(listener, app, threads, background.signal())
             .await
             .map_err(|e| e.to_string());
