@@ -139,11 +139,17 @@ fn create_tables(s: &Server, names: &[String]) {
     );
 }
 
-/// Two servers on one fresh database with `public.t1` (3 rows) tracked through the first.
+/// Two servers on one fresh database with `public.t1` (3 rows) tracked through the first. The
+/// second reaches Postgres over the HTTP transport (its own gateway), so every check covers
+/// both of `serve`'s databases: the compare-and-set through Neon's protocol, and the watcher
+/// polling over HTTP with its LISTEN connection beside it.
 fn two_servers() -> (TempPostgres, Server, Server) {
     let (pg, url) = database();
     let a = Server::start(&url);
-    let b = Server::start(&url);
+    let b = Server::start_with(
+        &url,
+        &["--stringify-numeric-types", "--sql-endpoint", "loopback"],
+    );
     a.run_sql(
         "CREATE TABLE t1 (id int PRIMARY KEY, v text); \
          INSERT INTO t1 VALUES (1, 'a'), (2, 'b'), (3, 'c');",
