@@ -7,7 +7,9 @@
 //! default 5 s; 0 = check on every request) passed since the last check, the app reads the stored
 //! `resource_version` (one cheap query) and reloads when it differs. So a request never runs
 //! against metadata older than the bound plus one check's round trip; metadata API calls made
-//! through this isolate apply at once. The time comes from the host's [`Clock`].
+//! through this isolate apply at once, on the stored metadata (never over newer metadata: see
+//! `graphedge_metadata::execute`). The time comes from the host's [`Clock`]. The reload is
+//! [`Engine::refresh`], which the native processes' metadata watcher runs too.
 //!
 //! Hosts whose instances live for one request (Spin, `wasmtime serve`) pay the cold start on
 //! every request: one catalog read (no DDL, see [`load_existing`](crate::md::load_existing)).
@@ -93,15 +95,7 @@ impl EdgeApp {
                 return Ok(engine);
             }
             self.checked_at.store(now, Ordering::Relaxed);
-            let stored = graphedge_metadata::store::version(db)
-                .await
-                .map_err(|e| format!("checking the metadata version: {e}"))?;
-            if stored.unwrap_or(0) != engine.state().resource_version {
-                let state = crate::md::load_existing(db, &self.config.metadata_config())
-                    .await
-                    .map_err(|e| format!("reloading metadata: {} ({})", e.error, e.code))?;
-                engine.set_state(state);
-            }
+            engine.refresh(db).await?;
             return Ok(engine);
         }
         let state = crate::md::load_existing(db, &self.config.metadata_config())

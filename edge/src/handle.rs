@@ -267,7 +267,7 @@ async fn metadata_route(
     {
         Ok((out, new_state)) => {
             if let Some(state) = new_state {
-                engine.set_state(state);
+                engine.install(loaded.md.resource_version, state);
             }
             Response::json(200, &out)
         }

@@ -201,6 +201,43 @@ impl Engine {
         self.cache.clear();
     }
 
+    /// Installs `state`, derived while the engine served version `seen`, unless another task
+    /// installed a newer state meanwhile (the HTTP threads, the metadata watcher and metadata
+    /// requests all install states): it replaces the current state if that is still `seen`
+    /// (whatever the versions: a reset database goes back to 0) or older than `state`.
+    /// Returns whether it did.
+    pub fn install(&self, seen: i64, state: MetadataState) -> bool {
+        let loaded = Arc::new(Loaded::new(state));
+        let mut slot = self.state.write().unwrap_or_else(|p| p.into_inner());
+        let current = slot.md.resource_version;
+        if current != seen && current >= loaded.md.resource_version {
+            return false;
+        }
+        *slot = loaded;
+        drop(slot);
+        self.cache.clear();
+        true
+    }
+
+    /// Follows metadata stored by another process: reads the stored `resource_version` (one
+    /// cheap query) and, when it is not the served one, reloads the state (stored metadata and
+    /// catalog, no DDL). Returns the version now served when it changed. The one reload path
+    /// of edge isolates ([`app`]) and of the native metadata watcher.
+    pub async fn refresh(&self, db: &impl Database) -> Result<Option<i64>, String> {
+        let seen = self.state().resource_version;
+        let stored = graphedge_metadata::store::version(db)
+            .await
+            .map_err(|e| format!("checking the metadata version: {e}"))?;
+        if stored.unwrap_or(0) == seen {
+            return Ok(None);
+        }
+        let state = md::load_existing(db, &self.config.metadata_config())
+            .await
+            .map_err(|e| format!("reloading metadata: {} ({})", e.error, e.code))?;
+        let version = state.resource_version;
+        Ok(self.install(seen, state).then_some(version))
+    }
+
     pub(crate) fn core_options(&self, relay: bool) -> graphedge_core::Options {
         graphedge_core::Options {
             relay,

@@ -1,5 +1,13 @@
 //! Persistence of the metadata and the introspection catalog in our own schema `graphedge`:
-//! one row of `graphedge.metadata`, written with a parameterised UPSERT.
+//! one row of `graphedge.metadata`.
+//!
+//! Every write is a compare-and-set on `resource_version` ([`write_statement`]): it stores
+//! version `expected + 1` only if the stored version is still `expected` (no row counts as 0),
+//! and otherwise fails the whole transaction with [`is_conflict`], so a process holding an old
+//! copy never writes it back over newer metadata. The check is one statement (no function of
+//! ours, no interactive transaction), so it works through every transport, Neon's batches too.
+//! The same transaction notifies [`NOTIFY_CHANNEL`] with the new version, for the other
+//! processes on the database.
 use crate::db::{Database, DbError, Statement};
 use serde_json::Value as Json;
 
@@ -17,10 +25,30 @@ const READ_SQL: &str = "SELECT json_build_object('resource_version', resource_ve
 
 const VERSION_SQL: &str = "SELECT resource_version::text FROM graphedge.metadata WHERE id = 1";
 
-const WRITE_SQL: &str = "INSERT INTO graphedge.metadata (id, resource_version, metadata, catalog) \
-VALUES (1, $1::bigint, $2::jsonb, $3::jsonb) \
+/// The channel every metadata write notifies (payload: the new `resource_version`).
+pub const NOTIFY_CHANNEL: &str = "graphedge_metadata";
+
+/// Subscribes a connection to [`NOTIFY_CHANNEL`].
+pub const LISTEN_SQL: &str = "LISTEN graphedge_metadata";
+
+/// Marker in the error the compare-and-set raises when the stored version moved.
+const CONFLICT_MARKER: &str = "graphedge: metadata resource version conflict";
+
+/// Compare-and-set: `$1` is the expected stored version (0 = no row yet). A concurrent writer
+/// that got the row first makes `ON CONFLICT ... WHERE` skip it (Postgres re-checks the
+/// condition on the newest row version), so `w` is empty and the final cast of the marker
+/// (not a constant, so not folded at plan time) raises `invalid_text_representation`.
+const WRITE_SQL: &str = "WITH w AS (\
+INSERT INTO graphedge.metadata (id, resource_version, metadata, catalog) \
+VALUES (1, $1::bigint + 1, $2::jsonb, $3::jsonb) \
 ON CONFLICT (id) DO UPDATE SET resource_version = EXCLUDED.resource_version, \
-metadata = EXCLUDED.metadata, catalog = EXCLUDED.catalog";
+metadata = EXCLUDED.metadata, catalog = EXCLUDED.catalog \
+WHERE graphedge.metadata.resource_version = $1::bigint \
+RETURNING resource_version) \
+SELECT (CASE WHEN (SELECT count(*) FROM w) = 1 THEN '1' \
+ELSE 'graphedge: metadata resource version conflict' END)::int";
+
+const NOTIFY_SQL: &str = "SELECT pg_notify($1::text, $2::text)::text";
 
 /// What is stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,28 +119,42 @@ pub async fn read(db: &impl Database) -> Result<Option<Stored>, DbError> {
     }))
 }
 
+/// Stores `metadata` as version `expected + 1` if the stored version is still `expected`
+/// (an error satisfying [`is_conflict`] otherwise).
 pub async fn write(
     db: &impl Database,
-    resource_version: i64,
+    expected: i64,
     metadata: &Json,
     catalog: Option<&Json>,
 ) -> Result<(), DbError> {
-    let stmt = write_statement(resource_version, metadata, catalog);
-    db.transaction(&[stmt]).await.map(|_| ())
+    let stmts = write_statements(expected, metadata, catalog);
+    db.transaction(&stmts).await.map(|_| ())
 }
 
-/// The UPSERT of [`write`], to run inside a larger transaction.
-pub fn write_statement(
-    resource_version: i64,
-    metadata: &Json,
-    catalog: Option<&Json>,
-) -> Statement {
-    Statement {
-        sql: WRITE_SQL.into(),
-        params: vec![
-            Some(resource_version.to_string()),
-            Some(metadata.to_string()),
-            catalog.map(|c| c.to_string()),
-        ],
-    }
+/// The compare-and-set of [`write`] and its notification, to run first in the transaction
+/// that persists a metadata change (the row lock it takes serialises concurrent writers).
+pub fn write_statements(expected: i64, metadata: &Json, catalog: Option<&Json>) -> [Statement; 2] {
+    [
+        Statement {
+            sql: WRITE_SQL.into(),
+            params: vec![
+                Some(expected.to_string()),
+                Some(metadata.to_string()),
+                catalog.map(|c| c.to_string()),
+            ],
+        },
+        Statement {
+            sql: NOTIFY_SQL.into(),
+            params: vec![
+                Some(NOTIFY_CHANNEL.into()),
+                Some((expected + 1).to_string()),
+            ],
+        },
+    ]
+}
+
+/// Whether `e` is the compare-and-set of [`write_statements`] failing: the stored version is
+/// not the expected one.
+pub fn is_conflict(e: &DbError) -> bool {
+    e.code.as_deref() == Some("22P02") && e.message.contains(CONFLICT_MARKER)
 }

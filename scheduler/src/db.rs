@@ -27,6 +27,7 @@ use deadpool_postgres::{
     ClientWrapper, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime,
 };
 use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
+use tokio::sync::mpsc::UnboundedSender;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::{CancelToken, NoTls};
 
@@ -62,8 +63,21 @@ pub struct PgDatabase {
     /// Opens one connection outside the pool, with the pool's settings and TLS.
     connect: Connect,
     cancel: Cancel,
+    /// Opens one connection outside the pool that LISTENs (see [`PgDatabase::listen`]).
+    listen: Listen,
     pipeline: Option<Arc<Pipeline>>,
 }
+
+/// `(application_name, LISTEN statement, sink)` → the future of one LISTEN connection.
+type Listen = Arc<
+    dyn Fn(
+            String,
+            String,
+            UnboundedSender<Option<String>>,
+        ) -> futures_util::future::BoxFuture<'static, DbError>
+        + Send
+        + Sync,
+>;
 
 impl std::fmt::Debug for PgDatabase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -106,7 +120,7 @@ impl PgDatabase {
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
-        let (manager, (connect, cancel)) = match config.get_ssl_mode() {
+        let (manager, (connect, cancel, listen)) = match config.get_ssl_mode() {
             SslMode::Disable => (
                 Manager::from_config(config.clone(), NoTls, manager_config),
                 connectors(config, NoTls),
@@ -130,6 +144,7 @@ impl PgDatabase {
             pool,
             connect,
             cancel,
+            listen,
             pipeline: None,
         })
     }
@@ -157,6 +172,18 @@ impl PgDatabase {
         let client = self.client().await?;
         client.simple_query("SELECT 1").await.map_err(map_error)?;
         Ok(())
+    }
+
+    /// Opens one connection outside the pool, named `application_name`, runs `listen` (`LISTEN
+    /// channel`), then sends `None` (listening: anything earlier was missed) and each
+    /// notification's payload to `sink` until the connection ends. Returns why it ended.
+    pub async fn listen(
+        &self,
+        application_name: &str,
+        listen: &str,
+        sink: UnboundedSender<Option<String>>,
+    ) -> DbError {
+        (self.listen)(application_name.into(), listen.into(), sink).await
     }
 
     /// The pool's current size and the number of idle connections.
@@ -241,9 +268,10 @@ impl Drop for Lent {
     }
 }
 
-/// Opens connections with `config` and `tls` (their connection task spawned on the runtime),
-/// and sends cancel requests with the same TLS settings.
-fn connectors<T>(config: tokio_postgres::Config, tls: T) -> (Connect, Cancel)
+/// How [`PgDatabase`] reaches Postgres outside the pool over `config` and `tls`: opens
+/// connections (their connection task spawned on the runtime: the pipeline's), sends cancel
+/// requests, and opens [`PgDatabase::listen`]'s connection.
+fn connectors<T>(config: tokio_postgres::Config, tls: T) -> (Connect, Cancel, Listen)
 where
     T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket> + Clone + Send + Sync + 'static,
     T::Stream: Send + Sync + 'static,
@@ -255,9 +283,10 @@ where
         let tls = cancel_tls.clone();
         Box::pin(async move { token.cancel_query(tls).await })
     });
+    let (config2, tls2) = (config.clone(), tls.clone());
     let connect: Connect = Arc::new(move || {
-        let config = config.clone();
-        let tls = tls.clone();
+        let config = config2.clone();
+        let tls = tls2.clone();
         Box::pin(async move {
             let (client, connection) = config.connect(tls).await?;
             let task = tokio::spawn(async move {
@@ -268,7 +297,47 @@ where
             Ok(ClientWrapper::new(client, task))
         })
     });
-    (connect, cancel)
+    let listen: Listen = Arc::new(move |name, listen, sink| {
+        let mut config = config.clone();
+        config.application_name(&name);
+        let tls = tls.clone();
+        Box::pin(async move {
+            let (client, mut connection) = match config.connect(tls).await {
+                Ok(c) => c,
+                Err(e) => return map_error(e),
+            };
+            // The connection task delivers notifications; it ends with the connection.
+            let forward = sink.clone();
+            let mut task = tokio::spawn(async move {
+                let mut messages =
+                    futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                while let Some(m) = futures_util::StreamExt::next(&mut messages).await {
+                    match m {
+                        Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                            let _ = forward.send(Some(n.payload().to_string()));
+                        }
+                        Ok(_) => {}
+                        Err(e) => return map_error(e),
+                    }
+                }
+                DbError::connection("the connection closed")
+            });
+            tokio::select! {
+                r = client.batch_execute(&listen) => if let Err(e) = r {
+                    task.abort();
+                    return map_error(e);
+                },
+                r = &mut task => return r.unwrap_or_else(|e| DbError::connection(e.to_string())),
+            }
+            let _ = sink.send(None);
+            let ended = (&mut task)
+                .await
+                .unwrap_or_else(|e| DbError::connection(e.to_string()));
+            drop(client);
+            ended
+        })
+    });
+    (connect, cancel, listen)
 }
 
 /// TLS to Postgres with rustls, libpq's `sslmode` semantics.

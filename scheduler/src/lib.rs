@@ -11,6 +11,7 @@
 //! * [`http_client`] — [`http_client::NativeHttp`], the host's outbound HTTP for the edge handler.
 //! * [`gateway`] — the SQL gateway: Neon's SQL-over-HTTP protocol served over a pool of its own.
 //! * [`dev`] — `graphedge dev`: a throwaway Postgres with a demo schema.
+//! * [`metadata_sync`] — follows metadata changed through other processes (LISTEN + polling).
 //! * [`metadata_cli`] — `graphedge metadata export|apply|...` against a running server.
 //! * [`scheduled`] — cron triggers and one-off scheduled events: generation, claiming, delivery.
 //! * [`logging`] — JSON log lines on stdout, batched (one write per 100 ms, not per line).
@@ -27,6 +28,7 @@ pub mod gateway;
 pub mod http_client;
 pub mod logging;
 pub mod metadata_cli;
+pub mod metadata_sync;
 pub mod pgtemp;
 pub mod pipeline;
 pub mod scheduled;

@@ -16,7 +16,7 @@ use graphedge_scheduler::shutdown::Shutdown;
 /// statement parameters); glibc's malloc showed up at ~9% of the server's CPU under load.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use graphedge_scheduler::{background, dev, metadata_cli, pgtemp};
+use graphedge_scheduler::{background, dev, metadata_cli, metadata_sync, pgtemp};
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
@@ -132,6 +132,7 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
         )?,
     };
     let app = Arc::new(App { engine, gateway });
+    metadata_sync::start(&app, db, &url, &get)?;
     serve_until_stopped(listener, app, threads, background, &shutdown).await
 }
 
@@ -380,6 +381,7 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
             engine,
             gateway: None,
         });
+        metadata_sync::start(&app, Backend::Pool(db.clone()), &url, &get_dev)?;
         serve_until_stopped(listener, app, threads, background, &shutdown).await
     }
     .await;

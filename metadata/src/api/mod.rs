@@ -8,17 +8,21 @@
 //!
 //! Exception: `run_sql` statements are executed when reached; a later failure in the same
 //! `bulk` does not undo them (Hasura runs a bulk in one transaction).
+//!
+//! Several processes may serve one database: a request first reloads metadata another process
+//! stored, and its write is a compare-and-set on `resource_version` (see [`execute`]).
 mod ops;
 pub mod scheduled;
 mod sql;
 
-use crate::db::Database;
+use crate::db::{Database, DbError, Rows, SqlResult, Statement};
 use crate::error::ApiError;
 use crate::introspect::{self, Catalog};
 use crate::raw::{self, Metadata};
 use crate::resolve::{self, Inconsistency};
 use crate::{store, Config, Endpoint, MetadataState};
 use serde_json::{json, Value as Json};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Hasura's `{"message": "success"}`.
@@ -117,9 +121,34 @@ async fn from_stored(
     })
 }
 
+/// The [`Database`] of one request's operations: it remembers whether an operation sent
+/// anything to the database itself (`run_sql`, scheduled events, ...), after which the request
+/// cannot be re-run on newer metadata. Introspection goes to [`Tracked::inner`], unrecorded.
+pub(crate) struct Tracked<'a, D> {
+    pub inner: &'a D,
+    used: AtomicBool,
+}
+
+impl<D: Database> Database for Tracked<'_, D> {
+    async fn query_one(&self, stmt: &Statement) -> Result<Option<String>, DbError> {
+        self.used.store(true, Ordering::Relaxed);
+        self.inner.query_one(stmt).await
+    }
+
+    async fn transaction(&self, stmts: &[Statement]) -> Result<Vec<Rows>, DbError> {
+        self.used.store(true, Ordering::Relaxed);
+        self.inner.transaction(stmts).await
+    }
+
+    async fn run_sql(&self, sql: &str) -> Result<Vec<SqlResult>, DbError> {
+        self.used.store(true, Ordering::Relaxed);
+        self.inner.run_sql(sql).await
+    }
+}
+
 /// Working state of one request.
 pub(crate) struct Cx<'a, D> {
-    pub db: &'a D,
+    pub db: &'a Tracked<'a, D>,
     pub config: &'a Config,
     pub endpoint: Endpoint,
     pub md: Metadata,
@@ -128,6 +157,7 @@ pub(crate) struct Cx<'a, D> {
     pub baseline: Vec<Inconsistency>,
     pub md_changed: bool,
     pub catalog_changed: bool,
+    /// The stored version `md` was read at (the expected version of the write).
     pub resource_version: i64,
     /// `reload_metadata`: reinstall every event trigger's Postgres triggers.
     pub reinstall_event_triggers: bool,
@@ -165,23 +195,123 @@ impl<D: Database> Cx<'_, D> {
 
     /// Re-introspects after DDL.
     pub async fn reintrospect(&mut self) -> Result<(), ApiError> {
-        self.catalog = introspect::introspect(self.db, &enum_tables(&self.md))
+        self.catalog = introspect::introspect(self.db.inner, &enum_tables(&self.md))
             .await
             .map_err(db_err)?;
         self.catalog_changed = true;
         Ok(())
     }
+
+    /// Re-reads the stored metadata into `md` (`reload_metadata`); a conflict when another
+    /// process stored a newer version since this request started (the request is re-run).
+    pub async fn reread(&mut self) -> Result<(), ApiError> {
+        let stored = store::read(self.db.inner).await.map_err(db_err)?;
+        let version = stored.as_ref().map_or(0, |s| s.resource_version);
+        if version != self.resource_version {
+            return Err(conflict(self.resource_version));
+        }
+        if let Some(s) = stored {
+            self.md =
+                Metadata::from_json(&s.metadata, &default_source_configuration()).map_err(|e| {
+                    ApiError::unexpected(format!("stored metadata is invalid: {e}")).at("$")
+                })?;
+        }
+        Ok(())
+    }
 }
 
+/// Hasura's answer to a metadata write whose `resource_version` is not the stored one.
+fn conflict(referenced: i64) -> ApiError {
+    ApiError::new(
+        "conflict",
+        format!(
+            "metadata resource version referenced ({referenced}) did not match current version"
+        ),
+    )
+    .status(409)
+    .at("$")
+}
+
+fn is_conflict(e: &ApiError) -> bool {
+    e.status == 409 && e.code == "conflict"
+}
+
+/// How often a request is run at most when its write keeps losing races (no
+/// `resource_version` given, nothing sent to the database by its operations). Each lost race
+/// is another write that succeeded, so this bounds the waiting only under heavy contention.
+const MAX_ATTEMPTS: usize = 20;
+
 /// Executes one request body of /v1/query, /v1/metadata or /v2/query (incl. `bulk`). Returns
-/// the response JSON and, when metadata or the database schema changed, the new state (already
-/// persisted).
+/// the response JSON and, when the served state is outdated (metadata or the database schema
+/// changed, here or in another process), the new state (already persisted).
+///
+/// Every request works on the stored metadata: when another process stored a newer version
+/// than `state`, it is reloaded first. The write is a compare-and-set on the version the
+/// request worked on ([`store::write_statements`]), so newer metadata is never overwritten: a
+/// request that lost the race is re-run on the newest metadata when that is safe, else it gets
+/// Hasura's 409 `conflict`, as does a request whose top-level `resource_version` is not the
+/// stored one.
 pub async fn execute(
     state: &MetadataState,
     endpoint: Endpoint,
     body: &Json,
     db: &impl Database,
     config: &Config,
+) -> Result<(Json, Option<MetadataState>), ApiError> {
+    let requested = match body.get("resource_version") {
+        None | Some(Json::Null) => None,
+        Some(v) => Some(
+            v.as_i64()
+                .ok_or_else(|| ApiError::parse_failed("expected Int64").at("$.resource_version"))?,
+        ),
+    };
+    let mut fresh = refreshed(state, db, config).await?;
+    let mut attempt = 1;
+    loop {
+        let base = fresh.as_ref().unwrap_or(state);
+        let tracked = Tracked {
+            inner: db,
+            used: AtomicBool::new(false),
+        };
+        match execute_on(base, endpoint, body, &tracked, config, requested).await {
+            Ok((out, Some(new))) => return Ok((out, Some(new))),
+            Ok((out, None)) => return Ok((out, fresh)),
+            Err(e)
+                if is_conflict(&e)
+                    && requested.is_none()
+                    && !tracked.used.load(Ordering::Relaxed)
+                    && attempt < MAX_ATTEMPTS =>
+            {
+                attempt += 1;
+                fresh = Some(load_existing(db, config).await?);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The stored state when it is newer than `state` (another process changed it).
+async fn refreshed(
+    state: &MetadataState,
+    db: &impl Database,
+    config: &Config,
+) -> Result<Option<MetadataState>, ApiError> {
+    match store::version(db).await {
+        Ok(v) if v.unwrap_or(0) == state.resource_version => Ok(None),
+        Ok(_) => load_existing(db, config).await.map(Some),
+        Err(e) if store::is_missing_catalog(&e) => load(db, config).await.map(Some),
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+/// One run of the request on `state`, persisted with a compare-and-set on its version.
+async fn execute_on<D: Database>(
+    state: &MetadataState,
+    endpoint: Endpoint,
+    body: &Json,
+    db: &Tracked<'_, D>,
+    config: &Config,
+    requested: Option<i64>,
 ) -> Result<(Json, Option<MetadataState>), ApiError> {
     let mut cx = Cx {
         db,
@@ -220,6 +350,10 @@ pub async fn execute(
     if !cx.md_changed && !cx.catalog_changed {
         return Ok((result, None));
     }
+    if let Some(r) = requested.filter(|r| *r != cx.resource_version) {
+        return Err(conflict(r));
+    }
+    let db = db.inner;
     let (mut schema, inconsistencies) = resolve::resolve(&cx.md, &cx.catalog, config);
     let resource_version = cx.resource_version + 1;
     schema.version = resource_version as u64;
@@ -227,22 +361,28 @@ pub async fn execute(
         serde_json::to_value(&cx.md).map_err(|e| ApiError::unexpected(e.to_string()).at("$"))?;
     let cat_json = serde_json::to_value(&cx.catalog)
         .map_err(|e| ApiError::unexpected(e.to_string()).at("$"))?;
+    // The compare-and-set first: its row lock orders concurrent writers before any DDL.
+    let mut stmts =
+        store::write_statements(cx.resource_version, &md_json, Some(&cat_json)).to_vec();
     // Event triggers' Postgres triggers change in the transaction that persists the metadata.
-    let mut stmts = crate::events::reconcile(
-        &state.metadata,
-        &cx.md,
-        &cx.catalog,
-        cx.reinstall_event_triggers,
-    )
-    .map_err(|(m, p)| ApiError::parse_failed(m).at(p))?;
-    stmts.push(store::write_statement(
-        resource_version,
-        &md_json,
-        Some(&cat_json),
-    ));
+    stmts.extend(
+        crate::events::reconcile(
+            &state.metadata,
+            &cx.md,
+            &cx.catalog,
+            cx.reinstall_event_triggers,
+        )
+        .map_err(|(m, p)| ApiError::parse_failed(m).at(p))?,
+    );
     // Cron triggers' events follow the triggers in the same transaction.
     stmts.extend(scheduled::reconcile(db, &state.metadata, &cx.md).await?);
-    db.transaction(&stmts).await.map_err(db_err)?;
+    db.transaction(&stmts).await.map_err(|e| {
+        if store::is_conflict(&e) {
+            conflict(cx.resource_version)
+        } else {
+            db_err(e)
+        }
+    })?;
     Ok((
         result,
         Some(MetadataState {

@@ -211,7 +211,12 @@ async fn track_table<D: Database>(
         }
     };
     let _ = version;
-    let exists = cx.catalog.table(&table.schema, &table.name).is_some();
+    let mut exists = cx.catalog.table(&table.schema, &table.name).is_some();
+    if !exists {
+        // Created since the last introspection (by another client or process)?
+        cx.reintrospect().await?;
+        exists = cx.catalog.table(&table.schema, &table.name).is_some();
+    }
     let src = arg_source(&mut cx.md, args)?;
     if src.table(&table).is_some() {
         return Err(ApiError::new(
@@ -1139,7 +1144,10 @@ async fn replace_metadata<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resul
     Ok(success())
 }
 
+/// Re-reads the stored metadata (another process may have written it) and re-introspects the
+/// database (tables created since are trackable).
 async fn reload_metadata<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
+    cx.reread().await?;
     cx.reintrospect().await?;
     let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
     cx.baseline = now;
