@@ -41,7 +41,15 @@ pub struct Ctx<'a> {
     /// Set when the SQL calls a user function (see [`crate::Plan::calls_functions`]).
     pub calls_functions: bool,
     next_alias: usize,
+    /// Levels of argument walks entered (see [`Ctx::enter`]).
+    nesting: usize,
 }
+
+/// Most levels of a recursive walk over one argument (boolean expressions with their
+/// relationship paths, `order_by` relationship paths), literals and the variables substituted
+/// into them together: each alone is already bounded by the parser or by
+/// [`crate::encode::MAX_VALUE_DEPTH`], but a variable can sit at the bottom of a deep literal.
+pub const MAX_ARGUMENT_NESTING: usize = crate::parse::MAX_DEPTH;
 
 /// The select permission in force for a table: admin sees everything.
 #[derive(Clone, Copy)]
@@ -126,6 +134,26 @@ impl<'a> Ctx<'a> {
             .select
             .as_ref()
             .map(Perm::Role)
+    }
+
+    /// Enters one level of a recursive walk over an argument; [`Ctx::leave`] leaves it. Beyond
+    /// [`MAX_ARGUMENT_NESTING`] levels: `validation-failed` at `path`.
+    pub fn enter(&mut self, path: &str) -> Result<()> {
+        if self.nesting >= MAX_ARGUMENT_NESTING {
+            return Err(Error::validation(
+                path,
+                format!(
+                    "the argument is nested too deeply (more than {} levels)",
+                    MAX_ARGUMENT_NESTING
+                ),
+            ));
+        }
+        self.nesting += 1;
+        Ok(())
+    }
+
+    pub fn leave(&mut self) {
+        self.nesting = self.nesting.saturating_sub(1);
     }
 
     pub fn alias(&mut self) -> String {
@@ -312,6 +340,7 @@ pub fn compile_document(
         shaping: Vec::new(),
         calls_functions: false,
         next_alias: 0,
+        nesting: 0,
     };
     for def in &op.variables {
         let given = request

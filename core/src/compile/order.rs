@@ -107,7 +107,12 @@ fn object_keys(
                 .filter(|r| r.kind == RelKind::Object),
         };
         match rel {
-            Some(rel) => object_relationship(ctx, t, alias, rel, key, val, &p, out)?,
+            Some(rel) => {
+                ctx.enter(&p)?;
+                let r = object_relationship(ctx, t, alias, rel, key, val, &p, out);
+                ctx.leave();
+                r?
+            }
             None => other_key(ctx, t, alias, perm, &type_name, key, val, &p, out)?,
         }
     }
