@@ -491,15 +491,62 @@ fn nesting_of_arguments() {
     }
 }
 
-/// Nested inserts (one level per object relationship) as deep as the parser allows, as admin.
+/// Nested inserts (two per `level`: an array then an object relationship): as deep as the
+/// parser allows in a literal, and with a variable at the bottom of a literal, up to 64 nested
+/// inserts and beyond, as admin.
 #[test]
 fn nested_inserts() {
-    let mut obj = String::from("{name: \"a\"}");
-    for _ in 0..30 {
-        obj = format!(
-            "{{name: \"a\", articles: {{data: {{title: \"t\", author: {{data: {obj}}}}}}}}}"
-        );
+    let level = |inner: &str| {
+        format!("{{name: \"a\", articles: {{data: {{title: \"t\", author: {{data: {inner}}}}}}}}}")
+    };
+    let literal = |levels: usize, bottom: &str| {
+        (0..levels).fold(String::from(bottom), |inner, _| level(&inner))
+    };
+    let variable = |levels: usize| {
+        let mut v = obj(&[("name", Value::String("a".into()))]);
+        for _ in 0..levels {
+            let author = obj(&[("data", v)]);
+            let article = obj(&[("title", Value::String("t".into())), ("author", author)]);
+            v = obj(&[
+                ("name", Value::String("a".into())),
+                ("articles", obj(&[("data", article)])),
+            ]);
+        }
+        vars(&[("o", v)])
+    };
+    let insert = |objects: String| {
+        format!(
+            "mutation($o: author_insert_input) {{ insert_author(objects: {objects}) {{ affected_rows }} }}"
+        )
+    };
+    let too_deep = err("validation-failed", "", "the argument is nested too deeply");
+    let cases: Vec<ArgCase> = vec![
+        (
+            "60 nested inserts",
+            insert(literal(30, "{name: \"a\"}")),
+            vec![],
+            Ok,
+        ),
+        (
+            "4 + 60 nested inserts",
+            insert(literal(2, "$o")),
+            variable(30),
+            Ok,
+        ),
+        (
+            "4 + 62 nested inserts",
+            insert(literal(2, "$o")),
+            variable(31),
+            too_deep.clone(),
+        ),
+        (
+            "60 + 62 nested inserts",
+            insert(literal(30, "$o")),
+            variable(31),
+            too_deep,
+        ),
+    ];
+    for (name, query, variables, want) in cases {
+        check(name, "admin", &query, variables, want);
     }
-    let query = format!("mutation {{ insert_author(objects: {obj}) {{ affected_rows }} }}");
-    check("nested inserts", "admin", &query, vec![], Ok);
 }

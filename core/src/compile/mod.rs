@@ -50,6 +50,10 @@ pub struct Ctx<'a> {
 /// into them together: each alone is already bounded by the parser or by
 /// [`crate::encode::MAX_VALUE_DEPTH`], but a variable can sit at the bottom of a deep literal.
 pub const MAX_ARGUMENT_NESTING: usize = crate::parse::MAX_DEPTH;
+/// The levels of [`MAX_ARGUMENT_NESTING`] one nested insert (`{rel: {data: {…}}}`) counts for:
+/// at most 64 nested inserts (what the parser allows in a literal), whose compilation takes
+/// ~7 KB of stack per level in a debug build (`core/tests/bounds.rs` `nested_inserts`).
+pub const NESTED_INSERT_LEVELS: usize = 2;
 
 /// The select permission in force for a table: admin sees everything.
 #[derive(Clone, Copy)]
@@ -139,7 +143,11 @@ impl<'a> Ctx<'a> {
     /// Enters one level of a recursive walk over an argument; [`Ctx::leave`] leaves it. Beyond
     /// [`MAX_ARGUMENT_NESTING`] levels: `validation-failed` at `path`.
     pub fn enter(&mut self, path: &str) -> Result<()> {
-        if self.nesting >= MAX_ARGUMENT_NESTING {
+        self.enter_by(1, path)
+    }
+
+    fn enter_by(&mut self, levels: usize, path: &str) -> Result<()> {
+        if self.nesting + levels > MAX_ARGUMENT_NESTING {
             return Err(Error::validation(
                 path,
                 format!(
@@ -148,12 +156,25 @@ impl<'a> Ctx<'a> {
                 ),
             ));
         }
-        self.nesting += 1;
+        self.nesting += levels;
         Ok(())
     }
 
     pub fn leave(&mut self) {
         self.nesting = self.nesting.saturating_sub(1);
+    }
+
+    /// Runs `f` one nested insert deeper: a nested insert counts as
+    /// [`NESTED_INSERT_LEVELS`] levels of [`MAX_ARGUMENT_NESTING`] (its frames are large).
+    pub fn nested_insert<T>(
+        &mut self,
+        path: &str,
+        f: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
+        self.enter_by(NESTED_INSERT_LEVELS, path)?;
+        let out = f(self);
+        self.nesting = self.nesting.saturating_sub(NESTED_INSERT_LEVELS);
+        out
     }
 
     pub fn alias(&mut self) -> String {
