@@ -550,3 +550,30 @@ fn nested_inserts() {
         check(name, "admin", &query, variables, want);
     }
 }
+
+/// Aliases repeating a large introspection field (~90 KB each here): the output is bounded
+/// across the operation (64 MB), not only within one field.
+#[test]
+fn repeated_introspection() {
+    let field = |i: usize| {
+        format!(
+            "s{i}: __schema {{ types {{ name description fields {{ name description args {{ name \
+             type {{ name kind ofType {{ name kind ofType {{ name }} }} }} }} type {{ name kind \
+             fields {{ name description type {{ name kind fields {{ name type {{ name kind }} }} }} }} \
+             ofType {{ name }} }} }} inputFields {{ name type {{ name kind ofType {{ name }} }} }} }} }}"
+        )
+    };
+    let query = |n: usize| format!("{{ {} }}", (0..n).map(field).collect::<Vec<_>>().join(" "));
+    check("a few", "admin", &query(3), vec![], Ok);
+    check(
+        "800",
+        "admin",
+        &query(800),
+        vec![],
+        err(
+            "validation-failed",
+            "",
+            "the introspection result is too large",
+        ),
+    );
+}

@@ -393,6 +393,8 @@ pub fn compile_document(
     let mut pairs: Vec<(String, String)> = Vec::new();
     let mut statics: Vec<(String, String)> = Vec::new();
     let mut all_static = true;
+    let mut introspection_bytes = 0usize;
+    let mut types = None;
     for f in &fields {
         let path = sub("$.selectionSet", f.key());
         match f.name() {
@@ -404,14 +406,26 @@ pub fn compile_document(
                 ));
             }
             "__schema" | "__type" => {
-                let json = crate::introspection::resolve_root_field(
-                    schema,
-                    session,
+                // One type system for every introspection field of the operation.
+                let ts = types.get_or_insert_with(|| {
+                    crate::introspection::build(schema, &session.role, options)
+                });
+                let json = crate::introspection::resolve_root_field_in(
+                    ts,
                     options,
                     f.field,
                     &doc.fragments,
                     request.variables,
                 )?;
+                // Aliases can repeat a large introspection field: the output is bounded across
+                // the operation as it is within one field.
+                introspection_bytes += json.len();
+                if introspection_bytes > crate::introspection::MAX_OUTPUT {
+                    return Err(Error::validation(
+                        path,
+                        "the introspection result is too large",
+                    ));
+                }
                 let p = ctx.param(ParamSpec::Const(Some(json.clone())));
                 statics.push((f.key().to_owned(), json));
                 pairs.push((f.key().to_owned(), format!("{}::json", p)));
