@@ -30,6 +30,8 @@ pub struct Config {
     /// `GRAPHEDGE_COALESCE_QUERIES` (default true): identical concurrent query requests share
     /// one execution that has not been sent yet (see [`crate::coalesce`]).
     pub coalesce_queries: bool,
+    /// The engine's own bounds (`GRAPHEDGE_MAX_FIELDS`, ..., see [`crate::limits`]).
+    pub limits: crate::limits::EngineLimits,
 }
 
 /// Default maximum request body: 16 MiB.
@@ -97,6 +99,7 @@ impl Config {
         c.dev_mode = flag("HASURA_GRAPHQL_DEV_MODE", false)?;
         c.admin_internal_errors = flag("HASURA_GRAPHQL_ADMIN_INTERNAL_ERRORS", true)?;
         c.coalesce_queries = flag("GRAPHEDGE_COALESCE_QUERIES", true)?;
+        c.limits = crate::limits::EngineLimits::from_env(&get)?;
         if c.admin_secrets.is_empty() && !c.jwt_secrets.is_empty() {
             return Err(
                 "HASURA_GRAPHQL_JWT_SECRET requires HASURA_GRAPHQL_ADMIN_SECRET to be set".into(),

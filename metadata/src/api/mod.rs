@@ -8,6 +8,7 @@
 //!
 //! Exception: `run_sql` statements are executed when reached; a later failure in the same
 //! `bulk` does not undo them (Hasura runs a bulk in one transaction).
+mod limits;
 mod ops;
 pub mod scheduled;
 mod sql;
