@@ -113,6 +113,11 @@ fn policy<'a>(loaded: &'a Loaded, session: &Session) -> Option<&'a ApiLimits> {
         .filter(|l| !l.disabled)
 }
 
+/// An engine bound's error.
+fn invalid(message: String) -> EdgeError {
+    EdgeError::new(400, "validation-failed", message)
+}
+
 fn exceeded(what: &str, code: &str, limit: impl std::fmt::Display) -> EdgeError {
     EdgeError::new(400, code, format!("{what} limit of {limit} exceeded"))
 }
@@ -141,11 +146,9 @@ pub(crate) fn admit(
         }
         let max = engine.config.limits.max_batch;
         if n > max {
-            return Err(EdgeError::new(
-                400,
-                "validation-failed",
-                format!("a batch of {n} operations is more than the limit of {max}"),
-            ));
+            return Err(invalid(format!(
+                "a batch of {n} operations is more than the limit of {max}"
+            )));
         }
     }
     let Some(rate) = limits.and_then(|l| l.rate_limit.as_ref()) else {
@@ -197,11 +200,9 @@ pub(crate) fn check_variables(
     while let Some(v) = stack.pop() {
         seen += 1;
         if seen > max {
-            return Err(EdgeError::new(
-                400,
-                "validation-failed",
-                format!("the variables hold more than {max} values"),
-            ));
+            return Err(invalid(format!(
+                "the variables hold more than {max} values"
+            )));
         }
         match v {
             Value::List(items) => stack.extend(items),
@@ -230,25 +231,16 @@ pub(crate) fn check_document(
         Err(e) => return Err(e.into()),
     };
     let bounds = &engine.config.limits;
-    if m.fields > bounds.max_fields {
-        return Err(EdgeError::new(
-            400,
-            "validation-failed",
-            format!(
-                "the operation selects {} fields, more than the limit of {}",
-                m.fields, bounds.max_fields
-            ),
-        ));
-    }
-    if m.aliases > bounds.max_aliases {
-        return Err(EdgeError::new(
-            400,
-            "validation-failed",
-            format!(
-                "the operation has {} aliases, more than the limit of {}",
-                m.aliases, bounds.max_aliases
-            ),
-        ));
+    for (n, max, what) in [
+        (m.fields, bounds.max_fields, "selects {n} fields"),
+        (m.aliases, bounds.max_aliases, "has {n} aliases"),
+    ] {
+        if n > max {
+            let what = what.replace("{n}", &n.to_string());
+            return Err(invalid(format!(
+                "the operation {what}, more than the limit of {max}"
+            )));
+        }
     }
     let Some(limits) = policy(loaded, session) else {
         return Ok(());

@@ -302,7 +302,8 @@ async fn respond(
                 None => error_json(404, "not-found", "no such path"),
             }
         }
-        Ok(req) => {
+        Ok(mut req) => {
+            graphedge_edge::limits::set_peer_ip(&mut req.headers, &peer.ip().to_string());
             let fut = graphedge_edge::handle_with(&app.engine, &local.db, native_http(), req);
             match AssertUnwindSafe(fut).catch_unwind().await {
                 Ok(r) => r,
