@@ -31,6 +31,8 @@ pub struct Config {
     /// `GRAPHEDGE_COALESCE_QUERIES` (default true): identical concurrent query requests share
     /// one execution that has not been sent yet (see [`crate::coalesce`]).
     pub coalesce_queries: bool,
+    /// The engine's own bounds (`GRAPHEDGE_MAX_FIELDS`, ..., see [`crate::limits`]).
+    pub limits: crate::limits::EngineLimits,
 }
 
 /// Default maximum request body: 16 MiB. Generous: Hasura's own suite never comes close, and
@@ -109,6 +111,7 @@ impl Config {
                     format!("GRAPHEDGE_MAX_BODY_BYTES: expected a positive number of bytes: {v}")
                 })?;
         }
+        c.limits = crate::limits::EngineLimits::from_env(&get)?;
         if c.admin_secrets.is_empty() && !c.jwt_secrets.is_empty() {
             return Err(
                 "HASURA_GRAPHQL_JWT_SECRET requires HASURA_GRAPHQL_ADMIN_SECRET to be set".into(),

@@ -163,6 +163,7 @@ async fn execute(
             "query is not allowed",
         ));
     }
+    crate::limits::check_variables(engine, session, req)?;
     let plan = plan_for(engine, loaded, session, req)?;
     match &plan.kind {
         PlanKind::Static(json) => Ok(json.clone()),
@@ -172,15 +173,18 @@ async fn execute(
                 sql: plan.sql.clone(),
                 params,
             };
-            let out = if engine.config.coalesce_queries && !plan.calls_functions {
-                engine
-                    .flights
-                    .run(&stmt, engine.clock.as_deref(), || db.query_one(&stmt))
-                    .await
-            } else {
-                db.query_one(&stmt).await
+            let run = async {
+                let out = if engine.config.coalesce_queries && !plan.calls_functions {
+                    engine
+                        .flights
+                        .run(&stmt, engine.clock.as_deref(), || db.query_one(&stmt))
+                        .await
+                } else {
+                    db.query_one(&stmt).await
+                };
+                out.map_err(|e| db_error(&e))
             };
-            let out = out.map_err(|e| db_error(&e))?;
+            let out = crate::limits::bounded(engine, loaded, session, run).await?;
             Ok(out.unwrap_or_else(|| "null".to_string()))
         }
         PlanKind::Mutation => {
@@ -201,7 +205,9 @@ async fn execute(
                 sql: plan.sql.clone(),
                 params: plan.bind(&req.variables, session)?,
             });
-            let rows = db.transaction(&stmts).await.map_err(|e| {
+            let run = async { Ok(db.transaction(&stmts).await) };
+            let rows = crate::limits::bounded(engine, loaded, session, run).await?;
+            let rows = rows.map_err(|e| {
                 let err = db_error(&e);
                 // A constraint violation is reported at the mutation field that caused it.
                 let step = e
@@ -251,6 +257,7 @@ fn plan_for(
         operation_name: req.operation_name.as_deref(),
         variables: &req.variables,
     };
+    crate::limits::check_document(engine, loaded, session, req)?;
     engine.count_compile();
     let plan = Arc::new((engine.compiler)(
         &loaded.md.schema,

@@ -17,6 +17,7 @@ use crate::auth::{authenticate_with, header};
 use crate::error::EdgeError;
 use crate::graphql::{self, GqlBody, GqlRequest};
 use crate::http::{HttpClient, NoHttp};
+use crate::limits;
 use crate::md::{execute as md_execute, Database, Endpoint};
 use crate::{console, Engine, Request, Response};
 
@@ -197,6 +198,14 @@ async fn graphql_route(
     };
     // Clone the state's Arc (the lock guard is dropped here, before any await).
     let loaded = engine.loaded();
+    let (operations, batched) = match &body {
+        GqlBody::Single(_) => (1, false),
+        GqlBody::Batch(rs) => (rs.len(), true),
+    };
+    let admitted = limits::admit(engine, &loaded, &session, &req.headers, operations, batched);
+    if let Err(e) = admitted {
+        return error_response(style, &e, internal);
+    }
     match body {
         GqlBody::Single(r) => {
             let (status, text) = graphql::run(engine, &loaded, db, &session, &r).await;

@@ -16,6 +16,7 @@
 //! - [`allowlist`] — query collections allowed for non-admin roles;
 //! - [`console`] — the GraphiQL page;
 //! - [`md`] — the metadata crate's API as the edge uses it;
+//! - [`limits`] — API limits (metadata `api_limits`) and the engine's own bounds;
 //! - [`http`] — the host's outbound HTTP ([`http::HttpClient`]), for transports and JWKS.
 //! - [`transport`] — Postgres over HTTP: [`transport::NeonDatabase`] (Neon's SQL-over-HTTP protocol).
 // `EdgeError` is large (it carries the Postgres internals); errors are the cold path.
@@ -32,6 +33,7 @@ pub mod error;
 pub mod graphql;
 mod handle;
 pub mod http;
+pub mod limits;
 pub mod md;
 pub mod transport;
 
@@ -124,6 +126,8 @@ pub struct Engine {
     pub(crate) compiler: CompileFn,
     /// Identical concurrent reads in flight (see [`coalesce`]).
     pub(crate) flights: coalesce::Flights,
+    /// Rate-limit counters of this process or isolate (see [`limits`]).
+    pub(crate) rates: limits::RateCounters,
 }
 
 /// The compiler the engine calls on a plan-cache miss (`graphedge_core::compile`; tests may
@@ -155,6 +159,7 @@ impl Engine {
             compiles: AtomicU64::new(0),
             compiler: graphedge_core::compile,
             flights: coalesce::Flights::default(),
+            rates: limits::RateCounters::default(),
         }
     }
 

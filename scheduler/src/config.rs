@@ -124,6 +124,36 @@ pub const FLAGS: &[Flag] = &[
         help: "poll instead of sleeping until no request started or ended for this many microseconds (default 100 with 2+ CPUs; 0 = off)",
     },
     Flag {
+        name: "max-fields",
+        env: "GRAPHEDGE_MAX_FIELDS",
+        switch: false,
+        help: "field selections per GraphQL operation, fragments expanded, admin exempt (default 10000; 0 = no limit)",
+    },
+    Flag {
+        name: "max-aliases",
+        env: "GRAPHEDGE_MAX_ALIASES",
+        switch: false,
+        help: "aliased fields per GraphQL operation, admin exempt (default 1000; 0 = no limit)",
+    },
+    Flag {
+        name: "max-variable-values",
+        env: "GRAPHEDGE_MAX_VARIABLE_VALUES",
+        switch: false,
+        help: "JSON values in an operation's variables, nested ones included, admin exempt (default 100000; 0 = no limit)",
+    },
+    Flag {
+        name: "max-batch-size",
+        env: "GRAPHEDGE_MAX_BATCH_SIZE",
+        switch: false,
+        help: "operations in one batched GraphQL request, admin exempt (default 100; 0 = no limit)",
+    },
+    Flag {
+        name: "time-limit",
+        env: "GRAPHEDGE_TIME_LIMIT",
+        switch: false,
+        help: "seconds a GraphQL request may spend in the database, admin exempt (default 60; 0 = no limit)",
+    },
+    Flag {
         name: "enable-background",
         env: "GRAPHEDGE_ENABLE_BACKGROUND",
         switch: true,

@@ -294,7 +294,8 @@ async fn respond(
                 None => error_json(404, "not-found", "no such path"),
             }
         }
-        Ok(req) if req.body.len() > OFF_THREAD_BODY => {
+        Ok(mut req) if req.body.len() > OFF_THREAD_BODY => {
+            graphedge_edge::limits::set_peer_ip(&mut req.headers, &peer.ip().to_string());
             handle_off_thread(app.clone(), local.clone(), req)
                 .await
                 .unwrap_or_else(|| {
@@ -302,7 +303,8 @@ async fn respond(
                     error_json(500, "unexpected", "internal error")
                 })
         }
-        Ok(req) => {
+        Ok(mut req) => {
+            graphedge_edge::limits::set_peer_ip(&mut req.headers, &peer.ip().to_string());
             let fut = graphedge_edge::handle_with(&app.engine, &local.db, native_http(), req);
             match AssertUnwindSafe(fut).catch_unwind().await {
                 Ok(r) => r,

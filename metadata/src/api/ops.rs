@@ -130,6 +130,8 @@ pub(crate) async fn run<D: Database>(
         "get_scheduled_event_invocations" => {
             scheduled::get_scheduled_event_invocations(cx, args).await
         }
+        "set_api_limits" => super::limits::set_api_limits(cx, args),
+        "remove_api_limits" => super::limits::remove_api_limits(cx),
         "export_metadata" => export_metadata(cx, version),
         "replace_metadata" => replace_metadata(cx, args).await,
         "reload_metadata" => {

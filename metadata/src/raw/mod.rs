@@ -11,9 +11,11 @@
 //!
 //! Older metadata versions (1 and 2: top-level `tables`/`functions`, no `sources`) are accepted by
 //! [`Metadata::from_json`], which upgrades them to version 3 with one source `default`.
+mod api_limits;
 mod scheduled;
 mod yaml;
 
+pub use api_limits::{ApiLimits, Count, Limit, RateLimitConfig, Seconds, UniqueParams};
 pub use scheduled::{CronTrigger, HeaderConf, RetryConfSt};
 
 pub use yaml::{from_yaml_dir, to_yaml_dir, YamlError};
@@ -127,7 +129,10 @@ pub struct Metadata {
     /// All cron triggers, also those with `include_in_metadata: false` (stored, not exported).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cron_triggers: Vec<CronTrigger>,
-    /// remote_schemas, actions, custom_types, rest_endpoints, api_limits,
+    /// `set_api_limits` (absent after `remove_api_limits`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_limits: Option<ApiLimits>,
+    /// remote_schemas, actions, custom_types, rest_endpoints,
     /// network, backend_configs, ... verbatim.
     #[serde(flatten)]
     pub extra: Extra,
@@ -142,6 +147,7 @@ impl Default for Metadata {
             allowlist: Vec::new(),
             inherited_roles: Vec::new(),
             cron_triggers: Vec::new(),
+            api_limits: None,
             extra: Extra::new(),
         }
     }
