@@ -189,10 +189,43 @@ pub fn check_variables(
     defs: &[(String, crate::parse::ast::Type)],
     variables: &[(String, Value)],
 ) -> Result<()> {
+    check_depths(variables)?;
     for (name, ty) in defs {
         let v = variables.iter().find(|(n, _)| n == name).map(|(_, v)| v);
         let path = format!("$.variableValues.{}", name);
         check_value(v.unwrap_or(&Value::Null), ty, &path, v.is_none())?;
+    }
+    Ok(())
+}
+
+/// Most lists and objects nested in one variable's value: the parser's bound for literals, and
+/// what the edge's JSON decoder accepts. Every walk over values (validation, boolean
+/// expressions, encoding, cloning) recurses at most this deep.
+pub const MAX_VALUE_DEPTH: usize = crate::parse::MAX_DEPTH;
+
+/// Rejects variable values nested deeper than [`MAX_VALUE_DEPTH`] (checked without recursion),
+/// before anything else walks them: `validation-failed` at `$.variableValues.<name>`.
+pub fn check_depths(variables: &[(String, Value)]) -> Result<()> {
+    for (name, v) in variables {
+        let mut stack: Vec<(&Value, usize)> = Vec::from([(v, 0)]);
+        while let Some((v, depth)) = stack.pop() {
+            let items: &mut dyn Iterator<Item = &Value> = match v {
+                Value::List(items) => &mut items.iter(),
+                Value::Object(fields) => &mut fields.iter().map(|(_, v)| v),
+                _ => continue,
+            };
+            if depth >= MAX_VALUE_DEPTH {
+                return Err(Error::new(
+                    ErrorCode::ValidationFailed,
+                    format!("$.variableValues.{}", name),
+                    format!(
+                        "the value is nested too deeply (more than {} levels of lists and objects)",
+                        MAX_VALUE_DEPTH
+                    ),
+                ));
+            }
+            stack.extend(items.map(|i| (i, depth + 1)));
+        }
     }
     Ok(())
 }

@@ -151,37 +151,63 @@ fn field(
     mode: Mode,
     type_name: &str,
 ) -> Result<Option<String>> {
+    // A small dispatcher: the recursion `compile` → `field` → (`and_or` | `member` →
+    // `relationship`) → `compile` keeps small frames per level of nesting, so the deepest
+    // expression the parser or a variable allows fits a 1 MB stack (`core/tests/bounds.rs`).
     match key {
-        "_and" | "_or" => {
-            let items = values::list(ctx, val)?;
-            let mut parts = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                let p = format!("{}[{}]", path, i);
-                parts.push(compile(ctx, scope, item, &p, mode)?);
-            }
-            if key == "_and" {
-                return Ok(and(parts.into_iter().flatten().collect()));
-            }
-            // An empty `_or` is false; an `_or` with a true member is true.
-            if parts.is_empty() {
-                return Ok(Some(String::from("false")));
-            }
-            if parts.iter().any(|p| p.is_none()) {
-                return Ok(None);
-            }
-            let parts: Vec<String> = parts.into_iter().flatten().collect();
-            Ok(Some(if parts.len() == 1 {
-                parts[0].clone()
-            } else {
-                format!("({})", parts.join(" OR "))
-            }))
-        }
-        "_not" => Ok(compile(ctx, scope, val, path, mode)?
-            .map(|c| format!("(NOT {})", c))
-            .or(Some(String::from("false")))),
+        "_and" | "_or" => and_or(ctx, scope, key == "_and", val, path, mode),
+        "_not" => not(ctx, scope, val, path, mode),
         "_exists" if mode == Mode::Permission => exists(ctx, scope, val, path, mode),
         _ => member(ctx, scope, key, val, path, mode, type_name),
     }
+}
+
+/// `_and: [...]` / `_or: [...]` (a single object stands for a list of one).
+#[inline(never)]
+fn and_or(
+    ctx: &mut Ctx<'_>,
+    scope: &Scope,
+    is_and: bool,
+    val: &Value,
+    path: &str,
+    mode: Mode,
+) -> Result<Option<String>> {
+    let items = values::list(ctx, val)?;
+    let mut parts = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let p = format!("{}[{}]", path, i);
+        parts.push(compile(ctx, scope, item, &p, mode)?);
+    }
+    if is_and {
+        return Ok(and(parts.into_iter().flatten().collect()));
+    }
+    // An empty `_or` is false; an `_or` with a true member is true.
+    if parts.is_empty() {
+        return Ok(Some(String::from("false")));
+    }
+    if parts.iter().any(|p| p.is_none()) {
+        return Ok(None);
+    }
+    let parts: Vec<String> = parts.into_iter().flatten().collect();
+    Ok(Some(if parts.len() == 1 {
+        parts[0].clone()
+    } else {
+        format!("({})", parts.join(" OR "))
+    }))
+}
+
+/// `_not: {...}`.
+#[inline(never)]
+fn not(
+    ctx: &mut Ctx<'_>,
+    scope: &Scope,
+    val: &Value,
+    path: &str,
+    mode: Mode,
+) -> Result<Option<String>> {
+    Ok(compile(ctx, scope, val, path, mode)?
+        .map(|c| format!("(NOT {})", c))
+        .or(Some(String::from("false"))))
 }
 
 /// `_exists: {_table, _where}` (permissions only).
@@ -266,41 +292,86 @@ fn member(
         if !perm.column(c) {
             return Err(not_found(path, key, type_name));
         }
-        let col = &table.columns[c];
-        let lhs = format!("{}.{}", sql::ident(&scope.alias), sql::ident(&col.name));
-        return column_ops(
-            ctx,
-            scope,
-            &lhs,
-            &col.pg_type,
-            col.enum_table,
-            Some(c),
-            val,
-            path,
-            mode,
-        );
+        return column_member(ctx, scope, c, val, path, mode);
     }
     if let Some(rel) = table.relationship(key) {
         if mode == Mode::User && ctx.perm(rel.target).is_none() {
             return Err(not_found(path, key, type_name));
         }
-        let alias = ctx.alias();
-        let mut conds = join_conds(ctx, scope, rel.target, &alias, &rel.mapping);
-        if mode == Mode::User {
-            let perm = ctx.perm(rel.target);
-            conds.extend(permission_filter(ctx, perm, rel.target, &alias)?);
-        }
-        let inner = scope.nested(rel.target, &alias);
-        if let Some(c) = compile(ctx, &inner, val, path, mode)? {
-            conds.push(c);
-        }
-        return Ok(Some(format!(
-            "EXISTS (SELECT 1 FROM {} AS {} WHERE {})",
-            sql::qualified(&schema.tables[rel.target].name),
-            sql::ident(&alias),
-            and_or_true(conds)
-        )));
+        return relationship(ctx, scope, rel, val, path, mode);
     }
+    other_member(ctx, scope, key, val, path, mode, type_name, perm)
+}
+
+/// `<column>: {<operators>}`.
+#[inline(never)]
+fn column_member(
+    ctx: &mut Ctx<'_>,
+    scope: &Scope,
+    c: ColumnId,
+    val: &Value,
+    path: &str,
+    mode: Mode,
+) -> Result<Option<String>> {
+    let col = &ctx.schema.tables[scope.table].columns[c];
+    let lhs = format!("{}.{}", sql::ident(&scope.alias), sql::ident(&col.name));
+    column_ops(
+        ctx,
+        scope,
+        &lhs,
+        &col.pg_type,
+        col.enum_table,
+        Some(c),
+        val,
+        path,
+        mode,
+    )
+}
+
+/// `<relationship>: {<bool_exp of the target>}`: an `EXISTS` over the target, with the role's
+/// filter on it.
+#[inline(never)]
+fn relationship(
+    ctx: &mut Ctx<'_>,
+    scope: &Scope,
+    rel: &crate::model::Relationship,
+    val: &Value,
+    path: &str,
+    mode: Mode,
+) -> Result<Option<String>> {
+    let alias = ctx.alias();
+    let mut conds = join_conds(ctx, scope, rel.target, &alias, &rel.mapping);
+    if mode == Mode::User {
+        let perm = ctx.perm(rel.target);
+        conds.extend(permission_filter(ctx, perm, rel.target, &alias)?);
+    }
+    let inner = scope.nested(rel.target, &alias);
+    if let Some(c) = compile(ctx, &inner, val, path, mode)? {
+        conds.push(c);
+    }
+    Ok(Some(format!(
+        "EXISTS (SELECT 1 FROM {} AS {} WHERE {})",
+        sql::qualified(&ctx.schema.tables[rel.target].name),
+        sql::ident(&alias),
+        and_or_true(conds)
+    )))
+}
+
+/// An aggregate predicate (`<array relationship>_aggregate`) or a computed field.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn other_member(
+    ctx: &mut Ctx<'_>,
+    scope: &Scope,
+    key: &str,
+    val: &Value,
+    path: &str,
+    mode: Mode,
+    type_name: &str,
+    perm: Perm<'_>,
+) -> Result<Option<String>> {
+    let schema = ctx.schema;
+    let table = &schema.tables[scope.table];
     if let Some(rel_name) = key.strip_suffix("_aggregate") {
         if let Some(rel) = table
             .relationship(rel_name)

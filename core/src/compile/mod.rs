@@ -6,7 +6,7 @@
 //! [`sql::ident`]; aliases come from a counter so the SQL is deterministic.
 mod boolexp;
 mod mutation;
-mod normalize;
+pub(crate) mod normalize;
 mod order;
 mod relay;
 mod select;
@@ -299,6 +299,8 @@ pub fn compile_document(
             &doc.operations[0]
         }
     };
+    crate::encode::check_depths(request.variables)?;
+    normalize::check_operation(&doc.fragments, &op.selection_set, "$", options.max_depth)?;
     let mut ctx = Ctx {
         schema,
         session,

@@ -98,177 +98,279 @@ fn object_keys(
         if ctx.resolve(val)?.is_null() {
             continue;
         }
-        let not_found = || {
-            Error::validation(
-                &p,
-                format!("field '{}' not found in type: '{}'", key, type_name),
-            )
+        // Object relationships recurse: this loop stays small, the other keys are compiled by
+        // `other_key` (see `object_relationship`).
+        let rel = match table.column_by_gql(key) {
+            Some(_) => None,
+            None => table
+                .relationship(key)
+                .filter(|r| r.kind == RelKind::Object),
         };
-        if let Some(c) = table.column_by_gql(key) {
-            if !perm.column(c) {
-                return Err(not_found());
+        match rel {
+            Some(rel) => object_relationship(ctx, t, alias, rel, key, val, &p, out)?,
+            None => other_key(ctx, t, alias, perm, &type_name, key, val, &p, out)?,
+        }
+    }
+    Ok(())
+}
+
+/// A column, aggregate or computed-field key of `order_by`.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn other_key(
+    ctx: &mut Ctx<'_>,
+    t: TableId,
+    alias: &str,
+    perm: super::Perm<'_>,
+    type_name: &str,
+    key: &String,
+    val: &Value,
+    p: &str,
+    out: &mut Vec<OrderItem>,
+) -> Result<()> {
+    let table = &ctx.schema.tables[t];
+    let not_found = || {
+        Error::validation(
+            p,
+            format!("field '{}' not found in type: '{}'", key, type_name),
+        )
+    };
+    if let Some(c) = table.column_by_gql(key) {
+        if !perm.column(c) {
+            return Err(not_found());
+        }
+        column_key(ctx, t, alias, c, val, p, out)
+    } else if let Some((target, from_item)) = aggregate_source(ctx, t, alias, key, &perm, p)? {
+        aggregate_keys(ctx, t, alias, target, from_item, key, val, p, out)
+    } else if let Some(cf) = table.computed_field(key) {
+        if !perm.computed(key) || !computed_key(ctx, t, alias, cf, key, val, p, out)? {
+            return Err(not_found());
+        }
+        Ok(())
+    } else {
+        Err(not_found())
+    }
+}
+
+/// `order_by: {<column>: <direction>}`.
+#[inline(never)]
+fn column_key(
+    ctx: &mut Ctx<'_>,
+    t: TableId,
+    alias: &str,
+    c: crate::model::ColumnId,
+    val: &Value,
+    p: &str,
+    out: &mut Vec<OrderItem>,
+) -> Result<()> {
+    if let Some(dir) = direction(ctx, val, p)? {
+        let name = &ctx.schema.tables[t].columns[c].name;
+        out.push(OrderItem {
+            expr: format!("{}.{}", sql::ident(alias), sql::ident(name)),
+            dir,
+            column: Some(c),
+            path: alloc::vec![name.clone()],
+        });
+    }
+    Ok(())
+}
+
+/// `order_by: {<scalar computed field>: <direction>}`; `false` for a set-returning one (no
+/// such key).
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn computed_key(
+    ctx: &mut Ctx<'_>,
+    t: TableId,
+    alias: &str,
+    cf: &crate::model::ComputedField,
+    key: &str,
+    val: &Value,
+    p: &str,
+    out: &mut Vec<OrderItem>,
+) -> Result<bool> {
+    match &cf.returns {
+        FunctionReturn::Scalar(_) => {
+            let call = super::select::computed_call(ctx, t, alias, cf, None, p)?;
+            if let Some(dir) = direction(ctx, val, p)? {
+                out.push(OrderItem {
+                    expr: call,
+                    dir,
+                    column: None,
+                    path: alloc::vec![String::from(key)],
+                });
             }
-            if let Some(dir) = direction(ctx, val, &p)? {
+            Ok(true)
+        }
+        FunctionReturn::Table { .. } => Ok(false),
+    }
+}
+
+/// `order_by: {<object relationship>: {…}}`: the nested keys, each as a correlated subquery.
+/// Not inlined: the recursion `object_keys` → here → `object_keys` keeps two small frames per
+/// level (relationship paths nest as deep as the value, see `core/tests/bounds.rs`).
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn object_relationship(
+    ctx: &mut Ctx<'_>,
+    t: TableId,
+    alias: &str,
+    rel: &crate::model::Relationship,
+    key: &String,
+    val: &Value,
+    p: &str,
+    out: &mut Vec<OrderItem>,
+) -> Result<()> {
+    let schema = ctx.schema;
+    let not_found = || {
+        let type_name = format!("{}_order_by", schema.tables[t].gql_name);
+        Error::validation(
+            p,
+            format!("field '{}' not found in type: '{}'", key, type_name),
+        )
+    };
+    let Some(target_perm) = ctx.perm(rel.target) else {
+        return Err(not_found());
+    };
+    let target = rel.target;
+    let mapping = rel.mapping.clone();
+    let inner_alias = ctx.alias();
+    let mut nested = Vec::new();
+    object_keys(ctx, target, &inner_alias, val, p, &mut nested)?;
+    let mut conds = boolexp::join_conds(ctx, &Scope::new(t, alias), target, &inner_alias, &mapping);
+    conds.extend(boolexp::permission_filter(
+        ctx,
+        target_perm,
+        target,
+        &inner_alias,
+    )?);
+    let from = format!(
+        "{} AS {}",
+        sql::qualified(&schema.tables[target].name),
+        sql::ident(&inner_alias)
+    );
+    let where_ = boolexp::and_or_true(conds);
+    for n in nested {
+        let mut path = alloc::vec![key.clone()];
+        path.extend(n.path);
+        out.push(OrderItem {
+            expr: format!("(SELECT {} FROM {} WHERE {} LIMIT 1)", n.expr, from, where_),
+            dir: n.dir,
+            column: None,
+            path,
+        });
+    }
+    Ok(())
+}
+
+/// `order_by: {<x>_aggregate: {count: …, <func>: {<column>: …}}}`.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn aggregate_keys(
+    ctx: &mut Ctx<'_>,
+    t: TableId,
+    alias: &str,
+    target: TableId,
+    from_item: Option<String>,
+    key: &String,
+    val: &Value,
+    p: &str,
+    out: &mut Vec<OrderItem>,
+) -> Result<()> {
+    let schema = ctx.schema;
+    let table = &schema.tables[t];
+    let not_found = || {
+        let type_name = format!("{}_order_by", table.gql_name);
+        Error::validation(
+            p,
+            format!("field '{}' not found in type: '{}'", key, type_name),
+        )
+    };
+    let Some(target_perm) = ctx.perm(target) else {
+        return Err(not_found());
+    };
+    let inner_alias = ctx.alias();
+    let from_item = from_item.unwrap_or_else(|| sql::qualified(&schema.tables[target].name));
+    let mut conds = Vec::new();
+    if let Some(mapping) = key
+        .strip_suffix("_aggregate")
+        .and_then(|r| table.relationship(r))
+        .map(|r| r.mapping.clone())
+    {
+        conds.extend(boolexp::join_conds(
+            ctx,
+            &Scope::new(t, alias),
+            target,
+            &inner_alias,
+            &mapping,
+        ));
+    }
+    conds.extend(boolexp::permission_filter(
+        ctx,
+        target_perm,
+        target,
+        &inner_alias,
+    )?);
+    let from = format!("{} AS {}", from_item, sql::ident(&inner_alias));
+    let where_ = boolexp::and_or_true(conds);
+    let agg_type = format!("{}_aggregate_order_by", schema.tables[target].gql_name);
+    let aggs = values::object(ctx, val, &agg_type, p)?;
+    for (func, spec) in &aggs {
+        let ap = sub(p, func);
+        if func == "count" {
+            if let Some(dir) = direction(ctx, spec, &ap)? {
+                out.push(OrderItem {
+                    expr: format!("(SELECT count(*) FROM {} WHERE {})", from, where_),
+                    dir,
+                    column: None,
+                    path: alloc::vec![key.clone(), func.clone()],
+                });
+            }
+            continue;
+        }
+        if !matches!(
+            func.as_str(),
+            "sum"
+                | "avg"
+                | "max"
+                | "min"
+                | "stddev"
+                | "stddev_pop"
+                | "stddev_samp"
+                | "var_pop"
+                | "var_samp"
+                | "variance"
+        ) {
+            return Err(Error::validation(
+                &ap,
+                format!("field '{}' not found in type: '{}'", func, agg_type),
+            ));
+        }
+        let cols = values::object(ctx, spec, func, &ap)?;
+        for (col, d) in &cols {
+            let cp = sub(&ap, col);
+            let tt = &schema.tables[target];
+            let Some(c) = tt.column_by_gql(col).filter(|c| target_perm.column(*c)) else {
+                return Err(Error::validation(
+                    &cp,
+                    format!("field '{}' not found in type: '{}'", col, func),
+                ));
+            };
+            if let Some(dir) = direction(ctx, d, &cp)? {
                 out.push(OrderItem {
                     expr: format!(
-                        "{}.{}",
-                        sql::ident(alias),
-                        sql::ident(&table.columns[c].name)
+                        "(SELECT {}({}.{}) FROM {} WHERE {})",
+                        func,
+                        sql::ident(&inner_alias),
+                        sql::ident(&tt.columns[c].name),
+                        from,
+                        where_
                     ),
                     dir,
-                    column: Some(c),
-                    path: alloc::vec![table.columns[c].name.clone()],
-                });
-            }
-        } else if let Some(rel) = table
-            .relationship(key)
-            .filter(|r| r.kind == RelKind::Object)
-        {
-            let Some(target_perm) = ctx.perm(rel.target) else {
-                return Err(not_found());
-            };
-            let target = rel.target;
-            let mapping = rel.mapping.clone();
-            let inner_alias = ctx.alias();
-            let mut nested = Vec::new();
-            object_keys(ctx, target, &inner_alias, val, &p, &mut nested)?;
-            let mut conds =
-                boolexp::join_conds(ctx, &Scope::new(t, alias), target, &inner_alias, &mapping);
-            conds.extend(boolexp::permission_filter(
-                ctx,
-                target_perm,
-                target,
-                &inner_alias,
-            )?);
-            let from = format!(
-                "{} AS {}",
-                sql::qualified(&schema.tables[target].name),
-                sql::ident(&inner_alias)
-            );
-            let where_ = boolexp::and_or_true(conds);
-            for n in nested {
-                let mut path = alloc::vec![key.clone()];
-                path.extend(n.path);
-                out.push(OrderItem {
-                    expr: format!("(SELECT {} FROM {} WHERE {} LIMIT 1)", n.expr, from, where_),
-                    dir: n.dir,
                     column: None,
-                    path,
+                    path: alloc::vec![key.clone(), func.clone(), tt.columns[c].name.clone()],
                 });
             }
-        } else if let Some((target, from_item)) = aggregate_source(ctx, t, alias, key, &perm, &p)? {
-            let Some(target_perm) = ctx.perm(target) else {
-                return Err(not_found());
-            };
-            let inner_alias = ctx.alias();
-            let from_item =
-                from_item.unwrap_or_else(|| sql::qualified(&schema.tables[target].name));
-            let mut conds = Vec::new();
-            if let Some(mapping) = key
-                .strip_suffix("_aggregate")
-                .and_then(|r| table.relationship(r))
-                .map(|r| r.mapping.clone())
-            {
-                conds.extend(boolexp::join_conds(
-                    ctx,
-                    &Scope::new(t, alias),
-                    target,
-                    &inner_alias,
-                    &mapping,
-                ));
-            }
-            conds.extend(boolexp::permission_filter(
-                ctx,
-                target_perm,
-                target,
-                &inner_alias,
-            )?);
-            let from = format!("{} AS {}", from_item, sql::ident(&inner_alias));
-            let where_ = boolexp::and_or_true(conds);
-            let agg_type = format!("{}_aggregate_order_by", schema.tables[target].gql_name);
-            let aggs = values::object(ctx, val, &agg_type, &p)?;
-            for (func, spec) in &aggs {
-                let ap = sub(&p, func);
-                if func == "count" {
-                    if let Some(dir) = direction(ctx, spec, &ap)? {
-                        out.push(OrderItem {
-                            expr: format!("(SELECT count(*) FROM {} WHERE {})", from, where_),
-                            dir,
-                            column: None,
-                            path: alloc::vec![key.clone(), func.clone()],
-                        });
-                    }
-                    continue;
-                }
-                if !matches!(
-                    func.as_str(),
-                    "sum"
-                        | "avg"
-                        | "max"
-                        | "min"
-                        | "stddev"
-                        | "stddev_pop"
-                        | "stddev_samp"
-                        | "var_pop"
-                        | "var_samp"
-                        | "variance"
-                ) {
-                    return Err(Error::validation(
-                        &ap,
-                        format!("field '{}' not found in type: '{}'", func, agg_type),
-                    ));
-                }
-                let cols = values::object(ctx, spec, func, &ap)?;
-                for (col, d) in &cols {
-                    let cp = sub(&ap, col);
-                    let tt = &schema.tables[target];
-                    let Some(c) = tt.column_by_gql(col).filter(|c| target_perm.column(*c)) else {
-                        return Err(Error::validation(
-                            &cp,
-                            format!("field '{}' not found in type: '{}'", col, func),
-                        ));
-                    };
-                    if let Some(dir) = direction(ctx, d, &cp)? {
-                        out.push(OrderItem {
-                            expr: format!(
-                                "(SELECT {}({}.{}) FROM {} WHERE {})",
-                                func,
-                                sql::ident(&inner_alias),
-                                sql::ident(&tt.columns[c].name),
-                                from,
-                                where_
-                            ),
-                            dir,
-                            column: None,
-                            path: alloc::vec![
-                                key.clone(),
-                                func.clone(),
-                                tt.columns[c].name.clone()
-                            ],
-                        });
-                    }
-                }
-            }
-        } else if let Some(cf) = table.computed_field(key) {
-            if !perm.computed(key) {
-                return Err(not_found());
-            }
-            match &cf.returns {
-                FunctionReturn::Scalar(_) => {
-                    let call = super::select::computed_call(ctx, t, alias, cf, None, &p)?;
-                    if let Some(dir) = direction(ctx, val, &p)? {
-                        out.push(OrderItem {
-                            expr: call,
-                            dir,
-                            column: None,
-                            path: alloc::vec![key.clone()],
-                        });
-                    }
-                }
-                FunctionReturn::Table { .. } => return Err(not_found()),
-            }
-        } else {
-            return Err(not_found());
         }
     }
     Ok(())

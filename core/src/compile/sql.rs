@@ -82,13 +82,20 @@ pub fn json_object(pairs: &[(String, String)]) -> String {
     if chunks.len() == 1 {
         return chunks.into_iter().next().unwrap_or_default();
     }
-    // {"a":1} + {"b":2} → {"a":1,"b":2}, textually, preserving order.
+    // {"a":1} + {"b":2} + {"c":3} → {"a":1,"b":2,"c":3}, textually, preserving order: the
+    // first chunk loses its `}`, the last its `{`, the ones between both.
+    let last = chunks.len() - 1;
     let mut s = String::from("(");
     for (i, c) in chunks.iter().enumerate() {
+        if i > 0 {
+            s.push_str(" || ',' || ");
+        }
         if i == 0 {
             s.push_str(&format!("left(({})::text, -1)", c));
+        } else if i == last {
+            s.push_str(&format!("substr(({})::text, 2)", c));
         } else {
-            s.push_str(&format!(" || ',' || substr(({})::text, 2)", c));
+            s.push_str(&format!("substr(left(({})::text, -1), 2)", c));
         }
     }
     s.push_str(")::json");
@@ -106,5 +113,30 @@ mod tests {
             type_name(&PgType::scalar("int4")),
             "\"pg_catalog\".\"int4\""
         );
+    }
+
+    /// Every width gives one JSON object: one `json_build_object` up to 50 pairs, else chunks
+    /// whose braces are removed where they meet (the outer two kept).
+    #[test]
+    fn json_object_of_any_width() {
+        for n in [1usize, 49, 50, 51, 100, 101, 150, 151, 1_000, 10_000] {
+            let pairs: Vec<(String, String)> =
+                (0..n).map(|i| (format!("k{i}"), format!("v{i}"))).collect();
+            let sql = json_object(&pairs);
+            let chunks = n.div_ceil(50);
+            assert_eq!(sql.matches("json_build_object(").count(), chunks, "{n}");
+            if chunks == 1 {
+                assert!(sql.starts_with("json_build_object('k0', v0"), "{n}");
+                continue;
+            }
+            assert!(sql.starts_with("(left((json_build_object('k0', v0"), "{n}");
+            assert_eq!(sql.matches("left((").count(), chunks - 1, "{n}");
+            assert_eq!(sql.matches("substr((").count(), 1, "{n}");
+            assert_eq!(sql.matches("substr(left((").count(), chunks - 2, "{n}");
+            assert!(sql.ends_with(")::text, 2))::json"), "{n}");
+            let last = format!("'k{}', v{})", n - 1, n - 1);
+            assert!(sql.contains(&last), "{n}");
+        }
+        assert_eq!(json_object(&[]), "'{}'::json");
     }
 }

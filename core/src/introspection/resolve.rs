@@ -2,7 +2,8 @@
 //! the JSON value directly. Supports aliases, `__typename`, named and inline fragments on the
 //! meta types, field merging, and `@skip`/`@include` with literals or variables.
 //!
-//! Never panics and always terminates: fragment cycles are rejected up front, nesting is bounded
+//! Never panics and always terminates: fragment cycles, undefined fragments and oversized
+//! expansions are rejected up front (`compile::normalize::check_operation`), nesting is bounded
 //! by `Options::max_depth`, and the output by [`MAX_OUTPUT`] (fragment "bombs").
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -67,7 +68,13 @@ pub fn resolve_in(
     fragments: &[Fragment],
     variables: &[(String, Value)],
 ) -> Result<String> {
-    check_fragment_cycles(fragments)?;
+    let root = format!("$.selectionSet.{}", field.name);
+    crate::compile::normalize::check_operation(
+        fragments,
+        &field.selection_set,
+        &root,
+        options.max_depth.max(4),
+    )?;
     let ex = Exec {
         ts,
         fragments,
@@ -129,52 +136,6 @@ pub fn resolve_in(
         }
     }
     Ok(out)
-}
-
-/// Rejects fragments that spread themselves (directly or through others).
-fn check_fragment_cycles(fragments: &[Fragment]) -> Result<()> {
-    // 1 = on the DFS stack, 2 = done.
-    let mut state: BTreeMap<&str, u8> = BTreeMap::new();
-    fn spreads<'s>(sels: &'s [Selection], out: &mut Vec<&'s str>) {
-        for s in sels {
-            match s {
-                Selection::Field(f) => spreads(&f.selection_set, out),
-                Selection::FragmentSpread(fs) => out.push(&fs.name),
-                Selection::InlineFragment(i) => spreads(&i.selection_set, out),
-            }
-        }
-    }
-    fn visit<'s>(
-        name: &'s str,
-        fragments: &'s [Fragment],
-        state: &mut BTreeMap<&'s str, u8>,
-    ) -> Result<()> {
-        match state.get(name) {
-            Some(1) => {
-                return Err(Error::validation(
-                    "$",
-                    format!("the fragment definition(s) {} form a cycle", name),
-                ))
-            }
-            Some(_) => return Ok(()),
-            None => {}
-        }
-        let Some(frag) = fragments.iter().find(|f| f.name == name) else {
-            return Ok(());
-        };
-        state.insert(name, 1);
-        let mut next = Vec::new();
-        spreads(&frag.selection_set, &mut next);
-        for n in next {
-            visit(n, fragments, state)?;
-        }
-        state.insert(name, 2);
-        Ok(())
-    }
-    for f in fragments {
-        visit(&f.name, fragments, &mut state)?;
-    }
-    Ok(())
 }
 
 impl<'a> Exec<'a> {
@@ -251,6 +212,7 @@ impl<'a> Exec<'a> {
         type_name: &str,
         sels: &'s [Selection],
         groups: &mut Vec<(&'s str, Vec<&'s Field>)>,
+        index: &mut BTreeMap<&'s str, usize>,
         path: &str,
         depth: usize,
     ) -> Result<()>
@@ -267,7 +229,7 @@ impl<'a> Exec<'a> {
                         continue;
                     }
                     let key = f.response_key();
-                    match groups.iter_mut().find(|(k, _)| *k == key) {
+                    match index.get(key).and_then(|&i| groups.get_mut(i)) {
                         Some((_, fs)) => {
                             if fs[0].name != f.name {
                                 return Err(Error::validation(
@@ -280,7 +242,10 @@ impl<'a> Exec<'a> {
                             }
                             fs.push(f)
                         }
-                        None => groups.push((key, Vec::from([f]))),
+                        None => {
+                            index.insert(key, groups.len());
+                            groups.push((key, Vec::from([f])))
+                        }
                     }
                 }
                 Selection::FragmentSpread(fs) => {
@@ -294,7 +259,14 @@ impl<'a> Exec<'a> {
                         ));
                     };
                     if frag.type_condition == type_name {
-                        self.collect(type_name, &frag.selection_set, groups, path, depth + 1)?;
+                        self.collect(
+                            type_name,
+                            &frag.selection_set,
+                            groups,
+                            index,
+                            path,
+                            depth + 1,
+                        )?;
                     }
                 }
                 Selection::InlineFragment(i) => {
@@ -302,7 +274,7 @@ impl<'a> Exec<'a> {
                         continue;
                     }
                     if i.type_condition.as_deref().is_none_or(|t| t == type_name) {
-                        self.collect(type_name, &i.selection_set, groups, path, depth + 1)?;
+                        self.collect(type_name, &i.selection_set, groups, index, path, depth + 1)?;
                     }
                 }
             }
@@ -331,8 +303,9 @@ impl<'a> Exec<'a> {
         }
         let type_name = obj.type_name();
         let mut groups: Vec<(&str, Vec<&Field>)> = Vec::new();
+        let mut index = BTreeMap::new();
         for s in sels {
-            self.collect(type_name, s, &mut groups, path, depth)?;
+            self.collect(type_name, s, &mut groups, &mut index, path, depth)?;
         }
         if groups.is_empty() {
             return Err(Error::validation(

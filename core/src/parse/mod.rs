@@ -251,6 +251,11 @@ impl<'a> Parser<'a> {
         Ok(args)
     }
 
+    // The recursive functions below (`selection_set` → `selection` → `selection_set`, and
+    // `value`) keep their own frames small — the bulky parts are `#[inline(never)]` helpers
+    // that return before the recursion — so that [`MAX_DEPTH`] levels fit a 1 MB stack (a
+    // Worker's) even in a debug build (`core/tests/bounds.rs`).
+
     fn selection_set(&mut self) -> Result<Vec<Selection>> {
         self.enter()?;
         self.expect_punct('{')?;
@@ -266,6 +271,24 @@ impl<'a> Parser<'a> {
     }
 
     fn selection(&mut self) -> Result<Selection> {
+        Ok(match self.selection_head()? {
+            Head::Spread(s) => Selection::FragmentSpread(s),
+            Head::Inline(mut i) => {
+                i.selection_set = self.selection_set()?;
+                Selection::InlineFragment(i)
+            }
+            Head::Field(mut f, has_set) => {
+                if has_set {
+                    f.selection_set = self.selection_set()?;
+                }
+                Selection::Field(f)
+            }
+        })
+    }
+
+    /// Everything of a selection before its selection set.
+    #[inline(never)]
+    fn selection_head(&mut self) -> Result<Head> {
         let pos = self.lx.pos();
         if self.peek()? == Tok::Punct('.') {
             // `...` is lexed as one '.' token.
@@ -275,18 +298,17 @@ impl<'a> Parser<'a> {
                     self.next()?;
                     let tc = self.name()?;
                     let directives = self.directives()?;
-                    let selection_set = self.selection_set()?;
-                    Ok(Selection::InlineFragment(InlineFragment {
+                    Ok(Head::Inline(InlineFragment {
                         type_condition: Some(tc),
                         directives,
-                        selection_set,
+                        selection_set: Vec::new(),
                         pos,
                     }))
                 }
                 Tok::Name(_) => {
                     let name = self.name()?;
                     let directives = self.directives()?;
-                    Ok(Selection::FragmentSpread(FragmentSpread {
+                    Ok(Head::Spread(FragmentSpread {
                         name,
                         directives,
                         pos,
@@ -294,11 +316,10 @@ impl<'a> Parser<'a> {
                 }
                 _ => {
                     let directives = self.directives()?;
-                    let selection_set = self.selection_set()?;
-                    Ok(Selection::InlineFragment(InlineFragment {
+                    Ok(Head::Inline(InlineFragment {
                         type_condition: None,
                         directives,
-                        selection_set,
+                        selection_set: Vec::new(),
                         pos,
                     }))
                 }
@@ -316,24 +337,49 @@ impl<'a> Parser<'a> {
             Vec::new()
         };
         let directives = self.directives()?;
-        let selection_set = if self.peek()? == Tok::Punct('{') {
-            self.selection_set()?
-        } else {
-            Vec::new()
-        };
-        Ok(Selection::Field(Field {
-            alias,
-            name,
-            arguments,
-            directives,
-            selection_set,
-            pos,
-        }))
+        let has_set = self.peek()? == Tok::Punct('{');
+        Ok(Head::Field(
+            Field {
+                alias,
+                name,
+                arguments,
+                directives,
+                selection_set: Vec::new(),
+                pos,
+            },
+            has_set,
+        ))
     }
 
     fn value(&mut self, constant: bool) -> Result<Value> {
         self.enter()?;
-        let v = match self.next()? {
+        let v = match self.value_head(constant)? {
+            Err(v) => v,
+            Ok(true) => {
+                let mut items = Vec::new();
+                while !self.eat_punct(']')? {
+                    items.push(self.value(constant)?);
+                }
+                Value::List(items)
+            }
+            Ok(false) => {
+                let mut fields: Vec<(String, Value)> = Vec::new();
+                while let Some(k) = self.object_key()? {
+                    let v = self.value(constant)?;
+                    fields.push((k, v));
+                }
+                Value::Object(fields)
+            }
+        };
+        self.leave();
+        Ok(v)
+    }
+
+    /// The start of a value: `Ok(true)` a list, `Ok(false)` an object follows; `Err(v)` a
+    /// complete scalar (or variable).
+    #[inline(never)]
+    fn value_head(&mut self, constant: bool) -> Result<core::result::Result<bool, Value>> {
+        Ok(Err(match self.next()? {
             Tok::Punct('$') if !constant => Value::Variable(self.name()?),
             Tok::Int(s) | Tok::Float(s) => Value::Number(String::from(s)),
             Tok::Str(s) => Value::String(s),
@@ -341,28 +387,30 @@ impl<'a> Parser<'a> {
             Tok::Name("false") => Value::Boolean(false),
             Tok::Name("null") => Value::Null,
             Tok::Name(n) => Value::Enum(String::from(n)),
-            Tok::Punct('[') => {
-                let mut items = Vec::new();
-                while !self.eat_punct(']')? {
-                    items.push(self.value(constant)?);
-                }
-                Value::List(items)
-            }
-            Tok::Punct('{') => {
-                let mut fields: Vec<(String, Value)> = Vec::new();
-                while !self.eat_punct('}')? {
-                    let k = self.name()?;
-                    self.expect_punct(':')?;
-                    let v = self.value(constant)?;
-                    fields.push((k, v));
-                }
-                Value::Object(fields)
-            }
+            Tok::Punct('[') => return Ok(Ok(true)),
+            Tok::Punct('{') => return Ok(Ok(false)),
             _ => return self.err("expected a value"),
-        };
-        self.leave();
-        Ok(v)
+        }))
     }
+
+    /// The next `name:` of an object value, `None` at its `}`.
+    #[inline(never)]
+    fn object_key(&mut self) -> Result<Option<String>> {
+        if self.eat_punct('}')? {
+            return Ok(None);
+        }
+        let k = self.name()?;
+        self.expect_punct(':')?;
+        Ok(Some(k))
+    }
+}
+
+/// A selection without its selection set (see [`Parser::selection_head`]); a field says
+/// whether one follows.
+enum Head {
+    Field(Field, bool),
+    Spread(FragmentSpread),
+    Inline(InlineFragment),
 }
 
 #[cfg(test)]
