@@ -9,7 +9,7 @@
 //!
 //! Both run on a thread with a 1 MiB stack (`GRAPHEDGE_FUZZ_STACK_KB`), a Cloudflare
 //! Worker's: a stack overflow aborts the test process, which fails the run. Before each case
-//! its request is written to `fuzz-inflight.json` in cargo's test temp dir
+//! its request is written to `fuzz-inflight-{corpus,grammar}.json` in cargo's test temp dir
 //! (`target/tmp`), so the case that aborted (stack overflow, out of memory) is on disk; a case
 //! that runs longer than `GRAPHEDGE_FUZZ_HANG_SECS` (default 60) fails the test as a hang.
 //! Prints the executions and failures found.
@@ -21,7 +21,7 @@ use grammar::{generate, Case};
 use graphedge_core::{compile, Options, Request, Schema, Session, Value};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestError, TestRunner};
-use std::io::{Seek, Write};
+use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,7 +31,8 @@ const REGRESSIONS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fuzz_grammar.proptest-regressions"
 );
-const INFLIGHT: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/fuzz-inflight.json");
+/// Where each test writes its running case (`<test>` in the name).
+const INFLIGHT: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/fuzz-inflight-<test>.json");
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -88,24 +89,31 @@ struct Stats {
 
 /// Where the running case is visible to the watchdog and, on disk, after an abort.
 struct Inflight {
-    file: Mutex<std::fs::File>,
+    /// The file and the length of its meaningful content.
+    file: Mutex<(std::fs::File, usize)>,
     current: Mutex<Option<(Instant, String)>>,
 }
 
 impl Inflight {
-    fn new() -> Inflight {
+    fn new(test: &str) -> Inflight {
+        let path = INFLIGHT.replace("<test>", test);
         Inflight {
-            file: Mutex::new(std::fs::File::create(INFLIGHT).expect("the in-flight file")),
+            file: Mutex::new((std::fs::File::create(path).expect("the in-flight file"), 0)),
             current: Mutex::new(None),
         }
     }
 
     fn start(&self, target: &str, case: &Case) {
         let text = request_json(target, case);
-        if let Ok(mut f) = self.file.lock() {
-            let _ = f.set_len(0);
-            let _ = f.rewind();
-            let _ = f.write_all(text.as_bytes());
+        // Overwritten in place, the rest of a longer previous case blanked: JSON allows
+        // trailing spaces, and truncating the file each time costs more than the case.
+        if let Ok(mut guard) = self.file.lock() {
+            let (file, len) = &mut *guard;
+            let _ = file.write_all_at(text.as_bytes(), 0);
+            if *len > text.len() {
+                let _ = file.write_all_at(&vec![b' '; *len - text.len()], text.len() as u64);
+            }
+            *len = text.len();
         }
         *self.current.lock().unwrap() = Some((Instant::now(), text));
     }
@@ -184,9 +192,7 @@ fn execute(target: &Target, case: &Case, flags: u8, stats: &Stats) {
 
 /// Runs `work` on a thread with the fuzzer's stack while the calling thread watches for hangs.
 fn with_watchdog(inflight: Arc<Inflight>, work: impl FnOnce() + Send + 'static) {
-    // Debug builds' frames are several times larger than release ones.
-    let default_kb = if cfg!(debug_assertions) { 8192 } else { 1024 };
-    let stack = env_num("GRAPHEDGE_FUZZ_STACK_KB", default_kb) as usize * 1024;
+    let stack = env_num("GRAPHEDGE_FUZZ_STACK_KB", 1024) as usize * 1024;
     let hang = Duration::from_secs(env_num("GRAPHEDGE_FUZZ_HANG_SECS", 60));
     let worker = std::thread::Builder::new()
         .name("fuzz".into())
@@ -250,7 +256,7 @@ fn corpus() -> Vec<(String, Case)> {
 
 #[test]
 fn corpus_replays() {
-    let inflight = Arc::new(Inflight::new());
+    let inflight = Arc::new(Inflight::new("corpus"));
     let watched = inflight.clone();
     with_watchdog(inflight, move || {
         let (targets, stats, corpus) = (targets(), Stats::default(), corpus());
@@ -286,7 +292,7 @@ fn case_strategy() -> impl Strategy<Value = (usize, u8, Vec<u32>)> {
 #[test]
 fn grammar_fuzz() {
     let secs = env_num("GRAPHEDGE_FUZZ_SECS", 10);
-    let inflight = Arc::new(Inflight::new());
+    let inflight = Arc::new(Inflight::new("grammar"));
     let watched = inflight.clone();
     with_watchdog(inflight, move || {
         let (targets, stats) = (targets(), Stats::default());

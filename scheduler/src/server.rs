@@ -3,7 +3,10 @@
 //! written back. This module knows sockets and bytes only; every HTTP decision is the edge's.
 //!
 //! * bodies above [`MAX_BODY_BYTES`] get Hasura-style 413 errors without reaching the edge;
-//! * a panic in the handler (a bug) becomes a 500 `unexpected` error, not a dropped connection;
+//! * a panic in the handler (a bug) becomes a 500 `unexpected` error, logged, not a dropped
+//!   connection: the request fails alone and the thread keeps serving ([`isolate`]; builds must
+//!   unwind, a `panic = "abort"` profile does not compile);
+//! * each HTTP thread has an [`HTTP_THREAD_STACK`] stack, ample for the engine's bounded depths;
 //! * one JSON log line per request (`method`, `path`, `status`, `duration_ms`);
 //! * every request's start and end keep its thread's [`crate::busy_poll`] task polling;
 //! * [`serve`] stops accepting when `shutdown` resolves and lets in-flight requests finish.
@@ -43,6 +46,15 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Stack of each HTTP thread (requests run on it: the runtime is single-threaded). core bounds
+/// its recursion (selection depth, nesting, fragment expansion), and its deepest accepted
+/// documents (`core/tests/fuzz-corpus`) compile within 512 KiB even in a debug build; 8 MiB (the
+/// usual main-thread size, 4× tokio's worker default) leaves room for the rest of the request.
+pub const HTTP_THREAD_STACK: usize = 8 * 1024 * 1024;
+
+// A panicking request must fail alone (see `isolate`), which needs unwinding.
+#[cfg(not(panic = "unwind"))]
+compile_error!("graphedge needs panic = \"unwind\": a panicking request must fail alone");
 
 /// What every HTTP thread shares: the engine and the optional SQL gateway.
 pub struct App {
@@ -142,6 +154,7 @@ pub async fn serve(
             .build()?;
         std::thread::Builder::new()
             .name(format!("graphedge-http-{i}"))
+            .stack_size(HTTP_THREAD_STACK)
             .spawn(move || {
                 let result = runtime.block_on(async move {
                     let local = Arc::new(Local {
@@ -272,6 +285,43 @@ impl graphedge_edge::Clock for SystemClock {
     }
 }
 
+/// Runs a request's handler; a panic (a bug) becomes Hasura's 500 `unexpected` error for that
+/// request alone, logged with the method and path (`graphql` = the GraphQL error shape of
+/// `/v1/graphql` and `/v1beta1/relay`).
+pub async fn isolate(
+    handler: impl Future<Output = graphedge_edge::Response>,
+    method: &str,
+    path: &str,
+) -> graphedge_edge::Response {
+    match AssertUnwindSafe(handler).catch_unwind().await {
+        Ok(r) => r,
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(method, path, panic = detail, "handler panicked");
+            if path.starts_with("/v1/graphql") || path.starts_with("/v1beta1/relay") {
+                let body = serde_json::json!({"errors": [{
+                    "message": "internal error",
+                    "extensions": {"path": "$", "code": "unexpected"},
+                }]});
+                graphedge_edge::Response {
+                    status: 500,
+                    headers: vec![(
+                        "content-type".into(),
+                        "application/json; charset=utf-8".into(),
+                    )],
+                    body: body.to_string().into_bytes(),
+                }
+            } else {
+                error_json(500, "unexpected", "internal error")
+            }
+        }
+    }
+}
+
 /// Hasura's error body.
 fn error_json(status: u16, code: &str, message: &str) -> graphedge_edge::Response {
     let body = serde_json::json!({ "path": "$", "error": message, "code": code });
@@ -304,13 +354,7 @@ async fn respond(
         }
         Ok(req) => {
             let fut = graphedge_edge::handle_with(&app.engine, &local.db, native_http(), req);
-            match AssertUnwindSafe(fut).catch_unwind().await {
-                Ok(r) => r,
-                Err(_) => {
-                    tracing::error!(method, path = log_path, "handler panicked");
-                    error_json(500, "unexpected", "internal error")
-                }
-            }
+            isolate(fut, &method, &log_path).await
         }
         Err(r) => r,
     };
@@ -397,7 +441,80 @@ fn to_hyper_response(r: graphedge_edge::Response) -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
-    use super::share;
+    use super::*;
+
+    /// Collects what the log subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn ok() -> graphedge_edge::Response {
+        graphedge_edge::Response {
+            status: 200,
+            headers: vec![],
+            body: b"{}".to_vec(),
+        }
+    }
+
+    /// A panicking handler answers its request with Hasura's 500 `unexpected` error (GraphQL
+    /// shape on the GraphQL paths), is logged, and the same thread goes on serving requests.
+    #[test]
+    fn a_panicking_request_fails_alone() {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .json()
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let cases = [
+            (
+                "/v1/graphql",
+                serde_json::json!({"errors": [{"message": "internal error",
+                    "extensions": {"path": "$", "code": "unexpected"}}]}),
+            ),
+            (
+                "/v1/metadata",
+                serde_json::json!({"path": "$", "error": "internal error", "code": "unexpected"}),
+            ),
+        ];
+        for (path, expected) in cases {
+            let panicking = async {
+                if path.starts_with('/') {
+                    panic!("boom at {path}");
+                }
+                ok()
+            };
+            let r = rt.block_on(isolate(panicking, "POST", path));
+            assert_eq!(r.status, 500, "{path}");
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(body, expected, "{path}");
+            // The thread still serves.
+            let r = rt.block_on(isolate(async { ok() }, "POST", path));
+            assert_eq!((r.status, r.body), (200, b"{}".to_vec()));
+        }
+        let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        for path in ["/v1/graphql", "/v1/metadata"] {
+            assert!(
+                logged.lines().any(|l| l.contains("handler panicked")
+                    && l.contains(path)
+                    && l.contains(&format!("boom at {path}"))),
+                "{logged}"
+            );
+        }
+    }
 
     #[test]
     fn shares_add_up() {

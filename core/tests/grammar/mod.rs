@@ -22,7 +22,7 @@ pub struct Case {
 }
 
 /// Documents stop growing beyond this many bytes (the parser's limit is 4 MiB).
-const MAX_DOC: usize = 256 * 1024;
+const MAX_DOC: usize = 64 * 1024;
 
 struct Gen<'a> {
     tape: &'a [u32],
@@ -849,7 +849,7 @@ impl Gen<'_> {
                     match op {
                         "_in" | "_nin" if !self.bad(30) => {
                             self.w("[");
-                            let k = [1, 2, 5, 1000, 20000][self.pick(5)];
+                            let k = [1, 2, 3, 5, 10, 1000, 20000][self.pick(7)];
                             for _ in 0..k {
                                 self.value_for(&ty);
                                 self.w(",");
