@@ -65,7 +65,10 @@ pub enum Endpoint {
     V2Query,
 }
 
-/// JSON → core Value (objects keep key order; numbers keep their text).
+/// JSON → core Value (objects keep key order; numbers keep their text). Recursive: its depth is
+/// bounded by serde_json's parser, which refuses documents nested deeper than 128 (the edge's
+/// request bodies and variables, `scheduler/tests/hostile.rs`); core bounds its own walks over
+/// the result (`encode::check_depths`).
 pub fn json_to_value(v: &serde_json::Value) -> graphedge_core::Value {
     use graphedge_core::Value;
     match v {

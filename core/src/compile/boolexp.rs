@@ -57,6 +57,20 @@ pub fn compile(
     path: &str,
     mode: Mode,
 ) -> Result<Option<String>> {
+    ctx.enter(path)?;
+    let out = expression(ctx, scope, v, path, mode);
+    ctx.leave();
+    out
+}
+
+/// [`compile`] within its nesting bound.
+fn expression(
+    ctx: &mut Ctx<'_>,
+    scope: &Scope,
+    v: &Value,
+    path: &str,
+    mode: Mode,
+) -> Result<Option<String>> {
     let table = &ctx.schema.tables[scope.table];
     let type_name = format!("{}_bool_exp", table.gql_name);
     let fields = match ctx.resolve(v)? {

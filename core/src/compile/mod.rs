@@ -41,7 +41,19 @@ pub struct Ctx<'a> {
     /// Set when the SQL calls a user function (see [`crate::Plan::calls_functions`]).
     pub calls_functions: bool,
     next_alias: usize,
+    /// Levels of argument walks entered (see [`Ctx::enter`]).
+    nesting: usize,
 }
+
+/// Most levels of a recursive walk over one argument (boolean expressions with their
+/// relationship paths, `order_by` relationship paths), literals and the variables substituted
+/// into them together: each alone is already bounded by the parser or by
+/// [`crate::encode::MAX_VALUE_DEPTH`], but a variable can sit at the bottom of a deep literal.
+pub const MAX_ARGUMENT_NESTING: usize = crate::parse::MAX_DEPTH;
+/// The levels of [`MAX_ARGUMENT_NESTING`] one nested insert (`{rel: {data: {…}}}`) counts for:
+/// at most 64 nested inserts (what the parser allows in a literal), whose compilation takes
+/// ~7 KB of stack per level in a debug build (`core/tests/bounds.rs` `nested_inserts`).
+pub const NESTED_INSERT_LEVELS: usize = 2;
 
 /// The select permission in force for a table: admin sees everything.
 #[derive(Clone, Copy)]
@@ -126,6 +138,43 @@ impl<'a> Ctx<'a> {
             .select
             .as_ref()
             .map(Perm::Role)
+    }
+
+    /// Enters one level of a recursive walk over an argument; [`Ctx::leave`] leaves it. Beyond
+    /// [`MAX_ARGUMENT_NESTING`] levels: `validation-failed` at `path`.
+    pub fn enter(&mut self, path: &str) -> Result<()> {
+        self.enter_by(1, path)
+    }
+
+    fn enter_by(&mut self, levels: usize, path: &str) -> Result<()> {
+        if self.nesting + levels > MAX_ARGUMENT_NESTING {
+            return Err(Error::validation(
+                path,
+                format!(
+                    "the argument is nested too deeply (more than {} levels)",
+                    MAX_ARGUMENT_NESTING
+                ),
+            ));
+        }
+        self.nesting += levels;
+        Ok(())
+    }
+
+    pub fn leave(&mut self) {
+        self.nesting = self.nesting.saturating_sub(1);
+    }
+
+    /// Runs `f` one nested insert deeper: a nested insert counts as
+    /// [`NESTED_INSERT_LEVELS`] levels of [`MAX_ARGUMENT_NESTING`] (its frames are large).
+    pub fn nested_insert<T>(
+        &mut self,
+        path: &str,
+        f: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
+        self.enter_by(NESTED_INSERT_LEVELS, path)?;
+        let out = f(self);
+        self.nesting = self.nesting.saturating_sub(NESTED_INSERT_LEVELS);
+        out
     }
 
     pub fn alias(&mut self) -> String {
@@ -312,6 +361,7 @@ pub fn compile_document(
         shaping: Vec::new(),
         calls_functions: false,
         next_alias: 0,
+        nesting: 0,
     };
     for def in &op.variables {
         let given = request
@@ -343,6 +393,8 @@ pub fn compile_document(
     let mut pairs: Vec<(String, String)> = Vec::new();
     let mut statics: Vec<(String, String)> = Vec::new();
     let mut all_static = true;
+    let mut introspection_bytes = 0usize;
+    let mut types = None;
     for f in &fields {
         let path = sub("$.selectionSet", f.key());
         match f.name() {
@@ -354,14 +406,26 @@ pub fn compile_document(
                 ));
             }
             "__schema" | "__type" => {
-                let json = crate::introspection::resolve_root_field(
-                    schema,
-                    session,
+                // One type system for every introspection field of the operation.
+                let ts = types.get_or_insert_with(|| {
+                    crate::introspection::build(schema, &session.role, options)
+                });
+                let json = crate::introspection::resolve_root_field_in(
+                    ts,
                     options,
                     f.field,
                     &doc.fragments,
                     request.variables,
                 )?;
+                // Aliases can repeat a large introspection field: the output is bounded across
+                // the operation as it is within one field.
+                introspection_bytes += json.len();
+                if introspection_bytes > crate::introspection::MAX_OUTPUT {
+                    return Err(Error::validation(
+                        path,
+                        "the introspection result is too large",
+                    ));
+                }
                 let p = ctx.param(ParamSpec::Const(Some(json.clone())));
                 statics.push((f.key().to_owned(), json));
                 pairs.push((f.key().to_owned(), format!("{}::json", p)));

@@ -821,7 +821,9 @@ fn ins_object<'a>(
                     ),
                 ));
             }
-            let child = ins_object(ctx, rel.target, tperm, &data, &dp, &[])?;
+            let child = ctx.nested_insert(&dp, |ctx| {
+                ins_object(ctx, rel.target, tperm, &data, &dp, &[])
+            })?;
             o.before.push((ri, child, conflict));
         } else {
             let items: Vec<(String, Value)> = match rel.kind {
@@ -834,7 +836,9 @@ fn ins_object<'a>(
             };
             let mut children = Vec::new();
             for (ip, iv) in &items {
-                children.push(ins_object(ctx, rel.target, tperm, iv, ip, &theirs)?);
+                children.push(ctx.nested_insert(ip, |ctx| {
+                    ins_object(ctx, rel.target, tperm, iv, ip, &theirs)
+                })?);
             }
             o.after.push((ri, children, conflict));
         }

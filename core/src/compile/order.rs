@@ -107,11 +107,24 @@ fn object_keys(
                 .filter(|r| r.kind == RelKind::Object),
         };
         match rel {
-            Some(rel) => object_relationship(ctx, t, alias, rel, key, val, &p, out)?,
+            Some(rel) => {
+                ctx.enter(&p)?;
+                let r = object_relationship(ctx, t, alias, rel, key, val, &p, out);
+                ctx.leave();
+                r?
+            }
             None => other_key(ctx, t, alias, perm, &type_name, key, val, &p, out)?,
         }
     }
     Ok(())
+}
+
+/// An `order_by` key the type does not have (or the role may not see).
+fn key_not_found(p: &str, key: &str, type_name: &str) -> Error {
+    Error::validation(
+        p,
+        format!("field '{}' not found in type: '{}'", key, type_name),
+    )
 }
 
 /// A column, aggregate or computed-field key of `order_by`.
@@ -123,18 +136,13 @@ fn other_key(
     alias: &str,
     perm: super::Perm<'_>,
     type_name: &str,
-    key: &String,
+    key: &str,
     val: &Value,
     p: &str,
     out: &mut Vec<OrderItem>,
 ) -> Result<()> {
     let table = &ctx.schema.tables[t];
-    let not_found = || {
-        Error::validation(
-            p,
-            format!("field '{}' not found in type: '{}'", key, type_name),
-        )
-    };
+    let not_found = || key_not_found(p, key, type_name);
     if let Some(c) = table.column_by_gql(key) {
         if !perm.column(c) {
             return Err(not_found());
@@ -216,7 +224,7 @@ fn object_relationship(
     t: TableId,
     alias: &str,
     rel: &crate::model::Relationship,
-    key: &String,
+    key: &str,
     val: &Value,
     p: &str,
     out: &mut Vec<OrderItem>,
@@ -224,10 +232,7 @@ fn object_relationship(
     let schema = ctx.schema;
     let not_found = || {
         let type_name = format!("{}_order_by", schema.tables[t].gql_name);
-        Error::validation(
-            p,
-            format!("field '{}' not found in type: '{}'", key, type_name),
-        )
+        key_not_found(p, key, &type_name)
     };
     let Some(target_perm) = ctx.perm(rel.target) else {
         return Err(not_found());
@@ -251,7 +256,7 @@ fn object_relationship(
     );
     let where_ = boolexp::and_or_true(conds);
     for n in nested {
-        let mut path = alloc::vec![key.clone()];
+        let mut path = alloc::vec![String::from(key)];
         path.extend(n.path);
         out.push(OrderItem {
             expr: format!("(SELECT {} FROM {} WHERE {} LIMIT 1)", n.expr, from, where_),
@@ -272,20 +277,14 @@ fn aggregate_keys(
     alias: &str,
     target: TableId,
     from_item: Option<String>,
-    key: &String,
+    key: &str,
     val: &Value,
     p: &str,
     out: &mut Vec<OrderItem>,
 ) -> Result<()> {
     let schema = ctx.schema;
     let table = &schema.tables[t];
-    let not_found = || {
-        let type_name = format!("{}_order_by", table.gql_name);
-        Error::validation(
-            p,
-            format!("field '{}' not found in type: '{}'", key, type_name),
-        )
-    };
+    let not_found = || key_not_found(p, key, &format!("{}_order_by", table.gql_name));
     let Some(target_perm) = ctx.perm(target) else {
         return Err(not_found());
     };
@@ -323,7 +322,7 @@ fn aggregate_keys(
                     expr: format!("(SELECT count(*) FROM {} WHERE {})", from, where_),
                     dir,
                     column: None,
-                    path: alloc::vec![key.clone(), func.clone()],
+                    path: alloc::vec![String::from(key), func.clone()],
                 });
             }
             continue;
@@ -368,7 +367,7 @@ fn aggregate_keys(
                     ),
                     dir,
                     column: None,
-                    path: alloc::vec![key.clone(), func.clone(), tt.columns[c].name.clone()],
+                    path: alloc::vec![String::from(key), func.clone(), tt.columns[c].name.clone()],
                 });
             }
         }

@@ -255,7 +255,7 @@ impl<'a> Exec<'a> {
                     let Some(frag) = self.fragments.iter().find(|f| f.name == fs.name) else {
                         return Err(Error::validation(
                             path,
-                            format!("fragment '{}' not found", fs.name),
+                            format!("reference to undefined fragment \"{}\"", fs.name),
                         ));
                     };
                     if frag.type_condition == type_name {
