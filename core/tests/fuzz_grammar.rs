@@ -301,12 +301,14 @@ fn grammar_fuzz() {
         let started = Instant::now();
         let mut failures = vec![];
         let mut batches = 0;
-        while Instant::now() < deadline && failures.len() < 5 {
+        // The first failure ends the run (it is persisted, so later batches would replay it).
+        while Instant::now() < deadline && failures.is_empty() {
             batches += 1;
             let config = Config {
                 cases: 256,
                 failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
-                max_shrink_iters: 2000,
+                max_shrink_iters: 100_000,
+                max_shrink_time: 120_000,
                 ..Config::default()
             };
             let mut runner = TestRunner::new(config);
