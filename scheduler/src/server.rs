@@ -286,8 +286,8 @@ impl graphedge_edge::Clock for SystemClock {
 }
 
 /// Runs a request's handler; a panic (a bug) becomes Hasura's 500 `unexpected` error for that
-/// request alone, logged with the method and path (`graphql` = the GraphQL error shape of
-/// `/v1/graphql` and `/v1beta1/relay`).
+/// request alone (in the GraphQL error shape on `/v1/graphql` and `/v1beta1/relay`, Hasura's
+/// `{path, error, code}` elsewhere), logged with the method, path and panic message.
 pub async fn isolate(
     handler: impl Future<Output = graphedge_edge::Response>,
     method: &str,
@@ -303,18 +303,13 @@ pub async fn isolate(
                 .unwrap_or_default();
             tracing::error!(method, path, panic = detail, "handler panicked");
             if path.starts_with("/v1/graphql") || path.starts_with("/v1beta1/relay") {
-                let body = serde_json::json!({"errors": [{
-                    "message": "internal error",
-                    "extensions": {"path": "$", "code": "unexpected"},
-                }]});
-                graphedge_edge::Response {
-                    status: 500,
-                    headers: vec![(
-                        "content-type".into(),
-                        "application/json; charset=utf-8".into(),
-                    )],
-                    body: body.to_string().into_bytes(),
-                }
+                json_response(
+                    500,
+                    serde_json::json!({"errors": [{
+                        "message": "internal error",
+                        "extensions": {"path": "$", "code": "unexpected"},
+                    }]}),
+                )
             } else {
                 error_json(500, "unexpected", "internal error")
             }
@@ -324,7 +319,13 @@ pub async fn isolate(
 
 /// Hasura's error body.
 fn error_json(status: u16, code: &str, message: &str) -> graphedge_edge::Response {
-    let body = serde_json::json!({ "path": "$", "error": message, "code": code });
+    json_response(
+        status,
+        serde_json::json!({ "path": "$", "error": message, "code": code }),
+    )
+}
+
+fn json_response(status: u16, body: serde_json::Value) -> graphedge_edge::Response {
     graphedge_edge::Response {
         status,
         headers: vec![(
