@@ -62,6 +62,14 @@ fn error(code: &'static str, path: impl Into<String>, message: impl Into<String>
     Expect::Error(code, path.into(), message.into())
 }
 
+/// A request: name, headers, body, expected answer.
+type Case = (
+    String,
+    &'static [(&'static str, &'static str)],
+    Value,
+    Expect,
+);
+
 /// `n` copies of `open`, then `inner`, then `n` copies of `close`.
 fn nest(n: usize, open: &str, inner: &str, close: &str) -> String {
     format!("{}{}{}", open.repeat(n), inner, close.repeat(n))
@@ -138,7 +146,7 @@ fn hostile_requests() {
 
     let q = |query: &str| json!({ "query": query });
     let invalid_query = || error("validation-failed", "$.query", "not a valid graphql query");
-    let mut cases: Vec<(String, &[(&str, &str)], Value, Expect)> = vec![
+    let mut cases: Vec<Case> = vec![
         (
             "fragment cycle".into(),
             ADMIN,
