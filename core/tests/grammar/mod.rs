@@ -608,7 +608,7 @@ impl Gen<'_> {
         }
         // The operation that expands it.
         let root = self.schema.tables[t].root_fields.select.clone();
-        write!(self.out, "query Fan {{ {root} {{ ...X{base} }} }}\n").unwrap();
+        writeln!(self.out, "query Fan {{ {root} {{ ...X{base} }} }}").unwrap();
     }
 
     /// A Relay connection's arguments and body.
