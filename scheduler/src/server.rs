@@ -10,7 +10,10 @@
 //!   multi-megabyte body takes seconds, and an HTTP thread is a single-threaded runtime whose
 //!   other connections would wait that long. Its statements still run on the thread's
 //!   connections, and a client that disconnects still cancels them;
-//! * a panic in the handler (a bug) becomes a 500 `unexpected` error, not a dropped connection;
+//! * a panic in the handler (a bug) becomes a 500 `unexpected` error, logged, not a dropped
+//!   connection: the request fails alone and the thread keeps serving ([`isolate`]; builds must
+//!   unwind, a `panic = "abort"` profile does not compile);
+//! * each HTTP thread has an [`HTTP_THREAD_STACK`] stack, ample for the engine's bounded depths;
 //! * one JSON log line per request (`method`, `path`, `status`, `duration_ms`);
 //! * every request's start and end keep its thread's [`crate::busy_poll`] task polling;
 //! * [`serve`] stops accepting when the stop is requested ([`crate::shutdown`]) and lets
@@ -28,6 +31,7 @@
 //! proxy usually share the machine, and one thread already serves tens of thousands of quick
 //! requests a second.
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -54,6 +58,15 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the rest of a refused body is read (and discarded) after the 413 went out, so the
 /// client, still sending, reads the answer instead of a reset connection.
 pub const REFUSED_BODY_LINGER: Duration = Duration::from_secs(10);
+/// Stack of each HTTP thread (requests run on it: the runtime is single-threaded). core bounds
+/// its recursion (selection depth, nesting, fragment expansion), and its deepest accepted
+/// documents (`core/tests/fuzz-corpus`) compile within 512 KiB even in a debug build; 8 MiB (the
+/// usual main-thread size, 4× tokio's worker default) leaves room for the rest of the request.
+pub const HTTP_THREAD_STACK: usize = 8 * 1024 * 1024;
+
+// A panicking request must fail alone (see `isolate`), which needs unwinding.
+#[cfg(not(panic = "unwind"))]
+compile_error!("graphedge needs panic = \"unwind\": a panicking request must fail alone");
 
 /// What every HTTP thread shares: the engine and the optional SQL gateway.
 pub struct App {
@@ -133,6 +146,7 @@ pub async fn serve(
             .build()?;
         std::thread::Builder::new()
             .name(format!("graphedge-http-{i}"))
+            .stack_size(HTTP_THREAD_STACK)
             .spawn(move || {
                 let result = runtime.block_on(async move {
                     let local = Arc::new(Local {
@@ -263,9 +277,47 @@ impl graphedge_edge::Clock for SystemClock {
     }
 }
 
+/// Runs a request's handler; a panic (a bug) becomes Hasura's 500 `unexpected` error for that
+/// request alone (in the GraphQL error shape on `/v1/graphql` and `/v1beta1/relay`, Hasura's
+/// `{path, error, code}` elsewhere), logged with the method, path and panic message.
+pub async fn isolate(
+    handler: impl Future<Output = graphedge_edge::Response>,
+    method: &str,
+    path: &str,
+) -> graphedge_edge::Response {
+    match AssertUnwindSafe(handler).catch_unwind().await {
+        Ok(r) => r,
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(method, path, panic = detail, "handler panicked");
+            if path.starts_with("/v1/graphql") || path.starts_with("/v1beta1/relay") {
+                json_response(
+                    500,
+                    serde_json::json!({"errors": [{
+                        "message": "internal error",
+                        "extensions": {"path": "$", "code": "unexpected"},
+                    }]}),
+                )
+            } else {
+                error_json(500, "unexpected", "internal error")
+            }
+        }
+    }
+}
+
 /// Hasura's error body.
 fn error_json(status: u16, code: &str, message: &str) -> graphedge_edge::Response {
-    let body = serde_json::json!({ "path": "$", "error": message, "code": code });
+    json_response(
+        status,
+        serde_json::json!({ "path": "$", "error": message, "code": code }),
+    )
+}
+
+fn json_response(status: u16, body: serde_json::Value) -> graphedge_edge::Response {
     graphedge_edge::Response {
         status,
         headers: vec![(
@@ -296,23 +348,12 @@ async fn respond(
         }
         Ok(mut req) if req.body.len() > OFF_THREAD_BODY => {
             graphedge_edge::limits::set_peer_ip(&mut req.headers, &peer.ip().to_string());
-            handle_off_thread(app.clone(), local.clone(), req)
-                .await
-                .unwrap_or_else(|| {
-                    tracing::error!(method, path = log_path, "handler panicked");
-                    error_json(500, "unexpected", "internal error")
-                })
+            handle_off_thread(app.clone(), local.clone(), req).await
         }
         Ok(mut req) => {
             graphedge_edge::limits::set_peer_ip(&mut req.headers, &peer.ip().to_string());
             let fut = graphedge_edge::handle_with(&app.engine, &local.db, native_http(), req);
-            match AssertUnwindSafe(fut).catch_unwind().await {
-                Ok(r) => r,
-                Err(_) => {
-                    tracing::error!(method, path = log_path, "handler panicked");
-                    error_json(500, "unexpected", "internal error")
-                }
-            }
+            isolate(fut, &method, &log_path).await
         }
         Err(r) => r,
     };
@@ -334,27 +375,29 @@ async fn handle_off_thread(
     app: Arc<App>,
     local: Arc<Local>,
     req: graphedge_edge::Request,
-) -> Option<graphedge_edge::Response> {
+) -> graphedge_edge::Response {
     static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     let turns = TURNS.get_or_init(|| tokio::sync::Semaphore::new(OFF_THREAD_AT_ONCE));
-    let _turn = turns.acquire().await.ok()?;
+    let Ok(_turn) = turns.acquire().await else {
+        return error_json(503, "unexpected", "the server is stopping");
+    };
     // Dropped with this future: the handler on the blocking thread stops at its next await.
     let (_alive, gone) = tokio::sync::oneshot::channel::<()>();
     let runtime = tokio::runtime::Handle::current();
+    let (method, path) = (req.method.clone(), req.path.clone());
     let work = tokio::task::spawn_blocking(move || {
         runtime.block_on(async move {
+            let handler = graphedge_edge::handle_with(&app.engine, &local.db, native_http(), req);
             tokio::select! {
-                r = graphedge_edge::handle_with(&app.engine, &local.db, native_http(), req) => Some(r),
-                _ = gone => None,
+                r = isolate(handler, &method, &path) => r,
+                // The request was abandoned: nobody reads this answer.
+                _ = gone => error_json(499, "unexpected", "request abandoned"),
             }
         })
     });
-    match work.await {
-        Ok(Some(r)) => Some(r),
-        // The request was abandoned: nobody reads this answer.
-        Ok(None) => Some(error_json(499, "unexpected", "request abandoned")),
-        Err(_) => None,
-    }
+    // `isolate` caught any panic of the handler; the blocking task itself does not panic.
+    work.await
+        .unwrap_or_else(|_| error_json(500, "unexpected", "internal error"))
 }
 
 /// Reads the body (at most `limit` bytes) and copies method, path+query and headers.
@@ -445,7 +488,80 @@ fn to_hyper_response(r: graphedge_edge::Response) -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
-    use super::share;
+    use super::*;
+
+    /// Collects what the log subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn ok() -> graphedge_edge::Response {
+        graphedge_edge::Response {
+            status: 200,
+            headers: vec![],
+            body: b"{}".to_vec(),
+        }
+    }
+
+    /// A panicking handler answers its request with Hasura's 500 `unexpected` error (GraphQL
+    /// shape on the GraphQL paths), is logged, and the same thread goes on serving requests.
+    #[test]
+    fn a_panicking_request_fails_alone() {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .json()
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let cases = [
+            (
+                "/v1/graphql",
+                serde_json::json!({"errors": [{"message": "internal error",
+                    "extensions": {"path": "$", "code": "unexpected"}}]}),
+            ),
+            (
+                "/v1/metadata",
+                serde_json::json!({"path": "$", "error": "internal error", "code": "unexpected"}),
+            ),
+        ];
+        for (path, expected) in cases {
+            let panicking = async {
+                if path.starts_with('/') {
+                    panic!("boom at {path}");
+                }
+                ok()
+            };
+            let r = rt.block_on(isolate(panicking, "POST", path));
+            assert_eq!(r.status, 500, "{path}");
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(body, expected, "{path}");
+            // The thread still serves.
+            let r = rt.block_on(isolate(async { ok() }, "POST", path));
+            assert_eq!((r.status, r.body), (200, b"{}".to_vec()));
+        }
+        let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        for path in ["/v1/graphql", "/v1/metadata"] {
+            assert!(
+                logged.lines().any(|l| l.contains("handler panicked")
+                    && l.contains(path)
+                    && l.contains(&format!("boom at {path}"))),
+                "{logged}"
+            );
+        }
+    }
 
     #[test]
     fn shares_add_up() {
