@@ -37,6 +37,17 @@ impl Clock for JsClock {
     fn monotonic_micros(&self) -> Option<u64> {
         Some(worker::Date::now().as_millis().saturating_mul(1000))
     }
+
+    /// `setTimeout` (`worker::Delay`): the API time limit and the coalescing wait. A Worker is
+    /// single-threaded, so the JS-backed future may be marked `Send` (`worker::send`).
+    fn sleep(
+        &self,
+        duration: std::time::Duration,
+    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> {
+        Some(Box::pin(worker::send::SendFuture::new(
+            worker::Delay::from(duration),
+        )))
+    }
 }
 
 /// Outbound HTTP through the Workers `fetch` API.
