@@ -205,7 +205,7 @@ impl PgDatabase {
     }
 
     /// A pooled connection lent to one request (see [`Lent`]).
-    async fn lend(&self) -> Result<Lent, DbError> {
+    pub(crate) async fn lend(&self) -> Result<Lent, DbError> {
         Ok(Lent {
             client: Some(self.client().await?),
             cancel: self.cancel.clone(),
@@ -224,7 +224,7 @@ pub(crate) struct Lent {
 
 impl Lent {
     /// The statements answered: the connection goes back to the pool.
-    fn done(mut self) {
+    pub(crate) fn done(mut self) {
         self.client = None;
     }
 }

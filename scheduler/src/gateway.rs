@@ -228,9 +228,9 @@ impl Gateway {
                 let q = parse_query(&body)?;
                 let client = self.client().await?;
                 let mut budget = self.config.max_response_bytes;
-                run_one(&client, &q, shape, &mut budget)
-                    .await
-                    .map_err(|e| pg_failure(e, None))?
+                let answer = run_one(&*client, &q, shape, &mut budget).await;
+                client.done();
+                answer.map_err(|e| pg_failure(e, None))?
             };
             let bytes = out.to_string().into_bytes();
             if bytes.len() > self.config.max_response_bytes {
@@ -272,9 +272,12 @@ impl Gateway {
         ))
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object, Failure> {
+    /// A pooled connection for one request: if the request is dropped mid-statement (its
+    /// client went away), the statement is cancelled and the connection retired, never handed
+    /// to the next request (see [`crate::db::Lent`]).
+    async fn client(&self) -> Result<crate::db::Lent, Failure> {
         self.db
-            .client()
+            .lend()
             .await
             .map_err(|e| Failure::new(500, e.message))
     }
@@ -303,28 +306,34 @@ impl Gateway {
         let read_only = flag(header("neon-batch-read-only"))?;
         let deferrable = flag(header("neon-batch-deferrable"))?;
         let mut client = self.client().await?;
-        let mut builder = client.build_transaction();
-        if let Some(level) = isolation {
-            builder = builder.isolation_level(level);
+        let answer = async {
+            let mut builder = client.build_transaction();
+            if let Some(level) = isolation {
+                builder = builder.isolation_level(level);
+            }
+            if let Some(ro) = read_only {
+                builder = builder.read_only(ro);
+            }
+            if let Some(d) = deferrable {
+                builder = builder.deferrable(d);
+            }
+            let tx = builder.start().await.map_err(|e| pg_failure(e, None))?;
+            let mut budget = self.config.max_response_bytes;
+            let mut results = Vec::with_capacity(queries.len());
+            for (index, q) in queries.iter().enumerate() {
+                // An early return drops `tx`, which rolls back.
+                let r = run_one(&tx, q, shape, &mut budget)
+                    .await
+                    .map_err(|e| pg_failure(e, Some(index)))?;
+                results.push(r);
+            }
+            tx.commit().await.map_err(|e| pg_failure(e, None))?;
+            Ok(results)
         }
-        if let Some(ro) = read_only {
-            builder = builder.read_only(ro);
-        }
-        if let Some(d) = deferrable {
-            builder = builder.deferrable(d);
-        }
-        let tx = builder.start().await.map_err(|e| pg_failure(e, None))?;
-        let mut budget = self.config.max_response_bytes;
-        let mut results = Vec::with_capacity(queries.len());
-        for (index, q) in queries.iter().enumerate() {
-            // An early return drops `tx`, which rolls back.
-            let r = run_one(&tx, q, shape, &mut budget)
-                .await
-                .map_err(|e| pg_failure(e, Some(index)))?;
-            results.push(r);
-        }
-        tx.commit().await.map_err(|e| pg_failure(e, None))?;
-        Ok(results)
+        .await;
+        // Answered (also with an error): the connection goes back to the pool.
+        client.done();
+        answer
     }
 }
 

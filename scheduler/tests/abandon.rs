@@ -83,12 +83,17 @@ impl Monitor {
 
 /// Sends a request and leaves the connection open, unanswered, until dropped.
 fn start_request(server: &Server, path: &str, body: &Value) -> TcpStream {
+    start_request_with(server, path, "", body)
+}
+
+/// [`start_request`] with extra header lines (each ending in `\r\n`).
+fn start_request_with(server: &Server, path: &str, headers: &str, body: &Value) -> TcpStream {
     let addr = server.base.trim_start_matches("http://");
     let mut s = TcpStream::connect(addr).unwrap();
     let body = body.to_string();
     write!(
         s,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -228,6 +233,41 @@ fn abandoned_statements_are_cancelled() {
         );
         quick_query_answers(&server);
     }
+}
+
+/// The SQL gateway (what edge hosts reach Postgres through): a client that gives up on a slow
+/// statement, single or in a batch, gets it cancelled; the connection is not handed on.
+#[test]
+fn abandoned_gateway_statements_are_cancelled() {
+    let (_pg, url) = database();
+    let server = Server::start_with(
+        &url,
+        &["--enable-sql-gateway", "--gateway-secret", "s3cret"],
+    );
+    let monitor = Monitor::new(&url);
+    let slow = format!("SELECT pg_sleep({SLOW_SECONDS})");
+    let single = json!({"query": slow, "params": []});
+    let batch =
+        json!({"queries": [{"query": "SELECT 1", "params": []}, {"query": slow, "params": []}]});
+    for body in [single, batch] {
+        let open = start_request_with(&server, "/sql", "Authorization: Bearer s3cret\r\n", &body);
+        monitor.wait_for("the gateway's statement to sleep", PROMPT, |m| {
+            m.sleeping() == 1
+        });
+        drop(open);
+        monitor.wait_for(
+            "the abandoned gateway statement to be cancelled",
+            PROMPT,
+            |m| m.sleeping() == 0,
+        );
+    }
+    // The gateway still answers.
+    let (status, resp) = server.post(
+        "/sql",
+        &[("authorization", "Bearer s3cret")],
+        &json!({"query": "SELECT 1 AS one", "params": []}).to_string(),
+    );
+    assert_eq!(status, 200, "{resp}");
 }
 
 /// A `query($ids: [Int!])` body whose variable has `n` elements.

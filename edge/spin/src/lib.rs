@@ -34,6 +34,51 @@ impl Clock for WasiClock {
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0)
     }
+
+    /// `wasi:clocks/monotonic-clock`: the API time limit and the coalescing wait.
+    fn monotonic_micros(&self) -> Option<u64> {
+        Some(wasi::clocks::monotonic_clock::now() / 1000)
+    }
+
+    fn sleep(
+        &self,
+        duration: std::time::Duration,
+    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> {
+        let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+        Some(Box::pin(Sleep {
+            deadline: wasi::clocks::monotonic_clock::now().saturating_add(nanos),
+            registered: None,
+        }))
+    }
+}
+
+/// A timer on the monotonic clock: until the deadline passed, each poll registers a pollable
+/// for it with spin-sdk's executor (dropping the previous registration), which wakes the task
+/// when the deadline comes.
+struct Sleep {
+    deadline: u64,
+    registered: Option<spin_executor::CancelOnDropToken>,
+}
+
+// A component instance is single-threaded: the pollable handle never changes thread.
+unsafe impl Send for Sleep {}
+
+impl std::future::Future for Sleep {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if wasi::clocks::monotonic_clock::now() >= self.deadline {
+            self.registered = None;
+            return std::task::Poll::Ready(());
+        }
+        let pollable = wasi::clocks::monotonic_clock::subscribe_instant(self.deadline);
+        let token = spin_executor::push_waker_and_get_token(pollable, cx.waker().clone());
+        self.registered = Some(token.into());
+        std::task::Poll::Pending
+    }
 }
 
 fn method(m: &str) -> Method {
