@@ -180,6 +180,12 @@ pub fn write_json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// A number the `limit`/`offset` arguments accept: a non-negative 32-bit integer literal.
+pub fn is_page_int(n: &str) -> bool {
+    !n.contains(['.', 'e', 'E'])
+        && matches!(n.parse::<i64>(), Ok(i) if (0..=i32::MAX as i64).contains(&i))
+}
+
 /// Checks the request's variables against the operation's definitions (GraphQL input coercion
 /// for the built-in scalars): a missing non-null variable, or a value of the wrong kind for
 /// `Int`, `Float`, `Boolean`, `String` or `ID`, is a `validation-failed` error at

@@ -150,3 +150,23 @@ fn permission_limit_bounds_every_row_list() {
     let rendered: Vec<String> = cases.iter().map(|q| format!("{q}\n{}\n", sql(q))).collect();
     insta::assert_snapshot!(rendered.join("\n"));
 }
+
+// Pages: an offset from a variable is a parameter (one plan for every page), and the rows are
+// chosen (where, order, limit, offset, distinct_on) in a subquery before nested JSON is built.
+snap!(
+    paged_offset_variable,
+    "admin",
+    "query q($o: Int!) { author(order_by: {id: asc}, limit: 10, offset: $o) { name articles { title } } }",
+    &[("o", Value::Number("9990".into()))]
+);
+snap!(
+    paged_nested_distinct_on,
+    "admin",
+    "{ author { articles(distinct_on: author_id, order_by: {author_id: asc}, offset: 1) { title author { name } } } }"
+);
+snap!(
+    paged_aggregate_nodes,
+    "user",
+    "query q($o: Int) { article_aggregate(order_by: {id: asc}, offset: $o) { aggregate { count } nodes { title author { name } } } }",
+    &[("o", Value::Number("3".into()))]
+);

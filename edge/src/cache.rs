@@ -97,6 +97,21 @@ fn shaping_values(names: &[String], variables: &[(String, Value)]) -> Vec<String
                     .is_none_or(|(_, v)| v.is_null());
                 return String::from(if null { "\u{0}null" } else { "\u{0}set" });
             }
+            // `#name`: only whether the variable holds a non-negative 32-bit integer (a page
+            // offset bound as a parameter); any other value is keyed by itself.
+            if let Some(name) = n.strip_prefix('#') {
+                return match variables.iter().find(|(k, _)| k == name) {
+                    Some((_, Value::Number(v))) if graphedge_core::encode::is_page_int(v) => {
+                        String::from("\u{0}int")
+                    }
+                    Some((_, v)) => {
+                        let mut s = String::new();
+                        graphedge_core::encode::write_json(&mut s, v);
+                        s
+                    }
+                    None => "\u{0}absent".to_string(),
+                };
+            }
             match variables.iter().find(|(k, _)| k == n) {
                 Some((_, v)) => {
                     let mut s = String::new();
@@ -273,6 +288,30 @@ mod tests {
         assert_eq!(c.get(&key("q", "admin"), &t).unwrap().sql, "skip");
         assert_eq!(c.get(&key("q", "admin"), &f).unwrap().sql, "keep");
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn page_offsets_share_one_plan() {
+        let c = PlanCache::new(10);
+        let o = |v: Value| vec![("o".to_string(), v)];
+        let n = |s: &str| o(Value::Number(s.into()));
+        c.insert(&key("q", "admin"), &n("0"), plan("param", &["#o"]));
+        // Every non-negative 32-bit integer is served by the plan that binds it.
+        for v in ["1", "9990", "2147483647"] {
+            assert_eq!(c.get(&key("q", "admin"), &n(v)).unwrap().sql, "param");
+        }
+        // Anything else compiles again (its own plan or its error).
+        for v in [
+            n("-1"),
+            n("2147483648"),
+            n("1.5"),
+            n("1e3"),
+            o(Value::Null),
+            o(Value::String("5".into())),
+        ] {
+            assert!(c.get(&key("q", "admin"), &v).is_none(), "{v:?}");
+        }
+        assert!(c.get(&key("q", "admin"), &[]).is_none());
     }
 
     #[test]

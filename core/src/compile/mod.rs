@@ -262,6 +262,35 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A page offset: a variable holding a non-negative 32-bit integer becomes a bind parameter
+    /// (`$n::int8`), so one plan serves every page; the plan is then only valid while the
+    /// variable holds such an integer (recorded as `#name` in `shaping`; any other value —
+    /// null, a string, a negative number — compiles again and gets its own plan or error).
+    /// Literals (and other values) are validated and inlined as before.
+    pub fn offset_sql(&mut self, v: &Value, path: &str) -> Result<Option<String>> {
+        if let Value::Variable(name) = v {
+            if matches!(self.variable(name)?, Value::Number(ref n) if crate::encode::is_page_int(n))
+            {
+                let key = format!("#{}", name);
+                if !self.shaping.iter().any(|n| n == &key) {
+                    self.shaping.push(key);
+                }
+                let p = self.param(ParamSpec::Variable {
+                    name: name.clone(),
+                    path: Vec::new(),
+                    encoding: Encoding::Scalar,
+                });
+                return Ok(Some(format!("{}::\"pg_catalog\".\"int8\"", p)));
+            }
+        }
+        // Hasura also accepts the offset as a numeric string (bigint input).
+        let v = match self.resolve(v)? {
+            Value::String(s) if s.parse::<u64>().is_ok() => Value::Number(s),
+            other => other,
+        };
+        Ok(values::non_negative_int(self, &v, path)?.map(|o| format!("{}", o)))
+    }
+
     fn mark_shaping_nullness(&mut self, name: &str) {
         // Null-ness of leaf variables changes the SQL (a null comparison is dropped), so it is
         // part of the plan's shape. Recorded as `?name` in `shaping` (value's null-ness only).

@@ -249,7 +249,8 @@ pub(super) struct ListArgs {
     pub(super) limit: Option<u64>,
     /// The `limit` argument alone (aggregates are computed over it, not the permission's limit).
     pub(super) user_limit: Option<u64>,
-    pub(super) offset: Option<u64>,
+    /// SQL of the offset: a literal, or a bind parameter when it came from a variable.
+    pub(super) offset: Option<String>,
     pub(super) distinct: Vec<String>,
 }
 
@@ -288,14 +289,7 @@ pub(super) fn list_args<'a>(
                     a.user_limit = Some(l);
                 }
             }
-            "offset" => {
-                // Hasura also accepts the offset as a numeric string (bigint input).
-                let v = match ctx.resolve(v)? {
-                    Value::String(s) if s.parse::<u64>().is_ok() => Value::Number(s),
-                    other => other,
-                };
-                a.offset = values::non_negative_int(ctx, &v, &p)?
-            }
+            "offset" => a.offset = ctx.offset_sql(v, &p)?,
             "distinct_on" => {
                 for item in values::list(ctx, v)? {
                     let (Value::Enum(s) | Value::String(s)) = &item else {
@@ -392,14 +386,27 @@ fn tail(
     if let Some(l) = a.limit {
         s.push_str(&format!(" LIMIT {}", l));
     }
-    if let Some(o) = a.offset {
-        s.push_str(&format!(" OFFSET {}", o));
+    if let Some(o) = &a.offset {
+        s.push_str(" OFFSET ");
+        s.push_str(o);
     }
     let distinct = if a.distinct.is_empty() {
         String::new()
     } else {
         format!("DISTINCT ON ({}) ", a.distinct.join(", "))
     };
+    // Rows skipped by OFFSET or dropped by DISTINCT ON still go through the select list of the
+    // query they belong to, so the nested JSON (relationships, aggregates) would be built for
+    // each of them: the rows are chosen in a subquery first, under the same alias, and the
+    // caller's select list runs only over the rows that remain (as Hasura does). Postgres keeps
+    // the subquery's order; its cost no longer grows with the offset.
+    if a.offset.is_some() || !distinct.is_empty() {
+        let a = sql::ident(alias);
+        return (
+            String::new(),
+            format!(" FROM (SELECT {distinct}{a}.*{s}) AS {a}"),
+        );
+    }
     (distinct, s)
 }
 
