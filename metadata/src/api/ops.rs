@@ -141,6 +141,7 @@ pub(crate) async fn run<D: Database>(
         "clear_metadata" => clear_metadata(cx),
         "get_inconsistent_metadata" => Ok(inconsistent_json(cx)),
         "drop_inconsistent_metadata" => drop_inconsistent_metadata(cx),
+        op if crate::sources::ops::handles(op) => crate::sources::ops::run(cx, op, args).await,
         op if crate::events::ops::handles(op) => crate::events::ops::run(cx, op, args).await,
         _ => Err(ApiError::not_supported(format!("unknown operation {op:?}")).at("$.type")),
     }
@@ -1128,7 +1129,8 @@ async fn replace_metadata<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resul
     scheduled::keep_unexported(&cx.md, &mut md);
     let enum_changed = super::enum_tables(&md) != super::enum_tables(&cx.md);
     cx.md = md;
-    if enum_changed {
+    // A served source that is another database now is prepared and introspected.
+    if !cx.follow_sources().await? && enum_changed {
         cx.reintrospect().await?;
     }
     let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
@@ -1171,7 +1173,7 @@ fn clear_metadata<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
         })
         .collect();
     if md.sources.is_empty() {
-        md = empty_metadata();
+        md = super::empty_metadata_for(cx.db);
     }
     scheduled::keep_unexported(&cx.md, &mut md);
     cx.md = md;
