@@ -181,6 +181,11 @@ fn metadata_database_apart_from_the_sources() {
     let (status, body) = run_sql_on(&s, "second", "CREATE TABLE only_there (x int)");
     assert_eq!(status, 200, "{body}");
     assert!(has_table(other_url, "public.only_there") && !has_table(src_url, "public.only_there"));
+    // Tracked in the source that has it (introspected there), not in the served one.
+    for (table, status) in [("only_there", 200), ("author", 400)] {
+        let track = json!({"type": "pg_track_table", "args": {"source": "second", "table": table}});
+        assert_eq!(meta(&s, track).0, status, "{table}");
+    }
     let (status, body) = meta(
         &s,
         json!({"type": "pg_drop_source", "args": {"name": "second", "cascade": true}}),

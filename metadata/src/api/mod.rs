@@ -286,6 +286,27 @@ impl<D: Database> Cx<'_, D> {
             .map_err(|(m, p)| ApiError::parse_failed(m).at(format!("$.args.source{p}")))
     }
 
+    /// The catalog of the source `args.source` names when that is a source other than the
+    /// served one (introspected now: its objects are tracked but not served); `None` for the
+    /// served source or an unknown one.
+    pub async fn catalog_elsewhere(&self, args: &Json) -> Result<Option<Catalog>, ApiError> {
+        let name = args
+            .get("source")
+            .and_then(Json::as_str)
+            .unwrap_or("default");
+        let served = sources::served(&self.md).map(|s| s.name.as_str());
+        if served == Some(name) || self.md.source(name).is_none() {
+            return Ok(None);
+        }
+        let Some(c) = self.connection_of(Some(name))? else {
+            return Ok(None);
+        };
+        introspect::introspect(&On::source(self.db.inner, Some(&c)), &[])
+            .await
+            .map(Some)
+            .map_err(db_err)
+    }
+
     /// Hasura's metadata database (cron and scheduled events).
     pub fn meta(&self) -> On<'_, Tracked<'_, D>> {
         On::metadata(self.db)

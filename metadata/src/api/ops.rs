@@ -106,7 +106,7 @@ pub(crate) async fn run<D: Database>(
         "drop_delete_permission" => drop_permission(cx, args, Perm::Delete),
         "add_computed_field" => add_computed_field(cx, args),
         "drop_computed_field" => drop_computed_field(cx, args),
-        "track_function" => track_function(cx, args, version),
+        "track_function" => track_function(cx, args, version).await,
         "untrack_function" => untrack_function(cx, args),
         "set_function_customization" => set_function_customization(cx, args),
         "create_function_permission" => function_permission(cx, args, true),
@@ -214,8 +214,12 @@ async fn track_table<D: Database>(
         }
     };
     let _ = version;
-    let mut exists = cx.catalog.table(&table.schema, &table.name).is_some();
-    if !exists {
+    let elsewhere = cx.catalog_elsewhere(args).await?;
+    let mut exists = match &elsewhere {
+        Some(c) => c.table(&table.schema, &table.name).is_some(),
+        None => cx.catalog.table(&table.schema, &table.name).is_some(),
+    };
+    if !exists && elsewhere.is_none() {
         // Created since the last introspection (by another client or process)?
         cx.reintrospect().await?;
         exists = cx.catalog.table(&table.schema, &table.name).is_some();
@@ -237,7 +241,7 @@ async fn track_table<D: Database>(
     tm.configuration = configuration;
     tm.is_enum = is_enum;
     src.tables.push(tm);
-    if is_enum {
+    if is_enum && elsewhere.is_none() {
         // Enum values are read by introspection.
         cx.reintrospect().await?;
     }
@@ -708,13 +712,16 @@ fn function_args(
     }
 }
 
-fn track_function<D: Database>(
+async fn track_function<D: Database>(
     cx: &mut Cx<'_, D>,
     args: &Json,
     _version: u64,
 ) -> Result<Json, ApiError> {
     let (f, configuration, comment) = function_args(args)?;
-    let exists = !cx.catalog.functions_named(&f.schema, &f.name).is_empty();
+    let exists = match cx.catalog_elsewhere(args).await? {
+        Some(c) => !c.functions_named(&f.schema, &f.name).is_empty(),
+        None => !cx.catalog.functions_named(&f.schema, &f.name).is_empty(),
+    };
     let src = arg_source(&mut cx.md, args)?;
     if src.function(&f).is_some() {
         return Err(ApiError::new(
