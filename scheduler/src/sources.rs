@@ -81,10 +81,17 @@ impl Sourced {
         if let Some((_, slot)) = pools.iter().find(|(k, _)| *k == source.key) {
             return Ok(slot.clone());
         }
-        let url = source
-            .url
-            .resolve(&|k| (self.settings)(k))
-            .map_err(DbError::connection)?;
+        let url = match source.url.resolve(&|k| (self.settings)(k)) {
+            Ok(url) => url,
+            // Before sources had their own databases, graphedge served every source from its
+            // one database: keep serving such metadata (e.g. `from_env` of a variable this
+            // deployment never set) from the default database.
+            Err(e) if self.default_database => {
+                tracing::warn!(error = %e, "source connection unresolved; using the default database");
+                self.primary_url.clone()
+            }
+            Err(e) => return Err(DbError::connection(e)),
+        };
         let slot = if url == self.primary_url {
             Slot::Primary
         } else if url == self.metadata_url() {

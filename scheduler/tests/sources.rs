@@ -261,6 +261,15 @@ fn existing_single_database_keeps_working() {
             "{md}"
         );
     }
+    // Metadata naming a variable this deployment never set (a Hasura project's
+    // `PG_DATABASE_URL`) is still served from the default database, as before sources.
+    let s = start_like_hasura(&[], &[], &[("HASURA_GRAPHQL_DATABASE_URL", url)]);
+    let (_, mut md) = meta(&s, json!({"type": "export_metadata", "args": {}}));
+    md["sources"][0]["configuration"]["connection_info"]["database_url"] =
+        json!({"from_env": "PG_DATABASE_URL"});
+    let (status, body) = meta(&s, json!({"type": "replace_metadata", "args": md}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(s.graphql(&[], query).1, want);
 }
 
 #[test]
