@@ -233,7 +233,8 @@ fn existing_single_database_keeps_working() {
     let want = json!({"data": {"note": [{"body": "kept"}]}});
     // The same database again, then named as Hasura v2 names it: the metadata database and
     // the `default` source both, then only the metadata database.
-    let starts: Vec<(Vec<&str>, Vec<(&str, &str)>)> = vec![
+    type Start<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>);
+    let starts: Vec<Start> = vec![
         (vec![], vec![("HASURA_GRAPHQL_DATABASE_URL", url)]),
         (
             vec!["--metadata-database-url", url, "--database-url", url],
