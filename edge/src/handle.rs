@@ -198,6 +198,8 @@ async fn graphql_route(
     };
     // Clone the state's Arc (the lock guard is dropped here, before any await).
     let loaded = engine.loaded();
+    // GraphQL statements go to the served source's database.
+    let db = &crate::md::On::source(db, loaded.source.as_ref());
     let (operations, batched) = match &body {
         GqlBody::Single(_) => (1, false),
         GqlBody::Batch(rs) => (rs.len(), true),

@@ -99,6 +99,9 @@ impl Clock for FixedClock {
 pub struct Loaded {
     pub md: Arc<MetadataState>,
     pub allowlist: allowlist::Allowlist,
+    /// The served source's connection, where GraphQL statements go (`None`: no source, the
+    /// host's own database).
+    pub source: Option<md::SourceConnection>,
 }
 
 impl Loaded {
@@ -108,6 +111,7 @@ impl Loaded {
             Err(_) => allowlist::Allowlist::default(),
         };
         Loaded {
+            source: md::served_connection(&md.metadata),
             md: Arc::new(md),
             allowlist,
         }

@@ -6,6 +6,8 @@
 //! explicitly (`$1::int4`), so every transport binds them the same way.
 use std::fmt;
 
+use crate::sources::Connection;
+
 /// A bind parameter: its text form, or NULL.
 pub type Param = Option<String>;
 
@@ -83,4 +85,131 @@ pub trait Database {
     /// Runs a raw SQL script (several statements, no parameters) in one transaction, like
     /// Hasura's `run_sql`, returning the outcome of each statement.
     async fn run_sql(&self, sql: &str) -> Result<Vec<SqlResult>, DbError>;
+
+    /// [`Database::query_one`] on `target`. Hosts that keep Hasura's metadata database apart
+    /// from the sources (the native `serve`) route it; the default, for hosts with one
+    /// database (the edge hosts), runs everything here.
+    async fn query_one_on(
+        &self,
+        target: Target<'_>,
+        stmt: &Statement,
+    ) -> Result<Option<String>, DbError> {
+        let _ = target;
+        self.query_one(stmt).await
+    }
+
+    /// [`Database::transaction`] on `target` (see [`Database::query_one_on`]).
+    async fn transaction_on(
+        &self,
+        target: Target<'_>,
+        stmts: &[Statement],
+    ) -> Result<Vec<Rows>, DbError> {
+        let _ = target;
+        self.transaction(stmts).await
+    }
+
+    /// [`Database::run_sql`] on `target` (see [`Database::query_one_on`]).
+    async fn run_sql_on(&self, target: Target<'_>, sql: &str) -> Result<Vec<SqlResult>, DbError> {
+        let _ = target;
+        self.run_sql(sql).await
+    }
+
+    /// Whether the host has a default database (Hasura's `HASURA_GRAPHQL_DATABASE_URL`, or one
+    /// database for everything; the default): metadata without sources gets the source
+    /// `default` on it. Not when only a metadata database is configured: no source until
+    /// `replace_metadata` / `pg_add_source` adds one.
+    fn has_default_database(&self) -> bool {
+        true
+    }
+
+    /// Whether `a` and `b` are one database, so one transaction can span them (default: the
+    /// host has one database).
+    fn same_database(&self, a: Target<'_>, b: Target<'_>) -> bool {
+        let _ = (a, b);
+        true
+    }
+}
+
+/// Where a statement goes (see [`crate::sources`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// Hasura's metadata database: `graphedge.metadata`, cron and scheduled events.
+    Metadata,
+    /// A source's database: its tables, `run_sql`, event triggers and their event log.
+    Source(&'a Connection),
+}
+
+/// `db` with every statement sent to `target` (`None`: the host's own choice, its plain
+/// methods).
+pub struct On<'a, D> {
+    pub db: &'a D,
+    pub target: Option<Target<'a>>,
+}
+
+impl<'a, D: Database> On<'a, D> {
+    pub fn metadata(db: &'a D) -> Self {
+        On {
+            db,
+            target: Some(Target::Metadata),
+        }
+    }
+
+    /// The source reached through `connection` (`None`: no source, the host's database).
+    pub fn source(db: &'a D, connection: Option<&'a Connection>) -> Self {
+        On {
+            db,
+            target: connection.map(Target::Source),
+        }
+    }
+}
+
+impl<D: Database> Database for On<'_, D> {
+    async fn query_one(&self, stmt: &Statement) -> Result<Option<String>, DbError> {
+        match self.target {
+            Some(t) => self.db.query_one_on(t, stmt).await,
+            None => self.db.query_one(stmt).await,
+        }
+    }
+
+    async fn transaction(&self, stmts: &[Statement]) -> Result<Vec<Rows>, DbError> {
+        match self.target {
+            Some(t) => self.db.transaction_on(t, stmts).await,
+            None => self.db.transaction(stmts).await,
+        }
+    }
+
+    async fn run_sql(&self, sql: &str) -> Result<Vec<SqlResult>, DbError> {
+        match self.target {
+            Some(t) => self.db.run_sql_on(t, sql).await,
+            None => self.db.run_sql(sql).await,
+        }
+    }
+
+    async fn query_one_on(
+        &self,
+        target: Target<'_>,
+        stmt: &Statement,
+    ) -> Result<Option<String>, DbError> {
+        self.db.query_one_on(target, stmt).await
+    }
+
+    async fn transaction_on(
+        &self,
+        target: Target<'_>,
+        stmts: &[Statement],
+    ) -> Result<Vec<Rows>, DbError> {
+        self.db.transaction_on(target, stmts).await
+    }
+
+    async fn run_sql_on(&self, target: Target<'_>, sql: &str) -> Result<Vec<SqlResult>, DbError> {
+        self.db.run_sql_on(target, sql).await
+    }
+
+    fn same_database(&self, a: Target<'_>, b: Target<'_>) -> bool {
+        self.db.same_database(a, b)
+    }
+
+    fn has_default_database(&self) -> bool {
+        self.db.has_default_database()
+    }
 }

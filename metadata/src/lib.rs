@@ -6,7 +6,10 @@
 //! - [`api`]: the operations of `/v1/query`, `/v1/metadata` and `/v2/query` ([`execute`]) and
 //!   the cold start ([`load`]);
 //! - `store`: persistence of metadata and catalog in our own schema `graphedge`;
-//! - [`db`]: the `Database` trait every host implements;
+//! - [`db`]: the `Database` trait every host implements, and where statements go
+//!   ([`db::Target`]: Hasura's metadata database or a source's);
+//! - [`sources`]: the sources' connections (`connection_info`), the served source and the
+//!   source operations;
 //! - [`cron`]: cron schedules, next fire times and UTC timestamps (pure);
 //! - [`events`]: event triggers (model, trigger DDL, event operations) and webhook settings.
 pub mod api;
@@ -17,6 +20,7 @@ pub mod events;
 pub mod introspect;
 pub mod raw;
 pub mod resolve;
+pub mod sources;
 pub mod store;
 
 use std::sync::Arc;

@@ -8,7 +8,11 @@
 //! ours, no interactive transaction), so it works through every transport, Neon's batches too.
 //! The same transaction notifies [`NOTIFY_CHANNEL`] with the new version, for the other
 //! processes on the database.
-use crate::db::{Database, DbError, Statement};
+//!
+//! Everything here runs on Hasura's metadata database ([`Target::Metadata`]), whatever
+//! `db` the caller passes; [`ensure_source`] prepares a source's database.
+use crate::db::{Database, DbError, On, Statement, Target};
+use crate::sources::Connection;
 use serde_json::Value as Json;
 
 /// Creates the schema and table when missing (idempotent).
@@ -58,7 +62,10 @@ pub struct Stored {
     pub catalog: Option<Json>,
 }
 
+/// Prepares the metadata database: our schema, the metadata table, and the catalog objects
+/// (those of the sources too: a host with one database keeps everything there).
 pub async fn ensure(db: &impl Database) -> Result<(), DbError> {
+    let db = &On::metadata(db);
     // ONE script, so one transaction (a simple-query string, or one batch over HTTP), behind a
     // transaction-scoped advisory lock: several processes starting at once (servers, schedulers)
     // would otherwise race on `CREATE ... IF NOT EXISTS` / `CREATE OR REPLACE FUNCTION`.
@@ -75,12 +82,30 @@ pub async fn ensure(db: &impl Database) -> Result<(), DbError> {
     db.run_sql(&script).await.map(|_| ())
 }
 
+/// Prepares a source's database when it is not the metadata database: the functions compiled
+/// mutations call and the event-trigger catalog (event log, trigger functions).
+pub async fn ensure_source(db: &impl Database, source: &Connection) -> Result<(), DbError> {
+    if db.same_database(Target::Metadata, Target::Source(source)) {
+        return Ok(());
+    }
+    let script = [
+        ENSURE_LOCK_SQL,
+        "CREATE SCHEMA IF NOT EXISTS graphedge;",
+        graphedge_core::CATALOG_SQL,
+        crate::events::CATALOG_SQL,
+    ]
+    .join("\n");
+    db.run_sql_on(Target::Source(source), &script)
+        .await
+        .map(|_| ())
+}
+
 /// Serialises catalog creation across processes (released when the transaction ends).
 const ENSURE_LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(2026112201);";
 
 /// The stored metadata's version (`None`: nothing stored yet) — the edge's cheap staleness check.
 pub async fn version(db: &impl Database) -> Result<Option<i64>, DbError> {
-    let text = db
+    let text = On::metadata(db)
         .query_one(&Statement {
             sql: VERSION_SQL.into(),
             params: vec![],
@@ -96,7 +121,7 @@ pub fn is_missing_catalog(e: &DbError) -> bool {
 }
 
 pub async fn read(db: &impl Database) -> Result<Option<Stored>, DbError> {
-    let Some(text) = db
+    let Some(text) = On::metadata(db)
         .query_one(&Statement {
             sql: READ_SQL.into(),
             params: vec![],
@@ -128,7 +153,7 @@ pub async fn write(
     catalog: Option<&Json>,
 ) -> Result<(), DbError> {
     let stmts = write_statements(expected, metadata, catalog);
-    db.transaction(&stmts).await.map(|_| ())
+    On::metadata(db).transaction(&stmts).await.map(|_| ())
 }
 
 /// The compare-and-set of [`write`] and its notification, to run first in the transaction

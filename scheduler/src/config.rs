@@ -22,10 +22,16 @@ pub struct Flag {
 /// All flags, in `--help` order.
 pub const FLAGS: &[Flag] = &[
     Flag {
+        name: "metadata-database-url",
+        env: "HASURA_GRAPHQL_METADATA_DATABASE_URL",
+        switch: false,
+        help: "Postgres URL of the database that stores the metadata (default: the database URL)",
+    },
+    Flag {
         name: "database-url",
         env: "HASURA_GRAPHQL_DATABASE_URL",
         switch: false,
-        help: "Postgres URL (postgres://user:password@host:port/database)",
+        help: "Postgres URL of the `default` source (postgres://user:password@host:port/database)",
     },
     Flag {
         name: "server-host",
@@ -86,6 +92,12 @@ pub const FLAGS: &[Flag] = &[
         env: "HASURA_GRAPHQL_DEV_MODE",
         switch: true,
         help: "include internal error details in responses",
+    },
+    Flag {
+        name: "admin-internal-errors",
+        env: "HASURA_GRAPHQL_ADMIN_INTERNAL_ERRORS",
+        switch: true,
+        help: "include internal error details in the admin's responses (default true)",
     },
     Flag {
         name: "pg-connections",
@@ -246,6 +258,9 @@ pub struct Cli {
     pub command: Command,
     /// Flag values keyed by their environment variable name.
     pub flags: BTreeMap<&'static str, String>,
+    /// Hasura flags given that graphedge accepts but does not act on (see
+    /// [`crate::hasura_flags`]); `serve` logs a warning naming them.
+    pub ignored: Vec<&'static str>,
 }
 
 fn find_flag(name: &str) -> Option<&'static Flag> {
@@ -270,6 +285,7 @@ impl Cli {
         let args: Vec<String> = args.into_iter().map(Into::into).collect();
         let mut command = None;
         let mut flags = BTreeMap::new();
+        let mut ignored = Vec::new();
         let mut i = 0;
         while i < args.len() {
             let arg = &args[i];
@@ -311,11 +327,19 @@ impl Cli {
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (body, None),
             };
-            let flag = find_flag(name)
-                .ok_or_else(|| format!("unknown flag `--{name}` (try `graphedge --help`)"))?;
+            let (env, switch) = match (find_flag(name), crate::hasura_flags::find(name)) {
+                (Some(f), _) => (f.env, f.switch),
+                (None, Some(&(name, env, switch))) => {
+                    ignored.push(name);
+                    (env, switch)
+                }
+                (None, None) => {
+                    return Err(format!("unknown flag `--{name}` (try `graphedge --help`)"))
+                }
+            };
             let value = match inline {
                 Some(v) => v,
-                None if flag.switch => match args.get(i) {
+                None if switch => match args.get(i) {
                     Some(next) if is_bool_literal(next) => {
                         i += 1;
                         next.clone()
@@ -330,11 +354,12 @@ impl Cli {
                     None => return Err(format!("flag `--{name}` needs a value")),
                 },
             };
-            flags.insert(flag.env, value);
+            flags.insert(env, value);
         }
         Ok(Cli {
             command: command.unwrap_or(Command::Help),
             flags,
+            ignored,
         })
     }
 
@@ -350,8 +375,12 @@ impl Cli {
 /// The settings the native process itself reads (the edge reads the rest).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeConfig {
-    /// `None` when not configured (`graphedge serve` requires it; `graphedge dev` makes its own).
+    /// The `default` source's database; `None` when not configured (`graphedge dev` makes its
+    /// own).
     pub database_url: Option<String>,
+    /// Hasura's metadata database (`--metadata-database-url`); `None`: the metadata is kept in
+    /// `database_url`'s database. `serve` needs at least one of the two.
+    pub metadata_database_url: Option<String>,
     pub host: String,
     pub port: u16,
     pub pool_size: usize,
@@ -408,6 +437,7 @@ impl ServeConfig {
         };
         Ok(ServeConfig {
             database_url: nonempty("HASURA_GRAPHQL_DATABASE_URL"),
+            metadata_database_url: nonempty("HASURA_GRAPHQL_METADATA_DATABASE_URL"),
             host,
             port,
             pool_size,
@@ -482,6 +512,20 @@ pub fn help_text() -> String {
         ));
     }
     s.push_str(
+        "\nAlso accepted, for Hasura's command line, but not acted on (a warning is logged):\n",
+    );
+    let mut line = String::from("   ");
+    for (name, _, _) in crate::hasura_flags::IGNORED {
+        if line.len() + name.len() > 92 {
+            s.push_str(&line);
+            s.push('\n');
+            line = String::from("   ");
+        }
+        line.push_str(&format!(" --{name}"));
+    }
+    s.push_str(&line);
+    s.push('\n');
+    s.push_str(
         "\nOther variables: HASURA_GRAPHQL_ADMIN_SECRETS, HASURA_GRAPHQL_JWT_SECRETS; \
                 RUST_LOG sets the log filter (default info).\n",
     );
@@ -526,6 +570,55 @@ mod tests {
         );
         assert_eq!(Cli::parse(["--help"]).unwrap().command, Command::Help);
         assert_eq!(Cli::parse(["version"]).unwrap().command, Command::Version);
+    }
+
+    #[test]
+    fn hasura_command_line() {
+        // Exactly as Hasura's test harness starts the engine.
+        let cli = Cli::parse([
+            "--metadata-database-url",
+            "postgres://m/db",
+            "serve",
+            "--enable-telemetry=false",
+            "--server-port",
+            "9000",
+            "--stringify-numeric-types",
+            "--admin-secret",
+            "k",
+        ])
+        .unwrap();
+        assert_eq!(cli.command, Command::Serve);
+        assert_eq!(
+            cli.flags["HASURA_GRAPHQL_METADATA_DATABASE_URL"],
+            "postgres://m/db"
+        );
+        assert_eq!(cli.flags["HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES"], "true");
+        assert_eq!(cli.flags["HASURA_GRAPHQL_ADMIN_SECRET"], "k");
+        assert_eq!(cli.ignored, vec!["enable-telemetry"]);
+        let c = ServeConfig::from_lookup(&cli.lookup(no_env)).unwrap();
+        assert_eq!(
+            (c.database_url, c.metadata_database_url.as_deref()),
+            (None, Some("postgres://m/db"))
+        );
+        // Ignored switches take a following boolean, ignored flags a value; the global flag
+        // may follow the subcommand too.
+        let cli = Cli::parse([
+            "serve",
+            "--enable-telemetry",
+            "false",
+            "--cors-domain",
+            "*",
+            "--disable-cors",
+            "--metadata-database-url",
+            "u",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.ignored,
+            vec!["enable-telemetry", "cors-domain", "disable-cors"]
+        );
+        assert_eq!(cli.flags["HASURA_GRAPHQL_METADATA_DATABASE_URL"], "u");
+        assert!(help_text().contains("--enable-telemetry"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! * [`events`] — event-trigger delivery: claim, POST, record, retry.
 //! * [`backend`] — the pool or the Neon HTTP transport behind `graphedge serve`.
 //! * [`config`] — `graphedge serve` flags and Hasura's environment variables.
+//! * [`hasura_flags`] — Hasura flags accepted for a drop-in command line but not acted on.
 //! * [`shutdown`] — graceful shutdown of every long-running command (drain until a deadline).
 //! * [`server`] — the hyper HTTP/1.1 server that hands each request to `graphedge_edge::handle`.
 //! * [`deliver`] — webhook delivery shared by event and cron triggers (pool, retries, headers).
@@ -15,6 +16,7 @@
 //! * [`metadata_cli`] — `graphedge metadata export|apply|...` against a running server.
 //! * [`scheduled`] — cron triggers and one-off scheduled events: generation, claiming, delivery.
 //! * [`logging`] — JSON log lines on stdout, batched (one write per 100 ms, not per line).
+//! * [`sources`] — the metadata database and the sources' databases of `serve` (pools per source).
 //! * [`pgtemp`] — throwaway local Postgres clusters (tests and `graphedge dev`).
 pub mod backend;
 pub mod background;
@@ -25,6 +27,7 @@ pub mod deliver;
 pub mod dev;
 pub mod events;
 pub mod gateway;
+pub mod hasura_flags;
 pub mod http_client;
 pub mod logging;
 pub mod metadata_cli;
@@ -34,3 +37,4 @@ pub mod pipeline;
 pub mod scheduled;
 pub mod server;
 pub mod shutdown;
+pub mod sources;

@@ -11,6 +11,7 @@ use graphedge_scheduler::gateway::{self, Gateway, GatewayConfig};
 use graphedge_scheduler::http_client::NativeHttp;
 use graphedge_scheduler::server::{self, App};
 use graphedge_scheduler::shutdown::Shutdown;
+use graphedge_scheduler::sources::{Opener, Sourced};
 
 /// mimalloc: the request path allocates many small, short-lived buffers (headers, JSON,
 /// statement parameters); glibc's malloc showed up at ~9% of the server's CPU under load.
@@ -91,13 +92,36 @@ async fn connect(url: &str, pool_size: usize) -> Result<PgDatabase, String> {
     }
 }
 
+/// The primary database of `serve` (the `default` source's, else the metadata database) and
+/// the metadata database when it is set apart.
+fn databases(config: &ServeConfig) -> Result<(String, Option<String>), String> {
+    let meta = config.metadata_database_url.clone();
+    match (config.database_url.clone(), meta) {
+        (Some(url), meta) => Ok((url, meta)),
+        (None, Some(meta)) => Ok((meta.clone(), Some(meta))),
+        (None, None) => Err(
+            "no database: set HASURA_GRAPHQL_DATABASE_URL / --database-url or \
+             HASURA_GRAPHQL_METADATA_DATABASE_URL / --metadata-database-url \
+             (or run `graphedge dev` for a throwaway one)"
+                .to_string(),
+        ),
+    }
+}
+
+/// The process settings (flags, then the environment) as an owned lookup: sources'
+/// `from_env` connections are resolved through it.
+fn settings(cli: &Cli) -> graphedge_scheduler::sources::Settings {
+    let flags = cli.flags.clone();
+    Arc::new(move |k: &str| flags.get(k).cloned().or_else(|| env(k)))
+}
+
 async fn run_serve(cli: &Cli) -> Result<(), String> {
+    for flag in &cli.ignored {
+        tracing::warn!(flag = %format!("--{flag}"), "Hasura flag accepted; graphedge does not act on it");
+    }
     let get = cli.lookup(env);
     let config = ServeConfig::from_lookup(&get)?;
-    let url = config.database_url.clone().ok_or(
-        "no database: set HASURA_GRAPHQL_DATABASE_URL or --database-url \
-         (or run `graphedge dev` for a throwaway one)",
-    )?;
+    let (url, metadata_url) = databases(&config)?;
     let edge_config = graphedge_edge::Config::from_env(&get)?;
     let gateway = match get("GRAPHEDGE_ENABLE_SQL_GATEWAY").as_deref().map(truthy) {
         Some(Ok(true)) => Some(Arc::new(Gateway::new(
@@ -107,7 +131,8 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
         Some(Ok(false)) | None => None,
         Some(Err(e)) => return Err(format!("GRAPHEDGE_ENABLE_SQL_GATEWAY: {e}")),
     };
-    let (db, threads) = backend(&url, &config, &get).await?;
+    let (db, threads) =
+        backend(&url, metadata_url.as_deref(), &config, &get, settings(cli)).await?;
     let engine = graphedge_edge::Engine::new(edge_config, &db)
         .await?
         .with_clock(Arc::new(server::SystemClock));
@@ -125,14 +150,15 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
     // The loops need a native pool; over the HTTP transport they get one of their own.
     let background = match &db {
         Backend::Pool(pool) => spawn_background(&get, pool, &shutdown)?,
-        Backend::Http(_) => spawn_background(
+        _ => spawn_background(
             &get,
             &PgDatabase::connect(&url, BACKGROUND_POOL)?,
             &shutdown,
         )?,
     };
     let app = Arc::new(App { engine, gateway });
-    metadata_sync::start(&app, db, &url, &get)?;
+    let listen_url = metadata_url.as_deref().unwrap_or(&url);
+    metadata_sync::start(&app, db, listen_url, &get)?;
     serve_until_stopped(listener, app, threads, background, &shutdown).await
 }
 
@@ -221,20 +247,43 @@ fn truthy(v: &str) -> Result<bool, String> {
 /// (event triggers, scheduled events); the HTTP threads have pools of their own.
 const BACKGROUND_POOL: usize = 4;
 
-/// The engine's database: the pool, or the Neon HTTP transport when `GRAPHEDGE_SQL_ENDPOINT`
-/// is set (`loopback`: a gateway of this process on an internal 127.0.0.1 port, with a random
+/// The engine's databases: the pools (the primary one of `url`, the metadata database's, the
+/// sources' as they are reached: [`Sourced`]), or the Neon HTTP transport when
+/// `GRAPHEDGE_SQL_ENDPOINT` is set (one database for everything) (`loopback`: a gateway of this process on an internal 127.0.0.1 port, with a random
 /// secret, so the whole engine runs over HTTP). Returns one backend for start-up and the
 /// background loops, on this runtime, and how each HTTP thread opens its own (see
 /// [`server::Threads`]).
 async fn backend(
     url: &str,
+    metadata_url: Option<&str>,
     config: &ServeConfig,
     get: &impl Fn(&str) -> Option<String>,
+    settings: graphedge_scheduler::sources::Settings,
 ) -> Result<(Backend, server::Threads), String> {
     let Some(endpoint) = get("GRAPHEDGE_SQL_ENDPOINT").filter(|e| !e.trim().is_empty()) else {
         let db = connect(url, BACKGROUND_POOL).await?;
-        return Ok((Backend::Pool(db), pool_threads(url, config)));
+        let metadata = match metadata_url.filter(|m| *m != url) {
+            Some(m) => Some((m.to_string(), connect(m, 2).await?)),
+            None => None,
+        };
+        let open: Opener = Arc::new(|u: &str| PgDatabase::connect(u, BACKGROUND_POOL));
+        let main = Sourced::new(
+            (url.to_string(), db),
+            metadata,
+            config.database_url.is_some(),
+            settings.clone(),
+            open,
+        );
+        let threads = sourced_threads(url, metadata_url, config, settings);
+        return Ok((Backend::Sourced(Box::new(main)), threads));
     };
+    if metadata_url.is_some_and(|m| m != url) {
+        return Err(
+            "GRAPHEDGE_SQL_ENDPOINT serves one database: it cannot be combined with a \
+                    separate metadata database"
+                .into(),
+        );
+    }
     let (endpoint, token) = if endpoint.trim() == "loopback" {
         let secret = gateway::random_secret();
         let mut gw_config = GatewayConfig::from_lookup(url, &|k: &str| match k {
@@ -291,6 +340,45 @@ fn pool_threads(url: &str, config: &ServeConfig) -> server::Threads {
             Ok(Backend::Pool(
                 db.with_pipeline(server::share(pipelined, n, i)),
             ))
+        }),
+        busy_poll: config.busy_poll,
+    }
+}
+
+/// [`pool_threads`] with each thread's pools behind a [`Sourced`]: the primary database's
+/// share, two connections to a separate metadata database, and sources' pools of the same
+/// shares opened on the thread when first used.
+fn sourced_threads(
+    url: &str,
+    metadata_url: Option<&str>,
+    config: &ServeConfig,
+    settings: graphedge_scheduler::sources::Settings,
+) -> server::Threads {
+    let (pooled, pipelined) = (config.pool_size - config.pipeline, config.pipeline);
+    let (url, metadata_url) = (url.to_string(), metadata_url.map(str::to_string));
+    let default_database = config.database_url.is_some();
+    server::Threads {
+        count: config.http_threads.min(pooled),
+        db: Arc::new(move |i, n| {
+            let open = move |u: &str| {
+                Ok::<_, String>(
+                    PgDatabase::connect(u, server::share(pooled, n, i))?
+                        .with_pipeline(server::share(pipelined, n, i)),
+                )
+            };
+            let primary = open(&url)?;
+            let metadata = match metadata_url.as_deref().filter(|m| *m != url) {
+                Some(m) => Some((m.to_string(), PgDatabase::connect(m, 2)?)),
+                None => None,
+            };
+            let db = Sourced::new(
+                (url.clone(), primary),
+                metadata,
+                default_database,
+                settings.clone(),
+                Arc::new(open),
+            );
+            Ok(Backend::Sourced(Box::new(db)))
         }),
         busy_poll: config.busy_poll,
     }

@@ -49,8 +49,8 @@ pub fn application_name() -> String {
     format!("graphedge-metadata-{}", std::process::id())
 }
 
-/// Starts the watcher of `app`'s engine on `db` (the engine's database; over the HTTP
-/// transport the LISTEN connection goes to `url` directly). Runs until the runtime stops.
+/// Starts the watcher of `app`'s engine on `db` (the engine's databases; over the HTTP
+/// transport the LISTEN connection goes to `url`, the metadata database, directly). Runs until the runtime stops.
 pub fn start(
     app: &Arc<App>,
     db: Backend,
@@ -58,9 +58,10 @@ pub fn start(
     get: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), String> {
     let poll = poll_interval(get)?;
-    let listen = match &db {
-        Backend::Pool(pool) => pool.clone(),
-        Backend::Http(_) => PgDatabase::connect(url, 1)?,
+    // The LISTEN connection goes to the metadata database.
+    let listen = match db.metadata_pool() {
+        Some(pool) => pool.clone(),
+        None => PgDatabase::connect(url, 1)?,
     };
     spawn(app.clone(), db, listen, poll);
     Ok(())

@@ -16,11 +16,14 @@ mod ops;
 pub mod scheduled;
 mod sql;
 
-use crate::db::{Database, DbError, Rows, SqlResult, Statement};
+pub(crate) use ops::parse;
+
+use crate::db::{Database, DbError, On, Rows, SqlResult, Statement, Target};
 use crate::error::ApiError;
 use crate::introspect::{self, Catalog};
 use crate::raw::{self, Metadata};
 use crate::resolve::{self, Inconsistency};
+use crate::sources::{self, Connection};
 use crate::{store, Config, Endpoint, MetadataState};
 use serde_json::{json, Value as Json};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,6 +51,16 @@ pub fn default_source_configuration() -> Json {
     })
 }
 
+/// Empty metadata: with the source `default` when the host has a default database
+/// ([`Database::has_default_database`]), without sources otherwise.
+pub(crate) fn empty_metadata_for(db: &impl Database) -> Metadata {
+    if db.has_default_database() {
+        empty_metadata()
+    } else {
+        Metadata::default()
+    }
+}
+
 /// Empty metadata with the source `default` (what a fresh Hasura exports).
 pub fn empty_metadata() -> Metadata {
     Metadata {
@@ -70,13 +83,18 @@ fn db_err(e: crate::db::DbError) -> ApiError {
     ApiError::postgres(&e, None).at("$")
 }
 
-/// Loads the persisted metadata (creating our catalog schema `graphedge` and its table if
-/// missing), introspects the database when no catalog is stored, resolves. Empty metadata with
-/// source `default` if none is stored.
+/// Loads the persisted metadata (creating our catalog schema `graphedge` and its table in the
+/// metadata database if missing, and our catalog in the served source's), introspects the
+/// served source when no catalog is stored, resolves. Empty metadata (with the source
+/// `default` when the host has a default database) if none is stored.
 pub async fn load(db: &impl Database, config: &Config) -> Result<MetadataState, ApiError> {
     store::ensure(db).await.map_err(db_err)?;
     let stored = store::read(db).await.map_err(db_err)?;
-    from_stored(db, config, stored).await
+    let state = from_stored(db, config, stored).await?;
+    if let Some(c) = sources::served_connection(&state.metadata) {
+        store::ensure_source(db, &c).await.map_err(db_err)?;
+    }
+    Ok(state)
 }
 
 /// [`load`] for cold starts at the edge: one round trip when the catalog exists (no DDL); falls
@@ -103,13 +121,17 @@ async fn from_stored(
             let catalog: Option<Catalog> = s.catalog.and_then(|c| serde_json::from_value(c).ok());
             (md, catalog, s.resource_version)
         }
-        None => (empty_metadata(), None, 0),
+        None => (empty_metadata_for(db), None, 0),
     };
+    let (mut metadata, mut catalog) = (metadata, catalog);
+    if metadata.sources.is_empty() && db.has_default_database() {
+        // Hasura adds the database of `--database-url` as `default` when there is none.
+        metadata.sources = empty_metadata().sources;
+        catalog = None;
+    }
     let catalog = match catalog {
         Some(c) => c,
-        None => introspect::introspect(db, &enum_tables(&metadata))
-            .await
-            .map_err(db_err)?,
+        None => introspect_served(db, &metadata).await.map_err(db_err)?,
     };
     let (mut schema, inconsistencies) = resolve::resolve(&metadata, &catalog, config);
     schema.version = version.max(0) as u64;
@@ -120,6 +142,15 @@ async fn from_stored(
         resource_version: version,
         catalog: Arc::new(catalog),
     })
+}
+
+/// Introspects the served source's database (an empty catalog without a source).
+async fn introspect_served(db: &impl Database, md: &Metadata) -> Result<Catalog, DbError> {
+    match sources::served_connection(md) {
+        Some(c) => introspect::introspect(&On::source(db, Some(&c)), &enum_tables(md)).await,
+        None if md.sources.is_empty() => Ok(Catalog::default()),
+        None => introspect::introspect(db, &enum_tables(md)).await,
+    }
 }
 
 /// The [`Database`] of one request's operations: it remembers whether an operation sent
@@ -145,6 +176,37 @@ impl<D: Database> Database for Tracked<'_, D> {
         self.used.store(true, Ordering::Relaxed);
         self.inner.run_sql(sql).await
     }
+
+    async fn query_one_on(
+        &self,
+        target: Target<'_>,
+        stmt: &Statement,
+    ) -> Result<Option<String>, DbError> {
+        self.used.store(true, Ordering::Relaxed);
+        self.inner.query_one_on(target, stmt).await
+    }
+
+    async fn transaction_on(
+        &self,
+        target: Target<'_>,
+        stmts: &[Statement],
+    ) -> Result<Vec<Rows>, DbError> {
+        self.used.store(true, Ordering::Relaxed);
+        self.inner.transaction_on(target, stmts).await
+    }
+
+    async fn run_sql_on(&self, target: Target<'_>, sql: &str) -> Result<Vec<SqlResult>, DbError> {
+        self.used.store(true, Ordering::Relaxed);
+        self.inner.run_sql_on(target, sql).await
+    }
+
+    fn same_database(&self, a: Target<'_>, b: Target<'_>) -> bool {
+        self.inner.same_database(a, b)
+    }
+
+    fn has_default_database(&self) -> bool {
+        self.inner.has_default_database()
+    }
 }
 
 /// Working state of one request.
@@ -162,6 +224,8 @@ pub(crate) struct Cx<'a, D> {
     pub resource_version: i64,
     /// `reload_metadata`: reinstall every event trigger's Postgres triggers.
     pub reinstall_event_triggers: bool,
+    /// The connection of the source `catalog` was introspected from (the served one).
+    pub connection: Option<Connection>,
 }
 
 impl<D: Database> Cx<'_, D> {
@@ -194,13 +258,84 @@ impl<D: Database> Cx<'_, D> {
         Ok(())
     }
 
+    /// The served source's database.
+    pub fn src(&self) -> On<'_, Tracked<'_, D>> {
+        On::source(self.db, self.connection.as_ref())
+    }
+
+    /// The connection of the source named `name` (`default` when `None`): the served one's
+    /// unless `name` names another source.
+    pub fn connection_of(&self, name: Option<&str>) -> Result<Option<Connection>, ApiError> {
+        let name = name.unwrap_or("default");
+        if self.md.sources.is_empty() {
+            return Err(
+                ApiError::not_exists(format!("source with name {name:?} does not exist"))
+                    .at("$.args.source"),
+            );
+        }
+        let served = sources::served(&self.md).map(|s| s.name.as_str());
+        if served == Some(name) || (served.is_none() && name == "default") {
+            return Ok(self.connection.clone());
+        }
+        let source = self.md.source(name).ok_or_else(|| {
+            ApiError::not_exists(format!("source with name {name:?} does not exist"))
+                .at("$.args.source")
+        })?;
+        Connection::parse(&source.configuration)
+            .map(Some)
+            .map_err(|(m, p)| ApiError::parse_failed(m).at(format!("$.args.source{p}")))
+    }
+
+    /// The catalog of the source `args.source` names when that is a source other than the
+    /// served one (introspected now: its objects are tracked but not served); `None` for the
+    /// served source or an unknown one.
+    pub async fn catalog_elsewhere(&self, args: &Json) -> Result<Option<Catalog>, ApiError> {
+        let name = args
+            .get("source")
+            .and_then(Json::as_str)
+            .unwrap_or("default");
+        let served = sources::served(&self.md).map(|s| s.name.as_str());
+        if served == Some(name) || self.md.source(name).is_none() {
+            return Ok(None);
+        }
+        let Some(c) = self.connection_of(Some(name))? else {
+            return Ok(None);
+        };
+        introspect::introspect(&On::source(self.db.inner, Some(&c)), &[])
+            .await
+            .map(Some)
+            .map_err(db_err)
+    }
+
+    /// Hasura's metadata database (cron and scheduled events).
+    pub fn meta(&self) -> On<'_, Tracked<'_, D>> {
+        On::metadata(self.db)
+    }
+
     /// Re-introspects after DDL.
     pub async fn reintrospect(&mut self) -> Result<(), ApiError> {
-        self.catalog = introspect::introspect(self.db.inner, &enum_tables(&self.md))
+        self.catalog = introspect_served(self.db.inner, &self.md)
             .await
             .map_err(db_err)?;
         self.catalog_changed = true;
         Ok(())
+    }
+
+    /// After the sources changed (`replace_metadata`, source operations): when the served
+    /// source is another database now, prepares it and introspects it. Returns whether it did.
+    pub async fn follow_sources(&mut self) -> Result<bool, ApiError> {
+        let now = sources::served_connection(&self.md);
+        if now.as_ref().map(|c| &c.key) == self.connection.as_ref().map(|c| &c.key) {
+            return Ok(false);
+        }
+        if let Some(c) = &now {
+            store::ensure_source(self.db.inner, c)
+                .await
+                .map_err(|e| ApiError::postgres(&e, None).at("$.args"))?;
+        }
+        self.connection = now;
+        self.reintrospect().await?;
+        Ok(true)
     }
 
     /// Re-reads the stored metadata into `md` (`reload_metadata`); a conflict when another
@@ -216,6 +351,7 @@ impl<D: Database> Cx<'_, D> {
                 Metadata::from_json(&s.metadata, &default_source_configuration()).map_err(|e| {
                     ApiError::unexpected(format!("stored metadata is invalid: {e}")).at("$")
                 })?;
+            self.connection = sources::served_connection(&self.md);
         }
         Ok(())
     }
@@ -325,6 +461,7 @@ async fn execute_on<D: Database>(
         catalog_changed: false,
         resource_version: state.resource_version,
         reinstall_event_triggers: false,
+        connection: sources::served_connection(&state.metadata),
     };
     let (op, args, version) = split_request(body)?;
     let result = if op == "bulk" {
@@ -365,25 +502,45 @@ async fn execute_on<D: Database>(
     // The compare-and-set first: its row lock orders concurrent writers before any DDL.
     let mut stmts =
         store::write_statements(cx.resource_version, &md_json, Some(&cat_json)).to_vec();
-    // Event triggers' Postgres triggers change in the transaction that persists the metadata.
-    stmts.extend(
-        crate::events::reconcile(
-            &state.metadata,
-            &cx.md,
-            &cx.catalog,
-            cx.reinstall_event_triggers,
-        )
-        .map_err(|(m, p)| ApiError::parse_failed(m).at(p))?,
-    );
+    // Event triggers' Postgres triggers change in the transaction that persists the metadata
+    // (on a served source that is another database now, all of them are installed there).
+    let served_before = sources::served_connection(&state.metadata);
+    let moved = served_before.map(|c| c.key) != cx.connection.as_ref().map(|c| c.key.clone());
+    let before = if moved {
+        Metadata::default()
+    } else {
+        state.metadata.clone()
+    };
+    let triggers = crate::events::reconcile(
+        &before,
+        &cx.md,
+        &cx.catalog,
+        cx.reinstall_event_triggers || moved,
+    )
+    .map_err(|(m, p)| ApiError::parse_failed(m).at(p))?;
     // Cron triggers' events follow the triggers in the same transaction.
-    stmts.extend(scheduled::reconcile(db, &state.metadata, &cx.md).await?);
-    db.transaction(&stmts).await.map_err(|e| {
+    stmts.extend(scheduled::reconcile(&On::metadata(db), &state.metadata, &cx.md).await?);
+    let to_err = |e: DbError| {
         if store::is_conflict(&e) {
             conflict(cx.resource_version)
         } else {
             db_err(e)
         }
-    })?;
+    };
+    match &cx.connection {
+        // A source apart from the metadata database: its DDL first, in its own transaction.
+        Some(c) if !db.same_database(Target::Metadata, Target::Source(c)) => {
+            if !triggers.is_empty() {
+                db.transaction_on(Target::Source(c), &triggers)
+                    .await
+                    .map_err(to_err)?;
+            }
+        }
+        _ => stmts.extend(triggers),
+    }
+    db.transaction_on(Target::Metadata, &stmts)
+        .await
+        .map_err(to_err)?;
     Ok((
         result,
         Some(MetadataState {

@@ -106,7 +106,7 @@ pub(crate) async fn run<D: Database>(
         "drop_delete_permission" => drop_permission(cx, args, Perm::Delete),
         "add_computed_field" => add_computed_field(cx, args),
         "drop_computed_field" => drop_computed_field(cx, args),
-        "track_function" => track_function(cx, args, version),
+        "track_function" => track_function(cx, args, version).await,
         "untrack_function" => untrack_function(cx, args),
         "set_function_customization" => set_function_customization(cx, args),
         "create_function_permission" => function_permission(cx, args, true),
@@ -141,6 +141,7 @@ pub(crate) async fn run<D: Database>(
         "clear_metadata" => clear_metadata(cx),
         "get_inconsistent_metadata" => Ok(inconsistent_json(cx)),
         "drop_inconsistent_metadata" => drop_inconsistent_metadata(cx),
+        op if crate::sources::ops::handles(op) => crate::sources::ops::run(cx, op, args).await,
         op if crate::events::ops::handles(op) => crate::events::ops::run(cx, op, args).await,
         _ => Err(ApiError::not_supported(format!("unknown operation {op:?}")).at("$.type")),
     }
@@ -213,8 +214,12 @@ async fn track_table<D: Database>(
         }
     };
     let _ = version;
-    let mut exists = cx.catalog.table(&table.schema, &table.name).is_some();
-    if !exists {
+    let elsewhere = cx.catalog_elsewhere(args).await?;
+    let mut exists = match &elsewhere {
+        Some(c) => c.table(&table.schema, &table.name).is_some(),
+        None => cx.catalog.table(&table.schema, &table.name).is_some(),
+    };
+    if !exists && elsewhere.is_none() {
         // Created since the last introspection (by another client or process)?
         cx.reintrospect().await?;
         exists = cx.catalog.table(&table.schema, &table.name).is_some();
@@ -236,7 +241,7 @@ async fn track_table<D: Database>(
     tm.configuration = configuration;
     tm.is_enum = is_enum;
     src.tables.push(tm);
-    if is_enum {
+    if is_enum && elsewhere.is_none() {
         // Enum values are read by introspection.
         cx.reintrospect().await?;
     }
@@ -707,13 +712,16 @@ fn function_args(
     }
 }
 
-fn track_function<D: Database>(
+async fn track_function<D: Database>(
     cx: &mut Cx<'_, D>,
     args: &Json,
     _version: u64,
 ) -> Result<Json, ApiError> {
     let (f, configuration, comment) = function_args(args)?;
-    let exists = !cx.catalog.functions_named(&f.schema, &f.name).is_empty();
+    let exists = match cx.catalog_elsewhere(args).await? {
+        Some(c) => !c.functions_named(&f.schema, &f.name).is_empty(),
+        None => !cx.catalog.functions_named(&f.schema, &f.name).is_empty(),
+    };
     let src = arg_source(&mut cx.md, args)?;
     if src.function(&f).is_some() {
         return Err(ApiError::new(
@@ -1128,7 +1136,8 @@ async fn replace_metadata<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resul
     scheduled::keep_unexported(&cx.md, &mut md);
     let enum_changed = super::enum_tables(&md) != super::enum_tables(&cx.md);
     cx.md = md;
-    if enum_changed {
+    // A served source that is another database now is prepared and introspected.
+    if !cx.follow_sources().await? && enum_changed {
         cx.reintrospect().await?;
     }
     let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
@@ -1171,7 +1180,7 @@ fn clear_metadata<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
         })
         .collect();
     if md.sources.is_empty() {
-        md = empty_metadata();
+        md = super::empty_metadata_for(cx.db);
     }
     scheduled::keep_unexported(&cx.md, &mut md);
     cx.md = md;

@@ -330,7 +330,7 @@ pub(crate) async fn create_scheduled_event<D: Database>(
         ],
     };
     let id = cx
-        .db
+        .meta()
         .query_one(&stmt)
         .await
         .map_err(|e| ApiError::postgres(&e, Some(&stmt.sql)))?
@@ -379,7 +379,7 @@ pub(crate) async fn delete_scheduled_event<D: Database>(
         params: vec![Some(a.event_id.clone())],
     };
     let n = cx
-        .db
+        .meta()
         .query_one(&stmt)
         .await
         .map_err(|e| ApiError::postgres(&e, Some(&stmt.sql)))?;
@@ -447,7 +447,7 @@ async fn list<D: Database>(
         ],
     };
     let text = cx
-        .db
+        .meta()
         .query_one(&stmt)
         .await
         .map_err(|e| ApiError::postgres(&e, Some(&stmt.sql)))?

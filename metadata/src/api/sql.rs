@@ -19,7 +19,6 @@ struct RunSql {
     #[allow(dead_code)]
     check_metadata_consistency: Option<bool>,
     #[serde(default)]
-    #[allow(dead_code)]
     source: Option<String>,
 }
 
@@ -30,8 +29,8 @@ pub(crate) async fn run_sql<D: Database>(
     args: &Json,
 ) -> Result<Json, ApiError> {
     let a: RunSql = parse(args)?;
-    let results = cx
-        .db
+    let connection = cx.connection_of(a.source.as_deref())?;
+    let results = crate::db::On::source(cx.db, connection.as_ref())
         .run_sql(&a.sql)
         .await
         .map_err(|e| ApiError::postgres(&e, Some(&a.sql)))?;
@@ -275,7 +274,7 @@ pub(crate) async fn insert<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resu
     }
     let sql_text = stmts.first().map(|s| s.sql.clone()).unwrap_or_default();
     let results = cx
-        .db
+        .src()
         .transaction(&stmts)
         .await
         .map_err(|e| ApiError::dml(&e, &sql_text))?;

@@ -194,7 +194,7 @@ async fn one<D: Database>(
     params: Vec<Option<String>>,
 ) -> Result<Json, ApiError> {
     let text = cx
-        .db
+        .src()
         .query_one(&Statement {
             sql: sql.into(),
             params,

@@ -44,19 +44,26 @@ impl Server {
     /// Starts `graphedge serve` against `db_url` with extra flags (e.g. `--admin-secret S`).
     pub fn start_with(db_url: &str, extra: &[&str]) -> Server {
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_graphedge"))
-            .args([
-                "serve",
-                "--database-url",
-                db_url,
-                "--server-host",
-                "127.0.0.1",
-            ])
-            .args(["--server-port", &port.to_string()])
-            .args(extra)
-            .env_remove("HASURA_GRAPHQL_ADMIN_SECRET")
-            .env_remove("HASURA_GRAPHQL_JWT_SECRET")
-            .env("RUST_LOG", "warn")
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_graphedge"));
+        cmd.args([
+            "serve",
+            "--database-url",
+            db_url,
+            "--server-host",
+            "127.0.0.1",
+        ])
+        .args(["--server-port", &port.to_string()])
+        .args(extra)
+        .env_remove("HASURA_GRAPHQL_ADMIN_SECRET")
+        .env_remove("HASURA_GRAPHQL_JWT_SECRET")
+        .env("RUST_LOG", "warn");
+        Server::spawn(cmd, port)
+    }
+
+    /// Runs `cmd` (a `graphedge` command line serving on `port` of 127.0.0.1) and waits until
+    /// `/healthz` answers 200.
+    pub fn spawn(mut cmd: Command, port: u16) -> Server {
+        let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -1,0 +1,301 @@
+//! The metadata database and the sources, with the real binary: started exactly as Hasura's
+//! test harness starts Hasura (`graphedge --metadata-database-url M serve --enable-telemetry=false
+//! ...`, a stripped environment), the `default` source added by `replace_metadata` on another
+//! database (`from_env`), the source operations, and an existing single-database graphedge
+//! database started the old way and the new way.
+mod common;
+
+use std::process::Command;
+
+use common::{free_port, Server};
+use graphedge_metadata::db::{Database, Statement};
+use graphedge_scheduler::db::PgDatabase;
+use graphedge_scheduler::pgtemp::TempPostgres;
+use serde_json::{json, Value};
+
+/// A cluster with the databases `names`, and their URLs.
+fn cluster(names: &[&str]) -> (TempPostgres, Vec<String>) {
+    let pg = TempPostgres::start().expect("start a throwaway postgres");
+    let urls = names
+        .iter()
+        .map(|n| {
+            pg.create_database(n).unwrap();
+            pg.url(n)
+        })
+        .collect();
+    (pg, urls)
+}
+
+/// `graphedge <global> serve <serve>` with only PATH and `env` in the environment, as
+/// Hasura's harness starts the engine.
+fn start_like_hasura(global: &[&str], serve: &[&str], env: &[(&str, &str)]) -> Server {
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_graphedge"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .args(global)
+        .arg("serve")
+        .args([
+            "--enable-telemetry=false",
+            "--server-port",
+            &port.to_string(),
+        ])
+        .arg("--stringify-numeric-types")
+        .args(serve);
+    Server::spawn(cmd, port)
+}
+
+/// One value straight from the database at `url` (`SELECT ...::text`).
+fn sql_value(url: &str, sql: &str) -> Option<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let db = PgDatabase::connect(url, 1).unwrap();
+        db.query_one(&Statement {
+            sql: sql.into(),
+            params: vec![],
+        })
+        .await
+        .unwrap()
+    })
+}
+
+/// Whether the database at `url` has the table `name` (`schema.table`).
+fn has_table(url: &str, name: &str) -> bool {
+    sql_value(url, &format!("SELECT to_regclass('{name}') IS NOT NULL")).as_deref() == Some("t")
+}
+
+fn source(name: &str, database_url: Value) -> Value {
+    json!({"name": name, "kind": "postgres", "tables": [],
+           "configuration": {"connection_info": {"database_url": database_url}}})
+}
+
+/// `/v1/metadata` `body`: (status, answer).
+fn meta(s: &Server, body: Value) -> (u16, Value) {
+    s.post_json("/v1/metadata", body)
+}
+
+fn run_sql_on(s: &Server, source: &str, sql: &str) -> (u16, Value) {
+    s.post_json(
+        "/v2/query",
+        json!({"type": "run_sql", "args": {"source": source, "sql": sql}}),
+    )
+}
+
+#[test]
+fn metadata_database_apart_from_the_sources() {
+    let (_pg, urls) = cluster(&["meta", "src", "other"]);
+    let (meta_url, src_url, other_url) = (&urls[0], &urls[1], &urls[2]);
+    let env = [("HASURA_GRAPHQL_PG_SOURCE_URL_1", src_url.as_str())];
+    let s = start_like_hasura(&["--metadata-database-url", meta_url], &[], &env);
+
+    // No source yet: an empty schema, the metadata stored in the metadata database.
+    let (_, md) = meta(&s, json!({"type": "export_metadata", "args": {}}));
+    assert_eq!(md["sources"], json!([]), "{md}");
+    assert_eq!(
+        s.graphql(&[], "{ __typename }").1,
+        json!({"data": {"__typename": "query_root"}})
+    );
+    assert!(has_table(meta_url, "graphedge.metadata"));
+    let (status, body) = run_sql_on(&s, "default", "SELECT 1");
+    assert_eq!(
+        (status, &body["code"]),
+        (400, &json!("not-exists")),
+        "{body}"
+    );
+
+    // The harness's way: export, append `default` from the environment, replace.
+    let mut md = md;
+    md["sources"] = json!([source(
+        "default",
+        json!({"from_env": "HASURA_GRAPHQL_PG_SOURCE_URL_1"})
+    )]);
+    let (status, body) = meta(&s, json!({"type": "replace_metadata", "args": md}));
+    assert_eq!(status, 200, "{body}");
+    s.run_sql("CREATE TABLE author (id serial PRIMARY KEY, name text NOT NULL)");
+    s.track("author");
+    let (_, body) = s.graphql(
+        &[],
+        r#"mutation { insert_author_one(object: {name: "Ann"}) { id } }"#,
+    );
+    assert_eq!(body, json!({"data": {"insert_author_one": {"id": 1}}}));
+    let (_, body) = s.graphql(&[], "{ author { name } }");
+    assert_eq!(body, json!({"data": {"author": [{"name": "Ann"}]}}));
+    // The table is in the source, the metadata in the metadata database.
+    assert!(has_table(src_url, "public.author") && !has_table(meta_url, "public.author"));
+    assert!(!has_table(src_url, "graphedge.metadata"));
+    let tracked = sql_value(
+        meta_url,
+        "SELECT metadata->'sources'->0->'tables'->0->'table'->>'name' FROM graphedge.metadata",
+    );
+    assert_eq!(tracked.as_deref(), Some("author"));
+
+    // A second source, by connection parameters; run_sql names it.
+    let pg_params = other_url.strip_prefix("postgres://").unwrap_or(other_url);
+    let (user_host, database) = pg_params.split_once('/').unwrap();
+    let (user, hostport) = user_host.split_once('@').unwrap();
+    let (host, port) = hostport.rsplit_once(':').unwrap();
+    let params = json!({"connection_parameters": {"username": user, "database": database.split('?').next().unwrap(), "host": host, "port": port.parse::<u16>().unwrap()}});
+    let add = json!({"type": "pg_add_source", "args": {"name": "other", "configuration": {"connection_info": {"database_url": params, "pool_settings": {"max_connections": 5}, "isolation_level": "read-committed", "use_prepared_statements": true}}}});
+    // (operation, expected status, expected code)
+    let cases: Vec<(Value, u16, Option<&str>)> = vec![
+        (add.clone(), 200, None),
+        (add, 400, Some("already-exists")),
+        (
+            json!({"type": "pg_add_source", "args": {"name": "bad", "configuration": {"connection_info": {}}}}),
+            400,
+            Some("parse-failed"),
+        ),
+        (
+            json!({"type": "pg_update_source", "args": {"name": "nope", "configuration": {"connection_info": {"database_url": "x"}}}}),
+            400,
+            Some("not-exists"),
+        ),
+        (
+            json!({"type": "rename_source", "args": {"name": "other", "new_name": "default"}}),
+            400,
+            Some("already-exists"),
+        ),
+        (
+            json!({"type": "rename_source", "args": {"name": "other", "new_name": "second"}}),
+            200,
+            None,
+        ),
+        (
+            json!({"type": "pg_update_source", "args": {"name": "second", "customization": {"root_fields": {"namespace": "two"}}}}),
+            200,
+            None,
+        ),
+    ];
+    for (op, status, code) in cases {
+        let (got, body) = meta(&s, op.clone());
+        assert_eq!(got, status, "{op}: {body}");
+        if let Some(code) = code {
+            assert_eq!(body["code"], code, "{op}: {body}");
+        }
+    }
+    let (status, body) = run_sql_on(&s, "second", "CREATE TABLE only_there (x int)");
+    assert_eq!(status, 200, "{body}");
+    assert!(has_table(other_url, "public.only_there") && !has_table(src_url, "public.only_there"));
+    // Tracked in the source that has it (introspected there), not in the served one.
+    for (table, status) in [("only_there", 200), ("author", 400)] {
+        let track = json!({"type": "pg_track_table", "args": {"source": "second", "table": table}});
+        assert_eq!(meta(&s, track).0, status, "{table}");
+    }
+    let (status, body) = meta(
+        &s,
+        json!({"type": "pg_drop_source", "args": {"name": "second", "cascade": true}}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = meta(
+        &s,
+        json!({"type": "pg_drop_source", "args": {"name": "second"}}),
+    );
+    assert_eq!(
+        (status, &body["code"]),
+        (400, &json!("not-exists")),
+        "{body}"
+    );
+
+    // A restart serves the stored metadata from the metadata database.
+    drop(s);
+    let s = start_like_hasura(&["--metadata-database-url", meta_url], &[], &env);
+    let (_, body) = s.graphql(&[], "{ author { name } }");
+    assert_eq!(body, json!({"data": {"author": [{"name": "Ann"}]}}));
+
+    // The source moves to another database: introspected there, served from there.
+    let (_, mut md) = meta(&s, json!({"type": "export_metadata", "args": {}}));
+    md["sources"][0]["configuration"]["connection_info"]["database_url"] = json!(other_url);
+    md["sources"][0]["tables"] = json!([]);
+    let (status, body) = meta(&s, json!({"type": "replace_metadata", "args": md}));
+    assert_eq!(status, 200, "{body}");
+    s.track("only_there");
+    let (_, body) = s.graphql(&[], "{ only_there { x } }");
+    assert_eq!(body, json!({"data": {"only_there": []}}));
+}
+
+#[test]
+fn existing_single_database_keeps_working() {
+    let (_pg, urls) = cluster(&["app"]);
+    let url = &urls[0];
+    // Today's README usage: one HASURA_GRAPHQL_DATABASE_URL holds metadata and data.
+    let s = start_like_hasura(&[], &[], &[("HASURA_GRAPHQL_DATABASE_URL", url)]);
+    s.run_sql(
+        "CREATE TABLE note (id int PRIMARY KEY, body text); INSERT INTO note VALUES (1, 'kept')",
+    );
+    s.track("note");
+    drop(s);
+    let query = "{ note { body } }";
+    let want = json!({"data": {"note": [{"body": "kept"}]}});
+    // The same database again, then named as Hasura v2 names it: the metadata database and
+    // the `default` source both, then only the metadata database.
+    type Start<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>);
+    let starts: Vec<Start> = vec![
+        (vec![], vec![("HASURA_GRAPHQL_DATABASE_URL", url)]),
+        (
+            vec!["--metadata-database-url", url, "--database-url", url],
+            vec![],
+        ),
+        (
+            vec!["--metadata-database-url", url],
+            vec![("HASURA_GRAPHQL_DATABASE_URL", url)],
+        ),
+        (
+            vec![],
+            vec![
+                ("HASURA_GRAPHQL_METADATA_DATABASE_URL", url),
+                ("HASURA_GRAPHQL_DATABASE_URL", url),
+            ],
+        ),
+    ];
+    for (global, env) in starts {
+        let s = start_like_hasura(&global, &[], &env);
+        assert_eq!(s.graphql(&[], query).1, want, "{global:?} {env:?}");
+        let (_, md) = meta(&s, json!({"type": "export_metadata", "args": {}}));
+        assert_eq!(
+            md["sources"][0]["configuration"]["connection_info"]["database_url"],
+            json!({"from_env": "HASURA_GRAPHQL_DATABASE_URL"}),
+            "{md}"
+        );
+    }
+    // Metadata naming a variable this deployment never set (a Hasura project's
+    // `PG_DATABASE_URL`) is still served from the default database, as before sources.
+    let s = start_like_hasura(&[], &[], &[("HASURA_GRAPHQL_DATABASE_URL", url)]);
+    let (_, mut md) = meta(&s, json!({"type": "export_metadata", "args": {}}));
+    md["sources"][0]["configuration"]["connection_info"]["database_url"] =
+        json!({"from_env": "PG_DATABASE_URL"});
+    let (status, body) = meta(&s, json!({"type": "replace_metadata", "args": md}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(s.graphql(&[], query).1, want);
+}
+
+#[test]
+fn unknown_flags_still_refused_hasura_flags_accepted() {
+    let (_pg, urls) = cluster(&["app"]);
+    let url = &urls[0];
+    // Every flag of Hasura's harness and a few more Hasura flags graphedge ignores.
+    let s = start_like_hasura(
+        &["--database-url", url],
+        &[
+            "--enable-telemetry",
+            "false",
+            "--cors-domain",
+            "*",
+            "--log-level",
+            "warn",
+            "--disable-cors",
+        ],
+        &[],
+    );
+    assert_eq!(s.graphql(&[], "{ __typename }").0, 200);
+    let out = Command::new(env!("CARGO_BIN_EXE_graphedge"))
+        .args(["serve", "--no-such-flag"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-such-flag"));
+}
