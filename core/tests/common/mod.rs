@@ -4,6 +4,8 @@ use graphedge_core::model::*;
 use graphedge_core::{Session, Value};
 use std::collections::BTreeMap;
 
+pub mod authors;
+
 /// A nullable column without a default, GraphQL name = column name.
 pub fn col(name: &str, udt: &str) -> Column {
     Column {
