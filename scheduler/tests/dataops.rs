@@ -6,7 +6,8 @@
 //!   what later cases see): select (columns, `*`, nested relationships with alias, where with
 //!   `$` operators and bare values, order_by strings/objects, limit/offset), count (distinct,
 //!   role filter), insert (returning, upsert by `constraint_on`, insert check failure writing
-//!   nothing), update (`$set`/`$inc`/`$mul`/`$default`, preset columns refused, role filter),
+//!   nothing), update (`$set`/`$inc`/`$mul`/`$default`, preset columns refused, role filter,
+//!   presets alone), enum-table columns (strings as enum values),
 //!   delete, `bulk` of data and metadata operations, and the RQL errors (unknown table/column,
 //!   column and table permissions, negative limit).
 //! * The event trigger on `article` records the session of `/v1/query` mutations:
@@ -25,6 +26,9 @@ CREATE TABLE article (
   is_published boolean NOT NULL DEFAULT false,
   rating numeric NOT NULL DEFAULT 1
 );
+CREATE TABLE color (value text PRIMARY KEY);
+INSERT INTO color VALUES ('red'), ('blue');
+CREATE TABLE paint (id serial PRIMARY KEY, color text REFERENCES color(value));
 INSERT INTO author (name, secret) VALUES ('A1', 's1'), ('A2', 's2');
 INSERT INTO article (title, author_id, is_published) VALUES
   ('T1', 1, true), ('T2', 1, false), ('T3', 2, true);
@@ -43,10 +47,14 @@ fn setup(server: &Server) {
     server.run_sql(SCHEMA_SQL);
     server.track("author");
     server.track("article");
+    server.track("color");
+    server.track("paint");
     let article = json!({"schema": "public", "name": "article"});
     let author = json!({"schema": "public", "name": "author"});
     let own = json!({"author_id": {"_eq": "X-Hasura-User-Id"}});
     server.metadata(json!({"type": "bulk", "args": [
+        {"type": "pg_set_table_is_enum", "args": {"source": "default",
+            "table": {"schema": "public", "name": "color"}, "is_enum": true}},
         {"type": "pg_create_object_relationship", "args": {"source": "default", "table": article,
             "name": "author", "using": {"foreign_key_constraint_on": "author_id"}}},
         {"type": "pg_create_array_relationship", "args": {"source": "default", "table": author,
@@ -247,6 +255,33 @@ fn data_operations() {
             (
                 400,
                 json!({"path": "$", "code": "parse-failed", "error": "key \"where\" not found"}),
+            ),
+        ),
+        (
+            "update without operators applies the role's presets",
+            USER1,
+            json!({"type": "update", "args": {"table": "article", "where": {"id": 1},
+                "returning": ["is_published"]}}),
+            (
+                200,
+                json!({"affected_rows": 1, "returning": [{"is_published": false}]}),
+            ),
+        ),
+        (
+            "insert and filter an enum-table column",
+            ADMIN,
+            json!({"type": "bulk", "args": [
+                {"type": "insert", "args": {"table": "paint",
+                    "objects": [{"color": "blue"}, {"color": "red"}], "returning": ["color"]}},
+                {"type": "select", "args": {"table": "paint", "columns": ["id"],
+                    "where": {"color": "red"}}},
+                {"type": "count", "args": {"table": "paint",
+                    "where": {"color": {"$in": ["red", "blue"]}}}},
+            ]}),
+            (
+                200,
+                json!([{"affected_rows": 2, "returning": [{"color": "blue"}, {"color": "red"}]},
+                    [{"id": 2}], {"count": 2}]),
             ),
         ),
         (

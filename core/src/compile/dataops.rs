@@ -327,6 +327,16 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// A value for column `c` as GraphQL spells it: a column referencing an enum table takes
+    /// enum values (RQL sends them as strings).
+    fn col_value(&self, t: TableId, c: usize, v: &Value) -> Value {
+        if self.schema.tables[t].columns[c].enum_table.is_some() {
+            enumify(v)
+        } else {
+            v.clone()
+        }
+    }
+
     fn gql(&self, t: TableId, c: usize) -> &'a str {
         &self.schema.tables[t].columns[c].gql_name
     }
@@ -457,8 +467,11 @@ impl<'a> Validator<'a> {
                 (_, Some(c), _) => (
                     String::from(self.gql(t, c)),
                     match val {
-                        Value::Object(_) => operators(val, depth + 1)?,
-                        other => Value::Object(alloc::vec![(String::from("_eq"), other.clone())]),
+                        Value::Object(_) => self.col_value(t, c, &operators(val, depth + 1)?),
+                        other => Value::Object(alloc::vec![(
+                            String::from("_eq"),
+                            self.col_value(t, c, other)
+                        )]),
                     },
                 ),
                 (_, None, Some(rel)) => (k.clone(), self.where_value(rel.target, val, depth + 1)?),
@@ -592,7 +605,7 @@ impl<'a> Validator<'a> {
                 if !inserted.contains(&c) {
                     inserted.push(c);
                 }
-                out.push((String::from(self.gql(t, c)), v.clone()));
+                out.push((String::from(self.gql(t, c)), self.col_value(t, c, v)));
             }
             objs.push(Value::Object(out));
         }
@@ -757,7 +770,12 @@ impl<'a> Validator<'a> {
                     let mut out = Vec::new();
                     for (k, cv) in o {
                         let c = check(k)?;
-                        out.push((String::from(self.gql(t, c)), cv.clone()));
+                        let cv = if op == "$set" {
+                            self.col_value(t, c, cv)
+                        } else {
+                            cv.clone()
+                        };
+                        out.push((String::from(self.gql(t, c)), cv));
                     }
                     Value::Object(out)
                 }
@@ -765,7 +783,9 @@ impl<'a> Validator<'a> {
             };
             args.push((format!("_{}", &op[1..]), value));
         }
-        if !any {
+        // Without operators the update only applies the role's presets (Hasura allows it
+        // when there are some).
+        if !any && presets.is_empty() {
             return Err(Error::new(
                 ErrorCode::NotSupported,
                 "$.args",
@@ -793,6 +813,21 @@ impl<'a> Validator<'a> {
     }
 }
 
+/// Strings (also inside lists and operator objects) as enum values.
+fn enumify(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::Enum(s.clone()),
+        Value::List(items) => Value::List(items.iter().map(enumify).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), enumify(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// The operators of one column: `$op` → `_op`, `$cast: {type: {…}}` recursively.
 fn operators(v: &Value, depth: usize) -> Result<Value> {
     if depth > super::MAX_ARGUMENT_NESTING {
@@ -809,6 +844,12 @@ fn operators(v: &Value, depth: usize) -> Result<Value> {
         let name = match k.strip_prefix('$') {
             Some(rest) => format!("_{}", rest),
             None => k.clone(),
+        };
+        // RQL also spells `_neq` as `_ne`.
+        let name = if name == "_ne" {
+            String::from("_neq")
+        } else {
+            name
         };
         let val = if name == "_cast" {
             match val {
