@@ -25,15 +25,7 @@ fn check(role: &str, op: &str, args: &str) -> String {
     let session = user_session(role, "1");
     match compile_data(&schema(), &session, op, &value(&args), &Options::default()) {
         Ok(plan) => {
-            let mut out = String::new();
-            for (i, st) in plan.steps.iter().enumerate() {
-                out.push_str(&format!(
-                    "step {i}: {}\nparams: {:?}\nbound: {:?}\n\n",
-                    st.sql,
-                    st.params,
-                    plan.bind_step(i, &[], &session)
-                ));
-            }
+            let mut out = render_steps(&plan, &[], &session);
             out.push_str(&format!(
                 "final: {}\nparams: {:?}\nbound: {:?}",
                 plan.sql,

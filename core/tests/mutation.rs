@@ -69,15 +69,7 @@ fn check(name: &str, role: &str, query: &str, variables: &[(&str, Value)]) -> St
             match &plan.kind {
                 PlanKind::Static(json) => format!("static: {json}"),
                 _ => {
-                    let mut out = String::new();
-                    for (i, st) in plan.steps.iter().enumerate() {
-                        out.push_str(&format!(
-                            "step {i}: {}\nparams: {:?}\nbound: {:?}\n\n",
-                            st.sql,
-                            st.params,
-                            plan.bind_step(i, &vars, &session)
-                        ));
-                    }
+                    let mut out = render_steps(&plan, &vars, &session);
                     out.push_str(&format!(
                         "final: {}\nparams: {:?}\nshaping: {:?}",
                         plan.sql, plan.params, plan.shaping_variables

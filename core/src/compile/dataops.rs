@@ -710,18 +710,25 @@ impl<'a> Validator<'a> {
         ]))
     }
 
-    fn update_field(&self, t: TableId, fields: &Fields) -> Result<Field> {
-        self.require(t, "update", "")?;
-        self.require(
-            t,
-            "select",
-            "; \"update\" is only allowed if the role has \"select\" permission as \"where\" can't be used without \"select\" permission on the table",
-        )?;
+    /// What `update` and `delete` share: the permission (which needs the select permission
+    /// too, as `where` does), the response selection and the required `where`.
+    fn filtered(&self, t: TableId, fields: &Fields, kind: &str) -> Result<(Vec<Selection>, Value)> {
+        self.require(t, kind, "")?;
+        let why = format!(
+            "; {:?} is only allowed if the role has \"select\" permission as \"where\" can't be used without \"select\" permission on the table",
+            kind
+        );
+        self.require(t, "select", &why)?;
         let response = self.response(t, fields)?;
         let Some(w) = get(fields, "where") else {
             return Err(parse_failed("$", "key \"where\" not found"));
         };
-        let mut args = alloc::vec![(String::from("where"), self.where_value(t, w, 0)?)];
+        Ok((response, self.where_value(t, w, 0)?))
+    }
+
+    fn update_field(&self, t: TableId, fields: &Fields) -> Result<Field> {
+        let (response, w) = self.filtered(t, fields, "update")?;
+        let mut args = alloc::vec![(String::from("where"), w)];
         let presets: Vec<usize> = match self.schema.tables[t].permissions.get(&self.session.role) {
             Some(p) if !self.session.is_admin() => p
                 .update
@@ -797,17 +804,8 @@ impl<'a> Validator<'a> {
     }
 
     fn delete_field(&self, t: TableId, fields: &Fields) -> Result<Field> {
-        self.require(t, "delete", "")?;
-        self.require(
-            t,
-            "select",
-            "; \"delete\" is only allowed if the role has \"select\" permission as \"where\" can't be used without \"select\" permission on the table",
-        )?;
-        let response = self.response(t, fields)?;
-        let Some(w) = get(fields, "where") else {
-            return Err(parse_failed("$", "key \"where\" not found"));
-        };
-        let args = alloc::vec![(String::from("where"), self.where_value(t, w, 0)?)];
+        let (response, w) = self.filtered(t, fields, "delete")?;
+        let args = alloc::vec![(String::from("where"), w)];
         let name = self.schema.tables[t].root_fields.delete.clone();
         Ok(node(&name, args, response))
     }
