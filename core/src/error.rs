@@ -10,6 +10,9 @@ pub enum ErrorCode {
     ParseFailed,
     /// A session variable or object the request needs is missing (`not-found`).
     NotFound,
+    /// A table, column or relationship named by a `/v1/query` operation does not exist
+    /// (`not-exists`).
+    NotExists,
     /// The document does not match the schema of the role (`validation-failed`).
     ValidationFailed,
     /// A variable or argument value has the wrong shape (`validation-failed` in Hasura, kept apart here).
@@ -28,6 +31,7 @@ impl ErrorCode {
         match self {
             ErrorCode::ParseFailed => "parse-failed",
             ErrorCode::NotFound => "not-found",
+            ErrorCode::NotExists => "not-exists",
             ErrorCode::ValidationFailed => "validation-failed",
             ErrorCode::BadRequest => "bad-request",
             ErrorCode::PermissionDenied => "permission-denied",

@@ -66,6 +66,23 @@ pub struct Request<'a> {
     pub variables: &'a [(alloc::string::String, Value)],
 }
 
+/// The `/v1/query` data operations [`compile_data`] compiles.
+pub const DATA_OPERATIONS: [&str; 5] = compile::dataops::OPERATIONS;
+
+/// Compiles one `/v1/query` data operation (`select`, `count`, `insert`, `update`, `delete`
+/// with its `args`) for a session, with the GraphQL compiler and the role's permissions. The
+/// plan's statement yields the operation's answer (`[rows]`, `{"count"}`,
+/// `{"affected_rows", "returning"}`). Pure: no I/O.
+pub fn compile_data(
+    schema: &Schema,
+    session: &Session,
+    operation: &str,
+    args: &Value,
+    options: &Options,
+) -> Result<Plan, Error> {
+    compile::dataops::compile(schema, session, operation, args, options)
+}
+
 /// Compiles one GraphQL request for a session into a [`Plan`]. Pure: no I/O.
 pub fn compile(
     schema: &Schema,

@@ -165,10 +165,23 @@ async fn execute(
     }
     crate::limits::check_variables(engine, session, req)?;
     let plan = plan_for(engine, loaded, session, req)?;
+    run_plan(engine, loaded, db, session, &plan, &req.variables).await
+}
+
+/// Runs a compiled plan (a query statement, or a mutation's transaction); returns the JSON text
+/// its statement produced. Shared by GraphQL and the `/v1/query` data operations.
+pub(crate) async fn run_plan(
+    engine: &Engine,
+    loaded: &Loaded,
+    db: &impl Database,
+    session: &Session,
+    plan: &Plan,
+    variables: &[(String, Value)],
+) -> Result<String, EdgeError> {
     match &plan.kind {
         PlanKind::Static(json) => Ok(json.clone()),
         PlanKind::Query => {
-            let params = plan.bind(&req.variables, session)?;
+            let params = plan.bind(variables, session)?;
             let stmt = Statement {
                 sql: plan.sql.clone(),
                 params,
@@ -198,12 +211,12 @@ async fn execute(
             for (i, step) in plan.steps.iter().enumerate() {
                 stmts.push(Statement {
                     sql: step.sql.clone(),
-                    params: plan.bind_step(i, &req.variables, session)?,
+                    params: plan.bind_step(i, variables, session)?,
                 });
             }
             stmts.push(Statement {
                 sql: plan.sql.clone(),
-                params: plan.bind(&req.variables, session)?,
+                params: plan.bind(variables, session)?,
             });
             let run = async { Ok(db.transaction(&stmts).await) };
             let rows = crate::limits::bounded(engine, loaded, session, run).await?;

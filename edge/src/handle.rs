@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `POST /v1/graphql`, `/v1beta1/relay` | GraphQL; every error with HTTP 200 (Hasura's `allMod200`) |
 //! | `POST /v1alpha1/graphql` | GraphQL; errors keep their status |
+//! | `POST /v1/query`, `/v2/query` with `select`/`count`/`insert`/`update`/`delete` | any role → [`crate::dataops`] |
 //! | `POST /v1/metadata`, `/v1/query`, `/v2/query` | admin only → the metadata crate |
 //! | `GET /healthz` | `200 OK` |
 //! | `GET /v1/version` | `{"version","server_type"}` |
@@ -118,8 +119,17 @@ async fn route(
         ("POST", "/v1/metadata") => {
             metadata_route(engine, db, http, req, Endpoint::V1Metadata).await
         }
-        ("POST", "/v1/query") => metadata_route(engine, db, http, req, Endpoint::V1Query).await,
-        ("POST", "/v2/query") => metadata_route(engine, db, http, req, Endpoint::V2Query).await,
+        ("POST", "/v1/query") | ("POST", "/v2/query") => {
+            let ep = if path == "/v1/query" {
+                Endpoint::V1Query
+            } else {
+                Endpoint::V2Query
+            };
+            match crate::dataops::route(engine, db, http, req, ep).await {
+                Some(r) => r,
+                None => metadata_route(engine, db, http, req, ep).await,
+            }
+        }
         ("GET", "/healthz") | ("HEAD", "/healthz") => {
             Response::new(200, "text/plain; charset=utf-8", "OK")
         }

@@ -8,6 +8,7 @@
 //! Code map:
 //! - [`app`] — per-isolate state for edge hosts: lazy engine, bounded metadata staleness;
 //! - [`handle`](mod@handle) — routing, CORS, statuses;
+//! - [`dataops`](mod@dataops) — `/v1/query` data operations (`select`, `count`, `insert`, …);
 //! - [`graphql`] — GraphQL over HTTP (single and batched), plan cache use, execution;
 //! - [`auth`] — admin secret, JWT ([`auth::jwt`]), unauthorized role → `Session`;
 //! - [`error`] — Hasura's error JSON and the database-error mapping;
@@ -29,6 +30,7 @@ pub mod cache;
 pub mod coalesce;
 pub mod config;
 pub mod console;
+mod dataops;
 pub mod error;
 pub mod graphql;
 mod handle;

@@ -5,6 +5,7 @@
 //! Every user value becomes a bind parameter through [`Ctx::param`]; identifiers go through
 //! [`sql::ident`]; aliases come from a counter so the SQL is deterministic.
 mod boolexp;
+pub(crate) mod dataops;
 mod mutation;
 pub(crate) mod normalize;
 mod order;
@@ -43,6 +44,9 @@ pub struct Ctx<'a> {
     next_alias: usize,
     /// Levels of argument walks entered (see [`Ctx::enter`]).
     nesting: usize,
+    /// Compiling a `/v1/query` data operation ([`dataops`]): the mutation's field is the whole
+    /// answer (no `data` object, paths from `$`), and `update` also takes `_mul`/`_default`.
+    pub rql: bool,
 }
 
 /// Most levels of a recursive walk over one argument (boolean expressions with their
@@ -391,6 +395,7 @@ pub fn compile_document(
         calls_functions: false,
         next_alias: 0,
         nesting: 0,
+        rql: false,
     };
     for def in &op.variables {
         let given = request

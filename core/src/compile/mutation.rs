@@ -113,7 +113,7 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
     let mut outputs: Vec<(String, FieldOut<'a>)> = Vec::new();
     let mut n = 0usize;
     for f in &fields {
-        let path = sub("$.selectionSet", f.key());
+        let path = field_path(ctx, f.key());
         if f.name() == "__typename" {
             outputs.push((f.key().to_owned(), FieldOut::Typename));
             continue;
@@ -144,11 +144,15 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
     ctx.params.clear();
     let mut pairs = Vec::new();
     for (key, out) in &outputs {
-        let path = sub("$.selectionSet", key);
+        let path = field_path(ctx, key);
         let expr = out.sql(ctx, &path)?;
         pairs.push((key.clone(), expr));
     }
-    let sql = format!("SELECT {} AS \"data\"", sql::json_object(&pairs));
+    let sql = match pairs.as_slice() {
+        // A data operation of `/v1/query`: its one field is the answer.
+        [(_, expr)] if ctx.rql => format!("SELECT {} AS \"data\"", expr),
+        _ => format!("SELECT {} AS \"data\"", sql::json_object(&pairs)),
+    };
     Ok(Plan {
         kind: PlanKind::Mutation,
         sql,
@@ -158,6 +162,15 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
         steps,
         calls_functions: ctx.calls_functions,
     })
+}
+
+/// The JSON path of a root field (`$` for a `/v1/query` data operation).
+fn field_path(ctx: &Ctx<'_>, key: &str) -> String {
+    if ctx.rql {
+        String::from("$")
+    } else {
+        sub("$.selectionSet", key)
+    }
 }
 
 /// How the final statement renders one root field.
@@ -691,7 +704,11 @@ fn insert<'a>(
         objects.push(ins_object(ctx, t, perm, v, p, &[])?);
     }
     let mut m = Modification {
-        check_path: objs_path.clone(),
+        check_path: if ctx.rql {
+            args_path.clone()
+        } else {
+            objs_path.clone()
+        },
         ..Default::default()
     };
     let simple = objects
@@ -1273,11 +1290,25 @@ fn update<'a>(
                 }
                 seen_where = true;
             }
-            op @ ("_set" | "_inc" | "_append" | "_prepend" | "_delete_key" | "_delete_elem"
-            | "_delete_at_path") => {
+            "_default" if ctx.rql => {
+                for item in values::list(ctx, v)? {
+                    let (Value::Enum(cn) | Value::String(cn)) = &item else {
+                        return Err(Error::validation(&p, "expected a column name"));
+                    };
+                    let Some(c) = table.column_by_gql(cn).filter(|c| allowed(c)) else {
+                        return Err(select::not_found(&p, cn, "update columns"));
+                    };
+                    sets.push((c, String::from("DEFAULT")));
+                }
+            }
+            op @ ("_set" | "_inc" | "_mul" | "_append" | "_prepend" | "_delete_key"
+            | "_delete_elem" | "_delete_at_path")
+                if op != "_mul" || ctx.rql =>
+            {
                 let suffix = match op {
                     "_set" => "set_input",
                     "_inc" => "inc_input",
+                    "_mul" => "mul_input",
                     "_append" => "append_input",
                     "_prepend" => "prepend_input",
                     "_delete_key" => "delete_key_input",
@@ -1295,7 +1326,7 @@ fn update<'a>(
                         let ty = &table.columns[*c].pg_type;
                         match op {
                             "_set" => true,
-                            "_inc" => ty.is_numeric(),
+                            "_inc" | "_mul" => ty.is_numeric(),
                             _ => ty.udt == "jsonb",
                         }
                     });
@@ -1310,6 +1341,11 @@ fn update<'a>(
                         "_set" => values::typed(ctx, cv, &col.pg_type, col.enum_table, &cp)?,
                         "_inc" => format!(
                             "{} + {}",
+                            cur,
+                            values::typed(ctx, cv, &col.pg_type, None, &cp)?
+                        ),
+                        "_mul" => format!(
+                            "{} * {}",
                             cur,
                             values::typed(ctx, cv, &col.pg_type, None, &cp)?
                         ),

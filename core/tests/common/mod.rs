@@ -1,8 +1,10 @@
 //! Builders for hand-made schemas shared by core's test binaries.
 #![allow(dead_code)]
 use graphedge_core::model::*;
-use graphedge_core::{Session, Value};
+use graphedge_core::{Plan, Session, Value};
 use std::collections::BTreeMap;
+
+pub mod authors;
 
 /// A nullable column without a default, GraphQL name = column name.
 pub fn col(name: &str, udt: &str) -> Column {
@@ -177,4 +179,18 @@ pub fn blog_schema() -> Schema {
         tables: vec![author, article],
         ..Default::default()
     }
+}
+
+/// A mutation plan's modification steps: SQL, parameter specs and bound values, one block each.
+pub fn render_steps(plan: &Plan, vars: &[(String, Value)], session: &Session) -> String {
+    let mut out = String::new();
+    for (i, st) in plan.steps.iter().enumerate() {
+        out.push_str(&format!(
+            "step {i}: {}\nparams: {:?}\nbound: {:?}\n\n",
+            st.sql,
+            st.params,
+            plan.bind_step(i, vars, session)
+        ));
+    }
+    out
 }
