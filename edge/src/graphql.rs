@@ -9,6 +9,7 @@ use serde_json::Value as Json;
 use crate::cache::CacheKey;
 use crate::error::{db_error, EdgeError};
 use crate::md::{json_to_value, Database, Statement};
+use crate::reqlog::RequestLog;
 use crate::{Engine, Loaded};
 
 /// One decoded GraphQL request.
@@ -121,15 +122,16 @@ pub fn decode_body(body: &[u8]) -> Result<GqlBody, EdgeError> {
 }
 
 /// Runs one GraphQL request and returns the response body text (`{"data":…}` or
-/// `{"errors":…}`).
+/// `{"errors":…}`); the statement it runs is recorded in `log` when `query-log` is on.
 pub async fn run(
     engine: &Engine,
     loaded: &Loaded,
     db: &impl Database,
     session: &Session,
     req: &GqlRequest,
+    log: &mut RequestLog,
 ) -> (u16, String) {
-    match execute(engine, loaded, db, session, req).await {
+    match execute(engine, loaded, db, session, req, log).await {
         Ok(data) => {
             let mut out = String::with_capacity(data.len() + 9);
             out.push_str("{\"data\":");
@@ -152,6 +154,7 @@ async fn execute(
     db: &impl Database,
     session: &Session,
     req: &GqlRequest,
+    log: &mut RequestLog,
 ) -> Result<String, EdgeError> {
     if engine.config.enable_allowlist
         && !session.is_admin()
@@ -169,6 +172,7 @@ async fn execute(
         PlanKind::Static(json) => Ok(json.clone()),
         PlanKind::Query => {
             let params = plan.bind(&req.variables, session)?;
+            log.sql(req, &plan.sql, &params);
             let stmt = Statement {
                 sql: plan.sql.clone(),
                 params,
@@ -205,6 +209,9 @@ async fn execute(
                 sql: plan.sql.clone(),
                 params: plan.bind(&req.variables, session)?,
             });
+            for s in &stmts[1..] {
+                log.sql(req, &s.sql, &s.params);
+            }
             let run = async { Ok(db.transaction(&stmts).await) };
             let rows = crate::limits::bounded(engine, loaded, session, run).await?;
             let rows = rows.map_err(|e| {
@@ -235,7 +242,7 @@ async fn execute(
 }
 
 /// The cached plan for this request, or a freshly compiled (and now cached) one.
-fn plan_for(
+pub(crate) fn plan_for(
     engine: &Engine,
     loaded: &Loaded,
     session: &Session,
