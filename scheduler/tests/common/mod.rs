@@ -43,8 +43,31 @@ impl Server {
 
     /// Starts `graphedge serve` against `db_url` with extra flags (e.g. `--admin-secret S`).
     pub fn start_with(db_url: &str, extra: &[&str]) -> Server {
+        Server::spawn(db_url, extra, &[], false).0
+    }
+
+    /// Starts `graphedge serve` with extra flags and environment variables, collecting its
+    /// log lines (stdout) as they come.
+    pub fn start_logged(
+        db_url: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> (Server, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        let (server, lines) = Server::spawn(db_url, extra, env, true);
+        (server, lines.unwrap_or_default())
+    }
+
+    fn spawn(
+        db_url: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        capture: bool,
+    ) -> (
+        Server,
+        Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+    ) {
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_graphedge"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_graphedge"))
             .args([
                 "serve",
                 "--database-url",
@@ -57,10 +80,26 @@ impl Server {
             .env_remove("HASURA_GRAPHQL_ADMIN_SECRET")
             .env_remove("HASURA_GRAPHQL_JWT_SECRET")
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            .envs(env.iter().copied())
+            .stdout(if capture {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn graphedge");
+        let lines = child.stdout.take().map(|out| {
+            let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = lines.clone();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                    sink.lock().unwrap().push(line);
+                }
+            });
+            lines
+        });
         let mut server = Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
@@ -69,7 +108,7 @@ impl Server {
         loop {
             if let Ok(r) = ureq::get(&format!("{}/healthz", server.base)).call() {
                 if r.status() == 200 {
-                    return server;
+                    return (server, lines);
                 }
             }
             if let Ok(Some(status)) = server.child.try_wait() {
