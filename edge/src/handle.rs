@@ -282,21 +282,10 @@ async fn explain_route(
     req: &Request,
     log: &mut RequestLog,
 ) -> Response {
-    let session = match session_of(engine, http, req, log, Style::Api).await {
-        Ok(s) => s,
+    let (session, body) = match api_request(engine, http, req, log).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(r) = check_size(engine, req) {
-        return r;
-    }
-    let body: Json = match serde_json::from_slice(&req.body) {
-        Ok(v) => v,
-        Err(_) => {
-            let e = EdgeError::invalid_json("Error in $: Failed reading: not a valid json value");
-            return fail(log, Style::Api, &e, true);
-        }
-    };
-    log.parsed = Some(body.clone());
     if let Err(r) = only_admin(&session, log) {
         return r;
     }
@@ -304,6 +293,30 @@ async fn explain_route(
         Ok(v) => Response::json(200, &v),
         Err(e) => fail(log, Style::Api, &e, engine.include_internal(&session)),
     }
+}
+
+/// The first steps of Hasura's JSON API routes: authenticate, bound the body, parse it
+/// (recorded for the log).
+async fn api_request(
+    engine: &Engine,
+    http: &impl HttpClient,
+    req: &Request,
+    log: &mut RequestLog,
+) -> Result<(Session, Json), Response> {
+    let session = session_of(engine, http, req, log, Style::Api).await?;
+    check_size(engine, req)?;
+    let body: Json = match serde_json::from_slice(&req.body) {
+        Ok(v) => v,
+        Err(_) => {
+            let e = EdgeError::invalid_json("Error in $: Failed reading: not a valid json value");
+            return Err(fail(log, Style::Api, &e, true));
+        }
+    };
+    log.request_type = body.get("type").and_then(Json::as_str).map(str::to_string);
+    if log.record_sql {
+        log.parsed = Some(body.clone());
+    }
+    Ok((session, body))
 }
 
 /// Checks the body size against `GRAPHEDGE_MAX_BODY_BYTES`.
@@ -402,24 +415,10 @@ async fn metadata_route(
     log: &mut RequestLog,
     endpoint: Endpoint,
 ) -> Response {
-    let session = match session_of(engine, http, req, log, Style::Api).await {
-        Ok(s) => s,
+    let (session, body) = match api_request(engine, http, req, log).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(r) = check_size(engine, req) {
-        return r;
-    }
-    let body: Json = match serde_json::from_slice(&req.body) {
-        Ok(v) => v,
-        Err(_) => {
-            let e = EdgeError::invalid_json("Error in $: Failed reading: not a valid json value");
-            return fail(log, Style::Api, &e, true);
-        }
-    };
-    log.request_type = body.get("type").and_then(Json::as_str).map(str::to_string);
-    if log.record_sql {
-        log.parsed = Some(body.clone());
-    }
     if !session.is_admin() {
         let e = EdgeError::new(400, "access-denied", "restricted access : admin only");
         return fail(log, Style::Api, &e, false);

@@ -122,7 +122,14 @@ static SINK: std::sync::OnceLock<BatchWriter> = std::sync::OnceLock::new();
 static SETTINGS: std::sync::OnceLock<LogSettings> = std::sync::OnceLock::new();
 
 fn settings() -> &'static LogSettings {
-    SETTINGS.get_or_init(LogSettings::default)
+    SETTINGS
+        .get_or_init(|| LogSettings::from_env(&|k: &str| std::env::var(k).ok()).unwrap_or_default())
+}
+
+/// Sets what is logged from the engine's configuration (flags included); the first call wins.
+/// Before it, the environment's settings apply.
+pub fn configure(settings: &LogSettings) {
+    let _ = SETTINGS.set(settings.clone());
 }
 
 /// Hasura's timestamp: `2024-01-31T10:20:30.123+0000` (UTC).
@@ -327,7 +334,6 @@ pub fn init() -> LogGuard {
     } else {
         own.to_string()
     };
-    let _ = SETTINGS.set(settings);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let (writer, guard) = batch_writer(Box::new(std::io::stdout()));

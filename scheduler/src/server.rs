@@ -128,6 +128,7 @@ pub async fn serve(
     threads: Threads,
     shutdown: &crate::shutdown::Shutdown,
 ) -> std::io::Result<()> {
+    crate::logging::configure(&app.engine.config().ops.log);
     if let Ok(addr) = listener.local_addr() {
         crate::logging::startup_configuration(app.engine.config(), addr);
     }
