@@ -57,7 +57,7 @@ impl Cors {
         if disabled {
             return Ok(Cors::Disabled);
         }
-        match get("HASURA_GRAPHQL_CORS_DOMAIN") {
+        match get("HASURA_GRAPHQL_CORS_DOMAIN").filter(|v| !v.trim().is_empty()) {
             None => Ok(Cors::AllowAll),
             Some(v) => Cors::parse(&v).map_err(|e| format!("HASURA_GRAPHQL_CORS_DOMAIN: {e}")),
         }
