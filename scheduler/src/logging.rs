@@ -208,6 +208,30 @@ pub fn request(log: &RequestLog, info: &HttpInfo<'_>) {
     }
 }
 
+/// Hasura's `jwk-refresh-log` line for one fetch of a `jwk_url` JWK set.
+pub fn jwk_refresh(url: &str, result: &Result<graphedge_edge::http::HttpResponse, String>) {
+    let (level, detail) = match result {
+        Ok(r) if (200..300).contains(&r.status) => (
+            "info",
+            serde_json::json!({"message": format!("refreshed the JWK set from {url}"), "http_error": null}),
+        ),
+        Ok(r) => (
+            "error",
+            serde_json::json!({"message": null, "http_error": {
+                "url": url, "status_code": r.status, "http_exception": null,
+                "response": String::from_utf8_lossy(&r.body),
+            }}),
+        ),
+        Err(e) => (
+            "error",
+            serde_json::json!({"message": null, "http_error": {
+                "url": url, "status_code": null, "http_exception": e, "response": null,
+            }}),
+        ),
+    };
+    emit(level, "jwk-refresh-log", &detail);
+}
+
 /// The `startup` line of kind `server_configuration` (Hasura's keys; values graphedge has).
 pub fn startup_configuration(config: &graphedge_edge::Config, addr: std::net::SocketAddr) {
     let ops = &config.ops;

@@ -129,6 +129,7 @@ pub async fn serve(
     shutdown: &crate::shutdown::Shutdown,
 ) -> std::io::Result<()> {
     crate::logging::configure(&app.engine.config().ops.log);
+    prefetch_jwks(&app).await;
     if let Ok(addr) = listener.local_addr() {
         crate::logging::startup_configuration(app.engine.config(), addr);
     }
@@ -254,6 +255,35 @@ fn native_http() -> &'static crate::http_client::NativeHttp {
     })
 }
 
+/// The outbound HTTP the edge gets: only `jwk_url` JWK sets go through it; each fetch is
+/// logged as Hasura's `jwk-refresh-log`.
+struct JwkHttp;
+
+impl graphedge_edge::http::HttpClient for JwkHttp {
+    async fn send(
+        &self,
+        req: graphedge_edge::http::HttpRequest,
+    ) -> Result<graphedge_edge::http::HttpResponse, String> {
+        let url = req.url.clone();
+        let result = graphedge_edge::http::HttpClient::send(native_http(), req).await;
+        crate::logging::jwk_refresh(&url, &result);
+        result
+    }
+}
+
+/// Fetches the JWK set of every `jwk_url` secret once before serving, as Hasura does (tokens
+/// then find their keys cached; the fetch is logged; after a failure tokens get its error until
+/// the cache retries, a second later).
+async fn prefetch_jwks(app: &App) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let config = app.engine.config();
+    for url in config.jwt_secrets.iter().filter_map(|s| s.jwk_url()) {
+        let _ = app.engine.jwks().keys(url, None, now, &JwkHttp).await;
+    }
+}
+
 /// The OS clock, for JWT `exp`/`nbf`/`iat` and JWK-set freshness.
 pub struct SystemClock;
 
@@ -367,7 +397,7 @@ async fn respond(
             if req.body.len() > OFF_THREAD_BODY {
                 handle_off_thread(app.clone(), local.clone(), req).await
             } else {
-                let fut = graphedge_edge::handle_logged(&app.engine, &local.db, native_http(), req);
+                let fut = graphedge_edge::handle_logged(&app.engine, &local.db, &JwkHttp, req);
                 isolate_logged(fut, &method, &log_path).await
             }
         }
@@ -443,7 +473,7 @@ async fn handle_off_thread(
     let (method, path) = (req.method.clone(), req.path.clone());
     let work = tokio::task::spawn_blocking(move || {
         runtime.block_on(async move {
-            let handler = graphedge_edge::handle_logged(&app.engine, &local.db, native_http(), req);
+            let handler = graphedge_edge::handle_logged(&app.engine, &local.db, &JwkHttp, req);
             tokio::select! {
                 r = isolate_logged(handler, &method, &path) => r,
                 // The request was abandoned: nobody reads this answer.
