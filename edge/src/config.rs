@@ -33,6 +33,9 @@ pub struct Config {
     pub coalesce_queries: bool,
     /// The engine's own bounds (`GRAPHEDGE_MAX_FIELDS`, ..., see [`crate::limits`]).
     pub limits: crate::limits::EngineLimits,
+    /// The operational API: enabled APIs, CORS, logging, compression, what `/v1alpha1/config`
+    /// reports (see [`crate::ops`]).
+    pub ops: crate::ops::Settings,
 }
 
 /// Default maximum request body: 16 MiB. Generous: Hasura's own suite never comes close, and
@@ -48,6 +51,13 @@ impl Config {
             admin_internal_errors: true,
             max_body_bytes: DEFAULT_MAX_BODY,
             coalesce_queries: true,
+            ops: crate::ops::Settings {
+                compress: true,
+                naming_convention: "hasura-default".into(),
+                live_queries: (100, 1000),
+                streaming_queries: (100, 1000),
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
@@ -56,6 +66,7 @@ impl Config {
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
         let mut c = Config::new();
         let nonempty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let mut jwt_info = Vec::new();
         if let Some(s) = nonempty("HASURA_GRAPHQL_ADMIN_SECRET") {
             c.admin_secrets.push(s);
         }
@@ -72,6 +83,7 @@ impl Config {
             c.jwt_secrets.push(
                 JwtSecret::from_json(&v).map_err(|e| format!("HASURA_GRAPHQL_JWT_SECRET: {e}"))?,
             );
+            jwt_info.push(crate::ops::jwt_info(&v));
         }
         if let Some(s) = nonempty("HASURA_GRAPHQL_JWT_SECRETS") {
             let v: serde_json::Value = serde_json::from_str(&s)
@@ -84,6 +96,7 @@ impl Config {
                     JwtSecret::from_json(item)
                         .map_err(|e| format!("HASURA_GRAPHQL_JWT_SECRETS: {e}"))?,
                 );
+                jwt_info.push(crate::ops::jwt_info(item));
             }
         }
         c.unauthorized_role = nonempty("HASURA_GRAPHQL_UNAUTHORIZED_ROLE");
@@ -112,6 +125,8 @@ impl Config {
                 })?;
         }
         c.limits = crate::limits::EngineLimits::from_env(&get)?;
+        c.ops = crate::ops::Settings::from_env(&get, c.dev_mode)?;
+        c.ops.jwt_info = jwt_info;
         if c.admin_secrets.is_empty() && !c.jwt_secrets.is_empty() {
             return Err(
                 "HASURA_GRAPHQL_JWT_SECRET requires HASURA_GRAPHQL_ADMIN_SECRET to be set".into(),

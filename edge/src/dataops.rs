@@ -96,7 +96,7 @@ async fn run_op(
         &args,
         &engine.core_options(false),
     )?;
-    crate::graphql::run_plan(engine, &loaded, db, session, &plan, &[]).await
+    crate::graphql::run_plan(engine, &loaded, db, session, &plan, &[], None).await
 }
 
 /// `bulk`: every operation in order; the answers as an array.

@@ -9,6 +9,7 @@ use serde_json::Value as Json;
 use crate::cache::CacheKey;
 use crate::error::{db_error, EdgeError};
 use crate::md::{json_to_value, Database, Statement};
+use crate::reqlog::RequestLog;
 use crate::{Engine, Loaded};
 
 /// One decoded GraphQL request.
@@ -121,15 +122,16 @@ pub fn decode_body(body: &[u8]) -> Result<GqlBody, EdgeError> {
 }
 
 /// Runs one GraphQL request and returns the response body text (`{"data":…}` or
-/// `{"errors":…}`).
+/// `{"errors":…}`); the statement it runs is recorded in `log` when `query-log` is on.
 pub async fn run(
     engine: &Engine,
     loaded: &Loaded,
     db: &impl Database,
     session: &Session,
     req: &GqlRequest,
+    log: &mut RequestLog,
 ) -> (u16, String) {
-    match execute(engine, loaded, db, session, req).await {
+    match execute(engine, loaded, db, session, req, log).await {
         Ok(data) => {
             let mut out = String::with_capacity(data.len() + 9);
             out.push_str("{\"data\":");
@@ -152,6 +154,7 @@ async fn execute(
     db: &impl Database,
     session: &Session,
     req: &GqlRequest,
+    log: &mut RequestLog,
 ) -> Result<String, EdgeError> {
     if engine.config.enable_allowlist
         && !session.is_admin()
@@ -165,11 +168,21 @@ async fn execute(
     }
     crate::limits::check_variables(engine, session, req)?;
     let plan = plan_for(engine, loaded, session, req)?;
-    run_plan(engine, loaded, db, session, &plan, &req.variables).await
+    run_plan(
+        engine,
+        loaded,
+        db,
+        session,
+        &plan,
+        &req.variables,
+        Some((log, req)),
+    )
+    .await
 }
 
 /// Runs a compiled plan (a query statement, or a mutation's transaction); returns the JSON text
-/// its statement produced. Shared by GraphQL and the `/v1/query` data operations.
+/// its statement produced. Shared by GraphQL and the `/v1/query` data operations; `log` records
+/// the statements of a GraphQL request (`query-log`).
 pub(crate) async fn run_plan(
     engine: &Engine,
     loaded: &Loaded,
@@ -177,11 +190,15 @@ pub(crate) async fn run_plan(
     session: &Session,
     plan: &Plan,
     variables: &[(String, Value)],
+    mut log: Option<(&mut RequestLog, &GqlRequest)>,
 ) -> Result<String, EdgeError> {
     match &plan.kind {
         PlanKind::Static(json) => Ok(json.clone()),
         PlanKind::Query => {
             let params = plan.bind(variables, session)?;
+            if let Some((log, req)) = &mut log {
+                log.sql(req, &plan.sql, &params);
+            }
             let stmt = Statement {
                 sql: plan.sql.clone(),
                 params,
@@ -218,6 +235,11 @@ pub(crate) async fn run_plan(
                 sql: plan.sql.clone(),
                 params: plan.bind(variables, session)?,
             });
+            if let Some((log, req)) = &mut log {
+                for s in &stmts[1..] {
+                    log.sql(req, &s.sql, &s.params);
+                }
+            }
             let run = async { Ok(db.transaction(&stmts).await) };
             let rows = crate::limits::bounded(engine, loaded, session, run).await?;
             let rows = rows.map_err(|e| {
@@ -248,7 +270,7 @@ pub(crate) async fn run_plan(
 }
 
 /// The cached plan for this request, or a freshly compiled (and now cached) one.
-fn plan_for(
+pub(crate) fn plan_for(
     engine: &Engine,
     loaded: &Loaded,
     session: &Session,

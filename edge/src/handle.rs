@@ -6,11 +6,14 @@
 //! | `POST /v1alpha1/graphql` | GraphQL; errors keep their status |
 //! | `POST /v1/query`, `/v2/query` with `select`/`count`/`insert`/`update`/`delete` | any role → [`crate::dataops`] |
 //! | `POST /v1/metadata`, `/v1/query`, `/v2/query` | admin only → the metadata crate |
-//! | `GET /healthz` | `200 OK` |
+//! | `POST /v1/graphql/explain`, `/v1alpha1/graphql/explain` | admin only → [`crate::ops::explain`] |
+//! | `GET /healthz`, `/hasura/healthz` | `OK` / `WARN: …` / `ERROR…` ([`crate::ops::healthz`]) |
 //! | `GET /v1/version` | `{"version","server_type"}` |
+//! | `GET /v1alpha1/config` | admin only → [`crate::ops::config_json`] |
+//! | `GET /dev/*` | admin only → [`crate::ops::dev`] |
 //! | `GET /console[/…]` | the GraphiQL page when the console is enabled |
-//! | `OPTIONS *` | CORS preflight |
-//! | anything else | `404 resource does not exist` |
+//! | `OPTIONS` from an allowed origin | CORS preflight ([`crate::cors`]) |
+//! | a path of a disabled API (`HASURA_GRAPHQL_ENABLED_APIS`), anything else | `404 resource does not exist` |
 use graphedge_core::Session;
 use serde_json::Value as Json;
 
@@ -20,6 +23,8 @@ use crate::graphql::{self, GqlBody, GqlRequest};
 use crate::http::{HttpClient, NoHttp};
 use crate::limits;
 use crate::md::{execute as md_execute, Database, Endpoint};
+use crate::ops::{self, Api};
+use crate::reqlog::RequestLog;
 use crate::{console, Engine, Request, Response};
 
 const JSON_TYPE: &str = "application/json; charset=utf-8";
@@ -78,12 +83,61 @@ pub async fn handle_with(
     http: &impl HttpClient,
     req: Request,
 ) -> Response {
-    let mut resp = route(engine, db, http, &req).await;
-    add_cors(&req, &mut resp);
-    if let Some(id) = header(&req.headers, "x-request-id") {
+    handle_logged(engine, db, http, req).await.0
+}
+
+/// [`handle_with`], also returning what Hasura's `http-log` / `query-log` lines need of the
+/// request (see [`crate::reqlog`]); the host writes the lines. CORS headers, the echoed
+/// `x-request-id` and gzip (when the client accepts it, for successful API answers) are added
+/// here.
+pub async fn handle_logged(
+    engine: &Engine,
+    db: &impl Database,
+    http: &impl HttpClient,
+    req: Request,
+) -> (Response, RequestLog) {
+    let ops = &engine.config.ops;
+    let request_id = header(&req.headers, "x-request-id");
+    let mut log = RequestLog::new(&ops.log, request_id);
+    let mut resp = match ops.cors.preflight(&req) {
+        Some(r) => r,
+        None => {
+            let mut r = route(engine, db, http, &req, &mut log).await;
+            ops.cors.add_headers(&req, &mut r);
+            r
+        }
+    };
+    if log.error.is_some() && log.parsed.is_none() && log.record_sql {
+        log.raw_body = Some(String::from_utf8_lossy(&req.body).into_owned());
+    }
+    if ops.compress && compressible(&req, &resp, &log) {
+        let size = resp.body.len();
+        if crate::compress::maybe_gzip(&req.headers, &mut resp) {
+            log.uncompressed_size = Some(size);
+        }
+    }
+    if let Some(id) = request_id {
         resp.headers.push(("x-request-id".into(), id.to_string()));
     }
-    resp
+    (resp, log)
+}
+
+/// Hasura compresses the successful answers of its API handlers only (not errors, not
+/// `/healthz`, `/v1/version` or the console page).
+fn compressible(req: &Request, resp: &Response, log: &RequestLog) -> bool {
+    let path = req.path.split(['?', '#']).next().unwrap_or("");
+    resp.status == 200
+        && log.error.is_none()
+        && path != "/v1/version"
+        && resp
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("application/json"))
+}
+
+/// Renders `e` in the route's style and records it for the log.
+fn fail(log: &mut RequestLog, style: Style, e: &EdgeError, include_internal: bool) -> Response {
+    log.error = Some(e.to_api_json(false));
+    error_response(style, e, include_internal)
 }
 
 async fn route(
@@ -91,33 +145,35 @@ async fn route(
     db: &impl Database,
     http: &impl HttpClient,
     req: &Request,
+    log: &mut RequestLog,
 ) -> Response {
-    let path = req.path.split(['?', '#']).next().unwrap_or("");
+    let (path, query) = match req.path.split('#').next().unwrap_or("").split_once('?') {
+        Some((p, q)) => (p, q),
+        None => (req.path.split('#').next().unwrap_or(""), ""),
+    };
     let method = req.method.to_ascii_uppercase();
-    if method == "OPTIONS" {
-        return Response {
-            status: 204,
-            headers: Vec::new(),
-            body: Vec::new(),
-        };
+    if let Some(api) = Api::of_path(path) {
+        if !engine.config.ops.apis.has(api) {
+            return fail(log, Style::Api, &EdgeError::not_found(), false);
+        }
     }
     match (method.as_str(), path) {
         ("POST", "/v1/graphql") => {
-            graphql_route(engine, db, http, req, Style::Graphql200, false).await
+            graphql_route(engine, db, http, req, log, Style::Graphql200, false).await
         }
         ("POST", "/v1beta1/relay") => {
-            graphql_route(engine, db, http, req, Style::Graphql200, true).await
+            graphql_route(engine, db, http, req, log, Style::Graphql200, true).await
         }
         ("POST", "/v1alpha1/graphql") => {
-            graphql_route(engine, db, http, req, Style::Graphql, false).await
+            graphql_route(engine, db, http, req, log, Style::Graphql, false).await
         }
         ("GET", "/v1/graphql") | ("GET", "/v1beta1/relay") => {
             // Hasura wires GET to persisted queries, unsupported in its OSS build.
             let e = EdgeError::new(400, "not-supported", "PersistedQueryNotSupported");
-            error_response(Style::Graphql200, &e, false)
+            fail(log, Style::Graphql200, &e, false)
         }
         ("POST", "/v1/metadata") => {
-            metadata_route(engine, db, http, req, Endpoint::V1Metadata).await
+            metadata_route(engine, db, http, req, log, Endpoint::V1Metadata).await
         }
         ("POST", "/v1/query") | ("POST", "/v2/query") => {
             let ep = if path == "/v1/query" {
@@ -127,17 +183,31 @@ async fn route(
             };
             match crate::dataops::route(engine, db, http, req, ep).await {
                 Some(r) => r,
-                None => metadata_route(engine, db, http, req, ep).await,
+                None => metadata_route(engine, db, http, req, log, ep).await,
             }
         }
-        ("GET", "/healthz") | ("HEAD", "/healthz") => {
-            Response::new(200, "text/plain; charset=utf-8", "OK")
+        ("POST", "/v1/graphql/explain") | ("POST", "/v1alpha1/graphql/explain") => {
+            explain_route(engine, db, http, req, log).await
+        }
+        ("GET", "/healthz") | ("HEAD", "/healthz") | ("GET", "/hasura/healthz") => {
+            ops::healthz(engine, db, query).await
         }
         ("GET", "/v1/version") => Response::json(
             200,
-            &serde_json::json!({"version": env!("CARGO_PKG_VERSION"), "server_type": "graphedge"}),
+            &serde_json::json!({"version": ops::version(), "server_type": "ce"}),
         ),
-        ("GET", "/") if engine.config.enable_console => {
+        ("GET", "/v1alpha1/config") => {
+            admin_get(engine, http, req, log, |_| {
+                Some(ops::config_json(&engine.config))
+            })
+            .await
+        }
+        ("GET", p) if p.starts_with("/dev/") && ops::dev(engine, p).is_some() => {
+            admin_get(engine, http, req, log, |p| ops::dev(engine, p)).await
+        }
+        ("GET", "/")
+            if engine.config.enable_console && engine.config.ops.apis.has(Api::Metadata) =>
+        {
             let mut r = Response::new(302, "text/plain; charset=utf-8", "");
             r.headers.push(("Location".into(), "/console".into()));
             r
@@ -147,8 +217,112 @@ async fn route(
         {
             Response::new(200, "text/html; charset=utf-8", console::CONSOLE_HTML)
         }
-        _ => error_response(Style::Api, &EdgeError::not_found(), false),
+        _ => fail(log, Style::Api, &EdgeError::not_found(), false),
     }
+}
+
+/// Authenticates `req` and returns the session, or the error answer (recorded for the log).
+async fn session_of(
+    engine: &Engine,
+    http: &impl HttpClient,
+    req: &Request,
+    log: &mut RequestLog,
+    style: Style,
+) -> Result<Session, Response> {
+    match authenticate_with(
+        &engine.config,
+        &req.headers,
+        engine.now(),
+        &engine.jwks,
+        http,
+    )
+    .await
+    {
+        Ok(s) => {
+            log.session(&s);
+            Ok(s)
+        }
+        Err(e) => Err(fail(log, style, &e, false)),
+    }
+}
+
+/// Hasura's `onlyAdmin`.
+fn only_admin(session: &Session, log: &mut RequestLog) -> Result<(), Response> {
+    if session.is_admin() {
+        return Ok(());
+    }
+    let e = EdgeError::new(
+        400,
+        "access-denied",
+        "You have to be an admin to access this endpoint",
+    );
+    Err(fail(log, Style::Api, &e, false))
+}
+
+/// An admin-only GET answered with `answer(path)`'s JSON.
+async fn admin_get(
+    engine: &Engine,
+    http: &impl HttpClient,
+    req: &Request,
+    log: &mut RequestLog,
+    answer: impl Fn(&str) -> Option<serde_json::Value>,
+) -> Response {
+    let session = match session_of(engine, http, req, log, Style::Api).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(r) = only_admin(&session, log) {
+        return r;
+    }
+    let path = req.path.split(['?', '#']).next().unwrap_or("");
+    match answer(path) {
+        Some(v) => Response::json(200, &v),
+        None => fail(log, Style::Api, &EdgeError::not_found(), false),
+    }
+}
+
+async fn explain_route(
+    engine: &Engine,
+    db: &impl Database,
+    http: &impl HttpClient,
+    req: &Request,
+    log: &mut RequestLog,
+) -> Response {
+    let (session, body) = match api_request(engine, http, req, log).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if let Err(r) = only_admin(&session, log) {
+        return r;
+    }
+    match ops::explain::explain(engine, db, &body).await {
+        Ok(v) => Response::json(200, &v),
+        Err(e) => fail(log, Style::Api, &e, engine.include_internal(&session)),
+    }
+}
+
+/// The first steps of Hasura's JSON API routes: authenticate, bound the body, parse it
+/// (recorded for the log).
+async fn api_request(
+    engine: &Engine,
+    http: &impl HttpClient,
+    req: &Request,
+    log: &mut RequestLog,
+) -> Result<(Session, Json), Response> {
+    let session = session_of(engine, http, req, log, Style::Api).await?;
+    check_size(engine, req)?;
+    let body: Json = match serde_json::from_slice(&req.body) {
+        Ok(v) => v,
+        Err(_) => {
+            let e = EdgeError::invalid_json("Error in $: Failed reading: not a valid json value");
+            return Err(fail(log, Style::Api, &e, true));
+        }
+    };
+    log.request_type = body.get("type").and_then(Json::as_str).map(str::to_string);
+    if log.record_sql {
+        log.parsed = Some(body.clone());
+    }
+    Ok((session, body))
 }
 
 /// Checks the body size against `GRAPHEDGE_MAX_BODY_BYTES`.
@@ -180,20 +354,13 @@ async fn graphql_route(
     db: &impl Database,
     http: &impl HttpClient,
     req: &Request,
+    log: &mut RequestLog,
     style: Style,
     relay: bool,
 ) -> Response {
-    let session = match authenticate_with(
-        &engine.config,
-        &req.headers,
-        engine.now(),
-        &engine.jwks,
-        http,
-    )
-    .await
-    {
+    let session = match session_of(engine, http, req, log, style).await {
         Ok(s) => s,
-        Err(e) => return error_response(style, &e, false),
+        Err(r) => return r,
     };
     let internal = engine.include_internal(&session);
     if let Err(r) = check_size(engine, req) {
@@ -204,8 +371,12 @@ async fn graphql_route(
         Ok(GqlBody::Batch(rs)) => {
             GqlBody::Batch(rs.into_iter().map(|r| GqlRequest { relay, ..r }).collect())
         }
-        Err(e) => return error_response(style, &e, internal),
+        Err(e) => return fail(log, style, &e, internal),
     };
+    if log.record_sql {
+        // `query-log` is on: the http-log line carries the request itself.
+        log.parsed = serde_json::from_slice(&req.body).ok();
+    }
     // Clone the state's Arc (the lock guard is dropped here, before any await).
     let loaded = engine.loaded();
     // GraphQL statements go to the served source's database.
@@ -214,13 +385,14 @@ async fn graphql_route(
         GqlBody::Single(_) => (1, false),
         GqlBody::Batch(rs) => (rs.len(), true),
     };
+    log.mode = if batched { "batched" } else { "single" };
     let admitted = limits::admit(engine, &loaded, &session, &req.headers, operations, batched);
     if let Err(e) = admitted {
-        return error_response(style, &e, internal);
+        return fail(log, style, &e, internal);
     }
     match body {
         GqlBody::Single(r) => {
-            let (status, text) = graphql::run(engine, &loaded, db, &session, &r).await;
+            let (status, text) = graphql::run(engine, &loaded, db, &session, &r, log).await;
             // `/v1/graphql` answers errors with 200 (Hasura's allMod200); `/v1alpha1` keeps them.
             let status = if matches!(style, Style::Graphql) {
                 status
@@ -235,7 +407,7 @@ async fn graphql_route(
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&graphql::run(engine, &loaded, db, &session, r).await.1);
+                out.push_str(&graphql::run(engine, &loaded, db, &session, r, log).await.1);
             }
             out.push(']');
             Response::json_text(200, out)
@@ -248,34 +420,17 @@ async fn metadata_route(
     db: &impl Database,
     http: &impl HttpClient,
     req: &Request,
+    log: &mut RequestLog,
     endpoint: Endpoint,
 ) -> Response {
-    let session: Session = match authenticate_with(
-        &engine.config,
-        &req.headers,
-        engine.now(),
-        &engine.jwks,
-        http,
-    )
-    .await
-    {
-        Ok(s) => s,
-        Err(e) => return error_response(Style::Api, &e, false),
+    let (session, body) = match api_request(engine, http, req, log).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     if !session.is_admin() {
         let e = EdgeError::new(400, "access-denied", "restricted access : admin only");
-        return error_response(Style::Api, &e, false);
+        return fail(log, Style::Api, &e, false);
     }
-    if let Err(r) = check_size(engine, req) {
-        return r;
-    }
-    let body: Json = match serde_json::from_slice(&req.body) {
-        Ok(v) => v,
-        Err(_) => {
-            let e = EdgeError::invalid_json("Error in $: Failed reading: not a valid json value");
-            return error_response(Style::Api, &e, true);
-        }
-    };
     let loaded = engine.loaded();
     match md_execute(
         &loaded.md,
@@ -292,36 +447,6 @@ async fn metadata_route(
             }
             Response::json(200, &out)
         }
-        Err(e) => error_response(Style::Api, &EdgeError::from(e), true),
-    }
-}
-
-/// Hasura's default CORS (`HASURA_GRAPHQL_CORS_DOMAIN=*`): echo the Origin with credentials,
-/// or `*` without one; preflights get the allowed methods and the requested headers.
-fn add_cors(req: &Request, resp: &mut Response) {
-    match header(&req.headers, "origin") {
-        Some(origin) => {
-            resp.headers
-                .push(("Access-Control-Allow-Origin".into(), origin.to_string()));
-            resp.headers
-                .push(("Access-Control-Allow-Credentials".into(), "true".into()));
-            resp.headers.push(("Vary".into(), "Origin".into()));
-        }
-        None => resp
-            .headers
-            .push(("Access-Control-Allow-Origin".into(), "*".into())),
-    }
-    if req.method.eq_ignore_ascii_case("OPTIONS") {
-        resp.headers.push((
-            "Access-Control-Allow-Methods".into(),
-            "GET,POST,PUT,PATCH,DELETE,OPTIONS".into(),
-        ));
-        let allow_headers = header(&req.headers, "access-control-request-headers")
-            .unwrap_or("*")
-            .to_string();
-        resp.headers
-            .push(("Access-Control-Allow-Headers".into(), allow_headers));
-        resp.headers
-            .push(("Access-Control-Max-Age".into(), "1728000".into()));
+        Err(e) => fail(log, Style::Api, &EdgeError::from(e), true),
     }
 }

@@ -7,8 +7,11 @@
 //!
 //! Code map:
 //! - [`app`] — per-isolate state for edge hosts: lazy engine, bounded metadata staleness;
-//! - [`handle`](mod@handle) — routing, CORS, statuses;
+//! - [`handle`](mod@handle) — routing, statuses;
 //! - [`dataops`](mod@dataops) — `/v1/query` data operations (`select`, `count`, `insert`, …);
+//! - [`ops`] — enabled APIs, `/healthz`, `/v1/version`, `/v1alpha1/config`, `/dev/*`, explain;
+//! - [`cors`] — Hasura's CORS policy; [`compress`] — gzip answers;
+//! - [`reqlog`] — the `http-log` / `query-log` details of a request (the host writes them);
 //! - [`graphql`] — GraphQL over HTTP (single and batched), plan cache use, execution;
 //! - [`auth`] — admin secret, JWT ([`auth::jwt`]), unauthorized role → `Session`;
 //! - [`error`] — Hasura's error JSON and the database-error mapping;
@@ -28,8 +31,10 @@ pub mod app;
 pub mod auth;
 pub mod cache;
 pub mod coalesce;
+pub mod compress;
 pub mod config;
 pub mod console;
+pub mod cors;
 mod dataops;
 pub mod error;
 pub mod graphql;
@@ -37,6 +42,8 @@ mod handle;
 pub mod http;
 pub mod limits;
 pub mod md;
+pub mod ops;
+pub mod reqlog;
 pub mod transport;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,7 +53,7 @@ use graphedge_core::Session;
 
 pub use config::Config;
 pub use error::EdgeError;
-pub use handle::{body_too_large, handle, handle_with};
+pub use handle::{body_too_large, handle, handle_logged, handle_with};
 use md::{Database, MetadataState};
 
 /// One HTTP request as the host received it.

@@ -93,6 +93,43 @@ pub const FLAGS: &[Flag] = &[
         switch: true,
         help: "include internal error details in responses",
     },
+    // The operational API (edge/src/ops): enabled APIs, CORS, log lines.
+    Flag {
+        name: "enabled-apis",
+        env: "HASURA_GRAPHQL_ENABLED_APIS",
+        switch: false,
+        help: "APIs served: metadata,graphql,pgdump,config,metrics (default; + developer in dev mode)",
+    },
+    Flag {
+        name: "cors-domain",
+        env: "HASURA_GRAPHQL_CORS_DOMAIN",
+        switch: false,
+        help: "origins answered with CORS headers: `*` (default) or a list (http://*.foo.com, ...)",
+    },
+    Flag {
+        name: "disable-cors",
+        env: "HASURA_GRAPHQL_DISABLE_CORS",
+        switch: true,
+        help: "send no CORS headers at all",
+    },
+    Flag {
+        name: "enabled-log-types",
+        env: "HASURA_GRAPHQL_ENABLED_LOG_TYPES",
+        switch: false,
+        help: "log types written (default startup,http-log,webhook-log,websocket-log,jwk-refresh-log)",
+    },
+    Flag {
+        name: "log-level",
+        env: "HASURA_GRAPHQL_LOG_LEVEL",
+        switch: false,
+        help: "debug, info (default), warn or error",
+    },
+    Flag {
+        name: "enable-metadata-query-logging",
+        env: "HASURA_GRAPHQL_ENABLE_METADATA_QUERY_LOGGING",
+        switch: true,
+        help: "log metadata requests in http-log's `query` (query-log enabled)",
+    },
     Flag {
         name: "admin-internal-errors",
         env: "HASURA_GRAPHQL_ADMIN_INTERNAL_ERRORS",
@@ -606,16 +643,20 @@ mod tests {
             "serve",
             "--enable-telemetry",
             "false",
-            "--cors-domain",
-            "*",
-            "--disable-cors",
+            "--console-assets-dir",
+            "/x",
+            "--enable-maintenance-mode",
             "--metadata-database-url",
             "u",
         ])
         .unwrap();
         assert_eq!(
             cli.ignored,
-            vec!["enable-telemetry", "cors-domain", "disable-cors"]
+            vec![
+                "enable-telemetry",
+                "console-assets-dir",
+                "enable-maintenance-mode"
+            ]
         );
         assert_eq!(cli.flags["HASURA_GRAPHQL_METADATA_DATABASE_URL"], "u");
         assert!(help_text().contains("--enable-telemetry"));

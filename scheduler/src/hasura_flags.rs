@@ -40,8 +40,6 @@ pub const IGNORED: &[HasuraFlag] = &[
         "HASURA_GRAPHQL_AUTH_HOOK_SEND_REQUEST_BODY",
         true,
     ),
-    ("cors-domain", "HASURA_GRAPHQL_CORS_DOMAIN", false),
-    ("disable-cors", "HASURA_GRAPHQL_DISABLE_CORS", true),
     (
         "console-assets-dir",
         "HASURA_GRAPHQL_CONSOLE_ASSETS_DIR",
@@ -58,7 +56,6 @@ pub const IGNORED: &[HasuraFlag] = &[
         "HASURA_GRAPHQL_V1_BOOLEAN_NULL_COLLAPSE",
         true,
     ),
-    ("enabled-apis", "HASURA_GRAPHQL_ENABLED_APIS", false),
     (
         "live-queries-multiplexed-refetch-interval",
         "HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL",
@@ -79,12 +76,6 @@ pub const IGNORED: &[HasuraFlag] = &[
         "HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_BATCH_SIZE",
         false,
     ),
-    (
-        "enabled-log-types",
-        "HASURA_GRAPHQL_ENABLED_LOG_TYPES",
-        false,
-    ),
-    ("log-level", "HASURA_GRAPHQL_LOG_LEVEL", false),
     (
         "async-actions-fetch-interval",
         "HASURA_GRAPHQL_ASYNC_ACTIONS_FETCH_INTERVAL",
@@ -128,11 +119,6 @@ pub const IGNORED: &[HasuraFlag] = &[
     (
         "enable-maintenance-mode",
         "HASURA_GRAPHQL_ENABLE_MAINTENANCE_MODE",
-        true,
-    ),
-    (
-        "enable-metadata-query-logging",
-        "HASURA_GRAPHQL_ENABLE_METADATA_QUERY_LOGGING",
         true,
     ),
     (

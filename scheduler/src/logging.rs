@@ -12,6 +12,9 @@ use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use graphedge_edge::reqlog::{HttpInfo, Level, LogSettings, RequestLog};
+use serde_json::Value as Json;
+
 /// How long a line may wait in the buffer.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 /// Above this many buffered bytes the logging thread writes the buffer out itself.
@@ -113,85 +116,285 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BatchWriter {
     }
 }
 
-/// Where [`http`] writes its lines directly (set by [`init`]).
-static HTTP_SINK: std::sync::OnceLock<BatchWriter> = std::sync::OnceLock::new();
+/// Where the Hasura lines are written (set by [`init`]).
+static SINK: std::sync::OnceLock<BatchWriter> = std::sync::OnceLock::new();
+/// What is logged (set by [`init`] from the environment).
+static SETTINGS: std::sync::OnceLock<LogSettings> = std::sync::OnceLock::new();
 
-/// One served request.
-pub struct HttpLog<'a> {
-    pub method: &'a str,
-    pub path: &'a str,
-    pub status: u16,
-    pub duration: Duration,
-    pub peer: std::net::IpAddr,
+fn settings() -> &'static LogSettings {
+    SETTINGS
+        .get_or_init(|| LogSettings::from_env(&|k: &str| std::env::var(k).ok()).unwrap_or_default())
 }
 
-/// Logs a served request: the `http` target at INFO, the same JSON line tracing's formatter
-/// writes (`timestamp`, `level`, `method`, `path`, `status`, `duration_ms`, `peer`, `target`),
-/// formatted here in one pass because it is written for every request.
-pub fn http(r: &HttpLog<'_>) {
-    if !tracing::enabled!(target: "http", tracing::Level::INFO) {
-        return;
-    }
-    let duration_ms = (r.duration.as_secs_f64() * 1e6).round() / 1e3;
-    let Some(sink) = HTTP_SINK.get() else {
-        // Not initialised by `init` (tests with their own subscriber): through tracing.
-        tracing::info!(
-            target: "http",
-            method = r.method,
-            path = r.path,
-            status = r.status,
-            duration_ms,
-            peer = %r.peer,
-        );
-        return;
-    };
-    let line = http_line(r, duration_ms, std::time::SystemTime::now());
-    let _ = sink.clone().write_all(line.as_bytes());
+/// Sets what is logged from the engine's configuration (flags included); the first call wins.
+/// Before it, the environment's settings apply.
+pub fn configure(settings: &LogSettings) {
+    let _ = SETTINGS.set(settings.clone());
 }
 
-fn http_line(r: &HttpLog<'_>, duration_ms: f64, now: std::time::SystemTime) -> String {
-    use std::fmt::Write as _;
+/// Hasura's timestamp: `2024-01-31T10:20:30.123+0000` (UTC).
+fn timestamp(now: std::time::SystemTime) -> String {
     let since = now
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     let c = graphedge_metadata::cron::Civil::from_unix(since.as_secs() as i64);
-    let mut line = String::with_capacity(192 + r.path.len());
-    let _ = write!(
-        line,
-        "{{\"timestamp\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z\",\"level\":\"INFO\",\"method\":{},\"path\":{},\"status\":{},\"duration_ms\":{},\"peer\":\"{}\",\"target\":\"http\"}}",
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000",
         c.year,
         c.month,
         c.day,
         c.hour,
         c.minute,
         c.second,
-        since.subsec_micros(),
-        serde_json::Value::from(r.method),
-        serde_json::Value::from(r.path),
-        r.status,
-        serde_json::Value::from(duration_ms),
-        r.peer,
-    );
-    line.push('\n');
-    line
+        since.subsec_millis(),
+    )
 }
 
-/// JSON lines on stdout; `RUST_LOG` overrides the `info` default. Keep the guard alive:
-/// dropping it flushes the remaining lines.
+/// One line of Hasura's envelope: `{"timestamp","level","type","detail"}`.
+fn line(level: &str, ty: &str, detail: &Json, now: std::time::SystemTime) -> String {
+    let mut out = String::with_capacity(256);
+    out.push_str("{\"timestamp\":\"");
+    out.push_str(&timestamp(now));
+    out.push_str("\",\"level\":\"");
+    out.push_str(level);
+    out.push_str("\",\"type\":");
+    out.push_str(&Json::from(ty).to_string());
+    out.push_str(",\"detail\":");
+    out.push_str(&detail.to_string());
+    out.push_str("}\n");
+    out
+}
+
+fn level_of(name: &str) -> Level {
+    match name {
+        "debug" => Level::Debug,
+        "warn" => Level::Warn,
+        "error" => Level::Error,
+        _ => Level::Info,
+    }
+}
+
+/// Writes a line of log type `ty` when that type is enabled and `level` passes the log level.
+fn emit(level: &str, ty: &str, detail: &Json) {
+    let s = settings();
+    if !s.enabled(ty) || level_of(level) < s.level {
+        return;
+    }
+    write_line(line(level, ty, detail, std::time::SystemTime::now()));
+}
+
+fn write_line(text: String) {
+    match SINK.get() {
+        Some(sink) => {
+            let _ = sink.clone().write_all(text.as_bytes());
+        }
+        // Not initialised by `init` (tests with their own subscriber): through tracing.
+        None => tracing::info!(target: "http", line = text.trim_end()),
+    }
+}
+
+/// Logs a served request: Hasura's `http-log` line, then a `query-log` line per statement
+/// (each when its type is enabled, `HASURA_GRAPHQL_ENABLED_LOG_TYPES`).
+pub fn request(log: &RequestLog, info: &HttpInfo<'_>) {
+    let s = settings();
+    if s.enabled("http-log") {
+        let (level, detail) = log.http_log(s, info);
+        emit(level, "http-log", &detail);
+    }
+    if s.enabled("query-log") {
+        for detail in log.query_logs() {
+            emit("info", "query-log", &detail);
+        }
+    }
+}
+
+/// Hasura's `jwk-refresh-log` line for one fetch of a `jwk_url` JWK set.
+pub fn jwk_refresh(url: &str, result: &Result<graphedge_edge::http::HttpResponse, String>) {
+    let (level, detail) = match result {
+        Ok(r) if (200..300).contains(&r.status) => (
+            "info",
+            serde_json::json!({"message": format!("refreshed the JWK set from {url}"), "http_error": null}),
+        ),
+        Ok(r) => (
+            "error",
+            serde_json::json!({"message": null, "http_error": {
+                "url": url, "status_code": r.status, "http_exception": null,
+                "response": String::from_utf8_lossy(&r.body),
+            }}),
+        ),
+        Err(e) => (
+            "error",
+            serde_json::json!({"message": null, "http_error": {
+                "url": url, "status_code": null, "http_exception": e, "response": null,
+            }}),
+        ),
+    };
+    emit(level, "jwk-refresh-log", &detail);
+}
+
+/// The `startup` line of kind `server_configuration` (Hasura's keys; values graphedge has).
+pub fn startup_configuration(config: &graphedge_edge::Config, addr: std::net::SocketAddr) {
+    let ops = &config.ops;
+    let detail = serde_json::json!({
+        "kind": "server_configuration",
+        "info": {
+            "port": addr.port(),
+            "server_host": addr.ip().to_string(),
+            "admin_secret_set": config.auth_enabled(),
+            "auth_hook": Json::Null,
+            "auth_hook_mode": Json::Null,
+            "jwt_secret": ops.jwt_info,
+            "unauth_role": config.unauthorized_role,
+            "cors_config": ops.cors.describe(),
+            "enable_console": config.enable_console,
+            "console_assets_dir": ops.console_assets_dir,
+            "enable_telemetry": false,
+            "use_prepared_statements": true,
+            "stringify_numeric_types": config.stringify_numeric,
+            "enabled_apis": ops.apis.names(),
+            "live_query_options": {"batch_size": ops.live_queries.0, "refetch_delay": ops.live_queries.1 as f64 / 1000.0},
+            "streaming_query_options": {"batch_size": ops.streaming_queries.0, "refetch_delay": ops.streaming_queries.1 as f64 / 1000.0},
+            "enable_allowlist": config.enable_allowlist,
+            "enabled_log_types": ops.log.types,
+            "log_level": ops.log.level.as_str(),
+            "dev_mode": config.dev_mode,
+            "infer_function_permissions": config.infer_function_permissions,
+            "default_naming_convention": ops.naming_convention,
+            "experimental_features": ops.experimental_features,
+            "enable_metadata_query_logging": ops.log.metadata_query_logging,
+        }
+    });
+    emit("info", "startup", &detail);
+}
+
+/// Hasura's log type of the engine's own events (`tracing`), by target.
+fn type_of(target: &str) -> &'static str {
+    if target.contains("events") {
+        "event-trigger"
+    } else if target.contains("scheduled") {
+        "scheduled-trigger"
+    } else if target.contains("metadata_sync") {
+        "schema-sync"
+    } else {
+        "unstructured"
+    }
+}
+
+/// Writes `tracing` events as Hasura's envelope: `detail` holds the message, the fields and
+/// the target. Always written (Hasura's internal log types are not filtered by
+/// `HASURA_GRAPHQL_ENABLED_LOG_TYPES`); the level filter is `RUST_LOG`, else
+/// `HASURA_GRAPHQL_LOG_LEVEL` for graphedge's own events and `info` for libraries.
+struct HasuraLayer(BatchWriter);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for HasuraLayer {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let meta = event.metadata();
+        let mut fields = Fields(serde_json::Map::new());
+        event.record(&mut fields);
+        let mut detail = fields.0;
+        detail.insert("target".into(), Json::from(meta.target()));
+        let level = match *meta.level() {
+            tracing::Level::ERROR => "error",
+            tracing::Level::WARN => "warn",
+            tracing::Level::INFO => "info",
+            _ => "debug",
+        };
+        let text = line(
+            level,
+            type_of(meta.target()),
+            &Json::Object(detail),
+            std::time::SystemTime::now(),
+        );
+        let _ = self.0.clone().write_all(text.as_bytes());
+    }
+}
+
+/// A `tracing` field visitor collecting JSON values.
+struct Fields(serde_json::Map<String, Json>);
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().into(), Json::from(format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().into(), Json::from(value));
+    }
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.0.insert(field.name().into(), Json::from(value));
+    }
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.0.insert(field.name().into(), Json::from(value));
+    }
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        self.0.insert(field.name().into(), Json::from(value));
+    }
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        self.0.insert(field.name().into(), Json::from(value));
+    }
+}
+
+/// Hasura's JSON log lines on stdout. `HASURA_GRAPHQL_ENABLED_LOG_TYPES`,
+/// `HASURA_GRAPHQL_LOG_LEVEL` and `HASURA_GRAPHQL_ENABLE_METADATA_QUERY_LOGGING` are read from
+/// the environment (invalid values fall back to the defaults here; the engine's start-up
+/// refuses them). `RUST_LOG` overrides the filter of the engine's own events. Keep the guard
+/// alive: dropping it flushes the remaining lines.
 pub fn init() -> LogGuard {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let settings = LogSettings::from_env(&|k: &str| std::env::var(k).ok()).unwrap_or_default();
+    let own = match settings.level {
+        Level::Debug => "debug",
+        Level::Info => "info",
+        Level::Warn => "warn",
+        Level::Error => "error",
+    };
+    let default_filter = if settings.level == Level::Debug {
+        "info,graphedge=debug,graphedge_scheduler=debug,graphedge_edge=debug".to_string()
+    } else {
+        own.to_string()
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let (writer, guard) = batch_writer(Box::new(std::io::stdout()));
-    let _ = HTTP_SINK.set(writer.clone());
-    let _ = tracing_subscriber::fmt()
-        .with_writer(writer)
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_env_filter(filter)
+    let _ = SINK.set(writer.clone());
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(HasuraLayer(writer))
         .try_init();
     guard
+}
+
+/// A fresh request id (a random UUID v4 text) for requests without `x-request-id`: 128 bits
+/// from the process's randomly keyed SipHash over a counter, no system call per request.
+pub fn request_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static KEYS: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+        std::sync::OnceLock::new();
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let keys = KEYS.get_or_init(std::collections::hash_map::RandomState::new);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let half = |salt: u64| {
+        let mut h = keys.build_hasher();
+        h.write_u64(n);
+        h.write_u64(salt);
+        h.finish()
+    };
+    let (a, b) = (half(1), half(2));
+    let a = (a & !0xf000) | 0x4000; // version 4
+    let b = (b & !(0xc000 << 48)) | (0x8000 << 48); // variant 10
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xffff,
+        b >> 48,
+        b & 0xffff_ffff_ffff
+    )
 }
 
 #[cfg(test)]
@@ -253,27 +456,24 @@ mod tests {
     }
 
     #[test]
-    fn the_http_line_is_json_with_tracings_fields() {
-        let r = HttpLog {
-            method: "POST",
-            path: "/v1/graphql?x=\"\\\n",
-            status: 200,
-            duration: Duration::from_micros(1234),
-            peer: "127.0.0.1".parse().unwrap(),
-        };
+    fn lines_have_hasuras_envelope() {
         let at = std::time::UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456);
-        let line = http_line(&r, 1.234, at);
+        let text = line("info", "http-log", &serde_json::json!({"a": "\"\n"}), at);
         assert!(
-            line.ends_with("}\n") && line.matches('\n').count() == 1,
-            "{line}"
+            text.ends_with("}\n") && text.matches('\n').count() == 1,
+            "{text}"
         );
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let v: Json = serde_json::from_str(&text).unwrap();
         assert_eq!(
             v,
-            serde_json::json!({"timestamp": "2023-11-14T22:13:20.123456Z", "level": "INFO",
-                "method": "POST", "path": "/v1/graphql?x=\"\\\n", "status": 200,
-                "duration_ms": 1.234, "peer": "127.0.0.1", "target": "http"})
+            serde_json::json!({"timestamp": "2023-11-14T22:13:20.123+0000", "level": "info",
+                "type": "http-log", "detail": {"a": "\"\n"}})
         );
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| request_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids
+            .iter()
+            .all(|id| id.len() == 36 && id.as_bytes()[14] == b'4'));
     }
 
     #[test]

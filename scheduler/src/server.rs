@@ -14,7 +14,8 @@
 //!   connection: the request fails alone and the thread keeps serving ([`isolate`]; builds must
 //!   unwind, a `panic = "abort"` profile does not compile);
 //! * each HTTP thread has an [`HTTP_THREAD_STACK`] stack, ample for the engine's bounded depths;
-//! * one JSON log line per request (`method`, `path`, `status`, `duration_ms`);
+//! * Hasura's log lines per request (`http-log`, `query-log`: [`crate::logging::request`]),
+//!   with a generated `x-request-id` when the client sent none;
 //! * every request's start and end keep its thread's [`crate::busy_poll`] task polling;
 //! * [`serve`] stops accepting when the stop is requested ([`crate::shutdown`]) and lets
 //!   in-flight requests finish until the shutdown deadline.
@@ -127,6 +128,11 @@ pub async fn serve(
     threads: Threads,
     shutdown: &crate::shutdown::Shutdown,
 ) -> std::io::Result<()> {
+    crate::logging::configure(&app.engine.config().ops.log);
+    prefetch_jwks(&app).await;
+    if let Ok(addr) = listener.local_addr() {
+        crate::logging::startup_configuration(app.engine.config(), addr);
+    }
     let listener = listener.into_std()?;
     let count = threads.count.max(1);
     // `Some(deadline)`: stop accepting, drain until then.
@@ -249,6 +255,35 @@ fn native_http() -> &'static crate::http_client::NativeHttp {
     })
 }
 
+/// The outbound HTTP the edge gets: only `jwk_url` JWK sets go through it; each fetch is
+/// logged as Hasura's `jwk-refresh-log`.
+struct JwkHttp;
+
+impl graphedge_edge::http::HttpClient for JwkHttp {
+    async fn send(
+        &self,
+        req: graphedge_edge::http::HttpRequest,
+    ) -> Result<graphedge_edge::http::HttpResponse, String> {
+        let url = req.url.clone();
+        let result = graphedge_edge::http::HttpClient::send(native_http(), req).await;
+        crate::logging::jwk_refresh(&url, &result);
+        result
+    }
+}
+
+/// Fetches the JWK set of every `jwk_url` secret once before serving, as Hasura does (tokens
+/// then find their keys cached; the fetch is logged; after a failure tokens get its error until
+/// the cache retries, a second later).
+async fn prefetch_jwks(app: &App) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let config = app.engine.config();
+    for url in config.jwt_secrets.iter().filter_map(|s| s.jwk_url()) {
+        let _ = app.engine.jwks().keys(url, None, now, &JwkHttp).await;
+    }
+}
+
 /// The OS clock, for JWT `exp`/`nbf`/`iat` and JWK-set freshness.
 pub struct SystemClock;
 
@@ -338,33 +373,78 @@ async fn respond(
     let _in_flight = local.busy_poll.as_ref().map(|b| b.request());
     let method = req.method().as_str().to_string();
     let log_path = req.uri().path().to_string();
+    let http_version = match req.version() {
+        hyper::Version::HTTP_10 => "HTTP/1.0",
+        hyper::Version::HTTP_2 => "HTTP/2",
+        _ => "HTTP/1.1",
+    };
     let limit = app.engine.config().max_body_bytes;
-    let response = match to_edge_request(req, limit).await {
+    let read = to_edge_request(req, limit).await;
+    let read_time = started.elapsed();
+    let (response, log) = match read {
         Ok(req) if app.gateway.is_some() && req.path.split('?').next() == Some("/sql") => {
             match &app.gateway {
-                Some(gateway) => gateway.handle(&req).await,
-                None => error_json(404, "not-found", "no such path"),
+                Some(gateway) => (gateway.handle(&req).await, None),
+                None => (error_json(404, "not-found", "no such path"), None),
             }
-        }
-        Ok(mut req) if req.body.len() > OFF_THREAD_BODY => {
-            graphedge_edge::limits::set_peer_ip(&mut req.headers, &peer.ip().to_string());
-            handle_off_thread(app.clone(), local.clone(), req).await
         }
         Ok(mut req) => {
             graphedge_edge::limits::set_peer_ip(&mut req.headers, &peer.ip().to_string());
-            let fut = graphedge_edge::handle_with(&app.engine, &local.db, native_http(), req);
-            isolate(fut, &method, &log_path).await
+            if graphedge_edge::auth::header(&req.headers, "x-request-id").is_none() {
+                req.headers
+                    .push(("x-request-id".into(), crate::logging::request_id()));
+            }
+            if req.body.len() > OFF_THREAD_BODY {
+                handle_off_thread(app.clone(), local.clone(), req).await
+            } else {
+                let fut = graphedge_edge::handle_logged(&app.engine, &local.db, &JwkHttp, req);
+                isolate_logged(fut, &method, &log_path).await
+            }
         }
-        Err(r) => r,
+        Err(r) => (r, None),
     };
-    crate::logging::http(&crate::logging::HttpLog {
-        method: &method,
-        path: &log_path,
-        status: response.status,
-        duration: started.elapsed(),
-        peer: peer.ip(),
-    });
+    let gzipped = response.header("content-encoding") == Some("gzip");
+    let log = log.unwrap_or_default();
+    crate::logging::request(
+        &log,
+        &graphedge_edge::reqlog::HttpInfo {
+            status: response.status,
+            method: &method,
+            url: &log_path,
+            ip: &peer.ip().to_string(),
+            http_version,
+            gzipped,
+            response_size: response.body.len(),
+            uncompressed_response_size: log.uncompressed_size.unwrap_or(response.body.len()),
+            request_read_time: read_time.as_secs_f64(),
+            query_execution_time: (started.elapsed() - read_time).as_secs_f64(),
+        },
+    );
     to_hyper_response(response)
+}
+
+/// [`isolate`] for [`graphedge_edge::handle_logged`]: the answer, and the request's log when
+/// the handler did not panic.
+async fn isolate_logged(
+    handler: impl Future<Output = (graphedge_edge::Response, graphedge_edge::reqlog::RequestLog)>,
+    method: &str,
+    path: &str,
+) -> (
+    graphedge_edge::Response,
+    Option<graphedge_edge::reqlog::RequestLog>,
+) {
+    let mut log = None;
+    let response = isolate(
+        async {
+            let (r, l) = handler.await;
+            log = Some(l);
+            r
+        },
+        method,
+        path,
+    )
+    .await;
+    (response, log)
 }
 
 /// Runs the edge handler for `req` on tokio's blocking pool, driving it with this HTTP
@@ -375,11 +455,17 @@ async fn handle_off_thread(
     app: Arc<App>,
     local: Arc<Local>,
     req: graphedge_edge::Request,
-) -> graphedge_edge::Response {
+) -> (
+    graphedge_edge::Response,
+    Option<graphedge_edge::reqlog::RequestLog>,
+) {
     static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     let turns = TURNS.get_or_init(|| tokio::sync::Semaphore::new(OFF_THREAD_AT_ONCE));
     let Ok(_turn) = turns.acquire().await else {
-        return error_json(503, "unexpected", "the server is stopping");
+        return (
+            error_json(503, "unexpected", "the server is stopping"),
+            None,
+        );
     };
     // Dropped with this future: the handler on the blocking thread stops at its next await.
     let (_alive, gone) = tokio::sync::oneshot::channel::<()>();
@@ -387,17 +473,17 @@ async fn handle_off_thread(
     let (method, path) = (req.method.clone(), req.path.clone());
     let work = tokio::task::spawn_blocking(move || {
         runtime.block_on(async move {
-            let handler = graphedge_edge::handle_with(&app.engine, &local.db, native_http(), req);
+            let handler = graphedge_edge::handle_logged(&app.engine, &local.db, &JwkHttp, req);
             tokio::select! {
-                r = isolate(handler, &method, &path) => r,
+                r = isolate_logged(handler, &method, &path) => r,
                 // The request was abandoned: nobody reads this answer.
-                _ = gone => error_json(499, "unexpected", "request abandoned"),
+                _ = gone => (error_json(499, "unexpected", "request abandoned"), None),
             }
         })
     });
     // `isolate` caught any panic of the handler; the blocking task itself does not panic.
     work.await
-        .unwrap_or_else(|_| error_json(500, "unexpected", "internal error"))
+        .unwrap_or_else(|_| (error_json(500, "unexpected", "internal error"), None))
 }
 
 /// Reads the body (at most `limit` bytes) and copies method, path+query and headers.

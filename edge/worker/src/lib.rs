@@ -164,7 +164,13 @@ async fn fetch(req: worker::Request, env: Env, _ctx: Context) -> worker::Result<
 }
 
 async fn serve(mut req: worker::Request, env: &Env) -> worker::Result<graphedge_edge::Response> {
-    let app = APP.get_or_init(|| EdgeApp::from_env(|k| lookup(env, k), Arc::new(JsClock)));
+    // Cloudflare compresses answers for the client itself (and would encode a gzipped body
+    // again): the engine's own gzip is off unless the variable asks for it.
+    let settings = |k: &str| match lookup(env, k) {
+        None if k == "GRAPHEDGE_COMPRESS_RESPONSES" => Some("false".to_string()),
+        v => v,
+    };
+    let app = APP.get_or_init(|| EdgeApp::from_env(settings, Arc::new(JsClock)));
     let app = match app {
         Ok(app) => app,
         Err(e) => return Ok(invalid_configuration(e)),

@@ -34,6 +34,25 @@ pub struct Server {
     pub base: String,
 }
 
+/// `graphedge serve` against `db_url` on 127.0.0.1:`port`, without the caller's admin secret
+/// or JWT settings.
+fn serve_command(db_url: &str, port: u16, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_graphedge"));
+    cmd.args([
+        "serve",
+        "--database-url",
+        db_url,
+        "--server-host",
+        "127.0.0.1",
+    ])
+    .args(["--server-port", &port.to_string()])
+    .args(extra)
+    .env_remove("HASURA_GRAPHQL_ADMIN_SECRET")
+    .env_remove("HASURA_GRAPHQL_JWT_SECRET")
+    .env("RUST_LOG", "warn");
+    cmd
+}
+
 impl Server {
     /// Starts `graphedge serve` against `db_url` (no admin secret, numerics stringified) and
     /// waits until `/healthz` answers 200.
@@ -44,30 +63,58 @@ impl Server {
     /// Starts `graphedge serve` against `db_url` with extra flags (e.g. `--admin-secret S`).
     pub fn start_with(db_url: &str, extra: &[&str]) -> Server {
         let port = free_port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_graphedge"));
-        cmd.args([
-            "serve",
-            "--database-url",
-            db_url,
-            "--server-host",
-            "127.0.0.1",
-        ])
-        .args(["--server-port", &port.to_string()])
-        .args(extra)
-        .env_remove("HASURA_GRAPHQL_ADMIN_SECRET")
-        .env_remove("HASURA_GRAPHQL_JWT_SECRET")
-        .env("RUST_LOG", "warn");
-        Server::spawn(cmd, port)
+        Server::spawn(serve_command(db_url, port, extra), port)
+    }
+
+    /// Starts `graphedge serve` with extra flags and environment variables, collecting its
+    /// log lines (stdout) as they come.
+    pub fn start_logged(
+        db_url: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> (Server, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        let port = free_port();
+        let mut cmd = serve_command(db_url, port, extra);
+        cmd.envs(env.iter().copied());
+        let (server, lines) = Server::spawn_capturing(cmd, port, true);
+        (server, lines.unwrap_or_default())
     }
 
     /// Runs `cmd` (a `graphedge` command line serving on `port` of 127.0.0.1) and waits until
     /// `/healthz` answers 200.
-    pub fn spawn(mut cmd: Command, port: u16) -> Server {
-        let child = cmd
-            .stdout(Stdio::null())
+    pub fn spawn(cmd: Command, port: u16) -> Server {
+        Server::spawn_capturing(cmd, port, false).0
+    }
+
+    /// [`Server::spawn`], with the process's stdout lines collected when `capture`.
+    fn spawn_capturing(
+        mut cmd: Command,
+        port: u16,
+        capture: bool,
+    ) -> (
+        Server,
+        Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+    ) {
+        let mut child = cmd
+            .stdout(if capture {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn graphedge");
+        let lines = child.stdout.take().map(|out| {
+            let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = lines.clone();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                    sink.lock().unwrap().push(line);
+                }
+            });
+            lines
+        });
         let mut server = Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
@@ -76,7 +123,7 @@ impl Server {
         loop {
             if let Ok(r) = ureq::get(&format!("{}/healthz", server.base)).call() {
                 if r.status() == 200 {
-                    return server;
+                    return (server, lines);
                 }
             }
             if let Ok(Some(status)) = server.child.try_wait() {

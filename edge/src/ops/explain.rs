@@ -1,0 +1,123 @@
+//! `POST /v1/graphql/explain` (and `/v1alpha1/graphql/explain`): Hasura's request
+//! `{"query": {"query", "variables", "operationName"}, "user": {session variables}}`, admin
+//! only, answered with `[{"field", "sql", "plan"}]` per root field.
+//!
+//! The query is compiled for the session `user` describes (`x-hasura-role`, default `admin`,
+//! and its variables), so the SQL carries that role's permissions, and `EXPLAIN` runs on the
+//! statement with its parameters bound in one read-only transaction. One statement answers
+//! every root field, so each root field's entry shows that statement and its plan;
+//! introspection fields have `sql` and `plan` `null`. Only queries can be explained.
+use serde_json::{json, Value as Json};
+
+use graphedge_core::{PlanKind, Session};
+
+use crate::error::{db_error, EdgeError};
+use crate::graphql::GqlRequest;
+use crate::md::{json_to_value, Database, Statement};
+use crate::Engine;
+
+/// Decodes the body and explains it.
+pub async fn explain(engine: &Engine, db: &impl Database, body: &Json) -> Result<Json, EdgeError> {
+    let (req, session) = decode(body)?;
+    if req.query.trim_start().starts_with("mutation")
+        || req.query.trim_start().starts_with("subscription")
+    {
+        return Err(EdgeError::new(
+            400,
+            "invalid-params",
+            "only queries can be explained",
+        ));
+    }
+    let loaded = engine.loaded();
+    let plan = crate::graphql::plan_for(engine, &loaded, &session, &req)?;
+    let fields = crate::reqlog::root_fields(&req.query, req.operation_name.as_deref());
+    let (sql, plan_lines) = match &plan.kind {
+        PlanKind::Static(_) => (Json::Null, Json::Null),
+        PlanKind::Mutation => {
+            return Err(EdgeError::new(
+                400,
+                "invalid-params",
+                "only queries can be explained",
+            ))
+        }
+        PlanKind::Query => {
+            let params = plan.bind(&req.variables, &session)?;
+            let stmts = [
+                Statement {
+                    sql: "SET TRANSACTION READ ONLY".into(),
+                    params: Vec::new(),
+                },
+                Statement {
+                    sql: format!("EXPLAIN {}", plan.sql),
+                    params,
+                },
+            ];
+            let rows = db.transaction(&stmts).await.map_err(|e| db_error(&e))?;
+            let lines: Vec<Json> = rows
+                .last()
+                .map(|r| {
+                    r.rows
+                        .iter()
+                        .filter_map(|row| row.first().cloned().flatten())
+                        .map(Json::String)
+                        .collect()
+                })
+                .unwrap_or_default();
+            (Json::String(plan.sql.clone()), Json::Array(lines))
+        }
+    };
+    Ok(Json::Array(
+        fields
+            .into_iter()
+            .map(|f| json!({"field": f, "sql": sql, "plan": plan_lines}))
+            .collect(),
+    ))
+}
+
+/// The GraphQL request and the session of Hasura's `GQLExplain`.
+fn decode(body: &Json) -> Result<(GqlRequest, Session), EdgeError> {
+    let fail = |m: &str| EdgeError::parse_failed(m.to_string());
+    let q = body
+        .get("query")
+        .ok_or_else(|| fail("key \"query\" not found"))?;
+    let query = q
+        .get("query")
+        .and_then(Json::as_str)
+        .ok_or_else(|| fail("key \"query\" not found").at("$.query"))?
+        .to_string();
+    let operation_name = q
+        .get("operationName")
+        .and_then(Json::as_str)
+        .map(str::to_string);
+    let variables = match q.get("variables") {
+        Some(Json::Object(m)) => m
+            .iter()
+            .map(|(k, v)| (k.clone(), json_to_value(v)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut session = Session::admin();
+    if let Some(Json::Object(user)) = body.get("user") {
+        for (k, v) in user {
+            let k = k.to_ascii_lowercase();
+            let v = match v {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if k == "x-hasura-role" {
+                session.role = v;
+            } else if k.starts_with("x-hasura-") {
+                session.vars.insert(k, v);
+            }
+        }
+    }
+    Ok((
+        GqlRequest {
+            query,
+            operation_name,
+            variables,
+            relay: false,
+        },
+        session,
+    ))
+}

@@ -1,0 +1,372 @@
+//! Hasura's log lines for one request: what the edge knows of it (request id, session, the
+//! parsed request, the error, the generated SQL), turned into the `detail` of Hasura's
+//! `http-log` and `query-log` lines. The host adds what only it knows (status, client address,
+//! sizes, timings), the envelope (`timestamp`, `level`, `type`) and writes the lines.
+//!
+//! Which parts appear follows Hasura (`Hasura.Server.Logging`): `operation.query` is the
+//! parsed request only when `query-log` is among the enabled log types and the path is not a
+//! metadata path (`/v1/metadata`, `/v1/query`) — unless `HASURA_GRAPHQL_ENABLE_METADATA_QUERY_LOGGING`
+//! — and otherwise `{"type": <the request's "type">}`; an error whose request was never parsed
+//! (authentication failed, the body is not a request) carries `raw_query`, the body text, under
+//! the same condition.
+use serde_json::{json, Map, Value as Json};
+
+use graphedge_core::Session;
+
+/// Hasura's log types a user may enable, in its documentation's order.
+pub const LOG_TYPES: &[&str] = &[
+    "startup",
+    "http-log",
+    "webhook-log",
+    "websocket-log",
+    "query-log",
+    "execution-log",
+    "livequery-poller-log",
+    "action-handler-log",
+    "data-connector-log",
+    "jwk-refresh-log",
+    "validate-input-log",
+];
+
+/// `HASURA_GRAPHQL_ENABLED_LOG_TYPES`' default.
+pub const DEFAULT_LOG_TYPES: &[&str] = &[
+    "startup",
+    "http-log",
+    "webhook-log",
+    "websocket-log",
+    "jwk-refresh-log",
+];
+
+/// Log levels, least severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Level {
+    Debug,
+    #[default]
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// What gets logged (`HASURA_GRAPHQL_ENABLED_LOG_TYPES`, `HASURA_GRAPHQL_LOG_LEVEL`,
+/// `HASURA_GRAPHQL_ENABLE_METADATA_QUERY_LOGGING`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    pub types: Vec<String>,
+    pub level: Level,
+    pub metadata_query_logging: bool,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            types: DEFAULT_LOG_TYPES.iter().map(|s| s.to_string()).collect(),
+            level: Level::Info,
+            metadata_query_logging: false,
+        }
+    }
+}
+
+impl LogSettings {
+    pub fn from_env(get: &impl Fn(&str) -> Option<String>) -> Result<LogSettings, String> {
+        let mut s = LogSettings::default();
+        let nonempty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        if let Some(v) = nonempty("HASURA_GRAPHQL_ENABLED_LOG_TYPES") {
+            s.types.clear();
+            for t in v.split(',').map(|t| t.trim().to_ascii_lowercase()) {
+                if !LOG_TYPES.contains(&t.as_str()) {
+                    return Err(format!(
+                        "HASURA_GRAPHQL_ENABLED_LOG_TYPES: unknown log type {t:?}; valid types: {}",
+                        LOG_TYPES.join(", ")
+                    ));
+                }
+                if !s.types.contains(&t) {
+                    s.types.push(t);
+                }
+            }
+        }
+        if let Some(v) = nonempty("HASURA_GRAPHQL_LOG_LEVEL") {
+            s.level = match v.trim().to_ascii_lowercase().as_str() {
+                "debug" => Level::Debug,
+                "info" => Level::Info,
+                "warn" => Level::Warn,
+                "error" => Level::Error,
+                _ => {
+                    return Err(format!(
+                        "HASURA_GRAPHQL_LOG_LEVEL: expected debug, info, warn or error, got {v:?}"
+                    ))
+                }
+            };
+        }
+        if let Some(v) = nonempty("HASURA_GRAPHQL_ENABLE_METADATA_QUERY_LOGGING") {
+            s.metadata_query_logging = crate::config::parse_bool(&v).ok_or_else(|| {
+                format!("HASURA_GRAPHQL_ENABLE_METADATA_QUERY_LOGGING: expected true or false, got {v:?}")
+            })?;
+        }
+        Ok(s)
+    }
+
+    /// Whether lines of this type are written.
+    pub fn enabled(&self, ty: &str) -> bool {
+        self.types.iter().any(|t| t == ty)
+    }
+
+    /// Whether `operation.query` of a request to `path` is the request itself.
+    fn query_included(&self, path: &str) -> bool {
+        self.enabled("query-log")
+            && (self.metadata_query_logging || !matches!(path, "/v1/metadata" | "/v1/query"))
+    }
+}
+
+/// One statement the request ran, for `query-log`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneratedSql {
+    /// The GraphQL request (`{query, variables, operationName}`).
+    pub query: Json,
+    /// Root fields the statement answers (one statement answers them all).
+    pub fields: Vec<String>,
+    pub sql: String,
+    pub params: Vec<Option<String>>,
+}
+
+/// What the edge recorded of one request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestLog {
+    /// `x-request-id` (hosts set one when the client did not).
+    pub request_id: String,
+    /// The session's variables, `x-hasura-role` included (`None`: not authenticated).
+    pub user_vars: Option<Json>,
+    /// The parsed request body (`None`: never parsed).
+    pub parsed: Option<Json>,
+    /// The request's top-level `"type"` (metadata requests), for the default `query` field.
+    pub request_type: Option<String>,
+    /// Hasura's `{path, error, code}` of a failed request.
+    pub error: Option<Json>,
+    /// The body text of a failed request that was never parsed (`raw_query`).
+    pub raw_body: Option<String>,
+    /// `single`, `batched` (GraphQL), `non-graphql`; `error` is implied by `error`.
+    pub mode: &'static str,
+    /// The body size before gzip, when the answer was gzipped.
+    pub uncompressed_size: Option<usize>,
+    /// Statements run, when `query-log` is enabled.
+    pub generated_sql: Vec<GeneratedSql>,
+    /// Whether statements are recorded (`query-log` enabled).
+    pub(crate) record_sql: bool,
+}
+
+/// What only the host knows of a served request.
+#[derive(Debug, Clone)]
+pub struct HttpInfo<'a> {
+    pub status: u16,
+    pub method: &'a str,
+    /// The path without the query string.
+    pub url: &'a str,
+    pub ip: &'a str,
+    pub http_version: &'a str,
+    pub gzipped: bool,
+    /// Body bytes sent, and before compression.
+    pub response_size: usize,
+    pub uncompressed_response_size: usize,
+    /// Seconds reading the request, and handling it.
+    pub request_read_time: f64,
+    pub query_execution_time: f64,
+}
+
+impl RequestLog {
+    pub(crate) fn new(settings: &LogSettings, request_id: Option<&str>) -> RequestLog {
+        RequestLog {
+            request_id: request_id.unwrap_or_default().to_string(),
+            mode: "non-graphql",
+            record_sql: settings.enabled("query-log"),
+            ..Default::default()
+        }
+    }
+
+    pub(crate) fn session(&mut self, s: &Session) {
+        let mut m = Map::new();
+        for (k, v) in &s.vars {
+            m.insert(k.clone(), Json::String(v.clone()));
+        }
+        m.insert("x-hasura-role".into(), Json::String(s.role.clone()));
+        self.user_vars = Some(Json::Object(m));
+    }
+
+    /// Records a GraphQL statement for `query-log`.
+    pub(crate) fn sql(
+        &mut self,
+        req: &crate::graphql::GqlRequest,
+        sql: &str,
+        params: &[Option<String>],
+    ) {
+        if !self.record_sql {
+            return;
+        }
+        let mut q = Map::new();
+        q.insert("query".into(), Json::String(req.query.clone()));
+        if !req.variables.is_empty() {
+            let vars: Map<String, Json> = req
+                .variables
+                .iter()
+                .map(|(k, v)| (k.clone(), value_json(v)))
+                .collect();
+            q.insert("variables".into(), Json::Object(vars));
+        }
+        if let Some(op) = &req.operation_name {
+            q.insert("operationName".into(), Json::String(op.clone()));
+        }
+        self.generated_sql.push(GeneratedSql {
+            query: Json::Object(q),
+            fields: root_fields(&req.query, req.operation_name.as_deref()),
+            sql: sql.to_string(),
+            params: params.to_vec(),
+        });
+    }
+
+    /// The `detail` of the `http-log` line and its level.
+    pub fn http_log(&self, settings: &LogSettings, info: &HttpInfo<'_>) -> (&'static str, Json) {
+        let included = settings.query_included(info.url);
+        let mut op = Map::new();
+        op.insert("request_id".into(), json!(self.request_id));
+        if let Some(u) = &self.user_vars {
+            op.insert("user_vars".into(), u.clone());
+        }
+        op.insert("response_size".into(), json!(info.response_size));
+        op.insert(
+            "uncompressed_response_size".into(),
+            json!(info.uncompressed_response_size),
+        );
+        op.insert("request_read_time".into(), json!(info.request_read_time));
+        op.insert(
+            "query_execution_time".into(),
+            json!(info.query_execution_time),
+        );
+        let query = if included {
+            self.parsed.clone()
+        } else {
+            Some(json!({ "type": self.request_type }))
+        };
+        if let Some(q) = query {
+            op.insert("query".into(), q);
+        }
+        if let Some(e) = &self.error {
+            if included && self.parsed.is_none() {
+                if let Some(raw) = &self.raw_body {
+                    op.insert("raw_query".into(), json!(raw));
+                }
+            }
+            op.insert("error".into(), e.clone());
+        }
+        let mode = if self.error.is_some() {
+            "error"
+        } else {
+            self.mode
+        };
+        op.insert("request_mode".into(), json!(mode));
+        let detail = json!({
+            "http_info": {
+                "status": info.status,
+                "method": info.method,
+                "ip": info.ip,
+                "url": info.url,
+                "http_version": info.http_version,
+                "content_encoding": if info.gzipped { json!("gzip") } else { Json::Null },
+            },
+            "operation": op,
+            "request_id": self.request_id,
+        });
+        (
+            if self.error.is_some() {
+                "error"
+            } else {
+                "info"
+            },
+            detail,
+        )
+    }
+
+    /// The `detail` of each `query-log` line (Hasura's `{kind, request_id, query, generated_sql}`).
+    pub fn query_logs(&self) -> Vec<Json> {
+        self.generated_sql
+            .iter()
+            .map(|g| {
+                let stmt = json!({"prepared_arguments": g.params, "query": g.sql});
+                let sql: Map<String, Json> =
+                    g.fields.iter().map(|f| (f.clone(), stmt.clone())).collect();
+                json!({
+                    "kind": "database",
+                    "request_id": self.request_id,
+                    "query": g.query,
+                    "generated_sql": sql,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A variable's value as JSON (numbers keep their text).
+fn value_json(v: &graphedge_core::Value) -> Json {
+    use graphedge_core::Value as V;
+    match v {
+        V::Null => Json::Null,
+        V::Boolean(b) => Json::Bool(*b),
+        V::Number(n) => serde_json::from_str(n).unwrap_or_else(|_| Json::String(n.clone())),
+        V::String(s) | V::Enum(s) | V::Variable(s) => Json::String(s.clone()),
+        V::List(items) => Json::Array(items.iter().map(value_json).collect()),
+        V::Object(fields) => Json::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), value_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// The response keys of the operation's top-level fields (fragments spread at the top level
+/// are looked into once; no directives evaluated). Empty when the query does not parse.
+pub fn root_fields(query: &str, operation_name: Option<&str>) -> Vec<String> {
+    use graphedge_core::parse::ast::Selection;
+    let Ok(doc) = graphedge_core::parse::parse(query) else {
+        return Vec::new();
+    };
+    let op = match operation_name {
+        Some(n) => doc.operations.iter().find(|o| o.name.as_deref() == Some(n)),
+        None => doc.operations.first(),
+    };
+    let Some(op) = op else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let push = |sels: &[Selection], out: &mut Vec<String>| {
+        for s in sels {
+            if let Selection::Field(f) = s {
+                let key = f.alias.clone().unwrap_or_else(|| f.name.clone());
+                if !out.contains(&key) {
+                    out.push(key);
+                }
+            }
+        }
+    };
+    push(&op.selection_set, &mut out);
+    for s in &op.selection_set {
+        match s {
+            Selection::InlineFragment(f) => push(&f.selection_set, &mut out),
+            Selection::FragmentSpread(sp) => {
+                if let Some(f) = doc.fragments.iter().find(|f| f.name == sp.name) {
+                    push(&f.selection_set, &mut out);
+                }
+            }
+            Selection::Field(_) => {}
+        }
+    }
+    out
+}
