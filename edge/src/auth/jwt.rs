@@ -629,35 +629,76 @@ enum Seg {
     Index(usize),
 }
 
-/// Parses Hasura's JSON paths: `$`, `$.a.b`, `$['a.b']`, `$["a"][0]`.
+/// Parses a JSON path with Hasura's grammar (`Data.Parser.JSONPath`): an optional `$`, then one
+/// or more elements, each an optional `.` followed by a name (a letter or `_`, then letters,
+/// digits, `_` or `-`) or by a bracket: `[42]`, `["json string"]` or `['string']` (where `\'` is
+/// a quote). So `$`, `$.a.b`, `a.b`, `$['a.b'][0]` and `$.['a'].b` are all paths.
 fn parse_json_path(p: &str) -> Option<Vec<Seg>> {
-    let mut rest = p.trim().strip_prefix('$')?;
+    if p == "$" {
+        return Some(Vec::new());
+    }
+    let mut rest = p.strip_prefix('$').unwrap_or(p);
     let mut segs = Vec::new();
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix('.') {
-            let end = r.find(['.', '[']).unwrap_or(r.len());
-            if end == 0 {
-                return None;
-            }
-            segs.push(Seg::Key(r[..end].to_string()));
-            rest = &r[end..];
-        } else if let Some(r) = rest.strip_prefix('[') {
-            let quote = r.chars().next()?;
-            if quote == '\'' || quote == '"' {
-                let body = &r[1..];
-                let end = body.find(quote)?;
-                segs.push(Seg::Key(body[..end].to_string()));
-                rest = body[end + 1..].strip_prefix(']')?;
-            } else {
-                let end = r.find(']')?;
-                segs.push(Seg::Index(r[..end].trim().parse().ok()?));
-                rest = &r[end + 1..];
-            }
-        } else {
-            return None;
+    loop {
+        let (seg, r) = path_element(rest)?;
+        segs.push(seg);
+        rest = r;
+        if rest.is_empty() {
+            return Some(segs);
         }
     }
-    Some(segs)
+}
+
+/// One element of a JSON path and the text after it.
+fn path_element(s: &str) -> Option<(Seg, &str)> {
+    let s = s.strip_prefix('.').unwrap_or(s);
+    if let Some(r) = s.strip_prefix('[') {
+        let (seg, r) = bracket_body(r)?;
+        return Some((seg, r.strip_prefix(']')?));
+    }
+    let mut chars = s.char_indices();
+    let (_, first) = chars.next()?;
+    if !(first.is_alphabetic() || first == '_') {
+        return None;
+    }
+    let end = chars
+        .find(|&(_, c)| !(c.is_alphabetic() || c.is_ascii_digit() || c == '_' || c == '-'))
+        .map_or(s.len(), |(i, _)| i);
+    Some((Seg::Key(s[..end].to_string()), &s[end..]))
+}
+
+/// Inside `[…]`: an index, a double-quoted JSON string or a single-quoted string.
+fn bracket_body(s: &str) -> Option<(Seg, &str)> {
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    if digits > 0 {
+        return Some((Seg::Index(s[..digits].parse().ok()?), &s[digits..]));
+    }
+    let quote = s.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    // The body as the text of a JSON string: escapes kept, a single-quoted body's `\'` becomes
+    // `'` and its `"` becomes `\"`.
+    let mut json = String::from("\"");
+    let mut chars = s[1..].char_indices();
+    loop {
+        let (i, c) = chars.next()?;
+        match c {
+            '\\' => {
+                let (_, e) = chars.next()?;
+                if e == '\'' && quote == '\'' {
+                    json.push('\'');
+                } else {
+                    json.push('\\');
+                    json.push(e);
+                }
+            }
+            c if c == quote => {
+                json.push('"');
+                let key: String = serde_json::from_str(&json).ok()?;
+                return Some((Seg::Key(key), &s[1 + i + 1..]));
+            }
+            '"' => json.push_str("\\\""),
+            c => json.push(c),
+        }
+    }
 }
 
 fn lookup_path<'a>(v: &'a Json, path: &str) -> Option<&'a Json> {
@@ -687,8 +728,26 @@ mod tests {
                 Seg::Index(2)
             ])
         );
-        assert_eq!(parse_json_path("a.b"), None);
-        assert_eq!(parse_json_path("$.."), None);
+        // Hasura's grammar: `$` and the first dot are optional, a dot may precede a bracket.
+        let key = |k: &str| Seg::Key(k.into());
+        assert_eq!(parse_json_path("a.b"), Some(vec![key("a"), key("b")]));
+        assert_eq!(
+            parse_json_path("$.['https://myapp.com/jwt/claims'].role.allowed"),
+            Some(vec![
+                key("https://myapp.com/jwt/claims"),
+                key("role"),
+                key("allowed")
+            ])
+        );
+        assert_eq!(
+            parse_json_path(r#"$["a\"b"]['it\'s "x"'][10]"#),
+            Some(vec![key("a\"b"), key("it's \"x\""), Seg::Index(10)])
+        );
+        for bad in [
+            "", "$.", "$..", "$.1a", "$[a]", "$['a'", "$['a']x!", "$.a b", "$[-1]",
+        ] {
+            assert_eq!(parse_json_path(bad), None, "{bad}");
+        }
         let v = serde_json::json!({"a": {"b.c": [0, 1, {"x": 1}]}});
         assert_eq!(
             lookup_path(&v, "$.a['b.c'][2].x"),
