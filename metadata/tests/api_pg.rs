@@ -326,3 +326,39 @@ async fn metadata_api_end_to_end() {
         .unwrap_err();
     assert_eq!(e["body"]["code"], "parse-failed");
 }
+
+/// `reload_metadata` answers Hasura's `is_consistent` (and the inconsistent objects when false).
+#[tokio::test]
+async fn reload_metadata_reports_consistency() {
+    let Some(pg) = common::TempPg::start() else {
+        eprintln!("skipping: no Postgres server binaries");
+        return;
+    };
+    let db = pg.connect().await;
+    let mut st = load(&db, &Config::default()).await.expect("load");
+    let reload = json!({"type": "reload_metadata", "args": {}});
+    let r = call(&mut st, &db, Endpoint::V1Metadata, reload.clone()).await;
+    assert_eq!(
+        r.unwrap(),
+        json!({"message": "success", "is_consistent": true})
+    );
+    let mut exported = call(
+        &mut st,
+        &db,
+        Endpoint::V1Metadata,
+        json!({"type": "export_metadata", "args": {}}),
+    )
+    .await
+    .unwrap();
+    exported["sources"][0]["tables"] = json!([{"table": {"schema": "public", "name": "nope"}}]);
+    let replace = json!({"type": "replace_metadata", "args": {"metadata": exported, "allow_inconsistent_metadata": true}});
+    call(&mut st, &db, Endpoint::V1Metadata, replace)
+        .await
+        .unwrap();
+    let r = call(&mut st, &db, Endpoint::V1Metadata, reload)
+        .await
+        .unwrap();
+    assert_eq!(r["message"], "success");
+    assert_eq!(r["is_consistent"], false);
+    assert_eq!(r["inconsistent_objects"][0]["type"], "table", "{r}");
+}

@@ -1152,9 +1152,15 @@ async fn reload_metadata<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiErr
     cx.reread().await?;
     cx.reintrospect().await?;
     let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
+    // Hasura answers whether the reloaded metadata is consistent, with the inconsistent
+    // objects when it is not.
+    let mut answer = json!({"message": "success", "is_consistent": now.is_empty()});
+    if !now.is_empty() {
+        answer["inconsistent_objects"] = json!(now);
+    }
     cx.baseline = now;
     cx.md_changed = true;
-    Ok(success())
+    Ok(answer)
 }
 
 fn clear_metadata<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
