@@ -129,6 +129,9 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let listener = listener.into_std()?;
     let count = threads.count.max(1);
+    // Like Hasura, the `jwk_url` sets are fetched before the first request is accepted.
+    app.engine.refresh_jwks(native_http()).await;
+    tokio::spawn(refresh_jwks(app.clone(), shutdown.clone()));
     // `Some(deadline)`: stop accepting, drain until then.
     let (stop, stopped) = tokio::sync::watch::channel(None);
     let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
@@ -247,6 +250,29 @@ fn native_http() -> &'static crate::http_client::NativeHttp {
         crate::http_client::NativeHttp::new(Duration::from_secs(10))
             .expect("the TLS backend of the HTTP client initialises")
     })
+}
+
+/// Hasura's background JWK refresh: every second, the `jwk_url` sets that are missing or stale
+/// (per their `Cache-Control` / `Expires`) are fetched again, until the shutdown.
+async fn refresh_jwks(app: Arc<App>, shutdown: crate::shutdown::Shutdown) {
+    if app
+        .engine
+        .config()
+        .jwt_secrets
+        .iter()
+        .all(|s| s.jwk_url().is_none())
+    {
+        return;
+    }
+    let stop = shutdown.requested();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        app.engine.refresh_jwks(native_http()).await;
+    }
 }
 
 /// The OS clock, for JWT `exp`/`nbf`/`iat` and JWK-set freshness.
