@@ -1132,6 +1132,9 @@ async fn replace_metadata<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resul
         cx.reintrospect().await?;
     }
     let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
+    if let Some(e) = super::role_cycle_error(&now) {
+        return Err(e.at("$"));
+    }
     if !now.is_empty() && !allow_inconsistent {
         let mut e =
             ApiError::new("unexpected", "cannot continue due to inconsistent metadata").at("$");
