@@ -150,3 +150,31 @@ fn permission_limit_bounds_every_row_list() {
     let rendered: Vec<String> = cases.iter().map(|q| format!("{q}\n{}\n", sql(q))).collect();
     insta::assert_snapshot!(rendered.join("\n"));
 }
+
+/// Numbers in exponent notation are bound as plain decimals (`money` and integer input read no
+/// exponent: Hasura's `_inc: {money_col: -2E-2}`), exactly; other text is unchanged.
+#[test]
+fn exponent_numbers_bind_as_plain_decimals() {
+    use graphedge_core::encode::{plain_decimal, scalar_text};
+    for (n, want) in [
+        ("-2E-2", Some("-0.02")),
+        ("1.5e3", Some("1500")),
+        ("12.345E1", Some("123.45")),
+        ("+7e0", Some("7")),
+        ("0.000e5", Some("0")),
+        (
+            "123456789012345678901234567890e-30",
+            Some("0.12345678901234567890123456789"),
+        ),
+        ("1e-3", Some("0.001")),
+        ("42", None),
+        ("1.5", None),
+        ("1e99999", None),
+        ("e5", None),
+        ("1x2e3", None),
+    ] {
+        assert_eq!(plain_decimal(n).as_deref(), want, "{n}");
+    }
+    assert_eq!(scalar_text(&Value::Number("-2E-2".into())), "-0.02");
+    assert_eq!(scalar_text(&Value::Number("3.25".into())), "3.25");
+}
