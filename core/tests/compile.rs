@@ -178,3 +178,51 @@ fn exponent_numbers_bind_as_plain_decimals() {
     assert_eq!(scalar_text(&Value::Number("-2E-2".into())), "-0.02");
     assert_eq!(scalar_text(&Value::Number("3.25".into())), "3.25");
 }
+
+/// PostGIS operator arguments in a permission may be session variables, every one of them
+/// (Hasura's `$st_d_within: {distance: X-Hasura-Geom-Dist, from: X-Hasura-Geom-Val}`).
+#[test]
+fn session_variables_as_postgis_arguments() {
+    use graphedge_core::ParamSpec;
+    let mut schema = blog_schema();
+    let author = &mut schema.tables[0];
+    author.columns.push(col("geom", "geometry"));
+    let within = obj(&[
+        ("distance", Value::String("X-Hasura-Geom-Dist".into())),
+        ("from", Value::String("X-Hasura-Geom-Val".into())),
+        ("use_spheroid", Value::String("X-Hasura-Spheroid".into())),
+    ]);
+    let select = author.permissions.get_mut("user").unwrap().select.as_mut();
+    select.unwrap().filter = obj(&[("geom", obj(&[("$st_d_within", within)]))]);
+    let mut session = user_session("user", "1");
+    for (k, v) in [
+        ("x-hasura-geom-dist", "2.5"),
+        (
+            "x-hasura-geom-val",
+            r#"{"type":"Point","coordinates":[0,0]}"#,
+        ),
+    ] {
+        session.vars.insert(k.into(), v.into());
+    }
+    let vars = owned_vars(&[]);
+    let req = Request {
+        query: "{ author { id } }",
+        operation_name: None,
+        variables: &vars,
+    };
+    let plan = compile(&schema, &session, &req, &Options::default()).unwrap();
+    assert!(plan.sql.contains("ST_DWithin("), "{}", plan.sql);
+    for var in ["x-hasura-geom-dist", "x-hasura-geom-val"] {
+        assert!(
+            plan.params.contains(&ParamSpec::Session(var.into())),
+            "{var}: {:?}",
+            plan.params
+        );
+    }
+    // `use_spheroid` only applies to geography.
+    assert!(!plan
+        .params
+        .contains(&ParamSpec::Session("x-hasura-spheroid".into())));
+    let bound = plan.bind(&vars, &session).unwrap();
+    assert!(bound.contains(&Some("2.5".into())), "{bound:?}");
+}
