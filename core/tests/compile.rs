@@ -226,3 +226,40 @@ fn session_variables_as_postgis_arguments() {
     let bound = plan.bind(&vars, &session).unwrap();
     assert!(bound.contains(&Some("2.5".into())), "{bound:?}");
 }
+
+/// The `path` argument of json/jsonb columns: Hasura's JSON path, applied with `#>`.
+#[test]
+fn json_column_path_argument() {
+    let mut schema = blog_schema();
+    schema.tables[0].columns.push(col("meta", "jsonb"));
+    let session = user_session("admin", "1");
+    let run = |query: &str, variables: &[(&str, Value)]| {
+        let vars = owned_vars(variables);
+        let req = Request {
+            query,
+            operation_name: None,
+            variables: &vars,
+        };
+        compile(&schema, &session, &req, &Options::default())
+            .map(|plan| (plan.sql.clone(), plan.bind(&vars, &session).unwrap()))
+            .map_err(|e| format!("{} {} {}", e.code.as_str(), e.path, e.message))
+    };
+    let (sql, bound) = run(r#"{ author { meta(path: "$.a['b c'][0]") } }"#, &[]).unwrap();
+    assert!(sql.contains(r#""meta" #> $1::text[])"#), "{sql}");
+    assert_eq!(bound, [Some(r#"{"a","b c","0"}"#.to_string())]);
+    let q = "query($p: String) { author { meta(path: $p) } }";
+    let (_, bound) = run(q, &[("p", Value::String("x.y".into()))]).unwrap();
+    assert_eq!(bound, [Some(r#"{"x","y"}"#.to_string())]);
+    let (sql, _) = run(q, &[]).unwrap();
+    assert!(!sql.contains("#>"), "{sql}");
+    let e = run(r#"{ author { meta(path: "$.1") } }"#, &[]).unwrap_err();
+    assert!(
+        e.starts_with("validation-failed $.selectionSet.author.selectionSet.meta.args.path parse json path error: $.1."),
+        "{e}"
+    );
+    let e = run(r#"{ author { name(path: "$.a") } }"#, &[]).unwrap_err();
+    assert_eq!(
+        e,
+        "validation-failed $.selectionSet.author.selectionSet.name 'name' has no argument named 'path'"
+    );
+}

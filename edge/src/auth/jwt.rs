@@ -7,6 +7,7 @@
 //!
 //! Error codes and messages follow Hasura's (`invalid-jwt` `Could not verify JWT: JWTExpired`,
 //! `jwt-invalid-claims`, `jwt-missing-role-claims`, ...).
+use graphedge_core::jsonpath::{parse as parse_json_path, Seg};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -619,85 +620,6 @@ fn session_text(v: &Json) -> String {
             out
         }
         other => other.to_string(),
-    }
-}
-
-/// One step of a JSON path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Seg {
-    Key(String),
-    Index(usize),
-}
-
-/// Parses a JSON path with Hasura's grammar (`Data.Parser.JSONPath`): an optional `$`, then one
-/// or more elements, each an optional `.` followed by a name (a letter or `_`, then letters,
-/// digits, `_` or `-`) or by a bracket: `[42]`, `["json string"]` or `['string']` (where `\'` is
-/// a quote). So `$`, `$.a.b`, `a.b`, `$['a.b'][0]` and `$.['a'].b` are all paths.
-fn parse_json_path(p: &str) -> Option<Vec<Seg>> {
-    if p == "$" {
-        return Some(Vec::new());
-    }
-    let mut rest = p.strip_prefix('$').unwrap_or(p);
-    let mut segs = Vec::new();
-    loop {
-        let (seg, r) = path_element(rest)?;
-        segs.push(seg);
-        rest = r;
-        if rest.is_empty() {
-            return Some(segs);
-        }
-    }
-}
-
-/// One element of a JSON path and the text after it.
-fn path_element(s: &str) -> Option<(Seg, &str)> {
-    let s = s.strip_prefix('.').unwrap_or(s);
-    if let Some(r) = s.strip_prefix('[') {
-        let (seg, r) = bracket_body(r)?;
-        return Some((seg, r.strip_prefix(']')?));
-    }
-    let mut chars = s.char_indices();
-    let (_, first) = chars.next()?;
-    if !(first.is_alphabetic() || first == '_') {
-        return None;
-    }
-    let end = chars
-        .find(|&(_, c)| !(c.is_alphabetic() || c.is_ascii_digit() || c == '_' || c == '-'))
-        .map_or(s.len(), |(i, _)| i);
-    Some((Seg::Key(s[..end].to_string()), &s[end..]))
-}
-
-/// Inside `[…]`: an index, a double-quoted JSON string or a single-quoted string.
-fn bracket_body(s: &str) -> Option<(Seg, &str)> {
-    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    if digits > 0 {
-        return Some((Seg::Index(s[..digits].parse().ok()?), &s[digits..]));
-    }
-    let quote = s.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-    // The body as the text of a JSON string: escapes kept, a single-quoted body's `\'` becomes
-    // `'` and its `"` becomes `\"`.
-    let mut json = String::from("\"");
-    let mut chars = s[1..].char_indices();
-    loop {
-        let (i, c) = chars.next()?;
-        match c {
-            '\\' => {
-                let (_, e) = chars.next()?;
-                if e == '\'' && quote == '\'' {
-                    json.push('\'');
-                } else {
-                    json.push('\\');
-                    json.push(e);
-                }
-            }
-            c if c == quote => {
-                json.push('"');
-                let key: String = serde_json::from_str(&json).ok()?;
-                return Some((Seg::Key(key), &s[1 + i + 1..]));
-            }
-            '"' => json.push_str("\\\""),
-            c => json.push(c),
-        }
     }
 }
 
