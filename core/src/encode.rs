@@ -338,7 +338,7 @@ fn check_value(v: &Value, ty: &crate::parse::ast::Type, path: &str, absent: bool
     }
 }
 
-fn type_text(ty: &crate::parse::ast::Type) -> String {
+pub(crate) fn type_text(ty: &crate::parse::ast::Type) -> String {
     use crate::parse::ast::Type;
     match ty {
         Type::Named(n) => n.clone(),

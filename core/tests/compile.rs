@@ -263,3 +263,42 @@ fn json_column_path_argument() {
         "validation-failed $.selectionSet.author.selectionSet.name 'name' has no argument named 'path'"
     );
 }
+
+/// A variable given for a column value must be declared with the column's scalar type
+/// (GraphQL's "all variable usages are allowed"; Hasura: input coercion is not variable
+/// coercion, `Int` is refused where `Float` is expected).
+#[test]
+fn variables_for_column_values_have_the_column_type() {
+    let schema = blog_schema();
+    let session = user_session("admin", "1");
+    let run = |query: &str| {
+        let vars = owned_vars(&[("v", Value::Number("1".into()))]);
+        let req = Request {
+            query,
+            operation_name: None,
+            variables: &vars,
+        };
+        compile(&schema, &session, &req, &Options::default())
+            .map(|_| ())
+            .map_err(|e| format!("{} {}", e.path, e.message))
+    };
+    let cases = [
+        ("mutation($v: String!) { insert_author_one(object: {name: $v}) { id } }", None),
+        (
+            "mutation($v: Int) { insert_author_one(object: {name: $v}) { id } }",
+            Some("$.selectionSet.insert_author_one.args.object.name variable 'v' is declared as 'Int', but used where 'String' is expected"),
+        ),
+        (
+            "mutation($v: Float!) { update_author(where: {}, _inc: {id: $v}) { affected_rows } }",
+            Some("$.selectionSet.update_author.args._inc.id variable 'v' is declared as 'Float!', but used where 'Int' is expected"),
+        ),
+        ("mutation($v: Int!) { update_author(where: {}, _inc: {id: $v}) { affected_rows } }", None),
+        (
+            "query($v: String) { author_by_pk(id: $v) { id } }",
+            Some("$.selectionSet.author_by_pk.args.id variable 'v' is declared as 'String', but used where 'Int' is expected"),
+        ),
+    ];
+    for (query, want) in cases {
+        assert_eq!(run(query).err().as_deref(), want, "{query}");
+    }
+}

@@ -772,7 +772,7 @@ fn ins_object<'a>(
                 ));
             }
             let col = &table.columns[c];
-            let e = values::typed(ctx, val, &col.pg_type, col.enum_table, &p)?;
+            let e = values::column_value(ctx, val, col, &p)?;
             o.cols.push((c, e));
             continue;
         }
@@ -1307,12 +1307,8 @@ fn update<'a>(
                     let _ = &lhs;
                     let cur = sql::ident(&col.name);
                     let e = match op {
-                        "_set" => values::typed(ctx, cv, &col.pg_type, col.enum_table, &cp)?,
-                        "_inc" => format!(
-                            "{} + {}",
-                            cur,
-                            values::typed(ctx, cv, &col.pg_type, None, &cp)?
-                        ),
+                        "_set" => values::column_value(ctx, cv, col, &cp)?,
+                        "_inc" => format!("{} + {}", cur, values::column_value(ctx, cv, col, &cp)?),
                         "_append" => format!(
                             "{} || {}",
                             cur,
@@ -1478,7 +1474,7 @@ fn delete<'a>(
             ));
         };
         let col = &table.columns[c];
-        let e = values::typed(ctx, v, &col.pg_type, col.enum_table, &p)?;
+        let e = values::column_value(ctx, v, col, &p)?;
         conds.push(format!("{}.{} = {}", a, sql::ident(&col.name), e));
     }
     if by_pk {

@@ -465,13 +465,7 @@ fn by_pk<'a>(ctx: &mut Ctx<'a>, t: TableId, f: &Merged<'a>, path: &str) -> Resul
                 format!("missing required field '{}'", col.gql_name),
             ));
         };
-        let r = values::typed(
-            ctx,
-            v,
-            &col.pg_type,
-            col.enum_table,
-            &sub(&args_path, &col.gql_name),
-        )?;
+        let r = values::column_value(ctx, v, col, &sub(&args_path, &col.gql_name))?;
         conds.push(format!(
             "{}.{} = {}",
             sql::ident(&alias),
