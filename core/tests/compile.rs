@@ -302,3 +302,36 @@ fn variables_for_column_values_have_the_column_type() {
         assert_eq!(run(query).err().as_deref(), want, "{query}");
     }
 }
+
+/// `where` of an update or delete is required (`<table>_bool_exp!`): a literal null is an error.
+#[test]
+fn null_where_of_update_and_delete() {
+    let schema = blog_schema();
+    let session = user_session("admin", "1");
+    let vars = owned_vars(&[]);
+    for (field, query) in [
+        (
+            "update_author",
+            r#"mutation { update_author(where: null, _set: {name: ""}) { affected_rows } }"#,
+        ),
+        (
+            "delete_author",
+            "mutation { delete_author(where: null) { affected_rows } }",
+        ),
+    ] {
+        let req = Request {
+            query,
+            operation_name: None,
+            variables: &vars,
+        };
+        let e = compile(&schema, &session, &req, &Options::default()).unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.path.as_str(), e.message.as_str()),
+            (
+                "validation-failed",
+                format!("$.selectionSet.{field}.args.where").as_str(),
+                "expected an object for type 'author_bool_exp', but found null"
+            )
+        );
+    }
+}

@@ -1238,6 +1238,7 @@ fn update<'a>(
         match k.as_str() {
             "where" if by_pk.is_none() => {
                 seen_where = true;
+                required_where(v, &table.gql_name, &p)?;
                 if let Some(c) = boolexp::compile(ctx, &Scope::new(t, &alias), v, &p, Mode::User)? {
                     conds.push(c);
                 }
@@ -1453,6 +1454,7 @@ fn delete<'a>(
         let p = sub(&args_path, k);
         if !by_pk && k == "where" {
             seen_where = true;
+            required_where(v, &table.gql_name, &p)?;
             if let Some(c) = boolexp::compile(ctx, &Scope::new(t, &alias), v, &p, Mode::User)? {
                 conds.push(c);
             }
@@ -1509,4 +1511,19 @@ fn delete<'a>(
     let c = m.cte(ctx, body);
     m.top.push(c);
     Ok(m)
+}
+
+/// The `where` of an update or delete is a non-null `<table>_bool_exp!`: a literal `null` is
+/// Hasura's validation error (a variable's value is checked against its declared type).
+fn required_where(v: &Value, table: &str, path: &str) -> Result<()> {
+    if matches!(v, Value::Null) {
+        return Err(Error::validation(
+            path,
+            format!(
+                "expected an object for type '{}_bool_exp', but found null",
+                table
+            ),
+        ));
+    }
+    Ok(())
 }
