@@ -89,7 +89,7 @@ pub fn scalar_text(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
         Value::Boolean(b) => if *b { "true" } else { "false" }.to_string(),
-        Value::Number(n) => n.clone(),
+        Value::Number(n) => plain_decimal(n).unwrap_or_else(|| n.clone()),
         Value::String(s) | Value::Enum(s) => s.clone(),
         Value::Variable(n) => n.clone(),
         Value::List(_) | Value::Object(_) => {
@@ -101,6 +101,50 @@ pub fn scalar_text(v: &Value) -> String {
 }
 
 /// A Postgres array literal: `{1,2,"a \"b\""}`; nested lists become nested arrays.
+/// Largest exponent [`plain_decimal`] expands (beyond it the number is out of range for every
+/// Postgres numeric type anyway, and the text would only grow).
+const MAX_EXPANDED_EXPONENT: i64 = 1000;
+
+/// A number in exponent notation (`-2E-2`) as plain decimal text (`-0.02`), exactly, digit by
+/// digit: Postgres' `money` (and integer) input does not read exponents, `numeric` and `float`
+/// read both. `None` when `n` has no exponent or is not a number.
+pub fn plain_decimal(n: &str) -> Option<String> {
+    let (mantissa, exp) = n.split_once(['e', 'E'])?;
+    let exp: i64 = exp.parse().ok()?;
+    if exp.abs() > MAX_EXPANDED_EXPONENT {
+        return None;
+    }
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa.strip_prefix('+').unwrap_or(mantissa)),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() && frac.is_empty()
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let digits = format!("{int}{frac}");
+    let point = int.len() as i64 + exp;
+    let len = digits.len() as i64;
+    let (int, frac) = if point <= 0 {
+        (String::new(), "0".repeat((-point) as usize) + &digits)
+    } else if point >= len {
+        (digits + &"0".repeat((point - len) as usize), String::new())
+    } else {
+        let (i, f) = digits.split_at(point as usize);
+        (i.to_string(), f.to_string())
+    };
+    let int = int.trim_start_matches('0');
+    let frac = frac.trim_end_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    Some(if frac.is_empty() {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac}")
+    })
+}
+
 pub fn write_pg_array(out: &mut String, v: &Value) {
     match v {
         Value::List(items) => {
@@ -300,7 +344,7 @@ fn check_value(v: &Value, ty: &crate::parse::ast::Type, path: &str, absent: bool
     }
 }
 
-fn type_text(ty: &crate::parse::ast::Type) -> String {
+pub(crate) fn type_text(ty: &crate::parse::ast::Type) -> String {
     use crate::parse::ast::Type;
     match ty {
         Type::Named(n) => n.clone(),

@@ -14,6 +14,7 @@ mod compile;
 pub mod encode;
 pub mod error;
 pub mod introspection;
+pub mod jsonpath;
 pub mod limits;
 pub mod model;
 pub mod parse;

@@ -133,6 +133,10 @@ pub struct Relationship {
     /// Pairs (column of this table, column of the target) that must be equal.
     pub mapping: Vec<(ColumnId, ColumnId)>,
     pub comment: Option<String>,
+    /// An object relationship through a foreign key of this table (`foreign_key_constraint_on`
+    /// its own columns): when those columns are all NOT NULL the target row always exists, and
+    /// Hasura types the field non-null. False for reverse foreign keys and manual mappings.
+    pub local_fk: bool,
 }
 
 /// One argument of a SQL function.
@@ -203,6 +207,16 @@ pub struct RootFieldNames {
     pub update_many: String,
     pub delete: String,
     pub delete_by_pk: String,
+    /// `custom_root_fields` comments by root field kind (`select`, `select_by_pk`, …); they
+    /// replace the default descriptions (`""`: no description).
+    pub comments: BTreeMap<String, String>,
+}
+
+impl RootFieldNames {
+    /// The description of the root field of `kind`: its comment, else `default`.
+    pub fn description(&self, kind: &str, default: String) -> String {
+        self.comments.get(kind).cloned().unwrap_or(default)
+    }
 }
 
 /// Which columns a permission exposes.

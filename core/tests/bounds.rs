@@ -37,6 +37,7 @@ fn schema() -> Schema {
             target: t,
             mapping: vec![(0, 0)],
             comment: None,
+            local_fk: true,
         });
     }
     s

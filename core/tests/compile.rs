@@ -170,3 +170,188 @@ snap!(
     "query q($o: Int) { article_aggregate(order_by: {id: asc}, offset: $o) { aggregate { count } nodes { title author { name } } } }",
     &[("o", Value::Number("3".into()))]
 );
+
+/// Numbers in exponent notation are bound as plain decimals (`money` and integer input read no
+/// exponent: Hasura's `_inc: {money_col: -2E-2}`), exactly; other text is unchanged.
+#[test]
+fn exponent_numbers_bind_as_plain_decimals() {
+    use graphedge_core::encode::{plain_decimal, scalar_text};
+    for (n, want) in [
+        ("-2E-2", Some("-0.02")),
+        ("1.5e3", Some("1500")),
+        ("12.345E1", Some("123.45")),
+        ("+7e0", Some("7")),
+        ("0.000e5", Some("0")),
+        (
+            "123456789012345678901234567890e-30",
+            Some("0.12345678901234567890123456789"),
+        ),
+        ("1e-3", Some("0.001")),
+        ("42", None),
+        ("1.5", None),
+        ("1e99999", None),
+        ("e5", None),
+        ("1x2e3", None),
+    ] {
+        assert_eq!(plain_decimal(n).as_deref(), want, "{n}");
+    }
+    assert_eq!(scalar_text(&Value::Number("-2E-2".into())), "-0.02");
+    assert_eq!(scalar_text(&Value::Number("3.25".into())), "3.25");
+}
+
+/// PostGIS operator arguments in a permission may be session variables, every one of them
+/// (Hasura's `$st_d_within: {distance: X-Hasura-Geom-Dist, from: X-Hasura-Geom-Val}`).
+#[test]
+fn session_variables_as_postgis_arguments() {
+    use graphedge_core::ParamSpec;
+    let mut schema = blog_schema();
+    let author = &mut schema.tables[0];
+    author.columns.push(col("geom", "geometry"));
+    let within = obj(&[
+        ("distance", Value::String("X-Hasura-Geom-Dist".into())),
+        ("from", Value::String("X-Hasura-Geom-Val".into())),
+        ("use_spheroid", Value::String("X-Hasura-Spheroid".into())),
+    ]);
+    let select = author.permissions.get_mut("user").unwrap().select.as_mut();
+    select.unwrap().filter = obj(&[("geom", obj(&[("$st_d_within", within)]))]);
+    let mut session = user_session("user", "1");
+    for (k, v) in [
+        ("x-hasura-geom-dist", "2.5"),
+        (
+            "x-hasura-geom-val",
+            r#"{"type":"Point","coordinates":[0,0]}"#,
+        ),
+    ] {
+        session.vars.insert(k.into(), v.into());
+    }
+    let vars = owned_vars(&[]);
+    let req = Request {
+        query: "{ author { id } }",
+        operation_name: None,
+        variables: &vars,
+    };
+    let plan = compile(&schema, &session, &req, &Options::default()).unwrap();
+    assert!(plan.sql.contains("ST_DWithin("), "{}", plan.sql);
+    for var in ["x-hasura-geom-dist", "x-hasura-geom-val"] {
+        assert!(
+            plan.params.contains(&ParamSpec::Session(var.into())),
+            "{var}: {:?}",
+            plan.params
+        );
+    }
+    // `use_spheroid` only applies to geography.
+    assert!(!plan
+        .params
+        .contains(&ParamSpec::Session("x-hasura-spheroid".into())));
+    let bound = plan.bind(&vars, &session).unwrap();
+    assert!(bound.contains(&Some("2.5".into())), "{bound:?}");
+}
+
+/// The `path` argument of json/jsonb columns: Hasura's JSON path, applied with `#>`.
+#[test]
+fn json_column_path_argument() {
+    let mut schema = blog_schema();
+    schema.tables[0].columns.push(col("meta", "jsonb"));
+    let session = user_session("admin", "1");
+    let run = |query: &str, variables: &[(&str, Value)]| {
+        let vars = owned_vars(variables);
+        let req = Request {
+            query,
+            operation_name: None,
+            variables: &vars,
+        };
+        compile(&schema, &session, &req, &Options::default())
+            .map(|plan| (plan.sql.clone(), plan.bind(&vars, &session).unwrap()))
+            .map_err(|e| format!("{} {} {}", e.code.as_str(), e.path, e.message))
+    };
+    let (sql, bound) = run(r#"{ author { meta(path: "$.a['b c'][0]") } }"#, &[]).unwrap();
+    assert!(sql.contains(r#""meta" #> $1::text[])"#), "{sql}");
+    assert_eq!(bound, [Some(r#"{"a","b c","0"}"#.to_string())]);
+    let q = "query($p: String) { author { meta(path: $p) } }";
+    let (_, bound) = run(q, &[("p", Value::String("x.y".into()))]).unwrap();
+    assert_eq!(bound, [Some(r#"{"x","y"}"#.to_string())]);
+    let (sql, _) = run(q, &[]).unwrap();
+    assert!(!sql.contains("#>"), "{sql}");
+    let e = run(r#"{ author { meta(path: "$.1") } }"#, &[]).unwrap_err();
+    assert!(
+        e.starts_with("validation-failed $.selectionSet.author.selectionSet.meta.args.path parse json path error: $.1."),
+        "{e}"
+    );
+    let e = run(r#"{ author { name(path: "$.a") } }"#, &[]).unwrap_err();
+    assert_eq!(
+        e,
+        "validation-failed $.selectionSet.author.selectionSet.name 'name' has no argument named 'path'"
+    );
+}
+
+/// A variable given for a column value must be declared with the column's scalar type
+/// (GraphQL's "all variable usages are allowed"; Hasura: input coercion is not variable
+/// coercion, `Int` is refused where `Float` is expected).
+#[test]
+fn variables_for_column_values_have_the_column_type() {
+    let schema = blog_schema();
+    let session = user_session("admin", "1");
+    let run = |query: &str| {
+        let vars = owned_vars(&[("v", Value::Number("1".into()))]);
+        let req = Request {
+            query,
+            operation_name: None,
+            variables: &vars,
+        };
+        compile(&schema, &session, &req, &Options::default())
+            .map(|_| ())
+            .map_err(|e| format!("{} {}", e.path, e.message))
+    };
+    let cases = [
+        ("mutation($v: String!) { insert_author_one(object: {name: $v}) { id } }", None),
+        (
+            "mutation($v: Int) { insert_author_one(object: {name: $v}) { id } }",
+            Some("$.selectionSet.insert_author_one.args.object.name variable 'v' is declared as 'Int', but used where 'String' is expected"),
+        ),
+        (
+            "mutation($v: Float!) { update_author(where: {}, _inc: {id: $v}) { affected_rows } }",
+            Some("$.selectionSet.update_author.args._inc.id variable 'v' is declared as 'Float!', but used where 'Int' is expected"),
+        ),
+        ("mutation($v: Int!) { update_author(where: {}, _inc: {id: $v}) { affected_rows } }", None),
+        (
+            "query($v: String) { author_by_pk(id: $v) { id } }",
+            Some("$.selectionSet.author_by_pk.args.id variable 'v' is declared as 'String', but used where 'Int' is expected"),
+        ),
+    ];
+    for (query, want) in cases {
+        assert_eq!(run(query).err().as_deref(), want, "{query}");
+    }
+}
+
+/// `where` of an update or delete is required (`<table>_bool_exp!`): a literal null is an error.
+#[test]
+fn null_where_of_update_and_delete() {
+    let schema = blog_schema();
+    let session = user_session("admin", "1");
+    let vars = owned_vars(&[]);
+    for (field, query) in [
+        (
+            "update_author",
+            r#"mutation { update_author(where: null, _set: {name: ""}) { affected_rows } }"#,
+        ),
+        (
+            "delete_author",
+            "mutation { delete_author(where: null) { affected_rows } }",
+        ),
+    ] {
+        let req = Request {
+            query,
+            operation_name: None,
+            variables: &vars,
+        };
+        let e = compile(&schema, &session, &req, &Options::default()).unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.path.as_str(), e.message.as_str()),
+            (
+                "validation-failed",
+                format!("$.selectionSet.{field}.args.where").as_str(),
+                "expected an object for type 'author_bool_exp', but found null"
+            )
+        );
+    }
+}

@@ -74,6 +74,7 @@ fn blog() -> graphedge_core::Schema {
         target: 1,
         mapping: vec![(0, 2)],
         comment: None,
+        local_fk: false,
     });
     author.computed_fields.push(ComputedField {
         name: "name_upper".into(),
@@ -106,6 +107,7 @@ fn blog() -> graphedge_core::Schema {
         target: 0,
         mapping: vec![(2, 0)],
         comment: None,
+        local_fk: true,
     });
 
     // Role `user`: authors' id and name only, no aggregations; articles without `meta`, with
@@ -191,6 +193,7 @@ fn enums() -> graphedge_core::Schema {
         target: 0,
         mapping: vec![(2, 0)],
         comment: None,
+        local_fk: true,
     });
     users.permissions.insert(
         "anonymous".into(),
@@ -863,4 +866,48 @@ impl Json {
         go(self, 0, &mut s);
         s
     }
+}
+
+/// Hasura's nullability of object relationships (non-null only through a foreign key of this
+/// table whose columns are NOT NULL) and descriptions from comments (`""`: none).
+#[test]
+fn object_relationship_nullability_and_comments() {
+    let mut s = blog();
+    let rel = |name: &str, target: usize, mapping: (usize, usize), local_fk: bool| Relationship {
+        name: name.into(),
+        kind: RelKind::Object,
+        target,
+        mapping: vec![mapping],
+        comment: None,
+        local_fk,
+    };
+    // author.id → article.author_id (NOT NULL): a reverse foreign key, nullable;
+    // article.id → author.id: a manual mapping, nullable.
+    s.tables[0]
+        .relationships
+        .push(rel("some_article", 1, (0, 2), false));
+    s.tables[1]
+        .relationships
+        .push(rel("same_id_author", 0, (0, 0), false));
+    let rf = &mut s.tables[0].root_fields;
+    rf.comments
+        .insert("select".into(), "Authors, all of them".into());
+    rf.comments.insert("select_by_pk".into(), String::new());
+    s.tables[0].columns[1].description = Some(String::new());
+    let t = ts(&s, "admin");
+    let q = |ty: &str, f: &str| t.field(ty, f).map(|f| f.ty.to_sdl());
+    assert_eq!(q("article", "author").as_deref(), Some("author!"));
+    assert_eq!(q("author", "some_article").as_deref(), Some("article"));
+    assert_eq!(q("article", "same_id_author").as_deref(), Some("author"));
+    let desc = |ty: &str, f: &str| t.field(ty, f).unwrap().description.clone();
+    assert_eq!(
+        desc("query_root", "author").as_deref(),
+        Some("Authors, all of them")
+    );
+    assert_eq!(desc("query_root", "author_by_pk"), None);
+    assert_eq!(desc("author", "name"), None);
+    assert_eq!(
+        desc("query_root", "author_aggregate").as_deref(),
+        Some("fetch aggregated fields from the table: \"author\"")
+    );
 }

@@ -52,6 +52,7 @@ fn rel(name: &str, kind: RelKind, target: usize, mapping: Vec<(usize, usize)>) -
         target,
         mapping,
         comment: None,
+        local_fk: kind == RelKind::Object,
     }
 }
 

@@ -198,6 +198,17 @@ impl Engine {
         &self.jwks
     }
 
+    /// Refetches the JWK set of every `jwk_url` JWT secret whose set is missing or stale (per
+    /// its `Cache-Control` / `Expires`), like Hasura's background JWK refresh: a host with a
+    /// timer calls this every second so keys rotate without waiting for a token. Needs the clock.
+    pub async fn refresh_jwks(&self, http: &impl http::HttpClient) {
+        let Some(now) = self.now() else { return };
+        for url in self.config.jwt_secrets.iter().filter_map(|s| s.jwk_url()) {
+            // A fresh set is returned untouched; failures are kept for the next token's answer.
+            let _ = self.jwks.keys(url, None, now, http).await;
+        }
+    }
+
     pub(crate) fn now(&self) -> Option<i64> {
         self.clock.as_ref().map(|c| c.now_unix())
     }

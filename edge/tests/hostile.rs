@@ -34,6 +34,7 @@ fn rel(name: &str, kind: RelKind, target: usize, mapping: (usize, usize)) -> Rel
         target,
         mapping: vec![mapping],
         comment: None,
+        local_fk: kind == RelKind::Object,
     }
 }
 
@@ -67,6 +68,7 @@ fn schema() -> Schema {
                 update_many: format!("update_{name}_many"),
                 delete: format!("delete_{name}"),
                 delete_by_pk: format!("delete_{name}_by_pk"),
+                comments: Default::default(),
             },
             columns,
             primary_key: vec![0],

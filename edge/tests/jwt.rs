@@ -479,7 +479,18 @@ fn claims_options() {
             "x-hasura-default-role": {"path": "$.role", "default": "viewer"}
         }}),
     ));
+    // Hasura's path grammar: a dot may precede a bracket.
+    let map_bracket = config(with(
+        base.clone(),
+        json!({"claims_map": {
+            "x-hasura-allowed-roles": {"path": "$.['https://myapp.com/jwt/claims'].role.allowed"},
+            "x-hasura-default-role": {"path": "$.['https://myapp.com/jwt/claims'].role.default"},
+            "x-hasura-user-id": {"path": "$.['https://myapp.com/jwt/claims'].user.id"}
+        }}),
+    ));
+    let app_claims = json!({"https://myapp.com/jwt/claims": {"user": {"id": "3"}, "role": {"allowed": ["user", "editor"], "default": "editor"}}});
     let cases: Vec<Case> = vec![
+        ("claims_map dotted bracket paths", &map_bracket, t(app_claims), Expect::Ok("editor", &[("x-hasura-user-id", "3")])),
         ("claims_namespace", &custom_ns, t(drop_ns(json!({"https://myapp/claims": inner.clone()}))), Expect::Ok("user", &[("x-hasura-user-id", "7")])),
         ("claims_namespace missing", &custom_ns, t(json!({})), Expect::Err("jwt-invalid-claims", "claims key: 'https://myapp/claims' not found")),
         ("claims_namespace_path", &path, t(drop_ns(json!({"hasura": {"claims.v1": inner.clone()}}))), Expect::Ok("user", &[("x-hasura-user-id", "7")])),
@@ -507,7 +518,7 @@ fn claims_options() {
         (json!({"type": "ES256", "key": RSA_PUBLIC}), "Invalid JWK: invalid ES256 public key: unknown/unsupported algorithm OID: 1.2.840.10045.2.1"),
         (json!({"type": "RS256", "key": "not a pem"}), "Invalid JWK: expected a PEM public key"),
         (with(base.clone(), json!({"claims_namespace": "a", "claims_namespace_path": "$.b"})), "claims_namespace and claims_namespace_path both cannot be set"),
-        (with(base.clone(), json!({"claims_namespace_path": "b"})), "invalid JSON path claims_namespace_path error: \"b\""),
+        (with(base.clone(), json!({"claims_namespace_path": "$..b"})), "invalid JSON path claims_namespace_path error: \"$..b\""),
         (with(base.clone(), json!({"claims_map": {"x-hasura-default-role": "user"}})), "x-hasura-allowed-roles is expected but not found"),
         (with(base.clone(), json!({"header": {"type": "Query"}})), "expected 'type' is 'Authorization' or 'Cookie' or 'CustomHeader'"),
         (json!({"jwk_url": "ftp://keys"}), "jwk_url must be an http(s) URL, got \"ftp://keys\""),

@@ -326,3 +326,90 @@ async fn metadata_api_end_to_end() {
         .unwrap_err();
     assert_eq!(e["body"]["code"], "parse-failed");
 }
+
+/// `reload_metadata` answers Hasura's `is_consistent` (and the inconsistent objects when false).
+#[tokio::test]
+async fn reload_metadata_reports_consistency() {
+    let Some(pg) = common::TempPg::start() else {
+        eprintln!("skipping: no Postgres server binaries");
+        return;
+    };
+    let db = pg.connect().await;
+    let mut st = load(&db, &Config::default()).await.expect("load");
+    let reload = json!({"type": "reload_metadata", "args": {}});
+    let r = call(&mut st, &db, Endpoint::V1Metadata, reload.clone()).await;
+    assert_eq!(
+        r.unwrap(),
+        json!({"message": "success", "is_consistent": true})
+    );
+    let mut exported = call(
+        &mut st,
+        &db,
+        Endpoint::V1Metadata,
+        json!({"type": "export_metadata", "args": {}}),
+    )
+    .await
+    .unwrap();
+    exported["sources"][0]["tables"] = json!([{"table": {"schema": "public", "name": "nope"}}]);
+    let replace = json!({"type": "replace_metadata", "args": {"metadata": exported, "allow_inconsistent_metadata": true}});
+    call(&mut st, &db, Endpoint::V1Metadata, replace)
+        .await
+        .unwrap();
+    let r = call(&mut st, &db, Endpoint::V1Metadata, reload)
+        .await
+        .unwrap();
+    assert_eq!(r["message"], "success");
+    assert_eq!(r["is_consistent"], false);
+    assert_eq!(r["inconsistent_objects"][0]["type"], "table", "{r}");
+}
+
+/// Inherited roles forming a cycle are refused with Hasura's 400 `cyclic-dependency`, the cycle
+/// written as a list whose first role is repeated at the end; also by `replace_metadata`.
+#[tokio::test]
+async fn inherited_role_cycles_are_refused() {
+    let Some(pg) = common::TempPg::start() else {
+        eprintln!("skipping: no Postgres server binaries");
+        return;
+    };
+    let db = pg.connect().await;
+    let mut st = load(&db, &Config::default()).await.expect("load");
+    let add = |name: &str, set: &[&str]| json!({"type": "add_inherited_role", "args": {"role_name": name, "role_set": set}});
+    for (name, set) in [("b", ["a", "user"]), ("a", ["b", "user"])] {
+        let r = call(&mut st, &db, Endpoint::V1Metadata, add(name, &set)).await;
+        if name == "b" {
+            r.unwrap();
+            continue;
+        }
+        let e = r.unwrap_err();
+        assert_eq!(e["status"], 400, "{e}");
+        assert_eq!(e["body"]["code"], "cyclic-dependency", "{e}");
+        assert_eq!(
+            e["body"]["error"],
+            r#"found cycle(s) in roles: ["a","b","a"]"#
+        );
+    }
+    let mut exported = call(
+        &mut st,
+        &db,
+        Endpoint::V1Metadata,
+        json!({"type": "export_metadata", "args": {}}),
+    )
+    .await
+    .unwrap();
+    exported["inherited_roles"] = json!([
+        {"role_name": "c", "role_set": ["e", "x"]},
+        {"role_name": "d", "role_set": ["c", "y"]},
+        {"role_name": "e", "role_set": ["d", "z"]}
+    ]);
+    for allow in [false, true] {
+        let replace = json!({"type": "replace_metadata", "args": {"metadata": exported.clone(), "allow_inconsistent_metadata": allow}});
+        let e = call(&mut st, &db, Endpoint::V1Metadata, replace)
+            .await
+            .unwrap_err();
+        assert_eq!(e["body"]["code"], "cyclic-dependency", "{e}");
+        assert_eq!(
+            e["body"]["error"],
+            r#"found cycle(s) in roles: ["c","e","d","c"]"#
+        );
+    }
+}

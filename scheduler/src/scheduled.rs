@@ -227,21 +227,7 @@ pub fn resolve_webhook_template(
     url: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = url;
-    while let Some(i) = rest.find("{{") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| format!("webhook {url:?}: unterminated {{{{ template"))?;
-        let var = after[..end].trim();
-        let value =
-            env(var).ok_or_else(|| format!("environment variable {var:?} (webhook) is not set"))?;
-        out.push_str(&value);
-        rest = &after[end + 2..];
-    }
-    out.push_str(rest);
+    let out = graphedge_metadata::events::webhook::resolve_template(url, env)?;
     deliver::check_url(&out)?;
     Ok(out)
 }

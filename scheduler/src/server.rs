@@ -129,12 +129,15 @@ pub async fn serve(
     shutdown: &crate::shutdown::Shutdown,
 ) -> std::io::Result<()> {
     crate::logging::configure(&app.engine.config().ops.log);
-    prefetch_jwks(&app).await;
     if let Ok(addr) = listener.local_addr() {
         crate::logging::startup_configuration(app.engine.config(), addr);
     }
     let listener = listener.into_std()?;
     let count = threads.count.max(1);
+    // Like Hasura, the `jwk_url` sets are fetched before the first request is accepted (each
+    // fetch logged as `jwk-refresh-log`).
+    app.engine.refresh_jwks(&JwkHttp).await;
+    tokio::spawn(refresh_jwks(app.clone(), shutdown.clone()));
     // `Some(deadline)`: stop accepting, drain until then.
     let (stop, stopped) = tokio::sync::watch::channel(None);
     let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
@@ -271,16 +274,26 @@ impl graphedge_edge::http::HttpClient for JwkHttp {
     }
 }
 
-/// Fetches the JWK set of every `jwk_url` secret once before serving, as Hasura does (tokens
-/// then find their keys cached; the fetch is logged; after a failure tokens get its error until
-/// the cache retries, a second later).
-async fn prefetch_jwks(app: &App) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let config = app.engine.config();
-    for url in config.jwt_secrets.iter().filter_map(|s| s.jwk_url()) {
-        let _ = app.engine.jwks().keys(url, None, now, &JwkHttp).await;
+/// Hasura's background JWK refresh: every second, the `jwk_url` sets that are missing or stale
+/// (per their `Cache-Control` / `Expires`) are fetched again, until the shutdown.
+async fn refresh_jwks(app: Arc<App>, shutdown: crate::shutdown::Shutdown) {
+    if app
+        .engine
+        .config()
+        .jwt_secrets
+        .iter()
+        .all(|s| s.jwk_url().is_none())
+    {
+        return;
+    }
+    let stop = shutdown.requested();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        app.engine.refresh_jwks(&JwkHttp).await;
     }
 }
 

@@ -310,9 +310,23 @@ fn hasura_behaviour() {
                     "template": "{\"id\": {{$body.event.data.new.id}}, \"op\": {{$body.event.op}}}"}}}),
     );
     assert_eq!(s, 200, "{r}");
-    assert_eq!(installed(&server), 4); // t_all: 3 ops, t_transform: insert
+    // A `{{VAR}}` template in `webhook`, resolved from the environment at delivery.
+    let (s, r) = create_trigger(
+        &server,
+        json!({"name": "t_template", "table": "t", "webhook": "{{HOOK_BASE}}/templated",
+            "insert": {"columns": "*"}}),
+    );
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(installed(&server), 5); // t_all: 3 ops, t_transform and t_template: insert
     let hook = format!("{}/all", recv.base);
-    let _sched = Scheduler::start(&url, &[("HOOK_URL", &hook), ("HOOK_SECRET", "sekret")]);
+    let _sched = Scheduler::start(
+        &url,
+        &[
+            ("HOOK_URL", &hook),
+            ("HOOK_SECRET", "sekret"),
+            ("HOOK_BASE", &recv.base),
+        ],
+    );
 
     let (s, r) = server.graphql(
         &[("x-hasura-role", "admin")],
@@ -330,8 +344,8 @@ fn hasura_behaviour() {
     let manual_id = inv["event_id"].as_str().unwrap().to_string();
     // Every event the changes made is settled (an unexpected one, e.g. for the update of an
     // unwatched column, would be in the log): the receiver has all there will be.
-    wait_until("4 + 1 deliveries", Duration::from_secs(60), || {
-        recv.count("/all") >= 4 && recv.count("/transformed") >= 1
+    wait_until("4 + 1 + 1 deliveries", Duration::from_secs(60), || {
+        recv.count("/all") >= 4 && recv.count("/transformed") >= 1 && recv.count("/templated") >= 1
     });
     wait_until("every event settled", Duration::from_secs(60), || {
         count(
@@ -412,7 +426,7 @@ fn hasura_behaviour() {
         count(
             &server,
             "SELECT count(*) FROM graphedge.event_log WHERE delivered",
-        ) == 5
+        ) == 6 // t_all: 3 + 1 manual; t_transform, t_template: 1 each
     });
     let (s, logs) = metadata(
         &server,
@@ -485,6 +499,12 @@ fn hasura_behaviour() {
             "webhook_from_env": "HOOK_URL",
             "headers": [{"name": "X-Static", "value": "s1"}, {"name": "X-Env", "value_from_env": "HOOK_SECRET"}]})
     );
+
+    let (s, r) = metadata(
+        &server,
+        json!({"type": "pg_delete_event_trigger", "args": {"name": "t_template"}}),
+    );
+    assert_eq!(s, 200, "{r}");
 
     // Delete removes the Postgres triggers; the legacy name creates on /v1/query.
     let (s, r) = metadata(

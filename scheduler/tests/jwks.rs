@@ -7,6 +7,8 @@
 //!   a failing JWKS host keeps the last good set, key/algorithm confusion through a JWK set.
 //! * `native_server_verifies_jwk_url_tokens` — the `graphedge serve` binary with a `jwk_url`
 //!   secret (proves the server passes its HTTP client and clock to the edge).
+//! * `native_server_refreshes_stale_sets` — like Hasura, `serve` refetches a set whose
+//!   `Cache-Control` made it stale in the background, without any token arriving.
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -406,5 +408,27 @@ fn native_server_verifies_jwk_url_tokens() {
     let (_, body) = server.post("/v1/metadata", &[("Authorization", &expired)], "{}");
     assert_eq!(body["error"], "Could not verify JWT: JWTExpired");
     assert_eq!(server_jwks.hits(), 1, "the set is fetched once and cached");
+    drop(rt);
+}
+
+#[test]
+fn native_server_refreshes_stale_sets() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let jwks = rt.block_on(JwksServer::start());
+    jwks.serve(&[rsa_jwk("k1")], &[("Cache-Control", "no-cache")]);
+    let (_pg, url) = common::database();
+    let secret = json!({"jwk_url": jwks.url}).to_string();
+    let _server =
+        common::Server::start_with(&url, &["--admin-secret", "sekret", "--jwt-secret", &secret]);
+    // Fetched at start-up, then again about every second (stale at once); no token is sent.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while jwks.hits() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hits: {}",
+            jwks.hits()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     drop(rt);
 }

@@ -964,12 +964,14 @@ fn geo_op(
                 return Err(Error::validation(path, "expected distance and from"));
             };
             let from_sql = rhs(ctx, &from, ty, None, &sub(path, "from"), mode)?;
-            let dist_sql = values::typed(
+            // Every argument may be a session variable in a permission, like `from`.
+            let dist_sql = rhs(
                 ctx,
                 &dist,
                 &PgType::scalar("float8"),
                 None,
                 &sub(path, "distance"),
+                mode,
             )?;
             let func = if op == "_st_d_within" {
                 "ST_DWithin"
@@ -980,12 +982,13 @@ fn geo_op(
                 Some(s) if ty.udt == "geography" => {
                     format!(
                         ", {}",
-                        values::typed(
+                        rhs(
                             ctx,
                             &s,
                             &PgType::scalar("bool"),
                             None,
-                            &sub(path, "use_spheroid")
+                            &sub(path, "use_spheroid"),
+                            mode
                         )?
                     )
                 }

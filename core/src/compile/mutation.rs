@@ -789,7 +789,7 @@ fn ins_object<'a>(
                 ));
             }
             let col = &table.columns[c];
-            let e = values::typed(ctx, val, &col.pg_type, col.enum_table, &p)?;
+            let e = values::column_value(ctx, val, col, &p)?;
             o.cols.push((c, e));
             continue;
         }
@@ -1255,6 +1255,7 @@ fn update<'a>(
         match k.as_str() {
             "where" if by_pk.is_none() => {
                 seen_where = true;
+                required_where(v, &table.gql_name, &p)?;
                 if let Some(c) = boolexp::compile(ctx, &Scope::new(t, &alias), v, &p, Mode::User)? {
                     conds.push(c);
                 }
@@ -1338,17 +1339,9 @@ fn update<'a>(
                     let _ = &lhs;
                     let cur = sql::ident(&col.name);
                     let e = match op {
-                        "_set" => values::typed(ctx, cv, &col.pg_type, col.enum_table, &cp)?,
-                        "_inc" => format!(
-                            "{} + {}",
-                            cur,
-                            values::typed(ctx, cv, &col.pg_type, None, &cp)?
-                        ),
-                        "_mul" => format!(
-                            "{} * {}",
-                            cur,
-                            values::typed(ctx, cv, &col.pg_type, None, &cp)?
-                        ),
+                        "_set" => values::column_value(ctx, cv, col, &cp)?,
+                        "_inc" => format!("{} + {}", cur, values::column_value(ctx, cv, col, &cp)?),
+                        "_mul" => format!("{} * {}", cur, values::column_value(ctx, cv, col, &cp)?),
                         "_append" => format!(
                             "{} || {}",
                             cur,
@@ -1493,6 +1486,7 @@ fn delete<'a>(
         let p = sub(&args_path, k);
         if !by_pk && k == "where" {
             seen_where = true;
+            required_where(v, &table.gql_name, &p)?;
             if let Some(c) = boolexp::compile(ctx, &Scope::new(t, &alias), v, &p, Mode::User)? {
                 conds.push(c);
             }
@@ -1514,7 +1508,7 @@ fn delete<'a>(
             ));
         };
         let col = &table.columns[c];
-        let e = values::typed(ctx, v, &col.pg_type, col.enum_table, &p)?;
+        let e = values::column_value(ctx, v, col, &p)?;
         conds.push(format!("{}.{} = {}", a, sql::ident(&col.name), e));
     }
     if by_pk {
@@ -1549,4 +1543,19 @@ fn delete<'a>(
     let c = m.cte(ctx, body);
     m.top.push(c);
     Ok(m)
+}
+
+/// The `where` of an update or delete is a non-null `<table>_bool_exp!`: a literal `null` is
+/// Hasura's validation error (a variable's value is checked against its declared type).
+fn required_where(v: &Value, table: &str, path: &str) -> Result<()> {
+    if matches!(v, Value::Null) {
+        return Err(Error::validation(
+            path,
+            format!(
+                "expected an object for type '{}_bool_exp', but found null",
+                table
+            ),
+        ));
+    }
+    Ok(())
 }

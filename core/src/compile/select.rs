@@ -2,7 +2,7 @@
 //! (`_by_pk`, object relationships), aggregates, computed fields and tracked functions.
 use alloc::borrow::ToOwned;
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use super::boolexp::{self, Mode, Scope};
@@ -15,7 +15,7 @@ use crate::model::{
     ComputedField, Function, FunctionArg, FunctionReturn, PgType, RelKind, TableId,
 };
 use crate::parse::ast::Selection;
-use crate::plan::ParamSpec;
+use crate::plan::{Encoding, ParamSpec};
 use crate::value::Value;
 
 pub(super) fn not_found(path: &str, name: &str, type_name: &str) -> Error {
@@ -472,13 +472,7 @@ fn by_pk<'a>(ctx: &mut Ctx<'a>, t: TableId, f: &Merged<'a>, path: &str) -> Resul
                 format!("missing required field '{}'", col.gql_name),
             ));
         };
-        let r = values::typed(
-            ctx,
-            v,
-            &col.pg_type,
-            col.enum_table,
-            &sub(&args_path, &col.gql_name),
-        )?;
+        let r = values::column_value(ctx, v, col, &sub(&args_path, &col.gql_name))?;
         conds.push(format!(
             "{}.{} = {}",
             sql::ident(&alias),
@@ -495,6 +489,34 @@ fn by_pk<'a>(ctx: &mut Ctx<'a>, t: TableId, f: &Merged<'a>, path: &str) -> Resul
         sql::ident(&alias),
         boolexp::and_or_true(conds)
     ))
+}
+
+/// The `path` argument of a json/jsonb column (Hasura's JSON path, e.g. `$.a[0]`) as the
+/// parameter of a `text[]` for `#>`; `None` when null.
+fn json_path_arg(ctx: &mut Ctx<'_>, v: &Value, path: &str) -> Result<Option<String>> {
+    let text = match ctx.shaping_value(v)? {
+        Value::Null => return Ok(None),
+        Value::String(s) => s,
+        _ => return Err(Error::validation(path, "expected a string for path")),
+    };
+    let steps = crate::jsonpath::parse(&text).ok_or_else(|| {
+        Error::validation(
+            path,
+            format!(
+                "parse json path error: {}. Accept letters, digits, underscore (_) or hyphen (-) only. Use quotes enclosed in bracket ([\"...\"]) if there is any special character",
+                text
+            ),
+        )
+    })?;
+    let items = steps
+        .into_iter()
+        .map(|s| match s {
+            crate::jsonpath::Seg::Key(k) => Value::String(k),
+            crate::jsonpath::Seg::Index(i) => Value::String(i.to_string()),
+        })
+        .collect();
+    let array = crate::encode::encode(&Value::List(items), Encoding::PgArray)?;
+    Ok(Some(ctx.param(ParamSpec::Const(array))))
 }
 
 /// Output expression of a column value (stringified numbers, GeoJSON, inherited-role cells).
@@ -539,20 +561,22 @@ pub(super) fn row_json<'a>(
         } else if name == "__typename" {
             format!("{}::text", sql::literal(type_name))
         } else if let Some(c) = table.column_by_gql(name).filter(|c| perm.column(*c)) {
-            if !f.field.arguments.is_empty() || !f.field.selection_set.is_empty() {
-                if let Some((a, _)) = f.field.arguments.first() {
+            let col = &table.columns[c];
+            let mut json_path = None;
+            for (a, v) in &f.field.arguments {
+                if a != "path" || !matches!(col.pg_type.udt.as_str(), "json" | "jsonb") {
                     return Err(Error::validation(
                         &p,
                         format!("'{}' has no argument named '{}'", name, a),
                     ));
                 }
+                json_path = json_path_arg(ctx, v, &sub(&sub(&p, "args"), "path"))?;
             }
-            let col = &table.columns[c];
-            let mut e = output(
-                ctx,
-                format!("{}.{}", sql::ident(alias), sql::ident(&col.name)),
-                &col.pg_type,
-            );
+            let mut value = format!("{}.{}", sql::ident(alias), sql::ident(&col.name));
+            if let Some(steps) = json_path {
+                value = format!("({} #> {}::text[])", value, steps);
+            }
+            let mut e = output(ctx, value, &col.pg_type);
             if let Some(cf) = perm.column_filter(c) {
                 if let Some(cond) =
                     boolexp::compile(ctx, &Scope::new(t, alias), cf, "$", Mode::Permission)?

@@ -11,6 +11,42 @@ use crate::model::{PgType, TableId};
 use crate::plan::Encoding;
 use crate::value::Value;
 
+/// [`typed`] for the value of a column (insert objects, `_set`, `_inc`, primary-key
+/// arguments): a variable must be declared with the column's scalar type, as GraphQL's
+/// "variable usages are allowed" rule requires (`Int` is not accepted where `Float` is
+/// expected). Enum-table and array columns are not checked here.
+pub fn column_value(
+    ctx: &mut Ctx<'_>,
+    v: &Value,
+    col: &crate::model::Column,
+    path: &str,
+) -> Result<String> {
+    if let (Value::Variable(name), None, None) = (v, col.enum_table, &col.pg_type.element) {
+        let declared = ctx.var_defs.iter().find(|d| &d.name == name).map(|d| &d.ty);
+        let expected = crate::introspection::scalars::scalar_name(&col.pg_type.udt);
+        if let Some(declared) = declared {
+            let named = match declared {
+                crate::parse::ast::Type::NonNull(t) => t.as_ref(),
+                t => t,
+            };
+            if let crate::parse::ast::Type::Named(n) = named {
+                if *n != expected {
+                    return Err(Error::validation(
+                        path,
+                        format!(
+                            "variable '{}' is declared as '{}', but used where '{}' is expected",
+                            name,
+                            crate::encode::type_text(declared),
+                            expected
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    typed(ctx, v, &col.pg_type, col.enum_table, path)
+}
+
 /// The SQL expression for `v` as a value of type `ty` (`$1::"pg_catalog"."int4"`).
 /// `enum_table`: the column references an enum table, whose values are checked.
 pub fn typed(

@@ -325,9 +325,12 @@ impl<'a> Builder<'a> {
         t: &Table,
         target: TableId,
         mapping: &[(ColumnId, ColumnId)],
+        local_fk: bool,
     ) -> bool {
         let tt = &self.schema.tables[target];
-        if mapping.is_empty() {
+        // Hasura: non-null only through a foreign key of this table whose columns are all
+        // NOT NULL (a reverse foreign key or a manual mapping may find no row).
+        if mapping.is_empty() || !local_fk {
             return false;
         }
         let all_nn = mapping
@@ -499,7 +502,7 @@ impl<'a> Builder<'a> {
             match rel.kind {
                 RelKind::Object => {
                     let mut ty = named(&tg);
-                    if self.object_rel_non_null(t, rel.target, &rel.mapping) {
+                    if self.object_rel_non_null(t, rel.target, &rel.mapping, rel.local_fk) {
                         ty = ty.non_null();
                     }
                     obj.fields.push(
@@ -971,7 +974,12 @@ impl<'a> Builder<'a> {
             }
             out.push(
                 FieldDef::new(rf.insert.clone(), named(&resp))
-                    .desc(format!("insert data into the table: \"{}\"", lbl))
+                    .desc(
+                        rf.description(
+                            "insert",
+                            format!("insert data into the table: \"{}\"", lbl),
+                        ),
+                    )
                     .args(args),
             );
             if sel.is_some() {
@@ -985,7 +993,10 @@ impl<'a> Builder<'a> {
                 }
                 out.push(
                     FieldDef::new(rf.insert_one.clone(), named(&g))
-                        .desc(format!("insert a single row into the table: \"{}\"", lbl))
+                        .desc(rf.description(
+                            "insert_one",
+                            format!("insert a single row into the table: \"{}\"", lbl),
+                        ))
                         .args(args),
                 );
             }
@@ -1080,7 +1091,9 @@ impl<'a> Builder<'a> {
             args.push(where_upd());
             out.push(
                 FieldDef::new(rf.update.clone(), named(&resp))
-                    .desc(format!("update data of the table: \"{}\"", lbl))
+                    .desc(
+                        rf.description("update", format!("update data of the table: \"{}\"", lbl)),
+                    )
                     .args(args),
             );
             if pk_selectable {
@@ -1092,7 +1105,10 @@ impl<'a> Builder<'a> {
                 ));
                 out.push(
                     FieldDef::new(rf.update_by_pk.clone(), named(&g))
-                        .desc(format!("update single row of the table: \"{}\"", lbl))
+                        .desc(rf.description(
+                            "update_by_pk",
+                            format!("update single row of the table: \"{}\"", lbl),
+                        ))
                         .args(args),
                 );
             }
@@ -1102,7 +1118,10 @@ impl<'a> Builder<'a> {
             self.add(updates);
             out.push(
                 FieldDef::new(rf.update_many.clone(), named(&resp).list())
-                    .desc(format!("update multiples rows of table: \"{}\"", lbl))
+                    .desc(rf.description(
+                        "update_many",
+                        format!("update multiples rows of table: \"{}\"", lbl),
+                    ))
                     .args(vec![InputValue::new(
                         "updates",
                         TypeRef::list_nn(format!("{}_updates", g)),
@@ -1114,7 +1133,12 @@ impl<'a> Builder<'a> {
         if view.delete && sel.is_some() {
             out.push(
                 FieldDef::new(rf.delete.clone(), named(&resp))
-                    .desc(format!("delete data from the table: \"{}\"", lbl))
+                    .desc(
+                        rf.description(
+                            "delete",
+                            format!("delete data from the table: \"{}\"", lbl),
+                        ),
+                    )
                     .args(vec![InputValue::new(
                         "where",
                         named(format!("{}_bool_exp", g)).non_null(),
@@ -1124,7 +1148,10 @@ impl<'a> Builder<'a> {
             if pk_selectable {
                 out.push(
                     FieldDef::new(rf.delete_by_pk.clone(), named(&g))
-                        .desc(format!("delete single row from the table: \"{}\"", lbl))
+                        .desc(rf.description(
+                            "delete_by_pk",
+                            format!("delete single row from the table: \"{}\"", lbl),
+                        ))
                         .args(self.pk_args(tid)),
                 );
             }
@@ -1183,7 +1210,9 @@ impl<'a> Builder<'a> {
         if allowed("select") {
             out.push(
                 FieldDef::new(rf.select.clone(), TypeRef::list_nn(g))
-                    .desc(format!("fetch data from the table: \"{}\"", lbl))
+                    .desc(
+                        rf.description("select", format!("fetch data from the table: \"{}\"", lbl)),
+                    )
                     .args(self.select_args(tid)),
             );
         }
@@ -1193,9 +1222,9 @@ impl<'a> Builder<'a> {
                     rf.select_aggregate.clone(),
                     named(format!("{}_aggregate", g)).non_null(),
                 )
-                .desc(format!(
-                    "fetch aggregated fields from the table: \"{}\"",
-                    lbl
+                .desc(rf.description(
+                    "select_aggregate",
+                    format!("fetch aggregated fields from the table: \"{}\"", lbl),
                 ))
                 .args(self.select_args(tid)),
             );
@@ -1205,9 +1234,12 @@ impl<'a> Builder<'a> {
         if pk_ok && allowed("select_by_pk") {
             out.push(
                 FieldDef::new(rf.select_by_pk.clone(), named(g))
-                    .desc(format!(
-                        "fetch data from the table: \"{}\" using primary key columns",
-                        lbl
+                    .desc(rf.description(
+                        "select_by_pk",
+                        format!(
+                            "fetch data from the table: \"{}\" using primary key columns",
+                            lbl
+                        ),
                     ))
                     .args(self.pk_args(tid)),
             );

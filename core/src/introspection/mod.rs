@@ -16,7 +16,7 @@ mod build;
 mod meta;
 mod relay;
 mod resolve;
-mod scalars;
+pub(crate) mod scalars;
 mod sdl;
 pub mod types;
 

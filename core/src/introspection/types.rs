@@ -112,7 +112,7 @@ impl InputValue {
         }
     }
     pub fn desc(mut self, d: impl Into<String>) -> Self {
-        self.description = Some(d.into());
+        self.description = described(d.into());
         self
     }
     pub fn default(mut self, d: impl Into<String>) -> Self {
@@ -140,11 +140,11 @@ impl FieldDef {
         }
     }
     pub fn desc(mut self, d: impl Into<String>) -> Self {
-        self.description = Some(d.into());
+        self.description = described(d.into());
         self
     }
     pub fn desc_opt(mut self, d: Option<String>) -> Self {
-        self.description = d;
+        self.description = d.and_then(described);
         self
     }
     pub fn args(mut self, args: Vec<InputValue>) -> Self {
@@ -195,11 +195,11 @@ impl TypeDef {
         }
     }
     pub fn desc(mut self, d: impl Into<String>) -> Self {
-        self.description = Some(d.into());
+        self.description = described(d.into());
         self
     }
     pub fn desc_opt(mut self, d: Option<String>) -> Self {
-        self.description = d;
+        self.description = d.and_then(described);
         self
     }
     pub fn field(&self, name: &str) -> Option<&FieldDef> {
@@ -264,4 +264,9 @@ impl TypeSystem {
     pub fn directive(&self, name: &str) -> Option<&DirectiveDef> {
         self.directives.iter().find(|d| d.name == name)
     }
+}
+
+/// A description as Hasura shows it: an empty one (an explicit `comment: ""`) is none.
+fn described(d: String) -> Option<String> {
+    (!d.is_empty()).then_some(d)
 }

@@ -34,6 +34,7 @@ pub fn root_fields(n: &str) -> RootFieldNames {
         update_many: format!("update_{n}_many"),
         delete: format!("delete_{n}"),
         delete_by_pk: format!("delete_{n}_by_pk"),
+        comments: Default::default(),
     }
 }
 
@@ -138,6 +139,7 @@ pub fn blog_schema() -> Schema {
             target: 1,
             mapping: vec![(0, 3)],
             comment: None,
+            local_fk: false,
         }],
         computed_fields: vec![],
         permissions: author_perms,
@@ -166,6 +168,7 @@ pub fn blog_schema() -> Schema {
             target: 0,
             mapping: vec![(3, 0)],
             comment: None,
+            local_fk: true,
         }],
         computed_fields: vec![],
         permissions: article_perms,

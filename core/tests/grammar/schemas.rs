@@ -49,6 +49,7 @@ fn table(name: &str, cols: &[Col], rels: &[Rel]) -> Table {
                 target,
                 mapping: mapping.to_vec(),
                 comment: None,
+                local_fk: object,
             })
             .collect(),
         computed_fields: vec![],

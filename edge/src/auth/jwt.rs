@@ -7,6 +7,7 @@
 //!
 //! Error codes and messages follow Hasura's (`invalid-jwt` `Could not verify JWT: JWTExpired`,
 //! `jwt-invalid-claims`, `jwt-missing-role-claims`, ...).
+use graphedge_core::jsonpath::{parse as parse_json_path, Seg};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -622,44 +623,6 @@ fn session_text(v: &Json) -> String {
     }
 }
 
-/// One step of a JSON path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Seg {
-    Key(String),
-    Index(usize),
-}
-
-/// Parses Hasura's JSON paths: `$`, `$.a.b`, `$['a.b']`, `$["a"][0]`.
-fn parse_json_path(p: &str) -> Option<Vec<Seg>> {
-    let mut rest = p.trim().strip_prefix('$')?;
-    let mut segs = Vec::new();
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix('.') {
-            let end = r.find(['.', '[']).unwrap_or(r.len());
-            if end == 0 {
-                return None;
-            }
-            segs.push(Seg::Key(r[..end].to_string()));
-            rest = &r[end..];
-        } else if let Some(r) = rest.strip_prefix('[') {
-            let quote = r.chars().next()?;
-            if quote == '\'' || quote == '"' {
-                let body = &r[1..];
-                let end = body.find(quote)?;
-                segs.push(Seg::Key(body[..end].to_string()));
-                rest = body[end + 1..].strip_prefix(']')?;
-            } else {
-                let end = r.find(']')?;
-                segs.push(Seg::Index(r[..end].trim().parse().ok()?));
-                rest = &r[end + 1..];
-            }
-        } else {
-            return None;
-        }
-    }
-    Some(segs)
-}
-
 fn lookup_path<'a>(v: &'a Json, path: &str) -> Option<&'a Json> {
     let mut cur = v;
     for seg in parse_json_path(path)? {
@@ -687,8 +650,26 @@ mod tests {
                 Seg::Index(2)
             ])
         );
-        assert_eq!(parse_json_path("a.b"), None);
-        assert_eq!(parse_json_path("$.."), None);
+        // Hasura's grammar: `$` and the first dot are optional, a dot may precede a bracket.
+        let key = |k: &str| Seg::Key(k.into());
+        assert_eq!(parse_json_path("a.b"), Some(vec![key("a"), key("b")]));
+        assert_eq!(
+            parse_json_path("$.['https://myapp.com/jwt/claims'].role.allowed"),
+            Some(vec![
+                key("https://myapp.com/jwt/claims"),
+                key("role"),
+                key("allowed")
+            ])
+        );
+        assert_eq!(
+            parse_json_path(r#"$["a\"b"]['it\'s "x"'][10]"#),
+            Some(vec![key("a\"b"), key("it's \"x\""), Seg::Index(10)])
+        );
+        for bad in [
+            "", "$.", "$..", "$.1a", "$[a]", "$['a'", "$['a']x!", "$.a b", "$[-1]",
+        ] {
+            assert_eq!(parse_json_path(bad), None, "{bad}");
+        }
         let v = serde_json::json!({"a": {"b.c": [0, 1, {"x": 1}]}});
         assert_eq!(
             lookup_path(&v, "$.a['b.c'][2].x"),

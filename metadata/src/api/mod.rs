@@ -228,6 +228,31 @@ pub(crate) struct Cx<'a, D> {
     pub connection: Option<Connection>,
 }
 
+/// Hasura refuses metadata whose inherited roles form a cycle outright (400
+/// `cyclic-dependency`), even where inconsistencies are allowed.
+pub(crate) const ROLE_CYCLE: &str = "found cycle(s) in roles: ";
+
+/// The error for the inherited-role cycles among `inconsistencies`, if any.
+pub(crate) fn role_cycle_error(inconsistencies: &[Inconsistency]) -> Option<ApiError> {
+    let cycles: Vec<&str> = inconsistencies
+        .iter()
+        .filter_map(|i| Some(&i.reason[i.reason.find(ROLE_CYCLE)? + ROLE_CYCLE.len()..]))
+        .collect();
+    if cycles.is_empty() {
+        return None;
+    }
+    let mut unique: Vec<&str> = Vec::new();
+    for c in cycles {
+        if !unique.contains(&c) {
+            unique.push(c);
+        }
+    }
+    Some(ApiError::new(
+        "cyclic-dependency",
+        format!("{ROLE_CYCLE}{}", unique.join(", ")),
+    ))
+}
+
 impl<D: Database> Cx<'_, D> {
     /// Accepts the metadata change just made, or fails with the first inconsistency it
     /// introduced.
@@ -238,7 +263,9 @@ impl<D: Database> Cx<'_, D> {
         if let Some(new) = now.iter().find(|i| {
             !self.baseline.contains(i) && i.kind != "inherited role permission inconsistency"
         }) {
-            let code = if new.reason.contains("already defined")
+            let code = if new.reason.contains(ROLE_CYCLE) {
+                "cyclic-dependency"
+            } else if new.reason.contains("already defined")
                 || new.reason.contains("already exists")
             {
                 "already-exists"

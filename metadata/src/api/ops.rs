@@ -1141,6 +1141,9 @@ async fn replace_metadata<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resul
         cx.reintrospect().await?;
     }
     let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
+    if let Some(e) = super::role_cycle_error(&now) {
+        return Err(e.at("$"));
+    }
     if !now.is_empty() && !allow_inconsistent {
         let mut e =
             ApiError::new("unexpected", "cannot continue due to inconsistent metadata").at("$");
@@ -1161,9 +1164,15 @@ async fn reload_metadata<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiErr
     cx.reread().await?;
     cx.reintrospect().await?;
     let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
+    // Hasura answers whether the reloaded metadata is consistent, with the inconsistent
+    // objects when it is not.
+    let mut answer = json!({"message": "success", "is_consistent": now.is_empty()});
+    if !now.is_empty() {
+        answer["inconsistent_objects"] = json!(now);
+    }
     cx.baseline = now;
     cx.md_changed = true;
-    Ok(success())
+    Ok(answer)
 }
 
 fn clear_metadata<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {

@@ -152,6 +152,8 @@ pub fn validate(
     let err = |m: String, p: &str| (m, p.to_string());
     check_name(&conf.name).map_err(|m| err(m, ".name"))?;
     match (&conf.webhook, &conf.webhook_from_env) {
+        // A `{{VAR}}` template is checked once resolved, at delivery.
+        (Some(u), None) if webhook::is_template(u) => {}
         (Some(u), None) => webhook::check_url(u).map_err(|m| err(m, ".webhook"))?,
         (None, Some(v)) if !v.trim().is_empty() => {}
         (None, Some(_)) => return Err(err("webhook_from_env must not be empty".into(), "")),

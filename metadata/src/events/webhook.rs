@@ -122,8 +122,34 @@ pub fn check_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The webhook URL from `webhook` or `webhook_from_env` (exactly one must be given), checked
-/// with [`check_url`].
+/// Replaces the `{{VAR}}` templates of a webhook URL with environment values (Hasura's
+/// `InputWebhook`); a variable that is not set is an error naming it.
+pub fn resolve_template(url: &str, env: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = url;
+    while let Some(i) = rest.find("{{") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| format!("webhook {url:?}: unterminated {{{{ template"))?;
+        let var = after[..end].trim();
+        let value =
+            env(var).ok_or_else(|| format!("environment variable {var:?} (webhook) is not set"))?;
+        out.push_str(&value);
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Whether a webhook URL has `{{VAR}}` templates (checked once resolved, at delivery).
+pub fn is_template(url: &str) -> bool {
+    url.contains("{{")
+}
+
+/// The webhook URL from `webhook` (its `{{VAR}}` templates resolved) or `webhook_from_env`
+/// (exactly one must be given), checked with [`check_url`].
 pub fn resolve_webhook(
     webhook: Option<&str>,
     webhook_from_env: Option<&str>,
@@ -134,7 +160,7 @@ pub fn resolve_webhook(
             return Err("only one of \"webhook\" and \"webhook_from_env\" may be given".into())
         }
         (None, None) => return Err("expecting \"webhook\" or \"webhook_from_env\"".into()),
-        (Some(u), None) => u.to_string(),
+        (Some(u), None) => resolve_template(u, &env)?,
         (None, Some(var)) => {
             env(var).ok_or_else(|| format!("environment variable {var:?} (webhook) is not set"))?
         }
@@ -186,6 +212,12 @@ mod tests {
             "http://127.0.0.1:9/x"
         );
         assert!(resolve_webhook(Some("http://a/b"), Some("HOOK"), env).is_err());
+        assert_eq!(
+            resolve_webhook(Some("{{HOOK}}/trigger?x={{ HOOK }}"), None, env).unwrap(),
+            format!("{0}/trigger?x={0}", env("HOOK").unwrap())
+        );
+        assert!(resolve_webhook(Some("{{NOPE}}/t"), None, env).is_err());
+        assert!(resolve_webhook(Some("{{HOOK/t"), None, env).is_err());
         assert!(resolve_webhook(None, None, env).is_err());
         assert!(resolve_webhook(None, Some("NOPE"), env).is_err());
         for bad in [

@@ -108,7 +108,8 @@ fn topological_order(
             let cycle = cycles
                 .iter()
                 .find(|c| c.contains(role))
-                .map(|c| c.join(" -> "))
+                // Hasura shows a cycle as a list of names, its first one repeated at the end.
+                .map(|c| serde_json::to_string(c).unwrap_or_default())
                 .unwrap_or_else(|| role.clone());
             cx.report(
                 "inherited_role",

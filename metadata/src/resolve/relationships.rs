@@ -65,6 +65,10 @@ fn build_relationship(
         cx.table_id(t)
             .ok_or_else(|| format!("table {:?} is not tracked", table_txt(t)))
     };
+    let local = matches!(
+        rel.using.foreign_key_constraint_on,
+        Some(raw::FkOn::Column(_) | raw::FkOn::Columns(_))
+    );
     let (target, mapping) = match (
         &rel.using.foreign_key_constraint_on,
         &rel.using.manual_configuration,
@@ -121,6 +125,7 @@ fn build_relationship(
         target,
         mapping,
         comment: rel.comment.clone(),
+        local_fk: local,
     })
 }
 

@@ -185,6 +185,22 @@ pub(crate) fn root_field_names(gql: &str, custom: &raw::CustomRootFields) -> Roo
         update_many: pick(&custom.update_many, format!("update_{gql}_many")),
         delete: pick(&custom.delete, format!("delete_{gql}")),
         delete_by_pk: pick(&custom.delete_by_pk, format!("delete_{gql}_by_pk")),
+        comments: [
+            ("select", &custom.select),
+            ("select_by_pk", &custom.select_by_pk),
+            ("select_aggregate", &custom.select_aggregate),
+            ("select_stream", &custom.select_stream),
+            ("insert", &custom.insert),
+            ("insert_one", &custom.insert_one),
+            ("update", &custom.update),
+            ("update_by_pk", &custom.update_by_pk),
+            ("update_many", &custom.update_many),
+            ("delete", &custom.delete),
+            ("delete_by_pk", &custom.delete_by_pk),
+        ]
+        .into_iter()
+        .filter_map(|(kind, c)| Some((kind.to_string(), c.as_ref()?.comment()?.to_string())))
+        .collect(),
     }
 }
 
