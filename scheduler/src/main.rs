@@ -159,6 +159,7 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
     let app = Arc::new(App { engine, gateway });
     let listen_url = metadata_url.as_deref().unwrap_or(&url);
     metadata_sync::start(&app, db, listen_url, &get)?;
+    shutdown.listen();
     serve_until_stopped(listener, app, threads, background, &shutdown).await
 }
 
@@ -171,7 +172,6 @@ async fn serve_until_stopped(
     background: Background,
     shutdown: &Shutdown,
 ) -> Result<(), String> {
-    shutdown.listen();
     let result = server::serve(listener, app, threads, shutdown)
         .await
         .map_err(|e| e.to_string());
@@ -463,6 +463,9 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        // Signals are handled from before the banner: a client that reacts to it may signal at
+        // once, and the default action would leave the throwaway Postgres behind.
+        shutdown.listen();
         println!("{}", dev::banner(port, &url));
         let background = spawn_background(&get_dev, &db, &shutdown)?;
         let app = Arc::new(App {
