@@ -228,7 +228,12 @@ impl Gateway {
                 let q = parse_query(&body)?;
                 let client = self.client().await?;
                 let mut budget = self.config.max_response_bytes;
-                let answer = run_one(&*client, &q, shape, &mut budget).await;
+                let mut answer = run_one(&*client, &q, shape, &mut budget).await;
+                if matches!(&answer, Err(e) if stale_statement(e)) {
+                    client.statement_cache.clear();
+                    budget = self.config.max_response_bytes;
+                    answer = run_one(&*client, &q, shape, &mut budget).await;
+                }
                 client.done();
                 answer.map_err(|e| pg_failure(e, None))?
             };
@@ -306,7 +311,48 @@ impl Gateway {
         let read_only = flag(header("neon-batch-read-only"))?;
         let deferrable = flag(header("neon-batch-deferrable"))?;
         let mut client = self.client().await?;
-        let answer = async {
+        let mut answer = self
+            .transaction(
+                &mut client,
+                queries,
+                shape,
+                isolation,
+                read_only,
+                deferrable,
+            )
+            .await;
+        if matches!(&answer, Err((_, true))) {
+            // Rolled back, so nothing happened: run it again with freshly prepared statements.
+            client.statement_cache.clear();
+            answer = self
+                .transaction(
+                    &mut client,
+                    queries,
+                    shape,
+                    isolation,
+                    read_only,
+                    deferrable,
+                )
+                .await;
+        }
+        // Answered (also with an error): the connection goes back to the pool.
+        client.done();
+        answer.map_err(|(f, _)| f)
+    }
+
+    /// One batch as one transaction; an error says whether a statement failed because the
+    /// connection's prepared statement went stale.
+    async fn transaction(
+        &self,
+        client: &mut crate::db::Lent,
+        queries: &[Query],
+        shape: Shape,
+        isolation: Option<IsolationLevel>,
+        read_only: Option<bool>,
+        deferrable: Option<bool>,
+    ) -> Result<Vec<Value>, (Failure, bool)> {
+        let plain = |f: Failure| (f, false);
+        async {
             let mut builder = client.build_transaction();
             if let Some(level) = isolation {
                 builder = builder.isolation_level(level);
@@ -317,23 +363,24 @@ impl Gateway {
             if let Some(d) = deferrable {
                 builder = builder.deferrable(d);
             }
-            let tx = builder.start().await.map_err(|e| pg_failure(e, None))?;
+            let tx = builder
+                .start()
+                .await
+                .map_err(|e| plain(pg_failure(e, None)))?;
             let mut budget = self.config.max_response_bytes;
             let mut results = Vec::with_capacity(queries.len());
             for (index, q) in queries.iter().enumerate() {
                 // An early return drops `tx`, which rolls back.
-                let r = run_one(&tx, q, shape, &mut budget)
-                    .await
-                    .map_err(|e| pg_failure(e, Some(index)))?;
+                let r = run_one(&tx, q, shape, &mut budget).await.map_err(|e| {
+                    let stale = stale_statement(&e);
+                    (pg_failure(e, Some(index)), stale)
+                })?;
                 results.push(r);
             }
-            tx.commit().await.map_err(|e| pg_failure(e, None))?;
+            tx.commit().await.map_err(|e| plain(pg_failure(e, None)))?;
             Ok(results)
         }
-        .await;
-        // Answered (also with an error): the connection goes back to the pool.
-        client.done();
-        answer
+        .await
     }
 }
 
@@ -693,6 +740,19 @@ async fn to_text<C: GenericClient>(
         }
     }
     Ok(out)
+}
+
+/// Whether a statement failed because the connection's cached prepared statement no longer
+/// matches the database: its parameter or result types were inferred from objects that have
+/// been dropped and created again since (`cache lookup failed for type …`), or its result type
+/// changed. Preparing it again fixes it, and nothing ran.
+fn stale_statement(e: &RunError) -> bool {
+    let RunError::Pg(e) = e else { return false };
+    e.as_db_error().is_some_and(|db| {
+        (db.code().code() == "XX000" && db.message().starts_with("cache lookup failed for type"))
+            || (db.code().code() == "0A000"
+                && db.message() == "cached plan must not change result type")
+    })
 }
 
 enum RunError {

@@ -188,8 +188,12 @@ impl<'a> Ctx<'a> {
 
     /// Adds a bind parameter and returns its placeholder (`$3`).
     pub fn param(&mut self, spec: ParamSpec) -> String {
-        // Identical constant/variable parameters share one placeholder.
-        if let Some(i) = self.params.iter().position(|p| p == &spec) {
+        // Identical variable / session parameters share one placeholder. Constants do not: the
+        // same literal may be cast to types with no cast between them (`12.5` for a `real` and a
+        // `money` column), and a transport that lets Postgres infer parameter types (Neon's
+        // protocol) types a shared placeholder by its first cast.
+        let shared = !matches!(spec, ParamSpec::Const(_));
+        if let Some(i) = self.params.iter().position(|p| shared && p == &spec) {
             return format!("${}", i + 1);
         }
         self.params.push(spec);
