@@ -62,8 +62,31 @@ impl Server {
 
     /// Starts `graphedge serve` against `db_url` with extra flags (e.g. `--admin-secret S`).
     pub fn start_with(db_url: &str, extra: &[&str]) -> Server {
-        let port = free_port();
-        Server::spawn(serve_command(db_url, port, extra), port)
+        Server::start_serving(db_url, extra, &[], false).0
+    }
+
+    /// `graphedge serve` on a free port; when another process took the port between
+    /// [`free_port`] and the bind (tests run in parallel), again on another one.
+    fn start_serving(
+        db_url: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        capture: bool,
+    ) -> (
+        Server,
+        Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+    ) {
+        let mut attempt = 0;
+        loop {
+            let port = free_port();
+            let mut cmd = serve_command(db_url, port, extra);
+            cmd.envs(env.iter().copied());
+            match Server::try_spawn(cmd, port, capture) {
+                Ok(started) => return started,
+                Err(e) if e.contains("Address already in use") && attempt < 5 => attempt += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
     }
 
     /// Starts `graphedge serve` with extra flags and environment variables, collecting its
@@ -73,28 +96,32 @@ impl Server {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> (Server, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-        let port = free_port();
-        let mut cmd = serve_command(db_url, port, extra);
-        cmd.envs(env.iter().copied());
-        let (server, lines) = Server::spawn_capturing(cmd, port, true);
+        let (server, lines) = Server::start_serving(db_url, extra, env, true);
         (server, lines.unwrap_or_default())
     }
 
     /// Runs `cmd` (a `graphedge` command line serving on `port` of 127.0.0.1) and waits until
     /// `/healthz` answers 200.
     pub fn spawn(cmd: Command, port: u16) -> Server {
-        Server::spawn_capturing(cmd, port, false).0
+        Server::try_spawn(cmd, port, false)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .0
     }
 
-    /// [`Server::spawn`], with the process's stdout lines collected when `capture`.
-    fn spawn_capturing(
+    /// [`Server::spawn`], with the process's stdout lines collected when `capture`; an early
+    /// exit is an error with its stderr.
+    #[allow(clippy::type_complexity)]
+    fn try_spawn(
         mut cmd: Command,
         port: u16,
         capture: bool,
-    ) -> (
-        Server,
-        Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
-    ) {
+    ) -> Result<
+        (
+            Server,
+            Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+        ),
+        String,
+    > {
         let mut child = cmd
             .stdout(if capture {
                 Stdio::piped()
@@ -123,13 +150,13 @@ impl Server {
         loop {
             if let Ok(r) = ureq::get(&format!("{}/healthz", server.base)).call() {
                 if r.status() == 200 {
-                    return (server, lines);
+                    return Ok((server, lines));
                 }
             }
             if let Ok(Some(status)) = server.child.try_wait() {
                 let mut err = String::new();
                 let _ = server.child.stderr.take().unwrap().read_to_string(&mut err);
-                panic!("graphedge exited early ({status}): {err}");
+                return Err(format!("graphedge exited early ({status}): {err}"));
             }
             assert!(
                 Instant::now() < deadline,
