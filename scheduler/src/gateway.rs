@@ -311,20 +311,9 @@ impl Gateway {
         let read_only = flag(header("neon-batch-read-only"))?;
         let deferrable = flag(header("neon-batch-deferrable"))?;
         let mut client = self.client().await?;
-        let mut answer = self
-            .transaction(
-                &mut client,
-                queries,
-                shape,
-                isolation,
-                read_only,
-                deferrable,
-            )
-            .await;
-        if matches!(&answer, Err((_, true))) {
-            // Rolled back, so nothing happened: run it again with freshly prepared statements.
-            client.statement_cache.clear();
-            answer = self
+        let mut retried = false;
+        let answer = loop {
+            let answer = self
                 .transaction(
                     &mut client,
                     queries,
@@ -334,7 +323,15 @@ impl Gateway {
                     deferrable,
                 )
                 .await;
-        }
+            match answer {
+                // Rolled back, so nothing happened: run it again with freshly prepared statements.
+                Err((_, true)) if !retried => {
+                    client.statement_cache.clear();
+                    retried = true;
+                }
+                other => break other,
+            }
+        };
         // Answered (also with an error): the connection goes back to the pool.
         client.done();
         answer.map_err(|(f, _)| f)
