@@ -96,6 +96,8 @@ async fn run_op(
         &args,
         &engine.core_options(false),
     )?;
+    // Like GraphQL statements, data operations go to the served source's database.
+    let db = &crate::md::On::source(db, loaded.source.as_ref());
     crate::graphql::run_plan(engine, &loaded, db, session, &plan, &[], None).await
 }
 

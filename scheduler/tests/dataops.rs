@@ -10,11 +10,15 @@
 //!   presets alone), enum-table columns (strings as enum values),
 //!   delete, `bulk` of data and metadata operations, and the RQL errors (unknown table/column,
 //!   column and table permissions, negative limit).
+//! * `data_operations_on_a_source_apart_from_the_metadata_database` runs the same cases with the
+//!   metadata database apart from the `default` source's (as Hasura's harness starts it).
 //! * The event trigger on `article` records the session of `/v1/query` mutations:
 //!   `session_variables` of the event created by a role's insert carry its role and user id.
 mod common;
 
-use common::{database, Server};
+use std::process::Command;
+
+use common::{database, free_port, Server};
 use serde_json::{json, Value};
 
 const SCHEMA_SQL: &str = "
@@ -80,8 +84,41 @@ fn setup(server: &Server) {
 #[test]
 fn data_operations() {
     let (_pg, url) = database();
-    let server = Server::start(&url);
-    setup(&server);
+    cases_hold(&Server::start(&url));
+}
+
+/// As Hasura's harness runs them: the metadata in its own database, the `default` source
+/// added afterwards with another database's URL — data operations go to the source.
+#[test]
+fn data_operations_on_a_source_apart_from_the_metadata_database() {
+    let (_meta_pg, meta_url) = database();
+    let (_src_pg, src_url) = database();
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_graphedge"));
+    cmd.args([
+        "--metadata-database-url",
+        &meta_url,
+        "serve",
+        "--stringify-numeric-types",
+    ])
+    .args([
+        "--server-host",
+        "127.0.0.1",
+        "--server-port",
+        &port.to_string(),
+    ])
+    .env_remove("HASURA_GRAPHQL_DATABASE_URL")
+    .env_remove("HASURA_GRAPHQL_ADMIN_SECRET")
+    .env("RUST_LOG", "warn");
+    let server = Server::spawn(cmd, port);
+    server.metadata(json!({"type": "pg_add_source", "args": {"name": "default",
+        "configuration": {"connection_info": {"database_url": src_url}}}}));
+    cases_hold(&server);
+}
+
+/// Sets the schema up through `server` and checks every case in order.
+fn cases_hold(server: &Server) {
+    setup(server);
     let cases: Vec<(&str, &[(&str, &str)], Value, (u16, Value))> = vec![
         (
             "select nested, alias, where, order",
@@ -320,7 +357,7 @@ fn data_operations() {
         ),
     ];
     for (name, headers, op, want) in cases {
-        check(&server, name, headers, op, want);
+        check(server, name, headers, op, want);
     }
     // /v2/query serves them too.
     let (status, body) = server.post(
