@@ -8,9 +8,9 @@
 //! unfinished work to the database (bounded by the release deadline) before [`run`] returns.
 use crate::shutdown::Shutdown;
 
-use crate::db::PgDatabase;
 use crate::deliver::Deliverer;
-use crate::events::{self, EventsConfig};
+use crate::event_sources::{self, Databases};
+use crate::events::EventsConfig;
 
 /// The loops' settings, read (and validated) before anything starts.
 #[derive(Clone)]
@@ -32,10 +32,13 @@ impl Settings {
 }
 
 /// Runs all background loops until the stop is requested and every loop has stopped.
-pub async fn run(db: PgDatabase, settings: Settings, shutdown: Shutdown) {
+/// Event triggers are delivered from their sources' databases; cron triggers and one-off
+/// scheduled events live in the metadata database.
+pub async fn run(dbs: Databases, settings: Settings, shutdown: Shutdown) {
     let mut loops = tokio::task::JoinSet::new();
-    loops.spawn(events::run(
-        db.clone(),
+    let db = dbs.metadata.clone();
+    loops.spawn(event_sources::run(
+        dbs,
         settings.deliverer.clone(),
         settings.events.clone(),
         shutdown.clone(),

@@ -1,6 +1,10 @@
 //! The event-trigger delivery loop: claims pending events from `graphedge.event_log`, POSTs
 //! Hasura's payload to each trigger's webhook, records every attempt, retries per `retry_conf`.
 //!
+//! * **Per database**: events live in their source's database (`graphedge.event_log` there);
+//!   [`crate::event_sources`] reads the triggers from the metadata database and runs one
+//!   [`deliver`] loop per source database (sources on one database share it), all sharing the
+//!   HTTP permits.
 //! * **Claiming**: batches of at most `HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE` (default 100) and
 //!   never more than the free HTTP permits, with `FOR UPDATE SKIP LOCKED`; a claimed event is
 //!   marked `locked_by = <this process>`, `locked_at = now()`. When a batch comes back short the
@@ -34,7 +38,7 @@ use graphedge_metadata::events::transform::RequestTransform;
 use graphedge_metadata::events::EventTriggerConf;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::time::Instant;
 
 use crate::db::PgDatabase;
@@ -296,10 +300,7 @@ WHERE locked_by = $1::text AND NOT delivered AND NOT error";
 
 const UNREGISTER_SQL: &str = "DELETE FROM graphedge.event_processors WHERE owner = $1::text";
 
-const METADATA_SQL: &str = "SELECT json_build_object('v', resource_version, 'm', metadata)::text \
-FROM graphedge.metadata WHERE id = 1";
-
-fn stmt(sql: &str, params: Vec<Option<String>>) -> Statement {
+pub(crate) fn stmt(sql: &str, params: Vec<Option<String>>) -> Statement {
     Statement {
         sql: sql.to_string(),
         params,
@@ -321,52 +322,19 @@ pub fn owner_id() -> String {
     format!("{host}:{}:{:x}", std::process::id(), nanos)
 }
 
-/// The triggers of the stored metadata by name, re-read when its version changes.
-struct Triggers {
-    version: i64,
-    by_name: HashMap<String, Arc<EventTriggerConf>>,
+/// The event triggers one delivery loop claims events for (those of the sources whose tables
+/// live in its database), by name.
+#[derive(Default)]
+pub(crate) struct TriggerSet {
+    pub(crate) by_name: HashMap<String, Arc<EventTriggerConf>>,
     names: String,
 }
 
-impl Triggers {
-    async fn refresh(&mut self, db: &PgDatabase) -> Result<(), String> {
-        let text = db
-            .query_one(&stmt(METADATA_SQL, vec![]))
-            .await
-            .map_err(|e| e.to_string())?;
-        let Some(text) = text else {
-            return Ok(());
-        };
-        let v: Json = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-        let version = v.get("v").and_then(Json::as_i64).unwrap_or(0);
-        if version == self.version && !self.by_name.is_empty() {
-            return Ok(());
-        }
-        let md = graphedge_metadata::raw::Metadata::from_json(
-            v.get("m").unwrap_or(&Json::Null),
-            &graphedge_metadata::api::default_source_configuration(),
-        )
-        .map_err(|e| format!("stored metadata is invalid: {e}"))?;
-        let mut by_name = HashMap::new();
-        for s in &md.sources {
-            for t in &s.tables {
-                for e in &t.event_triggers {
-                    match serde_json::from_value::<EventTriggerConf>(e.clone()) {
-                        Ok(c) => {
-                            by_name.insert(c.name.clone(), Arc::new(c));
-                        }
-                        Err(err) => {
-                            tracing::warn!(target: "graphedge::events", error = %err, "skipping an invalid event trigger")
-                        }
-                    }
-                }
-            }
-        }
-        let names: Vec<&String> = by_name.keys().collect();
+impl TriggerSet {
+    pub(crate) fn insert(&mut self, conf: EventTriggerConf) {
+        self.by_name.insert(conf.name.clone(), Arc::new(conf));
+        let names: Vec<&String> = self.by_name.keys().collect();
         self.names = pg_text_array(&names);
-        self.by_name = by_name;
-        self.version = version;
-        Ok(())
     }
 }
 
@@ -435,7 +403,7 @@ async fn recorder(
 }
 
 /// Sleeps `d` or until the stop is requested; true when stopping.
-async fn sleep_or_shutdown(d: Duration, shutdown: &Shutdown) -> bool {
+pub(crate) async fn sleep_or_shutdown(d: Duration, shutdown: &Shutdown) -> bool {
     if shutdown.is_requested() {
         return true;
     }
@@ -453,9 +421,18 @@ async fn finish_by(task: tokio::task::JoinHandle<()>, until: Instant) {
     }
 }
 
-/// Runs the event loop until the stop is requested, then drains and unlocks (see the module
-/// docs: everything is over by the shutdown's release deadline).
-pub async fn run(db: PgDatabase, deliverer: Deliverer, config: EventsConfig, shutdown: Shutdown) {
+/// The delivery loop of one source database: claims the events of `triggers` (updated by
+/// [`crate::event_sources`] when the metadata changes) until the stop is requested, then drains
+/// and unlocks (see the module docs: everything is over by the shutdown's release deadline).
+/// `slots`: the HTTP permits, shared by the loops of every database.
+pub(crate) async fn deliver(
+    db: PgDatabase,
+    mut triggers: watch::Receiver<Arc<TriggerSet>>,
+    deliverer: Deliverer,
+    slots: Arc<Semaphore>,
+    config: EventsConfig,
+    shutdown: Shutdown,
+) {
     let owner = owner_id();
     tracing::info!(target: "graphedge::events", owner = %owner, batch_size = config.batch_size,
         fetch_interval_ms = config.fetch_interval.as_millis() as u64,
@@ -488,14 +465,6 @@ pub async fn run(db: PgDatabase, deliverer: Deliverer, config: EventsConfig, shu
     };
     let (tx, rx) = mpsc::channel::<Record>(10_000);
     let rec = tokio::spawn(recorder(db.clone(), owner.clone(), rx, shutdown.clone()));
-    // In-flight deliveries: at most the HTTP pool size.
-    let slots = Arc::new(Semaphore::new(deliverer.pool_size()));
-    let mut triggers = Triggers {
-        version: -1,
-        by_name: HashMap::new(),
-        names: "{}".into(),
-    };
-    let mut last_refresh = std::time::Instant::now() - Duration::from_secs(10);
     let mut tasks = tokio::task::JoinSet::new();
     let mut db_backoff = Duration::from_millis(500);
     loop {
@@ -503,20 +472,11 @@ pub async fn run(db: PgDatabase, deliverer: Deliverer, config: EventsConfig, shu
             break;
         }
         while tasks.try_join_next().is_some() {}
-        if last_refresh.elapsed() >= Duration::from_secs(1) {
-            if let Err(e) = triggers.refresh(&db).await {
-                tracing::warn!(target: "graphedge::events", error = %e, "cannot read the metadata");
-                if sleep_or_shutdown(db_backoff, &shutdown).await {
-                    break;
-                }
-                db_backoff = (db_backoff * 2).min(Duration::from_secs(5));
-                continue;
-            }
-            last_refresh = std::time::Instant::now();
-        }
-        if triggers.by_name.is_empty() {
-            if sleep_or_shutdown(config.fetch_interval, &shutdown).await {
-                break;
+        let current = triggers.borrow_and_update().clone();
+        if current.by_name.is_empty() {
+            tokio::select! {
+                changed = triggers.changed() => if changed.is_err() { break },
+                _ = shutdown.requested() => break,
             }
             continue;
         }
@@ -536,7 +496,7 @@ pub async fn run(db: PgDatabase, deliverer: Deliverer, config: EventsConfig, shu
             CLAIM_SQL,
             vec![
                 Some(owner.clone()),
-                Some(triggers.names.clone()),
+                Some(current.names.clone()),
                 Some(n.to_string()),
                 Some(config.lease.as_millis().to_string()),
             ],
@@ -560,7 +520,7 @@ pub async fn run(db: PgDatabase, deliverer: Deliverer, config: EventsConfig, shu
         };
         let full = claimed.len() >= n;
         for ev in claimed {
-            let Some(conf) = triggers.by_name.get(&ev.trigger_name).cloned() else {
+            let Some(conf) = current.by_name.get(&ev.trigger_name).cloned() else {
                 continue;
             };
             let Ok(permit) = slots.clone().acquire_owned().await else {

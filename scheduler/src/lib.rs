@@ -25,6 +25,7 @@ pub mod config;
 pub mod db;
 pub mod deliver;
 pub mod dev;
+pub mod event_sources;
 pub mod events;
 pub mod gateway;
 pub mod hasura_flags;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use graphedge_scheduler::backend::Backend;
 use graphedge_scheduler::config::{help_text, Cli, Command, ServeConfig};
 use graphedge_scheduler::db::PgDatabase;
+use graphedge_scheduler::event_sources::Databases;
 use graphedge_scheduler::gateway::{self, Gateway, GatewayConfig};
 use graphedge_scheduler::http_client::NativeHttp;
 use graphedge_scheduler::server::{self, App};
@@ -149,13 +150,23 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
     let shutdown = Shutdown::new(config.graceful_shutdown);
     // The loops need a native pool; over the HTTP transport they get one of their own.
     let background = match &db {
-        Backend::Pool(pool) => spawn_background(&get, pool, &shutdown)?,
-        _ => spawn_background(
-            &get,
-            &PgDatabase::connect(&url, BACKGROUND_POOL)?,
-            &shutdown,
-        )?,
+        Backend::Pool(pool) => Databases::single(&url, pool.clone()),
+        _ => {
+            let primary = PgDatabase::connect(&url, BACKGROUND_POOL)?;
+            let metadata = match metadata_url.as_deref().filter(|m| *m != url) {
+                Some(m) => PgDatabase::connect(m, 2)?,
+                None => primary.clone(),
+            };
+            Databases {
+                metadata,
+                primary: (url.clone(), primary),
+                default_database: config.database_url.is_some(),
+                settings: settings(cli),
+                open: Arc::new(|u: &str| PgDatabase::connect(u, BACKGROUND_POOL)),
+            }
+        }
     };
+    let background = spawn_background(&get, background, &shutdown)?;
     let app = Arc::new(App { engine, gateway });
     let listen_url = metadata_url.as_deref().unwrap_or(&url);
     metadata_sync::start(&app, db, listen_url, &get)?;
@@ -195,14 +206,14 @@ impl Background {
 
 fn spawn_background(
     get: &dyn Fn(&str) -> Option<String>,
-    db: &PgDatabase,
+    dbs: Databases,
     shutdown: &Shutdown,
 ) -> Result<Background, String> {
     if !background::enabled(get)? {
         return Ok(Background(None));
     }
     let settings = background::Settings::from_lookup(get)?;
-    let run = background::run(db.clone(), settings, shutdown.clone());
+    let run = background::run(dbs, settings, shutdown.clone());
     Ok(Background(Some(tokio::spawn(run))))
 }
 
@@ -228,7 +239,11 @@ async fn run_scheduler(cli: &Cli) -> Result<(), String> {
     };
     let shutdown = Shutdown::new(config.graceful_shutdown);
     shutdown.listen();
-    let background = spawn_background(&forced, &db, &shutdown)?;
+    let dbs = Databases {
+        settings: settings(cli),
+        ..Databases::single(&url, db)
+    };
+    let background = spawn_background(&forced, dbs, &shutdown)?;
     tracing::info!("graphedge scheduler is running");
     shutdown.requested().await;
     background.stop().await;
@@ -467,7 +482,8 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
         // once, and the default action would leave the throwaway Postgres behind.
         shutdown.listen();
         println!("{}", dev::banner(port, &url));
-        let background = spawn_background(&get_dev, &db, &shutdown)?;
+        let background =
+            spawn_background(&get_dev, Databases::single(&url, db.clone()), &shutdown)?;
         let app = Arc::new(App {
             engine,
             gateway: None,

@@ -478,7 +478,7 @@ BEGIN
     payload := CASE WHEN jsonb_typeof(s -> 'payload') = 'array' THEN (s -> 'payload')::text ELSE '*' END;
     cond := '';
     IF op = 'UPDATE' AND jsonb_typeof(s -> 'columns') = 'array' THEN
-      SELECT ' WHEN (' || string_agg(format('OLD.%1$I IS DISTINCT FROM NEW.%1$I', c), ' OR ') || ')'
+      SELECT ' WHEN (' || string_agg(format('to_jsonb(OLD.%1$I) IS DISTINCT FROM to_jsonb(NEW.%1$I)', c), ' OR ') || ')'
         INTO cond FROM jsonb_array_elements_text(s -> 'columns') AS c;
       cond := coalesce(cond, '');
     END IF;
