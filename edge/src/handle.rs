@@ -189,6 +189,7 @@ async fn route(
         ("POST", "/v1/graphql/explain") | ("POST", "/v1alpha1/graphql/explain") => {
             explain_route(engine, db, http, req, log).await
         }
+        ("POST", "/v1alpha1/pg_dump") => pg_dump_route(engine, db, http, req, log).await,
         ("GET", "/healthz") | ("HEAD", "/healthz") | ("GET", "/hasura/healthz") => {
             ops::healthz(engine, db, query).await
         }
@@ -297,6 +298,26 @@ async fn explain_route(
     }
     match ops::explain::explain(engine, db, &body).await {
         Ok(v) => Response::json(200, &v),
+        Err(e) => fail(log, Style::Api, &e, engine.include_internal(&session)),
+    }
+}
+
+async fn pg_dump_route(
+    engine: &Engine,
+    db: &impl Database,
+    http: &impl HttpClient,
+    req: &Request,
+    log: &mut RequestLog,
+) -> Response {
+    let (session, body) = match api_request(engine, http, req, log).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if let Err(r) = only_admin(&session, log) {
+        return r;
+    }
+    match ops::pgdump::pg_dump(engine, db, &body).await {
+        Ok(sql) => Response::new(200, "application/sql", sql),
         Err(e) => fail(log, Style::Api, &e, engine.include_internal(&session)),
     }
 }

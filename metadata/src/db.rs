@@ -128,6 +128,21 @@ pub trait Database {
         let _ = (a, b);
         true
     }
+
+    /// Runs `pg_dump` on the database of `target` (`None`: the host's own) with Hasura's
+    /// `opts` (`/v1alpha1/pg_dump`) and returns the dump's text. Only a host that can run the
+    /// `pg_dump` program can; the default refuses.
+    async fn pg_dump(
+        &self,
+        target: Option<Target<'_>>,
+        opts: &[String],
+    ) -> Result<String, DbError> {
+        let _ = (target, opts);
+        Err(DbError {
+            message: "pg_dump is not available on this host".into(),
+            ..Default::default()
+        })
+    }
 }
 
 /// Where a statement goes (see [`crate::sources`]).
@@ -211,5 +226,13 @@ impl<D: Database> Database for On<'_, D> {
 
     fn has_default_database(&self) -> bool {
         self.db.has_default_database()
+    }
+
+    async fn pg_dump(
+        &self,
+        target: Option<Target<'_>>,
+        opts: &[String],
+    ) -> Result<String, DbError> {
+        self.db.pg_dump(target.or(self.target), opts).await
     }
 }

@@ -95,4 +95,16 @@ impl Database for Backend {
             _ => true,
         }
     }
+
+    async fn pg_dump(
+        &self,
+        target: Option<Target<'_>>,
+        opts: &[String],
+    ) -> Result<String, DbError> {
+        match self {
+            Backend::Pool(db) => db.pg_dump(target, opts).await,
+            Backend::Http(db) => db.pg_dump(target, opts).await,
+            Backend::Sourced(db) => db.pg_dump(target, opts).await,
+        }
+    }
 }

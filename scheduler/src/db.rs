@@ -26,7 +26,7 @@ use std::time::Duration;
 use deadpool_postgres::{
     ClientWrapper, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime,
 };
-use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
+use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement, Target};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::{CancelToken, NoTls};
@@ -60,6 +60,8 @@ pub type Cancel = Arc<
 #[derive(Clone)]
 pub struct PgDatabase {
     pool: Pool,
+    /// The URL it connects to (for `pg_dump`).
+    url: Arc<str>,
     /// Opens one connection outside the pool, with the pool's settings and TLS.
     connect: Connect,
     cancel: Cancel,
@@ -142,6 +144,7 @@ impl PgDatabase {
             .map_err(|e| format!("cannot build the connection pool: {e}"))?;
         Ok(PgDatabase {
             pool,
+            url: url.as_str().into(),
             connect,
             cancel,
             listen,
@@ -544,6 +547,10 @@ impl Database for PgDatabase {
         let out = graphedge_pg::run_sql(&client, sql).await;
         client.done();
         out
+    }
+
+    async fn pg_dump(&self, _: Option<Target<'_>>, opts: &[String]) -> Result<String, DbError> {
+        crate::pgdump::run(&self.url, opts).await
     }
 }
 

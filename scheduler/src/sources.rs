@@ -177,4 +177,15 @@ impl Database for Sourced {
     fn same_database(&self, a: Target<'_>, b: Target<'_>) -> bool {
         matches!((self.url_of(a), self.url_of(b)), (Some(x), Some(y)) if x == y)
     }
+
+    async fn pg_dump(
+        &self,
+        target: Option<Target<'_>>,
+        opts: &[String],
+    ) -> Result<String, DbError> {
+        match target {
+            Some(t) => self.on(t, async |db| db.pg_dump(None, opts).await).await,
+            None => self.primary.pg_dump(None, opts).await,
+        }
+    }
 }

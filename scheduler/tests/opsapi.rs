@@ -235,3 +235,84 @@ fn gzip_cors_and_hasura_log_lines() {
     );
     assert_eq!(info["admin_secret_set"], false);
 }
+
+/// `/v1alpha1/pg_dump`: the source's schema as SQL text, cleaned like Hasura (no comments,
+/// preamble or event-trigger triggers); admin only; a failing pg_dump is Hasura's 500.
+#[test]
+fn pg_dump_of_the_source() {
+    let (_pg, url) = database();
+    let server = Server::start(&url);
+    server.run_sql("CREATE TABLE author (id serial PRIMARY KEY, name text NOT NULL)");
+    server.track("author");
+    server.metadata(
+        json!({"type": "pg_create_event_trigger", "args": {"name": "author_ev",
+        "table": "author", "insert": {"columns": "*"}, "webhook": "http://127.0.0.1:9/x"}}),
+    );
+    let dump = |headers: &[(&str, &str)], body: Value| {
+        let (status, h, bytes) = raw(
+            &server.base,
+            "POST",
+            "/v1alpha1/pg_dump",
+            headers,
+            &body.to_string(),
+        );
+        (
+            status,
+            header(&h, "content-type").map(str::to_string),
+            String::from_utf8(bytes).unwrap(),
+        )
+    };
+    let opts = json!(["-O", "-x", "--schema-only", "--schema", "public"]);
+    let (status, ctype, text) = dump(&[], json!({"opts": opts, "clean_output": true}));
+    assert_eq!(
+        (status, ctype.as_deref()),
+        (200, Some("application/sql")),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "CREATE TABLE public.author (\n    id integer NOT NULL,\n    name text NOT NULL\n);\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("ADD CONSTRAINT author_pkey PRIMARY KEY (id);"),
+        "{text}"
+    );
+    for gone in ["--", "SET statement_timeout", "graphedge_author_ev", "\n\n"] {
+        assert!(!text.contains(gone), "{gone:?} in {text}");
+    }
+    // Without clean_output, pg_dump's text as it is.
+    let (status, _, text) = dump(&[], json!({"opts": opts}));
+    assert_eq!(status, 200);
+    assert!(
+        text.contains("-- PostgreSQL database dump") && text.contains("graphedge_author_ev"),
+        "{text}"
+    );
+    // A role other than admin, a missing source, a pg_dump failure.
+    let (status, _, text) = dump(&[("x-hasura-role", "user")], json!({"opts": opts}));
+    assert_eq!(status, 400, "{text}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["code"],
+        json!("access-denied")
+    );
+    let (status, _, text) = dump(&[], json!({"opts": [], "source": "nope"}));
+    assert_eq!(
+        (
+            status,
+            serde_json::from_str::<Value>(&text).unwrap()["code"].clone()
+        ),
+        (400, json!("not-exists")),
+        "{text}"
+    );
+    let (status, _, text) = dump(&[], json!({"opts": ["--no-such-option"]}));
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!((status, &v["code"]), (500, &json!("unexpected")), "{text}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("error while executing pg_dump: "),
+        "{text}"
+    );
+}

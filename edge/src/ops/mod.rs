@@ -20,6 +20,7 @@ use crate::cors::Cors;
 use crate::reqlog::LogSettings;
 
 pub mod explain;
+pub mod pgdump;
 
 /// The APIs of `HASURA_GRAPHQL_ENABLED_APIS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
