@@ -121,6 +121,7 @@ pub(crate) async fn run<D: Database>(
         "add_collection_to_allowlist" => add_collection_to_allowlist(cx, args),
         "drop_collection_from_allowlist" => drop_collection_from_allowlist(cx, args),
         "update_scope_of_collection_in_allowlist" => update_allowlist_scope(cx, args),
+        "test_webhook_transform" => crate::events::test_webhook_transform(args),
         "create_cron_trigger" => scheduled::create_cron_trigger(cx, args),
         "delete_cron_trigger" => scheduled::delete_cron_trigger(cx, args),
         "get_cron_triggers" => scheduled::get_cron_triggers(cx),

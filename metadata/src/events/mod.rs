@@ -14,6 +14,8 @@
 //!   spec)` / `drop_event_trigger(name, schema, table)` — the DDL, built inside Postgres with
 //!   `format('%I')` from bind parameters.
 pub mod ops;
+pub(crate) use test_transform::test_webhook_transform;
+mod test_transform;
 pub mod transform;
 pub mod webhook;
 

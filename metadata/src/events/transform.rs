@@ -3,13 +3,17 @@
 //! Supported keys: `version` (1 or 2), `template_engine` ("Kriti"), `method`, `url`,
 //! `query_params` (object of templates), `request_headers {add_headers, remove_headers}`,
 //! `content_type`, and `body` — v2 `{"action": "remove"}` / `{"action": "transform", "template"}`
-//! or v1 a template string.
+//! / `{"action": "x_www_form_urlencoded", "form_template": {field: template}}` (fields sorted,
+//! encoded, `content-type` set unless the transform sets one) or v1 a template string.
 //!
 //! Templates are text with `{{ ... }}` holes, each one of: `$body` followed by a path
 //! (`.field`, `['field']`, `[0]`), `$base_url` (the trigger's webhook), `$session_variables`
-//! followed by a path. In a body template a hole becomes the value's JSON; in the URL, query
-//! parameters and headers a string becomes its text and other values their JSON. Anything else
-//! (`{{ if }}`, `{{ range }}`, functions, operators) is rejected when the trigger is created.
+//! followed by a path, `getSessionVariable("name")`. In a body template a hole becomes the
+//! value's JSON, or inside a JSON string literal its text (Kriti's string interpolation); in the
+//! URL, query parameters, headers and form fields a string becomes its text and other values
+//! their JSON. Anything else (`{{ if }}`, `{{ range }}`, other functions, operators) is rejected
+//! when the trigger is created. `test_webhook_transform` (`test_transform.rs`) shows a
+//! transform's result without sending anything.
 use serde_json::Value as Json;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -17,6 +21,8 @@ enum Root {
     Body,
     BaseUrl,
     Session,
+    /// `getSessionVariable("name")`: one session variable, by case-insensitive name.
+    SessionVariable(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -40,6 +46,8 @@ enum Body {
     Keep,
     Remove,
     Transform(Template),
+    /// `x_www_form_urlencoded`: `form_template` fields, each rendered as text.
+    Form(Vec<(String, Template)>),
 }
 
 /// A validated `request_transform`.
@@ -64,7 +72,7 @@ pub struct Transformed {
     pub body: Option<Vec<u8>>,
 }
 
-const SUPPORTED: &str = "supported: {{$body.<path>}}, {{$base_url}}, {{$session_variables.<path>}}";
+const SUPPORTED: &str = "supported: {{$body.<path>}}, {{$base_url}}, {{$session_variables.<path>}}, {{getSessionVariable(\"name\")}}";
 
 impl Template {
     pub fn parse(s: &str) -> Result<Template, String> {
@@ -90,15 +98,37 @@ impl Template {
         Ok(Template(parts))
     }
 
+    /// Renders the template. `json_holes`: a JSON template (a body), where a hole becomes its
+    /// value's JSON — or, inside a JSON string literal (Kriti's string interpolation), the
+    /// value's text escaped for that string.
     fn render(&self, ctx: &Ctx, json_holes: bool) -> String {
         let mut out = String::new();
+        let (mut in_string, mut escaped) = (false, false);
         for p in &self.0 {
             match p {
-                Part::Text(t) => out.push_str(t),
+                Part::Text(t) => {
+                    out.push_str(t);
+                    for c in t.chars() {
+                        match c {
+                            _ if escaped => escaped = false,
+                            '\\' if in_string => escaped = true,
+                            '"' => in_string = !in_string,
+                            _ => {}
+                        }
+                    }
+                }
                 Part::Hole(root, path) => {
                     let v = ctx.lookup(root, path);
                     match (&v, json_holes) {
                         (Json::String(s), false) => out.push_str(s),
+                        (_, true) if in_string => {
+                            let text = match &v {
+                                Json::String(s) => s.clone(),
+                                other => other.to_string(),
+                            };
+                            let quoted = Json::String(text).to_string();
+                            out.push_str(&quoted[1..quoted.len() - 1]);
+                        }
                         _ => out.push_str(&v.to_string()),
                     }
                 }
@@ -109,6 +139,16 @@ impl Template {
 }
 
 fn parse_hole(expr: &str) -> Option<Part> {
+    if let Some(arg) = expr
+        .strip_prefix("getSessionVariable(")
+        .and_then(|r| r.strip_suffix(')'))
+    {
+        let name = arg.trim().strip_prefix('"')?.strip_suffix('"')?;
+        return Some(Part::Hole(
+            Root::SessionVariable(name.to_string()),
+            Vec::new(),
+        ));
+    }
     let (root, mut rest) = if let Some(r) = expr.strip_prefix("$body") {
         (Root::Body, r)
     } else if let Some(r) = expr.strip_prefix("$base_url") {
@@ -156,17 +196,29 @@ fn parse_hole(expr: &str) -> Option<Part> {
 struct Ctx<'a> {
     body: &'a Json,
     base_url: &'a str,
+    /// The session variables (an event's own when `None`).
+    session: Option<&'a Json>,
 }
 
 impl Ctx<'_> {
+    fn session(&self) -> &Json {
+        self.session
+            .or_else(|| self.body.pointer("/event/session_variables"))
+            .unwrap_or(&Json::Null)
+    }
+
     fn lookup(&self, root: &Root, path: &[Seg]) -> Json {
         let start = match root {
             Root::BaseUrl => return Json::String(self.base_url.to_string()),
             Root::Body => self.body,
-            Root::Session => self
-                .body
-                .pointer("/event/session_variables")
-                .unwrap_or(&Json::Null),
+            Root::Session => self.session(),
+            Root::SessionVariable(name) => {
+                return self
+                    .session()
+                    .as_object()
+                    .and_then(|m| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+                    .map_or(Json::Null, |(_, v)| v.clone())
+            }
         };
         let mut cur = start;
         for s in path {
@@ -271,9 +323,12 @@ impl RequestTransform {
                     Some(Json::String(t)) => Body::Transform(Template::parse(t)?),
                     _ => return Err("body.template: expected a string".into()),
                 },
+                Some("x_www_form_urlencoded") => {
+                    Body::Form(templates_of(b.get("form_template"), "body.form_template")?)
+                }
                 other => {
                     return Err(format!(
-                        "body.action: expected \"transform\" or \"remove\", got {other:?}"
+                        "body.action: expected \"transform\", \"x_www_form_urlencoded\" or \"remove\", got {other:?}"
                     ))
                 }
             },
@@ -298,7 +353,24 @@ impl RequestTransform {
         headers: &[(String, String)],
         body: &Json,
     ) -> Result<Transformed, String> {
-        let ctx = Ctx { body, base_url };
+        self.apply_with(base_url, headers, body, None, "POST")
+    }
+
+    /// [`RequestTransform::apply`] with the session variables `session` (`None`: an event's,
+    /// `body.event.session_variables`) and the method when the transform sets none.
+    pub fn apply_with(
+        &self,
+        base_url: &str,
+        headers: &[(String, String)],
+        body: &Json,
+        session: Option<&Json>,
+        default_method: &str,
+    ) -> Result<Transformed, String> {
+        let ctx = Ctx {
+            body,
+            base_url,
+            session,
+        };
         let mut url = match &self.url {
             Some(t) => t.render(&ctx, false),
             None => base_url.to_string(),
@@ -339,12 +411,33 @@ impl RequestTransform {
                     .map_err(|e| format!("request_transform body is not JSON: {e}: {text}"))?;
                 Some(serde_json::to_vec(&v).unwrap_or_default())
             }
+            Body::Form(fields) => {
+                let mut pairs: Vec<(String, String)> = fields
+                    .iter()
+                    .map(|(k, t)| (k.clone(), t.render(&ctx, false)))
+                    .collect();
+                pairs.sort();
+                let text: Vec<String> = pairs
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                    .collect();
+                if !out_headers
+                    .iter()
+                    .any(|(h, _)| h.eq_ignore_ascii_case("content-type"))
+                {
+                    out_headers.push((
+                        "content-type".into(),
+                        "application/x-www-form-urlencoded".into(),
+                    ));
+                }
+                Some(text.join("&").into_bytes())
+            }
         };
         Ok(Transformed {
             method: self
                 .method
                 .clone()
-                .unwrap_or_else(|| "POST".into())
+                .unwrap_or_else(|| default_method.into())
                 .to_ascii_uppercase(),
             url,
             headers: out_headers,
