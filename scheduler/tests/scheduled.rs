@@ -520,6 +520,21 @@ async fn metadata(pg: &TempPostgres) {
     let times: Vec<i64> = serde_json::from_str(&times).unwrap();
     assert_eq!(times.len(), 100);
     assert!(times.iter().all(|m| *m == 0));
+    // Hasura's catalog names read the same events (what users' SQL and Hasura's harness read).
+    assert_eq!(
+        env.sql("SELECT count(*)::text FROM hdb_catalog.hdb_cron_events WHERE trigger_name = 'nightly' AND status = 'scheduled'")
+            .await
+            .as_deref(),
+        Some("100")
+    );
+    assert_eq!(
+        env.sql("SELECT count(*)::text FROM hdb_catalog.hdb_scheduled_events")
+            .await
+            .as_deref(),
+        env.sql("SELECT count(*)::text FROM graphedge.one_off_scheduled_events")
+            .await
+            .as_deref()
+    );
     // An invalid schedule in replace_metadata is rejected.
     let mut broken = exported.clone();
     broken["cron_triggers"][0]["schedule"] = json!("* * *");
@@ -535,6 +550,11 @@ async fn metadata(pg: &TempPostgres) {
         .ok(json!({"type": "get_cron_triggers", "args": {}}))
         .await;
     assert_eq!(all["cron_triggers"][0]["name"], "hidden");
+    // get_cron_triggers shows the retry defaults Hasura applies.
+    assert_eq!(
+        all["cron_triggers"][0]["retry_conf"],
+        json!({"num_retries": 0, "retry_interval_seconds": 10, "timeout_seconds": 60, "tolerance_seconds": 21600})
+    );
     assert_eq!(all["cron_triggers"].as_array().unwrap().len(), 1);
     assert_eq!(
         env.sql("SELECT count(*)::text FROM graphedge.cron_events WHERE trigger_name = 'nightly'")

@@ -80,6 +80,28 @@ CREATE TABLE IF NOT EXISTS graphedge.scheduled_event_invocation_logs (
 );
 CREATE INDEX IF NOT EXISTS scheduled_event_invocation_logs_event
   ON graphedge.scheduled_event_invocation_logs (event_id);
+-- Hasura's catalog names for the scheduled events, read-only, for the SQL users (and Hasura's
+-- test harness) run against the metadata database. Created only where no such relation exists:
+-- a metadata database Hasura used keeps its own hdb_catalog untouched.
+DO $hdb$
+BEGIN
+  IF to_regclass('hdb_catalog.hdb_cron_events') IS NULL THEN
+    CREATE SCHEMA IF NOT EXISTS hdb_catalog;
+    CREATE VIEW hdb_catalog.hdb_cron_events AS
+      SELECT id, trigger_name, scheduled_time, status, tries, created_at, next_retry_at
+      FROM graphedge.cron_events;
+  END IF;
+  IF to_regclass('hdb_catalog.hdb_scheduled_events') IS NULL THEN
+    CREATE SCHEMA IF NOT EXISTS hdb_catalog;
+    CREATE VIEW hdb_catalog.hdb_scheduled_events AS
+      SELECT id, webhook_conf, scheduled_time, retry_conf, payload, header_conf, status, tries,
+        created_at, next_retry_at, comment
+      FROM graphedge.one_off_scheduled_events;
+  END IF;
+EXCEPTION WHEN duplicate_table OR duplicate_schema OR unique_violation THEN
+  NULL; -- another process created them at the same moment
+END
+$hdb$;
 CREATE OR REPLACE FUNCTION graphedge.utc_text(t timestamptz) RETURNS text
   LANGUAGE sql IMMUTABLE AS
   $f$ SELECT regexp_replace(to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),
@@ -212,9 +234,30 @@ pub(crate) fn delete_cron_trigger<D: Database>(
     Ok(success())
 }
 
+/// Every cron trigger, by name, with its `retry_conf` completed with Hasura's defaults (as
+/// Hasura answers: the defaults it applies are shown).
 pub(crate) fn get_cron_triggers<D: Database>(cx: &Cx<'_, D>) -> Result<Json, ApiError> {
     let mut list = cx.md.cron_triggers.clone();
     list.sort_by(|a, b| a.name.cmp(&b.name));
+    let list: Vec<Json> = list
+        .iter()
+        .map(|t| {
+            let mut v = serde_json::to_value(t).unwrap_or(Json::Null);
+            if let Json::Object(m) = &mut v {
+                let mut retry = json!({"num_retries": 0, "retry_interval_seconds": 10,
+                    "timeout_seconds": 60, "tolerance_seconds": 21600});
+                if let (Some(Json::Object(given)), Json::Object(r)) =
+                    (m.get("retry_conf"), &mut retry)
+                {
+                    for (k, x) in given {
+                        r.insert(k.clone(), x.clone());
+                    }
+                }
+                m.insert("retry_conf".into(), retry);
+            }
+            v
+        })
+        .collect();
     Ok(json!({ "cron_triggers": list }))
 }
 
