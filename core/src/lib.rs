@@ -45,6 +45,9 @@ pub struct Options {
     pub max_depth: usize,
     /// Relay mode (`/v1beta1/relay`): `<t>_connection` and `node` root fields, node ids.
     pub relay: bool,
+    /// `HASURA_GRAPHQL_V1_BOOLEAN_NULL_COLLAPSE`: a null operand of a comparison in a `where`
+    /// means no condition (Hasura v1). Off (Hasura v2's default): it is an error.
+    pub null_collapse: bool,
 }
 
 impl Default for Options {
@@ -54,6 +57,7 @@ impl Default for Options {
             infer_function_permissions: true,
             max_depth: 64,
             relay: false,
+            null_collapse: false,
         }
     }
 }

@@ -323,6 +323,75 @@ fn variables_for_column_values_have_the_column_type() {
     }
 }
 
+/// A nullable variable where a non-null input is expected (allowed with a non-null default), and
+/// a null comparison operand in a `where` (Hasura v2: an error; `null_collapse`: no condition).
+#[test]
+fn non_null_locations_and_null_operands() {
+    let schema = blog_schema();
+    let session = user_session("admin", "1");
+    let run = |query: &str, v: Value, collapse: bool| {
+        let vars = owned_vars(&[("v", v)]);
+        let req = Request {
+            query,
+            operation_name: None,
+            variables: &vars,
+        };
+        let opts = Options {
+            null_collapse: collapse,
+            ..Options::default()
+        };
+        compile(&schema, &session, &req, &opts)
+            .map(|_| ())
+            .map_err(|e| format!("{} {}", e.path, e.message))
+    };
+    let obj = || Value::Object(vec![("name".into(), Value::String("a".into()))]);
+    let cases: Vec<(&str, Value, bool, Option<&str>)> = vec![
+        (
+            "mutation($v: author_insert_input) { insert_author_one(object: $v) { id } }",
+            obj(),
+            false,
+            Some("$.selectionSet.insert_author_one.args.object variable 'v' is declared as 'author_insert_input', but used where 'author_insert_input!' is expected"),
+        ),
+        (
+            "mutation($v: author_insert_input = null) { insert_author_one(object: $v) { id } }",
+            obj(),
+            false,
+            Some("$.selectionSet.insert_author_one.args.object variable 'v' is declared as 'author_insert_input', but used where 'author_insert_input!' is expected"),
+        ),
+        (
+            r#"mutation($v: author_insert_input = {name: "d"}) { insert_author_one(object: $v) { id } }"#,
+            obj(),
+            false,
+            None,
+        ),
+        ("mutation($v: author_insert_input!) { insert_author_one(object: $v) { id } }", obj(), false, None),
+        (
+            "mutation($v: [author_insert_input!]) { insert_author(objects: $v) { affected_rows } }",
+            Value::List(vec![obj()]),
+            false,
+            Some("$.selectionSet.insert_author.args.objects variable 'v' is declared as '[author_insert_input!]', but used where '[author_insert_input!]!' is expected"),
+        ),
+        (
+            "query($v: Int) { author(where: {id: {_eq: $v}}) { id } }",
+            Value::Null,
+            false,
+            Some("$.selectionSet.author.args.where.id._eq unexpected null value for type 'Int'"),
+        ),
+        (
+            "query { author(where: {id: {_in: null}}) { id } }",
+            Value::Null,
+            false,
+            Some("$.selectionSet.author.args.where.id._in unexpected null value for type '[Int!]'"),
+        ),
+        ("query($v: Int) { author(where: {id: {_eq: $v}}) { id } }", Value::Null, true, None),
+        ("query($v: Int) { author(where: {id: {_eq: $v}}) { id } }", Value::Number("1".into()), false, None),
+        ("query { author(where: {id: {_is_null: null}}) { id } }", Value::Null, false, None),
+    ];
+    for (query, v, collapse, want) in cases {
+        assert_eq!(run(query, v, collapse).err().as_deref(), want, "{query}");
+    }
+}
+
 /// `where` of an update or delete is required (`<table>_bool_exp!`): a literal null is an error.
 #[test]
 fn null_where_of_update_and_delete() {

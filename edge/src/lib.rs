@@ -272,6 +272,7 @@ impl Engine {
             relay,
             stringify_numeric: self.config.stringify_numeric,
             infer_function_permissions: self.config.infer_function_permissions,
+            null_collapse: self.config.null_collapse,
             ..graphedge_core::Options::default()
         }
     }

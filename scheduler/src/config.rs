@@ -88,6 +88,12 @@ pub const FLAGS: &[Flag] = &[
         help: "infer function permissions from table permissions (default true)",
     },
     Flag {
+        name: "v1-boolean-null-collapse",
+        env: "HASURA_GRAPHQL_V1_BOOLEAN_NULL_COLLAPSE",
+        switch: true,
+        help: "a null comparison operand in `where` is no condition (Hasura v1) instead of an error",
+    },
+    Flag {
         name: "dev-mode",
         env: "HASURA_GRAPHQL_DEV_MODE",
         switch: true,

@@ -52,11 +52,6 @@ pub const IGNORED: &[HasuraFlag] = &[
     ),
     ("ws-read-cookie", "HASURA_GRAPHQL_WS_READ_COOKIE", true),
     (
-        "v1-boolean-null-collapse",
-        "HASURA_GRAPHQL_V1_BOOLEAN_NULL_COLLAPSE",
-        true,
-    ),
-    (
         "live-queries-multiplexed-refetch-interval",
         "HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL",
         false,

@@ -666,8 +666,8 @@ fn op_cond(
     mode: Mode,
     type_name: &str,
 ) -> Result<Option<String>> {
-    // A null operand (literal, or a variable that is null now) means "no condition", as in
-    // Hasura v1 and v2's default.
+    // A null operand (literal, or a variable that is null now) is Hasura v2's error in a
+    // `where`; "no condition" in permissions and with `null_collapse` (Hasura v1).
     let resolved_is_null = match v {
         Value::Null => true,
         Value::Variable(n) => {
@@ -682,6 +682,17 @@ fn op_cond(
         _ => false,
     };
     if resolved_is_null && op != "_is_null" {
+        if mode == Mode::User && !ctx.opts.null_collapse {
+            let scalar = crate::introspection::scalars::scalar_name(&ty.udt);
+            let expected = match op {
+                "_in" | "_nin" => format!("[{}!]", scalar),
+                _ => scalar.into(),
+            };
+            return Err(Error::validation(
+                path,
+                format!("unexpected null value for type '{}'", expected),
+            ));
+        }
         return Ok(None);
     }
     let binop = |sym: &str, ctx: &mut Ctx<'_>| -> Result<Option<String>> {

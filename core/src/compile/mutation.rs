@@ -686,6 +686,13 @@ fn insert<'a>(
         ));
     };
     let objs_path = sub(&args_path, key);
+    let input = format!("{}_insert_input", ctx.schema.tables[t].gql_name);
+    let expected = if one {
+        format!("{}!", input)
+    } else {
+        format!("[{}!]!", input)
+    };
+    values::non_null_location(ctx, &objs_v, &expected, &objs_path)?;
     let items: Vec<(String, Value)> = if one {
         alloc::vec![(objs_path.clone(), ctx.resolve(&objs_v)?)]
     } else {

@@ -47,6 +47,31 @@ pub fn column_value(
     typed(ctx, v, &col.pg_type, col.enum_table, path)
 }
 
+/// GraphQL's "all variable usages are allowed" rule for a location of the non-null type
+/// `expected` (its text, `author_insert_input!`): a variable declared nullable may be used there
+/// only with a non-null default value.
+pub fn non_null_location(ctx: &Ctx<'_>, v: &Value, expected: &str, path: &str) -> Result<()> {
+    let Value::Variable(name) = v else {
+        return Ok(());
+    };
+    let Some(def) = ctx.var_defs.iter().find(|d| &d.name == name) else {
+        return Ok(());
+    };
+    let non_null_default = def.default.as_ref().is_some_and(|d| !d.is_null());
+    if matches!(def.ty, crate::parse::ast::Type::NonNull(_)) || non_null_default {
+        return Ok(());
+    }
+    Err(Error::validation(
+        path,
+        format!(
+            "variable '{}' is declared as '{}', but used where '{}' is expected",
+            name,
+            crate::encode::type_text(&def.ty),
+            expected
+        ),
+    ))
+}
+
 /// The SQL expression for `v` as a value of type `ty` (`$1::"pg_catalog"."int4"`).
 /// `enum_table`: the column references an enum table, whose values are checked.
 pub fn typed(
