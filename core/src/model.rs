@@ -356,10 +356,69 @@ pub struct Schema {
     pub inherited_roles: BTreeMap<RoleName, Vec<RoleName>>,
     /// Increases on every metadata change: part of the plan cache key.
     pub version: u64,
+    /// The Postgres sources served side by side, in order (empty: one source, everything
+    /// belongs to source 0). Each owns a contiguous range of `tables` and `functions`.
+    pub sources: Vec<SourceInfo>,
+}
+
+/// One source of a schema serving several: its name and where its tables and functions end
+/// (`tables[previous.tables_end..tables_end]`). Relationships never leave a source.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SourceInfo {
+    pub name: String,
+    pub tables_end: usize,
+    pub functions_end: usize,
 }
 
 impl Schema {
     pub fn table(&self, name: &QualifiedName) -> Option<TableId> {
         self.tables.iter().position(|t| &t.name == name)
+    }
+
+    /// The source (index in `sources`) a table belongs to.
+    pub fn source_of_table(&self, t: TableId) -> usize {
+        self.sources
+            .iter()
+            .position(|s| t < s.tables_end)
+            .unwrap_or(0)
+    }
+
+    /// The source (index in `sources`) a tracked function belongs to.
+    pub fn source_of_function(&self, f: FunctionId) -> usize {
+        self.sources
+            .iter()
+            .position(|s| f < s.functions_end)
+            .unwrap_or(0)
+    }
+
+    /// The source of the root field `name` (a table's or a tracked function's), `None` for
+    /// names no source has (meta fields, unknown names).
+    pub fn root_source(&self, name: &str) -> Option<usize> {
+        if self.sources.len() < 2 {
+            return None;
+        }
+        if let Some(t) = self.tables.iter().position(|t| {
+            let r = &t.root_fields;
+            [
+                &r.select,
+                &r.select_by_pk,
+                &r.select_aggregate,
+                &r.insert,
+                &r.insert_one,
+                &r.update,
+                &r.update_by_pk,
+                &r.update_many,
+                &r.delete,
+                &r.delete_by_pk,
+            ]
+            .iter()
+            .any(|n| n.as_str() == name)
+        }) {
+            return Some(self.source_of_table(t));
+        }
+        self.functions
+            .iter()
+            .position(|f| f.gql_name == name || f.gql_aggregate_name == name)
+            .map(|f| self.source_of_function(f))
     }
 }

@@ -299,3 +299,96 @@ fn unknown_flags_still_refused_hasura_flags_accepted() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--no-such-flag"));
 }
+
+/// Two Postgres sources served side by side in one schema: root fields of both, a query and a
+/// mutation spanning both (one statement / transaction per source, merged in the request's
+/// field order), and a root field both would have reported as an inconsistency.
+#[test]
+fn several_sources_in_one_schema() {
+    let (_pg, urls) = cluster(&["one", "two"]);
+    let env = [
+        ("HASURA_GRAPHQL_DATABASE_URL", urls[0].as_str()),
+        ("HASURA_GRAPHQL_PG_SOURCE_URL_2", urls[1].as_str()),
+    ];
+    let s = start_like_hasura(&[], &[], &env);
+    let add = json!({"type": "pg_add_source", "args": {"name": "pg2", "configuration":
+        {"connection_info": {"database_url": {"from_env": "HASURA_GRAPHQL_PG_SOURCE_URL_2"}}}}});
+    assert_eq!(meta(&s, add).0, 200);
+    s.run_sql("CREATE TABLE author (id serial PRIMARY KEY, name text); INSERT INTO author (name) VALUES ('Ann')");
+    s.track("author");
+    let (status, body) = run_sql_on(
+        &s,
+        "pg2",
+        "CREATE TABLE article (id serial PRIMARY KEY, title text); INSERT INTO article (title) VALUES ('On two')",
+    );
+    assert_eq!(status, 200, "{body}");
+    let track = |source: &str, table: &str| {
+        meta(
+            &s,
+            json!({"type": "pg_track_table", "args": {"source": source, "table": table}}),
+        )
+    };
+    assert_eq!(track("pg2", "article").0, 200);
+    // (request, expected answer; key order checked too)
+    let cases = [
+        (
+            "{ article { title } t: __typename author { name } }",
+            json!({"data": {"article": [{"title": "On two"}], "t": "query_root", "author": [{"name": "Ann"}]}}),
+        ),
+        (
+            r#"mutation { a: insert_author_one(object: {name: "Bo"}) { id } insert_article(objects: [{title: "Two"}]) { affected_rows } __typename }"#,
+            json!({"data": {"a": {"id": 2}, "insert_article": {"affected_rows": 1}, "__typename": "mutation_root"}}),
+        ),
+        (
+            "{ author_aggregate { aggregate { count } } article(order_by: {id: desc}, limit: 1) { title } }",
+            json!({"data": {"author_aggregate": {"aggregate": {"count": 2}}, "article": [{"title": "Two"}]}}),
+        ),
+        (
+            "{ __type(name: \"article\") { name } author_by_pk(id: 1) { name } }",
+            json!({"data": {"__type": {"name": "article"}, "author_by_pk": {"name": "Ann"}}}),
+        ),
+    ];
+    for (query, want) in cases {
+        let (status, got) = s.graphql(&[], query);
+        assert_eq!((status, &got), (200, &want), "{query}");
+        let keys = |v: &Value| -> Vec<String> {
+            v["data"]
+                .as_object()
+                .map_or(vec![], |o| o.keys().cloned().collect())
+        };
+        assert_eq!(keys(&got), keys(&want), "{query}");
+    }
+    // Each part ran on its own database.
+    assert_eq!(
+        sql_value(&urls[1], "SELECT count(*) FROM article").as_deref(),
+        Some("2")
+    );
+    assert!(!has_table(&urls[0], "public.article"));
+    // A table whose root fields the other source already has: an inconsistency, refused.
+    let (status, _) = run_sql_on(&s, "pg2", "CREATE TABLE author (id int PRIMARY KEY)");
+    assert_eq!(status, 200);
+    let (status, body) = track("pg2", "author");
+    assert_eq!(
+        (status, &body["code"]),
+        (400, &json!("already-exists")),
+        "{body}"
+    );
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("already exists in source \"default\""),
+        "{body}"
+    );
+    // A restart serves both sources from the stored metadata.
+    drop(s);
+    let s = start_like_hasura(&[], &[], &env);
+    let (_, got) = s.graphql(
+        &[],
+        "{ article(limit: 1) { title } author(limit: 1) { name } }",
+    );
+    assert_eq!(
+        got,
+        json!({"data": {"article": [{"title": "On two"}], "author": [{"name": "Ann"}]}})
+    );
+}

@@ -123,6 +123,7 @@ fn new_ctx<'a>(schema: &'a Schema, session: &'a Session, opts: &'a Options) -> C
 fn query_plan(ctx: Ctx<'_>, sql: String) -> Plan {
     Plan {
         kind: PlanKind::Query,
+        source: 0,
         sql,
         params: ctx.params,
         shaping_variables: ctx.shaping,

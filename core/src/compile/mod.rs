@@ -24,7 +24,7 @@ use alloc::vec::Vec;
 use crate::error::{Error, Result};
 use crate::model::{Schema, SelectPermission, TableId};
 use crate::parse::ast::{Document, Fragment, OperationKind, VariableDefinition};
-use crate::plan::{Encoding, ParamSpec, Plan, PlanKind};
+use crate::plan::{Encoding, ParamSpec, Plan, PlanKind, Slot};
 use crate::session::Session;
 use crate::value::Value;
 use crate::{Options, Request};
@@ -428,21 +428,13 @@ pub fn compile_document(
     };
     let sets = [op.selection_set.as_slice()];
     let fields = normalize::collect(&mut ctx, &sets, root_type)?;
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    let mut statics: Vec<(String, String)> = Vec::new();
-    let mut all_static = true;
+    let sources = field_sources(schema, &fields, options);
     let mut introspection_bytes = 0usize;
     let mut types = None;
+    let mut statics = Vec::new();
     for f in &fields {
-        let path = sub("$.selectionSet", f.key());
-        match f.name() {
-            "__typename" => {
-                statics.push((f.key().to_owned(), json_str(root_type)));
-                pairs.push((
-                    f.key().to_owned(),
-                    sql::literal(&json_str(root_type)) + "::json",
-                ));
-            }
+        let value = match f.name() {
+            "__typename" => Some(json_str(root_type)),
             "__schema" | "__type" => {
                 // One type system for every introspection field of the operation.
                 let ts = types.get_or_insert_with(|| {
@@ -460,42 +452,90 @@ pub fn compile_document(
                 introspection_bytes += json.len();
                 if introspection_bytes > crate::introspection::MAX_OUTPUT {
                     return Err(Error::validation(
-                        path,
+                        sub("$.selectionSet", f.key()),
                         "the introspection result is too large",
                     ));
                 }
-                let p = ctx.param(ParamSpec::Const(Some(json.clone())));
-                statics.push((f.key().to_owned(), json));
-                pairs.push((f.key().to_owned(), format!("{}::json", p)));
+                Some(json)
             }
-            _ => {
-                all_static = false;
-                let expr = if options.relay {
-                    relay::root_field(&mut ctx, f, &path)?
-                } else {
-                    select::root_field(&mut ctx, f, &path)?
-                };
-                pairs.push((f.key().to_owned(), expr));
-            }
-        }
+            _ => None,
+        };
+        statics.push(value);
     }
-    if all_static {
+    let variable_types = variable_types(op);
+    if sources.len() > 1 {
+        let mut parts = Vec::new();
+        let mut slots: Vec<(String, Slot)> = Vec::new();
+        for (i, f) in fields.iter().enumerate() {
+            let slot = match &statics[i] {
+                Some(json) => Slot::Static(json.clone()),
+                None => Slot::Static(String::new()),
+            };
+            slots.push((f.key().to_owned(), slot));
+        }
+        for &s in &sources {
+            ctx.params.clear();
+            ctx.calls_functions = false;
+            let mut exprs = Vec::new();
+            for (i, f) in fields.iter().enumerate() {
+                if statics[i].is_some() || schema.root_source(f.name()).unwrap_or(sources[0]) != s {
+                    continue;
+                }
+                let path = sub("$.selectionSet", f.key());
+                slots[i].1 = Slot::Part(parts.len(), exprs.len());
+                exprs.push(select::root_field(&mut ctx, f, &path)?);
+            }
+            parts.push(Plan {
+                kind: PlanKind::Query,
+                source: s,
+                sql: format!("SELECT json_build_array({}) AS \"data\"", exprs.join(", ")),
+                params: core::mem::take(&mut ctx.params),
+                shaping_variables: Vec::new(),
+                variable_types: variable_types.clone(),
+                steps: Vec::new(),
+                calls_functions: ctx.calls_functions,
+            });
+        }
+        return Ok(Plan {
+            kind: PlanKind::Sources { parts, slots },
+            source: 0,
+            sql: String::new(),
+            params: Vec::new(),
+            shaping_variables: ctx.shaping,
+            variable_types,
+            steps: Vec::new(),
+            calls_functions: false,
+        });
+    }
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
+        let path = sub("$.selectionSet", f.key());
+        let expr = match &statics[i] {
+            Some(json) if f.name() == "__typename" => sql::literal(json) + "::json",
+            Some(json) => format!("{}::json", ctx.param(ParamSpec::Const(Some(json.clone())))),
+            None if options.relay => relay::root_field(&mut ctx, f, &path)?,
+            None => select::root_field(&mut ctx, f, &path)?,
+        };
+        pairs.push((f.key().to_owned(), expr));
+    }
+    if statics.iter().all(Option::is_some) {
         let mut json = String::from("{");
-        for (i, (k, v)) in statics.iter().enumerate() {
+        for (i, f) in fields.iter().enumerate() {
             if i > 0 {
                 json.push(',');
             }
-            crate::encode::write_json_string(&mut json, k);
+            crate::encode::write_json_string(&mut json, f.key());
             json.push(':');
-            json.push_str(v);
+            json.push_str(statics[i].as_deref().unwrap_or("null"));
         }
         json.push('}');
         return Ok(Plan {
             kind: PlanKind::Static(json),
+            source: 0,
             sql: String::new(),
             params: Vec::new(),
             shaping_variables: ctx.shaping,
-            variable_types: variable_types(op),
+            variable_types,
             steps: Vec::new(),
             calls_functions: false,
         });
@@ -503,13 +543,35 @@ pub fn compile_document(
     let sql = format!("SELECT {} AS \"data\"", sql::json_object(&pairs));
     Ok(Plan {
         kind: PlanKind::Query,
+        source: sources.first().copied().unwrap_or(0),
         sql,
         params: ctx.params,
         shaping_variables: ctx.shaping,
-        variable_types: variable_types(op),
+        variable_types,
         steps: Vec::new(),
         calls_functions: ctx.calls_functions,
     })
+}
+
+/// The sources the root fields belong to, in order of first appearance (empty or one entry
+/// for a schema with one source, and for Relay, which serves only the first source).
+pub(crate) fn field_sources(
+    schema: &Schema,
+    fields: &[normalize::Merged<'_>],
+    options: &Options,
+) -> Vec<usize> {
+    let mut out = Vec::new();
+    if options.relay {
+        return out;
+    }
+    for f in fields {
+        if let Some(s) = schema.root_source(f.name()) {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    out
 }
 
 fn variable_types(op: &crate::parse::ast::Operation) -> Vec<(String, crate::parse::ast::Type)> {

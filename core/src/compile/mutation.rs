@@ -32,7 +32,7 @@ use crate::model::{
     UpdatePermission,
 };
 use crate::parse::ast::Selection;
-use crate::plan::{ParamSpec, Plan, PlanKind, Step};
+use crate::plan::{ParamSpec, Plan, PlanKind, Slot, Step};
 use crate::value::Value;
 
 /// DDL of the catalog function that aborts a mutation whose permission check failed. Run it
@@ -108,11 +108,60 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
     }
     let sets = [set];
     let fields = normalize::collect(ctx, &sets, "mutation_root")?;
+    let sources = super::field_sources(ctx.schema, &fields, ctx.opts);
+    if sources.len() < 2 || ctx.rql {
+        let mut plan = compile_fields(ctx, &fields, false)?;
+        plan.source = sources.first().copied().unwrap_or(0);
+        return Ok(plan);
+    }
+    // Fields of several sources: one transaction per source, in the order the sources first
+    // appear; `__typename` is known.
+    let mut slots: Vec<(String, Slot)> = fields
+        .iter()
+        .map(|f| {
+            (
+                f.key().to_owned(),
+                Slot::Static(String::from("\"mutation_root\"")),
+            )
+        })
+        .collect();
+    let mut parts = Vec::new();
+    for &s in &sources {
+        let mut mine = Vec::new();
+        for (i, f) in fields.iter().enumerate() {
+            if f.name() == "__typename"
+                || ctx.schema.root_source(f.name()).unwrap_or(sources[0]) != s
+            {
+                continue;
+            }
+            slots[i].1 = Slot::Part(parts.len(), mine.len());
+            mine.push(f.clone());
+        }
+        ctx.calls_functions = false;
+        let mut plan = compile_fields(ctx, &mine, true)?;
+        plan.source = s;
+        parts.push(plan);
+    }
+    Ok(Plan {
+        kind: PlanKind::Sources { parts, slots },
+        source: 0,
+        sql: String::new(),
+        params: Vec::new(),
+        shaping_variables: core::mem::take(&mut ctx.shaping),
+        variable_types: Vec::new(),
+        steps: Vec::new(),
+        calls_functions: false,
+    })
+}
+
+/// The plan of `fields` (of one source); `array`: the statement returns the fields' values
+/// as a JSON array (a part of a [`PlanKind::Sources`] plan) instead of the `data` object.
+fn compile_fields<'a>(ctx: &mut Ctx<'a>, fields: &[Merged<'a>], array: bool) -> Result<Plan> {
     let mut steps: Vec<Step> = Vec::new();
     // (key, output builder) evaluated in the final statement.
     let mut outputs: Vec<(String, FieldOut<'a>)> = Vec::new();
     let mut n = 0usize;
-    for f in &fields {
+    for f in fields {
         let path = field_path(ctx, f.key());
         if f.name() == "__typename" {
             outputs.push((f.key().to_owned(), FieldOut::Typename));
@@ -133,6 +182,7 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
         json.push('}');
         return Ok(Plan {
             kind: PlanKind::Static(json),
+            source: 0,
             sql: String::new(),
             params: Vec::new(),
             shaping_variables: core::mem::take(&mut ctx.shaping),
@@ -151,13 +201,22 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
     let sql = match pairs.as_slice() {
         // A data operation of `/v1/query`: its one field is the answer.
         [(_, expr)] if ctx.rql => format!("SELECT {} AS \"data\"", expr),
+        _ if array => {
+            let exprs: Vec<&str> = pairs.iter().map(|(_, e)| e.as_str()).collect();
+            format!("SELECT json_build_array({}) AS \"data\"", exprs.join(", "))
+        }
         _ => format!("SELECT {} AS \"data\"", sql::json_object(&pairs)),
     };
     Ok(Plan {
         kind: PlanKind::Mutation,
+        source: 0,
         sql,
         params: core::mem::take(&mut ctx.params),
-        shaping_variables: core::mem::take(&mut ctx.shaping),
+        shaping_variables: if array {
+            Vec::new()
+        } else {
+            core::mem::take(&mut ctx.shaping)
+        },
         variable_types: Vec::new(),
         steps,
         calls_functions: ctx.calls_functions,
