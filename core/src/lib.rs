@@ -11,6 +11,7 @@
 extern crate alloc;
 
 mod compile;
+pub mod customize;
 pub mod encode;
 pub mod error;
 pub mod introspection;

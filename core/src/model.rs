@@ -368,6 +368,8 @@ pub struct SourceInfo {
     pub name: String,
     pub tables_end: usize,
     pub functions_end: usize,
+    /// Namespace and type names (root field prefix/suffix are already in the names).
+    pub customization: crate::customize::Customization,
 }
 
 impl Schema {
@@ -397,7 +399,40 @@ impl Schema {
         if self.sources.len() < 2 {
             return None;
         }
-        if let Some(t) = self.tables.iter().position(|t| {
+        if let Some(s) = self
+            .sources
+            .iter()
+            .position(|s| s.customization.namespace.as_deref() == Some(name))
+        {
+            return Some(s);
+        }
+        self.root_in(name, None)
+    }
+
+    /// The namespace of a source (`None`: its root fields are at the root).
+    pub fn namespace_of(&self, source: usize) -> Option<&str> {
+        self.sources.get(source)?.customization.namespace.as_deref()
+    }
+
+    /// The customized name of a type source `source` generates.
+    pub fn type_name(&self, source: usize, name: &str) -> String {
+        match self.sources.get(source) {
+            Some(s) if s.customization.renames_types() => s.customization.type_name(name),
+            _ => String::from(name),
+        }
+    }
+
+    /// The source of root field `name` among the tables and functions reachable under
+    /// `scope` (a namespaced source's, or `None`: the sources without a namespace).
+    fn root_in(&self, name: &str, scope: Option<usize>) -> Option<usize> {
+        let visible = |s: usize| match scope {
+            Some(x) => s == x,
+            None => self.namespace_of(s).is_none(),
+        };
+        if let Some(t) = self.tables.iter().enumerate().position(|(i, t)| {
+            if !visible(self.source_of_table(i)) {
+                return false;
+            }
             let r = &t.root_fields;
             [
                 &r.select,
@@ -418,7 +453,29 @@ impl Schema {
         }
         self.functions
             .iter()
-            .position(|f| f.gql_name == name || f.gql_aggregate_name == name)
+            .enumerate()
+            .position(|(i, f)| {
+                visible(self.source_of_function(i))
+                    && (f.gql_name == name || f.gql_aggregate_name == name)
+            })
             .map(|f| self.source_of_function(f))
+    }
+
+    /// Whether a table's root fields are reachable under `scope` (see [`Schema::root_in`]).
+    pub fn table_in_scope(&self, t: TableId, scope: Option<usize>) -> bool {
+        let s = self.source_of_table(t);
+        match scope {
+            Some(x) => s == x,
+            None => self.namespace_of(s).is_none(),
+        }
+    }
+
+    /// Whether a function's root fields are reachable under `scope`.
+    pub fn function_in_scope(&self, f: FunctionId, scope: Option<usize>) -> bool {
+        let s = self.source_of_function(f);
+        match scope {
+            Some(x) => s == x,
+            None => self.namespace_of(s).is_none(),
+        }
     }
 }

@@ -117,6 +117,7 @@ fn new_ctx<'a>(schema: &'a Schema, session: &'a Session, opts: &'a Options) -> C
         next_alias: 0,
         nesting: 0,
         rql: true,
+        scope: None,
     }
 }
 

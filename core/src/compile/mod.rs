@@ -47,6 +47,9 @@ pub struct Ctx<'a> {
     /// Compiling a `/v1/query` data operation ([`dataops`]): the mutation's field is the whole
     /// answer (no `data` object, paths from `$`), and `update` also takes `_mul`/`_default`.
     pub rql: bool,
+    /// The namespaced source whose root fields are being compiled (`None`: the root, where
+    /// the sources without a namespace are).
+    pub scope: Option<usize>,
 }
 
 /// Most levels of a recursive walk over one argument (boolean expressions with their
@@ -179,6 +182,14 @@ impl<'a> Ctx<'a> {
         let out = f(self);
         self.nesting = self.nesting.saturating_sub(NESTED_INSERT_LEVELS);
         out
+    }
+
+    /// The (customized) name of a type table `t`'s source generates.
+    pub fn type_name(&self, t: TableId, name: String) -> String {
+        if self.schema.sources.len() < 1 {
+            return name;
+        }
+        self.schema.type_name(self.schema.source_of_table(t), &name)
     }
 
     pub fn alias(&mut self) -> String {
@@ -400,6 +411,7 @@ pub fn compile_document(
         next_alias: 0,
         nesting: 0,
         rql: false,
+        scope: None,
     };
     for def in &op.variables {
         let given = request
@@ -483,7 +495,7 @@ pub fn compile_document(
                 }
                 let path = sub("$.selectionSet", f.key());
                 slots[i].1 = Slot::Part(parts.len(), exprs.len());
-                exprs.push(select::root_field(&mut ctx, f, &path)?);
+                exprs.push(root_expr(&mut ctx, f, &path)?);
             }
             parts.push(Plan {
                 kind: PlanKind::Query,
@@ -513,8 +525,7 @@ pub fn compile_document(
         let expr = match &statics[i] {
             Some(json) if f.name() == "__typename" => sql::literal(json) + "::json",
             Some(json) => format!("{}::json", ctx.param(ParamSpec::Const(Some(json.clone())))),
-            None if options.relay => relay::root_field(&mut ctx, f, &path)?,
-            None => select::root_field(&mut ctx, f, &path)?,
+            None => root_expr(&mut ctx, f, &path)?,
         };
         pairs.push((f.key().to_owned(), expr));
     }
@@ -551,6 +562,50 @@ pub fn compile_document(
         steps: Vec::new(),
         calls_functions: ctx.calls_functions,
     })
+}
+
+/// The SQL of one query root field: a table's or function's, or a source's namespace field
+/// (an object of that source's root fields, and its `__typename`).
+fn root_expr<'a>(ctx: &mut Ctx<'a>, f: &normalize::Merged<'a>, path: &str) -> Result<String> {
+    if ctx.opts.relay {
+        return relay::root_field(ctx, f, path);
+    }
+    let Some((s, ty)) = namespace(ctx, f.name(), "query_root") else {
+        return select::root_field(ctx, f, path);
+    };
+    let fields = normalize::collect(ctx, &f.selection_sets(), &ty)?;
+    ctx.scope = Some(s);
+    let mut pairs = Vec::new();
+    for g in &fields {
+        let p = sub(&sub(path, "selectionSet"), g.key());
+        let expr = if g.name() == "__typename" {
+            Ok(format!("{}::text", sql::literal(&ty)))
+        } else {
+            select::root_field(ctx, g, &p)
+        };
+        match expr {
+            Ok(e) => pairs.push((g.key().to_owned(), e)),
+            Err(e) => {
+                ctx.scope = None;
+                return Err(e);
+            }
+        }
+    }
+    ctx.scope = None;
+    Ok(sql::json_object(&pairs))
+}
+
+/// The source whose namespace field `name` is at the root, with the field's type name.
+pub(crate) fn namespace(ctx: &Ctx<'_>, name: &str, root: &str) -> Option<(usize, String)> {
+    if ctx.scope.is_some() || ctx.rql {
+        return None;
+    }
+    let schema = ctx.schema;
+    let s = schema
+        .sources
+        .iter()
+        .position(|s| s.customization.namespace.as_deref() == Some(name))?;
+    Some((s, schema.sources[s].customization.namespace_type(root)?))
 }
 
 /// The sources the root fields belong to, in order of first appearance (empty or one entry

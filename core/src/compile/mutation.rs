@@ -256,6 +256,8 @@ fn table_field<'a>(
 
 enum FieldOut<'a> {
     Typename,
+    /// A namespaced source's field: its type name and its fields.
+    Namespace(String, Vec<(String, FieldOut<'a>)>),
     Table {
         f: Merged<'a>,
         t: TableId,
@@ -279,6 +281,17 @@ impl<'a> FieldOut<'a> {
     fn sql(&self, ctx: &mut Ctx<'a>, path: &str) -> Result<String> {
         match self {
             FieldOut::Typename => Ok(format!("{}::json", sql::literal("\"mutation_root\""))),
+            FieldOut::Namespace(ty, fields) => {
+                let mut pairs = Vec::new();
+                for (key, out) in fields {
+                    let expr = match out {
+                        FieldOut::Typename => format!("{}::text", sql::literal(ty)),
+                        out => out.sql(ctx, &sub(&sub(path, "selectionSet"), key))?,
+                    };
+                    pairs.push((key.clone(), expr));
+                }
+                Ok(sql::json_object(&pairs))
+            }
             FieldOut::Table { f, t, guc, output } => match output {
                 Output::Response => response(ctx, f, *t, guc, path),
                 Output::One => one_row(ctx, f, *t, guc, path),
@@ -323,7 +336,10 @@ fn response<'a>(
     guc: &str,
     path: &str,
 ) -> Result<String> {
-    let type_name = format!("{}_mutation_response", ctx.schema.tables[t].gql_name);
+    let type_name = ctx.type_name(
+        t,
+        format!("{}_mutation_response", ctx.schema.tables[t].gql_name),
+    );
     let fields = normalize::collect(ctx, &f.selection_sets(), &type_name)?;
     let mut pairs = Vec::new();
     for g in &fields {
@@ -424,7 +440,31 @@ fn field<'a>(
 ) -> Result<FieldOut<'a>> {
     let name = f.name();
     let schema = ctx.schema;
+    if let Some((s, ty)) = super::namespace(ctx, name, "mutation_root") {
+        let subs = normalize::collect(ctx, &f.selection_sets(), &ty)?;
+        ctx.scope = Some(s);
+        let mut outs = Vec::new();
+        for g in &subs {
+            let out = if g.name() == "__typename" {
+                Ok(FieldOut::Typename)
+            } else {
+                field(ctx, g, &sub(&sub(path, "selectionSet"), g.key()), steps, n)
+            };
+            match out {
+                Ok(o) => outs.push((g.key().to_owned(), o)),
+                Err(e) => {
+                    ctx.scope = None;
+                    return Err(e);
+                }
+            }
+        }
+        ctx.scope = None;
+        return Ok(FieldOut::Namespace(ty, outs));
+    }
     for (t, table) in schema.tables.iter().enumerate() {
+        if !schema.table_in_scope(t, ctx.scope) {
+            continue;
+        }
         let rf = &table.root_fields;
         let has_pk = !table.primary_key.is_empty();
         let insertable = table.mutable.insert;
@@ -491,8 +531,11 @@ fn field<'a>(
             return table_field(ctx, steps, n, m, f, t, is_delete_pk);
         }
     }
-    for func in &schema.functions {
-        if func.exposed_as != ExposedAs::Mutation || func.gql_name != name {
+    for (i, func) in schema.functions.iter().enumerate() {
+        if func.exposed_as != ExposedAs::Mutation
+            || func.gql_name != name
+            || !schema.function_in_scope(i, ctx.scope)
+        {
             continue;
         }
         let FunctionReturn::Table { table: t, set } = func.returns else {

@@ -3,11 +3,13 @@
 //! [`Catalog::others`]), then appended to one [`Schema`] with its tables and functions
 //! renumbered. Root fields and type names must be unique across sources: a table or function
 //! whose names another source already has is a metadata inconsistency and left out.
+use graphedge_core::customize::Customization;
 use graphedge_core::model::{FunctionReturn, Schema, SourceInfo, Table};
 use serde_json::json;
 
 use super::{resolve_one, Inconsistency};
 use crate::introspect::Catalog;
+use crate::sources::customize::SourceCustomization;
 use crate::{raw, sources};
 
 /// The sources in serving order: the served one (`default`, else the first) first, then the
@@ -51,9 +53,17 @@ pub fn resolve_all(
             }
         };
         let Some(own) = own else { continue };
-        let (part, found) = resolve_one(metadata, source, own, config);
+        let (mut part, found) = resolve_one(metadata, source, own, config);
         inconsistencies.extend(found);
-        append(&mut schema, part, &source.name, &mut inconsistencies);
+        let custom = SourceCustomization::of(source);
+        custom.rename_root_fields(&mut part);
+        append(
+            &mut schema,
+            part,
+            &source.name,
+            custom.core,
+            &mut inconsistencies,
+        );
     }
     (schema, inconsistencies)
 }
@@ -81,15 +91,30 @@ fn table_names(t: &Table) -> (Vec<&str>, &str) {
 
 /// Appends one source's schema, leaving out (and reporting) what conflicts with the sources
 /// before it.
-fn append(schema: &mut Schema, part: Schema, name: &str, out: &mut Vec<Inconsistency>) {
+fn append(
+    schema: &mut Schema,
+    part: Schema,
+    name: &str,
+    custom: Customization,
+    out: &mut Vec<Inconsistency>,
+) {
+    // Root fields at the root (a namespaced source's are under its namespace field) and
+    // type names (customized) of the sources before this one.
     let mut roots: Vec<(String, String)> = Vec::new();
     let mut types: Vec<(String, String)> = Vec::new();
     let mut from = 0;
     for (i, s) in schema.sources.iter().enumerate() {
+        let c = &s.customization;
+        let at_root = c.namespace.is_none();
+        if let Some(ns) = &c.namespace {
+            roots.push((ns.clone(), s.name.clone()));
+        }
         for t in &schema.tables[from..s.tables_end] {
             let (r, ty) = table_names(t);
-            roots.extend(r.into_iter().map(|n| (n.to_string(), s.name.clone())));
-            types.push((ty.to_string(), s.name.clone()));
+            if at_root {
+                roots.extend(r.into_iter().map(|n| (n.to_string(), s.name.clone())));
+            }
+            types.push((c.type_name(ty), s.name.clone()));
         }
         let start = if i == 0 {
             0
@@ -97,12 +122,31 @@ fn append(schema: &mut Schema, part: Schema, name: &str, out: &mut Vec<Inconsist
             schema.sources[i - 1].functions_end
         };
         for f in &schema.functions[start..s.functions_end] {
-            roots.push((f.gql_name.clone(), s.name.clone()));
-            roots.push((f.gql_aggregate_name.clone(), s.name.clone()));
+            if at_root {
+                roots.push((f.gql_name.clone(), s.name.clone()));
+                roots.push((f.gql_aggregate_name.clone(), s.name.clone()));
+            }
         }
         from = s.tables_end;
     }
+    let at_root = custom.namespace.is_none();
+    if let Some(ns) = &custom.namespace {
+        if let Some((_, other)) = roots.iter().find(|(r, _)| r == ns) {
+            out.push(Inconsistency {
+                definition: json!(name),
+                reason: format!(
+                    "Inconsistent object: the namespace {ns:?} of source {name:?} already exists in source {other:?}"
+                ),
+                name: format!("source {name}"),
+                kind: "source".into(),
+            });
+            return;
+        }
+    }
     let conflict = |names: &[&str], ty: Option<&str>| -> Option<String> {
+        let names = if at_root { names } else { &[] };
+        let ty = ty.map(|t| custom.type_name(t));
+        let ty = ty.as_deref();
         for n in names {
             if let Some((_, other)) = roots.iter().find(|(r, _)| r == n) {
                 return Some(format!(
@@ -202,5 +246,6 @@ fn append(schema: &mut Schema, part: Schema, name: &str, out: &mut Vec<Inconsist
         name: name.to_string(),
         tables_end: schema.tables.len(),
         functions_end: schema.functions.len(),
+        customization: custom,
     });
 }
