@@ -30,14 +30,43 @@ pub struct Customization {
     pub type_suffix: String,
     /// `type_names.mapping`: explicit new names (instead of prefix and suffix).
     pub type_mapping: BTreeMap<String, String>,
+    /// `naming_convention: graphql-default`: type names in PascalCase (each `_`-separated
+    /// word capitalized and joined), except a custom table name at the start, kept as given.
+    pub pascal_types: bool,
+    /// The custom names (`custom_name`) of the source's tables, kept as given.
+    pub custom_bases: alloc::vec::Vec<String>,
+}
+
+/// `author_local` → `AuthorLocal`.
+pub fn pascal(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for word in name.split('_').filter(|w| !w.is_empty()) {
+        let mut chars = word.chars();
+        if let Some(c) = chars.next() {
+            out.extend(c.to_uppercase());
+            out.push_str(chars.as_str());
+        }
+    }
+    out
+}
+
+/// `author_local_by_pk` → `authorLocalByPk` (the first word as given).
+pub fn camel(name: &str) -> String {
+    let mut words = name.split('_').filter(|w| !w.is_empty());
+    let mut out = String::from(words.next().unwrap_or(""));
+    for w in words {
+        out.push_str(&pascal(w));
+    }
+    out
 }
 
 impl Customization {
-    /// Whether types keep their names.
+    /// Whether types get other names.
     pub fn renames_types(&self) -> bool {
         !self.type_prefix.is_empty()
             || !self.type_suffix.is_empty()
             || !self.type_mapping.is_empty()
+            || self.pascal_types
     }
 
     pub fn is_identity(&self) -> bool {
@@ -49,10 +78,28 @@ impl Customization {
         if builtin(name) {
             return String::from(name);
         }
-        match self.type_mapping.get(name) {
-            Some(n) => n.clone(),
-            None => format!("{}{}{}", self.type_prefix, name, self.type_suffix),
+        if let Some(n) = self.type_mapping.get(name) {
+            return n.clone();
         }
+        let cased;
+        let name = if self.pascal_types {
+            cased = self.pascal_type(name);
+            cased.as_str()
+        } else {
+            name
+        };
+        format!("{}{}{}", self.type_prefix, name, self.type_suffix)
+    }
+
+    fn pascal_type(&self, name: &str) -> String {
+        for base in &self.custom_bases {
+            if let Some(rest) = name.strip_prefix(base.as_str()) {
+                if rest.is_empty() || rest.starts_with('_') {
+                    return format!("{base}{}", pascal(rest));
+                }
+            }
+        }
+        pascal(name)
     }
 
     /// The type of the namespace field under a root type (`<ns>_query`,

@@ -392,3 +392,68 @@ fn several_sources_in_one_schema() {
         json!({"data": {"article": [{"title": "On two"}], "author": [{"name": "Ann"}]}})
     );
 }
+
+/// `naming_convention: graphql-default` applies only with the `naming_convention`
+/// experimental feature (as in Hasura): camelCase root fields and columns, PascalCase types,
+/// custom names kept; `HASURA_GRAPHQL_DEFAULT_NAMING_CONVENTION` for sources naming none.
+#[test]
+fn naming_conventions() {
+    let (_pg, urls) = cluster(&["app"]);
+    let url = urls[0].as_str();
+    let feature = ("HASURA_GRAPHQL_EXPERIMENTAL_FEATURES", "naming_convention");
+    let by_default = (
+        "HASURA_GRAPHQL_DEFAULT_NAMING_CONVENTION",
+        "graphql-default",
+    );
+    let camel_query = "{ authorLocal { authorId __typename } authorLocalAggregate { __typename aggregate { __typename count } } w: authorDetail(author_id: 1) { __typename author_id } }";
+    let camel_answer = json!({"data": {"authorLocal": [{"authorId": 1, "__typename": "AuthorLocal"}],
+        "authorLocalAggregate": {"__typename": "AuthorLocalAggregate", "aggregate": {"__typename": "AuthorLocalAggregateFields", "count": 1}},
+        "w": {"__typename": "authorDetails", "author_id": 1}}});
+    let default_query = "{ author_local { author_id __typename } }";
+    let default_answer =
+        json!({"data": {"author_local": [{"author_id": 1, "__typename": "author_local"}]}});
+    // (environment, the source's convention, query, answer)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, Option<&'a str>, &'a str, Value);
+    let cases: Vec<Case> = vec![
+        (
+            vec![feature],
+            Some("graphql-default"),
+            camel_query,
+            camel_answer.clone(),
+        ),
+        (vec![feature, by_default], None, camel_query, camel_answer),
+        (
+            vec![feature],
+            Some("hasura-default"),
+            default_query,
+            default_answer.clone(),
+        ),
+        (
+            vec![],
+            Some("graphql-default"),
+            default_query,
+            default_answer,
+        ),
+    ];
+    for (i, (env, convention, query, want)) in cases.into_iter().enumerate() {
+        let mut env = env;
+        env.push(("HASURA_GRAPHQL_DATABASE_URL", url));
+        let s = start_like_hasura(&[], &[], &env);
+        if i == 0 {
+            s.run_sql("CREATE TABLE author_local (author_id int PRIMARY KEY); INSERT INTO author_local VALUES (1); CREATE TABLE author_details (author_id int PRIMARY KEY); INSERT INTO author_details VALUES (1)");
+            s.track("author_local");
+            let track = json!({"type": "pg_track_table", "args": {"table": "author_details", "configuration": {
+                "custom_name": "authorDetails", "custom_root_fields": {"select_by_pk": "authorDetail"},
+                "column_config": {"author_id": {"custom_name": "author_id"}}}}});
+            assert_eq!(meta(&s, track).0, 200);
+        }
+        let customization = match convention {
+            Some(c) => json!({"naming_convention": c}),
+            None => json!({}),
+        };
+        let update = json!({"type": "pg_update_source", "args": {"name": "default", "customization": customization}});
+        let (status, body) = meta(&s, update);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(s.graphql(&[], query).1, want, "{env:?} {convention:?}");
+    }
+}

@@ -55,7 +55,8 @@ pub fn resolve_all(
         let Some(own) = own else { continue };
         let (mut part, found) = resolve_one(metadata, source, own, config);
         inconsistencies.extend(found);
-        let custom = SourceCustomization::of(source);
+        let mut custom = SourceCustomization::of(source, config);
+        custom.apply_naming_convention(&mut part, source);
         custom.rename_root_fields(&mut part);
         append(
             &mut schema,
