@@ -134,10 +134,19 @@ async fn from_stored(
         metadata.sources = empty_metadata().sources;
         catalog = None;
     }
-    let catalog = match catalog {
+    let mut catalog = match catalog {
         Some(c) => c,
         None => introspect_served(db, &metadata).await.map_err(db_err)?,
     };
+    // Other sources stored before they were served (an upgraded catalog) are introspected now.
+    for (name, _) in other_connections(&metadata) {
+        if catalog.other(&name).is_none() {
+            if let Some(source) = metadata.source(&name) {
+                let found = introspect_other(db, &metadata, source).await;
+                catalog.others.push(found);
+            }
+        }
+    }
     let (mut schema, inconsistencies) = resolve::resolve(&metadata, &catalog, config);
     schema.version = version.max(0) as u64;
     Ok(MetadataState {
