@@ -380,6 +380,12 @@ fn several_sources_in_one_schema() {
             .contains("already exists in source \"default\""),
         "{body}"
     );
+    // `/v1/query` data operations work on the served source, whose `author` this is.
+    let select = json!({"type": "select", "args": {"table": "author", "columns": ["name"], "order_by": ["id"], "limit": 1}});
+    assert_eq!(
+        s.post_json("/v1/query", select),
+        (200, json!([{"name": "Ann"}]))
+    );
     // A restart serves both sources from the stored metadata.
     drop(s);
     let s = start_like_hasura(&[], &[], &env);

@@ -111,7 +111,11 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
     let sources = super::field_sources(ctx.schema, &fields, ctx.opts);
     if sources.len() < 2 || ctx.rql {
         let mut plan = compile_fields(ctx, &fields, false)?;
-        plan.source = sources.first().copied().unwrap_or(0);
+        plan.source = if ctx.rql {
+            0
+        } else {
+            sources.first().copied().unwrap_or(0)
+        };
         return Ok(plan);
     }
     // Fields of several sources: one transaction per source, in the order the sources first
