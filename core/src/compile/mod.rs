@@ -186,7 +186,7 @@ impl<'a> Ctx<'a> {
 
     /// The (customized) name of a type table `t`'s source generates.
     pub fn type_name(&self, t: TableId, name: String) -> String {
-        if self.schema.sources.len() < 1 {
+        if self.schema.sources.is_empty() {
             return name;
         }
         self.schema.type_name(self.schema.source_of_table(t), &name)
