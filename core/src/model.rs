@@ -356,10 +356,126 @@ pub struct Schema {
     pub inherited_roles: BTreeMap<RoleName, Vec<RoleName>>,
     /// Increases on every metadata change: part of the plan cache key.
     pub version: u64,
+    /// The Postgres sources served side by side, in order (empty: one source, everything
+    /// belongs to source 0). Each owns a contiguous range of `tables` and `functions`.
+    pub sources: Vec<SourceInfo>,
+}
+
+/// One source of a schema serving several: its name and where its tables and functions end
+/// (`tables[previous.tables_end..tables_end]`). Relationships never leave a source.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SourceInfo {
+    pub name: String,
+    pub tables_end: usize,
+    pub functions_end: usize,
+    /// Namespace and type names (root field prefix/suffix are already in the names).
+    pub customization: crate::customize::Customization,
 }
 
 impl Schema {
     pub fn table(&self, name: &QualifiedName) -> Option<TableId> {
         self.tables.iter().position(|t| &t.name == name)
+    }
+
+    /// The source (index in `sources`) a table belongs to.
+    pub fn source_of_table(&self, t: TableId) -> usize {
+        self.sources
+            .iter()
+            .position(|s| t < s.tables_end)
+            .unwrap_or(0)
+    }
+
+    /// The source (index in `sources`) a tracked function belongs to.
+    pub fn source_of_function(&self, f: FunctionId) -> usize {
+        self.sources
+            .iter()
+            .position(|s| f < s.functions_end)
+            .unwrap_or(0)
+    }
+
+    /// The source of the root field `name` (a table's or a tracked function's), `None` for
+    /// names no source has (meta fields, unknown names).
+    pub fn root_source(&self, name: &str) -> Option<usize> {
+        if self.sources.len() < 2 {
+            return None;
+        }
+        if let Some(s) = self
+            .sources
+            .iter()
+            .position(|s| s.customization.namespace.as_deref() == Some(name))
+        {
+            return Some(s);
+        }
+        self.root_in(name, None)
+    }
+
+    /// The namespace of a source (`None`: its root fields are at the root).
+    pub fn namespace_of(&self, source: usize) -> Option<&str> {
+        self.sources.get(source)?.customization.namespace.as_deref()
+    }
+
+    /// The customized name of a type source `source` generates.
+    pub fn type_name(&self, source: usize, name: &str) -> String {
+        match self.sources.get(source) {
+            Some(s) if s.customization.renames_types() => s.customization.type_name(name),
+            _ => String::from(name),
+        }
+    }
+
+    /// The source of root field `name` among the tables and functions reachable under
+    /// `scope` (a namespaced source's, or `None`: the sources without a namespace).
+    fn root_in(&self, name: &str, scope: Option<usize>) -> Option<usize> {
+        let visible = |s: usize| match scope {
+            Some(x) => s == x,
+            None => self.namespace_of(s).is_none(),
+        };
+        if let Some(t) = self.tables.iter().enumerate().position(|(i, t)| {
+            if !visible(self.source_of_table(i)) {
+                return false;
+            }
+            let r = &t.root_fields;
+            [
+                &r.select,
+                &r.select_by_pk,
+                &r.select_aggregate,
+                &r.insert,
+                &r.insert_one,
+                &r.update,
+                &r.update_by_pk,
+                &r.update_many,
+                &r.delete,
+                &r.delete_by_pk,
+            ]
+            .iter()
+            .any(|n| n.as_str() == name)
+        }) {
+            return Some(self.source_of_table(t));
+        }
+        self.functions
+            .iter()
+            .enumerate()
+            .position(|(i, f)| {
+                visible(self.source_of_function(i))
+                    && (f.gql_name == name || f.gql_aggregate_name == name)
+            })
+            .map(|f| self.source_of_function(f))
+    }
+
+    /// Whether a table's root fields are reachable under `scope` (see [`Schema::root_in`]).
+    pub fn table_in_scope(&self, t: TableId, scope: Option<usize>) -> bool {
+        let s = self.source_of_table(t);
+        match scope {
+            Some(x) => s == x,
+            None => self.namespace_of(s).is_none(),
+        }
+    }
+
+    /// Whether a function's root fields are reachable under `scope`.
+    pub fn function_in_scope(&self, f: FunctionId, scope: Option<usize>) -> bool {
+        let s = self.source_of_function(f);
+        match scope {
+            Some(x) => s == x,
+            None => self.namespace_of(s).is_none(),
+        }
     }
 }

@@ -43,6 +43,22 @@ pub enum PlanKind {
     Mutation,
     /// No SQL: the `data` object's JSON is already known (introspection, `__typename` only).
     Static(String),
+    /// Root fields of several sources: one part per source, run in order (each one
+    /// statement, or one transaction for a mutation), each returning a JSON *array* of its
+    /// fields' values; `data` is assembled from `slots` in the request's field order.
+    Sources {
+        parts: Vec<Plan>,
+        slots: Vec<(String, Slot)>,
+    },
+}
+
+/// Where one root field's value comes from in a [`PlanKind::Sources`] plan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Slot {
+    /// Element `.1` of the array part `.0` returned.
+    Part(usize, usize),
+    /// Known JSON (`__typename`, introspection).
+    Static(String),
 }
 
 /// One statement a mutation plan runs before [`Plan::sql`], in order, in the same transaction
@@ -63,6 +79,8 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub kind: PlanKind,
+    /// The source (index in `Schema::sources`) whose database runs `sql` (0 with one source).
+    pub source: usize,
     pub sql: String,
     pub params: Vec<ParamSpec>,
     /// Variables whose *values* changed the SQL's shape (e.g. `where: $w`, `@skip(if: $s)`): a

@@ -244,6 +244,7 @@ mod tests {
     fn plan(sql: &str, shaping: &[&str]) -> Arc<Plan> {
         Arc::new(Plan {
             kind: PlanKind::Query,
+            source: 0,
             sql: sql.into(),
             params: vec![],
             shaping_variables: shaping.iter().map(|s| s.to_string()).collect(),

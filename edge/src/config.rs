@@ -143,6 +143,12 @@ impl Config {
     pub fn metadata_config(&self) -> crate::md::MetadataConfig {
         crate::md::MetadataConfig {
             infer_function_permissions: self.infer_function_permissions,
+            naming_conventions: self
+                .ops
+                .experimental_features
+                .iter()
+                .any(|f| f == "naming_convention"),
+            default_naming_convention: self.ops.naming_convention.clone(),
         }
     }
 

@@ -3,7 +3,7 @@
 //! (`{"data": <the database's JSON text>}` by concatenation, never re-parsed).
 use std::sync::Arc;
 
-use graphedge_core::{encode, Plan, PlanKind, Session, Value};
+use graphedge_core::{encode, Plan, PlanKind, Session, Slot, Value};
 use serde_json::Value as Json;
 
 use crate::cache::CacheKey;
@@ -192,8 +192,60 @@ pub(crate) async fn run_plan(
     variables: &[(String, Value)],
     mut log: Option<(&mut RequestLog, &GqlRequest)>,
 ) -> Result<String, EdgeError> {
+    let PlanKind::Sources { parts, slots } = &plan.kind else {
+        return run_part(engine, loaded, db, session, plan, variables, log).await;
+    };
+    // Root fields of several sources: one statement (or transaction) per source, in order,
+    // each answering a JSON array of its fields' values; `data` follows the request's order.
+    encode::check_variables(&plan.variable_types, variables)?;
+    let mut answers: Vec<Vec<Box<serde_json::value::RawValue>>> = Vec::with_capacity(parts.len());
+    for part in parts {
+        let log = log.as_mut().map(|(l, r)| (&mut **l, *r));
+        let text = run_part(engine, loaded, db, session, part, variables, log).await?;
+        let values = serde_json::from_str(&text).map_err(|_| {
+            EdgeError::new(500, "unexpected", "a source's answer is not a JSON array")
+        })?;
+        answers.push(values);
+    }
+    let mut out = String::from("{");
+    for (i, (key, slot)) in slots.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        encode::write_json_string(&mut out, key);
+        out.push(':');
+        match slot {
+            Slot::Static(json) => out.push_str(json),
+            Slot::Part(p, j) => out.push_str(
+                answers
+                    .get(*p)
+                    .and_then(|a| a.get(*j))
+                    .map_or("null", |v| v.get()),
+            ),
+        }
+    }
+    out.push('}');
+    Ok(out)
+}
+
+/// Runs a plan of one source on that source's database.
+async fn run_part(
+    engine: &Engine,
+    loaded: &Loaded,
+    db: &impl Database,
+    session: &Session,
+    plan: &Plan,
+    variables: &[(String, Value)],
+    mut log: Option<(&mut RequestLog, &GqlRequest)>,
+) -> Result<String, EdgeError> {
+    let db = &crate::md::On::source(db, loaded.connection(plan.source));
     match &plan.kind {
         PlanKind::Static(json) => Ok(json.clone()),
+        PlanKind::Sources { .. } => Err(EdgeError::new(
+            500,
+            "unexpected",
+            "a part of a plan spans several sources",
+        )),
         PlanKind::Query => {
             let params = plan.bind(variables, session)?;
             if let Some((log, req)) = &mut log {
@@ -204,7 +256,10 @@ pub(crate) async fn run_plan(
                 params,
             };
             let run = async {
-                let out = if engine.config.coalesce_queries && !plan.calls_functions {
+                let out = if engine.config.coalesce_queries
+                    && !plan.calls_functions
+                    && plan.source == 0
+                {
                     engine
                         .flights
                         .run(&stmt, engine.clock.as_deref(), || db.query_one(&stmt))

@@ -111,6 +111,20 @@ pub struct Loaded {
     /// The served source's connection, where GraphQL statements go (`None`: no source, the
     /// host's own database).
     pub source: Option<md::SourceConnection>,
+    /// Every source's connection in the schema's source order (`Schema::sources`; the served
+    /// one first): where the parts of a plan spanning several sources go.
+    pub sources: Vec<Option<md::SourceConnection>>,
+}
+
+impl Loaded {
+    /// The connection of the schema's source `i` when it is not the served one (`None`: the
+    /// served source's database).
+    pub fn connection(&self, i: usize) -> Option<&md::SourceConnection> {
+        if i == 0 {
+            return None;
+        }
+        self.sources.get(i).and_then(Option::as_ref)
+    }
 }
 
 impl Loaded {
@@ -119,7 +133,12 @@ impl Loaded {
             Ok(v) => allowlist::Allowlist::from_metadata(&v),
             Err(_) => allowlist::Allowlist::default(),
         };
+        let sources = graphedge_metadata::resolve::sources::ordered(&md.metadata)
+            .into_iter()
+            .map(|s| md::SourceConnection::parse(&s.configuration).ok())
+            .collect();
         Loaded {
+            sources,
             source: md::served_connection(&md.metadata),
             md: Arc::new(md),
             allowlist,

@@ -26,9 +26,32 @@ pub struct Catalog {
     /// Rows of the enum tables asked for (only those whose shape is a valid enum table).
     #[serde(default)]
     pub enums: Vec<CatalogEnum>,
+    /// The catalogs of the other sources (all but the served one), each as introspected
+    /// through its connection.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub others: Vec<SourceCatalog>,
+}
+
+/// The catalog of a source other than the served one.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct SourceCatalog {
+    pub source: String,
+    /// The connection key it was introspected through (`sources::Connection::key`).
+    pub key: String,
+    /// Why the source could not be introspected (its connection does not resolve, the
+    /// database is unreachable): the source is then inconsistent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub catalog: Catalog,
 }
 
 impl Catalog {
+    /// The catalog of the other source `name`.
+    pub fn other(&self, name: &str) -> Option<&SourceCatalog> {
+        self.others.iter().find(|o| o.source == name)
+    }
+
     pub fn table(&self, schema: &str, name: &str) -> Option<&CatalogTable> {
         self.tables
             .iter()

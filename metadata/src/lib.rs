@@ -35,12 +35,20 @@ pub struct Config {
     /// `HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS` (default true): a role may call a function
     /// when it can select from the function's return table.
     pub infer_function_permissions: bool,
+    /// `HASURA_GRAPHQL_EXPERIMENTAL_FEATURES` has `naming_convention`: sources'
+    /// `naming_convention` (and the default below) apply; otherwise names are Hasura's
+    /// defaults whatever the metadata says.
+    pub naming_conventions: bool,
+    /// `HASURA_GRAPHQL_DEFAULT_NAMING_CONVENTION`: the convention of sources that name none.
+    pub default_naming_convention: String,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             infer_function_permissions: true,
+            naming_conventions: false,
+            default_naming_convention: "hasura-default".into(),
         }
     }
 }

@@ -137,6 +137,7 @@ async fn resolves_metadata_against_introspected_database() {
         &catalog,
         &graphedge_metadata::Config {
             infer_function_permissions: true,
+            ..Default::default()
         },
     );
     assert_eq!(inconsistencies, vec![]);

@@ -96,6 +96,7 @@ fn run(md: &raw::Metadata) -> (graphedge_core::Schema, Vec<Inconsistency>) {
         &catalog(),
         &graphedge_metadata::Config {
             infer_function_permissions: true,
+            ..Default::default()
         },
     )
 }
@@ -245,6 +246,7 @@ fn empty_metadata_gives_empty_schema() {
         &Catalog::default(),
         &graphedge_metadata::Config {
             infer_function_permissions: true,
+            ..Default::default()
         },
     );
     assert_eq!(schema, graphedge_core::Schema::default());

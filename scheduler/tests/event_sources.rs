@@ -1,6 +1,7 @@
 //! Event triggers of sources whose databases are not the metadata database, as Hasura's harness
 //! starts the engine (`--metadata-database-url M serve`, sources added afterwards): the events
-//! written in each source's database are delivered from there. The update trigger watches a
+//! written in each source's database are delivered from there, for the `default` source and for
+//! a second source on another database (`from_env`). The update trigger watches a
 //! `json` column (a type without an equality operator).
 mod common;
 
@@ -13,9 +14,7 @@ use graphedge_scheduler::pgtemp::TempPostgres;
 use serde_json::{json, Value};
 
 /// Each source: its name, its database and a table with an insert trigger.
-/// (A second source's triggers need its tables resolved next to the default's: added with
-/// several sources served in one schema.)
-const SOURCES: &[(&str, &str, &str)] = &[("default", "src", "item")];
+const SOURCES: &[(&str, &str, &str)] = &[("default", "src", "item"), ("two", "other", "thing")];
 
 fn check_delivered(hits: &Mutex<Vec<Value>>, trigger: &str, table: &str, name: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);

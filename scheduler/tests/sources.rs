@@ -299,3 +299,167 @@ fn unknown_flags_still_refused_hasura_flags_accepted() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--no-such-flag"));
 }
+
+/// Two Postgres sources served side by side in one schema: root fields of both, a query and a
+/// mutation spanning both (one statement / transaction per source, merged in the request's
+/// field order), and a root field both would have reported as an inconsistency.
+#[test]
+fn several_sources_in_one_schema() {
+    let (_pg, urls) = cluster(&["one", "two"]);
+    let env = [
+        ("HASURA_GRAPHQL_DATABASE_URL", urls[0].as_str()),
+        ("HASURA_GRAPHQL_PG_SOURCE_URL_2", urls[1].as_str()),
+    ];
+    let s = start_like_hasura(&[], &[], &env);
+    let add = json!({"type": "pg_add_source", "args": {"name": "pg2", "configuration":
+        {"connection_info": {"database_url": {"from_env": "HASURA_GRAPHQL_PG_SOURCE_URL_2"}}}}});
+    assert_eq!(meta(&s, add).0, 200);
+    s.run_sql("CREATE TABLE author (id serial PRIMARY KEY, name text); INSERT INTO author (name) VALUES ('Ann')");
+    s.track("author");
+    let (status, body) = run_sql_on(
+        &s,
+        "pg2",
+        "CREATE TABLE article (id serial PRIMARY KEY, title text); INSERT INTO article (title) VALUES ('On two')",
+    );
+    assert_eq!(status, 200, "{body}");
+    let track = |source: &str, table: &str| {
+        meta(
+            &s,
+            json!({"type": "pg_track_table", "args": {"source": source, "table": table}}),
+        )
+    };
+    assert_eq!(track("pg2", "article").0, 200);
+    // (request, expected answer; key order checked too)
+    let cases = [
+        (
+            "{ article { title } t: __typename author { name } }",
+            json!({"data": {"article": [{"title": "On two"}], "t": "query_root", "author": [{"name": "Ann"}]}}),
+        ),
+        (
+            r#"mutation { a: insert_author_one(object: {name: "Bo"}) { id } insert_article(objects: [{title: "Two"}]) { affected_rows } __typename }"#,
+            json!({"data": {"a": {"id": 2}, "insert_article": {"affected_rows": 1}, "__typename": "mutation_root"}}),
+        ),
+        (
+            "{ author_aggregate { aggregate { count } } article(order_by: {id: desc}, limit: 1) { title } }",
+            json!({"data": {"author_aggregate": {"aggregate": {"count": 2}}, "article": [{"title": "Two"}]}}),
+        ),
+        (
+            "{ __type(name: \"article\") { name } author_by_pk(id: 1) { name } }",
+            json!({"data": {"__type": {"name": "article"}, "author_by_pk": {"name": "Ann"}}}),
+        ),
+    ];
+    for (query, want) in cases {
+        let (status, got) = s.graphql(&[], query);
+        assert_eq!((status, &got), (200, &want), "{query}");
+        let keys = |v: &Value| -> Vec<String> {
+            v["data"]
+                .as_object()
+                .map_or(vec![], |o| o.keys().cloned().collect())
+        };
+        assert_eq!(keys(&got), keys(&want), "{query}");
+    }
+    // Each part ran on its own database.
+    assert_eq!(
+        sql_value(&urls[1], "SELECT count(*) FROM article").as_deref(),
+        Some("2")
+    );
+    assert!(!has_table(&urls[0], "public.article"));
+    // A table whose root fields the other source already has: an inconsistency, refused.
+    let (status, _) = run_sql_on(&s, "pg2", "CREATE TABLE author (id int PRIMARY KEY)");
+    assert_eq!(status, 200);
+    let (status, body) = track("pg2", "author");
+    assert_eq!(
+        (status, &body["code"]),
+        (400, &json!("already-exists")),
+        "{body}"
+    );
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("already exists in source \"default\""),
+        "{body}"
+    );
+    // `/v1/query` data operations work on the served source, whose `author` this is.
+    let select = json!({"type": "select", "args": {"table": "author", "columns": ["name"], "order_by": ["id"], "limit": 1}});
+    assert_eq!(
+        s.post_json("/v1/query", select),
+        (200, json!([{"name": "Ann"}]))
+    );
+    // A restart serves both sources from the stored metadata.
+    drop(s);
+    let s = start_like_hasura(&[], &[], &env);
+    let (_, got) = s.graphql(
+        &[],
+        "{ article(limit: 1) { title } author(limit: 1) { name } }",
+    );
+    assert_eq!(
+        got,
+        json!({"data": {"article": [{"title": "On two"}], "author": [{"name": "Ann"}]}})
+    );
+}
+
+/// `naming_convention: graphql-default` applies only with the `naming_convention`
+/// experimental feature (as in Hasura): camelCase root fields and columns, PascalCase types,
+/// custom names kept; `HASURA_GRAPHQL_DEFAULT_NAMING_CONVENTION` for sources naming none.
+#[test]
+fn naming_conventions() {
+    let (_pg, urls) = cluster(&["app"]);
+    let url = urls[0].as_str();
+    let feature = ("HASURA_GRAPHQL_EXPERIMENTAL_FEATURES", "naming_convention");
+    let by_default = (
+        "HASURA_GRAPHQL_DEFAULT_NAMING_CONVENTION",
+        "graphql-default",
+    );
+    let camel_query = "{ authorLocal { authorId __typename } authorLocalAggregate { __typename aggregate { __typename count } } w: authorDetail(author_id: 1) { __typename author_id } }";
+    let camel_answer = json!({"data": {"authorLocal": [{"authorId": 1, "__typename": "AuthorLocal"}],
+        "authorLocalAggregate": {"__typename": "AuthorLocalAggregate", "aggregate": {"__typename": "AuthorLocalAggregateFields", "count": 1}},
+        "w": {"__typename": "authorDetails", "author_id": 1}}});
+    let default_query = "{ author_local { author_id __typename } }";
+    let default_answer =
+        json!({"data": {"author_local": [{"author_id": 1, "__typename": "author_local"}]}});
+    // (environment, the source's convention, query, answer)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, Option<&'a str>, &'a str, Value);
+    let cases: Vec<Case> = vec![
+        (
+            vec![feature],
+            Some("graphql-default"),
+            camel_query,
+            camel_answer.clone(),
+        ),
+        (vec![feature, by_default], None, camel_query, camel_answer),
+        (
+            vec![feature],
+            Some("hasura-default"),
+            default_query,
+            default_answer.clone(),
+        ),
+        (
+            vec![],
+            Some("graphql-default"),
+            default_query,
+            default_answer,
+        ),
+    ];
+    for (i, (env, convention, query, want)) in cases.into_iter().enumerate() {
+        let mut env = env;
+        env.push(("HASURA_GRAPHQL_DATABASE_URL", url));
+        let s = start_like_hasura(&[], &[], &env);
+        if i == 0 {
+            s.run_sql("CREATE TABLE author_local (author_id int PRIMARY KEY); INSERT INTO author_local VALUES (1); CREATE TABLE author_details (author_id int PRIMARY KEY); INSERT INTO author_details VALUES (1)");
+            s.track("author_local");
+            let track = json!({"type": "pg_track_table", "args": {"table": "author_details", "configuration": {
+                "custom_name": "authorDetails", "custom_root_fields": {"select_by_pk": "authorDetail"},
+                "column_config": {"author_id": {"custom_name": "author_id"}}}}});
+            assert_eq!(meta(&s, track).0, 200);
+        }
+        let customization = match convention {
+            Some(c) => json!({"naming_convention": c}),
+            None => json!({}),
+        };
+        let update = json!({"type": "pg_update_source", "args": {"name": "default", "customization": customization}});
+        let (status, body) = meta(&s, update);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(s.graphql(&[], query).1, want, "{env:?} {convention:?}");
+    }
+}

@@ -117,12 +117,15 @@ fn new_ctx<'a>(schema: &'a Schema, session: &'a Session, opts: &'a Options) -> C
         next_alias: 0,
         nesting: 0,
         rql: true,
+        // Data operations work on the served source (the first).
+        scope: Some(0),
     }
 }
 
 fn query_plan(ctx: Ctx<'_>, sql: String) -> Plan {
     Plan {
         kind: PlanKind::Query,
+        source: 0,
         sql,
         params: ctx.params,
         shaping_variables: ctx.shaping,
@@ -173,7 +176,14 @@ fn table_arg(schema: &Schema, fields: &Fields) -> Result<TableId> {
     } else {
         format!("{}.{}", name.schema, name.name)
     };
-    schema.table(&name).ok_or_else(|| {
+    let served = schema
+        .sources
+        .first()
+        .map_or(schema.tables.len(), |s| s.tables_end);
+    let found = schema.tables[..served.min(schema.tables.len())]
+        .iter()
+        .position(|t| t.name == name);
+    found.ok_or_else(|| {
         Error::new(
             ErrorCode::NotExists,
             "$.args.table",

@@ -24,7 +24,7 @@ use alloc::vec::Vec;
 use crate::error::{Error, Result};
 use crate::model::{Schema, SelectPermission, TableId};
 use crate::parse::ast::{Document, Fragment, OperationKind, VariableDefinition};
-use crate::plan::{Encoding, ParamSpec, Plan, PlanKind};
+use crate::plan::{Encoding, ParamSpec, Plan, PlanKind, Slot};
 use crate::session::Session;
 use crate::value::Value;
 use crate::{Options, Request};
@@ -47,6 +47,9 @@ pub struct Ctx<'a> {
     /// Compiling a `/v1/query` data operation ([`dataops`]): the mutation's field is the whole
     /// answer (no `data` object, paths from `$`), and `update` also takes `_mul`/`_default`.
     pub rql: bool,
+    /// The namespaced source whose root fields are being compiled (`None`: the root, where
+    /// the sources without a namespace are).
+    pub scope: Option<usize>,
 }
 
 /// Most levels of a recursive walk over one argument (boolean expressions with their
@@ -179,6 +182,14 @@ impl<'a> Ctx<'a> {
         let out = f(self);
         self.nesting = self.nesting.saturating_sub(NESTED_INSERT_LEVELS);
         out
+    }
+
+    /// The (customized) name of a type table `t`'s source generates.
+    pub fn type_name(&self, t: TableId, name: String) -> String {
+        if self.schema.sources.is_empty() {
+            return name;
+        }
+        self.schema.type_name(self.schema.source_of_table(t), &name)
     }
 
     pub fn alias(&mut self) -> String {
@@ -400,6 +411,7 @@ pub fn compile_document(
         next_alias: 0,
         nesting: 0,
         rql: false,
+        scope: None,
     };
     for def in &op.variables {
         let given = request
@@ -428,21 +440,13 @@ pub fn compile_document(
     };
     let sets = [op.selection_set.as_slice()];
     let fields = normalize::collect(&mut ctx, &sets, root_type)?;
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    let mut statics: Vec<(String, String)> = Vec::new();
-    let mut all_static = true;
+    let sources = field_sources(schema, &fields, options);
     let mut introspection_bytes = 0usize;
     let mut types = None;
+    let mut statics = Vec::new();
     for f in &fields {
-        let path = sub("$.selectionSet", f.key());
-        match f.name() {
-            "__typename" => {
-                statics.push((f.key().to_owned(), json_str(root_type)));
-                pairs.push((
-                    f.key().to_owned(),
-                    sql::literal(&json_str(root_type)) + "::json",
-                ));
-            }
+        let value = match f.name() {
+            "__typename" => Some(json_str(root_type)),
             "__schema" | "__type" => {
                 // One type system for every introspection field of the operation.
                 let ts = types.get_or_insert_with(|| {
@@ -460,42 +464,89 @@ pub fn compile_document(
                 introspection_bytes += json.len();
                 if introspection_bytes > crate::introspection::MAX_OUTPUT {
                     return Err(Error::validation(
-                        path,
+                        sub("$.selectionSet", f.key()),
                         "the introspection result is too large",
                     ));
                 }
-                let p = ctx.param(ParamSpec::Const(Some(json.clone())));
-                statics.push((f.key().to_owned(), json));
-                pairs.push((f.key().to_owned(), format!("{}::json", p)));
+                Some(json)
             }
-            _ => {
-                all_static = false;
-                let expr = if options.relay {
-                    relay::root_field(&mut ctx, f, &path)?
-                } else {
-                    select::root_field(&mut ctx, f, &path)?
-                };
-                pairs.push((f.key().to_owned(), expr));
-            }
-        }
+            _ => None,
+        };
+        statics.push(value);
     }
-    if all_static {
+    let variable_types = variable_types(op);
+    if sources.len() > 1 {
+        let mut parts = Vec::new();
+        let mut slots: Vec<(String, Slot)> = Vec::new();
+        for (i, f) in fields.iter().enumerate() {
+            let slot = match &statics[i] {
+                Some(json) => Slot::Static(json.clone()),
+                None => Slot::Static(String::new()),
+            };
+            slots.push((f.key().to_owned(), slot));
+        }
+        for &s in &sources {
+            ctx.params.clear();
+            ctx.calls_functions = false;
+            let mut exprs = Vec::new();
+            for (i, f) in fields.iter().enumerate() {
+                if statics[i].is_some() || schema.root_source(f.name()).unwrap_or(sources[0]) != s {
+                    continue;
+                }
+                let path = sub("$.selectionSet", f.key());
+                slots[i].1 = Slot::Part(parts.len(), exprs.len());
+                exprs.push(root_expr(&mut ctx, f, &path)?);
+            }
+            parts.push(Plan {
+                kind: PlanKind::Query,
+                source: s,
+                sql: format!("SELECT json_build_array({}) AS \"data\"", exprs.join(", ")),
+                params: core::mem::take(&mut ctx.params),
+                shaping_variables: Vec::new(),
+                variable_types: variable_types.clone(),
+                steps: Vec::new(),
+                calls_functions: ctx.calls_functions,
+            });
+        }
+        return Ok(Plan {
+            kind: PlanKind::Sources { parts, slots },
+            source: 0,
+            sql: String::new(),
+            params: Vec::new(),
+            shaping_variables: ctx.shaping,
+            variable_types,
+            steps: Vec::new(),
+            calls_functions: false,
+        });
+    }
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
+        let path = sub("$.selectionSet", f.key());
+        let expr = match &statics[i] {
+            Some(json) if f.name() == "__typename" => sql::literal(json) + "::json",
+            Some(json) => format!("{}::json", ctx.param(ParamSpec::Const(Some(json.clone())))),
+            None => root_expr(&mut ctx, f, &path)?,
+        };
+        pairs.push((f.key().to_owned(), expr));
+    }
+    if statics.iter().all(Option::is_some) {
         let mut json = String::from("{");
-        for (i, (k, v)) in statics.iter().enumerate() {
+        for (i, f) in fields.iter().enumerate() {
             if i > 0 {
                 json.push(',');
             }
-            crate::encode::write_json_string(&mut json, k);
+            crate::encode::write_json_string(&mut json, f.key());
             json.push(':');
-            json.push_str(v);
+            json.push_str(statics[i].as_deref().unwrap_or("null"));
         }
         json.push('}');
         return Ok(Plan {
             kind: PlanKind::Static(json),
+            source: 0,
             sql: String::new(),
             params: Vec::new(),
             shaping_variables: ctx.shaping,
-            variable_types: variable_types(op),
+            variable_types,
             steps: Vec::new(),
             calls_functions: false,
         });
@@ -503,13 +554,79 @@ pub fn compile_document(
     let sql = format!("SELECT {} AS \"data\"", sql::json_object(&pairs));
     Ok(Plan {
         kind: PlanKind::Query,
+        source: sources.first().copied().unwrap_or(0),
         sql,
         params: ctx.params,
         shaping_variables: ctx.shaping,
-        variable_types: variable_types(op),
+        variable_types,
         steps: Vec::new(),
         calls_functions: ctx.calls_functions,
     })
+}
+
+/// The SQL of one query root field: a table's or function's, or a source's namespace field
+/// (an object of that source's root fields, and its `__typename`).
+fn root_expr<'a>(ctx: &mut Ctx<'a>, f: &normalize::Merged<'a>, path: &str) -> Result<String> {
+    if ctx.opts.relay {
+        return relay::root_field(ctx, f, path);
+    }
+    let Some((s, ty)) = namespace(ctx, f.name(), "query_root") else {
+        return select::root_field(ctx, f, path);
+    };
+    let fields = normalize::collect(ctx, &f.selection_sets(), &ty)?;
+    ctx.scope = Some(s);
+    let mut pairs = Vec::new();
+    for g in &fields {
+        let p = sub(&sub(path, "selectionSet"), g.key());
+        let expr = if g.name() == "__typename" {
+            Ok(format!("{}::text", sql::literal(&ty)))
+        } else {
+            select::root_field(ctx, g, &p)
+        };
+        match expr {
+            Ok(e) => pairs.push((g.key().to_owned(), e)),
+            Err(e) => {
+                ctx.scope = None;
+                return Err(e);
+            }
+        }
+    }
+    ctx.scope = None;
+    Ok(sql::json_object(&pairs))
+}
+
+/// The source whose namespace field `name` is at the root, with the field's type name.
+pub(crate) fn namespace(ctx: &Ctx<'_>, name: &str, root: &str) -> Option<(usize, String)> {
+    if ctx.scope.is_some() || ctx.rql {
+        return None;
+    }
+    let schema = ctx.schema;
+    let s = schema
+        .sources
+        .iter()
+        .position(|s| s.customization.namespace.as_deref() == Some(name))?;
+    Some((s, schema.sources[s].customization.namespace_type(root)?))
+}
+
+/// The sources the root fields belong to, in order of first appearance (empty or one entry
+/// for a schema with one source, and for Relay, which serves only the first source).
+pub(crate) fn field_sources(
+    schema: &Schema,
+    fields: &[normalize::Merged<'_>],
+    options: &Options,
+) -> Vec<usize> {
+    let mut out = Vec::new();
+    if options.relay {
+        return out;
+    }
+    for f in fields {
+        if let Some(s) = schema.root_source(f.name()) {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    out
 }
 
 fn variable_types(op: &crate::parse::ast::Operation) -> Vec<(String, crate::parse::ast::Type)> {

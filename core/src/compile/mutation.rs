@@ -32,7 +32,7 @@ use crate::model::{
     UpdatePermission,
 };
 use crate::parse::ast::Selection;
-use crate::plan::{ParamSpec, Plan, PlanKind, Step};
+use crate::plan::{ParamSpec, Plan, PlanKind, Slot, Step};
 use crate::value::Value;
 
 /// DDL of the catalog function that aborts a mutation whose permission check failed. Run it
@@ -108,11 +108,64 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
     }
     let sets = [set];
     let fields = normalize::collect(ctx, &sets, "mutation_root")?;
+    let sources = super::field_sources(ctx.schema, &fields, ctx.opts);
+    if sources.len() < 2 || ctx.rql {
+        let mut plan = compile_fields(ctx, &fields, false)?;
+        plan.source = if ctx.rql {
+            0
+        } else {
+            sources.first().copied().unwrap_or(0)
+        };
+        return Ok(plan);
+    }
+    // Fields of several sources: one transaction per source, in the order the sources first
+    // appear; `__typename` is known.
+    let mut slots: Vec<(String, Slot)> = fields
+        .iter()
+        .map(|f| {
+            (
+                f.key().to_owned(),
+                Slot::Static(String::from("\"mutation_root\"")),
+            )
+        })
+        .collect();
+    let mut parts = Vec::new();
+    for &s in &sources {
+        let mut mine = Vec::new();
+        for (i, f) in fields.iter().enumerate() {
+            if f.name() == "__typename"
+                || ctx.schema.root_source(f.name()).unwrap_or(sources[0]) != s
+            {
+                continue;
+            }
+            slots[i].1 = Slot::Part(parts.len(), mine.len());
+            mine.push(f.clone());
+        }
+        ctx.calls_functions = false;
+        let mut plan = compile_fields(ctx, &mine, true)?;
+        plan.source = s;
+        parts.push(plan);
+    }
+    Ok(Plan {
+        kind: PlanKind::Sources { parts, slots },
+        source: 0,
+        sql: String::new(),
+        params: Vec::new(),
+        shaping_variables: core::mem::take(&mut ctx.shaping),
+        variable_types: Vec::new(),
+        steps: Vec::new(),
+        calls_functions: false,
+    })
+}
+
+/// The plan of `fields` (of one source); `array`: the statement returns the fields' values
+/// as a JSON array (a part of a [`PlanKind::Sources`] plan) instead of the `data` object.
+fn compile_fields<'a>(ctx: &mut Ctx<'a>, fields: &[Merged<'a>], array: bool) -> Result<Plan> {
     let mut steps: Vec<Step> = Vec::new();
     // (key, output builder) evaluated in the final statement.
     let mut outputs: Vec<(String, FieldOut<'a>)> = Vec::new();
     let mut n = 0usize;
-    for f in &fields {
+    for f in fields {
         let path = field_path(ctx, f.key());
         if f.name() == "__typename" {
             outputs.push((f.key().to_owned(), FieldOut::Typename));
@@ -133,6 +186,7 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
         json.push('}');
         return Ok(Plan {
             kind: PlanKind::Static(json),
+            source: 0,
             sql: String::new(),
             params: Vec::new(),
             shaping_variables: core::mem::take(&mut ctx.shaping),
@@ -151,13 +205,22 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
     let sql = match pairs.as_slice() {
         // A data operation of `/v1/query`: its one field is the answer.
         [(_, expr)] if ctx.rql => format!("SELECT {} AS \"data\"", expr),
+        _ if array => {
+            let exprs: Vec<&str> = pairs.iter().map(|(_, e)| e.as_str()).collect();
+            format!("SELECT json_build_array({}) AS \"data\"", exprs.join(", "))
+        }
         _ => format!("SELECT {} AS \"data\"", sql::json_object(&pairs)),
     };
     Ok(Plan {
         kind: PlanKind::Mutation,
+        source: 0,
         sql,
         params: core::mem::take(&mut ctx.params),
-        shaping_variables: core::mem::take(&mut ctx.shaping),
+        shaping_variables: if array {
+            Vec::new()
+        } else {
+            core::mem::take(&mut ctx.shaping)
+        },
         variable_types: Vec::new(),
         steps,
         calls_functions: ctx.calls_functions,
@@ -197,6 +260,8 @@ fn table_field<'a>(
 
 enum FieldOut<'a> {
     Typename,
+    /// A namespaced source's field: its type name and its fields.
+    Namespace(String, Vec<(String, FieldOut<'a>)>),
     Table {
         f: Merged<'a>,
         t: TableId,
@@ -220,6 +285,17 @@ impl<'a> FieldOut<'a> {
     fn sql(&self, ctx: &mut Ctx<'a>, path: &str) -> Result<String> {
         match self {
             FieldOut::Typename => Ok(format!("{}::json", sql::literal("\"mutation_root\""))),
+            FieldOut::Namespace(ty, fields) => {
+                let mut pairs = Vec::new();
+                for (key, out) in fields {
+                    let expr = match out {
+                        FieldOut::Typename => format!("{}::text", sql::literal(ty)),
+                        out => out.sql(ctx, &sub(&sub(path, "selectionSet"), key))?,
+                    };
+                    pairs.push((key.clone(), expr));
+                }
+                Ok(sql::json_object(&pairs))
+            }
             FieldOut::Table { f, t, guc, output } => match output {
                 Output::Response => response(ctx, f, *t, guc, path),
                 Output::One => one_row(ctx, f, *t, guc, path),
@@ -264,7 +340,10 @@ fn response<'a>(
     guc: &str,
     path: &str,
 ) -> Result<String> {
-    let type_name = format!("{}_mutation_response", ctx.schema.tables[t].gql_name);
+    let type_name = ctx.type_name(
+        t,
+        format!("{}_mutation_response", ctx.schema.tables[t].gql_name),
+    );
     let fields = normalize::collect(ctx, &f.selection_sets(), &type_name)?;
     let mut pairs = Vec::new();
     for g in &fields {
@@ -365,7 +444,31 @@ fn field<'a>(
 ) -> Result<FieldOut<'a>> {
     let name = f.name();
     let schema = ctx.schema;
+    if let Some((s, ty)) = super::namespace(ctx, name, "mutation_root") {
+        let subs = normalize::collect(ctx, &f.selection_sets(), &ty)?;
+        ctx.scope = Some(s);
+        let mut outs = Vec::new();
+        for g in &subs {
+            let out = if g.name() == "__typename" {
+                Ok(FieldOut::Typename)
+            } else {
+                field(ctx, g, &sub(&sub(path, "selectionSet"), g.key()), steps, n)
+            };
+            match out {
+                Ok(o) => outs.push((g.key().to_owned(), o)),
+                Err(e) => {
+                    ctx.scope = None;
+                    return Err(e);
+                }
+            }
+        }
+        ctx.scope = None;
+        return Ok(FieldOut::Namespace(ty, outs));
+    }
     for (t, table) in schema.tables.iter().enumerate() {
+        if !schema.table_in_scope(t, ctx.scope) {
+            continue;
+        }
         let rf = &table.root_fields;
         let has_pk = !table.primary_key.is_empty();
         let insertable = table.mutable.insert;
@@ -432,8 +535,11 @@ fn field<'a>(
             return table_field(ctx, steps, n, m, f, t, is_delete_pk);
         }
     }
-    for func in &schema.functions {
-        if func.exposed_as != ExposedAs::Mutation || func.gql_name != name {
+    for (i, func) in schema.functions.iter().enumerate() {
+        if func.exposed_as != ExposedAs::Mutation
+            || func.gql_name != name
+            || !schema.function_in_scope(i, ctx.scope)
+        {
             continue;
         }
         let FunctionReturn::Table { table: t, set } = func.returns else {

@@ -55,6 +55,9 @@ pub fn root_field<'a>(ctx: &mut Ctx<'a>, f: &Merged<'a>, path: &str) -> Result<S
     let name = f.name();
     let schema = ctx.schema;
     for (t, table) in schema.tables.iter().enumerate() {
+        if !schema.table_in_scope(t, ctx.scope) {
+            continue;
+        }
         let rf = &table.root_fields;
         let kind = if rf.select == name {
             "select"
@@ -85,8 +88,10 @@ pub fn root_field<'a>(ctx: &mut Ctx<'a>, f: &Merged<'a>, path: &str) -> Result<S
             }
         };
     }
-    for func in &schema.functions {
-        if func.exposed_as != crate::model::ExposedAs::Query {
+    for (i, func) in schema.functions.iter().enumerate() {
+        if func.exposed_as != crate::model::ExposedAs::Query
+            || !schema.function_in_scope(i, ctx.scope)
+        {
             continue;
         }
         let is_agg = func.gql_aggregate_name == name;
@@ -545,7 +550,8 @@ pub(super) fn row_json<'a>(
 ) -> Result<String> {
     let schema = ctx.schema;
     let table = &schema.tables[t];
-    let type_name = table.gql_name.as_str();
+    let type_name = ctx.type_name(t, table.gql_name.clone());
+    let type_name = type_name.as_str();
     let fields = normalize::collect(ctx, sets, type_name)?;
     let mut pairs: Vec<(String, String)> = Vec::new();
     for f in &fields {
@@ -658,7 +664,7 @@ fn aggregate<'a>(
     let join = boolexp::parent_join_conds(ctx, &join_on, t, &alias);
     let mut a = list_args(ctx, t, &alias, perm, f, path, extra_args)?;
     let e = ctx.alias();
-    let agg_type = format!("{}_aggregate", table.gql_name);
+    let agg_type = ctx.type_name(t, format!("{}_aggregate", table.gql_name));
     let fields = normalize::collect(ctx, &f.selection_sets(), &agg_type)?;
     // Hasura's permission limit under aggregates: `aggregate { .. }` is computed over every
     // visible row (bounded by the `limit` argument only), while `nodes` still returns at most the
@@ -723,7 +729,7 @@ fn aggregate_fields<'a>(
 ) -> Result<String> {
     let schema = ctx.schema;
     let table = &schema.tables[t];
-    let type_name = format!("{}_aggregate_fields", table.gql_name);
+    let type_name = ctx.type_name(t, format!("{}_aggregate_fields", table.gql_name));
     let fields = normalize::collect(ctx, &af.selection_sets(), &type_name)?;
     let mut pairs = Vec::new();
     for g in &fields {
@@ -773,7 +779,7 @@ fn aggregate_fields<'a>(
             }
             func @ ("sum" | "avg" | "max" | "min" | "stddev" | "stddev_pop" | "stddev_samp"
             | "variance" | "var_pop" | "var_samp") => {
-                let sub_type = format!("{}_{}_fields", table.gql_name, func);
+                let sub_type = ctx.type_name(t, format!("{}_{}_fields", table.gql_name, func));
                 let cols = normalize::collect(ctx, &g.selection_sets(), &sub_type)?;
                 let mut inner = Vec::new();
                 for c in &cols {

@@ -13,6 +13,7 @@
 //! The type system is also what validation can check a document against
 //! ([`TypeSystem::field`], [`TypeSystem::root_type`]).
 mod build;
+mod customized;
 mod meta;
 mod relay;
 mod resolve;
@@ -35,7 +36,11 @@ pub use types::{
 
 /// The role's type system, for reuse (validation, SDL export).
 pub fn build(schema: &Schema, role: &str, options: &Options) -> TypeSystem {
-    let ts = build::build(schema, role, options);
+    let ts = if customized::needed(schema, options) {
+        customized::build(schema, role, options)
+    } else {
+        build::build(schema, role, options)
+    };
     if options.relay {
         relay::apply(schema, ts)
     } else {

@@ -33,6 +33,13 @@ pub async fn explain(engine: &Engine, db: &impl Database, body: &Json) -> Result
     let fields = crate::reqlog::root_fields(&req.query, req.operation_name.as_deref());
     let (sql, plan_lines) = match &plan.kind {
         PlanKind::Static(_) => (Json::Null, Json::Null),
+        PlanKind::Sources { .. } => {
+            return Err(EdgeError::new(
+                400,
+                "not-supported",
+                "a query over several sources cannot be explained",
+            ))
+        }
         PlanKind::Mutation => {
             return Err(EdgeError::new(
                 400,
@@ -52,6 +59,7 @@ pub async fn explain(engine: &Engine, db: &impl Database, body: &Json) -> Result
                     params,
                 },
             ];
+            let db = crate::md::On::source(db, loaded.connection(plan.source));
             let rows = db.transaction(&stmts).await.map_err(|e| db_error(&e))?;
             let lines: Vec<Json> = rows
                 .last()

@@ -84,6 +84,7 @@ pub fn fake_compile(
     if q == "{ __typename }" {
         return Ok(Plan {
             kind: PlanKind::Static("{\"__typename\":\"query_root\"}".into()),
+            source: 0,
             sql: String::new(),
             params: vec![],
             shaping_variables: vec![],
@@ -107,6 +108,7 @@ pub fn fake_compile(
     };
     Ok(Plan {
         kind,
+        source: 0,
         sql: format!("SQL[{}]", q),
         params,
         shaping_variables: vec![],

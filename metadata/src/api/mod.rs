@@ -94,6 +94,11 @@ pub async fn load(db: &impl Database, config: &Config) -> Result<MetadataState, 
     if let Some(c) = sources::served_connection(&state.metadata) {
         store::ensure_source(db, &c).await.map_err(db_err)?;
     }
+    // The other sources' catalogs (mutations call `graphedge.check_violation` there too);
+    // an unreachable one is an inconsistent source, not a failed start.
+    for (_, c) in other_connections(&state.metadata) {
+        let _ = store::ensure_source(db, &c).await;
+    }
     Ok(state)
 }
 
@@ -129,10 +134,19 @@ async fn from_stored(
         metadata.sources = empty_metadata().sources;
         catalog = None;
     }
-    let catalog = match catalog {
+    let mut catalog = match catalog {
         Some(c) => c,
         None => introspect_served(db, &metadata).await.map_err(db_err)?,
     };
+    // Other sources stored before they were served (an upgraded catalog) are introspected now.
+    for (name, _) in other_connections(&metadata) {
+        if catalog.other(&name).is_none() {
+            if let Some(source) = metadata.source(&name) {
+                let found = introspect_other(db, &metadata, source).await;
+                catalog.others.push(found);
+            }
+        }
+    }
     let (mut schema, inconsistencies) = resolve::resolve(&metadata, &catalog, config);
     schema.version = version.max(0) as u64;
     Ok(MetadataState {
@@ -144,13 +158,66 @@ async fn from_stored(
     })
 }
 
-/// Introspects the served source's database (an empty catalog without a source).
+/// Introspects the served source's database (an empty catalog without a source), then each
+/// other source's into [`Catalog::others`].
 async fn introspect_served(db: &impl Database, md: &Metadata) -> Result<Catalog, DbError> {
-    match sources::served_connection(md) {
-        Some(c) => introspect::introspect(&On::source(db, Some(&c)), &enum_tables(md)).await,
-        None if md.sources.is_empty() => Ok(Catalog::default()),
-        None => introspect::introspect(db, &enum_tables(md)).await,
+    let mut catalog = match sources::served_connection(md) {
+        Some(c) => introspect::introspect(&On::source(db, Some(&c)), &enum_tables(md)).await?,
+        None if md.sources.is_empty() => Catalog::default(),
+        None => introspect::introspect(db, &enum_tables(md)).await?,
+    };
+    for source in &md.sources {
+        if sources::served(md).is_some_and(|s| s.name == source.name) {
+            continue;
+        }
+        catalog.others.push(introspect_other(db, md, source).await);
     }
+    Ok(catalog)
+}
+
+/// The catalog of a source other than the served one (its error when it cannot be read).
+async fn introspect_other(
+    db: &impl Database,
+    md: &Metadata,
+    source: &raw::Source,
+) -> introspect::SourceCatalog {
+    let mut out = introspect::SourceCatalog {
+        source: source.name.clone(),
+        ..Default::default()
+    };
+    let c = match Connection::parse(&source.configuration) {
+        Ok(c) => c,
+        Err((m, _)) => {
+            out.error = Some(m);
+            return out;
+        }
+    };
+    out.key = c.key.clone();
+    let enums: Vec<raw::QualifiedTable> = md
+        .source(&source.name)
+        .map(|s| {
+            s.tables
+                .iter()
+                .filter(|t| t.is_enum)
+                .map(|t| t.table.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    match introspect::introspect(&On::source(db, Some(&c)), &enums).await {
+        Ok(cat) => out.catalog = cat,
+        Err(e) => out.error = Some(e.message),
+    }
+    out
+}
+
+/// The connections of the sources other than the served one, by name.
+fn other_connections(md: &Metadata) -> Vec<(String, Connection)> {
+    let served = sources::served(md).map(|s| s.name.clone());
+    md.sources
+        .iter()
+        .filter(|s| Some(&s.name) != served.as_ref())
+        .filter_map(|s| Some((s.name.clone(), Connection::parse(&s.configuration).ok()?)))
+        .collect()
 }
 
 /// The [`Database`] of one request's operations: it remembers whether an operation sent
@@ -316,7 +383,7 @@ impl<D: Database> Cx<'_, D> {
     /// The catalog of the source `args.source` names when that is a source other than the
     /// served one (introspected now: its objects are tracked but not served); `None` for the
     /// served source or an unknown one.
-    pub async fn catalog_elsewhere(&self, args: &Json) -> Result<Option<Catalog>, ApiError> {
+    pub async fn catalog_elsewhere(&mut self, args: &Json) -> Result<Option<Catalog>, ApiError> {
         let name = args
             .get("source")
             .and_then(Json::as_str)
@@ -325,13 +392,29 @@ impl<D: Database> Cx<'_, D> {
         if served == Some(name) || self.md.source(name).is_none() {
             return Ok(None);
         }
-        let Some(c) = self.connection_of(Some(name))? else {
+        self.connection_of(Some(name))?;
+        // Introspected now (objects created since are trackable) and kept: that source is
+        // served too.
+        let Some(source) = self.md.source(name).cloned() else {
             return Ok(None);
         };
-        introspect::introspect(&On::source(self.db.inner, Some(&c)), &[])
-            .await
-            .map(Some)
-            .map_err(db_err)
+        let fresh = introspect_other(self.db.inner, &self.md, &source).await;
+        if let Some(e) = &fresh.error {
+            return Err(ApiError::new("unexpected", e.clone()).at("$.args.source"));
+        }
+        let catalog = fresh.catalog.clone();
+        match self.catalog.others.iter_mut().find(|o| o.source == name) {
+            Some(o) if *o == fresh => {}
+            Some(o) => {
+                *o = fresh;
+                self.catalog_changed = true;
+            }
+            None => {
+                self.catalog.others.push(fresh);
+                self.catalog_changed = true;
+            }
+        }
+        Ok(Some(catalog))
     }
 
     /// Hasura's metadata database (cron and scheduled events).
@@ -352,13 +435,32 @@ impl<D: Database> Cx<'_, D> {
     /// source is another database now, prepares it and introspects it. Returns whether it did.
     pub async fn follow_sources(&mut self) -> Result<bool, ApiError> {
         let now = sources::served_connection(&self.md);
-        if now.as_ref().map(|c| &c.key) == self.connection.as_ref().map(|c| &c.key) {
+        let others: Vec<(String, String)> = other_connections(&self.md)
+            .into_iter()
+            .map(|(n, c)| (n, c.key))
+            .collect();
+        let known: Vec<(String, String)> = self
+            .catalog
+            .others
+            .iter()
+            .map(|o| (o.source.clone(), o.key.clone()))
+            .collect();
+        let served_same = now.as_ref().map(|c| &c.key) == self.connection.as_ref().map(|c| &c.key);
+        if served_same && others == known {
             return Ok(false);
         }
-        if let Some(c) = &now {
-            store::ensure_source(self.db.inner, c)
-                .await
-                .map_err(|e| ApiError::postgres(&e, None).at("$.args"))?;
+        if !served_same {
+            if let Some(c) = &now {
+                store::ensure_source(self.db.inner, c)
+                    .await
+                    .map_err(|e| ApiError::postgres(&e, None).at("$.args"))?;
+            }
+        }
+        for (name, c) in other_connections(&self.md) {
+            if !known.iter().any(|(n, k)| *n == name && *k == c.key) {
+                // Unreachable: the source is inconsistent (its introspection fails too).
+                let _ = store::ensure_source(self.db.inner, &c).await;
+            }
         }
         self.connection = now;
         self.reintrospect().await?;
@@ -554,16 +656,33 @@ async fn execute_on<D: Database>(
             db_err(e)
         }
     };
-    match &cx.connection {
-        // A source apart from the metadata database: its DDL first, in its own transaction.
-        Some(c) if !db.same_database(Target::Metadata, Target::Source(c)) => {
-            if !triggers.is_empty() {
-                db.transaction_on(Target::Source(c), &triggers)
+    // Each source's trigger DDL on its database: a source apart from the metadata database
+    // first, in its own transaction; the others in the metadata write's transaction.
+    let mut by_source: Vec<(String, Vec<Statement>)> = Vec::new();
+    for (source, stmt) in triggers {
+        match by_source.iter_mut().find(|(s, _)| *s == source) {
+            Some((_, list)) => list.push(stmt),
+            None => by_source.push((source, vec![stmt])),
+        }
+    }
+    for (source, list) in by_source {
+        let served = sources::served(&cx.md).is_some_and(|s| s.name == source);
+        let connection = if served {
+            cx.connection.clone()
+        } else {
+            cx.md
+                .source(&source)
+                .or_else(|| state.metadata.source(&source))
+                .and_then(|s| sources::Connection::parse(&s.configuration).ok())
+        };
+        match &connection {
+            Some(c) if !db.same_database(Target::Metadata, Target::Source(c)) => {
+                db.transaction_on(Target::Source(c), &list)
                     .await
                     .map_err(to_err)?;
             }
+            _ => stmts.extend(list),
         }
-        _ => stmts.extend(triggers),
     }
     db.transaction_on(Target::Metadata, &stmts)
         .await

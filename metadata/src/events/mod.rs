@@ -232,11 +232,26 @@ pub fn validate(
 
 /// Every event trigger of the metadata, parsed, with the path of each (entries that do not
 /// parse are errors with their path). Checked against the catalog: those `changed` says.
+/// The catalog of `source` in `md`: the served source's is `catalog` itself, another's is
+/// among `catalog.others` (`None`: not introspected).
+pub fn source_catalog<'a>(
+    md: &Metadata,
+    catalog: &'a Catalog,
+    source: &str,
+) -> Option<&'a Catalog> {
+    if crate::sources::served(md).is_some_and(|s| s.name == source) {
+        Some(catalog)
+    } else {
+        catalog.other(source).map(|o| &o.catalog)
+    }
+}
+
 fn all_triggers(
     md: &Metadata,
     catalog: &Catalog,
     changed: impl Fn(&TableTrigger) -> bool,
 ) -> Result<Vec<TableTrigger>, (String, String)> {
+    let empty = Catalog::default();
     let mut out: Vec<TableTrigger> = Vec::new();
     for (si, s) in md.sources.iter().enumerate() {
         for (ti, t) in s.tables.iter().enumerate() {
@@ -250,8 +265,8 @@ fn all_triggers(
                     conf,
                 };
                 if changed(&tt) {
-                    validate(&tt.conf, &tt.table, catalog)
-                        .map_err(|(m, p)| (m, path.clone() + &p))?;
+                    let cat = source_catalog(md, catalog, &s.name).unwrap_or(&empty);
+                    validate(&tt.conf, &tt.table, cat).map_err(|(m, p)| (m, path.clone() + &p))?;
                 }
                 let conf = tt.conf;
                 if out
@@ -322,16 +337,18 @@ fn drop_stmt(t: &TableTrigger) -> Statement {
     }
 }
 
-/// The statements that take the database's triggers from `old` to `new` metadata: drop what
-/// went away or changed, install what is new or changed (everything when `reinstall`). Run
-/// them in the transaction that persists `new`, so a failure leaves nothing half-installed.
-/// An invalid trigger in `new` is an error `(message, path)`.
+/// The statements that take the databases' triggers from `old` to `new` metadata, each with the
+/// name of the source whose database it runs on: drop what went away or changed, install what
+/// is new or changed (everything when `reinstall`). Run them in the transaction that persists
+/// `new` (or, for a source on another database, in one transaction there first), so a failure
+/// leaves nothing half-installed. An invalid trigger in `new` is an error `(message, path)`.
 pub fn reconcile(
     old: &Metadata,
     new: &Metadata,
     catalog: &Catalog,
     reinstall: bool,
-) -> Result<Vec<Statement>, (String, String)> {
+) -> Result<Vec<(String, Statement)>, (String, String)> {
+    let empty = Catalog::default();
     // The old metadata was accepted before; entries that no longer parse are simply dropped.
     let old_t: Vec<TableTrigger> = old
         .sources
@@ -354,13 +371,14 @@ pub fn reconcile(
     let mut stmts = Vec::new();
     for o in &old_t {
         if reinstall || !new_t.contains(o) {
-            stmts.push(drop_stmt(o));
+            stmts.push((o.source.clone(), drop_stmt(o)));
         }
     }
     for n in &new_t {
-        let present = catalog.table(&n.table.schema, &n.table.name).is_some();
+        let cat = source_catalog(new, catalog, &n.source).unwrap_or(&empty);
+        let present = cat.table(&n.table.schema, &n.table.name).is_some();
         if (reinstall && present) || !old_t.contains(n) {
-            stmts.push(install_stmt(n, catalog));
+            stmts.push((n.source.clone(), install_stmt(n, cat)));
         }
     }
     Ok(stmts)

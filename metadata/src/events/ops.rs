@@ -136,7 +136,9 @@ fn create<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError
         cleanup_config: a.cleanup_config,
         graphedge_ordering: a.graphedge_ordering,
     };
-    validate(&conf, &a.table, &cx.catalog).map_err(|(m, p)| {
+    let empty = crate::introspect::Catalog::default();
+    let catalog = super::source_catalog(&cx.md, &cx.catalog, &a.source).unwrap_or(&empty);
+    validate(&conf, &a.table, catalog).map_err(|(m, p)| {
         let code = if m.contains("does not exist") {
             "not-exists"
         } else {

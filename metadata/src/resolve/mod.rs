@@ -24,6 +24,7 @@ mod functions;
 mod inherited;
 mod permissions;
 mod relationships;
+pub mod sources;
 mod tables;
 
 /// One inconsistent metadata object, in Hasura's shape:
@@ -57,29 +58,30 @@ impl Serialize for Inconsistency {
     }
 }
 
-/// Resolves the metadata of the first Postgres source (`default` preferred) against the catalog.
+/// Resolves the metadata of every Postgres source against its catalog into one schema (the
+/// served source, `default` preferred, first; see [`sources`]).
 pub fn resolve(
     metadata: &raw::Metadata,
     catalog: &Catalog,
     config: &crate::Config,
 ) -> (Schema, Vec<Inconsistency>) {
-    let source = metadata
-        .sources
-        .iter()
-        .find(|s| s.name == "default")
-        .or_else(|| metadata.sources.first());
+    sources::resolve_all(metadata, catalog, config)
+}
+
+/// Resolves one source against its own catalog.
+fn resolve_one(
+    metadata: &raw::Metadata,
+    source: &raw::Source,
+    catalog: &Catalog,
+    config: &crate::Config,
+) -> (Schema, Vec<Inconsistency>) {
     let mut cx = Cx {
         catalog,
-        source_name: source
-            .map(|s| s.name.clone())
-            .unwrap_or_else(|| "default".into()),
+        source_name: source.name.clone(),
         schema: Schema::default(),
         inconsistencies: Vec::new(),
         infer_function_permissions: config.infer_function_permissions,
         tracked: Vec::new(),
-    };
-    let Some(source) = source else {
-        return (cx.schema, cx.inconsistencies);
     };
     tables::resolve_tables(&mut cx, source);
     relationships::resolve_relationships(&mut cx, source);

@@ -4,11 +4,14 @@
 //! (natively `scheduler/src/sources.rs`). Statements say where they go with
 //! [`crate::db::Target`]: the metadata database or a source's connection.
 //!
-//! The engine serves one Postgres source: `default`, else the first one (what
-//! [`crate::resolve`] resolves). With no source at all it serves an empty schema.
+//! The engine serves every Postgres source in one schema ([`crate::resolve`]); the *served*
+//! source (`default`, else the first) comes first and is where statements without a source go.
+//! With no source at all it serves an empty schema. `customize` reads a source's
+//! `customization`.
 //!
 //! `ops` holds the source operations (`pg_add_source`, `pg_drop_source`, `pg_update_source`,
 //! `rename_source`).
+pub mod customize;
 pub(crate) mod ops;
 
 use crate::raw::{Metadata, Source};

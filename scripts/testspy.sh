@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The tests-py step of scripts/test: Hasura's own test harness (server/tests-py, kept beside this
+# repository in ../shared/tests-py when it exists) starts the release binary exactly as it starts
+# Hasura (TESTSPY_SHIM=0) for a fixed subset of its files, and the step fails when a file passes
+# fewer tests than its floor in tests/testspy-floor.txt ("file floor" per line).
+#
+#   scripts/testspy.sh [ENGINE_BIN]      # default target/release/graphedge
+#
+# The harness's venv and node modules are cached under target/testspy (the harness wants its
+# working directory under /tmp: a symlink there points at the cache). Without ../shared/tests-py
+# (a user's clone) the step says so and passes.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib.sh
+
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+BIN="${1:-$TARGET_DIR/release/graphedge}"
+RUNNER="${TESTSPY_RUNNER:-../shared/tests-py/run.sh}"
+FLOOR=tests/testspy-floor.txt
+
+if [ ! -x "$RUNNER" ]; then
+  echo "tests-py: $RUNNER is absent (Hasura's harness is not beside this clone): step skipped"
+  exit 0
+fi
+if [ -z "${TESTSPY_PYTHON:-}" ]; then
+  if command -v python3.11 >/dev/null 2>&1; then
+    export TESTSPY_PYTHON=python3.11
+  elif python3 -c 'import sys, venv; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+    export TESTSPY_PYTHON=python3
+  else
+    ge_die "tests-py: the harness's pinned requirements need Python 3.11 (python3.11 on PATH, or TESTSPY_PYTHON)"
+  fi
+fi
+[ -x "$BIN" ] || ge_die "no engine binary at $BIN (cargo build --release -p graphedge-scheduler)"
+
+cache="$(cd "$TARGET_DIR" && pwd)/testspy"
+mkdir -p "$cache"
+# One link per checkout (the path keys it), so two clones never share a working directory.
+link="/tmp/graphedge-testspy-$(printf '%s' "$cache" | cksum | cut -d' ' -f1)"
+ln -sfn "$cache" "$link"
+
+mapfile -t files < <(awk '!/^#/ && NF {print $1}' "$FLOOR")
+TESTSPY_SHIM=0 TESTSPY_DIR="$link" "$RUNNER" "$BIN" "${files[@]}" | tee "$cache/summary.txt"
+
+# Each file's passed count against its floor.
+fail=0
+while read -r file floor; do
+  case "$file" in '#'* | '') continue ;; esac
+  passed=$(awk -v f="$file" '$1 == f {print $2}' "$cache/summary.txt")
+  if [ -z "$passed" ] || [ "$passed" -lt "$floor" ]; then
+    echo "tests-py: $file passed ${passed:-nothing}, below its floor of $floor"
+    fail=1
+  fi
+done <"$FLOOR"
+grep -E '^tests-py: [0-9]+ passed' "$cache/summary.txt" | tail -n 1
+exit "$fail"
