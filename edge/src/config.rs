@@ -149,6 +149,7 @@ impl Config {
                 .iter()
                 .any(|f| f == "naming_convention"),
             default_naming_convention: self.ops.naming_convention.clone(),
+            stringify_numeric: self.stringify_numeric,
         }
     }
 

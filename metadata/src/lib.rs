@@ -41,6 +41,9 @@ pub struct Config {
     pub naming_conventions: bool,
     /// `HASURA_GRAPHQL_DEFAULT_NAMING_CONVENTION`: the convention of sources that name none.
     pub default_naming_convention: String,
+    /// `HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES`: bigint and numeric columns are strings in event
+    /// payloads too (the triggers are installed with it).
+    pub stringify_numeric: bool,
 }
 
 impl Default for Config {
@@ -49,6 +52,7 @@ impl Default for Config {
             infer_function_permissions: true,
             naming_conventions: false,
             default_naming_convention: "hasura-default".into(),
+            stringify_numeric: false,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Event triggers of sources whose databases are not the metadata database, as Hasura's harness
 //! starts the engine (`--metadata-database-url M serve`, sources added afterwards): the events
 //! written in each source's database are delivered from there, for the `default` source and for
-//! a second source on another database (`from_env`). The update trigger watches a
+//! a second source on another database (`from_env`). Payloads as Hasura's: bigint as a string
+//! with `--stringify-numeric-types`; a row stored in a partition names the partitioned table. The update trigger watches a
 //! `json` column (a type without an equality operator).
 mod common;
 
@@ -63,7 +64,7 @@ fn events_are_delivered_from_each_source_database() {
             "--server-port",
             &port.to_string(),
         ])
-        .args(["--enable-telemetry=false"]);
+        .args(["--enable-telemetry=false", "--stringify-numeric-types"]);
     let s = Server::spawn(cmd, port);
 
     for (source, db, table) in SOURCES {
@@ -77,7 +78,7 @@ fn events_are_delivered_from_each_source_database() {
         let (status, body) = s.post_json(
             "/v2/query",
             json!({"type": "run_sql", "args": {"source": source,
-                "sql": format!("CREATE TABLE {table} (id serial PRIMARY KEY, name text, doc json)")}}),
+                "sql": format!("CREATE TABLE {table} (id serial PRIMARY KEY, name text, doc json, big bigint)")}}),
         );
         assert_eq!(status, 200, "{body}");
         s.metadata(json!({"type": "bulk", "args": [
@@ -92,18 +93,44 @@ fn events_are_delivered_from_each_source_database() {
         let (status, body) = s.post_json(
             "/v2/query",
             json!({"type": "run_sql", "args": {"source": source,
-                "sql": format!("INSERT INTO {table} (name) VALUES ('{source} row');
+                "sql": format!("INSERT INTO {table} (name, big) VALUES ('{source} row', 9007199254740993);
                     UPDATE {table} SET name = '{source} renamed';
                     UPDATE {table} SET doc = '{{\"a\": 1}}', name = '{source} doc'")}}),
         );
         assert_eq!(status, 200, "{body}");
     }
     for (source, _, table) in SOURCES {
-        check_delivered(
-            &hits,
-            &format!("{table}_ev"),
-            table,
-            &format!("{source} row"),
-        );
+        let trigger = format!("{table}_ev");
+        check_delivered(&hits, &trigger, table, &format!("{source} row"));
+        check_delivered(&hits, &trigger, table, &format!("{source} doc"));
+        let new_row = |name: String| {
+            let hits = hits.lock().unwrap();
+            hits.iter()
+                .find(|b| b["event"]["data"]["new"]["name"] == json!(name))
+                .map(|b| b["event"]["data"]["new"].clone())
+        };
+        // bigint as a string (the engine stringifies numeric types), as in Hasura's payloads.
+        let row = new_row(format!("{source} row")).unwrap();
+        assert_eq!(row["big"], json!("9007199254740993"), "{row}");
+        // An update that leaves the watched column alone is no event.
+        assert_eq!(new_row(format!("{source} renamed")), None);
     }
+    // A partitioned table: the event of a row stored in a partition names the table itself.
+    let (status, body) = s.post_json(
+        "/v2/query",
+        json!({"type": "run_sql", "args": {"sql": "CREATE TABLE part (id int, name text) PARTITION BY RANGE (id);
+            CREATE TABLE part_low PARTITION OF part FOR VALUES FROM (0) TO (100)"}}),
+    );
+    assert_eq!(status, 200, "{body}");
+    s.metadata(json!({"type": "bulk", "args": [
+        {"type": "pg_track_table", "args": {"table": "part"}},
+        {"type": "pg_create_event_trigger", "args": {"name": "part_ev", "table": "part",
+            "insert": {"columns": "*"}, "webhook": format!("{hook}/part")}},
+    ]}));
+    let (status, body) = s.post_json(
+        "/v2/query",
+        json!({"type": "run_sql", "args": {"sql": "INSERT INTO part VALUES (1, 'in a partition')"}}),
+    );
+    assert_eq!(status, 200, "{body}");
+    check_delivered(&hits, "part_ev", "part", "in a partition");
 }

@@ -645,6 +645,7 @@ async fn execute_on<D: Database>(
         &cx.md,
         &cx.catalog,
         cx.reinstall_event_triggers || moved,
+        cx.config.stringify_numeric,
     )
     .map_err(|(m, p)| ApiError::parse_failed(m).at(p))?;
     // Cron triggers' events follow the triggers in the same transaction.

@@ -289,9 +289,24 @@ fn all_triggers(
     Ok(out)
 }
 
-/// What `install_event_trigger` needs: which ops, their columns and payload columns, and the
-/// primary key columns when ordered.
-fn install_spec(t: &TableTrigger, catalog: &Catalog) -> Json {
+/// What `install_event_trigger` needs: which ops, their columns and payload columns, the
+/// primary key columns when ordered, and the payload conversions Hasura makes (`text`: bigint
+/// and numeric as strings with `stringify`; `geojson`: geometry and geography as GeoJSON).
+fn install_spec(t: &TableTrigger, catalog: &Catalog, stringify: bool) -> Json {
+    let mut conversions = serde_json::Map::new();
+    if let Some(ct) = catalog.table(&t.table.schema, &t.table.name) {
+        for c in &ct.columns {
+            match c.pg_type.udt.as_str() {
+                "int8" | "numeric" if stringify => {
+                    conversions.insert(c.name.clone(), json!("text"));
+                }
+                "geometry" | "geography" => {
+                    conversions.insert(c.name.clone(), json!("geojson"));
+                }
+                _ => {}
+            }
+        }
+    }
     let d = &t.conf.definition;
     let op = |s: &Option<OpSpec>| match s {
         None => Json::Null,
@@ -309,10 +324,11 @@ fn install_spec(t: &TableTrigger, catalog: &Catalog) -> Json {
     } else {
         Json::Null
     };
-    json!({"insert": op(&d.insert), "update": op(&d.update), "delete": op(&d.delete), "ordering_key": pk})
+    json!({"insert": op(&d.insert), "update": op(&d.update), "delete": op(&d.delete),
+        "ordering_key": pk, "conversions": conversions})
 }
 
-fn install_stmt(t: &TableTrigger, catalog: &Catalog) -> Statement {
+fn install_stmt(t: &TableTrigger, catalog: &Catalog, stringify: bool) -> Statement {
     Statement {
         sql:
             "SELECT graphedge.install_event_trigger($1::text, $2::text, $3::text, $4::jsonb)::text"
@@ -321,7 +337,7 @@ fn install_stmt(t: &TableTrigger, catalog: &Catalog) -> Statement {
             Some(t.conf.name.clone()),
             Some(t.table.schema.clone()),
             Some(t.table.name.clone()),
-            Some(install_spec(t, catalog).to_string()),
+            Some(install_spec(t, catalog, stringify).to_string()),
         ],
     }
 }
@@ -347,6 +363,7 @@ pub fn reconcile(
     new: &Metadata,
     catalog: &Catalog,
     reinstall: bool,
+    stringify: bool,
 ) -> Result<Vec<(String, Statement)>, (String, String)> {
     let empty = Catalog::default();
     // The old metadata was accepted before; entries that no longer parse are simply dropped.
@@ -378,7 +395,7 @@ pub fn reconcile(
         let cat = source_catalog(new, catalog, &n.source).unwrap_or(&empty);
         let present = cat.table(&n.table.schema, &n.table.name).is_some();
         if (reinstall && present) || !old_t.contains(n) {
-            stmts.push((n.source.clone(), install_stmt(n, cat)));
+            stmts.push((n.source.clone(), install_stmt(n, cat, stringify)));
         }
     }
     Ok(stmts)
@@ -445,9 +462,30 @@ DECLARE
   cols text[];
   pk text[];
   okey text;
+  conv_col text;
+  conv_kind text;
+  geo jsonb;
 BEGIN
   IF TG_OP <> 'INSERT' THEN old_row := to_jsonb(OLD); END IF;
   IF TG_OP <> 'DELETE' THEN new_row := to_jsonb(NEW); END IF;
+  -- Hasura's payload conversions (TG_ARGV[5]): bigint/numeric as strings, PostGIS as GeoJSON.
+  IF TG_NARGS > 5 AND TG_ARGV[5] <> '{}' THEN
+    FOR conv_col, conv_kind IN SELECT * FROM jsonb_each_text(TG_ARGV[5]::jsonb) LOOP
+      IF conv_kind = 'text' THEN
+        IF jsonb_typeof(old_row -> conv_col) = 'number' THEN old_row := jsonb_set(old_row, ARRAY[conv_col], to_jsonb(old_row ->> conv_col)); END IF;
+        IF jsonb_typeof(new_row -> conv_col) = 'number' THEN new_row := jsonb_set(new_row, ARRAY[conv_col], to_jsonb(new_row ->> conv_col)); END IF;
+      ELSIF conv_kind = 'geojson' THEN
+        IF jsonb_typeof(old_row -> conv_col) = 'string' THEN
+          EXECUTE 'SELECT ST_AsGeoJSON($1::geometry, 15, 4)::jsonb' INTO geo USING old_row ->> conv_col;
+          old_row := jsonb_set(old_row, ARRAY[conv_col], geo);
+        END IF;
+        IF jsonb_typeof(new_row -> conv_col) = 'string' THEN
+          EXECUTE 'SELECT ST_AsGeoJSON($1::geometry, 15, 4)::jsonb' INTO geo USING new_row ->> conv_col;
+          new_row := jsonb_set(new_row, ARRAY[conv_col], geo);
+        END IF;
+      END IF;
+    END LOOP;
+  END IF;
   IF TG_ARGV[2] <> '' THEN
     pk := ARRAY(SELECT jsonb_array_elements_text(TG_ARGV[2]::jsonb));
     SELECT jsonb_agg(coalesce(new_row, old_row) -> c)::text INTO okey FROM unnest(pk) AS c;
@@ -463,7 +501,9 @@ BEGIN
   END IF;
   INSERT INTO graphedge.event_log
     (trigger_name, schema_name, table_name, op, data, session_variables, trace_context, ordering_key)
-  VALUES (TG_ARGV[0], TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP,
+  -- The table the trigger is defined on (TG_ARGV[3], [4]): a partition reports its parent.
+  VALUES (TG_ARGV[0], CASE WHEN TG_NARGS > 4 THEN TG_ARGV[3] ELSE TG_TABLE_SCHEMA END,
+    CASE WHEN TG_NARGS > 4 THEN TG_ARGV[4] ELSE TG_TABLE_NAME END, TG_OP,
     jsonb_build_object('old', old_row, 'new', new_row),
     NULLIF(current_setting('hasura.user', true), '')::jsonb,
     NULLIF(current_setting('hasura.tracecontext', true), '')::jsonb,
@@ -502,8 +542,9 @@ BEGIN
         INTO cond FROM jsonb_array_elements_text(s -> 'columns') AS c;
       cond := coalesce(cond, '');
     END IF;
-    EXECUTE format('CREATE TRIGGER %I AFTER %s ON %I.%I FOR EACH ROW%s EXECUTE FUNCTION graphedge.record_event(%L, %L, %L)',
-      'graphedge_' || tname || '_' || op, op, sch, tbl, cond, tname, payload, pk);
+    EXECUTE format('CREATE TRIGGER %I AFTER %s ON %I.%I FOR EACH ROW%s EXECUTE FUNCTION graphedge.record_event(%L, %L, %L, %L, %L, %L)',
+      'graphedge_' || tname || '_' || op, op, sch, tbl, cond, tname, payload, pk, sch, tbl,
+      coalesce(spec -> 'conversions', '{}')::text);
   END LOOP;
 END
 $fn$;
