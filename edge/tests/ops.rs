@@ -154,6 +154,13 @@ fn endpoints_and_enabled_apis() {
             env: &[("HASURA_GRAPHQL_DEV_MODE", "true")],
             ..case("GET", "/dev/ekg", &[ADMIN])
         },
+        Case {
+            status: 400,
+            expect: Some(json!({"path": "$.source", "code": "not-exists",
+                "error": "source with name \"default\" does not exist"})),
+            body: r#"{"opts": ["--schema-only"], "clean_output": true}"#,
+            ..case("POST", "/v1alpha1/pg_dump", &[ADMIN])
+        },
     ]);
 }
 

@@ -166,6 +166,16 @@ fn cases_hold(server: &Server) {
             ),
         ),
         (
+            "an operation version other than 1 or 2",
+            ADMIN,
+            json!({"type": "track_function", "version": 3, "args": {"function": "f"}}),
+            (
+                400,
+                json!({"path": "$.version", "code": "parse-failed",
+                    "error": "expected 1 or 2, encountered 3"}),
+            ),
+        ),
+        (
             "select unknown table",
             ADMIN,
             json!({"type": "select", "args": {"table": "nope", "columns": ["id"]}}),

@@ -719,6 +719,18 @@ fn split_request(body: &Json) -> Result<(String, &Json, u64), ApiError> {
         Some(_) => return Err(ApiError::parse_failed("expected a string").at("$.type")),
         None => return Err(ApiError::parse_failed("key \"type\" not found").at("$")),
     };
-    let version = m.get("version").and_then(|v| v.as_u64()).unwrap_or(1);
+    // Hasura's operations have versions 1 and 2.
+    let version = match m.get("version") {
+        None | Some(Json::Null) => 1,
+        Some(v) => match v.as_u64() {
+            Some(n @ (1 | 2)) => n,
+            _ => {
+                return Err(
+                    ApiError::parse_failed(format!("expected 1 or 2, encountered {v}"))
+                        .at("$.version"),
+                )
+            }
+        },
+    };
     Ok((op, m.get("args").unwrap_or(&NULL), version))
 }
