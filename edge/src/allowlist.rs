@@ -1,5 +1,7 @@
 //! The allowlist (`HASURA_GRAPHQL_ENABLE_ALLOWLIST`): non-admin requests must match a query of
-//! a collection in `metadata.allowlist` (scope `global`, or `roles` containing the role).
+//! a collection of `metadata.allowlist` with scope `global`. Entries scoped to `roles` are
+//! kept in the metadata but grant nothing, as in Hasura CE (role-based allowlists are an
+//! enterprise feature there).
 //!
 //! Queries are compared by a normalized form: the document's tokens (whitespace, commas and
 //! comments dropped) with `__typename` selections removed, like Hasura which ignores
@@ -8,11 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as Json;
 
-/// The allowed queries, normalized, per scope.
+/// The allowed queries, normalized.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Allowlist {
     global: BTreeSet<String>,
-    by_role: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Allowlist {
@@ -51,36 +52,20 @@ impl Allowlist {
             let Some(queries) = collections.get(coll) else {
                 continue;
             };
-            let scope = entry.get("scope");
-            let is_global = scope
-                .and_then(|s| s.get("global"))
+            let is_global = entry
+                .pointer("/scope/global")
                 .and_then(Json::as_bool)
                 .unwrap_or(true);
             if is_global {
                 out.global.extend(queries.iter().cloned());
-            } else {
-                for role in scope
-                    .and_then(|s| s.get("roles"))
-                    .and_then(Json::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(r) = role.as_str() {
-                        out.by_role
-                            .entry(r.to_string())
-                            .or_default()
-                            .extend(queries.iter().cloned());
-                    }
-                }
             }
         }
         out
     }
 
-    /// Whether `query` may run as `role`.
-    pub fn allows(&self, role: &str, query: &str) -> bool {
-        let n = normalize(query);
-        self.global.contains(&n) || self.by_role.get(role).is_some_and(|s| s.contains(&n))
+    /// Whether `query` may run (for any role but admin).
+    pub fn allows(&self, query: &str) -> bool {
+        self.global.contains(&normalize(query))
     }
 }
 
@@ -219,9 +204,9 @@ mod tests {
             ]
         });
         let a = Allowlist::from_metadata(&md);
-        assert!(a.allows("user", "{ user { id } }"));
-        assert!(a.allows("user", "query { user { id __typename } }"));
-        assert!(!a.allows("user", "query { secret { id } }"));
-        assert!(a.allows("editor", "query { secret { id } }"));
+        assert!(a.allows("{ user { id } }"));
+        assert!(a.allows("query { user { id __typename } }"));
+        // Role-scoped entries grant nothing (Hasura CE), not even to the roles they name.
+        assert!(!a.allows("query { secret { id } }"));
     }
 }

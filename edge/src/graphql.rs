@@ -156,9 +156,7 @@ async fn execute(
     req: &GqlRequest,
     log: &mut RequestLog,
 ) -> Result<String, EdgeError> {
-    if engine.config.enable_allowlist
-        && !session.is_admin()
-        && !loaded.allowlist.allows(&session.role, &req.query)
+    if engine.config.enable_allowlist && !session.is_admin() && !loaded.allowlist.allows(&req.query)
     {
         return Err(EdgeError::new(
             400,
