@@ -16,6 +16,7 @@ mod limits;
 mod ops;
 pub mod scheduled;
 mod sql;
+mod sql_deps;
 
 pub(crate) use ops::parse;
 
