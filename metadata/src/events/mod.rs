@@ -425,9 +425,21 @@ DECLARE
   cols text[];
   pk text[];
   okey text;
+  geo text;
 BEGIN
   IF TG_OP <> 'INSERT' THEN old_row := to_jsonb(OLD); END IF;
   IF TG_OP <> 'DELETE' THEN new_row := to_jsonb(NEW); END IF;
+  -- PostGIS columns as GeoJSON, like Hasura's payloads and queries.
+  IF TG_NARGS > 5 AND TG_ARGV[5] <> '[]' THEN
+    FOR geo IN SELECT jsonb_array_elements_text(TG_ARGV[5]::jsonb) LOOP
+      IF old_row ->> geo IS NOT NULL THEN
+        old_row := jsonb_set(old_row, ARRAY[geo], ST_AsGeoJSON((old_row ->> geo)::geometry, 15, 4)::jsonb);
+      END IF;
+      IF new_row ->> geo IS NOT NULL THEN
+        new_row := jsonb_set(new_row, ARRAY[geo], ST_AsGeoJSON((new_row ->> geo)::geometry, 15, 4)::jsonb);
+      END IF;
+    END LOOP;
+  END IF;
   IF TG_ARGV[2] <> '' THEN
     pk := ARRAY(SELECT jsonb_array_elements_text(TG_ARGV[2]::jsonb));
     SELECT jsonb_agg(coalesce(new_row, old_row) -> c)::text INTO okey FROM unnest(pk) AS c;
@@ -443,7 +455,10 @@ BEGIN
   END IF;
   INSERT INTO graphedge.event_log
     (trigger_name, schema_name, table_name, op, data, session_variables, trace_context, ordering_key)
-  VALUES (TG_ARGV[0], TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP,
+  -- The trigger's own table (a partition's row reports its partitioned table).
+  VALUES (TG_ARGV[0],
+    CASE WHEN TG_NARGS > 4 THEN TG_ARGV[3] ELSE TG_TABLE_SCHEMA END,
+    CASE WHEN TG_NARGS > 4 THEN TG_ARGV[4] ELSE TG_TABLE_NAME END, TG_OP,
     jsonb_build_object('old', old_row, 'new', new_row),
     NULLIF(current_setting('hasura.user', true), '')::jsonb,
     NULLIF(current_setting('hasura.tracecontext', true), '')::jsonb,
@@ -469,8 +484,13 @@ DECLARE
   cond text;
   payload text;
   pk text;
+  geo text;
 BEGIN
   PERFORM graphedge.drop_event_trigger(tname, sch, tbl);
+  SELECT coalesce(jsonb_agg(a.attname ORDER BY a.attnum), '[]')::text INTO geo
+    FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+    WHERE a.attrelid = format('%I.%I', sch, tbl)::regclass AND a.attnum > 0 AND NOT a.attisdropped
+      AND ty.typname IN ('geometry', 'geography');
   pk := CASE WHEN jsonb_typeof(spec -> 'ordering_key') = 'array' THEN (spec -> 'ordering_key')::text ELSE '' END;
   FOREACH op IN ARRAY ARRAY['INSERT', 'UPDATE', 'DELETE'] LOOP
     s := spec -> lower(op);
@@ -482,8 +502,8 @@ BEGIN
         INTO cond FROM jsonb_array_elements_text(s -> 'columns') AS c;
       cond := coalesce(cond, '');
     END IF;
-    EXECUTE format('CREATE TRIGGER %I AFTER %s ON %I.%I FOR EACH ROW%s EXECUTE FUNCTION graphedge.record_event(%L, %L, %L)',
-      'graphedge_' || tname || '_' || op, op, sch, tbl, cond, tname, payload, pk);
+    EXECUTE format('CREATE TRIGGER %I AFTER %s ON %I.%I FOR EACH ROW%s EXECUTE FUNCTION graphedge.record_event(%L, %L, %L, %L, %L, %L)',
+      'graphedge_' || tname || '_' || op, op, sch, tbl, cond, tname, payload, pk, sch, tbl, geo);
   END LOOP;
 END
 $fn$;
