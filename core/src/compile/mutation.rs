@@ -686,6 +686,7 @@ fn insert<'a>(
         ));
     };
     let objs_path = sub(&args_path, key);
+    values::non_null_variable(ctx, &objs_v, &objs_path)?;
     let items: Vec<(String, Value)> = if one {
         alloc::vec![(objs_path.clone(), ctx.resolve(&objs_v)?)]
     } else {

@@ -47,6 +47,30 @@ pub fn column_value(
     typed(ctx, v, &col.pg_type, col.enum_table, path)
 }
 
+/// GraphQL's "variable usages are allowed" rule for an argument of non-null type: a variable
+/// used there directly must be declared non-null (or have a non-null default).
+pub fn non_null_variable(ctx: &Ctx<'_>, v: &Value, path: &str) -> Result<()> {
+    let Value::Variable(name) = v else {
+        return Ok(());
+    };
+    let Some(def) = ctx.var_defs.iter().find(|d| &d.name == name) else {
+        return Ok(());
+    };
+    let nullable = !matches!(def.ty, crate::parse::ast::Type::NonNull(_));
+    let has_default = def.default.as_ref().is_some_and(|d| *d != Value::Null);
+    if nullable && !has_default {
+        let declared = crate::encode::type_text(&def.ty);
+        return Err(Error::validation(
+            path,
+            format!(
+                "variable '{}' is declared as '{}', but used where '{}!' is expected",
+                name, declared, declared
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The SQL expression for `v` as a value of type `ty` (`$1::"pg_catalog"."int4"`).
 /// `enum_table`: the column references an enum table, whose values are checked.
 pub fn typed(
