@@ -317,6 +317,15 @@ fn variables_for_column_values_have_the_column_type() {
             "query($v: String) { author_by_pk(id: $v) { id } }",
             Some("$.selectionSet.author_by_pk.args.id variable 'v' is declared as 'String', but used where 'Int' is expected"),
         ),
+        // A nullable variable where the argument is non-null (insert objects).
+        (
+            "mutation($v: author_insert_input) { insert_author_one(object: $v) { id } }",
+            Some("$.selectionSet.insert_author_one.args.object variable 'v' is declared as 'author_insert_input', but used where 'author_insert_input!' is expected"),
+        ),
+        (
+            "mutation($v: [author_insert_input!]) { insert_author(objects: $v) { affected_rows } }",
+            Some("$.selectionSet.insert_author.args.objects variable 'v' is declared as '[author_insert_input!]', but used where '[author_insert_input!]!' is expected"),
+        ),
     ];
     for (query, want) in cases {
         assert_eq!(run(query).err().as_deref(), want, "{query}");

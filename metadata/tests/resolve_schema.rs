@@ -172,7 +172,10 @@ fn reports_every_inconsistency() {
              "update_permissions": [
                 {"role": "user", "permission": {"columns": ["title"], "filter": {}, "set": {"ghost": "x"}}}
              ]},
-            {"table": "status", "is_enum": true},
+            {"table": "status", "is_enum": true,
+             "array_relationships": [
+                {"name": "gone", "using": {"foreign_key_constraint_on": {"table": "missing", "column": "status"}}}
+             ]},
             {"table": "bad_enum", "is_enum": true}
         ]),
         json!([{"function": "search_articles"}, {"function": "no_fn"}, {"function": "author_articles_count"}]),

@@ -7,7 +7,7 @@
 //!   (`HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE`, default [`DEFAULT_POOL_SIZE`]): at most that many
 //!   requests are in flight; further callers wait (back-pressure).
 //! * [`Deliverer::post`]`(url, headers, &json, timeout) -> Outcome` — POSTs JSON
-//!   (`Content-Type: application/json`, `User-Agent: graphedge/<version>`), never fails: every
+//!   ([`default_headers`]: `Content-Type: application/json`, `User-Agent: graphedge/<version>`), never fails: every
 //!   failure is in the [`Outcome`]. [`Deliverer::send`] takes a full [`Request`] (method, body
 //!   bytes) for request transforms.
 //! * [`Outcome`] `{status, headers, body, error, retry_after}`; [`Outcome::is_success`] is a 2xx.
@@ -120,6 +120,18 @@ pub struct Request {
     pub body: Vec<u8>,
 }
 
+/// The headers of every webhook request before the trigger's own (`Content-Type` JSON,
+/// `User-Agent: graphedge/<version>`); a request transform may remove them.
+pub fn default_headers() -> Vec<(String, String)> {
+    vec![
+        ("content-type".to_string(), "application/json".to_string()),
+        (
+            "user-agent".to_string(),
+            concat!("graphedge/", env!("CARGO_PKG_VERSION")).to_string(),
+        ),
+    ]
+}
+
 /// The pooled client; clone it freely (clones share the pool and the semaphore).
 #[derive(Clone)]
 pub struct Deliverer {
@@ -134,7 +146,6 @@ impl Deliverer {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(pool_size)
             .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("graphedge/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build the webhook HTTP client: {e}"))?;
         Ok(Deliverer {
@@ -174,7 +185,7 @@ impl Deliverer {
         body: &Json,
         timeout: Duration,
     ) -> Outcome {
-        let mut all = vec![("content-type".to_string(), "application/json".to_string())];
+        let mut all = default_headers();
         all.extend(headers.iter().cloned());
         let req = Request {
             method: "POST".into(),

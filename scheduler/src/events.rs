@@ -172,7 +172,7 @@ async fn attempt(deliverer: &Deliverer, ev: &Claimed, conf: &EventTriggerConf) -
         Ok((url, headers)) => match &conf.request_transform {
             None => deliverer.post(&url, &headers, &body, timeout).await,
             Some(t) => {
-                let mut hs = vec![("content-type".to_string(), "application/json".to_string())];
+                let mut hs = deliver::default_headers();
                 hs.extend(headers);
                 match RequestTransform::parse(t).and_then(|t| t.apply(&url, &hs, &body)) {
                     Ok(r) => {

@@ -306,6 +306,7 @@ fn hasura_behaviour() {
             "webhook": format!("{}/transformed", recv.base), "insert": {"columns": "*"},
             "request_transform": {"version": 2, "template_engine": "Kriti", "method": "PUT",
                 "url": "{{$base_url}}/x", "query_params": {"id": "{{$body.event.data.new.id}}"},
+                "request_headers": {"add_headers": {"foo": "bar"}, "remove_headers": ["user-agent"]},
                 "body": {"action": "transform",
                     "template": "{\"id\": {{$body.event.data.new.id}}, \"op\": {{$body.event.op}}}"}}}),
     );
@@ -402,6 +403,7 @@ fn hasura_behaviour() {
     assert_eq!(ins.headers["x-static"], "s1");
     assert_eq!(ins.headers["x-env"], "sekret");
     assert_eq!(ins.headers["content-type"], "application/json");
+    assert!(ins.headers["user-agent"].starts_with("graphedge/"));
 
     let upd = by_op("UPDATE");
     assert_eq!(upd.body["event"]["data"]["old"]["name"], "a");
@@ -419,6 +421,9 @@ fn hasura_behaviour() {
     let tr = &recv.hits("/transformed")[0];
     assert_eq!(tr.method, "PUT");
     assert_eq!(tr.path, "/transformed/x?id=1");
+    // A transform may remove the default headers.
+    assert_eq!(tr.headers["foo"], "bar");
+    assert!(!tr.headers.contains_key("user-agent"), "{:?}", tr.headers);
     assert_eq!(tr.body, json!({"id": 1, "op": "INSERT"}));
 
     // The log operations.

@@ -11,10 +11,12 @@
 //!
 //! Several processes may serve one database: a request first reloads metadata another process
 //! stored, and its write is a compare-and-set on `resource_version` (see [`execute`]).
+mod collections;
 mod limits;
 mod ops;
 pub mod scheduled;
 mod sql;
+mod sql_deps;
 
 pub(crate) use ops::parse;
 

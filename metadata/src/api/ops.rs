@@ -1,6 +1,6 @@
 //! The individual operations. Each takes the request's `args` and mutates the working copy
 //! of the metadata (then calls [`Cx::check`]) or reads it.
-use super::{empty_metadata, scheduled, sql, success, Cx};
+use super::{collections, empty_metadata, scheduled, sql, success, Cx};
 use crate::db::Database;
 use crate::error::ApiError;
 use crate::raw::{self, Metadata, QualifiedTable, Source, TableMetadata};
@@ -57,7 +57,7 @@ fn arg_table<'m>(
 }
 
 /// Accepts the change (see [`Cx::check`]) and answers Hasura's `{"message": "success"}`.
-fn accepted<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
+pub(super) fn accepted<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
     cx.check()?;
     Ok(success())
 }
@@ -113,14 +113,14 @@ pub(crate) async fn run<D: Database>(
         "drop_function_permission" => function_permission(cx, args, false),
         "add_inherited_role" => add_inherited_role(cx, args),
         "drop_inherited_role" => drop_inherited_role(cx, args),
-        "create_query_collection" => create_query_collection(cx, args),
-        "drop_query_collection" => drop_query_collection(cx, args),
-        "rename_query_collection" => rename_query_collection(cx, args),
-        "add_query_to_collection" => add_query_to_collection(cx, args),
-        "drop_query_from_collection" => drop_query_from_collection(cx, args),
-        "add_collection_to_allowlist" => add_collection_to_allowlist(cx, args),
-        "drop_collection_from_allowlist" => drop_collection_from_allowlist(cx, args),
-        "update_scope_of_collection_in_allowlist" => update_allowlist_scope(cx, args),
+        "create_query_collection" => collections::create_query_collection(cx, args),
+        "drop_query_collection" => collections::drop_query_collection(cx, args),
+        "rename_query_collection" => collections::rename_query_collection(cx, args),
+        "add_query_to_collection" => collections::add_query_to_collection(cx, args),
+        "drop_query_from_collection" => collections::drop_query_from_collection(cx, args),
+        "add_collection_to_allowlist" => collections::add_collection_to_allowlist(cx, args),
+        "drop_collection_from_allowlist" => collections::drop_collection_from_allowlist(cx, args),
+        "update_scope_of_collection_in_allowlist" => collections::update_allowlist_scope(cx, args),
         "test_webhook_transform" => crate::events::test_webhook_transform(args),
         "create_cron_trigger" => scheduled::create_cron_trigger(cx, args),
         "delete_cron_trigger" => scheduled::delete_cron_trigger(cx, args),
@@ -635,7 +635,7 @@ fn remove_role<P>(list: &mut Vec<raw::PermissionEntry<P>>, role: &str) -> bool {
 }
 
 /// Removes every element that matches; whether anything was removed.
-fn remove_all<T>(list: &mut Vec<T>, matches: impl Fn(&T) -> bool) -> bool {
+pub(super) fn remove_all<T>(list: &mut Vec<T>, matches: impl Fn(&T) -> bool) -> bool {
     let before = list.len();
     list.retain(|x| !matches(x));
     before != list.len()
@@ -845,260 +845,6 @@ fn drop_inherited_role<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<J
 }
 
 // ---------------------------------------------------------------------------------------------
-// Query collections and the allowlist
-
-fn collection_missing(name: &str) -> ApiError {
-    ApiError::not_exists(format!(
-        "query collection with name {name:?} does not exist"
-    ))
-}
-
-fn create_query_collection<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
-    let c: raw::QueryCollection = parse(args)?;
-    if cx.md.query_collections.iter().any(|x| x.name == c.name) {
-        return Err(ApiError::already_exists(format!(
-            "query collection with name {:?} already exists",
-            c.name
-        ))
-        .at("$.args.name"));
-    }
-    let mut seen = Vec::new();
-    let mut dups = Vec::new();
-    for q in &c.definition.queries {
-        if seen.contains(&&q.name) && !dups.contains(&format!("{:?}", q.name)) {
-            dups.push(format!("{:?}", q.name));
-        }
-        seen.push(&q.name);
-    }
-    if !dups.is_empty() {
-        return Err(ApiError::not_supported(format!(
-            "found duplicate query names {}",
-            dups.join(", ")
-        ))
-        .at("$.args.definition.queries"));
-    }
-    cx.md.query_collections.push(c);
-    accepted(cx)
-}
-
-fn drop_query_collection<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
-    #[derive(Deserialize)]
-    struct A {
-        collection: String,
-        #[serde(default)]
-        cascade: bool,
-    }
-    let a: A = parse(args)?;
-    if !cx
-        .md
-        .query_collections
-        .iter()
-        .any(|x| x.name == a.collection)
-    {
-        return Err(collection_missing(&a.collection).at("$.args.collection"));
-    }
-    if cx.md.allowlist.iter().any(|x| x.collection == a.collection) {
-        if !a.cascade {
-            return Err(ApiError::new(
-                "dependency-error",
-                format!(
-                    "query collection with name {:?} is present in the allowlist; cannot proceed to drop. \
-                     please use cascade to confirm you wish to drop it from the allowlist as well",
-                    a.collection
-                ),
-            ));
-        }
-        cx.md.allowlist.retain(|x| x.collection != a.collection);
-    }
-    cx.md.query_collections.retain(|x| x.name != a.collection);
-    accepted(cx)
-}
-
-fn rename_query_collection<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
-    #[derive(Deserialize)]
-    struct A {
-        name: String,
-        new_name: String,
-    }
-    let a: A = parse(args)?;
-    if cx.md.query_collections.iter().any(|x| x.name == a.new_name) {
-        return Err(ApiError::already_exists(format!(
-            "query collection with name {:?} already exists",
-            a.new_name
-        )));
-    }
-    let c = cx
-        .md
-        .query_collections
-        .iter_mut()
-        .find(|x| x.name == a.name)
-        .ok_or_else(|| collection_missing(&a.name))?;
-    c.name = a.new_name.clone();
-    for e in &mut cx.md.allowlist {
-        if e.collection == a.name {
-            e.collection = a.new_name.clone();
-        }
-    }
-    accepted(cx)
-}
-
-fn add_query_to_collection<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
-    #[derive(Deserialize)]
-    struct A {
-        collection_name: String,
-        query_name: String,
-        query: String,
-    }
-    let a: A = parse(args)?;
-    let c = cx
-        .md
-        .query_collections
-        .iter_mut()
-        .find(|x| x.name == a.collection_name)
-        .ok_or_else(|| collection_missing(&a.collection_name))?;
-    if c.definition.queries.iter().any(|q| q.name == a.query_name) {
-        return Err(ApiError::already_exists(format!(
-            "query with name {:?} already exists in collection {:?}",
-            a.query_name, a.collection_name
-        )));
-    }
-    c.definition.queries.push(raw::CollectionQuery {
-        name: a.query_name,
-        query: a.query,
-    });
-    accepted(cx)
-}
-
-fn drop_query_from_collection<D: Database>(
-    cx: &mut Cx<'_, D>,
-    args: &Json,
-) -> Result<Json, ApiError> {
-    #[derive(Deserialize)]
-    struct A {
-        collection_name: String,
-        query_name: String,
-    }
-    let a: A = parse(args)?;
-    let c = cx
-        .md
-        .query_collections
-        .iter_mut()
-        .find(|x| x.name == a.collection_name)
-        .ok_or_else(|| collection_missing(&a.collection_name))?;
-    if !remove_all(&mut c.definition.queries, |q| q.name == a.query_name) {
-        return Err(ApiError::new(
-            "not-found",
-            format!(
-                "query with name {:?} not found in collection {:?}",
-                a.query_name, a.collection_name
-            ),
-        ));
-    }
-    accepted(cx)
-}
-
-fn add_collection_to_allowlist<D: Database>(
-    cx: &mut Cx<'_, D>,
-    args: &Json,
-) -> Result<Json, ApiError> {
-    let entry: raw::AllowlistEntry = parse(args)?;
-    if !cx
-        .md
-        .query_collections
-        .iter()
-        .any(|x| x.name == entry.collection)
-    {
-        return Err(collection_missing(&entry.collection).at("$.args.collection"));
-    }
-    validate_scope(entry.scope.as_ref())?;
-    if let Some(existing) = cx
-        .md
-        .allowlist
-        .iter()
-        .find(|x| x.collection == entry.collection)
-    {
-        if existing.scope == entry.scope || entry.scope.is_none() {
-            // Hasura: adding an existing collection again is a no-op.
-            return Ok(json!({
-                "message": format!("collection {:?} already exists in the allowlist, scope ignored;\
-                 to change scope, use update_scope_of_collection_in_allowlist", entry.collection)
-            }));
-        }
-        return Err(ApiError::already_exists(format!(
-            "collection {:?} already exists in the allowlist",
-            entry.collection
-        )));
-    }
-    cx.md.allowlist.push(entry);
-    accepted(cx)
-}
-
-fn validate_scope(scope: Option<&raw::AllowlistScope>) -> Result<(), ApiError> {
-    if let Some(s) = scope {
-        match (s.global, &s.roles) {
-            (true, Some(_)) => {
-                return Err(
-                    ApiError::parse_failed("roles cannot be set when global is true")
-                        .at("$.args.scope"),
-                )
-            }
-            (false, None) => {
-                return Err(
-                    ApiError::parse_failed("roles must be set when global is false")
-                        .at("$.args.scope"),
-                )
-            }
-            (false, Some(r)) if r.is_empty() => {
-                return Err(ApiError::parse_failed("roles must not be empty").at("$.args.scope"))
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-fn drop_collection_from_allowlist<D: Database>(
-    cx: &mut Cx<'_, D>,
-    args: &Json,
-) -> Result<Json, ApiError> {
-    #[derive(Deserialize)]
-    struct A {
-        collection: String,
-    }
-    let a: A = parse(args)?;
-    if !remove_all(&mut cx.md.allowlist, |x| x.collection == a.collection) {
-        return Err(ApiError::not_exists(format!(
-            "collection {:?} doesn't exist in the allowlist",
-            a.collection
-        )));
-    }
-    accepted(cx)
-}
-
-fn update_allowlist_scope<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
-    #[derive(Deserialize)]
-    struct A {
-        collection: String,
-        scope: raw::AllowlistScope,
-    }
-    let a: A = parse(args)?;
-    validate_scope(Some(&a.scope))?;
-    let e = cx
-        .md
-        .allowlist
-        .iter_mut()
-        .find(|x| x.collection == a.collection)
-        .ok_or_else(|| {
-            ApiError::not_exists(format!(
-                "collection {:?} doesn't exist in the allowlist",
-                a.collection
-            ))
-        })?;
-    e.scope = Some(a.scope);
-    accepted(cx)
-}
-
-// ---------------------------------------------------------------------------------------------
 // Whole-metadata operations
 
 fn export_metadata<D: Database>(cx: &mut Cx<'_, D>, version: u64) -> Result<Json, ApiError> {
@@ -1134,6 +880,7 @@ async fn replace_metadata<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resul
     let mut md = Metadata::from_json(doc, &default_config)
         .map_err(|e| ApiError::parse_failed(e).at(path))?;
     scheduled::check_all(&md, path)?;
+    collections::check_allowlist(doc, path)?;
     scheduled::keep_unexported(&cx.md, &mut md);
     let enum_changed = super::enum_tables(&md) != super::enum_tables(&cx.md);
     cx.md = md;

@@ -1,6 +1,6 @@
 //! `run_sql` and the legacy DML `insert` of `/v1/query`.
 use super::ops::{drop_new_inconsistencies, parse, qt_txt};
-use super::Cx;
+use super::{sql_deps, Cx};
 use crate::db::{Database, SqlResult, Statement};
 use crate::error::ApiError;
 use crate::introspect::quote_ident;
@@ -30,10 +30,27 @@ pub(crate) async fn run_sql<D: Database>(
 ) -> Result<Json, ApiError> {
     let a: RunSql = parse(args)?;
     let connection = cx.connection_of(a.source.as_deref())?;
-    let results = crate::db::On::source(cx.db, connection.as_ref())
-        .run_sql(&a.sql)
+    let source = a.source.as_deref().unwrap_or("default");
+    // Without cascade, what metadata depends on must survive the script (checked last, in
+    // the script's own transaction: see `sql_deps`).
+    let check = match (a.cascade || a.read_only, cx.md.source(source)) {
+        (false, Some(src)) => sql_deps::check_statement(&sql_deps::column_dependencies(src)),
+        _ => None,
+    };
+    let script = match &check {
+        Some(stmt) => format!("{}\n;\n{stmt}", a.sql),
+        None => a.sql.clone(),
+    };
+    let mut results = crate::db::On::source(cx.db, connection.as_ref())
+        .run_sql(&script)
         .await
-        .map_err(|e| ApiError::postgres(&e, Some(&a.sql)))?;
+        .map_err(|e| {
+            sql_deps::dependency_error(&e, source)
+                .unwrap_or_else(|| ApiError::postgres(&e, Some(&a.sql)))
+        })?;
+    if check.is_some() {
+        results.pop();
+    }
     let out = match results.last() {
         Some(SqlResult::Tuples(rows)) => {
             let mut table = Vec::with_capacity(rows.rows.len() + 1);
@@ -56,9 +73,8 @@ pub(crate) async fn run_sql<D: Database>(
         if cx.catalog == before {
             cx.catalog_changed = was_changed;
         } else {
-            // Objects that disappeared (or changed shape) are removed from metadata; with or
-            // without `cascade` (Hasura refuses without it; we keep the served schema valid).
-            let _ = a.cascade;
+            // Objects that disappeared (or changed shape) are removed from metadata: with
+            // `cascade`, and what the dependency check does not cover (dropped tables, ...).
             drop_new_inconsistencies(cx);
             let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
             if now != cx.baseline {

@@ -735,8 +735,9 @@ pub struct CollectionQuery {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct AllowlistEntry {
     pub collection: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<AllowlistScope>,
+    /// Absent means global (exports always show it, like Hasura).
+    #[serde(default)]
+    pub scope: AllowlistScope,
 }
 
 /// `{"global": true}` or `{"global": false, "roles": [..]}`.
@@ -746,6 +747,15 @@ pub struct AllowlistScope {
     pub global: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
+}
+
+impl Default for AllowlistScope {
+    fn default() -> Self {
+        AllowlistScope {
+            global: true,
+            roles: None,
+        }
+    }
 }
 
 fn default_true() -> bool {

@@ -18,15 +18,15 @@ pub(crate) fn resolve_relationships(cx: &mut Cx<'_>, source: &raw::Source) {
         for (kind, rel) in rels {
             let conflict = field_conflict(&cx.schema.tables[tid], &rel.name);
             let result = match &conflict {
-                Some(c) => Err(c.clone()),
+                Some(c) => Err(RelError::Bare(c.clone())),
                 None => build_relationship(cx, tid, &tm.table, kind, rel),
             };
             match result {
                 Ok(r) => cx.schema.tables[tid].relationships.push(r),
-                Err(reason) => {
-                    let reason = match conflict {
-                        Some(c) => c,
-                        None => format!(
+                Err(e) => {
+                    let reason = match e {
+                        RelError::Bare(reason) => reason,
+                        RelError::InRelationship(reason) => format!(
                             "in table {:?}: in relationship {:?}: {reason}",
                             table_txt(&tm.table),
                             rel.name
@@ -37,12 +37,35 @@ pub(crate) fn resolve_relationships(cx: &mut Cx<'_>, source: &raw::Source) {
                         RelKind::Array => "array_relation",
                     };
                     let name = cx.table_child_name(what, &rel.name, &tm.table);
-                    let def = cx
-                        .child_definition(serde_json::to_value(rel).unwrap_or_default(), &tm.table);
+                    let mut own = serde_json::to_value(rel).unwrap_or_default();
+                    // Hasura shows the comment of a relationship, null when it has none.
+                    if let Some(m) = own.as_object_mut() {
+                        m.entry("comment").or_insert(serde_json::Value::Null);
+                    }
+                    let def = cx.child_definition(own, &tm.table);
                     cx.report(what, name, def, reason);
                 }
             }
         }
+    }
+}
+
+/// Why a relationship is inconsistent: Hasura reports most reasons inside the relationship's
+/// context (`in table "t": in relationship "r": ...`), the target of a local foreign key alone.
+enum RelError {
+    InRelationship(String),
+    Bare(String),
+}
+
+impl From<String> for RelError {
+    fn from(reason: String) -> Self {
+        RelError::InRelationship(reason)
+    }
+}
+
+impl From<&str> for RelError {
+    fn from(reason: &str) -> Self {
+        RelError::InRelationship(reason.into())
     }
 }
 
@@ -52,14 +75,15 @@ fn build_relationship(
     this: &raw::QualifiedTable,
     kind: RelKind,
     rel: &raw::Relationship,
-) -> Result<Relationship, String> {
+) -> Result<Relationship, RelError> {
     let table = &cx.schema.tables[tid];
     if table.relationship(&rel.name).is_some() {
         return Err(format!(
             "column/relationship {:?} of table {:?} already exists",
             rel.name,
             table_txt(this)
-        ));
+        )
+        .into());
     }
     let tracked = |t: &raw::QualifiedTable| {
         cx.table_id(t)
@@ -75,19 +99,25 @@ fn build_relationship(
     ) {
         (Some(fk_on), None) => match fk_on {
             raw::FkOn::Column(_) | raw::FkOn::Columns(_) if kind == RelKind::Array => {
-                return Err("expecting an object {\"table\", \"columns\"} for foreign_key_constraint_on of an array relationship".into());
+                return Err(RelError::InRelationship("expecting an object {\"table\", \"columns\"} for foreign_key_constraint_on of an array relationship".into()));
             }
             raw::FkOn::Column(c) => local_fk(cx, tid, this, std::slice::from_ref(c))?,
             raw::FkOn::Columns(cs) => local_fk(cx, tid, this, cs)?,
             raw::FkOn::Remote(remote) => {
-                let target = tracked(&remote.table)?;
+                // Hasura looks the remote table up among the tracked tables of the source.
+                let missing = || {
+                    format!(
+                        "table {:?} does not exist in source: {}",
+                        table_txt(&remote.table),
+                        cx.source_name
+                    )
+                };
+                let target = cx.table_id(&remote.table).ok_or_else(missing)?;
                 let columns = remote.column_list();
                 let rt = cx
                     .catalog
                     .table(&remote.table.schema, &remote.table.name)
-                    .ok_or_else(|| {
-                        format!("table {:?} is not tracked", table_txt(&remote.table))
-                    })?;
+                    .ok_or_else(missing)?;
                 let fk = find_fk(&rt.foreign_keys, &columns, Some(this)).ok_or_else(|| {
                     "no foreign constraint exists on the given column(s)".to_string()
                 })?;
@@ -114,10 +144,10 @@ fn build_relationship(
             }
             (target, mapping)
         }
-        _ => return Err(
+        _ => return Err(RelError::InRelationship(
             "exactly one of \"foreign_key_constraint_on\" and \"manual_configuration\" is expected"
                 .into(),
-        ),
+        )),
     };
     Ok(Relationship {
         name: rel.name.clone(),
@@ -135,7 +165,7 @@ fn local_fk(
     tid: TableId,
     this: &raw::QualifiedTable,
     columns: &[String],
-) -> Result<(TableId, Vec<(ColumnId, ColumnId)>), String> {
+) -> Result<(TableId, Vec<(ColumnId, ColumnId)>), RelError> {
     let table = &cx.schema.tables[tid];
     for c in columns {
         column_of(table, c)?;
@@ -147,9 +177,12 @@ fn local_fk(
     let fk = find_fk(&ct.foreign_keys, columns, None)
         .ok_or_else(|| "no foreign constraint exists on the given column(s)".to_string())?;
     let target_name = raw::QualifiedTable::new(fk.ref_schema.clone(), fk.ref_table.clone());
-    let target = cx
-        .table_id(&target_name)
-        .ok_or_else(|| format!("table {:?} is not tracked", table_txt(&target_name)))?;
+    let target = cx.table_id(&target_name).ok_or_else(|| {
+        RelError::Bare(format!(
+            "table {:?} is not tracked",
+            table_txt(&target_name)
+        ))
+    })?;
     let target_table = &cx.schema.tables[target];
     let mut mapping = Vec::new();
     for (c, rc) in fk.columns.iter().zip(&fk.ref_columns) {

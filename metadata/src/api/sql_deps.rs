@@ -1,0 +1,147 @@
+//! Hasura's refusal of a `run_sql` that removes what metadata depends on: without `cascade`,
+//! a script that drops a column used by an event trigger (its columns or payload) or by a
+//! permission's column list answers 400 `dependency-error` ("cannot drop due to the following
+//! dependent objects: ...") and changes nothing.
+//!
+//! Atomic by construction: the check is one more statement appended to the script
+//! ([`check_statement`]), so it runs last in the script's own transaction (the implicit
+//! transaction of a simple query natively, the batch transaction over HTTP) and its exception
+//! rolls the whole script back. A dropped table takes its own metadata with it, as in Hasura.
+use crate::db::DbError;
+use crate::error::ApiError;
+use crate::events::EventTriggerConf;
+use crate::raw::{self, QualifiedTable};
+
+/// The SQLSTATE the check raises.
+const DEPENDENCY_STATE: &str = "GEDEP";
+const PREFIX: &str = "cannot drop due to the following dependent objects: ";
+
+/// `(table, column, dependent object)` for every column the source's metadata names.
+pub(crate) fn column_dependencies(src: &raw::Source) -> Vec<(QualifiedTable, String, String)> {
+    let mut out = Vec::new();
+    for tm in &src.tables {
+        let t = table_text(&tm.table);
+        let mut add = |cols: Option<&[String]>, object: &str| {
+            for c in cols.into_iter().flatten() {
+                let what = format!("{object} in source \"{}\"", src.name);
+                out.push((tm.table.clone(), c.clone(), what));
+            }
+        };
+        for p in &tm.select_permissions {
+            add(
+                p.permission.columns.list(),
+                &format!("permission {t}.{}.select", p.role),
+            );
+        }
+        for p in &tm.insert_permissions {
+            add(
+                p.permission.columns.list(),
+                &format!("permission {t}.{}.insert", p.role),
+            );
+        }
+        for p in &tm.update_permissions {
+            add(
+                p.permission.columns.list(),
+                &format!("permission {t}.{}.update", p.role),
+            );
+        }
+        for et in &tm.event_triggers {
+            let Ok(conf) = serde_json::from_value::<EventTriggerConf>(et.clone()) else {
+                continue;
+            };
+            let object = format!("event-trigger {t}.{}", conf.name);
+            let d = &conf.definition;
+            for spec in [&d.insert, &d.update, &d.delete].into_iter().flatten() {
+                add(spec.columns.list(), &object);
+                add(spec.payload.as_ref().and_then(|p| p.list()), &object);
+            }
+        }
+    }
+    out
+}
+
+/// Hasura's name of a table in messages: `name` in `public`, `schema.name` elsewhere.
+fn table_text(t: &QualifiedTable) -> String {
+    if t.schema == "public" {
+        t.name.clone()
+    } else {
+        format!("{}.{}", t.schema, t.name)
+    }
+}
+
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The statement appended to a `run_sql` script: raises [`DEPENDENCY_STATE`] naming the
+/// dependent objects of every column that no longer exists in a table that still does.
+/// `None` when nothing depends on a column.
+pub(crate) fn check_statement(deps: &[(QualifiedTable, String, String)]) -> Option<String> {
+    if deps.is_empty() {
+        return None;
+    }
+    let rows: Vec<String> = deps
+        .iter()
+        .map(|(t, c, o)| {
+            format!(
+                "({}, {}, {}, {})",
+                literal(&t.schema),
+                literal(&t.name),
+                literal(c),
+                literal(o)
+            )
+        })
+        .collect();
+    Some(format!(
+        "DO $graphedge_dependencies$ DECLARE missing text; BEGIN \
+         SELECT string_agg(DISTINCT d.o, ', ' ORDER BY d.o) INTO missing \
+         FROM (VALUES {}) AS d(s, t, c, o) \
+         WHERE to_regclass(format('%I.%I', d.s, d.t)) IS NOT NULL AND NOT EXISTS (\
+         SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass(format('%I.%I', d.s, d.t)) \
+         AND a.attname = d.c AND a.attnum > 0 AND NOT a.attisdropped); \
+         IF missing IS NOT NULL THEN RAISE EXCEPTION USING ERRCODE = '{DEPENDENCY_STATE}', \
+         MESSAGE = {} || missing; END IF; END $graphedge_dependencies$",
+        rows.join(", "),
+        literal(PREFIX)
+    ))
+}
+
+/// Hasura's `dependency-error` for a failed `run_sql`: the check's exception, or Postgres
+/// refusing to drop a column an event trigger's update condition uses (`2BP01`).
+pub(crate) fn dependency_error(e: &DbError, source: &str) -> Option<ApiError> {
+    match e.code.as_deref() {
+        Some(DEPENDENCY_STATE) => Some(ApiError::new("dependency-error", e.message.clone())),
+        Some("2BP01") => {
+            let detail = e.detail.as_deref()?;
+            let mut objects = Vec::new();
+            for line in detail.lines() {
+                // "trigger graphedge_<name>_UPDATE on table <table> depends on column <c>"
+                let Some(rest) = line.trim().strip_prefix("trigger graphedge_") else {
+                    continue;
+                };
+                let Some((trigger, rest)) = rest.split_once(" on table ") else {
+                    continue;
+                };
+                let name = ["_INSERT", "_UPDATE", "_DELETE"]
+                    .iter()
+                    .find_map(|op| trigger.strip_suffix(op))
+                    .unwrap_or(trigger);
+                let table = rest.split(" depends on ").next().unwrap_or(rest);
+                let table = table.strip_prefix("public.").unwrap_or(table);
+                objects.push(format!(
+                    "event-trigger {table}.{name} in source \"{source}\""
+                ));
+            }
+            if objects.is_empty() {
+                return None;
+            }
+            objects.sort();
+            objects.dedup();
+            Some(ApiError::new(
+                "dependency-error",
+                format!("{PREFIX}{}", objects.join(", ")),
+            ))
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,87 @@
+//! `run_sql` without `cascade` refuses (400 `dependency-error`, nothing changed) to drop a
+//! column that an event trigger or a permission names; with `cascade` the dependents go.
+mod common;
+
+use graphedge_metadata::{execute, load, Config, Endpoint, MetadataState};
+use serde_json::{json, Value as Json};
+
+async fn call(st: &mut MetadataState, db: &common::PgDb, body: Json) -> Result<Json, Json> {
+    match execute(st, Endpoint::V1Query, &body, db, &Config::default()).await {
+        Ok((v, new)) => {
+            if let Some(n) = new {
+                *st = n;
+            }
+            Ok(v)
+        }
+        Err(e) => Err(e.to_json()),
+    }
+}
+
+/// Runs each `(sql, cascade, dependency error or None)`; a refused script leaves every column
+/// of `t` in place.
+async fn check(st: &mut MetadataState, db: &common::PgDb, cases: &[(&str, bool, Option<&str>)]) {
+    for (sql, cascade, want) in cases {
+        let body = json!({"type": "run_sql", "args": {"sql": sql, "cascade": cascade}});
+        let got = call(st, db, body).await;
+        match want {
+            None => assert!(got.is_ok(), "{sql}: {got:?}"),
+            Some(error) => {
+                let e = got.expect_err(sql);
+                assert_eq!(
+                    e,
+                    json!({"path": "$.args", "code": "dependency-error",
+                        "error": format!("cannot drop due to the following dependent objects: {error}")}),
+                    "{sql}"
+                );
+                let cols = "select c1, c2, c3 from t";
+                let r = call(st, db, json!({"type": "run_sql", "args": {"sql": cols}})).await;
+                assert!(r.is_ok(), "{sql}: rolled back: {r:?}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn run_sql_refuses_to_drop_what_metadata_uses() {
+    let Some(pg) = common::TempPg::start() else {
+        eprintln!("skipping: no Postgres server binaries");
+        return;
+    };
+    let db = pg.connect().await;
+    let mut st = load(&db, &Config::default()).await.expect("load");
+    let setup = json!({"type": "bulk", "args": [
+        {"type": "run_sql", "args": {"sql": "create table t (id int primary key, c1 int, c2 text, c3 text)"}},
+        {"type": "track_table", "args": {"table": "t"}},
+        {"type": "create_select_permission", "args": {"table": "t", "role": "user",
+            "permission": {"columns": ["id", "c2"], "filter": {}}}},
+        {"type": "create_event_trigger", "args": {"name": "et", "table": "t",
+            "webhook": "http://127.0.0.1:9/", "update": {"columns": ["c1"], "payload": ["c3"]}}}
+    ]});
+    call(&mut st, &db, setup).await.expect("setup");
+    let perm = "permission t.user.select in source \"default\"";
+    let trigger = "event-trigger t.et in source \"default\"";
+    check(
+        &mut st,
+        &db,
+        &[
+            ("alter table t drop column c2", false, Some(perm)),
+            // Postgres itself refuses: the trigger's update condition names c1.
+            ("alter table t drop column c1", false, Some(trigger)),
+            ("alter table t drop column c3", false, Some(trigger)),
+            (
+                "alter table t add column c4 int; alter table t drop column c4",
+                false,
+                None,
+            ),
+            ("select 1 -- a comment at the end", false, None),
+            ("alter table t drop column c2", true, None),
+        ],
+    )
+    .await;
+    let t = &st.metadata.sources[0].tables[0];
+    assert!(
+        t.select_permissions.is_empty(),
+        "cascade drops the permission"
+    );
+    assert_eq!(t.event_triggers.len(), 1);
+}
