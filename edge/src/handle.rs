@@ -289,13 +289,10 @@ async fn explain_route(
     req: &Request,
     log: &mut RequestLog,
 ) -> Response {
-    let (session, body) = match api_request(engine, http, req, log).await {
+    let (session, body) = match admin_request(engine, http, req, log).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(r) = only_admin(&session, log) {
-        return r;
-    }
     match ops::explain::explain(engine, db, &body).await {
         Ok(v) => Response::json(200, &v),
         Err(e) => fail(log, Style::Api, &e, engine.include_internal(&session)),
@@ -309,17 +306,26 @@ async fn pg_dump_route(
     req: &Request,
     log: &mut RequestLog,
 ) -> Response {
-    let (session, body) = match api_request(engine, http, req, log).await {
+    let (session, body) = match admin_request(engine, http, req, log).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(r) = only_admin(&session, log) {
-        return r;
-    }
     match ops::pgdump::pg_dump(engine, db, &body).await {
         Ok(sql) => Response::new(200, "application/sql", sql),
         Err(e) => fail(log, Style::Api, &e, engine.include_internal(&session)),
     }
+}
+
+/// [`api_request`] of an admin-only route.
+async fn admin_request(
+    engine: &Engine,
+    http: &impl HttpClient,
+    req: &Request,
+    log: &mut RequestLog,
+) -> Result<(Session, Json), Response> {
+    let (session, body) = api_request(engine, http, req, log).await?;
+    only_admin(&session, log)?;
+    Ok((session, body))
 }
 
 /// The first steps of Hasura's JSON API routes: authenticate, bound the body, parse it
