@@ -101,6 +101,24 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// A plan without a statement of its own (a static answer, or parts per source).
+    pub fn without_sql(
+        kind: PlanKind,
+        shaping_variables: Vec<String>,
+        variable_types: Vec<(String, crate::parse::ast::Type)>,
+    ) -> Plan {
+        Plan {
+            kind,
+            source: 0,
+            sql: String::new(),
+            params: Vec::new(),
+            shaping_variables,
+            variable_types,
+            steps: Vec::new(),
+            calls_functions: false,
+        }
+    }
+
     /// Binds the plan's parameters for one request.
     pub fn bind(
         &self,

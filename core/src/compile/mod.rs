@@ -508,16 +508,11 @@ pub fn compile_document(
                 calls_functions: ctx.calls_functions,
             });
         }
-        return Ok(Plan {
-            kind: PlanKind::Sources { parts, slots },
-            source: 0,
-            sql: String::new(),
-            params: Vec::new(),
-            shaping_variables: ctx.shaping,
+        return Ok(Plan::without_sql(
+            PlanKind::Sources { parts, slots },
+            ctx.shaping,
             variable_types,
-            steps: Vec::new(),
-            calls_functions: false,
-        });
+        ));
     }
     let mut pairs: Vec<(String, String)> = Vec::new();
     for (i, f) in fields.iter().enumerate() {
@@ -540,16 +535,11 @@ pub fn compile_document(
             json.push_str(statics[i].as_deref().unwrap_or("null"));
         }
         json.push('}');
-        return Ok(Plan {
-            kind: PlanKind::Static(json),
-            source: 0,
-            sql: String::new(),
-            params: Vec::new(),
-            shaping_variables: ctx.shaping,
+        return Ok(Plan::without_sql(
+            PlanKind::Static(json),
+            ctx.shaping,
             variable_types,
-            steps: Vec::new(),
-            calls_functions: false,
-        });
+        ));
     }
     let sql = format!("SELECT {} AS \"data\"", sql::json_object(&pairs));
     Ok(Plan {

@@ -146,16 +146,11 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
         plan.source = s;
         parts.push(plan);
     }
-    Ok(Plan {
-        kind: PlanKind::Sources { parts, slots },
-        source: 0,
-        sql: String::new(),
-        params: Vec::new(),
-        shaping_variables: core::mem::take(&mut ctx.shaping),
-        variable_types: Vec::new(),
-        steps: Vec::new(),
-        calls_functions: false,
-    })
+    Ok(Plan::without_sql(
+        PlanKind::Sources { parts, slots },
+        core::mem::take(&mut ctx.shaping),
+        Vec::new(),
+    ))
 }
 
 /// The plan of `fields` (of one source); `array`: the statement returns the fields' values
@@ -184,16 +179,11 @@ fn compile_fields<'a>(ctx: &mut Ctx<'a>, fields: &[Merged<'a>], array: bool) -> 
             json.push_str(":\"mutation_root\"");
         }
         json.push('}');
-        return Ok(Plan {
-            kind: PlanKind::Static(json),
-            source: 0,
-            sql: String::new(),
-            params: Vec::new(),
-            shaping_variables: core::mem::take(&mut ctx.shaping),
-            variable_types: Vec::new(),
-            steps: Vec::new(),
-            calls_functions: false,
-        });
+        return Ok(Plan::without_sql(
+            PlanKind::Static(json),
+            core::mem::take(&mut ctx.shaping),
+            Vec::new(),
+        ));
     }
     ctx.params.clear();
     let mut pairs = Vec::new();
