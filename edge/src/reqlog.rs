@@ -144,8 +144,8 @@ pub struct GeneratedSql {
 pub struct RequestLog {
     /// `x-request-id` (hosts set one when the client did not).
     pub request_id: String,
-    /// The session's variables, `x-hasura-role` included (`None`: not authenticated).
-    pub user_vars: Option<Json>,
+    /// The session's variables, `x-hasura-role` included, in order (`None`: not authenticated).
+    pub user_vars: Option<Vec<(String, String)>>,
     /// The parsed request body (`None`: never parsed).
     pub parsed: Option<Json>,
     /// The request's top-level `"type"` (metadata requests), for the default `query` field.
@@ -193,12 +193,21 @@ impl RequestLog {
     }
 
     pub(crate) fn session(&mut self, s: &Session) {
-        let mut m = Map::new();
+        let mut vars = Vec::with_capacity(s.vars.len() + 1);
+        let mut role = false;
         for (k, v) in &s.vars {
-            m.insert(k.clone(), Json::String(v.clone()));
+            if k == "x-hasura-role" {
+                // The session's role wins, where the variable stood.
+                vars.push((k.clone(), s.role.clone()));
+                role = true;
+            } else {
+                vars.push((k.clone(), v.clone()));
+            }
         }
-        m.insert("x-hasura-role".into(), Json::String(s.role.clone()));
-        self.user_vars = Some(Json::Object(m));
+        if !role {
+            vars.push(("x-hasura-role".to_string(), s.role.clone()));
+        }
+        self.user_vars = Some(vars);
     }
 
     /// Records a GraphQL statement for `query-log`.
@@ -232,66 +241,79 @@ impl RequestLog {
         });
     }
 
-    /// The `detail` of the `http-log` line and its level.
-    pub fn http_log(&self, settings: &LogSettings, info: &HttpInfo<'_>) -> (&'static str, Json) {
+    /// The `detail` of the `http-log` line (JSON text) and its level. Written straight into
+    /// text, not built as a JSON value first: every request writes this line, so it is on the
+    /// hot path of every query.
+    pub fn http_log(&self, settings: &LogSettings, info: &HttpInfo<'_>) -> (&'static str, String) {
+        use core::fmt::Write as _;
         let included = settings.query_included(info.url);
-        let mut op = Map::new();
-        op.insert("request_id".into(), json!(self.request_id));
-        if let Some(u) = &self.user_vars {
-            op.insert("user_vars".into(), u.clone());
+        let mut out = String::with_capacity(512);
+        let o = &mut out;
+        let _ = write!(
+            o,
+            "{{\"http_info\":{{\"status\":{},\"method\":",
+            info.status
+        );
+        str_json(o, info.method);
+        o.push_str(",\"ip\":");
+        str_json(o, info.ip);
+        o.push_str(",\"url\":");
+        str_json(o, info.url);
+        o.push_str(",\"http_version\":");
+        str_json(o, info.http_version);
+        o.push_str(",\"content_encoding\":");
+        o.push_str(if info.gzipped { "\"gzip\"" } else { "null" });
+        o.push_str("},\"operation\":{\"request_id\":");
+        str_json(o, &self.request_id);
+        if let Some(vars) = &self.user_vars {
+            o.push_str(",\"user_vars\":{");
+            for (i, (k, v)) in vars.iter().enumerate() {
+                if i > 0 {
+                    o.push(',');
+                }
+                str_json(o, k);
+                o.push(':');
+                str_json(o, v);
+            }
+            o.push('}');
         }
-        op.insert("response_size".into(), json!(info.response_size));
-        op.insert(
-            "uncompressed_response_size".into(),
-            json!(info.uncompressed_response_size),
+        let _ = write!(
+            o,
+            ",\"response_size\":{},\"uncompressed_response_size\":{},\"request_read_time\":{},\"query_execution_time\":{}",
+            info.response_size,
+            info.uncompressed_response_size,
+            info.request_read_time,
+            info.query_execution_time
         );
-        op.insert("request_read_time".into(), json!(info.request_read_time));
-        op.insert(
-            "query_execution_time".into(),
-            json!(info.query_execution_time),
-        );
-        let query = if included {
-            self.parsed.clone()
-        } else {
-            Some(json!({ "type": self.request_type }))
-        };
-        if let Some(q) = query {
-            op.insert("query".into(), q);
+        match &self.parsed {
+            Some(q) if included => {
+                o.push_str(",\"query\":");
+                o.push_str(&q.to_string());
+            }
+            Some(_) => push_type(o, self.request_type.as_deref()),
+            None if !included => push_type(o, self.request_type.as_deref()),
+            None => {}
         }
         if let Some(e) = &self.error {
             if included && self.parsed.is_none() {
                 if let Some(raw) = &self.raw_body {
-                    op.insert("raw_query".into(), json!(raw));
+                    o.push_str(",\"raw_query\":");
+                    str_json(o, raw);
                 }
             }
-            op.insert("error".into(), e.clone());
+            o.push_str(",\"error\":");
+            o.push_str(&e.to_string());
         }
-        let mode = if self.error.is_some() {
-            "error"
-        } else {
-            self.mode
+        let (level, mode) = match self.error {
+            Some(_) => ("error", "error"),
+            None => ("info", self.mode),
         };
-        op.insert("request_mode".into(), json!(mode));
-        let detail = json!({
-            "http_info": {
-                "status": info.status,
-                "method": info.method,
-                "ip": info.ip,
-                "url": info.url,
-                "http_version": info.http_version,
-                "content_encoding": if info.gzipped { json!("gzip") } else { Json::Null },
-            },
-            "operation": op,
-            "request_id": self.request_id,
-        });
-        (
-            if self.error.is_some() {
-                "error"
-            } else {
-                "info"
-            },
-            detail,
-        )
+        o.push_str(",\"request_mode\":");
+        str_json(o, mode);
+        o.push_str("},\"request_id\":");
+        str_json(o, &self.request_id);
+        o.push('}');
+        (level, out)
     }
 
     /// The `detail` of each `query-log` line (Hasura's `{kind, request_id, query, generated_sql}`).
@@ -311,6 +333,21 @@ impl RequestLog {
             })
             .collect()
     }
+}
+
+/// `s` as a JSON string.
+fn str_json(out: &mut String, s: &str) {
+    graphedge_core::encode::write_json_string(out, s);
+}
+
+/// The default `query` member: `{"type": <the request's "type">}`.
+fn push_type(out: &mut String, ty: Option<&str>) {
+    out.push_str(",\"query\":{\"type\":");
+    match ty {
+        Some(t) => str_json(out, t),
+        None => out.push_str("null"),
+    }
+    out.push('}');
 }
 
 /// A variable's value as JSON (numbers keep their text).
@@ -369,4 +406,77 @@ pub fn root_fields(query: &str, operation_name: Option<&str>) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_log_text_is_hasuras_detail() {
+        let mut log = RequestLog::new(&LogSettings::default(), Some("r\"1"));
+        let mut session = Session::admin();
+        session.role = "user".into();
+        session
+            .vars
+            .insert("x-hasura-role".into(), "ignored".into());
+        session.vars.insert("x-hasura-user-id".into(), "7".into());
+        log.session(&session);
+        log.mode = "single";
+        let info = HttpInfo {
+            status: 200,
+            method: "POST",
+            url: "/v1/graphql",
+            ip: "::1",
+            http_version: "HTTP/1.1",
+            gzipped: true,
+            response_size: 10,
+            uncompressed_response_size: 20,
+            request_read_time: 0.5,
+            query_execution_time: 2.5e-7,
+        };
+        let (level, text) = log.http_log(&LogSettings::default(), &info);
+        assert_eq!(level, "info");
+        let v: Json = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v,
+            json!({
+                "http_info": {"status": 200, "method": "POST", "ip": "::1", "url": "/v1/graphql",
+                    "http_version": "HTTP/1.1", "content_encoding": "gzip"},
+                "operation": {"request_id": "r\"1",
+                    "user_vars": {"x-hasura-role": "user", "x-hasura-user-id": "7"},
+                    "response_size": 10, "uncompressed_response_size": 20,
+                    "request_read_time": 0.5, "query_execution_time": 2.5e-7,
+                    "query": {"type": null}, "request_mode": "single"},
+                "request_id": "r\"1",
+            })
+        );
+        // Members in Hasura's order.
+        let keys: Vec<&String> = v["operation"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "request_id",
+                "user_vars",
+                "response_size",
+                "uncompressed_response_size",
+                "request_read_time",
+                "query_execution_time",
+                "query",
+                "request_mode"
+            ]
+        );
+        // A failed request: level error, mode error, the error itself.
+        log.error = Some(json!({"path": "$", "error": "no", "code": "x"}));
+        let (level, text) = log.http_log(&LogSettings::default(), &info);
+        let v: Json = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            (
+                level,
+                &v["operation"]["request_mode"],
+                &v["operation"]["error"]["code"]
+            ),
+            ("error", &json!("error"), &json!("x"))
+        );
+    }
 }

@@ -380,7 +380,7 @@ fn http_log(env: &[(&str, &str)], r: graphedge_edge::Request) -> Json {
         request_read_time: 0.0,
         query_execution_time: 0.001,
     };
-    log.http_log(&settings, &info).1
+    serde_json::from_str(&log.http_log(&settings, &info).1).unwrap()
 }
 
 #[test]

@@ -22,6 +22,10 @@
 //! CPU per request (bench VM, Q2). This is the spin-then-park that Go's scheduler and
 //! the JVM's and .NET's thread pools do, which tokio does not.
 //!
+//! Requests that take more than [`SLOW_REQUESTS`] on average are not polled for at all: when
+//! they wait milliseconds on Postgres, the wake-ups polling saves are a small part of their
+//! time, and on a busy machine the polling takes CPU from the Postgres that serves them.
+//!
 //! Native only (the edge hosts schedule their isolates themselves). `--busy-poll-us` /
 //! `GRAPHEDGE_BUSY_POLL_US`, default [`DEFAULT_WINDOW`] on machines with more than one CPU, off
 //! on a single CPU (there polling only competes with the work it waits for).
@@ -35,6 +39,11 @@ use tokio::sync::Notify;
 pub const DEFAULT_WINDOW: Duration = Duration::from_micros(100);
 /// Largest window accepted (a setting above it is an error, not a silent cap).
 pub const MAX_WINDOW: Duration = Duration::from_millis(10);
+/// Requests that take longer than this on average (an EWMA over the thread's requests) are not
+/// polled for: the wake-ups that polling saves are a small part of their time, while polling
+/// through it takes CPU from the Postgres that serves them (on the 2-core bench VM, a 2.7 ms
+/// permission query cost ~60 µs of engine CPU per request polled and ~45 µs not polled).
+pub const SLOW_REQUESTS: Duration = Duration::from_millis(1);
 
 #[derive(Default)]
 struct State {
@@ -46,6 +55,8 @@ struct State {
     stop: AtomicBool,
     /// Polling iterations so far (tests read it).
     polls: AtomicU64,
+    /// EWMA of the requests' durations, microseconds.
+    average_us: AtomicU64,
 }
 
 impl State {
@@ -55,9 +66,28 @@ impl State {
         // SeqCst here and in the task's parking: this increment and the task's `parked` store
         // cannot both miss each other.
         self.activity.fetch_add(1, Ordering::SeqCst);
-        if self.parked.load(Ordering::SeqCst) && self.parked.swap(false, Ordering::AcqRel) {
+        if self.quick()
+            && self.parked.load(Ordering::SeqCst)
+            && self.parked.swap(false, Ordering::AcqRel)
+        {
             self.wake.notify_one();
         }
+    }
+}
+
+impl State {
+    /// Whether requests are quick enough to poll for (see [`SLOW_REQUESTS`]).
+    #[inline]
+    fn quick(&self) -> bool {
+        self.average_us.load(Ordering::Relaxed) <= SLOW_REQUESTS.as_micros() as u64
+    }
+
+    /// Adds a request's duration to the average (weight 1/8).
+    fn record(&self, took: Duration) {
+        let took = took.as_micros().min(u64::MAX as u128) as i64;
+        let old = self.average_us.load(Ordering::Relaxed) as i64;
+        let new = old + (took - old) / 8;
+        self.average_us.store(new.max(0) as u64, Ordering::Relaxed);
     }
 }
 
@@ -81,7 +111,7 @@ impl BusyPoll {
     #[inline]
     pub fn request(&self) -> InFlight<'_> {
         self.state.bump();
-        InFlight(&self.state)
+        InFlight(&self.state, Instant::now())
     }
 
     /// Polling iterations so far.
@@ -90,11 +120,12 @@ impl BusyPoll {
     }
 }
 
-/// A request in flight (see [`BusyPoll::request`]).
-pub struct InFlight<'a>(&'a State);
+/// A request in flight (see [`BusyPoll::request`]), since when.
+pub struct InFlight<'a>(&'a State, Instant);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
+        self.0.record(self.1.elapsed());
         self.0.bump();
     }
 }
@@ -122,7 +153,9 @@ async fn poll_loop(s: &State, window: Duration) {
                 return;
             }
             let now = s.activity.load(Ordering::SeqCst);
-            if now != seen {
+            if !s.quick() {
+                break;
+            } else if now != seen {
                 seen = now;
                 since = Instant::now();
             } else if since.elapsed() > window {
@@ -132,7 +165,10 @@ async fn poll_loop(s: &State, window: Duration) {
         s.parked.store(true, Ordering::SeqCst);
         // A request that started or ended after the last look may have found `parked` still
         // false and woken nobody: then poll again rather than miss it.
-        if s.activity.load(Ordering::SeqCst) != seen && s.parked.swap(false, Ordering::AcqRel) {
+        if s.activity.load(Ordering::SeqCst) != seen
+            && s.quick()
+            && s.parked.swap(false, Ordering::AcqRel)
+        {
             s.wake.notify_one();
         }
     }
@@ -172,9 +208,14 @@ mod tests {
         // statement): asleep.
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(polls_during(&b, Duration::from_millis(30)).await, 0);
-        // Its end polls again, for one window.
-        let first = b.polls();
+        // Its end makes the average slow (see `slow_requests_are_not_polled_for`); quick
+        // requests bring it back, and the end of one polls again, for one window.
         drop(long);
+        for _ in 0..64 {
+            drop(b.request());
+        }
+        let first = b.polls();
+        drop(b.request());
         polls_beyond(&b, first).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(polls_during(&b, Duration::from_millis(30)).await, 0);
@@ -189,6 +230,29 @@ mod tests {
         let later = b.polls();
         tokio::time::sleep(Duration::from_millis(2)).await;
         assert!(b.polls() > later, "still polling 20 ms (four windows) on");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn slow_requests_are_not_polled_for() {
+        let b = BusyPoll::start(Duration::from_millis(5));
+        // Requests of 20 ms (over SLOW_REQUESTS on average): no polling while more come.
+        for _ in 0..3 {
+            let r = b.request();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            drop(r);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let r = b.request();
+        assert_eq!(polls_during(&b, Duration::from_millis(30)).await, 0);
+        drop(r);
+        assert_eq!(polls_during(&b, Duration::from_millis(30)).await, 0);
+        // Quick ones bring the average down, and polling back.
+        for _ in 0..64 {
+            drop(b.request());
+        }
+        let first = b.polls();
+        drop(b.request());
+        polls_beyond(&b, first).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

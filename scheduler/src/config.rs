@@ -170,7 +170,7 @@ pub const FLAGS: &[Flag] = &[
         name: "http-threads",
         env: "GRAPHEDGE_HTTP_THREADS",
         switch: false,
-        help: "threads serving HTTP, each with its own connections (default: half the CPU cores, at least 1)",
+        help: "threads serving HTTP, each with its own connections (default: one per CPU core)",
     },
     Flag {
         name: "busy-poll-us",
@@ -471,7 +471,7 @@ impl ServeConfig {
             &|n| (1..=MAX_HTTP_THREADS).contains(&n),
             &format!("1 to {MAX_HTTP_THREADS}"),
         )?
-        .unwrap_or((cpus / 2).max(1));
+        .unwrap_or(cpus);
         // The pool keeps at least half of the connections.
         let pipeline = pipeline.min(pool_size / 2);
         let host = match nonempty("HASURA_GRAPHQL_SERVER_HOST").as_deref() {
@@ -717,7 +717,7 @@ mod tests {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         assert_eq!(
             ServeConfig::from_lookup(&no_env).unwrap().http_threads,
-            (cpus / 2).max(1)
+            cpus
         );
         let threads =
             |n: &'static str| move |k: &str| (k == "GRAPHEDGE_HTTP_THREADS").then(|| n.to_string());

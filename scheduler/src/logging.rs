@@ -4,11 +4,14 @@
 //! thread (tracing-appender) costs a wake-up, and often a `write` and some spinning, per line.
 //! Here a line is appended to a shared buffer under a mutex, nothing more; a flusher thread
 //! writes the buffer out every [`FLUSH_INTERVAL`] (one `write` for all the lines of that
-//! interval). The buffer is bounded: a writer that finds it above [`MAX_BUFFERED`] writes it
-//! out itself (back-pressure instead of unbounded memory when stdout is slow). Lines are never
+//! interval), or as soon as it holds [`FLUSH_AT`] bytes (the writer that crosses it wakes the
+//! flusher, once), so under load the `write`s stay off the request threads. The buffer is
+//! bounded: a writer that finds it above [`MAX_BUFFERED`] (the flusher cannot keep up) writes
+//! it out itself (back-pressure instead of unbounded memory when stdout is slow). Lines are never
 //! split or interleaved: the formatter hands over whole lines. Dropping the [`LogGuard`]
 //! flushes what is left.
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -17,8 +20,10 @@ use serde_json::Value as Json;
 
 /// How long a line may wait in the buffer.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
+/// At this many buffered bytes the flusher is woken before its interval is up.
+pub const FLUSH_AT: usize = 256 << 10;
 /// Above this many buffered bytes the logging thread writes the buffer out itself.
-pub const MAX_BUFFERED: usize = 1 << 20;
+pub const MAX_BUFFERED: usize = 4 << 20;
 
 struct Shared {
     buf: Mutex<Vec<u8>>,
@@ -26,12 +31,15 @@ struct Shared {
     sink: Mutex<Box<dyn Write + Send>>,
     stop: Mutex<bool>,
     wake: Condvar,
+    /// The flusher was woken for a full buffer and has not flushed since.
+    woken: AtomicBool,
 }
 
 impl Shared {
     fn flush(&self) {
         let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
         let batch = std::mem::take(&mut *self.buf.lock().unwrap_or_else(|e| e.into_inner()));
+        self.woken.store(false, Ordering::Relaxed);
         if !batch.is_empty() {
             // Nothing sensible to do when stdout is gone; the lines are dropped.
             let _ = sink.write_all(&batch);
@@ -68,16 +76,21 @@ pub fn batch_writer(sink: Box<dyn Write + Send>) -> (BatchWriter, LogGuard) {
         sink: Mutex::new(sink),
         stop: Mutex::new(false),
         wake: Condvar::new(),
+        woken: AtomicBool::new(false),
     });
     let flusher = shared.clone();
     let thread = std::thread::Builder::new()
         .name("log-flush".into())
         .spawn(move || loop {
-            let stop = flusher.stop.lock().unwrap_or_else(|e| e.into_inner());
-            let (stop, _) = flusher
-                .wake
-                .wait_timeout(stop, FLUSH_INTERVAL)
-                .unwrap_or_else(|e| e.into_inner());
+            let mut stop = flusher.stop.lock().unwrap_or_else(|e| e.into_inner());
+            // A wake-up sent while it was writing is not waited for again.
+            if !flusher.woken.load(Ordering::Relaxed) {
+                stop = flusher
+                    .wake
+                    .wait_timeout(stop, FLUSH_INTERVAL)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
             let stopping = *stop;
             drop(stop);
             flusher.flush();
@@ -91,13 +104,15 @@ pub fn batch_writer(sink: Box<dyn Write + Send>) -> (BatchWriter, LogGuard) {
 
 impl Write for BatchWriter {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        let full = {
+        let len = {
             let mut buf = self.0.buf.lock().unwrap_or_else(|e| e.into_inner());
             buf.extend_from_slice(data);
-            buf.len() > MAX_BUFFERED
+            buf.len()
         };
-        if full {
+        if len > MAX_BUFFERED {
             self.0.flush();
+        } else if len >= FLUSH_AT && !self.0.woken.swap(true, Ordering::Relaxed) {
+            self.0.wake.notify_one();
         }
         Ok(data.len())
     }
@@ -132,13 +147,15 @@ pub fn configure(settings: &LogSettings) {
     let _ = SETTINGS.set(settings.clone());
 }
 
-/// Hasura's timestamp: `2024-01-31T10:20:30.123+0000` (UTC).
-fn timestamp(now: std::time::SystemTime) -> String {
+/// Writes Hasura's timestamp: `2024-01-31T10:20:30.123+0000` (UTC).
+fn write_timestamp(out: &mut String, now: std::time::SystemTime) {
+    use std::fmt::Write as _;
     let since = now
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     let c = graphedge_metadata::cron::Civil::from_unix(since.as_secs() as i64);
-    format!(
+    let _ = write!(
+        out,
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000",
         c.year,
         c.month,
@@ -147,20 +164,21 @@ fn timestamp(now: std::time::SystemTime) -> String {
         c.minute,
         c.second,
         since.subsec_millis(),
-    )
+    );
 }
 
-/// One line of Hasura's envelope: `{"timestamp","level","type","detail"}`.
-fn line(level: &str, ty: &str, detail: &Json, now: std::time::SystemTime) -> String {
-    let mut out = String::with_capacity(256);
+/// One line of Hasura's envelope: `{"timestamp","level","type","detail"}`, `detail` being
+/// JSON text.
+fn line(level: &str, ty: &str, detail: &str, now: std::time::SystemTime) -> String {
+    let mut out = String::with_capacity(detail.len() + 96);
     out.push_str("{\"timestamp\":\"");
-    out.push_str(&timestamp(now));
+    write_timestamp(&mut out, now);
     out.push_str("\",\"level\":\"");
     out.push_str(level);
     out.push_str("\",\"type\":");
-    out.push_str(&Json::from(ty).to_string());
+    graphedge_core::encode::write_json_string(&mut out, ty);
     out.push_str(",\"detail\":");
-    out.push_str(&detail.to_string());
+    out.push_str(detail);
     out.push_str("}\n");
     out
 }
@@ -176,6 +194,11 @@ fn level_of(name: &str) -> Level {
 
 /// Writes a line of log type `ty` when that type is enabled and `level` passes the log level.
 fn emit(level: &str, ty: &str, detail: &Json) {
+    emit_text(level, ty, &detail.to_string());
+}
+
+/// [`emit`] with `detail` as JSON text.
+fn emit_text(level: &str, ty: &str, detail: &str) {
     let s = settings();
     if !s.enabled(ty) || level_of(level) < s.level {
         return;
@@ -199,7 +222,7 @@ pub fn request(log: &RequestLog, info: &HttpInfo<'_>) {
     let s = settings();
     if s.enabled("http-log") {
         let (level, detail) = log.http_log(s, info);
-        emit(level, "http-log", &detail);
+        emit_text(level, "http-log", &detail);
     }
     if s.enabled("query-log") {
         for detail in log.query_logs() {
@@ -306,7 +329,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for HasuraLayer {
         let text = line(
             level,
             type_of(meta.target()),
-            &Json::Object(detail),
+            &Json::Object(detail).to_string(),
             std::time::SystemTime::now(),
         );
         let _ = self.0.clone().write_all(text.as_bytes());
@@ -458,7 +481,12 @@ mod tests {
     #[test]
     fn lines_have_hasuras_envelope() {
         let at = std::time::UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456);
-        let text = line("info", "http-log", &serde_json::json!({"a": "\"\n"}), at);
+        let text = line(
+            "info",
+            "http-log",
+            &serde_json::json!({"a": "\"\n"}).to_string(),
+            at,
+        );
         assert!(
             text.ends_with("}\n") && text.matches('\n').count() == 1,
             "{text}"
