@@ -61,7 +61,12 @@ pub const LARGE_ANSWER: usize = 4096;
 /// Slow statements remembered at most (the set is emptied past this: memory stays bounded).
 const SLOW_LIMIT: usize = 4096;
 
-/// The runs in flight, by statement.
+/// The runs in flight, by statement and thread. Requests share runs only with requests on their
+/// own thread: a native HTTP thread serves its connections from start to end, and waking
+/// another thread's requests with an answer cost more than the shared run saved (2-core bench
+/// VM, identical Q1 requests, two HTTP threads: ~45k req/s sharing across threads, ~55k with
+/// one thread). The edge hosts run one thread per isolate anyway. A request must therefore
+/// stay on one thread from joining to its answer, as every host's requests do.
 #[derive(Default)]
 pub struct Flights {
     inner: Mutex<Inner>,
@@ -80,6 +85,8 @@ struct Inner {
 
 struct Entry {
     stmt: Statement,
+    /// Cohorts form per thread (see [`Flights`]).
+    thread: std::thread::ThreadId,
     /// The cohort waiting for the run in flight to finish (an entry exists while a run is).
     pending: Option<Arc<Cohort>>,
 }
@@ -131,6 +138,7 @@ impl Flights {
                     None => {
                         bucket.push(Entry {
                             stmt: stmt.clone(),
+                            thread: std::thread::current().id(),
                             pending: None,
                         });
                         Role::Lead(Arc::default())
@@ -239,6 +247,7 @@ impl Flights {
 
     fn hash(&self, stmt: &Statement) -> u64 {
         let mut h = self.hasher.build_hasher();
+        std::thread::current().id().hash(&mut h);
         stmt.sql.hash(&mut h);
         stmt.params.hash(&mut h);
         h.finish()
@@ -336,7 +345,10 @@ impl Inner {
 
     /// The entry of `stmt` in its bucket.
     fn position(bucket: &[Entry], stmt: &Statement) -> Option<usize> {
-        bucket.iter().position(|e| e.stmt == *stmt)
+        let thread = std::thread::current().id();
+        bucket
+            .iter()
+            .position(|e| e.thread == thread && e.stmt == *stmt)
     }
 }
 

@@ -121,6 +121,74 @@ pub fn decode_body(body: &[u8]) -> Result<GqlBody, EdgeError> {
     }
 }
 
+/// Decodes a GraphQL GET request from its query string (`query`, `variables` as JSON text,
+/// `operationName`, form-encoded, as GraphQL over HTTP has it). `None`: the string has no
+/// `query` (Hasura's persisted-query GET, which is not supported).
+pub fn decode_get(query_string: &str) -> Result<Option<GqlRequest>, EdgeError> {
+    let mut o = serde_json::Map::new();
+    for pair in query_string.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let (k, v) = (form_decode(k)?, form_decode(v)?);
+        let v = match k.as_str() {
+            "query" | "operationName" => Json::String(v),
+            // JSON text; empty stands for none.
+            "variables" | "extensions" if v.trim().is_empty() => Json::Null,
+            "variables" | "extensions" => serde_json::from_str(&v).map_err(|_| {
+                EdgeError::parse_failed(format!("the {k} parameter is not valid JSON")).at("$")
+            })?,
+            _ => continue,
+        };
+        o.insert(k, v);
+    }
+    if !o.contains_key("query") {
+        return Ok(None);
+    }
+    decode_one(&Json::Object(o), "$").map(Some)
+}
+
+/// `application/x-www-form-urlencoded` decoding of one name or value: `+` is a space, `%XX` a
+/// byte; the result must be UTF-8.
+pub(crate) fn form_decode(s: &str) -> Result<String, EdgeError> {
+    url_decode(s, true)
+}
+
+/// Percent-decoding (`%XX` is a byte; `+` a space when `plus_is_space`, as in query strings,
+/// not in paths); the result must be UTF-8.
+pub(crate) fn url_decode(s: &str, plus_is_space: bool) -> Result<String, EdgeError> {
+    let bad = || EdgeError::parse_failed("the query string is not valid URL encoding").at("$");
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' if plus_is_space => out.push(b' '),
+            b'%' => {
+                let hex = b.get(i + 1..i + 3).ok_or_else(bad)?;
+                let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| bad())
+}
+
+/// Whether the operation `req` would run is a query (GET may run queries only). A document that
+/// does not parse, or names no operation it has, counts as a query: running it reports why.
+pub fn is_query(req: &GqlRequest) -> bool {
+    use graphedge_core::parse::ast::OperationKind;
+    let Ok(doc) = graphedge_core::parse::parse(&req.query) else {
+        return true;
+    };
+    let op = match &req.operation_name {
+        Some(n) => doc.operations.iter().find(|o| o.name.as_deref() == Some(n)),
+        None => doc.operations.first(),
+    };
+    !matches!(op, Some(o) if o.kind != OperationKind::Query)
+}
+
 /// Runs one GraphQL request and returns the response body text (`{"data":…}` or
 /// `{"errors":…}`); the statement it runs is recorded in `log` when `query-log` is on.
 pub async fn run(
@@ -148,7 +216,7 @@ pub async fn run(
 }
 
 /// Finds or compiles the plan, then runs it; returns the `data` JSON text.
-async fn execute(
+pub(crate) async fn execute(
     engine: &Engine,
     loaded: &Loaded,
     db: &impl Database,

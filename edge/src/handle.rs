@@ -52,7 +52,7 @@ impl Response {
 
 /// Which error rendering and status policy a route uses.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Style {
+pub(crate) enum Style {
     /// GraphQL errors, always HTTP 200.
     Graphql200,
     /// GraphQL errors with the error's status.
@@ -135,7 +135,12 @@ fn compressible(req: &Request, resp: &Response, log: &RequestLog) -> bool {
 }
 
 /// Renders `e` in the route's style and records it for the log.
-fn fail(log: &mut RequestLog, style: Style, e: &EdgeError, include_internal: bool) -> Response {
+pub(crate) fn fail(
+    log: &mut RequestLog,
+    style: Style,
+    e: &EdgeError,
+    include_internal: bool,
+) -> Response {
     log.error = Some(e.to_api_json(false));
     error_response(style, e, include_internal)
 }
@@ -157,20 +162,37 @@ async fn route(
             return fail(log, Style::Api, &EdgeError::not_found(), false);
         }
     }
+    if let Some(rest) = path.strip_prefix("/api/rest/") {
+        return crate::rest::route(engine, db, http, req, log, (&method, rest, query)).await;
+    }
     match (method.as_str(), path) {
         ("POST", "/v1/graphql") => {
-            graphql_route(engine, db, http, req, log, Style::Graphql200, false).await
+            let body = graphql::decode_body(&req.body);
+            graphql_route(engine, db, http, req, log, Style::Graphql200, false, body).await
         }
         ("POST", "/v1beta1/relay") => {
-            graphql_route(engine, db, http, req, log, Style::Graphql200, true).await
+            let body = graphql::decode_body(&req.body);
+            graphql_route(engine, db, http, req, log, Style::Graphql200, true, body).await
         }
         ("POST", "/v1alpha1/graphql") => {
-            graphql_route(engine, db, http, req, log, Style::Graphql, false).await
+            let body = graphql::decode_body(&req.body);
+            graphql_route(engine, db, http, req, log, Style::Graphql, false, body).await
         }
         ("GET", "/v1/graphql") | ("GET", "/v1beta1/relay") => {
-            // Hasura wires GET to persisted queries, unsupported in its OSS build.
-            let e = EdgeError::new(400, "not-supported", "PersistedQueryNotSupported");
-            fail(log, Style::Graphql200, &e, false)
+            let relay = path == "/v1beta1/relay";
+            match graphql::decode_get(query) {
+                Ok(Some(r)) => {
+                    let body = Ok(GqlBody::Single(r));
+                    graphql_route(engine, db, http, req, log, Style::Graphql200, relay, body).await
+                }
+                // Hasura wires a GET without a query to persisted queries, unsupported in its
+                // OSS build.
+                Ok(None) => {
+                    let e = EdgeError::new(400, "not-supported", "PersistedQueryNotSupported");
+                    fail(log, Style::Graphql200, &e, false)
+                }
+                Err(e) => fail(log, Style::Graphql200, &e, false),
+            }
         }
         ("POST", "/v1/metadata") => {
             metadata_route(engine, db, http, req, log, Endpoint::V1Metadata).await
@@ -223,7 +245,7 @@ async fn route(
 }
 
 /// Authenticates `req` and returns the session, or the error answer (recorded for the log).
-async fn session_of(
+pub(crate) async fn session_of(
     engine: &Engine,
     http: &impl HttpClient,
     req: &Request,
@@ -384,6 +406,7 @@ async fn graphql_route(
     log: &mut RequestLog,
     style: Style,
     relay: bool,
+    body: Result<GqlBody, EdgeError>,
 ) -> Response {
     let session = match session_of(engine, http, req, log, style).await {
         Ok(s) => s,
@@ -393,14 +416,28 @@ async fn graphql_route(
     if let Err(r) = check_size(engine, req) {
         return r;
     }
-    let body = match graphql::decode_body(&req.body) {
+    let get = req.method.eq_ignore_ascii_case("GET");
+    let body = match body {
         Ok(GqlBody::Single(r)) => GqlBody::Single(GqlRequest { relay, ..r }),
         Ok(GqlBody::Batch(rs)) => {
             GqlBody::Batch(rs.into_iter().map(|r| GqlRequest { relay, ..r }).collect())
         }
         Err(e) => return fail(log, style, &e, internal),
     };
-    if log.record_sql {
+    if let GqlBody::Single(r) = &body {
+        if get && !graphql::is_query(r) {
+            // GraphQL over HTTP: GET runs queries only (a link or a cache must never mutate).
+            let e = EdgeError::new(
+                405,
+                "validation-failed",
+                "only queries can be sent with GET; send mutations and subscriptions with POST",
+            );
+            let mut r = fail(log, Style::Graphql, &e, internal);
+            r.headers.push(("allow".into(), "POST".into()));
+            return r;
+        }
+    }
+    if log.record_sql && !get {
         // `query-log` is on: the http-log line carries the request itself.
         log.parsed = serde_json::from_slice(&req.body).ok();
     }

@@ -44,6 +44,7 @@ pub mod limits;
 pub mod md;
 pub mod ops;
 pub mod reqlog;
+mod rest;
 pub mod transport;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -108,6 +109,8 @@ impl Clock for FixedClock {
 pub struct Loaded {
     pub md: Arc<MetadataState>,
     pub allowlist: allowlist::Allowlist,
+    /// The consistent REST endpoints (`/api/rest/...`).
+    pub rest: Vec<graphedge_metadata::rest::Route>,
     /// The served source's connection, where GraphQL statements go (`None`: no source, the
     /// host's own database).
     pub source: Option<md::SourceConnection>,
@@ -139,6 +142,7 @@ impl Loaded {
             .collect();
         Loaded {
             sources,
+            rest: graphedge_metadata::rest::routes(&md.metadata),
             source: md::served_connection(&md.metadata),
             md: Arc::new(md),
             allowlist,

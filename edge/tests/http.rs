@@ -80,6 +80,67 @@ fn query_runs_one_statement_and_wraps_data() {
 }
 
 #[test]
+fn get_runs_queries_only() {
+    let (e, db) = (engine(Config::new()), FakeDb::default());
+    db.answer(Ok(Some("{\"author\":[{\"id\":1}]}".into())));
+    // GraphQL over HTTP: form-encoded query, variables as JSON text, operationName.
+    let path = "/v1/graphql?query=query+Q%28%24id%3A+Int%29+%7B+author+%7B+id+%7D+%7D\
+                &variables=%7B%22id%22%3A5%7D&operationName=Q";
+    let r = send(&e, &db, req("GET", path, &[], ""));
+    assert_eq!(
+        (r.status, String::from_utf8(r.body).unwrap()),
+        (200, "{\"data\":{\"author\":[{\"id\":1}]}}".to_string())
+    );
+    {
+        let stmts = db.statements.borrow();
+        assert_eq!(stmts[0].sql, "SQL[query Q($id: Int) { author { id } }]");
+        assert_eq!(stmts[0].params, vec![Some("5".to_string())]);
+    }
+    // Mutations (and subscriptions) only with POST: 405, `Allow: POST`, nothing run.
+    let before = db.statements.borrow().len();
+    for q in [
+        "mutation+%7B+insert_a+%7D",
+        "query+A+%7B+a+%7D+mutation+B+%7B+b+%7D&operationName=B",
+    ] {
+        let r = send(
+            &e,
+            &db,
+            req("GET", &format!("/v1/graphql?query={q}"), &[], ""),
+        );
+        assert_eq!((r.status, r.header("allow")), (405, Some("POST")), "{q}");
+        assert_eq!(
+            body_json(&r)["errors"][0]["extensions"]["code"],
+            "validation-failed"
+        );
+    }
+    assert_eq!(db.statements.borrow().len(), before);
+    // Bad encodings and bad variables are parse-failed; no query is Hasura's persisted query.
+    for (path, code) in [
+        ("/v1/graphql?query=%7", "parse-failed"),
+        (
+            "/v1/graphql?query=%7B+a+%7D&variables=%7Bnope",
+            "parse-failed",
+        ),
+        (
+            "/v1/graphql?query=%7B+a+%7D&variables=%5B1%5D",
+            "parse-failed",
+        ),
+        ("/v1/graphql", "not-supported"),
+        ("/v1/graphql?extensions=%7B%7D", "not-supported"),
+    ] {
+        let r = send(&e, &db, req("GET", path, &[], ""));
+        assert_eq!(
+            (
+                r.status,
+                body_json(&r)["errors"][0]["extensions"]["code"].as_str()
+            ),
+            (200, Some(code)),
+            "{path}"
+        );
+    }
+}
+
+#[test]
 fn static_plans_skip_the_database() {
     let (e, db) = (engine(Config::new()), FakeDb::default());
     let r = post_graphql(&e, &db, &[], "{ __typename }");
@@ -355,4 +416,101 @@ fn allowlist() {
 fn engine_is_send_sync() {
     fn is<T: Send + Sync>() {}
     is::<graphedge_edge::Engine>();
+}
+
+#[test]
+fn rest_endpoints_route_by_path_and_method_and_bind_variables() {
+    let md = json!({"version": 3, "sources": [],
+    "query_collections": [{"name": "c", "definition": {"queries": [
+        {"name": "by_id", "query": "query ($id: Int!) { author(id: $id) { name } }"},
+        {"name": "named", "query": "query ($id: String) { author(name: $id) { name } }"},
+        {"name": "sub", "query": "subscription { author { name } }"},
+    ]}}],
+    "rest_endpoints": [
+        {"name": "one", "url": "authors/:id", "methods": ["GET", "POST"],
+         "definition": {"query": {"collection_name": "c", "query_name": "by_id"}}},
+        {"name": "named", "url": "named", "methods": ["GET"],
+         "definition": {"query": {"collection_name": "c", "query_name": "named"}}},
+        // Inconsistent (a subscription): not served.
+        {"name": "sub", "url": "sub", "methods": ["GET"],
+         "definition": {"query": {"collection_name": "c", "query_name": "sub"}}},
+    ]});
+    let e = graphedge_edge::Engine::from_state(Config::new(), state_with(md))
+        .with_compiler(fake_compile);
+    let db = FakeDb::default();
+    let check = |method: &str, path: &str, body: &str, status: u16, param: Option<&str>| {
+        db.answer(Ok(Some("{\"author\":[]}".into())));
+        let before = db.statements.borrow().len();
+        let r = send(&e, &db, req(method, path, &[], body));
+        assert_eq!(
+            r.status,
+            status,
+            "{method} {path}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let stmts = db.statements.borrow();
+        match param {
+            Some(p) => {
+                assert_eq!(body_json(&r), json!({"author": []}), "the data itself");
+                assert_eq!(stmts[before].params[0].as_deref(), Some(p), "{path}");
+            }
+            None => assert_eq!(stmts.len(), before, "{path} ran nothing"),
+        }
+        body_json(&r)
+    };
+    // Path variables (typed from the query: Int parses as JSON), the query string, the body.
+    check("GET", "/api/rest/authors/5", "", 200, Some("5"));
+    check(
+        "POST",
+        "/api/rest/authors/6",
+        r#"{"other": 1}"#,
+        200,
+        Some("6"),
+    );
+    check("GET", "/api/rest/named?id=%35+x", "", 200, Some("5 x"));
+    check("GET", "/api/rest/named?id=7", "", 200, Some("7"));
+    // A form body's fields are text, as in the query string.
+    db.answer(Ok(Some("{\"author\":[]}".into())));
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let r = send(
+        &e,
+        &db,
+        req("POST", "/api/rest/authors/8", &form, "x=%41&y"),
+    );
+    assert_eq!(r.status, 200);
+    // Unknown paths, inconsistent endpoints, wrong methods.
+    for path in [
+        "/api/rest/nope",
+        "/api/rest/authors",
+        "/api/rest/authors/1/2",
+        "/api/rest/sub",
+    ] {
+        let v = check("GET", path, "", 404, None);
+        assert_eq!(
+            v,
+            json!({"path": "$", "error": "Endpoint not found", "code": "not-found"})
+        );
+    }
+    let v = check("DELETE", "/api/rest/authors/5", "", 405, None);
+    assert_eq!(
+        v,
+        json!({"path": "$", "error": "Allowed methods: GET, POST", "code": "method-not-allowed"})
+    );
+    // A GraphQL error is a client error in the API's shape.
+    let md_bad = json!({"version": 3, "sources": [],
+        "query_collections": [{"name": "c", "definition": {"queries": [
+            {"name": "bad", "query": "query { bad }"}]}}],
+        "rest_endpoints": [{"name": "bad", "url": "bad", "methods": ["GET"],
+            "definition": {"query": {"collection_name": "c", "query_name": "bad"}}}]});
+    let e = graphedge_edge::Engine::from_state(Config::new(), state_with(md_bad))
+        .with_compiler(fake_compile);
+    let r = send(&e, &db, req("GET", "/api/rest/bad", &[], ""));
+    assert_eq!(
+        (r.status, body_json(&r)),
+        (
+            400,
+            json!({"path": "$.selectionSet.bad", "code": "validation-failed",
+            "error": "field 'bad' not found in type: 'query_root'"})
+        )
+    );
 }

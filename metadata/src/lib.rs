@@ -10,6 +10,7 @@
 //!   ([`db::Target`]: Hasura's metadata database or a source's);
 //! - [`sources`]: the sources' connections (`connection_info`), the served source and the
 //!   source operations;
+//! - [`rest`]: REST endpoints (URL templates, their queries, ambiguity);
 //! - [`cron`]: cron schedules, next fire times and UTC timestamps (pure);
 //! - [`events`]: event triggers (model, trigger DDL, event operations) and webhook settings.
 pub mod api;
@@ -20,6 +21,7 @@ pub mod events;
 pub mod introspect;
 pub mod raw;
 pub mod resolve;
+pub mod rest;
 pub mod sources;
 pub mod store;
 

@@ -1,5 +1,6 @@
-//! The allowlist metadata API against a real Postgres, with Hasura's answers: scope parsing,
-//! re-adding, dropping, exports, `replace_metadata` validation.
+//! The allowlist and REST endpoint metadata API (both built on query collections) against a
+//! real Postgres, with Hasura's answers: scope parsing, re-adding, dropping, exports,
+//! `replace_metadata` validation; endpoint URL templates, queries and ambiguity.
 mod common;
 
 use graphedge_metadata::{execute, load, Config, Endpoint, MetadataState};
@@ -177,4 +178,125 @@ async fn allowlist_operations() {
         serde_json::to_value(&st.metadata.allowlist).unwrap(),
         json!([{"collection": "c2", "scope": roles}])
     );
+}
+
+#[tokio::test]
+async fn rest_endpoint_operations() {
+    let Some(pg) = common::TempPg::start() else {
+        eprintln!("skipping: no Postgres server binaries");
+        return;
+    };
+    let db = pg.connect().await;
+    let mut st = load(&db, &Config::default()).await.expect("load");
+    let ok = json!({"message": "success"});
+    let endpoint = |name: &str, url: &str, methods: &[&str], query: &str| {
+        op(
+            "create_rest_endpoint",
+            json!({"name": name, "url": url, "methods": methods,
+                "definition": {"query": {"collection_name": "c", "query_name": query}}}),
+        )
+    };
+    let invalid = |error: &str| err("invalid-configuration", "$.args", error);
+    check(
+        &mut st,
+        &db,
+        &[
+            (
+                op(
+                    "create_query_collection",
+                    json!({"name": "c", "definition": {"queries": [
+                        {"name": "q", "query": "query { a }"},
+                        {"name": "s", "query": "subscription { a }"}]}}),
+                ),
+                ok.clone(),
+            ),
+            (endpoint("simple", "simple", &["GET"], "q"), ok.clone()),
+            (endpoint("post", "other", &["POST"], "q"), ok.clone()),
+            (endpoint("deep", "a/:id", &["GET"], "q"), ok.clone()),
+            (
+                endpoint("simple", "elsewhere", &["GET"], "q"),
+                err(
+                    "already-exists",
+                    "$.args",
+                    "Endpoint with name simple already exists",
+                ),
+            ),
+            (
+                endpoint("e", "", &["GET"], "q"),
+                err("parse-failed", "$.url", "empty string not allowed"),
+            ),
+            (
+                endpoint("e", "foo/", &["GET"], "q"),
+                invalid("Empty segments or unnamed variables are not allowed: foo/"),
+            ),
+            (
+                endpoint("e", "foo/:/bar", &["GET"], "q"),
+                invalid("Empty segments or unnamed variables are not allowed: foo/:/bar"),
+            ),
+            (
+                endpoint("e", "foo/:id/bar/:id", &["GET"], "q"),
+                invalid("Duplicate variables found in endpoint path: foo/:id/bar/:id"),
+            ),
+            (
+                endpoint("e", "sub", &["GET"], "s"),
+                invalid("Inconsistent object: in endpoint e: query with name s is a subscription"),
+            ),
+            (
+                endpoint("e", "missing", &["GET"], "nope"),
+                invalid(
+                    "Inconsistent object: in endpoint e: query with name nope not found in \
+                     collection c",
+                ),
+            ),
+            // `:x` could be `simple` (GET): ambiguous; `other` is POST only.
+            (
+                endpoint("e", ":x", &["GET"], "q"),
+                invalid("Ambiguous URL paths: :x, simple"),
+            ),
+            (endpoint("e", ":x", &["PUT"], "q"), ok.clone()),
+            (
+                op("drop_rest_endpoint", json!({"name": "nope"})),
+                err(
+                    "not-exists",
+                    "$.args.name",
+                    "endpoint with name nope does not exist",
+                ),
+            ),
+            (op("drop_rest_endpoint", json!({"name": "e"})), ok.clone()),
+        ],
+    )
+    .await;
+    // The ambiguity lists the endpoints with their queries, as Hasura does.
+    let run = |st: &MetadataState, req: Json| {
+        let (st, db) = (st.clone(), &db);
+        async move { execute(&st, Endpoint::V1Metadata, &req, db, &Config::default()).await }
+    };
+    let e = run(&st, endpoint("e", ":x", &["GET"], "q"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.internal,
+        Some(
+            json!([{"reason": "Ambiguous URL paths: :x, simple", "conflicts": [
+                {"definition": {"query": "query { a }"}, "url": ":x", "methods": ["GET"], "name": "e",
+                 "comment": null},
+                {"definition": {"query": "query { a }"}, "url": "simple", "methods": ["GET"],
+                 "name": "simple", "comment": null},
+            ]}])
+        )
+    );
+    // Renaming the collection follows; dropping it would leave the endpoints without their
+    // query.
+    let rename = op(
+        "rename_query_collection",
+        json!({"name": "c", "new_name": "d"}),
+    );
+    check(&mut st, &db, &[(rename, ok.clone())]).await;
+    let exported = serde_json::to_value(&st.metadata).unwrap();
+    let endpoints = exported["rest_endpoints"].as_array().unwrap();
+    assert_eq!(endpoints.len(), 3);
+    assert_eq!(endpoints[0]["definition"]["query"]["collection_name"], "d");
+    let drop = op("drop_query_collection", json!({"collection": "d"}));
+    let e = run(&st, drop).await.unwrap_err();
+    assert_eq!(e.code, "invalid-configuration", "{e:?}");
 }

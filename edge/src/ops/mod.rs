@@ -66,6 +66,7 @@ impl Api {
             "/v1alpha1/pg_dump" => Some(Api::Pgdump),
             "/v1alpha1/config" => Some(Api::Config),
             "/v1/metrics" => Some(Api::Metrics),
+            p if p.starts_with("/api/rest/") => Some(Api::Graphql),
             p if p.starts_with("/api/1/table/") => Some(Api::Metadata),
             p if p == "/console" || p.starts_with("/console/") => Some(Api::Metadata),
             p if p.starts_with("/dev/") => Some(Api::Developer),

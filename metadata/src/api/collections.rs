@@ -114,6 +114,11 @@ pub(super) fn rename_query_collection<D: Database>(
             e.collection = a.new_name.clone();
         }
     }
+    for e in &mut cx.md.rest_endpoints {
+        if e.definition.query.collection_name == a.name {
+            e.definition.query.collection_name = a.new_name.clone();
+        }
+    }
     accepted(cx)
 }
 

@@ -14,6 +14,7 @@
 mod collections;
 mod limits;
 mod ops;
+mod rest_endpoints;
 pub mod scheduled;
 mod sql;
 mod sql_deps;
@@ -341,10 +342,14 @@ impl<D: Database> Cx<'_, D> {
             } else {
                 "invalid-configuration"
             };
-            let reason = new
-                .reason
-                .strip_prefix("Inconsistent object: ")
-                .unwrap_or(&new.reason);
+            // Hasura keeps the prefix in the message of an inconsistent REST endpoint.
+            let reason = match new.kind.as_str() {
+                "rest_endpoint" => &new.reason,
+                _ => new
+                    .reason
+                    .strip_prefix("Inconsistent object: ")
+                    .unwrap_or(&new.reason),
+            };
             let mut e = ApiError::new(code, reason.to_string());
             e.internal = serde_json::to_value(vec![new]).ok();
             return Err(e);

@@ -1,6 +1,6 @@
 //! The individual operations. Each takes the request's `args` and mutates the working copy
 //! of the metadata (then calls [`Cx::check`]) or reads it.
-use super::{collections, empty_metadata, scheduled, sql, success, Cx};
+use super::{collections, empty_metadata, rest_endpoints, scheduled, sql, success, Cx};
 use crate::db::Database;
 use crate::error::ApiError;
 use crate::raw::{self, Metadata, QualifiedTable, Source, TableMetadata};
@@ -113,6 +113,8 @@ pub(crate) async fn run<D: Database>(
         "drop_function_permission" => function_permission(cx, args, false),
         "add_inherited_role" => add_inherited_role(cx, args),
         "drop_inherited_role" => drop_inherited_role(cx, args),
+        "create_rest_endpoint" => rest_endpoints::create_rest_endpoint(cx, args),
+        "drop_rest_endpoint" => rest_endpoints::drop_rest_endpoint(cx, args),
         "create_query_collection" => collections::create_query_collection(cx, args),
         "drop_query_collection" => collections::drop_query_collection(cx, args),
         "rename_query_collection" => collections::rename_query_collection(cx, args),

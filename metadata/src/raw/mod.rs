@@ -126,14 +126,16 @@ pub struct Metadata {
     pub allowlist: Vec<AllowlistEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inherited_roles: Vec<InheritedRole>,
+    /// `create_rest_endpoint` (see [`crate::rest`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rest_endpoints: Vec<RestEndpoint>,
     /// All cron triggers, also those with `include_in_metadata: false` (stored, not exported).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cron_triggers: Vec<CronTrigger>,
     /// `set_api_limits` (absent after `remove_api_limits`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_limits: Option<ApiLimits>,
-    /// remote_schemas, actions, custom_types, rest_endpoints,
-    /// network, backend_configs, ... verbatim.
+    /// remote_schemas, actions, custom_types, network, backend_configs, ... verbatim.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -146,6 +148,7 @@ impl Default for Metadata {
             query_collections: Vec::new(),
             allowlist: Vec::new(),
             inherited_roles: Vec::new(),
+            rest_endpoints: Vec::new(),
             cron_triggers: Vec::new(),
             api_limits: None,
             extra: Extra::new(),
@@ -730,6 +733,29 @@ pub struct CollectionDefinition {
 pub struct CollectionQuery {
     pub name: String,
     pub query: String,
+}
+
+/// A REST endpoint (`rest_endpoints[]`): a query of a collection served at `/api/rest/<url>`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct RestEndpoint {
+    pub definition: RestDefinition,
+    /// `path/:variable/...`, without a leading slash.
+    pub url: String,
+    pub methods: Vec<String>,
+    pub name: String,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct RestDefinition {
+    pub query: RestQuery,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct RestQuery {
+    pub collection_name: String,
+    pub query_name: String,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

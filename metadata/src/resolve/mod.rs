@@ -65,7 +65,9 @@ pub fn resolve(
     catalog: &Catalog,
     config: &crate::Config,
 ) -> (Schema, Vec<Inconsistency>) {
-    sources::resolve_all(metadata, catalog, config)
+    let (schema, mut inconsistencies) = sources::resolve_all(metadata, catalog, config);
+    inconsistencies.extend(crate::rest::inconsistencies(metadata));
+    (schema, inconsistencies)
 }
 
 /// Resolves one source against its own catalog.
