@@ -126,9 +126,7 @@ pub fn decode_body(body: &[u8]) -> Result<GqlBody, EdgeError> {
 /// `query` (Hasura's persisted-query GET, which is not supported).
 pub fn decode_get(query_string: &str) -> Result<Option<GqlRequest>, EdgeError> {
     let mut o = serde_json::Map::new();
-    for pair in query_string.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (k, v) = (form_decode(k)?, form_decode(v)?);
+    for (k, v) in form_pairs(query_string)? {
         let v = match k.as_str() {
             "query" | "operationName" => Json::String(v),
             // JSON text; empty stands for none.
@@ -146,10 +144,16 @@ pub fn decode_get(query_string: &str) -> Result<Option<GqlRequest>, EdgeError> {
     decode_one(&Json::Object(o), "$").map(Some)
 }
 
-/// `application/x-www-form-urlencoded` decoding of one name or value: `+` is a space, `%XX` a
-/// byte; the result must be UTF-8.
-pub(crate) fn form_decode(s: &str) -> Result<String, EdgeError> {
-    url_decode(s, true)
+/// The decoded `name=value` pairs of a query string or form body
+/// (`application/x-www-form-urlencoded`: `+` is a space, `%XX` a byte; UTF-8).
+pub(crate) fn form_pairs(s: &str) -> Result<Vec<(String, String)>, EdgeError> {
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((url_decode(k, true)?, url_decode(v, true)?))
+        })
+        .collect()
 }
 
 /// Percent-decoding (`%XX` is a byte; `+` a space when `plus_is_space`, as in query strings,

@@ -59,7 +59,7 @@ pub(crate) async fn route(
         Err(r) => return r,
     };
     let internal = engine.include_internal(&session);
-    let variables = match variables(&endpoint.query, req, query_string, path_vars) {
+    let variables = match variables(&endpoint.variables, req, query_string, path_vars) {
         Ok(v) => v,
         Err(e) => return fail(log, Style::Api, &e, internal),
     };
@@ -85,12 +85,11 @@ pub(crate) async fn route(
 
 /// The query's variables: the JSON body's members, then the query string's, then the path's.
 fn variables(
-    query: &str,
+    types: &[(String, String)],
     req: &Request,
     query_string: &str,
     path_vars: &[(String, String)],
 ) -> Result<Vec<(String, graphedge_core::Value)>, EdgeError> {
-    let types = variable_types(query);
     let mut out: Vec<(String, Json)> = Vec::new();
     let mut set = |name: String, v: Json| match out.iter_mut().find(|(n, _)| *n == name) {
         Some(slot) => slot.1 = v,
@@ -112,7 +111,7 @@ fn variables(
     let body = std::str::from_utf8(&req.body).unwrap_or("");
     if form {
         // A form body: text values, as in the query string.
-        for (k, v) in form_pairs(body)? {
+        for (k, v) in graphql::form_pairs(body)? {
             let v = text(&k, v);
             set(k, v);
         }
@@ -122,7 +121,7 @@ fn variables(
             m.into_iter().for_each(|(k, v)| set(k, v));
         }
     }
-    for (k, v) in form_pairs(query_string)? {
+    for (k, v) in graphql::form_pairs(query_string)? {
         let v = text(&k, v);
         set(k, v);
     }
@@ -134,32 +133,4 @@ fn variables(
         .iter()
         .map(|(k, v)| (k.clone(), json_to_value(v)))
         .collect())
-}
-
-/// The decoded `name=value` pairs of a query string or form body.
-fn form_pairs(s: &str) -> Result<Vec<(String, String)>, EdgeError> {
-    s.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            Ok((graphql::form_decode(k)?, graphql::form_decode(v)?))
-        })
-        .collect()
-}
-
-/// The variables of the query's (first) operation and their base type names.
-fn variable_types(query: &str) -> Vec<(String, String)> {
-    graphedge_core::parse::parse(query)
-        .ok()
-        .and_then(|doc| doc.operations.into_iter().next())
-        .map(|op| {
-            op.variables
-                .into_iter()
-                .map(|d| {
-                    let base = d.ty.base().to_string();
-                    (d.name, base)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }

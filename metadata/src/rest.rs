@@ -10,6 +10,8 @@
 //! share a method; `create_rest_endpoint` refuses that.
 use serde_json::{json, Value as Json};
 
+use graphedge_core::parse::ast::OperationKind;
+
 use crate::raw::{Metadata, RestEndpoint};
 use crate::resolve::Inconsistency;
 
@@ -29,6 +31,8 @@ pub struct Route {
     pub methods: Vec<String>,
     /// The collection query's text.
     pub query: String,
+    /// The variables of its (first) operation, with their base type names.
+    pub variables: Vec<(String, String)>,
 }
 
 impl Route {
@@ -100,24 +104,34 @@ pub fn route(md: &Metadata, e: &RestEndpoint) -> Result<Route, String> {
             e.name, q.query_name, q.collection_name
         ));
     };
-    if let Ok(doc) = graphedge_core::parse::parse(query) {
-        use graphedge_core::parse::ast::OperationKind;
-        if doc
-            .operations
-            .iter()
-            .any(|o| o.kind == OperationKind::Subscription)
-        {
-            return Err(format!(
-                "Inconsistent object: in endpoint {}: query with name {} is a subscription",
-                e.name, q.query_name
-            ));
-        }
+    let operations = graphedge_core::parse::parse(query)
+        .map(|d| d.operations)
+        .unwrap_or_default();
+    if operations
+        .iter()
+        .any(|o| o.kind == OperationKind::Subscription)
+    {
+        return Err(format!(
+            "Inconsistent object: in endpoint {}: query with name {} is a subscription",
+            e.name, q.query_name
+        ));
     }
+    let variables = operations
+        .into_iter()
+        .next()
+        .map(|op| {
+            op.variables
+                .into_iter()
+                .map(|d| (d.name.clone(), d.ty.base().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(Route {
         name: e.name.clone(),
         segments,
         methods: e.methods.iter().map(|m| m.to_ascii_uppercase()).collect(),
         query: query.to_string(),
+        variables,
     })
 }
 
@@ -239,6 +253,7 @@ mod tests {
             segments: parse_url("a/:id").unwrap(),
             methods: vec!["GET".into()],
             query: String::new(),
+            variables: Vec::new(),
         };
         let path = |p: &str| p.split('/').map(str::to_string).collect::<Vec<_>>();
         assert_eq!(
