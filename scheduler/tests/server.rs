@@ -9,6 +9,8 @@
 //! * `http_threads_serve_and_stop_together` — with three HTTP threads: they exist, many
 //!   connections at once get the same answers, a request in flight at SIGTERM still gets its
 //!   answer and the process exits cleanly; a bad thread count is refused.
+//! * `a_taken_port_is_not_mistaken_for_ours` — the harness does not take another server
+//!   answering on the port for the one it started (two tests once shared one server that way).
 mod common;
 
 use common::{database, Server};
@@ -249,4 +251,15 @@ fn http_threads_serve_and_stop_together() {
     ] {
         refused(&url, bad, "GRAPHEDGE_HTTP_THREADS");
     }
+}
+
+#[test]
+fn a_taken_port_is_not_mistaken_for_ours() {
+    let (_pg, url) = database();
+    let first = Server::start(&url);
+    let port: u16 = first.base.rsplit(':').next().unwrap().parse().unwrap();
+    let err = Server::try_start_on(&url, port)
+        .err()
+        .expect("a second server cannot listen on a taken port");
+    assert!(err.contains("Address already in use"), "{err}");
 }

@@ -28,6 +28,35 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Whether process `pid` holds a socket listening on TCP `port` (Linux `/proc`; elsewhere
+/// `true`, trusting the port).
+fn listens(pid: u32, port: u16) -> bool {
+    let mut tables = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|t| std::fs::read_to_string(t).ok())
+        .peekable();
+    if tables.peek().is_none() {
+        return true;
+    }
+    // Lines: `sl local_address rem_address st ... inode`; `st` 0A is LISTEN.
+    let sockets: Vec<String> = tables
+        .flat_map(|t| t.lines().skip(1).map(str::to_string).collect::<Vec<_>>())
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let local_port = u16::from_str_radix(f.get(1)?.rsplit(':').next()?, 16).ok()?;
+            let inode = f.get(9)?;
+            (local_port == port && *f.get(3)? == "0A").then(|| format!("socket:[{inode}]"))
+        })
+        .collect();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path())
+            .is_ok_and(|target| sockets.iter().any(|s| target.to_str() == Some(s)))
+    })
+}
+
 /// A running `graphedge serve` (killed on drop).
 pub struct Server {
     child: Child,
@@ -89,6 +118,12 @@ impl Server {
         }
     }
 
+    /// `graphedge serve` against `db_url` on exactly `port`; an error when it cannot start
+    /// there (e.g. the port is taken).
+    pub fn try_start_on(db_url: &str, port: u16) -> Result<Server, String> {
+        Server::try_spawn(serve_command(db_url, port, &[]), port, false).map(|(s, _)| s)
+    }
+
     /// Starts `graphedge serve` with extra flags and environment variables, collecting its
     /// log lines (stdout) as they come.
     pub fn start_logged(
@@ -148,8 +183,10 @@ impl Server {
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
+            // Healthy, and ours: a server another test started on the same port (the port
+            // probe is racy) answers `/healthz` too, while ours is still starting.
             if let Ok(r) = ureq::get(&format!("{}/healthz", server.base)).call() {
-                if r.status() == 200 {
+                if r.status() == 200 && listens(server.child.id(), port) {
                     return Ok((server, lines));
                 }
             }
