@@ -194,6 +194,7 @@ async fn route(
                 Err(e) => fail(log, Style::Graphql200, &e, false),
             }
         }
+        ("GET", "/api/swagger/json") => openapi_route(engine, http, req, log).await,
         ("POST", "/v1/metadata") => {
             metadata_route(engine, db, http, req, log, Endpoint::V1Metadata).await
         }
@@ -479,6 +480,38 @@ async fn graphql_route(
     }
 }
 
+/// Hasura's answer to a non-admin on an admin-only route.
+fn admin_only(session: &Session, log: &mut RequestLog) -> Result<(), Response> {
+    if session.is_admin() {
+        return Ok(());
+    }
+    let e = EdgeError::new(400, "access-denied", "restricted access : admin only");
+    Err(fail(log, Style::Api, &e, false))
+}
+
+/// `GET /api/swagger/json` (admin): the OpenAPI document of the REST endpoints.
+async fn openapi_route(
+    engine: &Engine,
+    http: &impl HttpClient,
+    req: &Request,
+    log: &mut RequestLog,
+) -> Response {
+    let session = match session_of(engine, http, req, log, Style::Api).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(r) = admin_only(&session, log) {
+        return r;
+    }
+    let loaded = engine.loaded();
+    let ts = graphedge_core::introspection::build(
+        &loaded.md.schema,
+        &session.role,
+        &engine.core_options(false),
+    );
+    Response::json(200, &crate::openapi::document(&loaded.rest, &ts))
+}
+
 async fn metadata_route(
     engine: &Engine,
     db: &impl Database,
@@ -491,9 +524,8 @@ async fn metadata_route(
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !session.is_admin() {
-        let e = EdgeError::new(400, "access-denied", "restricted access : admin only");
-        return fail(log, Style::Api, &e, false);
+    if let Err(r) = admin_only(&session, log) {
+        return r;
     }
     let loaded = engine.loaded();
     match md_execute(

@@ -42,6 +42,7 @@ mod handle;
 pub mod http;
 pub mod limits;
 pub mod md;
+pub mod openapi;
 pub mod ops;
 pub mod reqlog;
 mod rest;

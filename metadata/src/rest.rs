@@ -33,6 +33,8 @@ pub struct Route {
     pub query: String,
     /// The variables of its (first) operation, with their base type names.
     pub variables: Vec<(String, String)>,
+    /// The endpoint's `comment`.
+    pub comment: Option<String>,
 }
 
 impl Route {
@@ -132,6 +134,7 @@ pub fn route(md: &Metadata, e: &RestEndpoint) -> Result<Route, String> {
         methods: e.methods.iter().map(|m| m.to_ascii_uppercase()).collect(),
         query: query.to_string(),
         variables,
+        comment: e.comment.clone(),
     })
 }
 
@@ -254,6 +257,7 @@ mod tests {
             methods: vec!["GET".into()],
             query: String::new(),
             variables: Vec::new(),
+            comment: None,
         };
         let path = |p: &str| p.split('/').map(str::to_string).collect::<Vec<_>>();
         assert_eq!(

@@ -6,7 +6,6 @@
 //! * and the whole engine over the HTTP transport (`--sql-endpoint loopback`).
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -41,36 +40,15 @@ fn gateway_server() -> (graphedge_scheduler::pgtemp::TempPostgres, String, Serve
     (pg, url, server)
 }
 
-fn npm_available() -> bool {
-    ["npm", "node"].iter().all(|b| {
-        Command::new(b)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
-
 #[test]
 fn neon_npm_driver_against_the_gateway() {
-    if !npm_available() {
-        eprintln!(
-            "SKIPPED: npm/node not installed; the @neondatabase/serverless driver test needs them"
-        );
+    let Some(dir) = common::npm_project(
+        "neon-driver",
+        "@neondatabase/serverless",
+        "the @neondatabase/serverless driver test",
+    ) else {
         return;
-    }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/neon-driver");
-    // `npm ci` once (idempotent: skipped when the locked driver is already installed).
-    if !dir
-        .join("node_modules/@neondatabase/serverless/package.json")
-        .is_file()
-    {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .expect("run npm ci");
-        assert!(status.success(), "npm ci failed in {}", dir.display());
-    }
+    };
     let (_pg, url, server) = gateway_server();
     let out = Command::new("node")
         .arg("test.mjs")

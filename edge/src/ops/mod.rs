@@ -62,7 +62,8 @@ impl Api {
             | "/v1/query"
             | "/v2/query"
             | "/v1/graphql/explain"
-            | "/v1alpha1/graphql/explain" => Some(Api::Metadata),
+            | "/v1alpha1/graphql/explain"
+            | "/api/swagger/json" => Some(Api::Metadata),
             "/v1alpha1/pg_dump" => Some(Api::Pgdump),
             "/v1alpha1/config" => Some(Api::Config),
             "/v1/metrics" => Some(Api::Metrics),

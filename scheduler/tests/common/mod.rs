@@ -296,6 +296,39 @@ pub fn post(base: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u1
     (status, json)
 }
 
+/// Makes the npm project `tests/<name>` of the repository ready (`npm ci` when `package`
+/// is not installed yet) and returns its directory; `None`, with a SKIPPED line naming
+/// `what`, only when npm or node is not installed.
+pub fn npm_project(name: &str, package: &str, what: &str) -> Option<std::path::PathBuf> {
+    let available = ["npm", "node"].iter().all(|b| {
+        Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !available {
+        eprintln!("SKIPPED: npm/node not installed; {what} needs them");
+        return None;
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests")
+        .join(name);
+    if !dir
+        .join("node_modules")
+        .join(package)
+        .join("package.json")
+        .is_file()
+    {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .expect("run npm ci");
+        assert!(status.success(), "npm ci failed in {}", dir.display());
+    }
+    Some(dir)
+}
+
 /// A throwaway cluster with an empty database `graphedge`, and its URL.
 pub fn database() -> (TempPostgres, String) {
     let pg = TempPostgres::start().expect("start a throwaway postgres");
