@@ -17,14 +17,11 @@
 //!   (`Endpoint "<name>":` and one `- ⚠️ $.path: ...` line per problem).
 use serde_json::{json, Map, Value as Json};
 
+use graphedge_core::introspection::analyse::{self, MAX_DEPTH};
 use graphedge_core::introspection::{TypeDef, TypeKind, TypeRef, TypeSystem};
 use graphedge_core::parse::ast::{Document, Selection, Type};
 use graphedge_core::Value;
 use graphedge_metadata::rest::{Route, Segment};
-
-/// How deep fragments and selections are followed (the collection query is not validated
-/// against the schema here, so a fragment cycle must not loop).
-const MAX_DEPTH: usize = 64;
 
 const UUID_PATTERN: &str = "[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89aAbB][a-f0-9]{3}-[a-f0-9]{12}";
 
@@ -138,14 +135,6 @@ struct Gen<'a> {
     schemas: Map<String, Json>,
 }
 
-/// The fields selected under one response key: the field's definition and every selection
-/// set given to it (repeated fields merge).
-struct Selected<'d> {
-    key: String,
-    ty: TypeRef,
-    sets: Vec<&'d [Selection]>,
-}
-
 impl<'a> Gen<'a> {
     /// One endpoint method's operation object, and the problems found in its query.
     fn operation(&mut self, route: &Route, method: &str, url: &str) -> (Json, Vec<String>) {
@@ -218,11 +207,7 @@ impl<'a> Gen<'a> {
                 }),
             );
         }
-        let root_name = match operation.kind {
-            graphedge_core::parse::ast::OperationKind::Query => "query_root",
-            graphedge_core::parse::ast::OperationKind::Mutation => "mutation_root",
-            graphedge_core::parse::ast::OperationKind::Subscription => "subscription_root",
-        };
+        let root_name = analyse::root_name(operation.kind);
         let root = self.ts.root_type(operation.kind);
         let properties = self.properties(
             root_name,
@@ -314,10 +299,7 @@ impl<'a> Gen<'a> {
         messages: &mut Vec<String>,
         depth: usize,
     ) -> Map<String, Json> {
-        let mut selected: Vec<Selected<'_>> = Vec::new();
-        for set in sets {
-            self.collect(set, doc, def, name, path, messages, &mut selected, depth);
-        }
+        let selected = analyse::fields(def, name, sets, doc, path, messages);
         let mut out = Map::new();
         for s in selected {
             let schema = self.output(
@@ -331,62 +313,6 @@ impl<'a> Gen<'a> {
             out.insert(s.key, schema);
         }
         out
-    }
-
-    /// The fields of `set` (through fragments) into `selected`, by response key.
-    #[allow(clippy::too_many_arguments)]
-    fn collect<'d>(
-        &self,
-        set: &'d [Selection],
-        doc: &'d Document,
-        def: Option<&TypeDef>,
-        name: &str,
-        path: &str,
-        messages: &mut Vec<String>,
-        selected: &mut Vec<Selected<'d>>,
-        depth: usize,
-    ) {
-        if depth > MAX_DEPTH {
-            return;
-        }
-        for sel in set {
-            let mut nested = None;
-            match sel {
-                Selection::Field(f) => {
-                    if f.name.starts_with("__") {
-                        continue;
-                    }
-                    let Some(field) = def.and_then(|d| d.field(&f.name)) else {
-                        messages.push(format!(
-                            "{path}.{}: field '{}' not found in object '{name}'",
-                            f.response_key(),
-                            f.name
-                        ));
-                        continue;
-                    };
-                    let key = f.response_key();
-                    match selected.iter_mut().find(|s| s.key == key) {
-                        Some(s) => s.sets.push(&f.selection_set),
-                        None => selected.push(Selected {
-                            key: key.to_string(),
-                            ty: field.ty.clone(),
-                            sets: vec![&f.selection_set],
-                        }),
-                    }
-                }
-                Selection::InlineFragment(i) => nested = Some(&i.selection_set),
-                Selection::FragmentSpread(s) => {
-                    nested = doc
-                        .fragments
-                        .iter()
-                        .find(|f| f.name == s.name)
-                        .map(|f| &f.selection_set)
-                }
-            }
-            if let Some(set) = nested {
-                self.collect(set, doc, def, name, path, messages, selected, depth + 1);
-            }
-        }
     }
 
     /// The schema of an output type for the selection sets given to its field.

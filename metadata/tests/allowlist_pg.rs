@@ -7,7 +7,7 @@ use graphedge_metadata::{execute, load, Config, Endpoint, MetadataState};
 use serde_json::{json, Value as Json};
 
 /// Runs each `(request, answer)` in order: the answer is the success body, or
-/// `{"status", "body"}` of the error.
+/// `{"status", "body"}` of the error (with `internal` when the expected body has it).
 async fn check(st: &mut MetadataState, db: &common::PgDb, steps: &[(Json, Json)]) {
     for (req, want) in steps {
         let got = match execute(st, Endpoint::V1Metadata, req, db, &Config::default()).await {
@@ -16,6 +16,10 @@ async fn check(st: &mut MetadataState, db: &common::PgDb, steps: &[(Json, Json)]
                     *st = n;
                 }
                 v
+            }
+            // `internal` is compared where the expected answer shows it.
+            Err(e) if want["body"].get("internal").is_some() => {
+                json!({"status": e.status, "body": e.to_json_with_internal()})
             }
             Err(e) => json!({"status": e.status, "body": e.to_json()}),
         };
@@ -47,7 +51,7 @@ async fn allowlist_operations() {
     let coll = |name: &str| {
         op(
             "create_query_collection",
-            json!({"name": name, "definition": {"queries": [{"name": "q", "query": "query { a }"}]}}),
+            json!({"name": name, "definition": {"queries": [{"name": "q", "query": "query { __typename }"}]}}),
         )
     };
     let add = |args: Json| op("add_collection_to_allowlist", args);
@@ -205,8 +209,8 @@ async fn rest_endpoint_operations() {
                 op(
                     "create_query_collection",
                     json!({"name": "c", "definition": {"queries": [
-                        {"name": "q", "query": "query { a }"},
-                        {"name": "s", "query": "subscription { a }"}]}}),
+                        {"name": "q", "query": "query { __typename }"},
+                        {"name": "s", "query": "subscription { __typename }"}]}}),
                 ),
                 ok.clone(),
             ),
@@ -278,9 +282,9 @@ async fn rest_endpoint_operations() {
         e.internal,
         Some(
             json!([{"reason": "Ambiguous URL paths: :x, simple", "conflicts": [
-                {"definition": {"query": "query { a }"}, "url": ":x", "methods": ["GET"], "name": "e",
+                {"definition": {"query": "query { __typename }"}, "url": ":x", "methods": ["GET"], "name": "e",
                  "comment": null},
-                {"definition": {"query": "query { a }"}, "url": "simple", "methods": ["GET"],
+                {"definition": {"query": "query { __typename }"}, "url": "simple", "methods": ["GET"],
                  "name": "simple", "comment": null},
             ]}])
         )
@@ -299,4 +303,92 @@ async fn rest_endpoint_operations() {
     let drop = op("drop_query_collection", json!({"collection": "d"}));
     let e = run(&st, drop).await.unwrap_err();
     assert_eq!(e.code, "invalid-configuration", "{e:?}");
+}
+
+/// Query collections are checked against the admin's schema after every change (Hasura's
+/// `query_collections` inconsistencies): a change that breaks a stored query is refused with
+/// 500 and the broken queries, naming the REST endpoints that serve them.
+#[tokio::test]
+async fn query_collections_are_checked_against_the_schema() {
+    let Some(pg) = common::TempPg::start() else {
+        eprintln!("skipping: no Postgres server binaries");
+        return;
+    };
+    let db = pg.connect().await;
+    let mut st = load(&db, &Config::default()).await.expect("load");
+    let ok = json!({"message": "success"});
+    let untrack = op("pg_untrack_table", json!({"table": "t"}));
+    let broken = |endpoints: &str| {
+        json!({"status": 500, "body": {
+            "code": "unexpected", "path": "$.args",
+            "error": "cannot continue due to newly found inconsistent metadata",
+            "internal": [{
+                "definition": {"name": "q", "query": "query { t { id } n: t { name } }"},
+                "reason": format!("Inconsistent object: In query collection \"c\" the query \"q\" is invalid \
+                    with the following error(s): \"$.t: field 't' not found in object 'query_root'\", \
+                    \"$.n: field 't' not found in object 'query_root'\"{endpoints}"),
+                "name": "query_collections q in c",
+                "type": "query_collections",
+            }],
+        }})
+    };
+    check(
+        &mut st,
+        &db,
+        &[
+            (
+                op("run_sql", json!({"sql": "CREATE TABLE t (id int PRIMARY KEY, name text)"})),
+                json!({"result_type": "CommandOk", "result": null}),
+            ),
+            (op("pg_track_table", json!({"table": "t"})), ok.clone()),
+            (
+                op(
+                    "create_query_collection",
+                    json!({"name": "c", "definition": {"queries": [
+                        {"name": "q", "query": "query { t { id } n: t { name } }"}]}}),
+                ),
+                ok.clone(),
+            ),
+            (
+                op(
+                    "create_rest_endpoint",
+                    json!({"name": "e", "url": "e", "methods": ["GET"],
+                        "definition": {"query": {"collection_name": "c", "query_name": "q"}}}),
+                ),
+                ok.clone(),
+            ),
+            (
+                untrack.clone(),
+                broken(". This query is being used in the following REST endpoint(s): \"e\""),
+            ),
+            (op("drop_rest_endpoint", json!({"name": "e"})), ok.clone()),
+            (untrack.clone(), broken("")),
+            (
+                op("add_collection_to_allowlist", json!({"collection": "c"})),
+                ok.clone(),
+            ),
+            (untrack.clone(), broken(". This query is in allowlist.")),
+            (
+                op(
+                    "add_query_to_collection",
+                    json!({"collection_name": "c", "query_name": "bad", "query": "query { t { nope } }"}),
+                ),
+                json!({"status": 500, "body": {
+                    "code": "unexpected", "path": "$.args",
+                    "error": "cannot continue due to newly found inconsistent metadata",
+                    "internal": [{
+                        "definition": {"name": "bad", "query": "query { t { nope } }"},
+                        "reason": "Inconsistent object: In query collection \"c\" the query \"bad\" is \
+                            invalid with the following error(s): \"$.t.nope: field 'nope' not found in \
+                            object 't'\". This query is in allowlist.",
+                        "name": "query_collections bad in c",
+                        "type": "query_collections",
+                    }],
+                }}),
+            ),
+            (op("drop_query_collection", json!({"collection": "c", "cascade": true})), ok.clone()),
+            (untrack, ok),
+        ],
+    )
+    .await;
 }

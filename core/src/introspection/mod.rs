@@ -12,6 +12,7 @@
 //!
 //! The type system is also what validation can check a document against
 //! ([`TypeSystem::field`], [`TypeSystem::root_type`]).
+pub mod analyse;
 mod build;
 mod customized;
 mod meta;

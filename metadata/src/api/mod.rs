@@ -330,9 +330,21 @@ impl<D: Database> Cx<'_, D> {
         let (_, now) = resolve::resolve(&self.md, &self.catalog, self.config);
         // Conflicting parent permissions of an inherited role do not reject a change: Hasura
         // records them as inconsistencies and leaves the role without that permission.
-        if let Some(new) = now.iter().find(|i| {
-            !self.baseline.contains(i) && i.kind != "inherited role permission inconsistency"
-        }) {
+        let new: Vec<&Inconsistency> = now
+            .iter()
+            .filter(|i| {
+                !self.baseline.contains(i) && i.kind != "inherited role permission inconsistency"
+            })
+            .collect();
+        // Only queries of collections broke: Hasura's generic check, after the change was
+        // applied, answers 500 with all of them.
+        if !new.is_empty() && new.iter().all(|i| i.kind == "query_collections") {
+            let mut e =
+                ApiError::unexpected("cannot continue due to newly found inconsistent metadata");
+            e.internal = serde_json::to_value(&new).ok();
+            return Err(e);
+        }
+        if let Some(new) = new.into_iter().find(|i| i.kind != "query_collections") {
             let code = if new.reason.contains(ROLE_CYCLE) {
                 "cyclic-dependency"
             } else if new.reason.contains("already defined")

@@ -9,6 +9,8 @@
 //! 3. [`functions`]: computed fields, then tracked functions.
 //! 4. [`permissions`]: explicit permissions (columns, filters validated against the table).
 //! 5. [`inherited`]: inherited roles folded into effective permissions.
+//! 6. [`collections`]: query collections' queries checked against the admin's schema
+//!    (after [`sources::resolve_all`]; REST endpoint inconsistencies come from `crate::rest`).
 //!
 //! An inconsistent object is left out of the schema, and so is everything that depends on it
 //! (a permission whose filter walks an inconsistent relationship is itself reported).
@@ -20,6 +22,7 @@ use serde_json::{json, Value as Json};
 use crate::introspect::Catalog;
 use crate::raw;
 
+mod collections;
 mod functions;
 mod inherited;
 mod permissions;
@@ -67,6 +70,7 @@ pub fn resolve(
 ) -> (Schema, Vec<Inconsistency>) {
     let (schema, mut inconsistencies) = sources::resolve_all(metadata, catalog, config);
     inconsistencies.extend(crate::rest::inconsistencies(metadata));
+    inconsistencies.extend(collections::inconsistencies(metadata, &schema, config));
     (schema, inconsistencies)
 }
 
