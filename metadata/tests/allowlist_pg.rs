@@ -27,6 +27,18 @@ async fn check(st: &mut MetadataState, db: &common::PgDb, steps: &[(Json, Json)]
     }
 }
 
+/// A throwaway Postgres, a connection and the loaded (empty) metadata; `None` (with a
+/// message) without Postgres server binaries.
+async fn start() -> Option<(common::TempPg, common::PgDb, MetadataState)> {
+    let Some(pg) = common::TempPg::start() else {
+        eprintln!("skipping: no Postgres server binaries");
+        return None;
+    };
+    let db = pg.connect().await;
+    let st = load(&db, &Config::default()).await.expect("load");
+    Some((pg, db, st))
+}
+
 fn op(kind: &str, args: Json) -> Json {
     json!({"type": kind, "args": args})
 }
@@ -37,12 +49,9 @@ fn err(code: &str, path: &str, error: &str) -> Json {
 
 #[tokio::test]
 async fn allowlist_operations() {
-    let Some(pg) = common::TempPg::start() else {
-        eprintln!("skipping: no Postgres server binaries");
+    let Some((_pg, db, mut st)) = start().await else {
         return;
     };
-    let db = pg.connect().await;
-    let mut st = load(&db, &Config::default()).await.expect("load");
     let ok = json!({"message": "success"});
     let again = |c: &str| {
         json!({"message": format!("collection {c:?} already exists in the allowlist, scope ignored; \
@@ -186,12 +195,9 @@ async fn allowlist_operations() {
 
 #[tokio::test]
 async fn rest_endpoint_operations() {
-    let Some(pg) = common::TempPg::start() else {
-        eprintln!("skipping: no Postgres server binaries");
+    let Some((_pg, db, mut st)) = start().await else {
         return;
     };
-    let db = pg.connect().await;
-    let mut st = load(&db, &Config::default()).await.expect("load");
     let ok = json!({"message": "success"});
     let endpoint = |name: &str, url: &str, methods: &[&str], query: &str| {
         op(
@@ -310,12 +316,9 @@ async fn rest_endpoint_operations() {
 /// 500 and the broken queries, naming the REST endpoints that serve them.
 #[tokio::test]
 async fn query_collections_are_checked_against_the_schema() {
-    let Some(pg) = common::TempPg::start() else {
-        eprintln!("skipping: no Postgres server binaries");
+    let Some((_pg, db, mut st)) = start().await else {
         return;
     };
-    let db = pg.connect().await;
-    let mut st = load(&db, &Config::default()).await.expect("load");
     let ok = json!({"message": "success"});
     let untrack = op("pg_untrack_table", json!({"table": "t"}));
     let broken = |endpoints: &str| {
