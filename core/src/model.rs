@@ -359,6 +359,8 @@ pub struct Schema {
     /// The Postgres sources served side by side, in order (empty: one source, everything
     /// belongs to source 0). Each owns a contiguous range of `tables` and `functions`.
     pub sources: Vec<SourceInfo>,
+    /// Roles that may not introspect (`graphql_schema_introspection.disabled_for_roles`).
+    pub introspection_disabled: Vec<RoleName>,
 }
 
 /// One source of a schema serving several: its name and where its tables and functions end

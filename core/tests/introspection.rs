@@ -911,3 +911,33 @@ fn object_relationship_nullability_and_comments() {
         Some("fetch aggregated fields from the table: \"author\"")
     );
 }
+
+/// `graphql_schema_introspection.disabled_for_roles`: those roles' `__schema` and `__type`
+/// are refused with Hasura's error; `__typename` and other roles are unaffected.
+#[test]
+fn introspection_can_be_disabled_per_role() {
+    let mut schema = blog();
+    schema.introspection_disabled = vec!["user".into()];
+    let compile = |role: &str, query: &str| {
+        let req = graphedge_core::Request {
+            query,
+            operation_name: None,
+            variables: &[],
+        };
+        graphedge_core::compile(&schema, &session(role), &req, &Options::default())
+            .map(|_| ())
+            .map_err(|e| (e.code.as_str(), e.path.clone(), e.message.clone()))
+    };
+    let refused = Err((
+        "not-supported",
+        "$".to_string(),
+        "introspection is disabled for role: \"user\"".to_string(),
+    ));
+    assert_eq!(compile("user", "{ __schema { types { name } } }"), refused);
+    assert_eq!(
+        compile("user", "{ x: __type(name: \"author\") { name } }"),
+        refused
+    );
+    assert_eq!(compile("user", "{ __typename }"), Ok(()));
+    assert_eq!(compile("admin", "{ __schema { types { name } } }"), Ok(()));
+}

@@ -1,6 +1,7 @@
 //! The allowlist and REST endpoint metadata API (both built on query collections) against a
 //! real Postgres, with Hasura's answers: scope parsing, re-adding, dropping, exports,
-//! `replace_metadata` validation; endpoint URL templates, queries and ambiguity.
+//! `replace_metadata` validation; endpoint URL templates, queries and ambiguity; collection
+//! queries checked against the schema; introspection options.
 mod common;
 
 use graphedge_metadata::{execute, load, Config, Endpoint, MetadataState};
@@ -394,4 +395,29 @@ async fn query_collections_are_checked_against_the_schema() {
         ],
     )
     .await;
+}
+
+/// `set_graphql_schema_introspection_options`: stored, exported, resolved into the schema;
+/// an empty list removes it.
+#[tokio::test]
+async fn introspection_options_are_stored_and_exported() {
+    let Some((_pg, db, mut st)) = start().await else {
+        return;
+    };
+    let set = |roles: Json| {
+        op(
+            "set_graphql_schema_introspection_options",
+            json!({ "disabled_for_roles": roles }),
+        )
+    };
+    let ok = json!({"message": "success"});
+    check(&mut st, &db, &[(set(json!(["user", "guest"])), ok.clone())]).await;
+    assert_eq!(st.schema.introspection_disabled, ["user", "guest"]);
+    assert_eq!(
+        serde_json::to_value(&st.metadata).unwrap()["graphql_schema_introspection"],
+        json!({"disabled_for_roles": ["user", "guest"]})
+    );
+    check(&mut st, &db, &[(set(json!([])), ok)]).await;
+    assert!(st.schema.introspection_disabled.is_empty());
+    assert!(serde_json::to_value(&st.metadata).unwrap()["graphql_schema_introspection"].is_null());
 }

@@ -21,7 +21,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Schema, SelectPermission, TableId};
 use crate::parse::ast::{Document, Fragment, OperationKind, VariableDefinition};
 use crate::plan::{Encoding, ParamSpec, Plan, PlanKind, Slot};
@@ -448,6 +448,13 @@ pub fn compile_document(
         let value = match f.name() {
             "__typename" => Some(json_str(root_type)),
             "__schema" | "__type" => {
+                if schema.introspection_disabled.contains(&session.role) {
+                    return Err(Error::new(
+                        ErrorCode::NotSupported,
+                        "$",
+                        format!("introspection is disabled for role: \"{}\"", session.role),
+                    ));
+                }
                 // One type system for every introspection field of the operation.
                 let ts = types.get_or_insert_with(|| {
                     crate::introspection::build(schema, &session.role, options)

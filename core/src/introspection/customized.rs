@@ -87,6 +87,7 @@ fn subset(schema: &Schema, i: usize) -> Schema {
         inherited_roles: schema.inherited_roles.clone(),
         version: schema.version,
         sources: Vec::new(),
+        introspection_disabled: schema.introspection_disabled.clone(),
     }
 }
 

@@ -1,4 +1,6 @@
-//! `set_api_limits` / `remove_api_limits` (Hasura's API limits, enforced by the edge).
+//! `set_api_limits` / `remove_api_limits` (Hasura's API limits, enforced by the edge), and
+//! `set_graphql_schema_introspection_options` (`{disabled_for_roles}`: those roles' `__schema`
+//! and `__type` are refused by the compiler; an empty list removes the setting).
 //!
 //! `set_api_limits` replaces the whole `api_limits` object with its `args` (every key optional,
 //! `disabled` defaults to false); `remove_api_limits` (`args: {}`) removes every limit. Both
@@ -7,7 +9,7 @@ use super::ops::parse;
 use super::{success, Cx};
 use crate::db::Database;
 use crate::error::ApiError;
-use crate::raw::ApiLimits;
+use crate::raw::{ApiLimits, IntrospectionOptions};
 use serde_json::Value as Json;
 
 pub(crate) fn set_api_limits<D: Database>(
@@ -22,6 +24,17 @@ pub(crate) fn set_api_limits<D: Database>(
 
 pub(crate) fn remove_api_limits<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
     cx.md.api_limits = None;
+    cx.check()?;
+    Ok(success())
+}
+
+pub(crate) fn set_introspection_options<D: Database>(
+    cx: &mut Cx<'_, D>,
+    args: &Json,
+) -> Result<Json, ApiError> {
+    let options: IntrospectionOptions = parse(args)?;
+    cx.md.graphql_schema_introspection =
+        (!options.disabled_for_roles.is_empty()).then_some(options);
     cx.check()?;
     Ok(success())
 }

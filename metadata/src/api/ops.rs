@@ -135,6 +135,9 @@ pub(crate) async fn run<D: Database>(
         }
         "set_api_limits" => super::limits::set_api_limits(cx, args),
         "remove_api_limits" => super::limits::remove_api_limits(cx),
+        "set_graphql_schema_introspection_options" => {
+            super::limits::set_introspection_options(cx, args)
+        }
         "export_metadata" => export_metadata(cx, version),
         "replace_metadata" => replace_metadata(cx, args).await,
         "reload_metadata" => {

@@ -135,6 +135,9 @@ pub struct Metadata {
     /// `set_api_limits` (absent after `remove_api_limits`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_limits: Option<ApiLimits>,
+    /// `set_graphql_schema_introspection_options` (absent while no role is listed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graphql_schema_introspection: Option<IntrospectionOptions>,
     /// remote_schemas, actions, custom_types, network, backend_configs, ... verbatim.
     #[serde(flatten)]
     pub extra: Extra,
@@ -151,9 +154,17 @@ impl Default for Metadata {
             rest_endpoints: Vec::new(),
             cron_triggers: Vec::new(),
             api_limits: None,
+            graphql_schema_introspection: None,
             extra: Extra::new(),
         }
     }
+}
+
+/// `graphql_schema_introspection`: the roles whose introspection queries are refused.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct IntrospectionOptions {
+    #[serde(default)]
+    pub disabled_for_roles: Vec<String>,
 }
 
 /// One database (`sources[]`).

@@ -68,7 +68,12 @@ pub fn resolve(
     catalog: &Catalog,
     config: &crate::Config,
 ) -> (Schema, Vec<Inconsistency>) {
-    let (schema, mut inconsistencies) = sources::resolve_all(metadata, catalog, config);
+    let (mut schema, mut inconsistencies) = sources::resolve_all(metadata, catalog, config);
+    schema.introspection_disabled = metadata
+        .graphql_schema_introspection
+        .as_ref()
+        .map(|o| o.disabled_for_roles.clone())
+        .unwrap_or_default();
     inconsistencies.extend(crate::rest::inconsistencies(metadata));
     inconsistencies.extend(collections::inconsistencies(metadata, &schema, config));
     (schema, inconsistencies)
