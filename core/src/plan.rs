@@ -98,6 +98,17 @@ pub struct Plan {
     /// plan without calls reads only tables and views, so concurrent identical requests may
     /// share one execution.
     pub calls_functions: bool,
+    /// `query @cached(ttl, refresh)`: the host may keep the answer (see [`Cached`]).
+    pub cached: Option<Cached>,
+}
+
+/// A query's `@cached(ttl: Int = 60, refresh: Boolean = false)` directive (Hasura's response
+/// caching): the answer may be kept `ttl` seconds for requests binding the same statement;
+/// `refresh` runs the statement anyway and replaces the kept answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cached {
+    pub ttl: u64,
+    pub refresh: bool,
 }
 
 impl Plan {
@@ -116,6 +127,7 @@ impl Plan {
             variable_types,
             steps: Vec::new(),
             calls_functions: false,
+            cached: None,
         }
     }
 

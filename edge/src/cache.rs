@@ -251,6 +251,7 @@ mod tests {
             variable_types: Vec::new(),
             steps: Vec::new(),
             calls_functions: false,
+            cached: None,
         })
     }
 

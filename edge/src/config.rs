@@ -34,6 +34,11 @@ pub struct Config {
     /// `GRAPHEDGE_COALESCE_QUERIES` (default true): identical concurrent query requests share
     /// one execution that has not been sent yet (see [`crate::coalesce`]).
     pub coalesce_queries: bool,
+    /// `GRAPHEDGE_RESPONSE_CACHE_BYTES` (default [`crate::response_cache::DEFAULT_BYTES`];
+    /// `0`: off): memory for the answers of `@cached` queries.
+    pub response_cache_bytes: usize,
+    /// `HASURA_GRAPHQL_CACHE_MAX_ENTRY_TTL` (default 3600): the longest `@cached` ttl, seconds.
+    pub cache_max_ttl: u64,
     /// The engine's own bounds (`GRAPHEDGE_MAX_FIELDS`, ..., see [`crate::limits`]).
     pub limits: crate::limits::EngineLimits,
     /// The operational API: enabled APIs, CORS, logging, compression, what `/v1alpha1/config`
@@ -54,6 +59,8 @@ impl Config {
             admin_internal_errors: true,
             max_body_bytes: DEFAULT_MAX_BODY,
             coalesce_queries: true,
+            response_cache_bytes: crate::response_cache::DEFAULT_BYTES,
+            cache_max_ttl: crate::response_cache::DEFAULT_MAX_TTL,
             ops: crate::ops::Settings {
                 compress: true,
                 naming_convention: "hasura-default".into(),
@@ -128,6 +135,23 @@ impl Config {
                     format!("GRAPHEDGE_MAX_BODY_BYTES: expected a positive number of bytes: {v}")
                 })?;
         }
+        let number = |name: &str, default: u64| -> Result<u64, String> {
+            match nonempty(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .map_err(|_| format!("{name}: expected a non-negative number: {v}")),
+            }
+        };
+        c.response_cache_bytes = number(
+            "GRAPHEDGE_RESPONSE_CACHE_BYTES",
+            crate::response_cache::DEFAULT_BYTES as u64,
+        )? as usize;
+        c.cache_max_ttl = number(
+            "HASURA_GRAPHQL_CACHE_MAX_ENTRY_TTL",
+            crate::response_cache::DEFAULT_MAX_TTL,
+        )?;
         c.limits = crate::limits::EngineLimits::from_env(&get)?;
         c.ops = crate::ops::Settings::from_env(&get, c.dev_mode)?;
         c.ops.jwt_info = jwt_info;

@@ -327,6 +327,19 @@ async fn run_part(
                 sql: plan.sql.clone(),
                 params,
             };
+            // `@cached`: the kept answer of this very statement, unless `refresh`.
+            let cache = cache_slot(engine, loaded, plan, &stmt);
+            if let Some((key, now, _)) = cache
+                .as_ref()
+                .filter(|_| plan.cached.is_some_and(|c| !c.refresh))
+            {
+                if let Some((answer, served)) = engine.responses.get(key, &plan.sql, *now) {
+                    if let Some((log, _)) = &mut log {
+                        log.cache = Some(with_session_vars(served, plan));
+                    }
+                    return Ok(answer.to_string());
+                }
+            }
             let run = async {
                 let out = if engine.config.coalesce_queries
                     && !plan.calls_functions
@@ -342,7 +355,16 @@ async fn run_part(
                 out.map_err(|e| db_error(&e))
             };
             let out = crate::limits::bounded(engine, loaded, session, run).await?;
-            Ok(out.unwrap_or_else(|| "null".to_string()))
+            let out = out.unwrap_or_else(|| "null".to_string());
+            if let Some((key, now, ttl)) = cache {
+                let served = engine
+                    .responses
+                    .put(key, &plan.sql, out.as_str().into(), ttl, now);
+                if let Some((log, _)) = &mut log {
+                    log.cache = Some(with_session_vars(served, plan));
+                }
+            }
+            Ok(out)
         }
         PlanKind::Mutation => {
             // One transaction, sent as one batch: the session for triggers, the plan's
@@ -394,6 +416,39 @@ async fn run_part(
             Ok(data.unwrap_or_else(|| "null".to_string()))
         }
     }
+}
+
+/// Where a `@cached` query's answer is kept: `(key, now, ttl)`; `None` when the plan is not
+/// `@cached`, the ttl is 0 or the host has no clock.
+fn cache_slot(
+    engine: &Engine,
+    loaded: &Loaded,
+    plan: &Plan,
+    stmt: &Statement,
+) -> Option<(String, i64, u64)> {
+    let ttl = engine.responses.ttl(plan.cached?.ttl);
+    let now = engine.clock.as_ref()?.now_unix();
+    (ttl > 0).then(|| {
+        // The metadata version too: a source moved elsewhere must not answer from before.
+        let source = format!("{}/{}", loaded.md.resource_version, plan.source);
+        (crate::response_cache::key_of(&source, stmt), now, ttl)
+    })
+}
+
+fn with_session_vars(
+    mut served: crate::response_cache::Served,
+    plan: &Plan,
+) -> crate::response_cache::Served {
+    for p in &plan.params {
+        match p {
+            graphedge_core::ParamSpec::Session(name) if !served.session_vars.contains(name) => {
+                served.session_vars.push(name.clone())
+            }
+            graphedge_core::ParamSpec::SessionJson => served.private = true,
+            _ => {}
+        }
+    }
+    served
 }
 
 /// The cached plan for this request, or a freshly compiled (and now cached) one.

@@ -464,7 +464,11 @@ async fn graphql_route(
             } else {
                 200
             };
-            Response::json_text(status, text)
+            let mut resp = Response::json_text(status, text);
+            if let Some(served) = log.cache.take().filter(|_| status == 200) {
+                served.apply(&mut resp);
+            }
+            resp
         }
         GqlBody::Batch(rs) => {
             let mut out = String::from("[");

@@ -45,6 +45,7 @@ pub mod md;
 pub mod openapi;
 pub mod ops;
 pub mod reqlog;
+pub mod response_cache;
 mod rest;
 pub mod transport;
 
@@ -165,6 +166,8 @@ pub struct Engine {
     pub(crate) flights: coalesce::Flights,
     /// Rate-limit counters of this process or isolate (see [`limits`]).
     pub(crate) rates: limits::RateCounters,
+    /// Answers of `@cached` queries (see [`response_cache`]).
+    pub(crate) responses: response_cache::ResponseCache,
 }
 
 /// The compiler the engine calls on a plan-cache miss (`graphedge_core::compile`; tests may
@@ -188,7 +191,6 @@ impl Engine {
     /// An engine over an already loaded metadata state.
     pub fn from_state(config: Config, state: MetadataState) -> Engine {
         Engine {
-            config,
             state: RwLock::new(Arc::new(Loaded::new(state))),
             cache: cache::PlanCache::default(),
             clock: None,
@@ -197,6 +199,11 @@ impl Engine {
             compiler: graphedge_core::compile,
             flights: coalesce::Flights::default(),
             rates: limits::RateCounters::default(),
+            responses: response_cache::ResponseCache::new(
+                config.response_cache_bytes,
+                config.cache_max_ttl,
+            ),
+            config,
         }
     }
 

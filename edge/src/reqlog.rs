@@ -162,6 +162,8 @@ pub struct RequestLog {
     pub generated_sql: Vec<GeneratedSql>,
     /// Whether statements are recorded (`query-log` enabled).
     pub(crate) record_sql: bool,
+    /// The answer is a `@cached` query's: its cache headers.
+    pub cache: Option<crate::response_cache::Served>,
 }
 
 /// What only the host knows of a served request.

@@ -72,7 +72,13 @@ pub(crate) async fn route(
     log.mode = "single";
     let db = &crate::md::On::source(db, loaded.source.as_ref());
     match graphql::execute(engine, &loaded, db, &session, &gql, log).await {
-        Ok(data) => Response::json_text(200, data),
+        Ok(data) => {
+            let mut resp = Response::json_text(200, data);
+            if let Some(served) = log.cache.take() {
+                served.apply(&mut resp);
+            }
+            resp
+        }
         Err(mut e) => {
             // GraphQL answers its errors with 200; REST with a client error.
             if e.status < 400 {

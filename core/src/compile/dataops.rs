@@ -132,6 +132,7 @@ fn query_plan(ctx: Ctx<'_>, sql: String) -> Plan {
         variable_types: Vec::new(),
         steps: Vec::new(),
         calls_functions: ctx.calls_functions,
+        cached: None,
     }
 }
 

@@ -23,8 +23,8 @@ use alloc::vec::Vec;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Schema, SelectPermission, TableId};
-use crate::parse::ast::{Document, Fragment, OperationKind, VariableDefinition};
-use crate::plan::{Encoding, ParamSpec, Plan, PlanKind, Slot};
+use crate::parse::ast::{Directive, Document, Fragment, OperationKind, VariableDefinition};
+use crate::plan::{Cached, Encoding, ParamSpec, Plan, PlanKind, Slot};
 use crate::session::Session;
 use crate::value::Value;
 use crate::{Options, Request};
@@ -513,6 +513,7 @@ pub fn compile_document(
                 variable_types: variable_types.clone(),
                 steps: Vec::new(),
                 calls_functions: ctx.calls_functions,
+                cached: None,
             });
         }
         return Ok(Plan::without_sql(
@@ -548,6 +549,7 @@ pub fn compile_document(
             variable_types,
         ));
     }
+    let cached = cached_directive(&mut ctx, &op.directives)?;
     let sql = format!("SELECT {} AS \"data\"", sql::json_object(&pairs));
     Ok(Plan {
         kind: PlanKind::Query,
@@ -558,7 +560,48 @@ pub fn compile_document(
         variable_types,
         steps: Vec::new(),
         calls_functions: ctx.calls_functions,
+        cached,
     })
+}
+
+/// A query's `@cached(ttl: Int = 60, refresh: Boolean = false)` (variables allowed; they
+/// make the plan shaping on them).
+fn cached_directive(ctx: &mut Ctx<'_>, directives: &[Directive]) -> Result<Option<Cached>> {
+    let Some(d) = directives.iter().find(|d| d.name == "cached") else {
+        return Ok(None);
+    };
+    let mut cached = Cached {
+        ttl: 60,
+        refresh: false,
+    };
+    for (name, value) in &d.arguments {
+        let path = format!("$.directives.cached.{name}");
+        match (name.as_str(), ctx.resolve(value)?) {
+            ("ttl", Value::Number(n)) if n.parse::<u64>().is_ok() => {
+                cached.ttl = n.parse().unwrap_or(60)
+            }
+            ("ttl", other) => {
+                return Err(Error::validation(
+                    path,
+                    format!("expected a non-negative Int for ttl, got {}", other.kind()),
+                ))
+            }
+            ("refresh", Value::Boolean(b)) => cached.refresh = b,
+            ("refresh", other) => {
+                return Err(Error::validation(
+                    path,
+                    format!("expected a Boolean for refresh, got {}", other.kind()),
+                ))
+            }
+            (other, _) => {
+                return Err(Error::validation(
+                    path,
+                    format!("unexpected argument \"{other}\" of directive \"cached\""),
+                ))
+            }
+        }
+    }
+    Ok(Some(cached))
 }
 
 /// The SQL of one query root field: a table's or function's, or a source's namespace field

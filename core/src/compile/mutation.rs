@@ -214,6 +214,7 @@ fn compile_fields<'a>(ctx: &mut Ctx<'a>, fields: &[Merged<'a>], array: bool) -> 
         variable_types: Vec::new(),
         steps,
         calls_functions: ctx.calls_functions,
+        cached: None,
     })
 }
 

@@ -91,6 +91,7 @@ pub fn fake_compile(
             variable_types: Vec::new(),
             steps: Vec::new(),
             calls_functions: false,
+            cached: None,
         });
     }
     let mut params = vec![ParamSpec::Variable {
@@ -115,6 +116,7 @@ pub fn fake_compile(
         variable_types: Vec::new(),
         steps: Vec::new(),
         calls_functions: false,
+        cached: None,
     })
 }
 
