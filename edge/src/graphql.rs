@@ -203,7 +203,20 @@ pub async fn run(
     req: &GqlRequest,
     log: &mut RequestLog,
 ) -> (u16, String) {
-    match execute(engine, loaded, db, session, req, log).await {
+    let started = engine.clock.as_ref().and_then(|c| c.monotonic_micros());
+    log.operation_type = None;
+    let result = execute(engine, loaded, db, session, req, log).await;
+    let micros = started.and_then(|s| {
+        let now = engine.clock.as_ref()?.monotonic_micros()?;
+        Some(now.saturating_sub(s))
+    });
+    crate::metrics::global().graphql_request(
+        log.operation_type
+            .unwrap_or(crate::metrics::OperationType::Unknown),
+        result.is_ok(),
+        micros,
+    );
+    match result {
         Ok(data) => {
             let mut out = String::with_capacity(data.len() + 9);
             out.push_str("{\"data\":");
@@ -240,6 +253,7 @@ pub(crate) async fn execute(
     }
     crate::limits::check_variables(engine, session, req)?;
     let plan = plan_for(engine, loaded, session, req)?;
+    log.operation_type = Some(operation_type(&plan));
     run_plan(
         engine,
         loaded,
@@ -250,6 +264,18 @@ pub(crate) async fn execute(
         Some((log, req)),
     )
     .await
+}
+
+/// The metrics' operation type of a plan.
+fn operation_type(plan: &Plan) -> crate::metrics::OperationType {
+    use crate::metrics::OperationType;
+    match &plan.kind {
+        PlanKind::Mutation => OperationType::Mutation,
+        PlanKind::Sources { parts, .. } if parts.iter().any(|p| p.kind == PlanKind::Mutation) => {
+            OperationType::Mutation
+        }
+        _ => OperationType::Query,
+    }
 }
 
 /// Runs a compiled plan (a query statement, or a mutation's transaction); returns the JSON text
@@ -333,7 +359,9 @@ async fn run_part(
                 .as_ref()
                 .filter(|_| plan.cached.is_some_and(|c| !c.refresh))
             {
-                if let Some((answer, served)) = engine.responses.get(key, &plan.sql, *now) {
+                let kept = engine.responses.get(key, &plan.sql, *now);
+                crate::metrics::global().cache_lookup(kept.is_some());
+                if let Some((answer, served)) = kept {
                     if let Some((log, _)) = &mut log {
                         log.cache = Some(with_session_vars(served, plan));
                     }

@@ -119,6 +119,7 @@ pub async fn handle_logged(
     if let Some(id) = request_id {
         resp.headers.push(("x-request-id".into(), id.to_string()));
     }
+    crate::metrics::global().http_bytes(req.body.len(), resp.body.len());
     (resp, log)
 }
 
@@ -195,6 +196,7 @@ async fn route(
             }
         }
         ("GET", "/api/swagger/json") => openapi_route(engine, http, req, log).await,
+        ("GET", "/v1/metrics") => metrics_route(engine, http, req, log).await,
         ("POST", "/v1/metadata") => {
             metadata_route(engine, db, http, req, log, Endpoint::V1Metadata).await
         }
@@ -491,6 +493,48 @@ fn admin_only(session: &Session, log: &mut RequestLog) -> Result<(), Response> {
     }
     let e = EdgeError::new(400, "access-denied", "restricted access : admin only");
     Err(fail(log, Style::Api, &e, false))
+}
+
+/// `GET /v1/metrics`: the Prometheus text. With `HASURA_GRAPHQL_METRICS_SECRET`, only with
+/// `Authorization: Bearer <secret>`; without one, for the admin.
+async fn metrics_route(
+    engine: &Engine,
+    http: &impl HttpClient,
+    req: &Request,
+    log: &mut RequestLog,
+) -> Response {
+    match &engine.config.ops.metrics_secret {
+        Some(secret) => {
+            let given = header(&req.headers, "authorization")
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim);
+            let secrets = std::slice::from_ref(secret);
+            if !given.is_some_and(|g| crate::auth::admin_secret_matches(secrets, g)) {
+                let e = EdgeError::new(401, "access-denied", "invalid metrics secret");
+                return fail(log, Style::Api, &e, false);
+            }
+        }
+        None => {
+            let session = match session_of(engine, http, req, log, Style::Api).await {
+                Ok(s) => s,
+                Err(r) => return r,
+            };
+            if let Err(r) = admin_only(&session, log) {
+                return r;
+            }
+        }
+    }
+    let gauges = engine
+        .metrics_gauges
+        .as_ref()
+        .map(|g| g())
+        .unwrap_or_default();
+    let mut resp = Response::json_text(200, crate::metrics::global().render(&gauges));
+    resp.headers = vec![(
+        "content-type".into(),
+        "text/plain; version=0.0.4; charset=utf-8".into(),
+    )];
+    resp
 }
 
 /// `GET /api/swagger/json` (admin): the OpenAPI document of the REST endpoints.

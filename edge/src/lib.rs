@@ -42,6 +42,7 @@ mod handle;
 pub mod http;
 pub mod limits;
 pub mod md;
+pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod reqlog;
@@ -168,7 +169,12 @@ pub struct Engine {
     pub(crate) rates: limits::RateCounters,
     /// Answers of `@cached` queries (see [`response_cache`]).
     pub(crate) responses: response_cache::ResponseCache,
+    /// The host's gauges for `/v1/metrics` (pools, ...), read at each scrape.
+    pub(crate) metrics_gauges: Option<MetricsGauges>,
 }
+
+/// A host's gauges for `/v1/metrics` (see [`Engine::with_metrics_gauges`]).
+pub type MetricsGauges = Arc<dyn Fn() -> Vec<metrics::Gauge> + Send + Sync>;
 
 /// The compiler the engine calls on a plan-cache miss (`graphedge_core::compile`; tests may
 /// substitute their own).
@@ -199,12 +205,19 @@ impl Engine {
             compiler: graphedge_core::compile,
             flights: coalesce::Flights::default(),
             rates: limits::RateCounters::default(),
+            metrics_gauges: None,
             responses: response_cache::ResponseCache::new(
                 config.response_cache_bytes,
                 config.cache_max_ttl,
             ),
             config,
         }
+    }
+
+    /// Adds the host's gauges (read at every `/v1/metrics` scrape).
+    pub fn with_metrics_gauges(mut self, gauges: MetricsGauges) -> Engine {
+        self.metrics_gauges = Some(gauges);
+        self
     }
 
     /// Sets the clock used for JWT time claims. Without one, tokens carrying `exp`, `nbf` or

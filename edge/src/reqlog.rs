@@ -164,6 +164,8 @@ pub struct RequestLog {
     pub(crate) record_sql: bool,
     /// The answer is a `@cached` query's: its cache headers.
     pub cache: Option<crate::response_cache::Served>,
+    /// The type of the GraphQL operation last planned (for the metrics).
+    pub(crate) operation_type: Option<crate::metrics::OperationType>,
 }
 
 /// What only the host knows of a served request.

@@ -70,6 +70,68 @@ pub struct PgDatabase {
     pipeline: Option<Arc<Pipeline>>,
 }
 
+/// Every pool of the process (weakly: a dropped pool drops out), with its `host:port/db`.
+type PoolList = std::sync::Mutex<Vec<(String, deadpool_postgres::WeakPool)>>;
+
+fn pools() -> &'static PoolList {
+    static POOLS: std::sync::OnceLock<PoolList> = std::sync::OnceLock::new();
+    POOLS.get_or_init(Default::default)
+}
+
+/// `host:port/database` of a connection config (never credentials).
+fn conn_info(config: &tokio_postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => String::new(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}/{}", config.get_dbname().unwrap_or(""))
+}
+
+/// `/v1/metrics` gauges of the process's Postgres pools, summed per database:
+/// `hasura_postgres_connections` (open) and `graphedge_postgres_connections_in_use`.
+pub fn pool_gauges() -> Vec<graphedge_edge::metrics::Gauge> {
+    let mut per: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    let mut list = pools().lock().unwrap_or_else(|e| e.into_inner());
+    list.retain(|(info, weak)| match weak.upgrade() {
+        Some(pool) => {
+            let s = pool.status();
+            let e = per.entry(info.clone()).or_default();
+            e.0 += s.size;
+            e.1 += s.size.saturating_sub(s.available);
+            true
+        }
+        None => false,
+    });
+    drop(list);
+    let label = |info: &str| {
+        format!(
+            "{},role=\"primary\"",
+            graphedge_edge::metrics::label("conn_info", info)
+        )
+    };
+    vec![
+        graphedge_edge::metrics::Gauge {
+            name: "hasura_postgres_connections",
+            help: "Open Postgres connections, per database",
+            samples: per
+                .iter()
+                .map(|(i, (open, _))| (label(i), *open as f64))
+                .collect(),
+        },
+        graphedge_edge::metrics::Gauge {
+            name: "graphedge_postgres_connections_in_use",
+            help: "Postgres connections serving a request, per database",
+            samples: per
+                .iter()
+                .map(|(i, (_, used))| (label(i), *used as f64))
+                .collect(),
+        },
+    ]
+}
+
 /// `(application_name, LISTEN statement, sink)` → the future of one LISTEN connection.
 type Listen = Arc<
     dyn Fn(
@@ -119,6 +181,7 @@ impl PgDatabase {
         let mut config = tokio_postgres::Config::from_str(&url)
             .map_err(|e| format!("invalid database url: {e}"))?;
         configure(&mut config);
+        let conn_info = conn_info(&config);
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
@@ -142,6 +205,10 @@ impl PgDatabase {
             .wait_timeout(Some(Duration::from_secs(60)))
             .build()
             .map_err(|e| format!("cannot build the connection pool: {e}"))?;
+        pools()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((conn_info, pool.weak()));
         Ok(PgDatabase {
             pool,
             url: url.as_str().into(),

@@ -216,6 +216,15 @@ async fn attempt(deliverer: &Deliverer, ev: &Claimed, conf: &EventTriggerConf) -
     } else {
         deliver::next_retry(&conf.retry_conf, tries, outcome.retry_after)
     };
+    graphedge_edge::metrics::global().delivery(
+        graphedge_edge::metrics::Delivery::Event,
+        if ok {
+            graphedge_edge::metrics::Status::Success
+        } else {
+            graphedge_edge::metrics::Status::Failed
+        },
+        retry.is_none(),
+    );
     let result = if ok {
         "delivered"
     } else if retry.is_some() {

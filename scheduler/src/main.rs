@@ -136,7 +136,8 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
         backend(&url, metadata_url.as_deref(), &config, &get, settings(cli)).await?;
     let engine = graphedge_edge::Engine::new(edge_config, &db)
         .await?
-        .with_clock(Arc::new(server::SystemClock));
+        .with_clock(Arc::new(server::SystemClock))
+        .with_metrics_gauges(Arc::new(graphedge_scheduler::db::pool_gauges));
     let listener = server::bind(&config.host, config.port, 0)
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
@@ -471,7 +472,8 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
         );
         let engine = graphedge_edge::Engine::new(edge_config, &db)
             .await?
-            .with_clock(Arc::new(server::SystemClock));
+            .with_clock(Arc::new(server::SystemClock))
+            .with_metrics_gauges(Arc::new(graphedge_scheduler::db::pool_gauges));
         let secret = get_dev("HASURA_GRAPHQL_ADMIN_SECRET").filter(|s| !s.is_empty());
         dev::load_demo(&engine, &db, secret.as_deref()).await?;
         let listener = server::bind(&config.host, config.port, 50)

@@ -662,6 +662,23 @@ impl Scheduler {
         };
         let tries = e.tries + 1;
         let log = Some((outcome.status, request, response));
+        let retry_at = (!outcome.is_success())
+            .then(|| deliver::next_retry(&conf, tries, outcome.retry_after))
+            .flatten()
+            .map(|d| now + d.as_micros() as i64);
+        {
+            use graphedge_edge::metrics::{global, Delivery, Status};
+            let what = match kind {
+                Kind::Cron => Delivery::Cron,
+                Kind::OneOff => Delivery::OneOff,
+            };
+            let status = if outcome.is_success() {
+                Status::Success
+            } else {
+                Status::Failed
+            };
+            global().delivery(what, status, retry_at.is_none());
+        }
         if outcome.is_success() {
             tracing::info!(
                 kind = kind.name(),
@@ -675,8 +692,6 @@ impl Scheduler {
             self.finish(kind, e, "delivered", true, None, log).await?;
             return Ok(Verdict::Deliver);
         }
-        let retry_at = deliver::next_retry(&conf, tries, outcome.retry_after)
-            .map(|d| now + d.as_micros() as i64);
         tracing::warn!(
             kind = kind.name(),
             event_id = %e.id,

@@ -235,6 +235,9 @@ impl Balance {
     /// Counts a connection of thread `i` until the returned guard is dropped.
     fn open(self: &Arc<Self>, i: usize) -> Opened {
         self.open[i].fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        graphedge_edge::metrics::global()
+            .http_connections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.changed.notify_waiters();
         Opened(self.clone(), i)
     }
@@ -267,6 +270,9 @@ struct Opened(Arc<Balance>, usize);
 impl Drop for Opened {
     fn drop(&mut self) {
         self.0.open[self.1].fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        graphedge_edge::metrics::global()
+            .http_connections
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         self.0.changed.notify_waiters();
     }
 }

@@ -144,6 +144,8 @@ pub struct Settings {
     pub streaming_queries: (u64, u64),
     /// `/v1alpha1/config`'s `jwt`: `{claims_namespace, claims_format, claims_map}` per secret.
     pub jwt_info: Vec<Json>,
+    /// `HASURA_GRAPHQL_METRICS_SECRET`: `/v1/metrics` wants `Authorization: Bearer <it>`.
+    pub metrics_secret: Option<String>,
 }
 
 impl Settings {
@@ -212,6 +214,7 @@ impl Settings {
                 )?,
             ),
             jwt_info: Vec::new(),
+            metrics_secret: nonempty("HASURA_GRAPHQL_METRICS_SECRET"),
         })
     }
 }

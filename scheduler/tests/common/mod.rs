@@ -329,6 +329,36 @@ pub fn npm_project(name: &str, package: &str, what: &str) -> Option<std::path::P
     Some(dir)
 }
 
+/// The Python of a virtual environment in `tests/<name>/venv` with `tests/<name>/requirements.txt`
+/// installed (created on first use, idempotent); `None`, with a SKIPPED line naming `what`,
+/// only when python3 (with venv) is not installed.
+pub fn python_project(name: &str, what: &str) -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests")
+        .join(name);
+    let python = dir.join("venv/bin/python");
+    let ready = dir.join("venv/.installed");
+    if ready.is_file() {
+        return Some(python);
+    }
+    let venv = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(dir.join("venv"))
+        .status();
+    if !venv.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED: python3 with venv not installed; {what} needs it");
+        return None;
+    }
+    let status = Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "-r"])
+        .arg(dir.join("requirements.txt"))
+        .status()
+        .expect("run pip");
+    assert!(status.success(), "pip install failed in {}", dir.display());
+    std::fs::write(&ready, "").unwrap();
+    Some(python)
+}
+
 /// A throwaway cluster with an empty database `graphedge`, and its URL.
 pub fn database() -> (TempPostgres, String) {
     let pg = TempPostgres::start().expect("start a throwaway postgres");
