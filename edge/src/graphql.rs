@@ -252,7 +252,7 @@ pub(crate) async fn execute(
         ));
     }
     crate::limits::check_variables(engine, session, req)?;
-    let plan = plan_for(engine, loaded, session, req)?;
+    let plan = plan_for(engine, loaded, session, req, Some(log))?;
     log.operation_type = Some(operation_type(&plan));
     run_plan(
         engine,
@@ -382,8 +382,16 @@ async fn run_part(
                 };
                 out.map_err(|e| db_error(&e))
             };
-            let out = crate::limits::bounded(engine, loaded, session, run).await?;
-            let out = out.unwrap_or_else(|| "null".to_string());
+            let started = engine.monotonic();
+            let out = crate::limits::bounded(engine, loaded, session, run).await;
+            if let Some((log, _)) = &mut log {
+                let attributes = vec![
+                    ("db.system", "postgresql".to_string()),
+                    ("db.statement", plan.sql.clone()),
+                ];
+                log.span(engine.clock.as_deref(), "database", started, attributes);
+            }
+            let out = out?.unwrap_or_else(|| "null".to_string());
             if let Some((key, now, ttl)) = cache {
                 let served = engine
                     .responses
@@ -418,7 +426,16 @@ async fn run_part(
                 }
             }
             let run = async { Ok(db.transaction(&stmts).await) };
-            let rows = crate::limits::bounded(engine, loaded, session, run).await?;
+            let started = engine.monotonic();
+            let rows = crate::limits::bounded(engine, loaded, session, run).await;
+            if let Some((log, _)) = &mut log {
+                let attributes = vec![
+                    ("db.system", "postgresql".to_string()),
+                    ("db.statement", plan.sql.clone()),
+                ];
+                log.span(engine.clock.as_deref(), "database", started, attributes);
+            }
+            let rows = rows?;
             let rows = rows.map_err(|e| {
                 let err = db_error(&e);
                 // A constraint violation is reported at the mutation field that caused it.
@@ -485,6 +502,7 @@ pub(crate) fn plan_for(
     loaded: &Loaded,
     session: &Session,
     req: &GqlRequest,
+    log: Option<&mut RequestLog>,
 ) -> Result<Arc<Plan>, EdgeError> {
     let key = CacheKey {
         query: &req.query,
@@ -504,12 +522,17 @@ pub(crate) fn plan_for(
     };
     crate::limits::check_document(engine, loaded, session, req)?;
     engine.count_compile();
-    let plan = Arc::new((engine.compiler)(
+    let started = engine.monotonic();
+    let plan = (engine.compiler)(
         &loaded.md.schema,
         session,
         &core_req,
         &engine.core_options(req.relay),
-    )?);
+    );
+    if let Some(log) = log {
+        log.span(engine.clock.as_deref(), "compile", started, Vec::new());
+    }
+    let plan = Arc::new(plan?);
     engine.cache.insert(&key, &req.variables, plan.clone());
     Ok(plan)
 }

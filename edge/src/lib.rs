@@ -117,6 +117,8 @@ pub struct Loaded {
     /// The served source's connection, where GraphQL statements go (`None`: no source, the
     /// host's own database).
     pub source: Option<md::SourceConnection>,
+    /// The metadata's `opentelemetry` section when it exports traces.
+    pub otel: Option<Arc<graphedge_metadata::api::opentelemetry::OtelConfig>>,
     /// Every source's connection in the schema's source order (`Schema::sources`; the served
     /// one first): where the parts of a plan spanning several sources go.
     pub sources: Vec<Option<md::SourceConnection>>,
@@ -143,7 +145,11 @@ impl Loaded {
             .into_iter()
             .map(|s| md::SourceConnection::parse(&s.configuration).ok())
             .collect();
+        let otel = graphedge_metadata::api::opentelemetry::OtelConfig::of(&md.metadata)
+            .filter(|o| o.traces_endpoint().is_some())
+            .map(Arc::new);
         Loaded {
+            otel,
             sources,
             rest: graphedge_metadata::rest::routes(&md.metadata),
             source: md::served_connection(&md.metadata),
@@ -218,6 +224,11 @@ impl Engine {
     pub fn with_metrics_gauges(mut self, gauges: MetricsGauges) -> Engine {
         self.metrics_gauges = Some(gauges);
         self
+    }
+
+    /// Microseconds on the host's monotonic clock, when it has one.
+    pub(crate) fn monotonic(&self) -> Option<u64> {
+        self.clock.as_ref()?.monotonic_micros()
     }
 
     /// Sets the clock used for JWT time claims. Without one, tokens carrying `exp`, `nbf` or

@@ -166,6 +166,20 @@ pub struct RequestLog {
     pub cache: Option<crate::response_cache::Served>,
     /// The type of the GraphQL operation last planned (for the metrics).
     pub(crate) operation_type: Option<crate::metrics::OperationType>,
+    /// Traces are exported (the metadata's `opentelemetry`): the edge records [`SpanRecord`]s.
+    pub trace: bool,
+    /// The request's inner spans (compile, database), when `trace`.
+    pub spans: Vec<SpanRecord>,
+}
+
+/// One timed step of a request, on the host's monotonic clock (microseconds); the host turns
+/// it into a child span of the request's span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanRecord {
+    pub name: &'static str,
+    pub start_us: u64,
+    pub end_us: u64,
+    pub attributes: Vec<(&'static str, String)>,
 }
 
 /// What only the host knows of a served request.
@@ -193,6 +207,27 @@ impl RequestLog {
             mode: "non-graphql",
             record_sql: settings.enabled("query-log"),
             ..Default::default()
+        }
+    }
+
+    /// Records a span that started at `start` (when tracing and the host has a clock).
+    pub(crate) fn span(
+        &mut self,
+        clock: Option<&dyn crate::Clock>,
+        name: &'static str,
+        start: Option<u64>,
+        attributes: Vec<(&'static str, String)>,
+    ) {
+        if !self.trace {
+            return;
+        }
+        if let (Some(start_us), Some(end_us)) = (start, clock.and_then(|c| c.monotonic_micros())) {
+            self.spans.push(SpanRecord {
+                name,
+                start_us,
+                end_us,
+                attributes,
+            });
         }
     }
 

@@ -33,6 +33,7 @@ pub mod http_client;
 pub mod logging;
 pub mod metadata_cli;
 pub mod metadata_sync;
+pub mod otel;
 pub mod pgdump;
 pub mod pgtemp;
 pub mod pipeline;

@@ -473,6 +473,11 @@ async fn respond(
         hyper::Version::HTTP_2 => "HTTP/2",
         _ => "HTTP/1.1",
     };
+    let traceparent = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let limit = app.engine.config().max_body_bytes;
     let read = to_edge_request(req, limit).await;
     let read_time = started.elapsed();
@@ -522,6 +527,23 @@ async fn respond(
             query_execution_time: (started.elapsed() - read_time).as_secs_f64(),
         },
     );
+    if log.trace {
+        if let Some(otel) = app.engine.loaded().otel.clone() {
+            use graphedge_edge::Clock;
+            crate::otel::record(
+                &otel,
+                &crate::otel::RequestSpan {
+                    method: &method,
+                    path: &log_path,
+                    status: response.status,
+                    traceparent: traceparent.as_deref(),
+                    elapsed: started.elapsed(),
+                    monotonic_now_us: SystemClock.monotonic_micros(),
+                },
+                &log.spans,
+            );
+        }
+    }
     to_hyper_response(response)
 }
 

@@ -29,7 +29,7 @@ pub async fn explain(engine: &Engine, db: &impl Database, body: &Json) -> Result
         ));
     }
     let loaded = engine.loaded();
-    let plan = crate::graphql::plan_for(engine, &loaded, &session, &req)?;
+    let plan = crate::graphql::plan_for(engine, &loaded, &session, &req, None)?;
     let fields = crate::reqlog::root_fields(&req.query, req.operation_name.as_deref());
     let (sql, plan_lines) = match &plan.kind {
         PlanKind::Static(_) => (Json::Null, Json::Null),

@@ -13,6 +13,7 @@
 //! stored, and its write is a compare-and-set on `resource_version` (see [`execute`]).
 mod collections;
 mod limits;
+pub mod opentelemetry;
 mod ops;
 mod rest_endpoints;
 pub mod scheduled;

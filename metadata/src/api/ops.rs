@@ -135,6 +135,8 @@ pub(crate) async fn run<D: Database>(
         }
         "set_api_limits" => super::limits::set_api_limits(cx, args),
         "remove_api_limits" => super::limits::remove_api_limits(cx),
+        "set_opentelemetry_config" => super::opentelemetry::set_opentelemetry_config(cx, args),
+        "set_opentelemetry_status" => super::opentelemetry::set_opentelemetry_status(cx, args),
         "set_graphql_schema_introspection_options" => {
             super::limits::set_introspection_options(cx, args)
         }

@@ -359,6 +359,33 @@ pub fn python_project(name: &str, what: &str) -> Option<std::path::PathBuf> {
     Some(python)
 }
 
+/// Runs `tests/<project>/<script>` with [`python_project`]'s Python, `input` on its stdin;
+/// its stdout, or a panic with its stderr when it fails. `None` when skipped (no python3).
+pub fn run_python(project: &str, script: &str, input: &[u8], what: &str) -> Option<String> {
+    let python = python_project(project, what)?;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests")
+        .join(project);
+    let mut child = Command::new(&python)
+        .arg(dir.join(script))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run python");
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{what}: {script} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// A throwaway cluster with an empty database `graphedge`, and its URL.
 pub fn database() -> (TempPostgres, String) {
     let pg = TempPostgres::start().expect("start a throwaway postgres");
