@@ -327,7 +327,9 @@ async fn metadata_api_end_to_end() {
     assert_eq!(e["body"]["code"], "parse-failed");
 }
 
-/// `reload_metadata` answers Hasura's `is_consistent` (and the inconsistent objects when false).
+/// `reload_metadata` answers Hasura's `is_consistent` (and the inconsistent objects when false);
+/// so does `replace_metadata` with `allow_inconsistent_metadata`; without it, inconsistent
+/// metadata is refused at `$.args`. `dump_internal_state` shows what the engine holds.
 #[tokio::test]
 async fn reload_metadata_reports_consistency() {
     let Some(pg) = common::TempPg::start() else {
@@ -350,11 +352,40 @@ async fn reload_metadata_reports_consistency() {
     )
     .await
     .unwrap();
-    exported["sources"][0]["tables"] = json!([{"table": {"schema": "public", "name": "nope"}}]);
-    let replace = json!({"type": "replace_metadata", "args": {"metadata": exported, "allow_inconsistent_metadata": true}});
-    call(&mut st, &db, Endpoint::V1Metadata, replace)
+    let same = json!({"type": "replace_metadata", "version": 2,
+        "args": {"metadata": exported.clone(), "allow_inconsistent_metadata": true}});
+    let r = call(&mut st, &db, Endpoint::V1Metadata, same)
         .await
         .unwrap();
+    assert_eq!(
+        r,
+        json!({"is_consistent": true, "inconsistent_objects": []})
+    );
+    exported["sources"][0]["tables"] = json!([{"table": {"schema": "public", "name": "nope"}}]);
+    let refused = json!({"type": "replace_metadata", "args": {"metadata": exported.clone()}});
+    let e = call(&mut st, &db, Endpoint::V1Metadata, refused)
+        .await
+        .unwrap_err();
+    assert_eq!(e["body"]["path"], "$.args", "{e}");
+    assert_eq!(
+        e["body"]["error"],
+        "cannot continue due to inconsistent metadata"
+    );
+    let replace = json!({"type": "replace_metadata", "args": {"metadata": exported, "allow_inconsistent_metadata": true}});
+    let r = call(&mut st, &db, Endpoint::V1Metadata, replace)
+        .await
+        .unwrap();
+    assert_eq!(r["is_consistent"], false, "{r}");
+    let dump = call(
+        &mut st,
+        &db,
+        Endpoint::V1Metadata,
+        json!({"type": "dump_internal_state", "args": {}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(dump["inconsistent_objects"][0]["type"], "table", "{dump}");
+    assert!(dump["metadata"]["sources"].is_array() && dump["resource_version"].is_number());
     let r = call(&mut st, &db, Endpoint::V1Metadata, reload)
         .await
         .unwrap();

@@ -141,6 +141,7 @@ pub(crate) async fn run<D: Database>(
             super::limits::set_introspection_options(cx, args)
         }
         "export_metadata" => export_metadata(cx, version),
+        "dump_internal_state" => dump_internal_state(cx),
         "replace_metadata" => replace_metadata(cx, args).await,
         "reload_metadata" => {
             cx.reinstall_event_triggers = true;
@@ -864,6 +865,20 @@ fn export_metadata<D: Database>(cx: &mut Cx<'_, D>, version: u64) -> Result<Json
     }
 }
 
+/// Hasura's debugging dump of its schema cache; here what the engine holds: the metadata, its
+/// resource version, the inconsistent objects and the database introspection it resolved.
+fn dump_internal_state<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
+    let md =
+        serde_json::to_value(cx.md.exported()).map_err(|e| ApiError::unexpected(e.to_string()))?;
+    let catalog = serde_json::to_value(&cx.catalog).unwrap_or(Json::Null);
+    Ok(json!({
+        "resource_version": cx.resource_version,
+        "metadata": md,
+        "inconsistent_objects": cx.baseline,
+        "catalog": catalog,
+    }))
+}
+
 async fn replace_metadata<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
     // `{metadata, allow_inconsistent_metadata?}` or the bare metadata.
     let wrapped = args
@@ -900,15 +915,15 @@ async fn replace_metadata<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resul
         return Err(e.at("$"));
     }
     if !now.is_empty() && !allow_inconsistent {
-        let mut e =
-            ApiError::new("unexpected", "cannot continue due to inconsistent metadata").at("$");
+        let mut e = ApiError::new("unexpected", "cannot continue due to inconsistent metadata");
         e.internal = serde_json::to_value(&now).ok();
         return Err(e);
     }
     cx.baseline = now.clone();
     cx.md_changed = true;
-    if allow_inconsistent && !now.is_empty() {
-        return Ok(json!({ "is_consistent": false, "inconsistent_objects": now }));
+    // With `allow_inconsistent_metadata`, Hasura always reports the consistency.
+    if allow_inconsistent {
+        return Ok(json!({ "is_consistent": now.is_empty(), "inconsistent_objects": now }));
     }
     Ok(success())
 }
