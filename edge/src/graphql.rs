@@ -363,7 +363,7 @@ async fn run_part(
                 crate::metrics::global().cache_lookup(kept.is_some());
                 if let Some((answer, served)) = kept {
                     if let Some((log, _)) = &mut log {
-                        log.cache = Some(with_session_vars(served, plan));
+                        log.cache = Some(Box::new(with_session_vars(served, plan)));
                     }
                     return Ok(answer.to_string());
                 }
@@ -397,7 +397,7 @@ async fn run_part(
                     .responses
                     .put(key, &plan.sql, out.as_str().into(), ttl, now);
                 if let Some((log, _)) = &mut log {
-                    log.cache = Some(with_session_vars(served, plan));
+                    log.cache = Some(Box::new(with_session_vars(served, plan)));
                 }
             }
             Ok(out)

@@ -99,7 +99,7 @@ pub async fn handle_logged(
     let ops = &engine.config.ops;
     let request_id = header(&req.headers, "x-request-id");
     let mut log = RequestLog::new(&ops.log, request_id);
-    log.trace = engine.loaded().otel.is_some();
+    log.trace = engine.tracing();
     let mut resp = match ops.cors.preflight(&req) {
         Some(r) => r,
         None => {

@@ -177,6 +177,8 @@ pub struct Engine {
     pub(crate) responses: response_cache::ResponseCache,
     /// The host's gauges for `/v1/metrics` (pools, ...), read at each scrape.
     pub(crate) metrics_gauges: Option<MetricsGauges>,
+    /// The served metadata exports traces (`Loaded::otel`), readable without the state lock.
+    tracing: std::sync::atomic::AtomicBool,
 }
 
 /// A host's gauges for `/v1/metrics` (see [`Engine::with_metrics_gauges`]).
@@ -202,8 +204,11 @@ impl Engine {
 
     /// An engine over an already loaded metadata state.
     pub fn from_state(config: Config, state: MetadataState) -> Engine {
+        let loaded = Loaded::new(state);
+        let tracing = std::sync::atomic::AtomicBool::new(loaded.otel.is_some());
         Engine {
-            state: RwLock::new(Arc::new(Loaded::new(state))),
+            state: RwLock::new(Arc::new(loaded)),
+            tracing,
             cache: cache::PlanCache::default(),
             clock: None,
             jwks: auth::jwks::JwksCache::default(),
@@ -224,6 +229,11 @@ impl Engine {
     pub fn with_metrics_gauges(mut self, gauges: MetricsGauges) -> Engine {
         self.metrics_gauges = Some(gauges);
         self
+    }
+
+    /// Whether requests are traced (the metadata exports traces).
+    pub fn tracing(&self) -> bool {
+        self.tracing.load(Ordering::Relaxed)
     }
 
     /// Microseconds on the host's monotonic clock, when it has one.
@@ -297,6 +307,7 @@ impl Engine {
         if current != seen && current >= loaded.md.resource_version {
             return false;
         }
+        self.tracing.store(loaded.otel.is_some(), Ordering::Relaxed);
         *slot = loaded;
         drop(slot);
         self.cache.clear();

@@ -36,16 +36,16 @@ pub enum Status {
 
 const STATUSES: [&str; 2] = ["success", "failed"];
 
-/// A Prometheus histogram of seconds.
+/// A Prometheus histogram of seconds (per shard; summed when rendered).
 #[derive(Default)]
-pub struct Histogram {
+struct Histogram {
     buckets: [AtomicU64; TIME_BUCKETS.len()],
     count: AtomicU64,
     sum_micros: AtomicU64,
 }
 
 impl Histogram {
-    pub fn observe_micros(&self, micros: u64) {
+    fn observe_micros(&self, micros: u64) {
         let secs = micros as f64 / 1e6;
         for (i, le) in TIME_BUCKETS.iter().enumerate() {
             if secs <= *le {
@@ -55,24 +55,30 @@ impl Histogram {
         self.count.fetch_add(1, Ordering::Relaxed);
         self.sum_micros.fetch_add(micros, Ordering::Relaxed);
     }
-
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
-        for (i, le) in TIME_BUCKETS.iter().enumerate() {
-            let n = self.buckets[i].load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{{labels}le=\"{le}\"}} {n}");
-        }
-        let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{{labels}le=\"+Inf\"}} {count}");
-        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let bare = labels.trim_end_matches(',');
-        let _ = writeln!(out, "{name}_sum{{{bare}}} {sum}");
-        let _ = writeln!(out, "{name}_count{{{bare}}} {count}");
-    }
 }
 
-/// Every counter of the process.
+/// Renders the sum of `parts` as one histogram.
+fn render_histogram(out: &mut String, name: &str, labels: &str, parts: &[&Histogram]) {
+    let total = |f: &dyn Fn(&Histogram) -> &AtomicU64| -> u64 {
+        parts.iter().map(|h| f(h).load(Ordering::Relaxed)).sum()
+    };
+    for (i, le) in TIME_BUCKETS.iter().enumerate() {
+        let n = total(&|h| &h.buckets[i]);
+        let _ = writeln!(out, "{name}_bucket{{{labels}le=\"{le}\"}} {n}");
+    }
+    let count = total(&|h| &h.count);
+    let _ = writeln!(out, "{name}_bucket{{{labels}le=\"+Inf\"}} {count}");
+    let sum = total(&|h| &h.sum_micros) as f64 / 1e6;
+    let bare = labels.trim_end_matches(',');
+    let _ = writeln!(out, "{name}_sum{{{bare}}} {sum}");
+    let _ = writeln!(out, "{name}_count{{{bare}}} {count}");
+}
+
+/// The per-request counters of one shard. Each HTTP thread counts into its own shard (a cache
+/// line of its own), so threads never contend on a counter; a scrape sums the shards.
 #[derive(Default)]
-pub struct Metrics {
+#[repr(align(128))]
+struct Shard {
     /// `hasura_graphql_requests_total{operation_type, response_status}`.
     graphql_requests: [[AtomicU64; 2]; 4],
     /// `hasura_graphql_execution_time_seconds{operation_type}` (query, mutation).
@@ -80,10 +86,28 @@ pub struct Metrics {
     /// `hasura_http_request_bytes_total`, `hasura_http_response_bytes_total`.
     request_bytes: AtomicU64,
     response_bytes: AtomicU64,
-    /// `hasura_http_connections` (set by the native server).
-    pub http_connections: AtomicI64,
     /// `hasura_cache_request_count{status}`: hit, miss.
     cache_requests: [AtomicU64; 2],
+}
+
+const SHARDS: usize = 16;
+
+/// This thread's shard.
+fn shard_index() -> usize {
+    use std::sync::atomic::AtomicUsize;
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    std::thread_local! {
+        static INDEX: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+    }
+    INDEX.with(|i| *i)
+}
+
+/// Every counter of the process.
+#[derive(Default)]
+pub struct Metrics {
+    shards: [Shard; SHARDS],
+    /// `hasura_http_connections` (set by the native server).
+    pub http_connections: AtomicI64,
     /// `hasura_event_invocations_total{status}`, `hasura_event_processed_total{status}`.
     event_invocations: [AtomicU64; 2],
     event_processed: [AtomicU64; 2],
@@ -129,22 +153,38 @@ pub fn label(name: &str, value: &str) -> String {
 impl Metrics {
     /// One GraphQL request: its type, whether it succeeded and (when the host has a clock)
     /// how long it took.
+    fn shard(&self) -> &Shard {
+        &self.shards[shard_index()]
+    }
+
+    /// The sum over the shards of one counter.
+    fn total(&self, f: impl Fn(&Shard) -> &AtomicU64) -> u64 {
+        self.shards
+            .iter()
+            .map(|s| f(s).load(Ordering::Relaxed))
+            .sum()
+    }
+
     pub fn graphql_request(&self, ty: OperationType, ok: bool, micros: Option<u64>) {
-        self.graphql_requests[ty as usize][usize::from(!ok)].fetch_add(1, Ordering::Relaxed);
+        let shard = self.shard();
+        shard.graphql_requests[ty as usize][usize::from(!ok)].fetch_add(1, Ordering::Relaxed);
         if let (Some(m), OperationType::Query | OperationType::Mutation) = (micros, ty) {
-            self.graphql_time[ty as usize].observe_micros(m);
+            shard.graphql_time[ty as usize].observe_micros(m);
         }
     }
 
     pub fn http_bytes(&self, request: usize, response: usize) {
-        self.request_bytes
+        let shard = self.shard();
+        shard
+            .request_bytes
             .fetch_add(request as u64, Ordering::Relaxed);
-        self.response_bytes
+        shard
+            .response_bytes
             .fetch_add(response as u64, Ordering::Relaxed);
     }
 
     pub fn cache_lookup(&self, hit: bool) {
-        self.cache_requests[usize::from(!hit)].fetch_add(1, Ordering::Relaxed);
+        self.shard().cache_requests[usize::from(!hit)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// One delivery attempt of an event, cron or one-off event; `done`: the event will not be
@@ -172,7 +212,7 @@ impl Metrics {
         );
         for (t, name) in OPERATION_TYPES.iter().enumerate() {
             for (s, status) in ["success", "failed"].iter().enumerate() {
-                let n = self.graphql_requests[t][s].load(Ordering::Relaxed);
+                let n = self.total(|sh| &sh.graphql_requests[t][s]);
                 let _ = writeln!(
                     out,
                     "hasura_graphql_requests_total{{operation_type=\"{name}\",response_status=\"{status}\"}} {n}"
@@ -185,25 +225,31 @@ impl Metrics {
             "histogram",
             "Execution time of GraphQL queries and mutations",
         );
-        for (t, h) in self.graphql_time.iter().enumerate() {
-            let labels = format!("operation_type=\"{}\",", OPERATION_TYPES[t]);
-            h.render(&mut out, "hasura_graphql_execution_time_seconds", &labels);
+        for (t, ty) in OPERATION_TYPES.iter().take(2).enumerate() {
+            let parts: Vec<&Histogram> = self.shards.iter().map(|s| &s.graphql_time[t]).collect();
+            let labels = format!("operation_type=\"{ty}\",");
+            render_histogram(
+                &mut out,
+                "hasura_graphql_execution_time_seconds",
+                &labels,
+                &parts,
+            );
         }
-        let counter = |out: &mut String, name: &str, help: &str, v: &AtomicU64| {
+        let counter = |out: &mut String, name: &str, help: &str, v: u64| {
             header(out, name, "counter", help);
-            let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
+            let _ = writeln!(out, "{name} {v}");
         };
         counter(
             &mut out,
             "hasura_http_request_bytes_total",
             "Bytes received in HTTP request bodies",
-            &self.request_bytes,
+            self.total(|s| &s.request_bytes),
         );
         counter(
             &mut out,
             "hasura_http_response_bytes_total",
             "Bytes sent in HTTP response bodies",
-            &self.response_bytes,
+            self.total(|s| &s.response_bytes),
         );
         header(
             &mut out,
@@ -223,7 +269,7 @@ impl Metrics {
             "Lookups of @cached answers, by outcome",
         );
         for (i, status) in ["hit", "miss"].iter().enumerate() {
-            let n = self.cache_requests[i].load(Ordering::Relaxed);
+            let n = self.total(|s| &s.cache_requests[i]);
             let _ = writeln!(out, "hasura_cache_request_count{{status=\"{status}\"}} {n}");
         }
         let by_status = |out: &mut String, name: &str, help: &str, v: &[AtomicU64; 2]| {

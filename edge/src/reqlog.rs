@@ -163,7 +163,7 @@ pub struct RequestLog {
     /// Whether statements are recorded (`query-log` enabled).
     pub(crate) record_sql: bool,
     /// The answer is a `@cached` query's: its cache headers.
-    pub cache: Option<crate::response_cache::Served>,
+    pub cache: Option<Box<crate::response_cache::Served>>,
     /// The type of the GraphQL operation last planned (for the metrics).
     pub(crate) operation_type: Option<crate::metrics::OperationType>,
     /// Traces are exported (the metadata's `opentelemetry`): the edge records [`SpanRecord`]s.
