@@ -348,6 +348,24 @@ async fn query_collections_are_checked_against_the_schema() {
             (
                 op(
                     "create_query_collection",
+                    json!({"name": "", "definition": {"queries": []}}),
+                ),
+                err("parse-failed", "$.name", "empty string not allowed"),
+            ),
+            (
+                op(
+                    "create_query_collection",
+                    json!({"name": "c", "definition": {"queries": [{"name": "", "query": "{ t { id } }"}]}}),
+                ),
+                err(
+                    "parse-failed",
+                    "$.definition.queries[0].name",
+                    "empty string not allowed",
+                ),
+            ),
+            (
+                op(
+                    "create_query_collection",
                     json!({"name": "c", "definition": {"queries": [
                         {"name": "q", "query": "query { t { id } n: t { name } }"}]}}),
                 ),

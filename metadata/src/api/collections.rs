@@ -29,6 +29,14 @@ pub(super) fn create_query_collection<D: Database>(
     args: &Json,
 ) -> Result<Json, ApiError> {
     let c: raw::QueryCollection = parse(args)?;
+    // Hasura's NonEmptyText names (and its path for this one).
+    if c.name.is_empty() {
+        return Err(ApiError::parse_failed("empty string not allowed").at("$.name"));
+    }
+    if let Some(i) = c.definition.queries.iter().position(|q| q.name.is_empty()) {
+        return Err(ApiError::parse_failed("empty string not allowed")
+            .at(format!("$.definition.queries[{i}].name")));
+    }
     if cx.md.query_collections.iter().any(|x| x.name == c.name) {
         return Err(ApiError::already_exists(format!(
             "query collection with name {:?} already exists",
