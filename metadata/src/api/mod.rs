@@ -19,6 +19,7 @@ mod rest_endpoints;
 pub mod scheduled;
 mod sql;
 mod sql_deps;
+mod whole;
 
 pub(crate) use ops::parse;
 

@@ -1,6 +1,6 @@
 //! The individual operations. Each takes the request's `args` and mutates the working copy
 //! of the metadata (then calls [`Cx::check`]) or reads it.
-use super::{collections, empty_metadata, rest_endpoints, scheduled, sql, success, Cx};
+use super::{collections, rest_endpoints, scheduled, sql, success, Cx};
 use crate::db::Database;
 use crate::error::ApiError;
 use crate::raw::{self, Metadata, QualifiedTable, Source, TableMetadata};
@@ -140,14 +140,14 @@ pub(crate) async fn run<D: Database>(
         "set_graphql_schema_introspection_options" => {
             super::limits::set_introspection_options(cx, args)
         }
-        "export_metadata" => export_metadata(cx, version),
-        "dump_internal_state" => dump_internal_state(cx),
-        "replace_metadata" => replace_metadata(cx, args).await,
+        "export_metadata" => super::whole::export_metadata(cx, version),
+        "dump_internal_state" => super::whole::dump_internal_state(cx),
+        "replace_metadata" => super::whole::replace_metadata(cx, args).await,
         "reload_metadata" => {
             cx.reinstall_event_triggers = true;
-            reload_metadata(cx).await
+            super::whole::reload_metadata(cx).await
         }
-        "clear_metadata" => clear_metadata(cx),
+        "clear_metadata" => super::whole::clear_metadata(cx),
         "get_inconsistent_metadata" => Ok(inconsistent_json(cx)),
         "drop_inconsistent_metadata" => drop_inconsistent_metadata(cx),
         op if crate::sources::ops::handles(op) => crate::sources::ops::run(cx, op, args).await,
@@ -850,123 +850,6 @@ fn drop_inherited_role<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<J
         )));
     }
     accepted(cx)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Whole-metadata operations
-
-fn export_metadata<D: Database>(cx: &mut Cx<'_, D>, version: u64) -> Result<Json, ApiError> {
-    let md =
-        serde_json::to_value(cx.md.exported()).map_err(|e| ApiError::unexpected(e.to_string()))?;
-    if version >= 2 {
-        Ok(json!({ "resource_version": cx.resource_version, "metadata": md }))
-    } else {
-        Ok(md)
-    }
-}
-
-/// Hasura's debugging dump of its schema cache; here what the engine holds: the metadata, its
-/// resource version, the inconsistent objects and the database introspection it resolved.
-fn dump_internal_state<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
-    let md =
-        serde_json::to_value(cx.md.exported()).map_err(|e| ApiError::unexpected(e.to_string()))?;
-    let catalog = serde_json::to_value(&cx.catalog).unwrap_or(Json::Null);
-    Ok(json!({
-        "resource_version": cx.resource_version,
-        "metadata": md,
-        "inconsistent_objects": cx.baseline,
-        "catalog": catalog,
-    }))
-}
-
-async fn replace_metadata<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
-    // `{metadata, allow_inconsistent_metadata?}` or the bare metadata.
-    let wrapped = args
-        .get("metadata")
-        .filter(|m| m.is_object() && args.get("sources").is_none());
-    let (doc, allow_inconsistent, path) = match wrapped {
-        Some(m) => (
-            m,
-            args.get("allow_inconsistent_metadata")
-                .and_then(|b| b.as_bool())
-                .unwrap_or(false),
-            "$.args.metadata",
-        ),
-        None => (args, false, "$.args"),
-    };
-    let default_config = cx
-        .md
-        .source("default")
-        .map(|s| s.configuration.clone())
-        .unwrap_or_else(super::default_source_configuration);
-    let mut md = Metadata::from_json(doc, &default_config)
-        .map_err(|e| ApiError::parse_failed(e).at(path))?;
-    scheduled::check_all(&md, path)?;
-    collections::check_allowlist(doc, path)?;
-    scheduled::keep_unexported(&cx.md, &mut md);
-    let enum_changed = super::enum_tables(&md) != super::enum_tables(&cx.md);
-    cx.md = md;
-    // A served source that is another database now is prepared and introspected.
-    if !cx.follow_sources().await? && enum_changed {
-        cx.reintrospect().await?;
-    }
-    let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
-    if let Some(e) = super::role_cycle_error(&now) {
-        return Err(e.at("$"));
-    }
-    if !now.is_empty() && !allow_inconsistent {
-        let mut e = ApiError::new("unexpected", "cannot continue due to inconsistent metadata");
-        e.internal = serde_json::to_value(&now).ok();
-        return Err(e);
-    }
-    cx.baseline = now.clone();
-    cx.md_changed = true;
-    // With `allow_inconsistent_metadata`, Hasura always reports the consistency.
-    if allow_inconsistent {
-        return Ok(json!({ "is_consistent": now.is_empty(), "inconsistent_objects": now }));
-    }
-    Ok(success())
-}
-
-/// Re-reads the stored metadata (another process may have written it) and re-introspects the
-/// database (tables created since are trackable).
-async fn reload_metadata<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
-    cx.reread().await?;
-    cx.reintrospect().await?;
-    let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
-    // Hasura answers whether the reloaded metadata is consistent, with the inconsistent
-    // objects when it is not.
-    let mut answer = json!({"message": "success", "is_consistent": now.is_empty()});
-    if !now.is_empty() {
-        answer["inconsistent_objects"] = json!(now);
-    }
-    cx.baseline = now;
-    cx.md_changed = true;
-    Ok(answer)
-}
-
-fn clear_metadata<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
-    let mut md = empty_metadata();
-    // Keep the sources' connection settings, like Hasura.
-    md.sources = cx
-        .md
-        .sources
-        .iter()
-        .map(|s| {
-            let mut n = Source::new(s.name.clone(), s.configuration.clone());
-            n.kind = s.kind.clone();
-            n
-        })
-        .collect();
-    if md.sources.is_empty() {
-        md = super::empty_metadata_for(cx.db);
-    }
-    scheduled::keep_unexported(&cx.md, &mut md);
-    cx.md = md;
-    let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
-    cx.baseline = now;
-    cx.md_changed = true;
-    Ok(success())
 }
 
 pub(crate) fn inconsistent_json<D: Database>(cx: &Cx<'_, D>) -> Json {
