@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::http::HttpClient;
 use crate::md::Database;
+use crate::response_cache::SharedCache;
 use crate::{Clock, Config, EdgeError, Engine, Request, Response};
 
 /// Default staleness bound, seconds.
@@ -27,6 +28,8 @@ pub const DEFAULT_MAX_STALENESS_SECS: i64 = 5;
 pub struct EdgeApp {
     config: Config,
     clock: Arc<dyn Clock>,
+    /// The host's shared cache of `@cached` answers, given to the engine it builds.
+    shared_cache: Option<Arc<dyn SharedCache>>,
     max_staleness_secs: i64,
     engine: Mutex<Option<Arc<Engine>>>,
     checked_at: AtomicI64,
@@ -52,10 +55,18 @@ impl EdgeApp {
         EdgeApp {
             config,
             clock,
+            shared_cache: None,
             max_staleness_secs: max_staleness_secs.max(0),
             engine: Mutex::new(None),
             checked_at: AtomicI64::new(i64::MIN),
         }
+    }
+
+    /// Adds the host's shared cache (the Workers Cache API) as the second tier of `@cached`
+    /// answers (see [`crate::response_cache`]).
+    pub fn with_shared_cache(mut self, shared: Arc<dyn SharedCache>) -> EdgeApp {
+        self.shared_cache = Some(shared);
+        self
     }
 
     pub fn config(&self) -> &Config {
@@ -101,8 +112,12 @@ impl EdgeApp {
         let state = crate::md::load_existing(db, &self.config.metadata_config())
             .await
             .map_err(|e| format!("loading metadata: {} ({})", e.error, e.code))?;
-        let engine =
-            Arc::new(Engine::from_state(self.config.clone(), state).with_clock(self.clock.clone()));
+        let mut engine =
+            Engine::from_state(self.config.clone(), state).with_clock(self.clock.clone());
+        if let Some(shared) = &self.shared_cache {
+            engine = engine.with_shared_cache(shared.clone());
+        }
+        let engine = Arc::new(engine);
         self.checked_at.store(now, Ordering::Relaxed);
         let mut slot = self.engine.lock().unwrap_or_else(|p| p.into_inner());
         // Two concurrent cold requests: keep the first engine stored.

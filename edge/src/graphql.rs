@@ -353,13 +353,14 @@ async fn run_part(
                 sql: plan.sql.clone(),
                 params,
             };
-            // `@cached`: the kept answer of this very statement, unless `refresh`.
+            // `@cached`: the kept answer of this very statement (memory, then the host's
+            // shared cache), unless `refresh`.
             let cache = cache_slot(engine, loaded, plan, &stmt);
             if let Some((key, now, _)) = cache
                 .as_ref()
                 .filter(|_| plan.cached.is_some_and(|c| !c.refresh))
             {
-                let kept = engine.responses.get(key, &plan.sql, *now);
+                let kept = engine.responses.lookup(key, &plan.sql, *now).await;
                 crate::metrics::global().cache_lookup(kept.is_some());
                 if let Some((answer, served)) = kept {
                     if let Some((log, _)) = &mut log {
@@ -395,7 +396,8 @@ async fn run_part(
             if let Some((key, now, ttl)) = cache {
                 let served = engine
                     .responses
-                    .put(key, &plan.sql, out.as_str().into(), ttl, now);
+                    .store(key, &plan.sql, out.as_str().into(), ttl, now)
+                    .await;
                 if let Some((log, _)) = &mut log {
                     log.cache = Some(Box::new(with_session_vars(served, plan)));
                 }

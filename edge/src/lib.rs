@@ -248,6 +248,13 @@ impl Engine {
         self
     }
 
+    /// Adds the host's shared cache as the second tier of `@cached` answers (see
+    /// [`response_cache`]); without it they are kept in this process's (isolate's) memory only.
+    pub fn with_shared_cache(mut self, shared: Arc<dyn response_cache::SharedCache>) -> Engine {
+        self.responses.set_shared(shared);
+        self
+    }
+
     /// Replaces the compiler (tests: canned plans without a real schema).
     pub fn with_compiler(mut self, compiler: CompileFn) -> Engine {
         self.compiler = compiler;

@@ -10,11 +10,19 @@
 //! opens one Postgres connection through Hyperdrive's socket instead (tokio-postgres over the
 //! Workers socket API; Hyperdrive pools the connections to the origin) and
 //! `HASURA_GRAPHQL_DATABASE_URL` / `GRAPHEDGE_SQL_ENDPOINT` are not used.
+//!
+//! `@cached` answers are kept in the isolate's memory and in the data centre's cache
+//! (`caches.default`, [`WorkersCache`]) that every isolate reads; `GRAPHEDGE_WORKERS_CACHE=false`
+//! keeps them in memory only.
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
 use graphedge_edge::app::{invalid_configuration, neon_from_env, EdgeApp};
 use graphedge_edge::http::{HttpClient, HttpRequest, HttpResponse};
+use graphedge_edge::response_cache::{sha256_hex, BoxFuture, SharedCache};
 use graphedge_edge::transport::neon::NeonDatabase;
 use graphedge_edge::Clock;
 use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
@@ -48,6 +56,78 @@ impl Clock for JsClock {
             worker::Delay::from(duration),
         )))
     }
+}
+
+/// The Workers Cache API (`caches.default`) as the engine's shared tier of `@cached` answers.
+/// An entry is stored as a response under `https://graphedge.cache/<namespace>/<id>` with
+/// `Cache-Control: max-age=<ttl>`; the engine checks the whole key and the expiry it holds.
+struct WorkersCache {
+    /// Hex SHA-256 of the database this deployment serves: the cache is shared by every Worker
+    /// of the zone, and another deployment's statements must not meet ours.
+    namespace: String,
+}
+
+thread_local! {
+    /// Cache writes of this isolate's requests, handed to `waitUntil` when a request's answer
+    /// is ready (any request's: each is driven to its end by whichever finishes first).
+    static PENDING_PUTS: RefCell<Vec<Pin<Box<dyn Future<Output = ()>>>>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+impl WorkersCache {
+    fn url(&self, id: &str) -> String {
+        format!("https://graphedge.cache/{}/{id}", self.namespace)
+    }
+}
+
+impl SharedCache for WorkersCache {
+    fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Option<Vec<u8>>> {
+        let url = self.url(id);
+        // A Worker is single-threaded: the JS-backed future may be marked `Send`.
+        Box::pin(worker::send::SendFuture::new(async move {
+            match worker::Cache::default().get(url.as_str(), false).await {
+                Ok(Some(mut resp)) => resp.bytes().await.ok(),
+                Ok(None) => None,
+                Err(e) => {
+                    worker::console_warn!("cache lookup failed: {e}");
+                    None
+                }
+            }
+        }))
+    }
+
+    /// Does not wait: the write runs under `waitUntil` once the answer is on its way.
+    fn put<'a>(&'a self, id: &'a str, entry: Vec<u8>, ttl: u64) -> BoxFuture<'a, ()> {
+        let url = self.url(id);
+        let put = async move {
+            let stored = async {
+                let headers = Headers::new();
+                headers.set("cache-control", &format!("max-age={ttl}"))?;
+                headers.set("content-type", "application/octet-stream")?;
+                let resp = worker::Response::from_bytes(entry)?.with_headers(headers);
+                worker::Cache::default().put(url.as_str(), resp).await
+            };
+            if let Err(e) = stored.await {
+                worker::console_warn!("cache write failed: {e}");
+            }
+        };
+        PENDING_PUTS.with(|p| p.borrow_mut().push(Box::pin(put)));
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// The namespace of this deployment's cache entries: its database (the Hyperdrive
+/// configuration, or the connection string and the endpoint), hashed.
+fn cache_namespace(env: &Env) -> String {
+    let origin = match env.hyperdrive(HYPERDRIVE_BINDING) {
+        Ok(h) => format!("hyperdrive\u{0}{}", h.connection_string()),
+        Err(_) => format!(
+            "neon\u{0}{}\u{0}{}",
+            lookup(env, "HASURA_GRAPHQL_DATABASE_URL").unwrap_or_default(),
+            lookup(env, "GRAPHEDGE_SQL_ENDPOINT").unwrap_or_default()
+        ),
+    };
+    sha256_hex(&origin)
 }
 
 /// Outbound HTTP through the Workers `fetch` API.
@@ -152,8 +232,17 @@ fn lookup(env: &Env, name: &str) -> Option<String> {
 }
 
 #[event(fetch)]
-async fn fetch(req: worker::Request, env: Env, _ctx: Context) -> worker::Result<worker::Response> {
-    let resp = serve(req, &env).await?;
+async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
+    let resp = serve(req, &env).await;
+    let puts = PENDING_PUTS.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    if !puts.is_empty() {
+        ctx.wait_until(async move {
+            for put in puts {
+                put.await;
+            }
+        });
+    }
+    let resp = resp?;
     let headers = Headers::new();
     for (k, v) in &resp.headers {
         headers.append(k, v)?;
@@ -170,7 +259,14 @@ async fn serve(mut req: worker::Request, env: &Env) -> worker::Result<graphedge_
         None if k == "GRAPHEDGE_COMPRESS_RESPONSES" => Some("false".to_string()),
         v => v,
     };
-    let app = APP.get_or_init(|| EdgeApp::from_env(settings, Arc::new(JsClock)));
+    let app = APP.get_or_init(|| {
+        let app = EdgeApp::from_env(settings, Arc::new(JsClock))?;
+        if settings("GRAPHEDGE_WORKERS_CACHE").is_some_and(|v| v.trim() == "false") {
+            return Ok(app);
+        }
+        let namespace = cache_namespace(env);
+        Ok(app.with_shared_cache(Arc::new(WorkersCache { namespace })))
+    });
     let app = match app {
         Ok(app) => app,
         Err(e) => return Ok(invalid_configuration(e)),
