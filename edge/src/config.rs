@@ -13,6 +13,8 @@ pub struct Config {
     pub jwt_secrets: Vec<JwtSecret>,
     /// `HASURA_GRAPHQL_UNAUTHORIZED_ROLE`.
     pub unauthorized_role: Option<String>,
+    /// `HASURA_GRAPHQL_AUTH_HOOK` and its mode (see [`crate::auth::webhook`]).
+    pub auth_hook: Option<crate::auth::webhook::AuthHook>,
     /// `HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES`.
     pub stringify_numeric: bool,
     /// `HASURA_GRAPHQL_ENABLE_CONSOLE` (default false, `graphedge dev` turns it on).
@@ -35,7 +37,7 @@ pub struct Config {
     /// one execution that has not been sent yet (see [`crate::coalesce`]).
     pub coalesce_queries: bool,
     /// `GRAPHEDGE_RESPONSE_CACHE_BYTES` (default [`crate::response_cache::DEFAULT_BYTES`];
-    /// `0`: off): memory for the answers of `@cached` queries.
+    /// `0`: no memory tier; a host's shared cache still keeps them): memory for the answers of `@cached` queries.
     pub response_cache_bytes: usize,
     /// `HASURA_GRAPHQL_CACHE_MAX_ENTRY_TTL` (default 3600): the longest `@cached` ttl, seconds.
     pub cache_max_ttl: u64,
@@ -159,6 +161,25 @@ impl Config {
             return Err(
                 "HASURA_GRAPHQL_JWT_SECRET requires HASURA_GRAPHQL_ADMIN_SECRET to be set".into(),
             );
+        }
+        c.auth_hook = crate::auth::webhook::AuthHook::from_env(&get)?;
+        if c.auth_hook.is_some() {
+            // Hasura's `setupAuthMode` refusals.
+            if c.admin_secrets.is_empty() {
+                return Err("--auth-hook (HASURA_GRAPHQL_AUTH_HOOK) requires --admin-secret \
+                    (HASURA_GRAPHQL_ADMIN_SECRET) or --access-key (HASURA_GRAPHQL_ACCESS_KEY) to be set"
+                    .into());
+            }
+            if !c.jwt_secrets.is_empty() {
+                return Err("Both webhook and JWT mode cannot be enabled at the same time".into());
+            }
+            if c.unauthorized_role.is_some() {
+                return Err(
+                    "--unauthorized-role (HASURA_GRAPHQL_UNAUTHORIZED_ROLE) is not allowed \
+                    when --auth-hook (HASURA_GRAPHQL_AUTH_HOOK) is set"
+                        .into(),
+                );
+            }
         }
         Ok(c)
     }

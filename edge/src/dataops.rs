@@ -11,7 +11,7 @@
 use graphedge_core::{compile_data, Session, DATA_OPERATIONS};
 use serde_json::Value as Json;
 
-use crate::auth::authenticate_with;
+use crate::auth::authenticate_request;
 use crate::error::EdgeError;
 use crate::http::HttpClient;
 use crate::md::{execute as md_execute, json_to_value, Database, Endpoint};
@@ -55,16 +55,8 @@ pub(crate) async fn route(
     if !has_data_op(&body) {
         return None;
     }
-    let session = match authenticate_with(
-        &engine.config,
-        &req.headers,
-        engine.now(),
-        &engine.jwks,
-        http,
-    )
-    .await
-    {
-        Ok(s) => s,
+    let (session, set_cookies) = match authenticate_request(engine, req, http).await {
+        Ok(a) => (a.session, a.set_cookies),
         Err(e) => return Some(api_error(&e, false)),
     };
     let internal = engine.include_internal(&session);
@@ -73,10 +65,13 @@ pub(crate) async fn route(
     } else {
         bulk(engine, db, &session, &body, endpoint).await
     };
-    Some(match out {
+    let mut resp = match out {
         Ok(text) => Response::json_text(200, text),
         Err(e) => api_error(&e, internal),
-    })
+    };
+    resp.headers
+        .extend(set_cookies.into_iter().map(|c| ("Set-Cookie".into(), c)));
+    Some(resp)
 }
 
 /// One data operation `{type, args}`; the answer's JSON text.

@@ -17,7 +17,7 @@
 use graphedge_core::Session;
 use serde_json::Value as Json;
 
-use crate::auth::{authenticate_with, header};
+use crate::auth::{authenticate_request, header};
 use crate::error::EdgeError;
 use crate::graphql::{self, GqlBody, GqlRequest};
 use crate::http::{HttpClient, NoHttp};
@@ -119,6 +119,9 @@ pub async fn handle_logged(
     }
     if let Some(id) = request_id {
         resp.headers.push(("x-request-id".into(), id.to_string()));
+    }
+    for cookie in log.set_cookies.drain(..) {
+        resp.headers.push(("Set-Cookie".into(), cookie));
     }
     crate::metrics::global().http_bytes(req.body.len(), resp.body.len());
     (resp, log)
@@ -256,18 +259,22 @@ pub(crate) async fn session_of(
     log: &mut RequestLog,
     style: Style,
 ) -> Result<Session, Response> {
-    match authenticate_with(
-        &engine.config,
-        &req.headers,
-        engine.now(),
-        &engine.jwks,
-        http,
-    )
-    .await
+    let started = log.trace.then(|| engine.monotonic()).flatten();
+    let authed = authenticate_request(engine, req, http).await;
+    if let Some(hook) = engine
+        .config
+        .auth_hook
+        .as_ref()
+        .filter(|_| started.is_some())
     {
-        Ok(s) => {
-            log.session(&s);
-            Ok(s)
+        let attributes = vec![("http.url", hook.url.clone())];
+        log.span(engine.clock.as_deref(), "auth webhook", started, attributes);
+    }
+    match authed {
+        Ok(authed) => {
+            log.session(&authed.session);
+            log.set_cookies = authed.set_cookies;
+            Ok(authed.session)
         }
         Err(e) => Err(fail(log, style, &e, false)),
     }

@@ -167,6 +167,8 @@ pub struct Engine {
     clock: Option<Arc<dyn Clock>>,
     /// JWK sets of `jwk_url` JWT secrets.
     pub(crate) jwks: auth::jwks::JwksCache,
+    /// The auth webhook's answers, kept as long as their `Cache-Control`/`Expires` say.
+    pub(crate) hook_cache: auth::webhook::HookCache,
     compiles: AtomicU64,
     pub(crate) compiler: CompileFn,
     /// Identical concurrent reads in flight (see [`coalesce`]).
@@ -212,6 +214,7 @@ impl Engine {
             cache: cache::PlanCache::default(),
             clock: None,
             jwks: auth::jwks::JwksCache::default(),
+            hook_cache: auth::webhook::HookCache::default(),
             compiles: AtomicU64::new(0),
             compiler: graphedge_core::compile,
             flights: coalesce::Flights::default(),

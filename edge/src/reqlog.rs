@@ -170,6 +170,8 @@ pub struct RequestLog {
     pub trace: bool,
     /// The request's inner spans (compile, database), when `trace`.
     pub spans: Vec<SpanRecord>,
+    /// The auth webhook's `Set-Cookie` headers, for the answer.
+    pub(crate) set_cookies: Vec<String>,
 }
 
 /// One timed step of a request, on the host's monotonic clock (microseconds); the host turns

@@ -33,8 +33,8 @@ pub const IGNORED: &[HasuraFlag] = &[
         true,
     ),
     ("tx-iso", "HASURA_GRAPHQL_TX_ISOLATION", false),
-    ("auth-hook", "HASURA_GRAPHQL_AUTH_HOOK", false),
-    ("auth-hook-mode", "HASURA_GRAPHQL_AUTH_HOOK_MODE", false),
+    ("auth-hook", "HASURA_GRAPHQL_AUTH_HOOK", true),
+    ("auth-hook-mode", "HASURA_GRAPHQL_AUTH_HOOK_MODE", true),
     (
         "auth-hook-send-request-body",
         "HASURA_GRAPHQL_AUTH_HOOK_SEND_REQUEST_BODY",

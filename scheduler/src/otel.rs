@@ -103,12 +103,43 @@ fn now_ns() -> u128 {
         .map_or(0, |d| d.as_nanos())
 }
 
+/// A request's place in a trace, decided when it arrives: the caller's trace (a valid W3C
+/// `traceparent`) or a new one, and the id of the request's own span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceContext {
+    pub trace_id: [u8; 16],
+    /// The caller's span, when it sent one.
+    pub parent: Option<[u8; 8]>,
+    /// The request's span.
+    pub span_id: [u8; 8],
+}
+
+impl TraceContext {
+    /// The context of a request that came with `traceparent`.
+    pub fn begin(traceparent: Option<&str>) -> TraceContext {
+        let (trace_id, parent) = match traceparent.and_then(parse_traceparent) {
+            Some((t, p)) => (t, Some(p)),
+            None => (random::<16>(), None),
+        };
+        TraceContext {
+            trace_id,
+            parent,
+            span_id: random::<8>(),
+        }
+    }
+
+    /// The `traceparent` the request's outbound calls carry (their parent: the request's span).
+    pub fn traceparent(&self) -> String {
+        format!("00-{}-{}-01", to_hex(&self.trace_id), to_hex(&self.span_id))
+    }
+}
+
 /// What the host knows of a served request.
 pub struct RequestSpan<'a> {
     pub method: &'a str,
     pub path: &'a str,
     pub status: u16,
-    pub traceparent: Option<&'a str>,
+    pub trace: TraceContext,
     /// How long the request took.
     pub elapsed: Duration,
     /// The host's monotonic clock now (microseconds), to place the edge's spans.
@@ -119,11 +150,11 @@ pub struct RequestSpan<'a> {
 pub fn record(config: &std::sync::Arc<OtelConfig>, req: &RequestSpan<'_>, records: &[SpanRecord]) {
     let end = now_ns();
     let start = end.saturating_sub(req.elapsed.as_nanos());
-    let (trace_id, parent) = match req.traceparent.and_then(parse_traceparent) {
-        Some((t, p)) => (t, Some(p)),
-        None => (random::<16>(), None),
-    };
-    let root = random::<8>();
+    let TraceContext {
+        trace_id,
+        parent,
+        span_id: root,
+    } = req.trace;
     let mut spans = vec![Span {
         trace_id,
         span_id: root,

@@ -473,11 +473,15 @@ async fn respond(
         hyper::Version::HTTP_2 => "HTTP/2",
         _ => "HTTP/1.1",
     };
-    let traceparent = req
-        .headers()
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    // Traced: the request's span is decided now, so that its outbound calls (the auth
+    // webhook) carry it as their parent in `traceparent`.
+    let trace = app.engine.tracing().then(|| {
+        let sent = req
+            .headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok());
+        crate::otel::TraceContext::begin(sent)
+    });
     let limit = app.engine.config().max_body_bytes;
     let read = to_edge_request(req, limit).await;
     let read_time = started.elapsed();
@@ -493,6 +497,12 @@ async fn respond(
             if graphedge_edge::auth::header(&req.headers, "x-request-id").is_none() {
                 req.headers
                     .push(("x-request-id".into(), crate::logging::request_id()));
+            }
+            if let Some(trace) = &trace {
+                req.headers
+                    .retain(|(k, _)| !k.eq_ignore_ascii_case("traceparent"));
+                req.headers
+                    .push(("traceparent".into(), trace.traceparent()));
             }
             if req.body.len() > OFF_THREAD_BODY {
                 handle_off_thread(app.clone(), local.clone(), req).await
@@ -527,7 +537,7 @@ async fn respond(
             query_execution_time: (started.elapsed() - read_time).as_secs_f64(),
         },
     );
-    if log.trace {
+    if let (true, Some(trace)) = (log.trace, trace) {
         if let Some(otel) = app.engine.loaded().otel.clone() {
             use graphedge_edge::Clock;
             crate::otel::record(
@@ -536,7 +546,7 @@ async fn respond(
                     method: &method,
                     path: &log_path,
                     status: response.status,
-                    traceparent: traceparent.as_deref(),
+                    trace,
                     elapsed: started.elapsed(),
                     monotonic_now_us: SystemClock.monotonic_micros(),
                 },

@@ -130,3 +130,43 @@ pub fn log_tail(path: &Path, n: usize) -> String {
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
+
+/// The Worker under `wrangler dev` (`tests/edge-server.sh`: the SQL gateway of `GRAPHEDGE_BIN`,
+/// default `target/release/graphedge`, in front of a throwaway Postgres database `graphedge`),
+/// with `HASURA_GRAPHQL_DATABASE_URL` and `GRAPHEDGE_EDGE_HOST`/`GRAPHEDGE_BIN` set and `env`
+/// added. `None` (the test is skipped, with a message) unless `GRAPHEDGE_EDGE_HOST=worker`;
+/// panics when the Worker or the binary is not built or the server does not start.
+pub fn start_worker(
+    env: &[(&str, &str)],
+    label: &str,
+) -> Option<(crate::pgtemp::TempPostgres, Server)> {
+    if std::env::var("GRAPHEDGE_EDGE_HOST").as_deref() != Ok("worker") {
+        eprintln!("SKIPPED: set GRAPHEDGE_EDGE_HOST=worker (and build the Worker) to run it");
+        return None;
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    assert!(
+        repo.join("edge/worker/build/index.js").exists(),
+        "build the Worker first: scripts/build-edge.sh worker"
+    );
+    // Relative to the repository, as `scripts/test` names it.
+    let bin =
+        repo.join(std::env::var("GRAPHEDGE_BIN").unwrap_or("target/release/graphedge".into()));
+    assert!(bin.exists(), "{}: build graphedge first", bin.display());
+    let pg = crate::pgtemp::TempPostgres::start().expect("start a throwaway postgres");
+    pg.create_database("graphedge").unwrap();
+    let mut all: Vec<(String, String)> = vec![
+        ("HASURA_GRAPHQL_DATABASE_URL".into(), pg.url("graphedge")),
+        ("GRAPHEDGE_EDGE_HOST".into(), "worker".into()),
+        ("GRAPHEDGE_BIN".into(), bin.display().to_string()),
+    ];
+    all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let log = std::env::temp_dir().join(format!("graphedge-{label}-{port}.log"));
+    let edge = Server::start(&repo.join("tests/edge-server.sh"), &all, port, &log)
+        .unwrap_or_else(|e| panic!("{e}"));
+    Some((pg, edge))
+}

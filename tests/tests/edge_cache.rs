@@ -10,12 +10,10 @@
 //! Runs only with `GRAPHEDGE_EDGE_HOST=worker`, the Worker built (`scripts/build-edge.sh
 //! worker`) and `GRAPHEDGE_BIN` (default `target/release/graphedge`) for the gateway;
 //! `scripts/test` runs it after the Worker's conformance run. Otherwise it is skipped.
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use graphedge_tests::http::{Client, HttpResponse};
-use graphedge_tests::pgtemp::TempPostgres;
-use graphedge_tests::server::Server;
+use graphedge_tests::server::start_worker;
 use serde_json::{json, Value};
 
 const SECRET: &str = "edge-cache-secret";
@@ -43,39 +41,14 @@ fn note(client: &Client, query: &str) -> (String, Vec<Option<String>>) {
 
 #[test]
 fn the_workers_cache_answers_a_repeated_query() {
-    if std::env::var("GRAPHEDGE_EDGE_HOST").as_deref() != Ok("worker") {
-        eprintln!("SKIPPED: set GRAPHEDGE_EDGE_HOST=worker (and build the Worker) to run it");
+    let env = [
+        ("HASURA_GRAPHQL_ADMIN_SECRET", SECRET),
+        ("GRAPHEDGE_RESPONSE_CACHE_BYTES", "0"),
+        ("GRAPHEDGE_WORKERS_CACHE", "true"),
+    ];
+    let Some((pg, edge)) = start_worker(&env, "edge-cache") else {
         return;
-    }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    assert!(
-        repo.join("edge/worker/build/index.js").exists(),
-        "build the Worker first: scripts/build-edge.sh worker"
-    );
-    // Relative to the repository, as `scripts/test` names it.
-    let bin =
-        repo.join(std::env::var("GRAPHEDGE_BIN").unwrap_or("target/release/graphedge".into()));
-    assert!(bin.exists(), "{}: build graphedge first", bin.display());
-    let pg = TempPostgres::start().expect("start a throwaway postgres");
-    pg.create_database("graphedge").unwrap();
-    let env: Vec<(String, String)> = [
-        ("HASURA_GRAPHQL_DATABASE_URL", pg.url("graphedge")),
-        ("HASURA_GRAPHQL_ADMIN_SECRET", SECRET.into()),
-        ("GRAPHEDGE_EDGE_HOST", "worker".into()),
-        ("GRAPHEDGE_BIN", bin.display().to_string()),
-        ("GRAPHEDGE_RESPONSE_CACHE_BYTES", "0".into()),
-        ("GRAPHEDGE_WORKERS_CACHE", "true".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
-    let log = std::env::temp_dir().join(format!("graphedge-edge-cache-{port}.log"));
-    let edge = Server::start(&repo.join("tests/edge-server.sh"), &env, port, &log)
-        .unwrap_or_else(|e| panic!("{e}"));
+    };
     let client = Client::new(edge.base_url());
 
     pg.psql(

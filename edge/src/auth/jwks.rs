@@ -190,6 +190,12 @@ pub fn parse_jwks(body: &[u8]) -> Result<Vec<Jwk>, String> {
 
 /// Seconds a response stays fresh: `Cache-Control` first, then `Expires`, else the default.
 pub fn expiry(cache_control: Option<&str>, expires: Option<&str>, now: i64) -> i64 {
+    freshness(cache_control, expires, now).unwrap_or(DEFAULT_TTL)
+}
+
+/// Seconds a response stays fresh by its `Cache-Control`, then its `Expires`; `None` when
+/// neither says (absent or unreadable).
+pub fn freshness(cache_control: Option<&str>, expires: Option<&str>, now: i64) -> Option<i64> {
     if let Some(cc) = cache_control {
         let mut max_age = None;
         let mut no_cache = false;
@@ -213,19 +219,18 @@ pub fn expiry(cache_control: Option<&str>, expires: Option<&str>, now: i64) -> i
             }
         }
         if no_cache {
-            return 0;
+            return Some(0);
         }
         if let Some(n) = max_age {
-            return n.max(0);
+            return Some(n.max(0));
         }
         if must_revalidate {
-            return 0;
+            return Some(0);
         }
     }
-    if let Some(t) = expires.and_then(parse_http_date) {
-        return t.saturating_sub(now).max(0);
-    }
-    DEFAULT_TTL
+    expires
+        .and_then(parse_http_date)
+        .map(|t| t.saturating_sub(now).max(0))
 }
 
 /// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to unix seconds.

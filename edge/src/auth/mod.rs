@@ -4,8 +4,9 @@
 //!   variables = all `x-hasura-*` headers;
 //! - admin secret configured: a matching `x-hasura-admin-secret` (or legacy
 //!   `x-hasura-access-key`) makes the request admin (or the `x-hasura-role` it asks for, with
-//!   the header variables); a wrong one is `access-denied`; otherwise a JWT when configured;
-//!   otherwise the unauthorized role when configured; otherwise `access-denied`.
+//!   the header variables); a wrong one is `access-denied`; otherwise the auth webhook when
+//!   configured ([`webhook`]); otherwise a JWT when configured; otherwise the unauthorized role
+//!   when configured; otherwise `access-denied`.
 //!
 //! With several JWT secrets (Hasura's rule): every (secret, token) pair whose token location
 //! matches the secret's (`Authorization`, a cookie, a custom header) is a candidate; a candidate
@@ -15,10 +16,13 @@
 //! than one: `Multiple JWTs found`.
 //!
 //! [`authenticate`] is synchronous and verifies static keys only; [`authenticate_with`] also
-//! resolves `jwk_url` keys through the engine's [`JwksCache`] and the host's [`HttpClient`].
+//! resolves `jwk_url` keys through the engine's [`JwksCache`] and the host's [`HttpClient`], and
+//! calls the auth webhook; [`authenticate_request`] also hands the webhook the GraphQL request
+//! and returns the headers it wants on the answer.
 pub mod jwks;
 pub mod jwt;
 pub mod keys;
+pub mod webhook;
 
 use std::collections::BTreeMap;
 
@@ -28,8 +32,10 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::error::EdgeError;
 use crate::http::HttpClient;
+use crate::Request;
 use jwks::JwksCache;
 use jwt::{JwtSecret, TokenSource};
+use webhook::{AuthHook, Hooked};
 
 /// Case-insensitive header lookup (first match).
 pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -53,6 +59,8 @@ enum Step<'c> {
     Done(Session),
     /// Verify `token` with `secret` (possibly after fetching its JWK set).
     Verify(&'c JwtSecret, String),
+    /// Ask the auth webhook.
+    Hook(&'c AuthHook),
 }
 
 /// Resolves the session of a request. `now` is the host clock (unix seconds) for JWT checks.
@@ -72,11 +80,13 @@ pub fn authenticate(
             let claims = secret.verify(&token, now)?;
             session_from_claims(claims, headers)
         }
+        Step::Hook(_) => Err(EdgeError::unexpected(webhook::CALL_FAILED)),
     }
 }
 
 /// [`authenticate`], with `jwk_url` keys from `jwks` (fetched through `http` when missing,
-/// stale, or when the token names an unknown `kid`).
+/// stale, or when the token names an unknown `kid`) and the auth webhook (sent no GraphQL
+/// request; its `Set-Cookie` headers are dropped: use [`authenticate_request`]).
 pub async fn authenticate_with(
     config: &Config,
     headers: &[(String, String)],
@@ -84,8 +94,71 @@ pub async fn authenticate_with(
     jwks: &JwksCache,
     http: &impl HttpClient,
 ) -> Result<Session, EdgeError> {
-    match prepare(config, headers)? {
-        Step::Done(s) => Ok(s),
+    resolve(config, headers, || None, now, jwks, None, http)
+        .await
+        .map(|h| h.session)
+}
+
+/// [`authenticate_with`] for a whole request, with the engine's caches: a POST-mode webhook is
+/// sent the GraphQL request of the GraphQL routes, its answers are kept as their headers say,
+/// and its `Set-Cookie` headers come back with the session.
+pub async fn authenticate_request(
+    engine: &crate::Engine,
+    req: &Request,
+    http: &impl HttpClient,
+) -> Result<Hooked, EdgeError> {
+    let now = engine.now();
+    let cache = Some(&engine.hook_cache);
+    let request = || graphql_request(req);
+    resolve(
+        &engine.config,
+        &req.headers,
+        request,
+        now,
+        &engine.jwks,
+        cache,
+        http,
+    )
+    .await
+}
+
+/// The GraphQL request a webhook is sent (Hasura's `request`): the body of a POST to a GraphQL
+/// route as JSON (whatever it holds), the parameters of a GET one; `None` elsewhere.
+fn graphql_request(req: &Request) -> Option<serde_json::Value> {
+    let (path, query) = req.path.split_once('?').unwrap_or((&req.path, ""));
+    if !matches!(path, "/v1/graphql" | "/v1alpha1/graphql" | "/v1beta1/relay") {
+        return None;
+    }
+    if req.method.eq_ignore_ascii_case("GET") {
+        let mut o = serde_json::Map::new();
+        for (k, v) in crate::graphql::form_pairs(query).ok()? {
+            let v = match k.as_str() {
+                "query" | "operationName" => serde_json::Value::String(v),
+                "variables" | "extensions" => serde_json::from_str(&v).unwrap_or_default(),
+                _ => continue,
+            };
+            o.insert(k, v);
+        }
+        return Some(serde_json::Value::Object(o));
+    }
+    serde_json::from_slice(&req.body).ok()
+}
+
+async fn resolve(
+    config: &Config,
+    headers: &[(String, String)],
+    request: impl FnOnce() -> Option<serde_json::Value>,
+    now: Option<i64>,
+    jwks: &JwksCache,
+    hook_cache: Option<&webhook::HookCache>,
+    http: &impl HttpClient,
+) -> Result<Hooked, EdgeError> {
+    let session = match prepare(config, headers)? {
+        Step::Done(s) => s,
+        Step::Hook(hook) => {
+            let cache = hook_cache.zip(now);
+            return webhook::call(hook, headers, request(), http, cache).await;
+        }
         Step::Verify(secret, token) => {
             let claims = match secret.jwk_url() {
                 None => secret.verify(&token, now)?,
@@ -100,9 +173,13 @@ pub async fn authenticate_with(
                     secret.verify_with_jwks(&token, now, &keys)?
                 }
             };
-            session_from_claims(claims, headers)
+            session_from_claims(claims, headers)?
         }
-    }
+    };
+    Ok(Hooked {
+        session,
+        set_cookies: Vec::new(),
+    })
 }
 
 fn prepare<'c>(config: &'c Config, headers: &[(String, String)]) -> Result<Step<'c>, EdgeError> {
@@ -117,6 +194,9 @@ fn prepare<'c>(config: &'c Config, headers: &[(String, String)]) -> Result<Step<
         } else {
             Err(EdgeError::access_denied(SECRET_INVALID))
         };
+    }
+    if let Some(hook) = &config.auth_hook {
+        return Ok(Step::Hook(hook));
     }
     if !config.jwt_secrets.is_empty() {
         return select_jwt(config, headers);
@@ -280,7 +360,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// Headers from pairs (also used by the submodules' tests).
+    pub(super) fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
