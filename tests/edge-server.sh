@@ -46,7 +46,7 @@ case "$host" in
     args=()
     for kv in "${vars[@]}"; do args+=(--var "${kv%%=*}:${kv#*=}"); done
     exec "$EDGE_NPM_BIN/wrangler" dev --config wrangler.toml --ip 127.0.0.1 --port "$port" \
-      --show-interactive-dev-session=false --log-level warn "${args[@]}"
+      --show-interactive-dev-session=false --log-level "${GRAPHEDGE_WRANGLER_LOG_LEVEL:-warn}" "${args[@]}"
     ;;
   spin)
     wasm=target/edge-spin/wasm32-wasip2/release/graphedge_spin.wasm

@@ -16,8 +16,10 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::http::HttpClient;
+use crate::http::{HttpClient, HttpRequest};
 use crate::md::Database;
+use crate::otel::{self, TraceContext};
+use crate::reqlog::HttpInfo;
 use crate::response_cache::SharedCache;
 use crate::{Clock, Config, EdgeError, Engine, Request, Response};
 
@@ -90,6 +92,89 @@ impl EdgeApp {
         }
     }
 
+    /// [`EdgeApp::handle`], with what the host does after answering: Hasura's log lines of
+    /// the request (`http-log`, `query-log`, as `HASURA_GRAPHQL_ENABLED_LOG_TYPES` says; the
+    /// host writes each as a line) and, while the metadata exports traces, the request that
+    /// sends its spans (the host sends it after answering; a W3C `traceparent` on the request
+    /// joins the caller's trace, and the auth webhook is sent the request's span). `peer` is
+    /// the client's address when the host knows it, `random` draws ids (request, trace, span),
+    /// `env` resolves the exporter headers' `value_from_env`.
+    pub async fn serve(
+        &self,
+        db: &impl Database,
+        http: &impl HttpClient,
+        mut req: Request,
+        peer: Option<&str>,
+        random: &mut dyn FnMut() -> u64,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Handled {
+        if req.path == "/healthz" {
+            return Handled::answer(self.handle(db, http, req).await);
+        }
+        let engine = match self.engine(db).await {
+            Ok(engine) => engine,
+            Err(message) => return Handled::answer(error_response("postgres-error", message)),
+        };
+        let started = self.clock.monotonic_micros();
+        if let Some(ip) = peer {
+            crate::limits::set_peer_ip(&mut req.headers, ip);
+        }
+        if crate::auth::header(&req.headers, "x-request-id").is_none() {
+            req.headers
+                .push(("x-request-id".into(), request_id(random)));
+        }
+        let otel = engine.loaded().otel.clone().filter(|_| engine.tracing());
+        let trace = otel.as_ref().map(|_| {
+            let sent = crate::auth::header(&req.headers, "traceparent");
+            let trace = TraceContext::begin(sent, random);
+            req.headers
+                .retain(|(k, _)| !k.eq_ignore_ascii_case("traceparent"));
+            req.headers
+                .push(("traceparent".into(), trace.traceparent()));
+            trace
+        });
+        let method = req.method.clone();
+        let path = req.path.split(['?', '#']).next().unwrap_or("").to_string();
+        let ip = crate::limits::client_ip(&req.headers).unwrap_or_default();
+        let (response, log) = crate::handle_logged(&engine, db, http, req).await;
+        let now_us = self.clock.monotonic_micros();
+        let elapsed_us = now_us.zip(started).map_or(0, |(n, s)| n.saturating_sub(s));
+        let info = HttpInfo {
+            status: response.status,
+            method: &method,
+            url: &path,
+            ip: &ip,
+            http_version: "HTTP/1.1",
+            gzipped: response
+                .header("content-encoding")
+                .is_some_and(|e| e.eq_ignore_ascii_case("gzip")),
+            response_size: response.body.len(),
+            uncompressed_response_size: log.uncompressed_size.unwrap_or(response.body.len()),
+            request_read_time: 0.0,
+            query_execution_time: elapsed_us as f64 / 1e6,
+        };
+        let now_ms = self.clock.now_unix_millis();
+        let log_lines = log.lines(&engine.config.ops.log, &info, now_ms);
+        let trace_export = otel.zip(trace).and_then(|(config, trace)| {
+            let span = otel::RequestSpan {
+                method: &method,
+                path: &path,
+                status: response.status,
+                trace,
+                end_ns: u128::try_from(now_ms).unwrap_or(0) * 1_000_000,
+                elapsed_ns: u128::from(elapsed_us) * 1000,
+                monotonic_now_us: now_us,
+            };
+            let spans = otel::request_spans(&span, &log.spans, random);
+            otel::export_request(&config, &spans, env)
+        });
+        Handled {
+            response,
+            log_lines,
+            trace_export,
+        }
+    }
+
     fn current(&self) -> Option<Arc<Engine>> {
         self.engine
             .lock()
@@ -123,6 +208,41 @@ impl EdgeApp {
         // Two concurrent cold requests: keep the first engine stored.
         Ok(slot.get_or_insert(engine).clone())
     }
+}
+
+/// What [`EdgeApp::serve`] hands the host.
+pub struct Handled {
+    pub response: Response,
+    /// Hasura's log lines of the request, one JSON object each, without newlines.
+    pub log_lines: Vec<String>,
+    /// The OTLP/HTTP request exporting the request's spans, while traces are exported.
+    pub trace_export: Option<HttpRequest>,
+}
+
+impl Handled {
+    /// An answer with nothing to log or export.
+    pub fn answer(response: Response) -> Handled {
+        Handled {
+            response,
+            log_lines: Vec::new(),
+            trace_export: None,
+        }
+    }
+}
+
+/// A request id in the UUID v4 form, as the native host generates them.
+fn request_id(random: &mut dyn FnMut() -> u64) -> String {
+    let (a, b) = (random(), random());
+    let hex = format!("{a:016x}{b:016x}");
+    let variant = ["8", "9", "a", "b"][(b >> 62) as usize];
+    format!(
+        "{}-{}-4{}-{variant}{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
 }
 
 /// Hasura's error JSON with HTTP 500 at `$`: what a host answers before the handler can run.

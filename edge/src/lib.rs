@@ -45,6 +45,7 @@ pub mod md;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
+pub mod otel;
 pub mod reqlog;
 pub mod response_cache;
 mod rest;
@@ -81,6 +82,11 @@ pub struct Response {
 /// The host's clock (unix time in seconds), for JWT `exp`/`nbf`/`iat` checks.
 pub trait Clock: Send + Sync {
     fn now_unix(&self) -> i64;
+
+    /// Unix time in milliseconds (log timestamps, span times); seconds × 1000 by default.
+    fn now_unix_millis(&self) -> i64 {
+        self.now_unix().saturating_mul(1000)
+    }
 
     /// Microseconds on a clock that never goes back (any origin), when the host has one: it
     /// times database runs (slow statements are not coalesced, see [`coalesce`]).

@@ -48,6 +48,16 @@ pub enum Level {
 }
 
 impl Level {
+    /// A level's name (`debug`, `info`, `warn`, `error`; anything else is `info`).
+    pub fn parse(name: &str) -> Level {
+        match name {
+            "debug" => Level::Debug,
+            "warn" => Level::Warn,
+            "error" => Level::Error,
+            _ => Level::Info,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Debug => "debug",
@@ -184,6 +194,33 @@ pub struct SpanRecord {
     pub attributes: Vec<(&'static str, String)>,
 }
 
+/// One line of Hasura's envelope, `{"timestamp","level","type","detail"}` (no newline):
+/// `detail` is JSON text, `now_ms` the unix time in milliseconds, written as Hasura writes it
+/// (`2024-01-31T10:20:30.123+0000`, UTC).
+pub fn envelope(level: &str, ty: &str, detail: &str, now_ms: i64) -> String {
+    use core::fmt::Write as _;
+    let c = graphedge_metadata::cron::Civil::from_unix(now_ms.div_euclid(1000));
+    let mut out = String::with_capacity(detail.len() + 96);
+    let _ = write!(
+        out,
+        "{{\"timestamp\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000\",\"level\":",
+        c.year,
+        c.month,
+        c.day,
+        c.hour,
+        c.minute,
+        c.second,
+        now_ms.rem_euclid(1000),
+    );
+    str_json(&mut out, level);
+    out.push_str(",\"type\":");
+    str_json(&mut out, ty);
+    out.push_str(",\"detail\":");
+    out.push_str(detail);
+    out.push('}');
+    out
+}
+
 /// What only the host knows of a served request.
 #[derive(Debug, Clone)]
 pub struct HttpInfo<'a> {
@@ -210,6 +247,24 @@ impl RequestLog {
             record_sql: settings.enabled("query-log"),
             ..Default::default()
         }
+    }
+
+    /// The request's log lines in Hasura's envelope ([`envelope`]), as `settings` enable them:
+    /// the `http-log` line, then a `query-log` line per statement.
+    pub fn lines(&self, settings: &LogSettings, info: &HttpInfo<'_>, now_ms: i64) -> Vec<String> {
+        let mut out = Vec::new();
+        if settings.enabled("http-log") {
+            let (level, detail) = self.http_log(settings, info);
+            if Level::parse(level) >= settings.level {
+                out.push(envelope(level, "http-log", &detail, now_ms));
+            }
+        }
+        if settings.enabled("query-log") && Level::Info >= settings.level {
+            for detail in self.query_logs() {
+                out.push(envelope("info", "query-log", &detail.to_string(), now_ms));
+            }
+        }
+        out
     }
 
     /// Records a span that started at `start` (when tracing and the host has a clock).

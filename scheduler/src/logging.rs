@@ -147,49 +147,14 @@ pub fn configure(settings: &LogSettings) {
     let _ = SETTINGS.set(settings.clone());
 }
 
-/// Writes Hasura's timestamp: `2024-01-31T10:20:30.123+0000` (UTC).
-fn write_timestamp(out: &mut String, now: std::time::SystemTime) {
-    use std::fmt::Write as _;
-    let since = now
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let c = graphedge_metadata::cron::Civil::from_unix(since.as_secs() as i64);
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000",
-        c.year,
-        c.month,
-        c.day,
-        c.hour,
-        c.minute,
-        c.second,
-        since.subsec_millis(),
-    );
-}
-
-/// One line of Hasura's envelope: `{"timestamp","level","type","detail"}`, `detail` being
-/// JSON text.
+/// One line of Hasura's envelope (see [`graphedge_edge::reqlog::envelope`]), with its newline.
 fn line(level: &str, ty: &str, detail: &str, now: std::time::SystemTime) -> String {
-    let mut out = String::with_capacity(detail.len() + 96);
-    out.push_str("{\"timestamp\":\"");
-    write_timestamp(&mut out, now);
-    out.push_str("\",\"level\":\"");
-    out.push_str(level);
-    out.push_str("\",\"type\":");
-    graphedge_core::encode::write_json_string(&mut out, ty);
-    out.push_str(",\"detail\":");
-    out.push_str(detail);
-    out.push_str("}\n");
+    let ms = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let mut out = graphedge_edge::reqlog::envelope(level, ty, detail, ms);
+    out.push('\n');
     out
-}
-
-fn level_of(name: &str) -> Level {
-    match name {
-        "debug" => Level::Debug,
-        "warn" => Level::Warn,
-        "error" => Level::Error,
-        _ => Level::Info,
-    }
 }
 
 /// Writes a line of log type `ty` when that type is enabled and `level` passes the log level.
@@ -200,7 +165,7 @@ fn emit(level: &str, ty: &str, detail: &Json) {
 /// [`emit`] with `detail` as JSON text.
 fn emit_text(level: &str, ty: &str, detail: &str) {
     let s = settings();
-    if !s.enabled(ty) || level_of(level) < s.level {
+    if !s.enabled(ty) || Level::parse(level) < s.level {
         return;
     }
     write_line(line(level, ty, detail, std::time::SystemTime::now()));
@@ -219,15 +184,12 @@ fn write_line(text: String) {
 /// Logs a served request: Hasura's `http-log` line, then a `query-log` line per statement
 /// (each when its type is enabled, `HASURA_GRAPHQL_ENABLED_LOG_TYPES`).
 pub fn request(log: &RequestLog, info: &HttpInfo<'_>) {
-    let s = settings();
-    if s.enabled("http-log") {
-        let (level, detail) = log.http_log(s, info);
-        emit_text(level, "http-log", &detail);
-    }
-    if s.enabled("query-log") {
-        for detail in log.query_logs() {
-            emit("info", "query-log", &detail);
-        }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    for mut text in log.lines(settings(), info, now) {
+        text.push('\n');
+        write_line(text);
     }
 }
 

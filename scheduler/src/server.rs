@@ -480,7 +480,7 @@ async fn respond(
             .headers()
             .get("traceparent")
             .and_then(|v| v.to_str().ok());
-        crate::otel::TraceContext::begin(sent)
+        crate::otel::begin(sent)
     });
     let limit = app.engine.config().max_body_bytes;
     let read = to_edge_request(req, limit).await;
@@ -542,12 +542,13 @@ async fn respond(
             use graphedge_edge::Clock;
             crate::otel::record(
                 &otel,
-                &crate::otel::RequestSpan {
+                &graphedge_edge::otel::RequestSpan {
                     method: &method,
                     path: &log_path,
                     status: response.status,
                     trace,
-                    elapsed: started.elapsed(),
+                    end_ns: crate::otel::now_ns(),
+                    elapsed_ns: started.elapsed().as_nanos(),
                     monotonic_now_us: SystemClock.monotonic_micros(),
                 },
                 &log.spans,

@@ -131,23 +131,33 @@ pub fn log_tail(path: &Path, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// The Worker under `wrangler dev` (`tests/edge-server.sh`: the SQL gateway of `GRAPHEDGE_BIN`,
-/// default `target/release/graphedge`, in front of a throwaway Postgres database `graphedge`),
-/// with `HASURA_GRAPHQL_DATABASE_URL` and `GRAPHEDGE_EDGE_HOST`/`GRAPHEDGE_BIN` set and `env`
-/// added. `None` (the test is skipped, with a message) unless `GRAPHEDGE_EDGE_HOST=worker`;
-/// panics when the Worker or the binary is not built or the server does not start.
-pub fn start_worker(
+/// An edge host of `hosts` — the Worker under `wrangler dev` or the Spin component under
+/// `wasmtime serve` (`tests/edge-server.sh`: the SQL gateway of `GRAPHEDGE_BIN`, default
+/// `target/release/graphedge`, in front of a throwaway Postgres database `graphedge`), the one
+/// `GRAPHEDGE_EDGE_HOST` names, with `HASURA_GRAPHQL_DATABASE_URL`, `GRAPHEDGE_EDGE_HOST` and
+/// `GRAPHEDGE_BIN` set and `env` added. `None` (the test is skipped, with a message) unless
+/// `GRAPHEDGE_EDGE_HOST` is one of `hosts`; panics when the host or the binary is not built or
+/// the server does not start.
+pub fn start_edge(
+    hosts: &[&str],
     env: &[(&str, &str)],
     label: &str,
 ) -> Option<(crate::pgtemp::TempPostgres, Server)> {
-    if std::env::var("GRAPHEDGE_EDGE_HOST").as_deref() != Ok("worker") {
-        eprintln!("SKIPPED: set GRAPHEDGE_EDGE_HOST=worker (and build the Worker) to run it");
+    let host = std::env::var("GRAPHEDGE_EDGE_HOST").unwrap_or_default();
+    if !hosts.contains(&host.as_str()) {
+        eprintln!(
+            "SKIPPED: set GRAPHEDGE_EDGE_HOST to one of {hosts:?} (and build that host) to run it"
+        );
         return None;
     }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let built = match host.as_str() {
+        "worker" => "edge/worker/build/index.js",
+        _ => "target/edge-spin/wasm32-wasip2/release/graphedge_spin.wasm",
+    };
     assert!(
-        repo.join("edge/worker/build/index.js").exists(),
-        "build the Worker first: scripts/build-edge.sh worker"
+        repo.join(built).exists(),
+        "build the {host} first: scripts/build-edge.sh {host}"
     );
     // Relative to the repository, as `scripts/test` names it.
     let bin =
@@ -157,7 +167,7 @@ pub fn start_worker(
     pg.create_database("graphedge").unwrap();
     let mut all: Vec<(String, String)> = vec![
         ("HASURA_GRAPHQL_DATABASE_URL".into(), pg.url("graphedge")),
-        ("GRAPHEDGE_EDGE_HOST".into(), "worker".into()),
+        ("GRAPHEDGE_EDGE_HOST".into(), host.clone()),
         ("GRAPHEDGE_BIN".into(), bin.display().to_string()),
     ];
     all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
@@ -165,7 +175,7 @@ pub fn start_worker(
         .and_then(|l| l.local_addr())
         .unwrap()
         .port();
-    let log = std::env::temp_dir().join(format!("graphedge-{label}-{port}.log"));
+    let log = std::env::temp_dir().join(format!("graphedge-{label}-{host}-{port}.log"));
     let edge = Server::start(&repo.join("tests/edge-server.sh"), &all, port, &log)
         .unwrap_or_else(|e| panic!("{e}"));
     Some((pg, edge))

@@ -13,7 +13,7 @@
 use std::time::{Duration, Instant};
 
 use graphedge_tests::http::{Client, HttpResponse};
-use graphedge_tests::server::start_worker;
+use graphedge_tests::server::start_edge;
 use serde_json::{json, Value};
 
 const SECRET: &str = "edge-cache-secret";
@@ -46,7 +46,7 @@ fn the_workers_cache_answers_a_repeated_query() {
         ("GRAPHEDGE_RESPONSE_CACHE_BYTES", "0"),
         ("GRAPHEDGE_WORKERS_CACHE", "true"),
     ];
-    let Some((pg, edge)) = start_worker(&env, "edge-cache") else {
+    let Some((pg, edge)) = start_edge(&["worker"], &env, "edge-cache") else {
         return;
     };
     let client = Client::new(edge.base_url());

@@ -1,62 +1,103 @@
-//! The auth webhook from the Worker, through real workerd: the Worker under `wrangler dev`
-//! (`tests/edge-server.sh`, Postgres reached through the SQL gateway) with
-//! `HASURA_GRAPHQL_AUTH_HOOK` pointing at a real HTTP hook on loopback, called with the
-//! Worker's `fetch`.
-//! * `the_worker_authenticates_through_the_hook` — the hook's session applies the role's row
+//! The edge hosts' outbound calls and logs, through the real hosts: the Worker under
+//! `wrangler dev` (real workerd) or the Spin component under `wasmtime serve`
+//! (`tests/edge-server.sh`, Postgres reached through the SQL gateway), with
+//! `HASURA_GRAPHQL_AUTH_HOOK` pointing at a real HTTP hook on loopback, called with the host's
+//! outbound HTTP (`fetch`, `wasi:http`).
+//! * `the_edge_host_authenticates_logs_and_traces` — the hook's session applies the role's row
 //!   filter, its `Set-Cookie` reaches the client, a 401 from the hook is Hasura's
-//!   `access-denied`, the admin secret skips the hook.
+//!   `access-denied`, the admin secret skips the hook; Hasura's `http-log` lines reach the host's
+//!   log; with `set_opentelemetry_config` the request's spans are exported over OTLP/HTTP in the
+//!   caller's trace, and the hook is sent the request's span as `traceparent`.
 //!
-//! Runs only with `GRAPHEDGE_EDGE_HOST=worker`, the Worker built (`scripts/build-edge.sh
-//! worker`) and `GRAPHEDGE_BIN` (default `target/release/graphedge`) for the gateway;
-//! `scripts/test` runs it after the Worker's conformance run. Otherwise it is skipped.
-use std::io::{BufRead, BufReader, Write};
+//! Runs only with `GRAPHEDGE_EDGE_HOST=worker` or `spin`, that host built
+//! (`scripts/build-edge.sh worker|spin`) and `GRAPHEDGE_BIN` (default
+//! `target/release/graphedge`) for the gateway; `scripts/test` runs it after each host's
+//! conformance run. Otherwise it is skipped.
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use graphedge_tests::http::Client;
-use graphedge_tests::server::start_worker;
+use graphedge_tests::server::start_edge;
 use serde_json::{json, Value};
 
 const SECRET: &str = "edge-webhook-secret";
 
-/// A GET-mode hook on loopback: `Bearer <user>` is that user of role `user` (with a cookie),
-/// anything else 401. Returns its URL and the `authorization` headers it was sent.
-fn start_hook() -> (String, Arc<Mutex<Vec<String>>>) {
+/// What the loopback server got: path, `authorization`, `traceparent`, body.
+#[derive(Clone, Debug, Default)]
+struct Got {
+    path: String,
+    authorization: String,
+    traceparent: String,
+    body: String,
+}
+
+/// A loopback server: at `/auth` a GET-mode hook (`Bearer <user>` is that user of role `user`,
+/// with a cookie; anything else 401), at `/v1/traces` an OTLP/HTTP receiver. Returns its base
+/// URL and what it got.
+fn start_receiver() -> (String, Arc<Mutex<Vec<Got>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/auth", listener.local_addr().unwrap());
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen: Arc<Mutex<Vec<Got>>> = Arc::default();
     let sink = seen.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().map_while(Result::ok) {
             let sink = sink.clone();
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(&stream);
-                let mut auth = String::new();
+                let mut got = Got::default();
                 let mut line = String::new();
+                let mut length = 0usize;
+                let mut chunked = false;
+                if reader.read_line(&mut line).is_ok() {
+                    got.path = line.split(' ').nth(1).unwrap_or_default().to_string();
+                }
+                line.clear();
                 while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
                     if let Some((k, v)) = line.split_once(':') {
-                        if k.eq_ignore_ascii_case("authorization") {
-                            auth = v.trim().to_string();
+                        let v = v.trim().to_string();
+                        match k.to_ascii_lowercase().as_str() {
+                            "authorization" => got.authorization = v,
+                            "traceparent" => got.traceparent = v,
+                            "content-length" => length = v.parse().unwrap_or(0),
+                            "transfer-encoding" => chunked = v.eq_ignore_ascii_case("chunked"),
+                            _ => {}
                         }
                     }
                     line.clear();
                 }
-                sink.lock().unwrap().push(auth.clone());
-                let answer = match auth.strip_prefix("Bearer ") {
-                    Some(user) if user.starts_with('u') => {
-                        let body = json!({"x-hasura-role": "user", "x-hasura-user-id": user});
-                        let body = body.to_string();
-                        format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
-                             Set-Cookie: seen={user}\r\nContent-Length: {}\r\n\
-                             Connection: close\r\n\r\n{body}",
-                            body.len()
-                        )
-                    }
-                    _ => "HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n\
-                          Connection: close\r\n\r\n{}"
-                        .to_string(),
+                let mut body = vec![0u8; length];
+                let _ = reader.read_exact(&mut body);
+                // wasi:http sends bodies chunked.
+                while chunked {
+                    line.clear();
+                    let _ = reader.read_line(&mut line);
+                    let size = usize::from_str_radix(line.trim(), 16).unwrap_or(0);
+                    let mut chunk = vec![0u8; size + 2];
+                    let _ = reader.read_exact(&mut chunk);
+                    body.extend_from_slice(&chunk[..size]);
+                    chunked = size > 0;
+                }
+                got.body = String::from_utf8_lossy(&body).into_owned();
+                let user = got.authorization.strip_prefix("Bearer ").unwrap_or("");
+                let answer = if got.path != "/auth" {
+                    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}".into()
+                } else if user.starts_with('u') {
+                    let body = json!({"x-hasura-role": "user", "x-hasura-user-id": user});
+                    let body = body.to_string();
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                         Set-Cookie: seen={user}\r\nContent-Length: {}\r\n\
+                         Connection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                } else {
+                    "HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n\
+                     Connection: close\r\n\r\n{}"
+                        .to_string()
                 };
+                sink.lock().unwrap().push(got);
                 let _ = (&stream).write_all(answer.as_bytes());
             });
         }
@@ -65,13 +106,16 @@ fn start_hook() -> (String, Arc<Mutex<Vec<String>>>) {
 }
 
 #[test]
-fn the_worker_authenticates_through_the_hook() {
-    let (hook, seen) = start_hook();
+fn the_edge_host_authenticates_logs_and_traces() {
+    let (base, seen) = start_receiver();
+    let hook = format!("{base}/auth");
     let env = [
         ("HASURA_GRAPHQL_ADMIN_SECRET", SECRET),
         ("HASURA_GRAPHQL_AUTH_HOOK", hook.as_str()),
+        // The Worker's `console.log` lines (Hasura's log lines) into the log.
+        ("GRAPHEDGE_WRANGLER_LOG_LEVEL", "log"),
     ];
-    let Some((pg, edge)) = start_worker(&env, "edge-webhook") else {
+    let Some((pg, edge)) = start_edge(&["worker", "spin"], &env, "edge-webhook") else {
         return;
     };
     let client = Client::new(edge.base_url());
@@ -91,7 +135,13 @@ fn the_worker_authenticates_through_the_hook() {
         let r = client.post_json("/v1/metadata", &admin, &op).unwrap();
         assert_eq!(r.status, 200, "{:?}\n{}", r.body, edge.log_tail(40));
     }
-    let calls = || seen.lock().unwrap().len();
+    let calls = || {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter(|g| g.path == "/auth")
+            .count()
+    };
     let query = json!({"query": "{ note { id } }"});
     let bearer = |t: &str| [("Authorization".to_string(), format!("Bearer {t}"))];
 
@@ -109,10 +159,8 @@ fn the_worker_authenticates_through_the_hook() {
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("set-cookie"));
     assert_eq!(cookie.map(|(_, v)| v.as_str()), Some("seen=u2"));
-    assert_eq!(
-        seen.lock().unwrap().last().map(String::as_str),
-        Some("Bearer u2")
-    );
+    let last = seen.lock().unwrap().last().cloned().unwrap_or_default();
+    assert_eq!(last.authorization, "Bearer u2");
 
     let r = client
         .post_json("/v1/graphql", &bearer("x"), &query)
@@ -131,4 +179,70 @@ fn the_worker_authenticates_through_the_hook() {
         Some(&json!({"data": {"note": [{"id": 1}, {"id": 2}]}}))
     );
     assert_eq!(calls(), before, "the admin secret skips the hook");
+
+    // Hasura's log lines go to the host's log (wrangler and wasmtime print them); the gateway
+    // in front of Postgres serves only `/sql`, so a `/v1/graphql` line is the edge host's.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let worker_line =
+        |l: &str| l.contains("\"type\":\"http-log\"") && l.contains("\"url\":\"/v1/graphql\"");
+    while !edge.log_tail(400).lines().any(worker_line) {
+        assert!(
+            Instant::now() < deadline,
+            "no http-log line:\n{}",
+            edge.log_tail(40)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Traces: the request's spans are exported from the edge host, the hook is sent its span.
+    const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const CALLER: &str = "00f067aa0ba902b7";
+    let otel = json!({"type": "set_opentelemetry_config", "args": {
+        "status": "enabled", "data_types": ["traces"],
+        "exporter_otlp": {"otlp_traces_endpoint": format!("{base}/v1/traces"),
+                          "protocol": "http/protobuf"},
+        "batch_span_processor": {"max_export_batch_size": 100}}});
+    let r = client.post_json("/v1/metadata", &admin, &otel).unwrap();
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let mut traced = bearer("u1").to_vec();
+    traced.push(("traceparent".into(), format!("00-{TRACE}-{CALLER}-01")));
+    let r = client.post_json("/v1/graphql", &traced, &query).unwrap();
+    assert_eq!(
+        r.body.as_ref().ok(),
+        Some(&json!({"data": {"note": [{"id": 1}]}}))
+    );
+    let sent = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|g| g.path == "/auth")
+        .cloned();
+    let sent = sent.unwrap().traceparent;
+    let parts: Vec<&str> = sent.split('-').collect();
+    assert_eq!(parts.get(1), Some(&TRACE), "{sent}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let spans: Vec<Value> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|g| g.path == "/v1/traces")
+            .filter_map(|g| serde_json::from_str::<Value>(&g.body).ok())
+            .flat_map(|b| {
+                let spans = &b["resourceSpans"][0]["scopeSpans"][0]["spans"];
+                spans.as_array().cloned().unwrap_or_default()
+            })
+            .collect();
+        let root = spans.iter().find(|s| s["spanId"] == parts[2]);
+        let child = spans.iter().find(|s| s["name"] == "auth webhook");
+        if let (Some(root), Some(child)) = (root, child) {
+            assert_eq!(root["traceId"], TRACE);
+            assert_eq!(root["parentSpanId"], CALLER);
+            assert_eq!(child["parentSpanId"], parts[2]);
+            break;
+        }
+        assert!(Instant::now() < deadline, "no spans exported: {spans:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

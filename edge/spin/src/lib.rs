@@ -35,6 +35,13 @@ impl Clock for WasiClock {
             .unwrap_or(0)
     }
 
+    fn now_unix_millis(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+
     /// `wasi:clocks/monotonic-clock`: the API time limit and the coalescing wait.
     fn monotonic_micros(&self) -> Option<u64> {
         Some(wasi::clocks::monotonic_clock::now() / 1000)
@@ -226,7 +233,21 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
             .collect(),
         body: req.into_body(),
     };
-    Ok(into_spin(app.handle(&db, &WasiHttp, request).await))
+    let mut random = wasi::random::random::get_random_u64;
+    let handled = app
+        .serve(&db, &WasiHttp, request, None, &mut random, &env)
+        .await;
+    // Hasura's log lines, to the component's stdout (Spin's and wasmtime's logs).
+    for line in &handled.log_lines {
+        println!("{line}");
+    }
+    // The request's spans: an instance ends with its request, so they go before the answer.
+    if let Some(export) = handled.trace_export {
+        if let Err(e) = WasiHttp.send(export).await {
+            eprintln!("OpenTelemetry export failed: {e}");
+        }
+    }
+    Ok(into_spin(handled.response))
 }
 
 fn into_spin(resp: graphedge_edge::Response) -> Response {

@@ -20,7 +20,7 @@ use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
-use graphedge_edge::app::{invalid_configuration, neon_from_env, EdgeApp};
+use graphedge_edge::app::{invalid_configuration, neon_from_env, EdgeApp, Handled};
 use graphedge_edge::http::{HttpClient, HttpRequest, HttpResponse};
 use graphedge_edge::response_cache::{sha256_hex, BoxFuture, SharedCache};
 use graphedge_edge::transport::neon::NeonDatabase;
@@ -39,6 +39,10 @@ struct JsClock;
 impl Clock for JsClock {
     fn now_unix(&self) -> i64 {
         (worker::Date::now().as_millis() / 1000) as i64
+    }
+
+    fn now_unix_millis(&self) -> i64 {
+        worker::Date::now().as_millis() as i64
     }
 
     /// Workers' `Date.now()` moves only across I/O, which is what a database run is timed over.
@@ -233,7 +237,7 @@ fn lookup(env: &Env, name: &str) -> Option<String> {
 
 #[event(fetch)]
 async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
-    let resp = serve(req, &env).await;
+    let served = serve(req, &env).await;
     let puts = PENDING_PUTS.with(|p| std::mem::take(&mut *p.borrow_mut()));
     if !puts.is_empty() {
         ctx.wait_until(async move {
@@ -242,7 +246,20 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
             }
         });
     }
-    let resp = resp?;
+    let served = served?;
+    // Hasura's log lines, to the Worker's logs (`wrangler tail`, Workers Logs).
+    for line in &served.log_lines {
+        worker::console_log!("{line}");
+    }
+    // The request's spans, sent after the answer.
+    if let Some(export) = served.trace_export {
+        ctx.wait_until(async move {
+            if let Err(e) = WorkerFetch.send(export).await {
+                worker::console_error!("OpenTelemetry export failed: {e}");
+            }
+        });
+    }
+    let resp = served.response;
     let headers = Headers::new();
     for (k, v) in &resp.headers {
         headers.append(k, v)?;
@@ -252,7 +269,13 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
         .with_headers(headers))
 }
 
-async fn serve(mut req: worker::Request, env: &Env) -> worker::Result<graphedge_edge::Response> {
+/// A random 64-bit number (`Math.random`, two draws): request, trace and span ids.
+fn random_u64() -> u64 {
+    let draw = || (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    (draw() << 32) | draw()
+}
+
+async fn serve(mut req: worker::Request, env: &Env) -> worker::Result<Handled> {
     // Cloudflare compresses answers for the client itself (and would encode a gzipped body
     // again): the engine's own gzip is off unless the variable asks for it.
     let settings = |k: &str| match lookup(env, k) {
@@ -269,9 +292,10 @@ async fn serve(mut req: worker::Request, env: &Env) -> worker::Result<graphedge_
     });
     let app = match app {
         Ok(app) => app,
-        Err(e) => return Ok(invalid_configuration(e)),
+        Err(e) => return Ok(Handled::answer(invalid_configuration(e))),
     };
     let url = req.url()?;
+    let peer = req.headers().get("cf-connecting-ip").ok().flatten();
     let path = match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_string(),
@@ -288,8 +312,19 @@ async fn serve(mut req: worker::Request, env: &Env) -> worker::Result<graphedge_
         Some(Err(e)) => WorkerDb::Unreachable(DbError::connection(e)),
         None => match neon_from_env(|k| lookup(env, k), WorkerFetch) {
             Ok(db) => WorkerDb::Neon(db),
-            Err(e) => return Ok(invalid_configuration(&e)),
+            Err(e) => return Ok(Handled::answer(invalid_configuration(&e))),
         },
     };
-    Ok(app.handle(&db, &WorkerFetch, request).await)
+    let get = |k: &str| lookup(env, k);
+    let served = app
+        .serve(
+            &db,
+            &WorkerFetch,
+            request,
+            peer.as_deref(),
+            &mut random_u64,
+            &get,
+        )
+        .await;
+    Ok(served)
 }
