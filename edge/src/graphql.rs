@@ -408,9 +408,21 @@ async fn run_part(
             // One transaction, sent as one batch: the session for triggers, the plan's
             // modification steps in order, then the statement that builds `data`.
             let mut stmts = Vec::with_capacity(plan.steps.len() + 2);
-            stmts.push(Statement {
-                sql: "SELECT set_config('hasura.user', $1, true)".to_string(),
-                params: vec![Some(encode::session_json(session))],
+            let user = Some(encode::session_json(session));
+            // Traced: the request's span goes with the events the mutation creates (Hasura's
+            // `trace_context`), so their deliveries continue its trace.
+            let traced = log.as_ref().and_then(|(l, _)| l.traceparent.as_deref());
+            stmts.push(match traced.and_then(crate::otel::parse_traceparent) {
+                None => Statement {
+                    sql: "SELECT set_config('hasura.user', $1, true)".to_string(),
+                    params: vec![user],
+                },
+                Some((trace, span)) => Statement {
+                    sql: "SELECT set_config('hasura.user', $1, true), \
+                          set_config('hasura.tracecontext', $2, true)"
+                        .to_string(),
+                    params: vec![user, Some(crate::otel::trace_context_json(&trace, &span))],
+                },
             });
             for (i, step) in plan.steps.iter().enumerate() {
                 stmts.push(Statement {

@@ -100,6 +100,9 @@ pub async fn handle_logged(
     let request_id = header(&req.headers, "x-request-id");
     let mut log = RequestLog::new(&ops.log, request_id);
     log.trace = engine.tracing();
+    if log.trace {
+        log.traceparent = header(&req.headers, "traceparent").map(str::to_string);
+    }
     let mut resp = match ops.cors.preflight(&req) {
         Some(r) => r,
         None => {

@@ -59,6 +59,20 @@ pub fn to_hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// Hasura's `trace_context` of an event (`{"trace_id", "span_id"}`, hex): the span of the
+/// request whose mutation created it.
+pub fn trace_context_json(trace_id: &[u8; 16], span_id: &[u8; 8]) -> String {
+    json!({"trace_id": to_hex(trace_id), "span_id": to_hex(span_id)}).to_string()
+}
+
+/// The `traceparent` of an event's stored `trace_context`, when it names a valid trace.
+pub fn traceparent_of_context(context: &Json) -> Option<String> {
+    let t = context.get("trace_id")?.as_str()?;
+    let s = context.get("span_id")?.as_str()?;
+    let tp = format!("00-{t}-{s}-01");
+    parse_traceparent(&tp).map(|_| tp)
+}
+
 /// A request's place in a trace, decided when it arrives: the caller's trace (a valid W3C
 /// `traceparent`) or a new one, and the id of the request's own span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -182,6 +182,9 @@ pub struct RequestLog {
     pub spans: Vec<SpanRecord>,
     /// The auth webhook's `Set-Cookie` headers, for the answer.
     pub(crate) set_cookies: Vec<String>,
+    /// The request's `traceparent` when traced (the host set it to the request's span): a
+    /// mutation stores it for its events (`hasura.tracecontext`).
+    pub(crate) traceparent: Option<String>,
 }
 
 /// One timed step of a request, on the host's monotonic clock (microseconds); the host turns

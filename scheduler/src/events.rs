@@ -163,7 +163,14 @@ async fn attempt(deliverer: &Deliverer, ev: &Claimed, conf: &EventTriggerConf) -
         conf.webhook_from_env.as_deref(),
         env,
     )
-    .and_then(|url| Ok((url, deliver::resolve_headers(&conf.headers, env)?)));
+    .and_then(|url| Ok((url, deliver::resolve_headers(&conf.headers, env)?)))
+    .map(|(url, mut headers)| {
+        // The event of a traced mutation continues its trace (W3C trace context).
+        if let Some(tp) = graphedge_edge::otel::traceparent_of_context(&ev.trace_context) {
+            headers.insert(0, ("traceparent".to_string(), tp));
+        }
+        (url, headers)
+    });
     let outcome = match prepared {
         Err(msg) => Outcome {
             error: Some(deliver::DeliveryError::Other(msg)),

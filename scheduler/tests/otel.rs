@@ -7,6 +7,8 @@
 //!   official opentelemetry-proto classes (tests/otlp-check, a venv made on first use; that
 //!   part is skipped with a message only when python3 is missing); `set_opentelemetry_status
 //!   disabled` stops the export.
+//! * `event_deliveries_continue_the_mutations_trace` — a traced mutation's event carries its
+//!   span (`trace_context`) and the webhook gets a `traceparent` in the mutation's trace.
 mod common;
 
 use std::sync::{Arc, Mutex};
@@ -42,8 +44,13 @@ fn spans(received: &[StubRequest]) -> Vec<(Value, Value)> {
     out
 }
 
-#[test]
-fn requests_are_traced_over_otlp() {
+/// A loopback server answering 200 to everything and keeping the requests (served by the
+/// returned runtime), and its URL.
+fn recorder() -> (
+    tokio::runtime::Runtime,
+    String,
+    Arc<Mutex<Vec<StubRequest>>>,
+) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -51,13 +58,19 @@ fn requests_are_traced_over_otlp() {
         .unwrap();
     let received: Arc<Mutex<Vec<StubRequest>>> = Arc::default();
     let sink = received.clone();
-    let receiver = rt.block_on(http_stub(move |req| {
+    let url = rt.block_on(http_stub(move |req| {
         let sink = sink.clone();
         async move {
             sink.lock().unwrap().push(req);
             StubResponse::new(200, "{}")
         }
     }));
+    (rt, url, received)
+}
+
+#[test]
+fn requests_are_traced_over_otlp() {
+    let (_rt, receiver, received) = recorder();
     let (_pg, url) = database();
     let server = Server::start(&url);
     server.run_sql("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);");
@@ -192,4 +205,52 @@ fn requests_are_traced_over_otlp() {
         return;
     };
     assert!(out.starts_with("ok "), "{out}");
+}
+
+/// A traced mutation stores its span with the events it creates (Hasura's `trace_context`),
+/// and their delivery sends the webhook a `traceparent` in the mutation's trace.
+#[test]
+fn event_deliveries_continue_the_mutations_trace() {
+    let (_rt, stub, received) = recorder();
+    let (_pg, url) = database();
+    let server = Server::start(&url);
+    server.run_sql("CREATE TABLE t (id int PRIMARY KEY)");
+    server.track("t");
+    server.metadata(json!({"type": "pg_create_event_trigger", "args": {
+        "name": "t_ev", "table": "t", "insert": {"columns": "*"},
+        "webhook": format!("{stub}/event")}}));
+    server.metadata(json!({"type": "set_opentelemetry_config", "args": {
+        "status": "enabled", "data_types": ["traces"],
+        "exporter_otlp": {"otlp_traces_endpoint": format!("{stub}/v1/traces")}}}));
+    let (status, out) = server.post(
+        "/v1/graphql",
+        &[("traceparent", &format!("00-{TRACE}-{PARENT}-01"))],
+        &json!({"query": "mutation { insert_t_one(object: {id: 1}) { id } }"}).to_string(),
+    );
+    assert_eq!(status, 200, "{out}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let event = loop {
+        let got = received.lock().unwrap();
+        if let Some(e) = got.iter().find(|r| r.path_only() == "/event") {
+            break e.clone();
+        }
+        drop(got);
+        assert!(Instant::now() < deadline, "the event was not delivered");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let sent = event
+        .headers
+        .get("traceparent")
+        .cloned()
+        .unwrap_or_default();
+    let parts: Vec<&str> = sent.split('-').collect();
+    assert_eq!(parts.get(1), Some(&TRACE), "{sent}");
+    assert_ne!(
+        parts.get(2),
+        Some(&PARENT),
+        "the mutation's span, not its caller's"
+    );
+    let context = &event.json()["event"]["trace_context"];
+    assert_eq!(context["trace_id"], TRACE);
+    assert_eq!(context["span_id"], parts[2]);
 }
