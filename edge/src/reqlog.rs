@@ -325,7 +325,7 @@ impl RequestLog {
             let vars: Map<String, Json> = req
                 .variables
                 .iter()
-                .map(|(k, v)| (k.clone(), value_json(v)))
+                .map(|(k, v)| (k.clone(), graphedge_metadata::value_to_json(v)))
                 .collect();
             q.insert("variables".into(), Json::Object(vars));
         }
@@ -447,24 +447,6 @@ fn push_type(out: &mut String, ty: Option<&str>) {
         None => out.push_str("null"),
     }
     out.push('}');
-}
-
-/// A variable's value as JSON (numbers keep their text).
-fn value_json(v: &graphedge_core::Value) -> Json {
-    use graphedge_core::Value as V;
-    match v {
-        V::Null => Json::Null,
-        V::Boolean(b) => Json::Bool(*b),
-        V::Number(n) => serde_json::from_str(n).unwrap_or_else(|_| Json::String(n.clone())),
-        V::String(s) | V::Enum(s) | V::Variable(s) => Json::String(s.clone()),
-        V::List(items) => Json::Array(items.iter().map(value_json).collect()),
-        V::Object(fields) => Json::Object(
-            fields
-                .iter()
-                .map(|(k, v)| (k.clone(), value_json(v)))
-                .collect(),
-        ),
-    }
 }
 
 /// The response keys of the operation's top-level fields (fragments spread at the top level

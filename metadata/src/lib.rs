@@ -14,6 +14,7 @@
 //! - [`cron`]: cron schedules, next fire times and UTC timestamps (pure);
 //! - [`events`]: event triggers (model, trigger DDL, event operations) and webhook settings.
 pub mod api;
+pub mod audit;
 pub mod cron;
 pub mod db;
 pub mod error;
@@ -98,6 +99,26 @@ pub fn json_to_value(v: &serde_json::Value) -> graphedge_core::Value {
         serde_json::Value::Object(o) => Value::Object(
             o.iter()
                 .map(|(k, v)| (k.clone(), json_to_value(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// core Value → JSON (numbers that are not JSON numbers, and `$variables`, as strings).
+pub fn value_to_json(v: &graphedge_core::Value) -> serde_json::Value {
+    use graphedge_core::Value as V;
+    match v {
+        V::Null => serde_json::Value::Null,
+        V::Boolean(b) => serde_json::Value::Bool(*b),
+        V::Number(n) => {
+            serde_json::from_str(n).unwrap_or_else(|_| serde_json::Value::String(n.clone()))
+        }
+        V::String(s) | V::Enum(s) | V::Variable(s) => serde_json::Value::String(s.clone()),
+        V::List(items) => serde_json::Value::Array(items.iter().map(value_to_json).collect()),
+        V::Object(fields) => serde_json::Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), value_to_json(v)))
                 .collect(),
         ),
     }

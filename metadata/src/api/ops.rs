@@ -149,6 +149,10 @@ pub(crate) async fn run<D: Database>(
         }
         "clear_metadata" => super::whole::clear_metadata(cx),
         "get_inconsistent_metadata" => Ok(inconsistent_json(cx)),
+        "graphedge_permission_matrix" => {
+            let (schema, _) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
+            crate::audit::matrix(&schema, args)
+        }
         "drop_inconsistent_metadata" => drop_inconsistent_metadata(cx),
         op if crate::sources::ops::handles(op) => crate::sources::ops::run(cx, op, args).await,
         op if crate::events::ops::handles(op) => crate::events::ops::run(cx, op, args).await,
