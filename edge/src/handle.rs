@@ -11,7 +11,7 @@
 //! | `GET /v1/version` | `{"version","server_type"}` |
 //! | `GET /v1alpha1/config` | admin only → [`crate::ops::config_json`] |
 //! | `GET /dev/*` | admin only → [`crate::ops::dev`] |
-//! | `GET /console[/…]` | the GraphiQL page when the console is enabled |
+//! | `GET /console[/…]`, `/favicon.ico` | the console page and its assets when the console is enabled |
 //! | `OPTIONS` from an allowed origin | CORS preflight ([`crate::cors`]) |
 //! | a path of a disabled API (`HASURA_GRAPHQL_ENABLED_APIS`), anything else | `404 resource does not exist` |
 use graphedge_core::Session;
@@ -245,10 +245,11 @@ async fn route(
             r.headers.push(("Location".into(), "/console".into()));
             r
         }
-        ("GET", p)
-            if engine.config.enable_console && (p == "/console" || p.starts_with("/console/")) =>
-        {
-            Response::new(200, "text/html; charset=utf-8", console::CONSOLE_HTML)
+        ("GET", p) if engine.config.enable_console && console::is_console_path(p) => {
+            match console::serve(p, &req.headers) {
+                Some(r) => r,
+                None => fail(log, Style::Api, &EdgeError::not_found(), false),
+            }
         }
         _ => fail(log, Style::Api, &EdgeError::not_found(), false),
     }

@@ -32,7 +32,27 @@ fn health_version_and_404() {
     let e = engine(c);
     let r = send(&e, &db, req("GET", "/console/data", &[], ""));
     assert_eq!(r.status, 200);
-    assert!(String::from_utf8_lossy(&r.body).contains("/v1/graphql"));
+    assert!(String::from_utf8_lossy(&r.body).contains("/console/assets/console."));
+    // Its assets and the icon, through the whole handler; an unknown asset is Hasura's 404.
+    for a in graphedge_edge::console::ASSETS {
+        let path = format!("/console/assets/{}", a.name);
+        let r = send(
+            &e,
+            &db,
+            req("GET", &path, &[("Accept-Encoding", "gzip")], ""),
+        );
+        assert_eq!(
+            (r.status, r.header("content-type")),
+            (200, Some(a.content_type))
+        );
+    }
+    let r = send(&e, &db, req("GET", "/favicon.ico", &[], ""));
+    assert_eq!(
+        (r.status, r.header("content-type")),
+        (200, Some("image/x-icon"))
+    );
+    let r = send(&e, &db, req("GET", "/console/assets/nope.js", &[], ""));
+    assert_eq!(r.status, 404);
 }
 
 #[test]
