@@ -30,7 +30,9 @@ pub use error::{Error, ErrorCode};
 /// JSON path in its HINT). Run it where the catalog schema `graphedge` is created.
 pub const CATALOG_SQL: &str = compile::CATALOG_SQL;
 pub use model::Schema;
-pub use plan::{Cached, Encoding, ParamSpec, Plan, PlanKind, Slot, Step};
+pub use plan::{
+    Cached, Encoding, ParamSpec, Plan, PlanKind, RemoteJoin, Slot, Step, REMOTE_KEYS_VARIABLE,
+};
 pub use session::Session;
 pub use value::Value;
 

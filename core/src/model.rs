@@ -318,6 +318,9 @@ pub struct Table {
     pub primary_key: Vec<ColumnId>,
     pub unique_constraints: Vec<UniqueConstraint>,
     pub relationships: Vec<Relationship>,
+    /// Relationships to a table of another source (Hasura's `remote_relationships` with
+    /// `to_source`): answered by a second statement on that source's database.
+    pub remote_relationships: Vec<Relationship>,
     pub computed_fields: Vec<ComputedField>,
     /// Role name → permissions (inherited roles already resolved to their effective permissions).
     pub permissions: BTreeMap<RoleName, Permissions>,
@@ -340,6 +343,9 @@ impl Table {
     }
     pub fn relationship(&self, name: &str) -> Option<&Relationship> {
         self.relationships.iter().find(|r| r.name == name)
+    }
+    pub fn remote_relationship(&self, name: &str) -> Option<&Relationship> {
+        self.remote_relationships.iter().find(|r| r.name == name)
     }
     pub fn computed_field(&self, name: &str) -> Option<&ComputedField> {
         self.computed_fields.iter().find(|c| c.name == name)

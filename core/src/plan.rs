@@ -100,6 +100,24 @@ pub struct Plan {
     pub calls_functions: bool,
     /// `query @cached(ttl, refresh)`: the host may keep the answer (see [`Cached`]).
     pub cached: Option<Cached>,
+    /// Remote relationships to other sources' tables in the selection: after `sql` ran, each
+    /// is answered by its own statement (see [`RemoteJoin`]).
+    pub remote_joins: Vec<RemoteJoin>,
+}
+
+/// The name of the variable a [`RemoteJoin`]'s plan reads its join keys from (a JSON array
+/// text, as a scalar): no GraphQL variable can have it.
+pub const REMOTE_KEYS_VARIABLE: &str = "\u{0}keys";
+
+/// A remote relationship's field in a query's answer. The main statement writes, at every
+/// place the field occurs (`path`: response keys from `data`, through lists), the JSON array
+/// of the row's join columns; `plan` (a query on the target source) binds `$1` to the JSON
+/// array of the distinct join keys (the variable [`REMOTE_KEYS_VARIABLE`]) and returns a JSON array of the field's value for each,
+/// in order; the host puts each value in place of its key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteJoin {
+    pub path: Vec<String>,
+    pub plan: Plan,
 }
 
 /// A query's `@cached(ttl: Int = 60, refresh: Boolean = false)` directive (Hasura's response
@@ -128,6 +146,7 @@ impl Plan {
             steps: Vec::new(),
             calls_functions: false,
             cached: None,
+            remote_joins: Vec::new(),
         }
     }
 

@@ -40,6 +40,7 @@ fn table(name: &str, columns: Vec<Column>) -> Table {
             is_primary: true,
         }],
         relationships: vec![],
+        remote_relationships: Vec::new(),
         computed_fields: vec![],
         permissions: BTreeMap::new(),
         kind: 'r',

@@ -35,6 +35,7 @@ fn table(
         primary_key: pk,
         unique_constraints: vec![],
         relationships,
+        remote_relationships: Vec::new(),
         computed_fields: vec![],
         permissions,
         kind: 'r',

@@ -252,6 +252,7 @@ mod tests {
             steps: Vec::new(),
             calls_functions: false,
             cached: None,
+            remote_joins: Vec::new(),
         })
     }
 

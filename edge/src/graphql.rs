@@ -291,7 +291,13 @@ pub(crate) async fn run_plan(
     mut log: Option<(&mut RequestLog, &GqlRequest)>,
 ) -> Result<String, EdgeError> {
     let PlanKind::Sources { parts, slots } = &plan.kind else {
-        return run_part(engine, loaded, db, session, plan, variables, log).await;
+        if plan.remote_joins.is_empty() {
+            return run_part(engine, loaded, db, session, plan, variables, log).await;
+        }
+        let part_log = log.as_mut().map(|(l, r)| (&mut **l, *r));
+        let out = run_part(engine, loaded, db, session, plan, variables, part_log).await?;
+        return crate::remote_join::apply(engine, loaded, db, session, plan, variables, out, log)
+            .await;
     };
     // Root fields of several sources: one statement (or transaction) per source, in order,
     // each answering a JSON array of its fields' values; `data` follows the request's order.

@@ -47,6 +47,7 @@ pub mod openapi;
 pub mod ops;
 pub mod otel;
 pub mod reqlog;
+mod remote_join;
 pub mod response_cache;
 mod rest;
 pub mod transport;

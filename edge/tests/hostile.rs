@@ -74,6 +74,7 @@ fn schema() -> Schema {
             primary_key: vec![0],
             unique_constraints: vec![],
             relationships,
+            remote_relationships: Vec::new(),
             computed_fields: vec![],
             permissions,
             kind: 'r',

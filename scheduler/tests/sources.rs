@@ -303,17 +303,28 @@ fn unknown_flags_still_refused_hasura_flags_accepted() {
 /// Two Postgres sources served side by side in one schema: root fields of both, a query and a
 /// mutation spanning both (one statement / transaction per source, merged in the request's
 /// field order), and a root field both would have reported as an inconsistency.
+/// The environment of two databases: the default source's (`HASURA_GRAPHQL_DATABASE_URL`)
+/// and the one `HASURA_GRAPHQL_PG_SOURCE_URL_2` names.
+fn two_sources_env(urls: &[String]) -> [(&'static str, &str); 2] {
+    [
+        ("HASURA_GRAPHQL_DATABASE_URL", urls[0].as_str()),
+        ("HASURA_GRAPHQL_PG_SOURCE_URL_2", urls[1].as_str()),
+    ]
+}
+
+/// Adds the second database as source `pg2`.
+fn add_second_source(s: &Server) {
+    let add = json!({"type": "pg_add_source", "args": {"name": "pg2", "configuration":
+        {"connection_info": {"database_url": {"from_env": "HASURA_GRAPHQL_PG_SOURCE_URL_2"}}}}});
+    assert_eq!(meta(s, add).0, 200);
+}
+
 #[test]
 fn several_sources_in_one_schema() {
     let (_pg, urls) = cluster(&["one", "two"]);
-    let env = [
-        ("HASURA_GRAPHQL_DATABASE_URL", urls[0].as_str()),
-        ("HASURA_GRAPHQL_PG_SOURCE_URL_2", urls[1].as_str()),
-    ];
+    let env = two_sources_env(&urls);
     let s = start_like_hasura(&[], &[], &env);
-    let add = json!({"type": "pg_add_source", "args": {"name": "pg2", "configuration":
-        {"connection_info": {"database_url": {"from_env": "HASURA_GRAPHQL_PG_SOURCE_URL_2"}}}}});
-    assert_eq!(meta(&s, add).0, 200);
+    add_second_source(&s);
     s.run_sql("CREATE TABLE author (id serial PRIMARY KEY, name text); INSERT INTO author (name) VALUES ('Ann')");
     s.track("author");
     let (status, body) = run_sql_on(
@@ -462,4 +473,124 @@ fn naming_conventions() {
         assert_eq!(status, 200, "{body}");
         assert_eq!(s.graphql(&[], query).1, want, "{env:?} {convention:?}");
     }
+}
+
+/// Remote relationships to another source's table (`pg_create_remote_relationship` with
+/// `to_source`): object and array, arguments on the array side, the role's permissions on the
+/// target, values copied exactly (a bigint beyond 2^53), refusals (a missing column, a mutation's
+/// answer), the definition exported as stored, and deletion.
+#[test]
+fn remote_relationships_across_sources() {
+    let (_pg, urls) = cluster(&["one", "two"]);
+    let env = two_sources_env(&urls);
+    let s = start_like_hasura(&[], &[], &env);
+    add_second_source(&s);
+    s.run_sql(
+        "CREATE TABLE author (id bigint PRIMARY KEY, name text);
+         INSERT INTO author VALUES (1, 'Ann'), (9007199254740993, 'Big'), (3, 'None');",
+    );
+    s.track("author");
+    let (status, body) = run_sql_on(
+        &s,
+        "pg2",
+        "CREATE TABLE bio (author_id bigint PRIMARY KEY, text text);
+         INSERT INTO bio VALUES (1, 'about Ann'), (9007199254740993, 'about Big');
+         CREATE TABLE post (id int PRIMARY KEY, author_id bigint, title text, public bool);
+         INSERT INTO post VALUES (1, 1, 'a1', true), (2, 1, 'a2', false), (3, 9007199254740993, 'b1', true);",
+    );
+    assert_eq!(status, 200, "{body}");
+    for t in ["bio", "post"] {
+        let track = json!({"type": "pg_track_table", "args": {"source": "pg2", "table": t}});
+        assert_eq!(meta(&s, track).0, 200);
+    }
+    let remote = |name: &str, kind: &str, table: &str, mapping: Value| {
+        json!({"type": "pg_create_remote_relationship", "args": {"name": name, "table": "author",
+            "definition": {"to_source": {"relationship_type": kind, "source": "pg2",
+                                         "table": table, "field_mapping": mapping}}}})
+    };
+    assert_eq!(
+        meta(
+            &s,
+            remote("bio", "object", "bio", json!({"id": "author_id"}))
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        meta(
+            &s,
+            remote("posts", "array", "post", json!({"id": "author_id"}))
+        )
+        .0,
+        200
+    );
+    let (status, body) = meta(&s, remote("bad", "object", "bio", json!({"id": "nope"})));
+    assert_eq!(status, 400, "{body}");
+    let query = "{ author(order_by: {id: asc}) { id name bio { text } \
+                 posts(order_by: {id: desc}, where: {title: {_like: \"%1\"}}) { title } } }";
+    let (_, got) = s.graphql(&[], query);
+    assert_eq!(
+        got,
+        json!({"data": {"author": [
+            {"id": "1", "name": "Ann", "bio": {"text": "about Ann"}, "posts": [{"title": "a1"}]},
+            {"id": "3", "name": "None", "bio": null, "posts": []},
+            {"id": "9007199254740993", "name": "Big", "bio": {"text": "about Big"},
+             "posts": [{"title": "b1"}]},
+        ]}}),
+        "{query}"
+    );
+    // A role sees the relationship only with a select permission on the target, whose filter
+    // applies.
+    for (table, filter) in [
+        ("author", json!({})),
+        ("post", json!({"public": {"_eq": true}})),
+    ] {
+        let source = if table == "author" { "default" } else { "pg2" };
+        let perm = json!({"type": "pg_create_select_permission", "args": {"source": source,
+            "table": table, "role": "user", "permission": {"columns": "*", "filter": filter}}});
+        assert_eq!(meta(&s, perm).0, 200);
+    }
+    let (_, got) = s.graphql(
+        &[("x-hasura-role", "user")],
+        "{ author(where: {id: {_eq: 1}}) { posts { title } } }",
+    );
+    assert_eq!(
+        got,
+        json!({"data": {"author": [{"posts": [{"title": "a1"}]}]}})
+    );
+    let (_, got) = s.graphql(&[("x-hasura-role", "user")], "{ author { bio { text } } }");
+    assert_eq!(
+        got["errors"][0]["message"], "field 'bio' not found in type: 'author'",
+        "{got}"
+    );
+    // Not in a mutation's answer (yet).
+    let (_, got) = s.graphql(
+        &[],
+        "mutation { insert_author_one(object: {id: 5, name: \"E\"}) { bio { text } } }",
+    );
+    assert_eq!(
+        got["errors"][0]["extensions"]["code"], "not-supported",
+        "{got}"
+    );
+    // Exported as stored; deleted.
+    let (_, md) = meta(&s, json!({"type": "export_metadata", "args": {}}));
+    let tables = md["sources"][0]["tables"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let author = tables
+        .iter()
+        .find(|t| t["table"]["name"] == "author")
+        .unwrap();
+    assert_eq!(author["remote_relationships"][0]["name"], "bio", "{author}");
+    assert_eq!(
+        author["remote_relationships"][0]["definition"]["to_source"]["field_mapping"],
+        json!({"id": "author_id"})
+    );
+    let delete = json!({"type": "pg_delete_remote_relationship",
+        "args": {"name": "bio", "table": "author"}});
+    assert_eq!(meta(&s, delete.clone()).0, 200);
+    assert_eq!(meta(&s, delete).0, 400);
+    let (_, got) = s.graphql(&[], "{ author(limit: 1) { bio { text } } }");
+    assert!(got["errors"].is_array(), "{got}");
 }

@@ -117,6 +117,7 @@ fn new_ctx<'a>(schema: &'a Schema, session: &'a Session, opts: &'a Options) -> C
         next_alias: 0,
         nesting: 0,
         rql: true,
+        remote_joins: Vec::new(),
         // Data operations work on the served source (the first).
         scope: Some(0),
     }
@@ -133,6 +134,7 @@ fn query_plan(ctx: Ctx<'_>, sql: String) -> Plan {
         steps: Vec::new(),
         calls_functions: ctx.calls_functions,
         cached: None,
+        remote_joins: Vec::new(),
     }
 }
 

@@ -50,6 +50,8 @@ pub struct Ctx<'a> {
     /// The namespaced source whose root fields are being compiled (`None`: the root, where
     /// the sources without a namespace are).
     pub scope: Option<usize>,
+    /// Remote relationships met in the selection (see [`crate::RemoteJoin`]).
+    pub remote_joins: Vec<crate::RemoteJoin>,
 }
 
 /// Most levels of a recursive walk over one argument (boolean expressions with their
@@ -412,6 +414,7 @@ pub fn compile_document(
         nesting: 0,
         rql: false,
         scope: None,
+        remote_joins: Vec::new(),
     };
     for def in &op.variables {
         let given = request
@@ -514,7 +517,15 @@ pub fn compile_document(
                 steps: Vec::new(),
                 calls_functions: ctx.calls_functions,
                 cached: None,
+                remote_joins: Vec::new(),
             });
+        }
+        if !ctx.remote_joins.is_empty() {
+            return Err(Error::new(
+                ErrorCode::NotSupported,
+                "$",
+                "remote relationships are not supported in a query over several sources",
+            ));
         }
         return Ok(Plan::without_sql(
             PlanKind::Sources { parts, slots },
@@ -561,6 +572,7 @@ pub fn compile_document(
         steps: Vec::new(),
         calls_functions: ctx.calls_functions,
         cached,
+        remote_joins: ctx.remote_joins,
     })
 }
 
@@ -645,7 +657,34 @@ pub(crate) fn namespace(ctx: &Ctx<'_>, name: &str, root: &str) -> Option<(usize,
         .sources
         .iter()
         .position(|s| s.customization.namespace.as_deref() == Some(name))?;
+    if !namespace_visible(ctx, s, root) {
+        return None; // as in introspection: a namespace with no field for the role is absent
+    }
     Some((s, schema.sources[s].customization.namespace_type(root)?))
+}
+
+/// Whether source `s` has a field of `root` for the session's role.
+fn namespace_visible(ctx: &Ctx<'_>, s: usize, root: &str) -> bool {
+    let (schema, role) = (ctx.schema, &ctx.session.role);
+    if ctx.session.is_admin() {
+        return true;
+    }
+    let (tables, functions) = match s.checked_sub(1).map(|p| &schema.sources[p]) {
+        Some(prev) => (prev.tables_end, prev.functions_end),
+        None => (0, 0),
+    };
+    let this = &schema.sources[s];
+    let table = schema.tables[tables..this.tables_end.min(schema.tables.len())]
+        .iter()
+        .filter_map(|t| t.permissions.get(role))
+        .any(|p| match root {
+            "mutation_root" => p.insert.is_some() || p.update.is_some() || p.delete.is_some(),
+            _ => p.select.is_some(),
+        });
+    table
+        || schema.functions[functions..this.functions_end.min(schema.functions.len())]
+            .iter()
+            .any(|f| f.permissions.contains(role))
 }
 
 /// The sources the root fields belong to, in order of first appearance (empty or one entry

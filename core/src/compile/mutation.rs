@@ -26,7 +26,7 @@ use super::normalize::{self, Merged};
 use super::select::{self, Source};
 use super::values;
 use super::{sql, sub, Ctx};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::model::{
     ColumnId, ExposedAs, FunctionReturn, InsertPermission, Permissions, RelKind, Table, TableId,
     UpdatePermission,
@@ -201,6 +201,13 @@ fn compile_fields<'a>(ctx: &mut Ctx<'a>, fields: &[Merged<'a>], array: bool) -> 
         }
         _ => format!("SELECT {} AS \"data\"", sql::json_object(&pairs)),
     };
+    if !ctx.remote_joins.is_empty() {
+        return Err(Error::new(
+            ErrorCode::NotSupported,
+            "$",
+            "remote relationships are not supported in a mutation's answer",
+        ));
+    }
     Ok(Plan {
         kind: PlanKind::Mutation,
         source: 0,
@@ -215,6 +222,7 @@ fn compile_fields<'a>(ctx: &mut Ctx<'a>, fields: &[Merged<'a>], array: bool) -> 
         steps,
         calls_functions: ctx.calls_functions,
         cached: None,
+        remote_joins: Vec::new(),
     })
 }
 

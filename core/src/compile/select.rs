@@ -10,7 +10,7 @@ use super::normalize::{self, Merged};
 use super::order::{self, OrderItem};
 use super::values;
 use super::{sql, sub, Ctx, Perm};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::model::{
     ComputedField, Function, FunctionArg, FunctionReturn, PgType, RelKind, TableId,
 };
@@ -540,6 +540,99 @@ fn output(ctx: &Ctx<'_>, expr: String, ty: &PgType) -> String {
 }
 
 /// The JSON object of one row: the selected fields in selection order.
+/// A remote relationship's field: here the JSON array of the row's join columns; the field's
+/// value comes from a statement of its own on the target's source (a [`crate::RemoteJoin`]):
+/// for each key of `$1` (a JSON array of keys), in order, the relationship from a parent row
+/// made of that key's values (cast to the target columns' types, since the statement runs on
+/// the target's database), compiled like a relationship of the same source — the role's
+/// permissions on the target apply.
+fn remote_join<'a>(
+    ctx: &mut Ctx<'a>,
+    t: TableId,
+    alias: &str,
+    rel: &crate::model::Relationship,
+    f: &Merged<'a>,
+    path: &str,
+) -> Result<String> {
+    let schema = ctx.schema;
+    let (parent, target) = (&schema.tables[t], &schema.tables[rel.target]);
+    let key: Vec<String> = rel
+        .mapping
+        .iter()
+        .map(|(pc, _)| {
+            format!(
+                "{}.{}",
+                sql::ident(alias),
+                sql::ident(&parent.columns[*pc].name)
+            )
+        })
+        .collect();
+    // The target's statement: parameters and function calls of its own.
+    let outer_params = core::mem::take(&mut ctx.params);
+    let outer_calls = core::mem::replace(&mut ctx.calls_functions, false);
+    let outer_joins = core::mem::take(&mut ctx.remote_joins);
+    let keys = ctx.param(ParamSpec::Variable {
+        name: String::from(crate::REMOTE_KEYS_VARIABLE),
+        path: Vec::new(),
+        encoding: Encoding::Scalar,
+    });
+    let (k, row) = (ctx.alias(), ctx.alias());
+    let columns: Vec<String> = rel
+        .mapping
+        .iter()
+        .enumerate()
+        .map(|(i, (pc, tc))| {
+            format!(
+                "({}.\"key\" ->> {})::{} AS {}",
+                sql::ident(&k),
+                i,
+                sql::type_name(&target.columns[*tc].pg_type),
+                sql::ident(&parent.columns[*pc].name)
+            )
+        })
+        .collect();
+    let join = alloc::vec![(t, row.clone(), rel.mapping.clone())];
+    let shape = match rel.kind {
+        RelKind::Object => Shape::One,
+        RelKind::Array => Shape::Many,
+    };
+    let value = rows(ctx, Source::Table(rel.target), f, path, join, shape);
+    let nested = core::mem::replace(&mut ctx.remote_joins, outer_joins);
+    let params = core::mem::replace(&mut ctx.params, outer_params);
+    let calls = core::mem::replace(&mut ctx.calls_functions, outer_calls);
+    let value = value?;
+    if !nested.is_empty() {
+        return Err(Error::new(
+            ErrorCode::NotSupported,
+            path,
+            "a remote relationship inside a remote relationship is not supported",
+        ));
+    }
+    let sql = format!(
+        "SELECT coalesce(json_agg({value} ORDER BY {k}.\"ord\"), '[]'::json) AS \"data\" \
+         FROM jsonb_array_elements({keys}::jsonb) WITH ORDINALITY AS {k}(\"key\", \"ord\") \
+         CROSS JOIN LATERAL (SELECT {}) AS {row}",
+        columns.join(", "),
+        k = sql::ident(&k),
+        row = sql::ident(&row),
+    );
+    let response_path: Vec<String> = path
+        .split(".selectionSet.")
+        .skip(1)
+        .map(String::from)
+        .collect();
+    let mut plan = crate::Plan::without_sql(crate::PlanKind::Query, Vec::new(), Vec::new());
+    plan.source = schema.source_of_table(rel.target);
+    plan.sql = sql;
+    plan.params = params;
+    plan.calls_functions = calls;
+    ctx.remote_joins.push(crate::RemoteJoin {
+        path: response_path,
+        plan,
+    });
+    Ok(format!("json_build_array({})", key.join(", ")))
+}
+
 pub(super) fn row_json<'a>(
     ctx: &mut Ctx<'a>,
     t: TableId,
@@ -600,6 +693,11 @@ pub(super) fn row_json<'a>(
                 RelKind::Object => rows(ctx, Source::Table(rel.target), f, &p, join, Shape::One)?,
                 RelKind::Array => rows(ctx, Source::Table(rel.target), f, &p, join, Shape::Many)?,
             }
+        } else if let Some(rel) = table
+            .remote_relationship(name)
+            .filter(|r| ctx.perm(r.target).is_some())
+        {
+            remote_join(ctx, t, alias, rel, f, &p)?
         } else if let Some(rel) = name
             .strip_suffix("_aggregate")
             .and_then(|r| table.relationship(r))

@@ -493,6 +493,27 @@ impl<'a> Builder<'a> {
             });
         }
 
+        // Remote relationships (another source's table): the field only — no filtering,
+        // ordering or aggregating across sources.
+        for rel in &t.remote_relationships {
+            if self.sel(rel.target).is_none() {
+                continue;
+            }
+            let tg = schema.tables[rel.target].gql_name.clone();
+            let field = match rel.kind {
+                RelKind::Object => FieldDef::new(rel.name.clone(), named(&tg)),
+                RelKind::Array => FieldDef::new(rel.name.clone(), TypeRef::list_nn(&tg))
+                    .args(self.select_args(rel.target)),
+            };
+            obj.fields.push(
+                field.desc(
+                    rel.comment
+                        .clone()
+                        .unwrap_or_else(|| String::from("A remote relationship")),
+                ),
+            );
+        }
+
         for rel in &t.relationships {
             let Some(tv) = self.sel(rel.target) else {
                 continue;

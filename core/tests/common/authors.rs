@@ -107,6 +107,7 @@ pub fn schema() -> Schema {
             uc("author_pkey", vec![0], true),
             uc("author_name_key", vec![1], false),
         ],
+        remote_relationships: Vec::new(),
         relationships: vec![Relationship {
             name: "articles".into(),
             kind: RelKind::Array,
@@ -136,6 +137,7 @@ pub fn schema() -> Schema {
         ],
         primary_key: vec![0],
         unique_constraints: vec![uc("article_pkey", vec![0], true)],
+        remote_relationships: Vec::new(),
         relationships: vec![Relationship {
             name: "author".into(),
             kind: RelKind::Object,

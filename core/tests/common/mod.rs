@@ -133,6 +133,7 @@ pub fn blog_schema() -> Schema {
         ],
         primary_key: vec![0],
         unique_constraints: vec![],
+        remote_relationships: Vec::new(),
         relationships: vec![Relationship {
             name: "articles".into(),
             kind: RelKind::Array,
@@ -162,6 +163,7 @@ pub fn blog_schema() -> Schema {
         ],
         primary_key: vec![0],
         unique_constraints: vec![],
+        remote_relationships: Vec::new(),
         relationships: vec![Relationship {
             name: "author".into(),
             kind: RelKind::Object,

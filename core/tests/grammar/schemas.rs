@@ -37,6 +37,7 @@ fn table(name: &str, cols: &[Col], rels: &[Rel]) -> Table {
             columns: vec![0],
             is_primary: true,
         }],
+        remote_relationships: Vec::new(),
         relationships: rels
             .iter()
             .map(|&(n, object, target, mapping)| Relationship {

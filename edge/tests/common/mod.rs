@@ -92,6 +92,7 @@ pub fn fake_compile(
             steps: Vec::new(),
             calls_functions: false,
             cached: None,
+            remote_joins: Vec::new(),
         });
     }
     let mut params = vec![ParamSpec::Variable {
@@ -117,6 +118,7 @@ pub fn fake_compile(
         steps: Vec::new(),
         calls_functions: false,
         cached: None,
+        remote_joins: Vec::new(),
     })
 }
 

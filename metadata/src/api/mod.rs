@@ -15,6 +15,7 @@ mod collections;
 mod limits;
 pub mod opentelemetry;
 mod ops;
+mod remote_relationships;
 mod rest_endpoints;
 pub mod scheduled;
 mod sql;

@@ -48,7 +48,7 @@ fn arg_source<'m>(md: &'m mut Metadata, args: &Json) -> Result<&'m mut Source, A
 }
 
 /// Table `t` of the source the request's `args` name.
-fn arg_table<'m>(
+pub(super) fn arg_table<'m>(
     md: &'m mut Metadata,
     args: &Json,
     t: &QualifiedTable,
@@ -92,6 +92,9 @@ pub(crate) async fn run<D: Database>(
         "set_table_customization" => set_table_customization(cx, args),
         "set_table_custom_fields" => set_table_custom_fields(cx, args),
         "create_object_relationship" => create_relationship(cx, args, true),
+        "create_remote_relationship" => super::remote_relationships::create(cx, args),
+        "update_remote_relationship" => super::remote_relationships::update(cx, args),
+        "delete_remote_relationship" => super::remote_relationships::delete(cx, args),
         "create_array_relationship" => create_relationship(cx, args, false),
         "drop_relationship" => drop_relationship(cx, args),
         "rename_relationship" => rename_relationship(cx, args),

@@ -27,6 +27,7 @@ mod functions;
 mod inherited;
 mod permissions;
 mod relationships;
+mod remote;
 pub mod sources;
 mod tables;
 
@@ -69,6 +70,7 @@ pub fn resolve(
     config: &crate::Config,
 ) -> (Schema, Vec<Inconsistency>) {
     let (mut schema, mut inconsistencies) = sources::resolve_all(metadata, catalog, config);
+    remote::resolve_remote_relationships(metadata, &mut schema, &mut inconsistencies);
     schema.introspection_disabled = metadata
         .graphql_schema_introspection
         .as_ref()

@@ -131,6 +131,7 @@ fn build_table(cx: &Cx<'_>, tm: &raw::TableMetadata) -> Result<Table, String> {
         primary_key,
         unique_constraints,
         relationships: Vec::new(),
+        remote_relationships: Vec::new(),
         computed_fields: Vec::new(),
         permissions: BTreeMap::new(),
         kind: ct.kind.chars().next().unwrap_or('r'),
