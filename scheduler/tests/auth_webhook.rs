@@ -126,16 +126,40 @@ fn notes(server: &Server, headers: &[(&str, &str)]) -> Value {
     .1
 }
 
+/// `graphedge serve` with the hook in `mode`; its `startup` line reports the hook as Hasura's
+/// does.
 fn start(url: &str, hook: &str, mode: &str) -> Server {
-    Server::start_logged(
+    let (server, lines) = Server::start_logged(
         url,
         &["--admin-secret", SECRET],
         &[
             ("HASURA_GRAPHQL_AUTH_HOOK", hook),
             ("HASURA_GRAPHQL_AUTH_HOOK_MODE", mode),
         ],
-    )
-    .0
+    );
+    // Log lines are flushed in batches: wait for the `startup` one.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let startup = loop {
+        let found = lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|l| l["type"] == "startup");
+        match found {
+            Some(line) => break line,
+            None if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50))
+            }
+            None => panic!("no startup line"),
+        }
+    };
+    let info = &startup["detail"]["info"];
+    assert_eq!(
+        (&info["auth_hook"], &info["auth_hook_mode"]),
+        (&json!(hook), &json!(mode))
+    );
+    server
 }
 
 fn runtime() -> tokio::runtime::Runtime {
