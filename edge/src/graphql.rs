@@ -125,11 +125,22 @@ pub fn decode_body(body: &[u8]) -> Result<GqlBody, EdgeError> {
 /// `operationName`, form-encoded, as GraphQL over HTTP has it). `None`: the string has no
 /// `query` (Hasura's persisted-query GET, which is not supported).
 pub fn decode_get(query_string: &str) -> Result<Option<GqlRequest>, EdgeError> {
+    let o = get_request_json(query_string)?;
+    if !o.contains_key("query") {
+        return Ok(None);
+    }
+    decode_one(&Json::Object(o), "$").map(Some)
+}
+
+/// The request object of a GET's query string: `query`, `operationName`, and `variables` /
+/// `extensions` as JSON (empty stands for none).
+pub(crate) fn get_request_json(
+    query_string: &str,
+) -> Result<serde_json::Map<String, Json>, EdgeError> {
     let mut o = serde_json::Map::new();
     for (k, v) in form_pairs(query_string)? {
         let v = match k.as_str() {
             "query" | "operationName" => Json::String(v),
-            // JSON text; empty stands for none.
             "variables" | "extensions" if v.trim().is_empty() => Json::Null,
             "variables" | "extensions" => serde_json::from_str(&v).map_err(|_| {
                 EdgeError::parse_failed(format!("the {k} parameter is not valid JSON")).at("$")
@@ -138,10 +149,7 @@ pub fn decode_get(query_string: &str) -> Result<Option<GqlRequest>, EdgeError> {
         };
         o.insert(k, v);
     }
-    if !o.contains_key("query") {
-        return Ok(None);
-    }
-    decode_one(&Json::Object(o), "$").map(Some)
+    Ok(o)
 }
 
 /// The decoded `name=value` pairs of a query string or form body

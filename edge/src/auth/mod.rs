@@ -130,16 +130,9 @@ fn graphql_request(req: &Request) -> Option<serde_json::Value> {
         return None;
     }
     if req.method.eq_ignore_ascii_case("GET") {
-        let mut o = serde_json::Map::new();
-        for (k, v) in crate::graphql::form_pairs(query).ok()? {
-            let v = match k.as_str() {
-                "query" | "operationName" => serde_json::Value::String(v),
-                "variables" | "extensions" => serde_json::from_str(&v).unwrap_or_default(),
-                _ => continue,
-            };
-            o.insert(k, v);
-        }
-        return Some(serde_json::Value::Object(o));
+        return crate::graphql::get_request_json(query)
+            .ok()
+            .map(serde_json::Value::Object);
     }
     serde_json::from_slice(&req.body).ok()
 }

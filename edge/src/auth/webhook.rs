@@ -304,7 +304,7 @@ pub async fn call(
         return Ok(hit);
     }
     let resp = http
-        .send(req.clone())
+        .send(req)
         .await
         .map_err(|_| EdgeError::unexpected(CALL_FAILED))?;
     match resp.status {
