@@ -50,6 +50,18 @@ pub enum PlanKind {
         parts: Vec<Plan>,
         slots: Vec<(String, Slot)>,
     },
+    /// A subscription (live query or `<t>_stream`), multiplexed: `sql` takes ONE parameter,
+    /// `$1`, the JSON array of the cohorts' bound parameters (each cohort's
+    /// [`Plan::bind`] as a JSON array of strings and nulls), and returns one row, one column:
+    /// the JSON array `[[i, data, cursor], …]` with, for the `i`-th cohort (1-based), the JSON
+    /// of its `data` object and, for a stream, the text of its next cursor value (null when
+    /// the batch was empty; always null for a live query). `params` describe one cohort's
+    /// parameters, as for a query.
+    Subscription {
+        /// A `<t>_stream` field: the index in `params` of the cursor's value, which the host
+        /// replaces with the `cursor` each run returns (when not null).
+        stream: Option<usize>,
+    },
 }
 
 /// Where one root field's value comes from in a [`PlanKind::Sources`] plan.

@@ -50,6 +50,7 @@ mod remote_join;
 pub mod reqlog;
 pub mod response_cache;
 mod rest;
+pub mod subscriptions;
 pub mod transport;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -41,3 +41,4 @@ pub mod scheduled;
 pub mod server;
 pub mod shutdown;
 pub mod sources;
+pub mod subscriptions;

@@ -168,7 +168,11 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
         }
     };
     let background = spawn_background(&get, background, &shutdown)?;
-    let app = Arc::new(App { engine, gateway });
+    let app = Arc::new(App {
+        engine,
+        gateway,
+        subscriptions: Default::default(),
+    });
     let listen_url = metadata_url.as_deref().unwrap_or(&url);
     metadata_sync::start(&app, db, listen_url, &get)?;
     shutdown.listen();
@@ -489,6 +493,7 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
         let app = Arc::new(App {
             engine,
             gateway: None,
+            subscriptions: Default::default(),
         });
         metadata_sync::start(&app, Backend::Pool(db.clone()), &url, &get_dev)?;
         serve_until_stopped(listener, app, threads, background, &shutdown).await

@@ -77,6 +77,8 @@ pub struct App {
     pub engine: graphedge_edge::Engine,
     /// `POST /sql` (Neon's protocol) when the gateway is enabled.
     pub gateway: Option<Arc<crate::gateway::Gateway>>,
+    /// The live queries and streams of the process's websockets.
+    pub subscriptions: Arc<crate::subscriptions::Manager>,
 }
 
 /// Opens the database backend of one HTTP thread (`i` of `count`), on that thread.

@@ -118,6 +118,7 @@ fn new_ctx<'a>(schema: &'a Schema, session: &'a Session, opts: &'a Options) -> C
         nesting: 0,
         rql: true,
         remote_joins: Vec::new(),
+        multiplexed: false,
         // Data operations work on the served source (the first).
         scope: Some(0),
     }

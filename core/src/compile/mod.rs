@@ -52,6 +52,9 @@ pub struct Ctx<'a> {
     pub scope: Option<usize>,
     /// Remote relationships met in the selection (see [`crate::RemoteJoin`]).
     pub remote_joins: Vec<crate::RemoteJoin>,
+    /// Compiling a subscription: parameters are read from the cohort's variables
+    /// (`"_subs"."result_vars"->>i`) instead of `$n` (see [`PlanKind::Subscription`]).
+    pub multiplexed: bool,
 }
 
 /// Most levels of a recursive walk over one argument (boolean expressions with their
@@ -207,10 +210,28 @@ impl<'a> Ctx<'a> {
         // protocol) types a shared placeholder by its first cast.
         let shared = !matches!(spec, ParamSpec::Const(_));
         if let Some(i) = self.params.iter().position(|p| shared && p == &spec) {
-            return format!("${}", i + 1);
+            return self.placeholder(i);
         }
         self.params.push(spec);
-        format!("${}", self.params.len())
+        self.placeholder(self.params.len() - 1)
+    }
+
+    /// A parameter that is never shared with another (a stream's cursor, which the host
+    /// replaces between runs): its index in `params` and its placeholder.
+    pub fn own_param(&mut self, spec: ParamSpec) -> (usize, String) {
+        self.params.push(spec);
+        let i = self.params.len() - 1;
+        (i, self.placeholder(i))
+    }
+
+    /// The SQL that reads parameter `i` (0-based): `$i+1`, or in a multiplexed subscription
+    /// the cohort's `i`-th value (text or NULL, like a bound parameter).
+    fn placeholder(&self, i: usize) -> String {
+        if self.multiplexed {
+            format!("(\"_subs\".\"result_vars\"->>{})", i)
+        } else {
+            format!("${}", i + 1)
+        }
     }
 
     /// A variable's value: the request's, else the definition's default, else null.
@@ -415,6 +436,7 @@ pub fn compile_document(
         rql: false,
         scope: None,
         remote_joins: Vec::new(),
+        multiplexed: false,
     };
     for def in &op.variables {
         let given = request
@@ -443,6 +465,9 @@ pub fn compile_document(
     };
     let sets = [op.selection_set.as_slice()];
     let fields = normalize::collect(&mut ctx, &sets, root_type)?;
+    if op.kind == OperationKind::Subscription {
+        return subscription(ctx, &fields, variable_types(op));
+    }
     let sources = field_sources(schema, &fields, options);
     let mut introspection_bytes = 0usize;
     let mut types = None;
@@ -573,6 +598,99 @@ pub fn compile_document(
         calls_functions: ctx.calls_functions,
         cached,
         remote_joins: ctx.remote_joins,
+    })
+}
+
+/// A subscription's multiplexed plan (see [`PlanKind::Subscription`]): one root field (a
+/// namespace field counts as its fields), read for every cohort in one statement.
+fn subscription<'a>(
+    mut ctx: Ctx<'a>,
+    fields: &[normalize::Merged<'a>],
+    variable_types: Vec<(String, crate::parse::ast::Type)>,
+) -> Result<Plan> {
+    let one = || Error::validation("$", "subscriptions must select one top level field");
+    let [f] = fields else {
+        return Err(one());
+    };
+    let nested;
+    let (field, outer) = match namespace(&ctx, f.name(), "query_root") {
+        Some((_, ty)) => {
+            nested = normalize::collect(&mut ctx, &f.selection_sets(), &ty)?;
+            match nested.as_slice() {
+                [g] if g.name() != "__typename" => (g, Some(f)),
+                _ => return Err(one()),
+            }
+        }
+        None => (f, None),
+    };
+    if matches!(field.name(), "__schema" | "__type" | "__typename") {
+        return Err(Error::new(
+            ErrorCode::NotSupported,
+            "$",
+            "Introspection at root field level is not supported over subscriptions",
+        ));
+    }
+    if ctx.opts.relay {
+        return Err(Error::new(
+            ErrorCode::NotSupported,
+            "$",
+            "subscriptions are not supported on the Relay API",
+        ));
+    }
+    ctx.multiplexed = true;
+    ctx.scope = outer.and_then(|o| namespace(&ctx, o.name(), "query_root").map(|(s, _)| s));
+    let path = match outer {
+        Some(o) => sub(
+            &sub(&sub("$.selectionSet", o.key()), "selectionSet"),
+            field.key(),
+        ),
+        None => sub("$.selectionSet", field.key()),
+    };
+    // The field's value ("value") and, for a stream, the next cursor ("cursor").
+    let (inner, stream) = match select::stream_root_field(&mut ctx, field, &path)? {
+        Some((select, cursor)) => (select, Some(cursor)),
+        None => {
+            let value = select::root_field(&mut ctx, field, &path)?;
+            (
+                format!("SELECT {} AS \"value\", NULL::text AS \"cursor\"", value),
+                None,
+            )
+        }
+    };
+    ctx.scope = None;
+    if !ctx.remote_joins.is_empty() {
+        return Err(Error::new(
+            ErrorCode::NotSupported,
+            "$",
+            "Remote relationships are not allowed in subscriptions",
+        ));
+    }
+    let value = "\"_fld\".\"value\"".to_owned();
+    let mut data = sql::json_object(&[(field.key().to_owned(), value)]);
+    if let Some(o) = outer {
+        data = sql::json_object(&[(o.key().to_owned(), data)]);
+    }
+    let sql = format!(
+        "SELECT coalesce(json_agg(json_build_array(\"_subs\".\"result_id\", {data}, \
+         \"_fld\".\"cursor\") ORDER BY \"_subs\".\"result_id\"), '[]') AS \"data\" \
+         FROM json_array_elements($1::json) WITH ORDINALITY \
+         AS \"_subs\"(\"result_vars\", \"result_id\") \
+         LEFT OUTER JOIN LATERAL ({inner}) AS \"_fld\" ON true"
+    );
+    Ok(Plan {
+        kind: PlanKind::Subscription { stream },
+        source: ctx
+            .schema
+            .root_source(outer.unwrap_or(field).name())
+            .unwrap_or(0),
+        sql,
+        params: ctx.params,
+        shaping_variables: ctx.shaping,
+        variable_types,
+        steps: Vec::new(),
+        calls_functions: ctx.calls_functions,
+        cached: None,
+        remote_joins: Vec::new(),
     })
 }
 

@@ -50,6 +50,19 @@ impl Source {
     }
 }
 
+/// A `<t>_stream` root field of `subscription_root`: a SELECT yielding one row with the
+/// columns `"value"` (the field's JSON) and `"cursor"` (the next cursor's text, NULL when the
+/// batch is empty), with the index in `ctx.params` of the cursor's parameter. `None`: `f`
+/// is not a stream field.
+pub fn stream_root_field<'a>(
+    ctx: &mut Ctx<'a>,
+    f: &Merged<'a>,
+    path: &str,
+) -> Result<Option<(String, usize)>> {
+    let _ = (ctx, f, path);
+    Ok(None)
+}
+
 /// A root field of `query_root`.
 pub fn root_field<'a>(ctx: &mut Ctx<'a>, f: &Merged<'a>, path: &str) -> Result<String> {
     let name = f.name();

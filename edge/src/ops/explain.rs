@@ -19,9 +19,7 @@ use crate::Engine;
 /// Decodes the body and explains it.
 pub async fn explain(engine: &Engine, db: &impl Database, body: &Json) -> Result<Json, EdgeError> {
     let (req, session) = decode(body)?;
-    if req.query.trim_start().starts_with("mutation")
-        || req.query.trim_start().starts_with("subscription")
-    {
+    if req.query.trim_start().starts_with("mutation") {
         return Err(EdgeError::new(
             400,
             "invalid-params",
@@ -33,6 +31,18 @@ pub async fn explain(engine: &Engine, db: &impl Database, body: &Json) -> Result
     let fields = crate::reqlog::root_fields(&req.query, req.operation_name.as_deref());
     let (sql, plan_lines) = match &plan.kind {
         PlanKind::Static(_) => (Json::Null, Json::Null),
+        PlanKind::Subscription { .. } => {
+            // Hasura's answer for a subscription: the multiplexed statement, its plan for
+            // one cohort, and that cohort's variables.
+            let bound = plan.bind(&req.variables, &session)?;
+            let batch = crate::subscriptions::batch_param(&[bound.as_slice()]);
+            let lines = explain_lines(db, &loaded, &plan, vec![Some(batch)]).await?;
+            return Ok(json!({
+                "sql": plan.sql,
+                "plan": lines,
+                "variables": crate::subscriptions::cohort_variables(&plan, &bound),
+            }));
+        }
         PlanKind::Sources { .. } => {
             return Err(EdgeError::new(
                 400,
@@ -49,29 +59,8 @@ pub async fn explain(engine: &Engine, db: &impl Database, body: &Json) -> Result
         }
         PlanKind::Query => {
             let params = plan.bind(&req.variables, &session)?;
-            let stmts = [
-                Statement {
-                    sql: "SET TRANSACTION READ ONLY".into(),
-                    params: Vec::new(),
-                },
-                Statement {
-                    sql: format!("EXPLAIN {}", plan.sql),
-                    params,
-                },
-            ];
-            let db = crate::md::On::source(db, loaded.connection(plan.source));
-            let rows = db.transaction(&stmts).await.map_err(|e| db_error(&e))?;
-            let lines: Vec<Json> = rows
-                .last()
-                .map(|r| {
-                    r.rows
-                        .iter()
-                        .filter_map(|row| row.first().cloned().flatten())
-                        .map(Json::String)
-                        .collect()
-                })
-                .unwrap_or_default();
-            (Json::String(plan.sql.clone()), Json::Array(lines))
+            let lines = explain_lines(db, &loaded, &plan, params).await?;
+            (Json::String(plan.sql.clone()), lines)
         }
     };
     Ok(Json::Array(
@@ -79,6 +68,38 @@ pub async fn explain(engine: &Engine, db: &impl Database, body: &Json) -> Result
             .into_iter()
             .map(|f| json!({"field": f, "sql": sql, "plan": plan_lines}))
             .collect(),
+    ))
+}
+
+/// `EXPLAIN` of the plan's statement with `params`, in a read-only transaction on its source.
+async fn explain_lines(
+    db: &impl Database,
+    loaded: &crate::Loaded,
+    plan: &graphedge_core::Plan,
+    params: Vec<Option<String>>,
+) -> Result<Json, EdgeError> {
+    let stmts = [
+        Statement {
+            sql: "SET TRANSACTION READ ONLY".into(),
+            params: Vec::new(),
+        },
+        Statement {
+            sql: format!("EXPLAIN {}", plan.sql),
+            params,
+        },
+    ];
+    let db = crate::md::On::source(db, loaded.connection(plan.source));
+    let rows = db.transaction(&stmts).await.map_err(|e| db_error(&e))?;
+    Ok(Json::Array(
+        rows.last()
+            .map(|r| {
+                r.rows
+                    .iter()
+                    .filter_map(|row| row.first().cloned().flatten())
+                    .map(Json::String)
+                    .collect()
+            })
+            .unwrap_or_default(),
     ))
 }
 

@@ -1,0 +1,163 @@
+//! The host-independent pieces of subscriptions (the pollers are the native host's:
+//! `scheduler/src/subscriptions.rs`): which requests are subscriptions, their plans, the
+//! parameter of a multiplexed statement, its answer, and the variables `explain` shows.
+use std::sync::Arc;
+
+use graphedge_core::parse::ast::OperationKind;
+use graphedge_core::{encode, ParamSpec, Plan, PlanKind, Session};
+use serde_json::value::RawValue;
+use serde_json::{json, Value as Json};
+
+use crate::error::EdgeError;
+use crate::graphql::GqlRequest;
+use crate::{Engine, Loaded};
+
+/// Whether the operation `req` would run is a subscription (a document that does not parse,
+/// or names no operation it has, is not: running it reports why).
+pub fn is_subscription(req: &GqlRequest) -> bool {
+    let Ok(doc) = graphedge_core::parse::parse(&req.query) else {
+        return false;
+    };
+    let op = match &req.operation_name {
+        Some(n) => doc.operations.iter().find(|o| o.name.as_deref() == Some(n)),
+        None if doc.operations.len() == 1 => doc.operations.first(),
+        None => None,
+    };
+    matches!(op, Some(o) if o.kind == OperationKind::Subscription)
+}
+
+/// The multiplexed plan of a subscription request for `session` (allow list, limits and
+/// the plan cache as for a query), with the request's bound parameters (the cohort's key).
+pub fn prepare(
+    engine: &Engine,
+    loaded: &Loaded,
+    session: &Session,
+    req: &GqlRequest,
+) -> Result<(Arc<Plan>, Vec<Option<String>>), EdgeError> {
+    if engine.config.enable_allowlist
+        && !session.is_admin()
+        && !loaded.allowlist.allows(&session.role, &req.query)
+    {
+        return Err(EdgeError::new(
+            400,
+            "validation-failed",
+            "query is not allowed",
+        ));
+    }
+    crate::limits::check_variables(engine, session, req)?;
+    let plan = crate::graphql::plan_for(engine, loaded, session, req, None)?;
+    if !matches!(plan.kind, PlanKind::Subscription { .. }) {
+        return Err(EdgeError::new(
+            400,
+            "unexpected",
+            "the operation is not a subscription",
+        ));
+    }
+    let bound = plan.bind(&req.variables, session)?;
+    Ok((plan, bound))
+}
+
+/// The JSON array of one cohort's parameters (strings and nulls).
+pub fn cohort_json(out: &mut String, bound: &[Option<String>]) {
+    out.push('[');
+    for (i, p) in bound.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match p {
+            Some(text) => encode::write_json_string(out, text),
+            None => out.push_str("null"),
+        }
+    }
+    out.push(']');
+}
+
+/// `$1` of a multiplexed statement: the JSON array of the cohorts' parameters, in order.
+pub fn batch_param(cohorts: &[&[Option<String>]]) -> String {
+    let mut out = String::from("[");
+    for (i, c) in cohorts.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        cohort_json(&mut out, c);
+    }
+    out.push(']');
+    out
+}
+
+/// One cohort's part of a multiplexed statement's answer.
+#[derive(Debug)]
+pub struct CohortAnswer {
+    /// The cohort's position in the batch (0-based).
+    pub index: usize,
+    /// The JSON of its `data` object, as Postgres wrote it.
+    pub data: Box<RawValue>,
+    /// A stream's next cursor value (`None`: the batch was empty, or a live query).
+    pub cursor: Option<String>,
+}
+
+/// Reads a multiplexed statement's answer (`[[i, data, cursor], …]`, `i` 1-based).
+pub fn parse_answer(text: &str) -> Result<Vec<CohortAnswer>, EdgeError> {
+    let rows: Vec<(usize, Box<RawValue>, Option<String>)> =
+        serde_json::from_str(text).map_err(|e| {
+            EdgeError::new(
+                500,
+                "unexpected",
+                format!("a subscription's answer is not what was expected: {e}"),
+            )
+        })?;
+    Ok(rows
+        .into_iter()
+        .map(|(i, data, cursor)| CohortAnswer {
+            index: i.saturating_sub(1),
+            data,
+            cursor,
+        })
+        .collect())
+}
+
+/// Hasura's cohort variables for `explain`: `{query, session, synthetic, cursor}` from the
+/// plan's parameters and one cohort's bound values.
+pub fn cohort_variables(plan: &Plan, bound: &[Option<String>]) -> Json {
+    let (mut query, mut session) = (serde_json::Map::new(), serde_json::Map::new());
+    let (mut synthetic, mut cursor) = (Vec::new(), serde_json::Map::new());
+    let stream = match plan.kind {
+        PlanKind::Subscription { stream } => stream,
+        _ => None,
+    };
+    for (i, (spec, value)) in plan.params.iter().zip(bound).enumerate() {
+        let v = value.clone().map_or(Json::Null, Json::String);
+        match spec {
+            _ if Some(i) == stream => {
+                cursor.insert("value".into(), v);
+            }
+            ParamSpec::Const(_) => synthetic.push(v),
+            ParamSpec::Variable { name, .. } => {
+                query.insert(name.clone(), v);
+            }
+            ParamSpec::Session(name) => {
+                session.insert(name.clone(), v);
+            }
+            ParamSpec::SessionJson => {}
+        }
+    }
+    json!({"query": query, "session": session, "synthetic": synthetic, "cursor": cursor})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_and_answers() {
+        let a = [Some("1".to_string()), None];
+        let b = [Some("a\"b".to_string()), Some("x".to_string())];
+        assert_eq!(batch_param(&[&a, &b]), r#"[["1",null],["a\"b","x"]]"#);
+        let got = parse_answer(r#"[[1, {"t": []}, null], [2, {"t": [{"id": 3}]}, "3"]]"#).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].index, 1);
+        assert_eq!(got[1].data.get(), r#"{"t": [{"id": 3}]}"#);
+        assert_eq!(got[1].cursor.as_deref(), Some("3"));
+        assert!(parse_answer("{}").is_err());
+    }
+}
