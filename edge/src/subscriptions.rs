@@ -116,6 +116,13 @@ pub fn parse_answer(text: &str) -> Result<Vec<CohortAnswer>, EdgeError> {
         .collect())
 }
 
+/// The digest a cohort keeps of its last answer (Hasura keeps a BLAKE2b-256 of the bytes):
+/// an answer is pushed again only when this changes.
+pub fn answer_digest(data: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(data.as_bytes()).into()
+}
+
 /// Hasura's cohort variables for `explain`: `{query, session, synthetic, cursor}` from the
 /// plan's parameters and one cohort's bound values.
 pub fn cohort_variables(plan: &Plan, bound: &[Option<String>]) -> Json {

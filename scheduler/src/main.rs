@@ -168,15 +168,28 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
         }
     };
     let background = spawn_background(&get, background, &shutdown)?;
+    let subscriptions = subscription_manager(&get, &threads)?;
     let app = Arc::new(App {
         engine,
         gateway,
-        subscriptions: Default::default(),
+        subscriptions,
     });
     let listen_url = metadata_url.as_deref().unwrap_or(&url);
     metadata_sync::start(&app, db, listen_url, &get)?;
     shutdown.listen();
     serve_until_stopped(listener, app, threads, background, &shutdown).await
+}
+
+/// The pollers of live queries and streams, on a thread of their own with a database backend
+/// the size of one HTTP thread's.
+fn subscription_manager(
+    get: &dyn Fn(&str) -> Option<String>,
+    threads: &server::Threads,
+) -> Result<Arc<graphedge_scheduler::subscriptions::Manager>, String> {
+    use graphedge_scheduler::subscriptions::{Manager, Settings};
+    let settings = Settings::from_lookup(get)?;
+    let (open, n) = (threads.db.clone(), threads.count.max(1));
+    Ok(Arc::new(Manager::start(settings, move || open(0, n))?))
 }
 
 /// Serves HTTP next to the background loops until the first SIGTERM / SIGINT (see
@@ -490,10 +503,11 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
         println!("{}", dev::banner(port, &url));
         let background =
             spawn_background(&get_dev, Databases::single(&url, db.clone()), &shutdown)?;
+        let subscriptions = subscription_manager(&get_dev, &threads)?;
         let app = Arc::new(App {
             engine,
             gateway: None,
-            subscriptions: Default::default(),
+            subscriptions,
         });
         metadata_sync::start(&app, Backend::Pool(db.clone()), &url, &get_dev)?;
         serve_until_stopped(listener, app, threads, background, &shutdown).await

@@ -4,16 +4,29 @@
 //! Subscribers are grouped by `(source, role, SQL)` into **pollers** and, within a poller, by
 //! their bound parameters (only the session variables the SQL reads are parameters) into
 //! **cohorts**. Each poller is one task: every refetch interval it runs its cohorts in batches
-//! of `batch_size`, one statement per batch, hashes each cohort's answer and pushes it to the
-//! cohort's subscribers when it changed (new subscribers always get the current answer).
-//! A stream's cohort advances its cursor after each non-empty batch and never sends an empty
-//! one. The host-independent pieces (the batch parameter, the answer's parsing, the
-//! explain variables) are in [`graphedge_edge::subscriptions`].
-use std::sync::Arc;
+//! of `batch_size`, one statement per batch, keeps a digest of each cohort's answer and pushes
+//! the answer to the cohort's subscribers when it changed (new subscribers always get the
+//! current answer). A stream's cohort advances its cursor after each non-empty batch and
+//! never sends an empty one. A new subscriber wakes its poller, so the first answer does not
+//! wait for the interval. The host-independent pieces (the batch parameter, the answer's
+//! parsing, the explain variables) are in [`graphedge_edge::subscriptions`].
+//!
+//! The pollers run on a thread of their own (a single-threaded runtime) with a database
+//! backend of their own; subscribing and unsubscribing only touch shared maps.
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use graphedge_core::{PlanKind, Session};
+use graphedge_core::{Plan, PlanKind, Session};
 use graphedge_edge::error::EdgeError;
 use graphedge_edge::graphql::GqlRequest;
+use graphedge_edge::md::{Database, Statement};
+use graphedge_edge::subscriptions as subs;
+use graphedge_edge::Loaded;
+
+use crate::backend::Backend;
 
 /// What a subscriber receives: one message per answer, for operation `op` of its socket.
 #[derive(Debug, Clone)]
@@ -35,23 +48,240 @@ pub enum Payload {
 /// bookkeeping and closes the socket.
 pub type Sink = tokio::sync::mpsc::Sender<Push>;
 
+/// Refetch interval and batch size of one kind of subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    pub interval: Duration,
+    pub batch_size: usize,
+}
+
+/// Hasura's settings: `HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL` (ms) and
+/// `…_BATCH_SIZE`, and the same for `STREAMING_QUERIES`; 1000 ms and 100 by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    pub live: Pace,
+    pub streaming: Pace,
+}
+
+impl Settings {
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Settings, String> {
+        let pace = |kind: &str| -> Result<Pace, String> {
+            let num = |suffix: &str, default: u64| -> Result<u64, String> {
+                let name = format!("HASURA_GRAPHQL_{kind}_MULTIPLEXED_{suffix}");
+                match get(&name).filter(|v| !v.trim().is_empty()) {
+                    None => Ok(default),
+                    Some(v) => v
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| format!("{name}: expected a positive integer, got {v:?}")),
+                }
+            };
+            Ok(Pace {
+                interval: Duration::from_millis(num("REFETCH_INTERVAL", 1000)?),
+                batch_size: num("BATCH_SIZE", 100)? as usize,
+            })
+        };
+        Ok(Settings {
+            live: pace("LIVE_QUERIES")?,
+            streaming: pace("STREAMING_QUERIES")?,
+        })
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let pace = Pace {
+            interval: Duration::from_secs(1),
+            batch_size: 100,
+        };
+        Settings {
+            live: pace,
+            streaming: pace,
+        }
+    }
+}
+
+/// `(source, role, SQL)`: subscribers whose statements are the same.
+type PollerKey = (usize, String, String);
+type Pollers = Mutex<HashMap<PollerKey, Arc<Poller>>>;
+
 /// Every poller of the process.
-#[derive(Default)]
 pub struct Manager {
-    _private: (),
+    settings: Settings,
+    pollers: Arc<Pollers>,
+    /// Starts a poller's task on the pollers' thread; `None`: not serving (tests, or the
+    /// thread is gone), subscribing fails.
+    start: Option<tokio::sync::mpsc::UnboundedSender<Arc<Poller>>>,
+    next_id: AtomicU64,
+}
+
+impl Default for Manager {
+    fn default() -> Self {
+        Manager {
+            settings: Settings::default(),
+            pollers: Arc::default(),
+            start: None,
+            next_id: AtomicU64::new(1),
+        }
+    }
+}
+
+/// One subscriber of a cohort.
+struct Subscriber {
+    id: u64,
+    op: Arc<str>,
+    sink: Sink,
+}
+
+/// Subscribers with the same parameters.
+struct Cohort {
+    /// The bound parameters (a stream's cursor advances).
+    vars: Vec<Option<String>>,
+    subscribers: Vec<Subscriber>,
+    /// Subscribers that have not had an answer yet.
+    fresh: Vec<Subscriber>,
+    /// The digest of the last answer pushed.
+    digest: Option<[u8; 32]>,
+}
+
+/// One statement's subscribers, and the task polling for them.
+struct Poller {
+    key: PollerKey,
+    plan: Arc<Plan>,
+    loaded: Arc<Loaded>,
+    pace: Pace,
+    /// Cohorts by their current parameters.
+    cohorts: Mutex<HashMap<Vec<Option<String>>, Cohort>>,
+    /// Subscriber id → its cohort's key.
+    members: Mutex<HashMap<u64, Vec<Option<String>>>>,
+    wake: tokio::sync::Notify,
+    /// The manager's map, where the task removes the poller when it has no cohort left.
+    registry: std::sync::Weak<Pollers>,
 }
 
 /// One running subscription; dropping it stops it (its cohort loses a subscriber, an empty
 /// cohort and an empty poller are removed).
 pub struct Subscription {
-    _private: (),
+    poller: Arc<Poller>,
+    id: u64,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.poller.remove(self.id);
+    }
+}
+
+impl Poller {
+    fn lock_cohorts(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<Option<String>>, Cohort>> {
+        self.cohorts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_members(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Vec<Option<String>>>> {
+        self.members.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn add(&self, vars: Vec<Option<String>>, sub: Subscriber) {
+        let mut cohorts = self.lock_cohorts();
+        self.lock_members().insert(sub.id, vars.clone());
+        cohorts
+            .entry(vars.clone())
+            .or_insert_with(|| Cohort {
+                vars,
+                subscribers: Vec::new(),
+                fresh: Vec::new(),
+                digest: None,
+            })
+            .fresh
+            .push(sub);
+        drop(cohorts);
+        self.wake.notify_one();
+    }
+
+    fn remove(&self, id: u64) {
+        let mut cohorts = self.lock_cohorts();
+        let Some(key) = self.lock_members().remove(&id) else {
+            return;
+        };
+        if let Some(c) = cohorts.get_mut(&key) {
+            c.subscribers.retain(|s| s.id != id);
+            c.fresh.retain(|s| s.id != id);
+            if c.subscribers.is_empty() && c.fresh.is_empty() {
+                cohorts.remove(&key);
+            }
+        }
+        if cohorts.is_empty() {
+            self.wake.notify_one(); // the task ends
+        }
+    }
+
+    fn stream(&self) -> Option<usize> {
+        match self.plan.kind {
+            PlanKind::Subscription { stream } => stream,
+            _ => None,
+        }
+    }
 }
 
 impl Manager {
+    /// A manager whose pollers run on a thread of their own with the backend `open` makes
+    /// there (called once, on that thread).
+    pub fn start(
+        settings: Settings,
+        open: impl FnOnce() -> Result<Backend, String> + Send + 'static,
+    ) -> Result<Manager, String> {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Arc<Poller>>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("subscriptions".into())
+            .stack_size(crate::server::HTTP_THREAD_STACK)
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let local = tokio::task::LocalSet::new();
+                local.block_on(&rt, async move {
+                    let db = match open() {
+                        Ok(db) => Rc::new(db),
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = ready_tx.send(Ok(()));
+                    while let Some(poller) = rx.recv().await {
+                        tokio::task::spawn_local(run_poller(poller, db.clone()));
+                    }
+                });
+            })
+            .map_err(|e| format!("cannot start the subscriptions thread: {e}"))?;
+        ready_rx
+            .recv()
+            .map_err(|_| "the subscriptions thread ended".to_string())??;
+        Ok(Manager {
+            settings,
+            pollers: Arc::default(),
+            start: Some(tx),
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PollerKey, Arc<Poller>>> {
+        self.pollers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Starts a subscription for `session`: validates and compiles `req` (a subscription
-    /// operation; any other kind is an error the caller does not get: check with
-    /// [`graphedge_edge::graphql::is_query`] and the operation kind first), and adds it to its
-    /// poller's cohort. The first answer comes with the poller's next run.
+    /// operation: check with [`graphedge_edge::subscriptions::is_subscription`] first), and
+    /// adds it to its poller's cohort. The first answer comes as soon as the poller runs.
     pub fn subscribe(
         &self,
         engine: &graphedge_edge::Engine,
@@ -60,11 +290,208 @@ impl Manager {
         op: Arc<str>,
         sink: Sink,
     ) -> Result<Subscription, EdgeError> {
-        let _ = (engine, session, req, op, sink, PlanKind::Query);
-        Err(EdgeError::new(
-            400,
-            "not-supported",
-            "subscriptions are not served yet",
-        ))
+        let loaded = engine.loaded();
+        let (plan, vars) = subs::prepare(engine, &loaded, session, req)?;
+        let Some(start) = &self.start else {
+            return Err(EdgeError::new(
+                500,
+                "unexpected",
+                "subscriptions are not served by this process",
+            ));
+        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let key = (plan.source, session.role.clone(), plan.sql.clone());
+        let pace = match plan.kind {
+            PlanKind::Subscription { stream: Some(_) } => self.settings.streaming,
+            _ => self.settings.live,
+        };
+        let mut pollers = self.lock();
+        let poller = match pollers.get(&key) {
+            Some(p) => p.clone(),
+            None => {
+                let p = Arc::new(Poller {
+                    key: key.clone(),
+                    plan,
+                    loaded,
+                    pace,
+                    cohorts: Mutex::default(),
+                    members: Mutex::default(),
+                    wake: tokio::sync::Notify::new(),
+                    registry: Arc::downgrade(&self.pollers),
+                });
+                start.send(p.clone()).map_err(|_| {
+                    EdgeError::new(500, "unexpected", "the subscriptions thread ended")
+                })?;
+                pollers.insert(key, p.clone());
+                p
+            }
+        };
+        poller.add(vars, Subscriber { id, op, sink });
+        drop(pollers);
+        Ok(Subscription { poller, id })
     }
+
+    /// The pollers, for `/dev/subscriptions`: `(source, role, SQL, cohorts, subscribers)`.
+    pub fn dump(&self) -> Vec<(usize, String, String, usize, usize)> {
+        self.lock()
+            .values()
+            .map(|p| {
+                let cohorts = p.lock_cohorts();
+                let subscribers = cohorts
+                    .values()
+                    .map(|c| c.subscribers.len() + c.fresh.len())
+                    .sum();
+                (
+                    p.key.0,
+                    p.key.1.clone(),
+                    p.key.2.clone(),
+                    cohorts.len(),
+                    subscribers,
+                )
+            })
+            .collect()
+    }
+
+    /// Subscriptions running.
+    pub fn active(&self) -> usize {
+        self.dump().iter().map(|d| d.4).sum()
+    }
+}
+
+/// A poller's task: runs its cohorts every interval (at once when a subscriber arrives) until
+/// it has none.
+async fn run_poller(poller: Arc<Poller>, db: Rc<Backend>) {
+    loop {
+        if let Some(registry) = poller.registry.upgrade() {
+            // Under the map's lock: a subscriber joins only while the poller is in the map.
+            let mut pollers = registry.lock().unwrap_or_else(|p| p.into_inner());
+            if poller.lock_cohorts().is_empty() {
+                pollers.remove(&poller.key);
+                break;
+            }
+        } else {
+            break;
+        }
+        run_once(&poller, &db).await;
+        // Wait for the interval, or a new subscriber (who must not wait for the interval).
+        let _ = tokio::time::timeout(poller.pace.interval, poller.wake.notified()).await;
+    }
+}
+
+/// One round: every cohort, in batches.
+async fn run_once(poller: &Poller, db: &Backend) {
+    let batches: Vec<Vec<Vec<Option<String>>>> = {
+        let cohorts = poller.lock_cohorts();
+        let keys: Vec<_> = cohorts.values().map(|c| c.vars.clone()).collect();
+        keys.chunks(poller.pace.batch_size.max(1))
+            .map(<[_]>::to_vec)
+            .collect()
+    };
+    for batch in batches {
+        let refs: Vec<&[Option<String>]> = batch.iter().map(Vec::as_slice).collect();
+        let stmt = Statement {
+            sql: poller.plan.sql.clone(),
+            params: vec![Some(subs::batch_param(&refs))],
+        };
+        let on = graphedge_edge::md::On::source(db, poller.loaded.connection(poller.plan.source));
+        let answer = match on.query_one(&stmt).await {
+            Ok(text) => subs::parse_answer(text.as_deref().unwrap_or("[]")),
+            Err(e) => Err(graphedge_edge::error::db_error(&e)),
+        };
+        match answer {
+            Ok(rows) => {
+                for row in rows {
+                    if let Some(vars) = batch.get(row.index) {
+                        deliver(poller, vars, row);
+                    }
+                }
+            }
+            Err(e) => {
+                let body = e.to_graphql_json(false).to_string();
+                let mut cohorts = poller.lock_cohorts();
+                for vars in &batch {
+                    if let Some(c) = cohorts.get_mut(vars) {
+                        for s in c.subscribers.iter().chain(&c.fresh) {
+                            send(s, Payload::Errors(body.clone()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Hands one cohort's answer to its subscribers.
+fn deliver(poller: &Poller, vars: &[Option<String>], row: subs::CohortAnswer) {
+    let mut cohorts = poller.lock_cohorts();
+    let Some(cohort) = cohorts.get_mut(vars) else {
+        return; // every subscriber left meanwhile
+    };
+    let data = row.data.get();
+    let payload = || {
+        let mut body = String::with_capacity(data.len() + 9);
+        body.push_str("{\"data\":");
+        body.push_str(data);
+        body.push('}');
+        Payload::Data(body.into())
+    };
+    match poller.stream() {
+        None => {
+            let digest = subs::answer_digest(data);
+            if cohort.digest != Some(digest) {
+                cohort.digest = Some(digest);
+                let p = payload();
+                for s in cohort.subscribers.iter().chain(&cohort.fresh) {
+                    send(s, p.clone());
+                }
+            } else if !cohort.fresh.is_empty() {
+                let p = payload();
+                for s in &cohort.fresh {
+                    send(s, p.clone());
+                }
+            }
+            let fresh = std::mem::take(&mut cohort.fresh);
+            cohort.subscribers.extend(fresh);
+        }
+        Some(cursor_param) => {
+            let fresh = std::mem::take(&mut cohort.fresh);
+            cohort.subscribers.extend(fresh);
+            // An empty batch (no next cursor) is not sent.
+            let Some(next) = row.cursor else {
+                return;
+            };
+            let p = payload();
+            for s in &cohort.subscribers {
+                send(s, p.clone());
+            }
+            // The cohort moves on: its key is its new parameters (a new subscriber starting
+            // from the old cursor gets a cohort of its own).
+            let Some(mut cohort) = cohorts.remove(vars) else {
+                return;
+            };
+            if let Some(v) = cohort.vars.get_mut(cursor_param) {
+                *v = Some(next);
+            }
+            let mut members = poller.lock_members();
+            for s in &cohort.subscribers {
+                members.insert(s.id, cohort.vars.clone());
+            }
+            drop(members);
+            match cohorts.get_mut(&cohort.vars) {
+                // Another cohort is at the same place: they go on together.
+                Some(other) => other.subscribers.append(&mut cohort.subscribers),
+                None => {
+                    cohorts.insert(cohort.vars.clone(), cohort);
+                }
+            }
+        }
+    }
+}
+
+/// Queues a push; a full queue drops it (the socket closes a consumer that does not read).
+fn send(s: &Subscriber, payload: Payload) {
+    let _ = s.sink.try_send(Push {
+        op: s.op.clone(),
+        payload,
+    });
 }
