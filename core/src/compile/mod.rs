@@ -12,6 +12,7 @@ mod order;
 mod relay;
 mod select;
 pub(crate) mod sql;
+mod stream;
 mod values;
 
 pub use mutation::CATALOG_SQL;
@@ -682,6 +683,10 @@ fn subscription<'a>(
         source: ctx
             .schema
             .root_source(outer.unwrap_or(field).name())
+            .or_else(|| {
+                ctx.schema
+                    .root_source(field.name().strip_suffix("_stream")?)
+            })
             .unwrap_or(0),
         sql,
         params: ctx.params,

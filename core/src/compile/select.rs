@@ -59,8 +59,7 @@ pub fn stream_root_field<'a>(
     f: &Merged<'a>,
     path: &str,
 ) -> Result<Option<(String, usize)>> {
-    let _ = (ctx, f, path);
-    Ok(None)
+    super::stream::root_field(ctx, f, path)
 }
 
 /// A root field of `query_root`.
@@ -270,6 +269,8 @@ pub(super) struct ListArgs {
     /// SQL of the offset: a literal, or a bind parameter when it came from a variable.
     pub(super) offset: Option<String>,
     pub(super) distinct: Vec<String>,
+    /// `FETCH FIRST <limit> ROWS WITH TIES` instead of `LIMIT` (a stream's batch).
+    pub(super) with_ties: bool,
 }
 
 pub(super) fn list_args<'a>(
@@ -289,6 +290,7 @@ pub(super) fn list_args<'a>(
         user_limit: None,
         offset: None,
         distinct: Vec::new(),
+        with_ties: false,
     };
     let mut distinct_cols: Vec<usize> = Vec::new();
     let args_path = sub(path, "args");
@@ -378,7 +380,7 @@ pub(super) fn list_args<'a>(
 }
 
 /// `FROM ... WHERE ... ORDER BY ... LIMIT ... OFFSET ...` (+ the DISTINCT ON prefix).
-fn tail(
+pub(super) fn tail(
     ctx: &Ctx<'_>,
     source: &Source,
     alias: &str,
@@ -401,8 +403,10 @@ fn tail(
         s.push_str(" ORDER BY ");
         s.push_str(&keys.join(", "));
     }
-    if let Some(l) = a.limit {
-        s.push_str(&format!(" LIMIT {}", l));
+    match a.limit {
+        Some(l) if a.with_ties => s.push_str(&format!(" FETCH FIRST {} ROWS WITH TIES", l)),
+        Some(l) => s.push_str(&format!(" LIMIT {}", l)),
+        None => {}
     }
     if let Some(o) = &a.offset {
         s.push_str(" OFFSET ");
