@@ -61,6 +61,10 @@ pub enum PlanKind {
         /// A `<t>_stream` field: the index in `params` of the cursor's value, which the host
         /// replaces with the `cursor` each run returns (when not null).
         stream: Option<usize>,
+        /// The relations (`sql::qualified` text, e.g. `"public"."item"`) the statement reads,
+        /// so a host may re-run it only after one of them changed; `None` when that is not
+        /// known (the statement calls user functions, which may read anything).
+        reads: Option<Vec<String>>,
     },
 }
 

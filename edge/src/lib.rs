@@ -189,7 +189,12 @@ pub struct Engine {
     pub(crate) metrics_gauges: Option<MetricsGauges>,
     /// The served metadata exports traces (`Loaded::otel`), readable without the state lock.
     tracing: std::sync::atomic::AtomicBool,
+    /// The host's pollers for `/dev/subscriptions` (`true`: the extended dump).
+    pub(crate) subscriptions_dump: Option<SubscriptionsDump>,
 }
+
+/// A host's `/dev/subscriptions` answer (see [`Engine::with_subscriptions_dump`]).
+pub type SubscriptionsDump = Arc<dyn Fn(bool) -> serde_json::Value + Send + Sync>;
 
 /// A host's gauges for `/v1/metrics` (see [`Engine::with_metrics_gauges`]).
 pub type MetricsGauges = Arc<dyn Fn() -> Vec<metrics::Gauge> + Send + Sync>;
@@ -228,6 +233,7 @@ impl Engine {
             flights: coalesce::Flights::default(),
             rates: limits::RateCounters::default(),
             metrics_gauges: None,
+            subscriptions_dump: None,
             responses: response_cache::ResponseCache::new(
                 config.response_cache_bytes,
                 config.cache_max_ttl,
@@ -237,6 +243,12 @@ impl Engine {
     }
 
     /// Adds the host's gauges (read at every `/v1/metrics` scrape).
+    /// The host serves subscriptions: `/dev/subscriptions` lists its pollers.
+    pub fn with_subscriptions_dump(mut self, dump: SubscriptionsDump) -> Engine {
+        self.subscriptions_dump = Some(dump);
+        self
+    }
+
     pub fn with_metrics_gauges(mut self, gauges: MetricsGauges) -> Engine {
         self.metrics_gauges = Some(gauges);
         self

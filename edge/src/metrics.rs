@@ -315,13 +315,19 @@ impl Metrics {
             "One-off scheduled events finished",
             &self.oneoff_processed,
         );
-        header(
-            &mut out,
-            "hasura_active_subscriptions",
-            "gauge",
-            "Active subscriptions (graphedge serves none yet)",
-        );
-        out.push_str("hasura_active_subscriptions 0\n");
+        // A host that serves subscriptions reports them as a gauge of its own.
+        if !gauges
+            .iter()
+            .any(|g| g.name == "hasura_active_subscriptions")
+        {
+            header(
+                &mut out,
+                "hasura_active_subscriptions",
+                "gauge",
+                "Active subscriptions (this host serves none)",
+            );
+            out.push_str("hasura_active_subscriptions 0\n");
+        }
         for g in gauges {
             header(&mut out, g.name, "gauge", g.help);
             for (labels, v) in &g.samples {

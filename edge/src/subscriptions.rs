@@ -129,7 +129,7 @@ pub fn cohort_variables(plan: &Plan, bound: &[Option<String>]) -> Json {
     let (mut query, mut session) = (serde_json::Map::new(), serde_json::Map::new());
     let (mut synthetic, mut cursor) = (Vec::new(), serde_json::Map::new());
     let stream = match plan.kind {
-        PlanKind::Subscription { stream } => stream,
+        PlanKind::Subscription { stream, .. } => stream,
         _ => None,
     };
     for (i, (spec, value)) in plan.params.iter().zip(bound).enumerate() {

@@ -26,6 +26,20 @@ impl Backend {
             Backend::Sourced(s) => Some(s.metadata()),
         }
     }
+
+    /// The native pool of a source's database (`None`: the served one) with a key naming that
+    /// database, for a LISTEN connection of its own; `None` over the HTTP transport.
+    pub fn source_pool(
+        &self,
+        source: Option<&graphedge_metadata::sources::Connection>,
+    ) -> Option<(String, PgDatabase)> {
+        match (self, source) {
+            (Backend::Pool(db), _) => Some((String::new(), db.clone())),
+            (Backend::Http(_), _) => None,
+            (Backend::Sourced(s), None) => Some((String::new(), s.primary().clone())),
+            (Backend::Sourced(s), Some(c)) => s.pool_of(c),
+        }
+    }
 }
 
 impl Database for Backend {

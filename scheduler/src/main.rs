@@ -134,10 +134,13 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
     };
     let (db, threads) =
         backend(&url, metadata_url.as_deref(), &config, &get, settings(cli)).await?;
-    let engine = graphedge_edge::Engine::new(edge_config, &db)
-        .await?
-        .with_clock(Arc::new(server::SystemClock))
-        .with_metrics_gauges(Arc::new(graphedge_scheduler::db::pool_gauges));
+    let subscriptions = subscription_manager(&get, &threads)?;
+    let engine = with_subscriptions(
+        graphedge_edge::Engine::new(edge_config, &db)
+            .await?
+            .with_clock(Arc::new(server::SystemClock)),
+        &subscriptions,
+    );
     let listener = server::bind(&config.host, config.port, 0)
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
@@ -168,7 +171,6 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
         }
     };
     let background = spawn_background(&get, background, &shutdown)?;
-    let subscriptions = subscription_manager(&get, &threads)?;
     let app = Arc::new(App {
         engine,
         gateway,
@@ -190,6 +192,21 @@ fn subscription_manager(
     let settings = Settings::from_lookup(get)?;
     let (open, n) = (threads.db.clone(), threads.count.max(1));
     Ok(Arc::new(Manager::start(settings, move || open(0, n))?))
+}
+
+/// The engine's `/v1/metrics` gauges (pools, subscriptions) and `/dev/subscriptions`.
+fn with_subscriptions(
+    engine: graphedge_edge::Engine,
+    subscriptions: &Arc<graphedge_scheduler::subscriptions::Manager>,
+) -> graphedge_edge::Engine {
+    let (gauge, dump) = (subscriptions.clone(), subscriptions.clone());
+    engine
+        .with_metrics_gauges(Arc::new(move || {
+            let mut gauges = graphedge_scheduler::db::pool_gauges();
+            gauges.push(gauge.gauge());
+            gauges
+        }))
+        .with_subscriptions_dump(Arc::new(move |extended| dump.dump_json(extended)))
 }
 
 /// Serves HTTP next to the background loops until the first SIGTERM / SIGINT (see
@@ -487,10 +504,13 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
                 ..config.clone()
             },
         );
-        let engine = graphedge_edge::Engine::new(edge_config, &db)
-            .await?
-            .with_clock(Arc::new(server::SystemClock))
-            .with_metrics_gauges(Arc::new(graphedge_scheduler::db::pool_gauges));
+        let subscriptions = subscription_manager(&get_dev, &threads)?;
+        let engine = with_subscriptions(
+            graphedge_edge::Engine::new(edge_config, &db)
+                .await?
+                .with_clock(Arc::new(server::SystemClock)),
+            &subscriptions,
+        );
         let secret = get_dev("HASURA_GRAPHQL_ADMIN_SECRET").filter(|s| !s.is_empty());
         dev::load_demo(&engine, &db, secret.as_deref()).await?;
         let listener = server::bind(&config.host, config.port, 50)
@@ -503,7 +523,6 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
         println!("{}", dev::banner(port, &url));
         let background =
             spawn_background(&get_dev, Databases::single(&url, db.clone()), &shutdown)?;
-        let subscriptions = subscription_manager(&get_dev, &threads)?;
         let app = Arc::new(App {
             engine,
             gateway: None,

@@ -71,6 +71,20 @@ impl Sourced {
         self.metadata.as_ref().map_or(&self.primary, |(_, b)| b)
     }
 
+    /// The primary database's backend (the served source's).
+    pub fn primary(&self) -> &PgDatabase {
+        &self.primary
+    }
+
+    /// `source`'s database's pool and URL (`None`: it does not resolve).
+    pub fn pool_of(&self, source: &Connection) -> Option<(String, PgDatabase)> {
+        Some(match self.slot(source).ok()? {
+            Slot::Primary => (String::new(), self.primary.clone()),
+            Slot::Metadata => (self.metadata_url().to_string(), self.metadata().clone()),
+            Slot::Own(url, db) => (url, db),
+        })
+    }
+
     fn metadata_url(&self) -> &str {
         self.metadata.as_ref().map_or(&self.primary_url, |(u, _)| u)
     }

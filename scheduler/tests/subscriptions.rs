@@ -9,6 +9,9 @@
 //!   joining late gets the current answer at once; a dropped subscriber's cohort goes away.
 //! * `permissions_and_session_variables` — a role's filter on `x-hasura-user-id`: users see
 //!   only their rows; sessions differing only in unused variables share a cohort.
+//! * `idle_subscriptions_run_no_sql` — a live query on a view over `item` whose every run
+//!   draws from a sequence: with no writes it runs once in 2 s (10 intervals); a write to
+//!   another table runs nothing; a write to `item` runs it again and pushes the new count.
 //! * `streams_advance_their_cursor` — `<t>_stream` batches of 2 over 5 rows, then new rows
 //!   arrive as a new batch; empty batches are not sent.
 mod common;
@@ -27,6 +30,10 @@ use tokio::sync::mpsc;
 const SCHEMA_SQL: &str = "
 CREATE TABLE item (id serial PRIMARY KEY, owner int NOT NULL, name text NOT NULL);
 INSERT INTO item (owner, name) VALUES (1, 'a'), (1, 'b'), (2, 'c'), (2, 'd'), (1, 'e');
+CREATE TABLE other (id int PRIMARY KEY);
+-- Every run of a statement reading this view draws one number.
+CREATE SEQUENCE runs;
+CREATE VIEW item_count AS SELECT count(*) AS n, (SELECT nextval('runs')) AS run FROM item;
 ";
 
 struct Fixture {
@@ -41,6 +48,7 @@ fn setup() -> Fixture {
     let server = Server::start(&url);
     server.run_sql(SCHEMA_SQL);
     server.track("item");
+    server.track("item_count");
     server.metadata(json!({"type": "pg_create_select_permission", "args": {
         "source": "default", "table": "item", "role": "user",
         "permission": {"columns": ["id", "owner", "name"],
@@ -61,6 +69,8 @@ fn setup() -> Fixture {
     let settings = Settings {
         live: fast,
         streaming: fast,
+        watch_changes: true,
+        full_refresh: Duration::from_secs(60),
     };
     let manager = Manager::start(settings, move || {
         Ok(Backend::Pool(PgDatabase::connect(&url, 2)?))
@@ -266,7 +276,31 @@ fn permissions_and_session_variables() {
 }
 
 #[test]
-#[ignore = "until <t>_stream compiles"]
+fn idle_subscriptions_run_no_sql() {
+    let f = setup();
+    let (tx, mut rx) = mpsc::channel(64);
+    let q = request("subscription { item_count { n } }", json!({}));
+    let _s = f
+        .manager
+        .subscribe(&f.engine, &Session::admin(), &q, "n".into(), tx.clone())
+        .unwrap();
+    let runs = || f.server.run_sql("SELECT last_value FROM runs")[0][0].clone();
+    let (_, v) = next(&mut rx, 10).unwrap();
+    assert_eq!(v["data"]["item_count"][0]["n"], json!(5), "{v}");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(runs(), json!("1"), "no write, no run");
+    f.server.run_sql("INSERT INTO other VALUES (1)");
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(runs(), json!("1"), "a write elsewhere runs nothing");
+    assert!(next(&mut rx, 0).is_none());
+    f.server
+        .run_sql("INSERT INTO item (owner, name) VALUES (3, 'x')");
+    let (_, v) = next(&mut rx, 10).unwrap();
+    assert_eq!(v["data"]["item_count"][0]["n"], json!(6), "{v}");
+    assert_eq!(runs(), json!("2"));
+}
+
+#[test]
 fn streams_advance_their_cursor() {
     let f = setup();
     let (tx, mut rx) = mpsc::channel(64);

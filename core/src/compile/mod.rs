@@ -118,6 +118,16 @@ impl<'a> Perm<'a> {
                 .is_none_or(|l| l.iter().any(|k| k == kind)),
         }
     }
+    /// Whether the role's `subscription_root_fields` (all when absent) include `kind`.
+    pub fn subscription_root_field(&self, kind: &str) -> bool {
+        match self {
+            Perm::Admin => true,
+            Perm::Role(p) => p
+                .subscription_root_fields
+                .as_ref()
+                .is_none_or(|l| l.iter().any(|k| k == kind)),
+        }
+    }
     pub fn computed_filter(&self, name: &str) -> Option<&'a Value> {
         match self {
             Perm::Admin => None,
@@ -678,8 +688,20 @@ fn subscription<'a>(
          AS \"_subs\"(\"result_vars\", \"result_id\") \
          LEFT OUTER JOIN LATERAL ({inner}) AS \"_fld\" ON true"
     );
+    // The relations the statement reads: every table whose name it mentions (a name that only
+    // appears inside a literal would make a harmless extra entry).
+    let reads = (!ctx.calls_functions).then(|| {
+        let mut names: Vec<String> = Vec::new();
+        for t in &ctx.schema.tables {
+            let name = sql::qualified(&t.name);
+            if sql.contains(&name) && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    });
     Ok(Plan {
-        kind: PlanKind::Subscription { stream },
+        kind: PlanKind::Subscription { stream, reads },
         source: ctx
             .schema
             .root_source(outer.unwrap_or(field).name())

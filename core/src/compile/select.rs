@@ -81,7 +81,12 @@ pub fn root_field<'a>(ctx: &mut Ctx<'a>, f: &Merged<'a>, path: &str) -> Result<S
             continue;
         };
         let Some(perm) = ctx.perm(t) else { continue };
-        if !perm.root_field(kind) {
+        let allowed = if ctx.multiplexed {
+            perm.subscription_root_field(kind)
+        } else {
+            perm.root_field(kind)
+        };
+        if !allowed {
             continue;
         }
         return match kind {
@@ -127,7 +132,12 @@ pub fn root_field<'a>(ctx: &mut Ctx<'a>, f: &Merged<'a>, path: &str) -> Result<S
         let shape = if set { Shape::Many } else { Shape::One };
         return rows(ctx, Source::Call(call, t), f, path, Vec::new(), shape);
     }
-    Err(not_found(path, name, "query_root"))
+    let root = if ctx.multiplexed {
+        "subscription_root"
+    } else {
+        "query_root"
+    };
+    Err(not_found(path, name, root))
 }
 
 pub(super) fn function_allowed(ctx: &Ctx<'_>, func: &Function, t: TableId) -> bool {

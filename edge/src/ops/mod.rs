@@ -317,8 +317,16 @@ pub fn dev(engine: &crate::Engine, path: &str) -> Option<Json> {
         }
         // Deprecated in Hasura too: always null.
         "/dev/plan_cache" => Some(Json::Null),
-        // No subscriptions are served yet: no pollers.
-        "/dev/subscriptions" | "/dev/subscriptions/extended" => Some(json!([])),
+        // The host's pollers (none on a host that serves no subscriptions).
+        "/dev/subscriptions" | "/dev/subscriptions/extended" => {
+            let extended = path.ends_with("/extended");
+            Some(
+                engine
+                    .subscriptions_dump
+                    .as_ref()
+                    .map_or_else(|| json!([]), |d| d(extended)),
+            )
+        }
         _ => None,
     }
 }

@@ -28,6 +28,9 @@ use graphedge_edge::Loaded;
 
 use crate::backend::Backend;
 
+mod changes;
+pub use changes::CHANNEL;
+
 /// What a subscriber receives: one message per answer, for operation `op` of its socket.
 #[derive(Debug, Clone)]
 pub struct Push {
@@ -61,6 +64,12 @@ pub struct Pace {
 pub struct Settings {
     pub live: Pace,
     pub streaming: Pace,
+    /// Re-run a poller only when a table it reads changed (see [`changes`]);
+    /// `GRAPHEDGE_SUBSCRIPTIONS_WATCH_CHANGES`, default true.
+    pub watch_changes: bool,
+    /// Even without a change, a watched poller runs at least this often
+    /// (`GRAPHEDGE_SUBSCRIPTIONS_FULL_REFRESH` seconds, default 60).
+    pub full_refresh: Duration,
 }
 
 impl Settings {
@@ -83,9 +92,29 @@ impl Settings {
                 batch_size: num("BATCH_SIZE", 100)? as usize,
             })
         };
+        let watch_changes = match get("GRAPHEDGE_SUBSCRIPTIONS_WATCH_CHANGES") {
+            None => true,
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "" | "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                other => {
+                    return Err(format!(
+                    "GRAPHEDGE_SUBSCRIPTIONS_WATCH_CHANGES: expected true or false, got {other:?}"
+                ))
+                }
+            },
+        };
+        let full_refresh = match get("GRAPHEDGE_SUBSCRIPTIONS_FULL_REFRESH") {
+            None => 60,
+            Some(v) => v.trim().parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                format!("GRAPHEDGE_SUBSCRIPTIONS_FULL_REFRESH: expected a positive number of seconds, got {v:?}")
+            })?,
+        };
         Ok(Settings {
             live: pace("LIVE_QUERIES")?,
             streaming: pace("STREAMING_QUERIES")?,
+            watch_changes,
+            full_refresh: Duration::from_secs(full_refresh),
         })
     }
 }
@@ -99,6 +128,8 @@ impl Default for Settings {
         Settings {
             live: pace,
             streaming: pace,
+            watch_changes: true,
+            full_refresh: Duration::from_secs(60),
         }
     }
 }
@@ -144,6 +175,8 @@ struct Cohort {
     fresh: Vec<Subscriber>,
     /// The digest of the last answer pushed.
     digest: Option<[u8; 32]>,
+    /// A stream whose last batch was not empty: there may be more rows already.
+    more: bool,
 }
 
 /// One statement's subscribers, and the task polling for them.
@@ -152,6 +185,8 @@ struct Poller {
     plan: Arc<Plan>,
     loaded: Arc<Loaded>,
     pace: Pace,
+    watch_changes: bool,
+    full_refresh: Duration,
     /// Cohorts by their current parameters.
     cohorts: Mutex<HashMap<Vec<Option<String>>, Cohort>>,
     /// Subscriber id → its cohort's key.
@@ -193,6 +228,7 @@ impl Poller {
                 subscribers: Vec::new(),
                 fresh: Vec::new(),
                 digest: None,
+                more: false,
             })
             .fresh
             .push(sub);
@@ -219,7 +255,7 @@ impl Poller {
 
     fn stream(&self) -> Option<usize> {
         match self.plan.kind {
-            PlanKind::Subscription { stream } => stream,
+            PlanKind::Subscription { stream, .. } => stream,
             _ => None,
         }
     }
@@ -258,8 +294,9 @@ impl Manager {
                         }
                     };
                     let _ = ready_tx.send(Ok(()));
+                    let changes = Rc::new(changes::Changes::default());
                     while let Some(poller) = rx.recv().await {
-                        tokio::task::spawn_local(run_poller(poller, db.clone()));
+                        tokio::task::spawn_local(run_poller(poller, db.clone(), changes.clone()));
                     }
                 });
             })
@@ -302,7 +339,9 @@ impl Manager {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let key = (plan.source, session.role.clone(), plan.sql.clone());
         let pace = match plan.kind {
-            PlanKind::Subscription { stream: Some(_) } => self.settings.streaming,
+            PlanKind::Subscription {
+                stream: Some(_), ..
+            } => self.settings.streaming,
             _ => self.settings.live,
         };
         let mut pollers = self.lock();
@@ -314,6 +353,8 @@ impl Manager {
                     plan,
                     loaded,
                     pace,
+                    watch_changes: self.settings.watch_changes,
+                    full_refresh: self.settings.full_refresh,
                     cohorts: Mutex::default(),
                     members: Mutex::default(),
                     wake: tokio::sync::Notify::new(),
@@ -356,11 +397,72 @@ impl Manager {
     pub fn active(&self) -> usize {
         self.dump().iter().map(|d| d.4).sum()
     }
+
+    /// `/dev/subscriptions` (Hasura's poller dump; `extended`: with each cohort).
+    pub fn dump_json(&self, extended: bool) -> serde_json::Value {
+        let pollers: Vec<Arc<Poller>> = self.lock().values().cloned().collect();
+        let list = pollers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let cohorts = p.lock_cohorts();
+                let mut out = serde_json::json!({
+                    "source": p.loaded.md.schema.sources.get(p.key.0).map_or("default", |s| s.name.as_str()),
+                    "role": p.key.1,
+                    "thread_id": "subscriptions",
+                    "poller_id": i,
+                    "multiplexed_query": p.key.2,
+                    "cohorts": cohorts.len(),
+                    "subscribers": cohorts.values().map(|c| c.subscribers.len() + c.fresh.len()).sum::<usize>(),
+                });
+                if extended {
+                    out["cohort_list"] = cohorts
+                        .values()
+                        .map(|c| {
+                            serde_json::json!({
+                                "variables": c.vars,
+                                "current_ops": c.subscribers.iter().map(|s| &*s.op).collect::<Vec<_>>(),
+                                "new_ops": c.fresh.iter().map(|s| &*s.op).collect::<Vec<_>>(),
+                                "previous_result_hash": c.digest.map(|d| d.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+                            })
+                        })
+                        .collect();
+                }
+                out
+            })
+            .collect();
+        serde_json::Value::Array(list)
+    }
+
+    /// The `hasura_active_subscriptions` gauge of `/v1/metrics`.
+    pub fn gauge(&self) -> graphedge_edge::metrics::Gauge {
+        graphedge_edge::metrics::Gauge {
+            name: "hasura_active_subscriptions",
+            help: "Active subscriptions (live queries and streams) of this process",
+            samples: vec![(String::new(), self.active() as f64)],
+        }
+    }
 }
 
 /// A poller's task: runs its cohorts every interval (at once when a subscriber arrives) until
-/// it has none.
-async fn run_poller(poller: Arc<Poller>, db: Rc<Backend>) {
+/// it has none; a watched poller only when one of its tables changed, for fresh subscribers,
+/// for streams with more rows, or at the full refresh.
+async fn run_poller(poller: Arc<Poller>, db: Rc<Backend>, changes: Rc<changes::Changes>) {
+    let watch = match &poller.plan.kind {
+        PlanKind::Subscription {
+            reads: Some(reads), ..
+        } if poller.watch_changes => {
+            let source = poller.loaded.connection(poller.plan.source);
+            match db.source_pool(source) {
+                Some((key, pool)) => changes.watch(&key, &pool, reads).await,
+                None => None,
+            }
+        }
+        _ => None,
+    };
+    // The tables' version when every cohort last ran, and when that was.
+    let mut seen: Option<u64> = None;
+    let mut last_full = tokio::time::Instant::now();
     loop {
         if let Some(registry) = poller.registry.upgrade() {
             // Under the map's lock: a subscriber joins only while the poller is in the map.
@@ -372,21 +474,34 @@ async fn run_poller(poller: Arc<Poller>, db: Rc<Backend>) {
         } else {
             break;
         }
-        run_once(&poller, &db).await;
+        // Read before the run: a write committing during the run moves it again.
+        let version = watch.as_ref().map(|w| changes.version(w));
+        let all =
+            version.is_none() || version != seen || last_full.elapsed() >= poller.full_refresh;
+        if run_once(&poller, &db, all).await && all {
+            seen = version;
+            last_full = tokio::time::Instant::now();
+        }
         // Wait for the interval, or a new subscriber (who must not wait for the interval).
         let _ = tokio::time::timeout(poller.pace.interval, poller.wake.notified()).await;
     }
 }
 
-/// One round: every cohort, in batches.
-async fn run_once(poller: &Poller, db: &Backend) {
+/// One round: every cohort (`all`), or only those with fresh subscribers or (streams) more
+/// rows, in batches. Whether every statement succeeded.
+async fn run_once(poller: &Poller, db: &Backend, all: bool) -> bool {
     let batches: Vec<Vec<Vec<Option<String>>>> = {
         let cohorts = poller.lock_cohorts();
-        let keys: Vec<_> = cohorts.values().map(|c| c.vars.clone()).collect();
+        let keys: Vec<_> = cohorts
+            .values()
+            .filter(|c| all || c.more || !c.fresh.is_empty())
+            .map(|c| c.vars.clone())
+            .collect();
         keys.chunks(poller.pace.batch_size.max(1))
             .map(<[_]>::to_vec)
             .collect()
     };
+    let mut ok = true;
     for batch in batches {
         let refs: Vec<&[Option<String>]> = batch.iter().map(Vec::as_slice).collect();
         let stmt = Statement {
@@ -407,6 +522,7 @@ async fn run_once(poller: &Poller, db: &Backend) {
                 }
             }
             Err(e) => {
+                ok = false;
                 let body = e.to_graphql_json(false).to_string();
                 let mut cohorts = poller.lock_cohorts();
                 for vars in &batch {
@@ -419,6 +535,7 @@ async fn run_once(poller: &Poller, db: &Backend) {
             }
         }
     }
+    ok
 }
 
 /// Hands one cohort's answer to its subscribers.
@@ -457,6 +574,7 @@ fn deliver(poller: &Poller, vars: &[Option<String>], row: subs::CohortAnswer) {
             let fresh = std::mem::take(&mut cohort.fresh);
             cohort.subscribers.extend(fresh);
             // An empty batch (no next cursor) is not sent.
+            cohort.more = row.cursor.is_some();
             let Some(next) = row.cursor else {
                 return;
             };
