@@ -126,7 +126,7 @@ pub fn answer_digest(data: &str) -> [u8; 32] {
 /// Hasura's cohort variables for `explain`: `{query, session, synthetic, cursor}` from the
 /// plan's parameters and one cohort's bound values.
 pub fn cohort_variables(plan: &Plan, bound: &[Option<String>]) -> Json {
-    let (mut query, mut session) = (serde_json::Map::new(), serde_json::Map::new());
+    let (query, mut session) = (serde_json::Map::<String, Json>::new(), serde_json::Map::new());
     let (mut synthetic, mut cursor) = (Vec::new(), serde_json::Map::new());
     let stream = match plan.kind {
         PlanKind::Subscription { stream, .. } => stream,
@@ -138,10 +138,9 @@ pub fn cohort_variables(plan: &Plan, bound: &[Option<String>]) -> Json {
             _ if Some(i) == stream => {
                 cursor.insert("value".into(), v);
             }
-            ParamSpec::Const(_) => synthetic.push(v),
-            ParamSpec::Variable { name, .. } => {
-                query.insert(name.clone(), v);
-            }
+            // As in Hasura (since its issue 3689), the query's scalar values, literal or from
+            // variables, are "synthetic" parameters, in order.
+            ParamSpec::Const(_) | ParamSpec::Variable { .. } => synthetic.push(v),
             ParamSpec::Session(name) => {
                 session.insert(name.clone(), v);
             }

@@ -235,8 +235,59 @@ fn lookup(env: &Env, name: &str) -> Option<String> {
         .ok()
 }
 
+/// A websocket upgrade (subscriptions, GraphQL over a socket) is passed to graphedge's native
+/// process at `GRAPHEDGE_WEBSOCKET_URL` (its `http(s)://host:port`): the Worker's `fetch` of
+/// the upgrade returns the origin's socket, which the runtime joins to the client's, so an app
+/// uses the Worker's URL for every transport. Unset: Hasura's error JSON, 501.
+async fn proxy_websocket(req: worker::Request, env: &Env) -> worker::Result<worker::Response> {
+    let Some(base) = lookup(env, "GRAPHEDGE_WEBSOCKET_URL").filter(|u| !u.trim().is_empty())
+    else {
+        let body = graphedge_edge::error::EdgeError::new(
+            501,
+            "not-supported",
+            "websockets are served by graphedge's native process: set GRAPHEDGE_WEBSOCKET_URL \
+             to its URL",
+        )
+        .to_graphql_json(false)
+        .to_string();
+        let headers = Headers::new();
+        headers.set("content-type", "application/json; charset=utf-8")?;
+        return Ok(worker::Response::ok(body)?
+            .with_status(501)
+            .with_headers(headers));
+    };
+    let url = req.url()?;
+    let mut target = format!("{}{}", base.trim().trim_end_matches('/'), url.path());
+    if let Some(q) = url.query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    let headers = Headers::new();
+    for (k, v) in req.headers().entries() {
+        // The runtime makes its own handshake with the origin.
+        if !matches!(
+            k.to_ascii_lowercase().as_str(),
+            "host" | "sec-websocket-key" | "sec-websocket-version" | "sec-websocket-extensions"
+        ) {
+            headers.append(&k, &v)?;
+        }
+    }
+    if let Some(ip) = req.headers().get("cf-connecting-ip")? {
+        headers.set("x-forwarded-for", &ip)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers);
+    Fetch::Request(worker::Request::new_with_init(&target, &init)?)
+        .send()
+        .await
+}
+
 #[event(fetch)]
 async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
+    let upgrade = req.headers().get("upgrade")?;
+    if upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
+        return proxy_websocket(req, &env).await;
+    }
     let served = serve(req, &env).await;
     let puts = PENDING_PUTS.with(|p| std::mem::take(&mut *p.borrow_mut()));
     if !puts.is_empty() {
