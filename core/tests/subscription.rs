@@ -139,6 +139,21 @@ snap!(
     "subscription { author { id } article { id } }"
 );
 snap!(
+    multiple_top_level_fields,
+    "user",
+    "subscription @_multiple_top_level_fields { author { id } a: article(limit: 1) { id } }"
+);
+snap!(
+    stream_with_live_field,
+    "admin",
+    "subscription @_multiple_top_level_fields { author { id } article_stream(batch_size: 1, cursor: {initial_value: {id: 0}}) { id } }"
+);
+snap!(
+    two_streams,
+    "admin",
+    "subscription @_multiple_top_level_fields { a: article_stream(batch_size: 1, cursor: {initial_value: {id: 0}}) { id } b: article_stream(batch_size: 1, cursor: {initial_value: {id: 0}}) { id } }"
+);
+snap!(
     introspection_at_root,
     "admin",
     "subscription { __schema { queryType { name } } }"

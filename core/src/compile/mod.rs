@@ -477,7 +477,7 @@ pub fn compile_document(
     let sets = [op.selection_set.as_slice()];
     let fields = normalize::collect(&mut ctx, &sets, root_type)?;
     if op.kind == OperationKind::Subscription {
-        return subscription(ctx, &fields, variable_types(op));
+        return subscription(ctx, &fields, &op.directives, variable_types(op));
     }
     let sources = field_sources(schema, &fields, options);
     let mut introspection_bytes = 0usize;
@@ -613,74 +613,137 @@ pub fn compile_document(
 }
 
 /// A subscription's multiplexed plan (see [`PlanKind::Subscription`]): one root field (a
-/// namespace field counts as its fields), read for every cohort in one statement.
+/// namespace field counts as its fields; `@_multiple_top_level_fields` allows several of one
+/// source, as in Hasura, but never for a stream), read for every cohort in one statement.
 fn subscription<'a>(
     mut ctx: Ctx<'a>,
     fields: &[normalize::Merged<'a>],
+    directives: &[Directive],
     variable_types: Vec<(String, crate::parse::ast::Type)>,
 ) -> Result<Plan> {
+    let multiple = directives
+        .iter()
+        .any(|d| d.name == "_multiple_top_level_fields");
     let one = || Error::validation("$", "subscriptions must select one top level field");
-    let [f] = fields else {
+    let not_supported = |m: &str| Error::new(ErrorCode::NotSupported, "$", m);
+    if fields.is_empty() || (fields.len() > 1 && !multiple) {
         return Err(one());
-    };
-    let nested;
-    let (field, outer) = match namespace(&ctx, f.name(), "query_root") {
-        Some((_, ty)) => {
-            nested = normalize::collect(&mut ctx, &f.selection_sets(), &ty)?;
-            match nested.as_slice() {
-                [g] if g.name() != "__typename" => (g, Some(f)),
-                _ => return Err(one()),
-            }
-        }
-        None => (f, None),
-    };
-    if matches!(field.name(), "__schema" | "__type" | "__typename") {
-        return Err(Error::new(
-            ErrorCode::NotSupported,
-            "$",
-            "Introspection at root field level is not supported over subscriptions",
-        ));
     }
     if ctx.opts.relay {
-        return Err(Error::new(
-            ErrorCode::NotSupported,
-            "$",
+        return Err(not_supported(
             "subscriptions are not supported on the Relay API",
         ));
     }
-    ctx.multiplexed = true;
-    ctx.scope = outer.and_then(|o| namespace(&ctx, o.name(), "query_root").map(|(s, _)| s));
-    let path = match outer {
-        Some(o) => sub(
-            &sub(&sub("$.selectionSet", o.key()), "selectionSet"),
-            field.key(),
-        ),
-        None => sub("$.selectionSet", field.key()),
-    };
-    // The field's value ("value") and, for a stream, the next cursor ("cursor").
-    let (inner, stream) = match select::stream_root_field(&mut ctx, field, &path)? {
-        Some((select, cursor)) => (select, Some(cursor)),
-        None => {
-            let value = select::root_field(&mut ctx, field, &path)?;
-            (
-                format!("SELECT {} AS \"value\", NULL::text AS \"cursor\"", value),
-                None,
-            )
+    // Each top-level field with its namespace's source and fields (`None`: not a namespace).
+    let mut tops = Vec::new();
+    for f in fields {
+        match namespace(&ctx, f.name(), "query_root") {
+            Some((s, ty)) => {
+                let nested = normalize::collect(&mut ctx, &f.selection_sets(), &ty)?;
+                if nested.is_empty() || (nested.len() > 1 && !multiple) {
+                    return Err(one());
+                }
+                tops.push((f, Some((s, nested))));
+            }
+            None => tops.push((f, None)),
         }
-    };
-    ctx.scope = None;
-    if !ctx.remote_joins.is_empty() {
-        return Err(Error::new(
-            ErrorCode::NotSupported,
+    }
+    let leaves = tops
+        .iter()
+        .map(|(_, n)| n.as_ref().map_or(1, |(_, n)| n.len()))
+        .sum::<usize>();
+    let mut sources = Vec::new();
+    for (f, nested) in &tops {
+        let names: Vec<&str> = match nested {
+            Some((_, n)) => n.iter().map(|g| g.name()).collect(),
+            None => alloc::vec![f.name()],
+        };
+        if names
+            .iter()
+            .any(|n| matches!(*n, "__schema" | "__type" | "__typename"))
+        {
+            return Err(not_supported(
+                "Introspection at root field level is not supported over subscriptions",
+            ));
+        }
+        let source = match nested {
+            Some((s, _)) => Some(*s),
+            None => ctx.schema.root_source(f.name()).or_else(|| {
+                // `<t>_stream` is not among the root fields `root_source` knows.
+                ctx.schema.root_source(f.name().strip_suffix("_stream")?)
+            }),
+        };
+        if !sources.contains(&source) {
+            sources.push(source);
+        }
+    }
+    if sources.len() > 1 {
+        return Err(Error::validation(
             "$",
+            "all fields of a subscription must be from the same source",
+        ));
+    }
+    ctx.multiplexed = true;
+    // Live: the `data` object ("value"). Stream (one field): its value, and the next cursor.
+    let mut pairs = Vec::new();
+    let mut stream = None;
+    let mut lives = 0;
+    for (f, nested) in &tops {
+        let path = sub("$.selectionSet", f.key());
+        let expr = match nested {
+            None => leaf(&mut ctx, f, &path, &mut stream, &mut lives)?,
+            Some((s, nested)) => {
+                ctx.scope = Some(*s);
+                let mut inner = Vec::new();
+                for g in nested {
+                    let p = sub(&sub(&path, "selectionSet"), g.key());
+                    let e = leaf(&mut ctx, g, &p, &mut stream, &mut lives);
+                    match e {
+                        Ok(e) => inner.push((g.key().to_owned(), e)),
+                        Err(e) => {
+                            ctx.scope = None;
+                            return Err(e);
+                        }
+                    }
+                }
+                ctx.scope = None;
+                sql::json_object(&inner)
+            }
+        };
+        pairs.push((f.key().to_owned(), expr));
+    }
+    if stream.is_some() && leaves > 1 {
+        return Err(not_supported(if lives > 0 {
+            "streaming and livequery subscriptions cannot be executed in the same subscription"
+        } else {
+            "exactly one root field is allowed for streaming subscriptions"
+        }));
+    }
+    if !ctx.remote_joins.is_empty() {
+        return Err(not_supported(
             "Remote relationships are not allowed in subscriptions",
         ));
     }
-    let value = "\"_fld\".\"value\"".to_owned();
-    let mut data = sql::json_object(&[(field.key().to_owned(), value)]);
-    if let Some(o) = outer {
-        data = sql::json_object(&[(o.key().to_owned(), data)]);
-    }
+    let (inner, data, stream) = match stream {
+        // One stream field: `pairs` holds its select; the keys wrap its value.
+        Some((select, cursor)) => {
+            let mut data = "\"_fld\".\"value\"".to_owned();
+            let (f, nested) = &tops[0];
+            if let Some((_, n)) = nested {
+                data = sql::json_object(&[(n[0].key().to_owned(), data)]);
+            }
+            data = sql::json_object(&[(f.key().to_owned(), data)]);
+            (select, data, Some(cursor))
+        }
+        None => (
+            format!(
+                "SELECT {} AS \"value\", NULL::text AS \"cursor\"",
+                sql::json_object(&pairs)
+            ),
+            "\"_fld\".\"value\"".to_owned(),
+            None,
+        ),
+    };
     let sql = format!(
         "SELECT coalesce(json_agg(json_build_array(\"_subs\".\"result_id\", {data}, \
          \"_fld\".\"cursor\") ORDER BY \"_subs\".\"result_id\"), '[]') AS \"data\" \
@@ -688,6 +751,7 @@ fn subscription<'a>(
          AS \"_subs\"(\"result_vars\", \"result_id\") \
          LEFT OUTER JOIN LATERAL ({inner}) AS \"_fld\" ON true"
     );
+    let source = sources.first().copied().flatten().unwrap_or(0);
     // The relations the statement reads: every table whose name it mentions (a name that only
     // appears inside a literal would make a harmless extra entry).
     let reads = (!ctx.calls_functions).then(|| {
@@ -702,14 +766,7 @@ fn subscription<'a>(
     });
     Ok(Plan {
         kind: PlanKind::Subscription { stream, reads },
-        source: ctx
-            .schema
-            .root_source(outer.unwrap_or(field).name())
-            .or_else(|| {
-                ctx.schema
-                    .root_source(field.name().strip_suffix("_stream")?)
-            })
-            .unwrap_or(0),
+        source,
         sql,
         params: ctx.params,
         shaping_variables: ctx.shaping,
@@ -719,6 +776,34 @@ fn subscription<'a>(
         cached: None,
         remote_joins: Vec::new(),
     })
+}
+
+/// One root field of a subscription: a live field's value (SQL), or for a stream an empty
+/// string with `stream` set to its select and cursor parameter.
+fn leaf<'a>(
+    ctx: &mut Ctx<'a>,
+    f: &normalize::Merged<'a>,
+    path: &str,
+    stream: &mut Option<(String, usize)>,
+    lives: &mut usize,
+) -> Result<String> {
+    match select::stream_root_field(ctx, f, path)? {
+        Some(s) => {
+            if stream.is_some() {
+                return Err(Error::new(
+                    ErrorCode::NotSupported,
+                    "$",
+                    "exactly one root field is allowed for streaming subscriptions",
+                ));
+            }
+            *stream = Some(s);
+            Ok(String::from("NULL"))
+        }
+        None => {
+            *lives += 1;
+            select::root_field(ctx, f, path)
+        }
+    }
 }
 
 /// A query's `@cached(ttl: Int = 60, refresh: Boolean = false)` (variables allowed; they
