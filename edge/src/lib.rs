@@ -52,6 +52,7 @@ pub mod response_cache;
 mod rest;
 pub mod subscriptions;
 pub mod transport;
+pub mod ws;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};

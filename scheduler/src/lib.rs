@@ -18,6 +18,7 @@
 //! * [`logging`] — JSON log lines on stdout, batched (one write per 100 ms, not per line).
 //! * [`sources`] — the metadata database and the sources' databases of `serve` (pools per source).
 //! * [`pgtemp`] — throwaway local Postgres clusters (tests and `graphedge dev`).
+//! * [`websocket`] — GraphQL over websockets (Hasura's two subprotocols) on the HTTP threads.
 pub mod backend;
 pub mod background;
 pub mod busy_poll;
@@ -42,3 +43,4 @@ pub mod server;
 pub mod shutdown;
 pub mod sources;
 pub mod subscriptions;
+pub mod websocket;

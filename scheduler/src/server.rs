@@ -17,6 +17,8 @@
 //! * Hasura's log lines per request (`http-log`, `query-log`: [`crate::logging::request`]),
 //!   with a generated `x-request-id` when the client sent none;
 //! * every request's start and end keep its thread's [`crate::busy_poll`] task polling;
+//! * a `GET` with `Upgrade: websocket` becomes a websocket ([`crate::websocket`]: GraphQL over
+//!   Hasura's two subprotocols), which the thread's drain waits for like a connection;
 //! * [`serve`] stops accepting when the stop is requested ([`crate::shutdown`]) and lets
 //!   in-flight requests finish until the shutdown deadline.
 //!
@@ -101,9 +103,9 @@ pub fn share(total: usize, n: usize, i: usize) -> usize {
 }
 
 /// What one HTTP thread owns.
-struct Local {
-    db: Backend,
-    busy_poll: Option<crate::busy_poll::BusyPoll>,
+pub(crate) struct Local {
+    pub(crate) db: Backend,
+    pub(crate) busy_poll: Option<crate::busy_poll::BusyPoll>,
 }
 
 /// Binds `host:port`. With `search` > 0, tries the next ports when the port is taken
@@ -281,7 +283,7 @@ impl Drop for Opened {
 
 /// One HTTP thread: accepts connections (its share, see [`Balance`]) until `stopped` holds the
 /// shutdown deadline, serves each on this thread, then waits (until the deadline) for them to
-/// finish their current request.
+/// finish their current request, and for its websockets (see [`crate::websocket`]) to close.
 async fn accept(
     listener: TcpListener,
     app: Arc<App>,
@@ -289,7 +291,10 @@ async fn accept(
     mut stopped: tokio::sync::watch::Receiver<Option<tokio::time::Instant>>,
     (balance, thread): (Arc<Balance>, usize),
 ) {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Every connection's task and every websocket holds a clone of `alive`; the drain waits
+    // until all are dropped. (hyper-util's `GracefulShutdown` cannot watch a connection with
+    // upgrades, which websockets need.)
+    let (alive, mut all_gone) = tokio::sync::mpsc::channel::<()>(1);
     loop {
         if !balance.turn(thread, &mut stopped).await {
             break;
@@ -308,27 +313,52 @@ async fn accept(
         };
         let _ = stream.set_nodelay(true);
         let (app, local) = (app.clone(), local.clone());
+        let life = crate::websocket::Lifeline {
+            stopped: stopped.clone(),
+            alive: alive.clone(),
+        };
         let service = service_fn(move |req| {
             let (app, local) = (app.clone(), local.clone());
-            async move { Ok::<_, Infallible>(respond(app, local, req, peer).await) }
+            let websocket = crate::websocket::is_upgrade(&req).then(|| life.clone());
+            async move {
+                if let Some(life) = websocket {
+                    return Ok(crate::websocket::upgrade(app, local, req, peer, life));
+                }
+                Ok::<_, Infallible>(respond(app, local, req, peer).await)
+            }
         });
         let conn = hyper::server::conn::http1::Builder::new()
             .keep_alive(true)
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
-            .serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
         let opened = balance.open(thread);
+        let (mut stop, alive) = (stopped.clone(), alive.clone());
         tokio::spawn(async move {
-            let _opened = opened;
-            if let Err(e) = conn.await {
+            let (_opened, _alive) = (opened, alive);
+            tokio::pin!(conn);
+            // At the stop, the connection finishes its current request and closes.
+            let result = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = crate::websocket::stop_requested(&mut stop) => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(error = %e, "connection closed with an error");
             }
         });
     }
-    drop(listener);
+    drop((listener, alive));
     let deadline = stopped.borrow().unwrap_or_else(tokio::time::Instant::now);
-    crate::shutdown::drain_connections(graceful, deadline).await;
+    if tokio::time::timeout_at(deadline, all_gone.recv())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not finish before the graceful-shutdown timeout");
+    }
 }
 
 type HttpResponse = hyper::Response<Full<Bytes>>;
@@ -344,7 +374,7 @@ fn native_http() -> &'static crate::http_client::NativeHttp {
 
 /// The outbound HTTP the edge gets: only `jwk_url` JWK sets go through it; each fetch is
 /// logged as Hasura's `jwk-refresh-log`.
-struct JwkHttp;
+pub(crate) struct JwkHttp;
 
 impl graphedge_edge::http::HttpClient for JwkHttp {
     async fn send(

@@ -122,6 +122,45 @@ pub async fn authenticate_request(
     .await
 }
 
+/// [`authenticate_request`] for a list of headers alone (a websocket's `connection_init`):
+/// the engine's caches are used, and a POST-mode webhook is sent no GraphQL request (Hasura
+/// sends `null` there).
+pub async fn authenticate_headers(
+    engine: &crate::Engine,
+    headers: &[(String, String)],
+    http: &impl HttpClient,
+) -> Result<Hooked, EdgeError> {
+    let now = engine.now();
+    let cache = Some(&engine.hook_cache);
+    resolve(
+        &engine.config,
+        headers,
+        || None,
+        now,
+        &engine.jwks,
+        cache,
+        http,
+    )
+    .await
+}
+
+/// When the session `headers` authenticated ends: the `exp` claim (unix seconds) of the JWT
+/// they were authenticated with, `None` without one. The claim is read without verification:
+/// call this only after `headers` authenticated (the same token was then verified).
+pub fn jwt_expiry(config: &Config, headers: &[(String, String)]) -> Option<i64> {
+    use base64::Engine as _;
+    let Ok(Step::Verify(_, token)) = prepare(config, headers) else {
+        return None;
+    };
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let exp = claims.get("exp")?;
+    exp.as_i64().or_else(|| exp.as_f64().map(|f| f as i64))
+}
+
 /// The GraphQL request a webhook is sent (Hasura's `request`): the body of a POST to a GraphQL
 /// route as JSON (whatever it holds), the parameters of a GET one; `None` elsewhere.
 fn graphql_request(req: &Request) -> Option<serde_json::Value> {
