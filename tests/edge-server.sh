@@ -36,7 +36,9 @@ while IFS='=' read -r k v; do
   [ "$k" = HASURA_GRAPHQL_SERVER_PORT ] || vars+=("$k=$v")
 done < <(env | grep -E '^(HASURA_GRAPHQL_[A-Z_]+|GRAPHEDGE_RESPONSE_CACHE_BYTES|GRAPHEDGE_WORKERS_CACHE)=' || true)
 vars+=("GRAPHEDGE_SQL_ENDPOINT=http://127.0.0.1:$gw_port/sql" "GRAPHEDGE_SQL_AUTH_TOKEN=$token"
-       "GRAPHEDGE_METADATA_MAX_STALENESS=${GRAPHEDGE_METADATA_MAX_STALENESS:-0}")
+       "GRAPHEDGE_METADATA_MAX_STALENESS=${GRAPHEDGE_METADATA_MAX_STALENESS:-0}"
+       # Websockets (subscriptions): the Worker passes them to the native process.
+       "GRAPHEDGE_WEBSOCKET_URL=http://127.0.0.1:$gw_port")
 
 case "$host" in
   worker)

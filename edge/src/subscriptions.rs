@@ -126,7 +126,10 @@ pub fn answer_digest(data: &str) -> [u8; 32] {
 /// Hasura's cohort variables for `explain`: `{query, session, synthetic, cursor}` from the
 /// plan's parameters and one cohort's bound values.
 pub fn cohort_variables(plan: &Plan, bound: &[Option<String>]) -> Json {
-    let (query, mut session) = (serde_json::Map::<String, Json>::new(), serde_json::Map::new());
+    let (query, mut session) = (
+        serde_json::Map::<String, Json>::new(),
+        serde_json::Map::new(),
+    );
     let (mut synthetic, mut cursor) = (Vec::new(), serde_json::Map::new());
     let stream = match plan.kind {
         PlanKind::Subscription { stream, .. } => stream,

@@ -361,9 +361,10 @@ impl Socket {
             Ok(hooked) => {
                 // An `exp` beyond what a timer holds never comes.
                 let expiry =
-                    graphedge_edge::auth::jwt_expiry(engine.config(), &headers).and_then(|exp| {
-                        let left = exp.saturating_sub(now_unix()).max(0) as u64;
-                        Instant::now().checked_add(Duration::from_secs(left))
+                    graphedge_edge::auth::jwt_expiry(engine.config(), &headers).and_then(|end| {
+                        // To the millisecond: the token is refused from second `end` on.
+                        let left = end.saturating_mul(1000).saturating_sub(now_unix_millis());
+                        Instant::now().checked_add(Duration::from_millis(left.max(0) as u64))
                     });
                 self.state = State::Ready {
                     session: Arc::new(hooked.session),
@@ -485,10 +486,10 @@ fn include_internal(config: &graphedge_edge::Config, session: &Session) -> bool 
     config.dev_mode || (session.is_admin() && config.admin_internal_errors)
 }
 
-fn now_unix() -> i64 {
+fn now_unix_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Resolves once the stop is requested (at once when the sender is gone).

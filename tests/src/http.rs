@@ -33,6 +33,11 @@ impl Client {
         Client::with_timeout(base, REQUEST_TIMEOUT)
     }
 
+    /// The base URL (`http://127.0.0.1:PORT`).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     pub fn with_timeout(base: String, timeout: Duration) -> Client {
         let agent = ureq::AgentBuilder::new()
             .timeout(timeout)

@@ -16,3 +16,4 @@ pub mod pgtemp;
 pub mod plan;
 pub mod runner;
 pub mod server;
+pub mod ws;

@@ -3,7 +3,7 @@
 //! One throwaway Postgres for the whole run; per configuration group (admin secret + env) a
 //! fresh database and a `graphedge serve` process; per class a reset (clear_db, fresh `public`
 //! schema with the extensions, `clear_metadata`, `reload_metadata`), class setup, the tests
-//! (HTTP transport only; websocket/subscription instances are reported as skipped), and the
+//! (HTTP, and the websocket and subscription transports of `ws.rs` unless `--no-websocket`), and the
 //! class teardown, which always runs. A dead or hung server is restarted before the next class.
 
 use crate::compare::{clip, judge_item};
@@ -30,6 +30,8 @@ pub struct Options {
     /// Budget for the whole run; classes not started by then are reported as errors.
     /// `None`: [`DEFAULT_DEADLINE`].
     pub deadline: Option<std::time::Duration>,
+    /// The host serves no websockets: those transports are reported as skipped.
+    pub no_websocket: bool,
 }
 
 /// Default budget for a whole run (CI allows 90 minutes for everything).
@@ -468,7 +470,7 @@ impl Runner<'_> {
             let t = &tests[i];
             if t.needs_jwt() {
                 results.push((i, self.skip_test(t, Verdict::Skip, "needs jwt")));
-            } else if !t.transports().iter().any(|x| x == "http") {
+            } else if !t.transports().iter().any(|x| self.implemented(x)) {
                 results.push((
                     i,
                     self.skip_test(t, Verdict::Skip, "transport not implemented"),
@@ -760,11 +762,20 @@ impl Runner<'_> {
         out
     }
 
-    /// Runs every transport instance of a test (only `http` is implemented).
+    /// Whether transport `t` is run (http always; the websocket ones unless the host has none).
+    fn implemented(&self, t: &str) -> bool {
+        match t {
+            "http" => true,
+            "websocket" | "subscription" => !self.opts.no_websocket,
+            _ => false,
+        }
+    }
+
+    /// Runs every transport instance of a test.
     fn run_test(&mut self, g: &Group, test: &TestEntry) -> Outcome {
         let mut total = Outcome::new();
         for t in test.transports() {
-            if t != "http" {
+            if !self.implemented(&t) {
                 self.record(
                     test,
                     Record {
@@ -779,13 +790,13 @@ impl Runner<'_> {
                 );
                 continue;
             }
-            let o = self.run_instance(g, test);
+            let o = self.run_instance(g, test, &t);
             total.add(o.strict, o.hasura, o.reason);
         }
         total
     }
 
-    fn run_instance(&mut self, g: &Group, test: &TestEntry) -> Outcome {
+    fn run_instance(&mut self, g: &Group, test: &TestEntry, transport: &str) -> Outcome {
         let s = &test.setup;
         let mut setup: Vec<SetupRequest> = s.method_setup.clone();
         setup.extend(s.method_setup_inline.iter().cloned());
@@ -826,9 +837,14 @@ impl Runner<'_> {
                             inject_admin_secret,
                             ..
                         } => {
-                            if transports.iter().any(|t| t == "http") {
-                                let (st, ha, reason) =
-                                    self.case_step(g, test, file, *add_auth, *inject_admin_secret);
+                            if transports.iter().any(|t| t == transport) {
+                                let (st, ha, reason) = self.case_step(
+                                    g,
+                                    test,
+                                    file,
+                                    (*add_auth, *inject_admin_secret),
+                                    transport,
+                                );
                                 o.add(st, ha, reason);
                             }
                         }
@@ -915,14 +931,15 @@ impl Runner<'_> {
         (v, reason.map(|r| format!("{file}: {r}")))
     }
 
-    /// Executes every item of a case file over HTTP (§6); all items run even after a failure.
+    /// Executes every item of a case file over `transport` (§6); all items run even after a
+    /// failure.
     fn case_step(
         &mut self,
         g: &Group,
         test: &TestEntry,
         file: &str,
-        add_auth: bool,
-        inject_admin_secret: bool,
+        (add_auth, inject_admin_secret): (bool, bool),
+        transport: &str,
     ) -> (Verdict, Verdict, Option<String>) {
         let items = match plan::load_yaml(&self.opts.suite.join(file)) {
             Ok(doc) => plan::case_items(doc),
@@ -952,9 +969,39 @@ impl Runner<'_> {
                 if inject_admin_secret {
                     headers.push(("x-hasura-admin-secret".into(), secret.clone()));
                 } else if add_auth {
-                    self.probe(g, test, file, n, &url, expected_status, &headers, &query);
+                    if transport == "http" {
+                        self.probe(g, test, file, n, &url, expected_status, &headers, &query);
+                    }
                     headers.push(("X-Hasura-Admin-Secret".into(), secret.clone()));
                 }
+            }
+            if transport != "http" {
+                let (strict, reason, diff) = ws_item(g, item, &url, &headers, transport);
+                if strict != Verdict::Pass && self.opts.verbose {
+                    println!(
+                        "  {file}#{n} ({url}, {transport}): {}",
+                        reason.clone().unwrap_or_default()
+                    );
+                }
+                self.record(
+                    test,
+                    Record {
+                        test: &test.id,
+                        transport,
+                        file: file.to_string(),
+                        item: n,
+                        url: url.clone(),
+                        expected_status,
+                        actual_status: None,
+                        strict: Some(strict),
+                        hasura: Some(strict),
+                        phase: "case",
+                        reason: reason.clone(),
+                        diff,
+                    },
+                );
+                acc.add(strict, strict, reason.map(|r| format!("{file}#{n}: {r}")));
+                continue;
             }
             let (strict, hasura, status, reason, diff) = match g
                 .client
@@ -1086,6 +1133,67 @@ fn expect_ok(r: Result<HttpResponse, String>, what: &str) -> Result<(), String> 
             resp.status,
             clip(&body_text(&resp), 300)
         ))
+    }
+}
+
+/// One case item over a websocket transport (§6.4–6.5): the first message's payload is
+/// judged like an HTTP body (no status or header check).
+fn ws_item(
+    g: &Group,
+    item: &Value,
+    url: &str,
+    headers: &[(String, String)],
+    transport: &str,
+) -> (Verdict, Option<String>, Option<Value>) {
+    let query = item.get("query").cloned().unwrap_or(Value::Null);
+    let answer = crate::ws::run(
+        g.client.base(),
+        url,
+        headers,
+        g.secret.as_deref(),
+        &query,
+        transport == "subscription",
+    );
+    let answer = match answer {
+        Ok(a) => a,
+        Err(e) => return (Verdict::Error, Some(e), None),
+    };
+    let expected = item.get("response");
+    let wants_error =
+        expected.is_some_and(|r| r.get("errors").is_some() || r.get("error").is_some());
+    let allowed = if !wants_error {
+        answer.kind == "data"
+    } else {
+        answer.kind == "data" || answer.kind == "error"
+    };
+    if !allowed {
+        return (
+            Verdict::Fail,
+            Some(format!(
+                "expected a data message, got {}: {}",
+                answer.kind,
+                clip(&answer.payload.to_string(), 300)
+            )),
+            None,
+        );
+    }
+    // Compared like a body: without the HTTP status and headers.
+    let mut judged = item.clone();
+    if let Some(o) = judged.as_object_mut() {
+        o.remove("status");
+        o.remove("resp_headers");
+        if let Some(Value::Array(list)) = o.get_mut("allowed_responses") {
+            for e in list.iter_mut().filter_map(Value::as_object_mut) {
+                e.remove("resp_headers");
+            }
+        }
+    }
+    let o = judge_item(&judged, 200, &[], &Ok(answer.payload.clone()));
+    if o.strict {
+        (Verdict::Pass, None, None)
+    } else {
+        let diff = json!({"expected": expected, "actual": answer.payload});
+        (Verdict::Fail, o.reason, Some(diff))
     }
 }
 

@@ -130,6 +130,11 @@ const ALLOWED_ROLES: &str = "x-hasura-allowed-roles";
 const DEFAULT_ROLE: &str = "x-hasura-default-role";
 
 impl JwtSecret {
+    /// Seconds a token is still accepted after its `exp` (and before its `nbf`).
+    pub fn allowed_skew(&self) -> i64 {
+        self.allowed_skew
+    }
+
     /// Parses one JWT secret config object (Hasura's format).
     pub fn from_json(v: &Json) -> Result<JwtSecret, String> {
         let o = v.as_object().ok_or("expected a JSON object")?;

@@ -144,12 +144,14 @@ pub async fn authenticate_headers(
     .await
 }
 
-/// When the session `headers` authenticated ends: the `exp` claim (unix seconds) of the JWT
-/// they were authenticated with, `None` without one. The claim is read without verification:
-/// call this only after `headers` authenticated (the same token was then verified).
+/// When the session `headers` authenticated ends: the first unix second at which the JWT they
+/// were authenticated with is refused (its `exp` claim plus the secret's `allowed_skew`, plus
+/// one: a token is accepted while `now <= exp + skew`), `None` without one. The claim is read
+/// without verification: call this only after `headers` authenticated (the same token was
+/// then verified).
 pub fn jwt_expiry(config: &Config, headers: &[(String, String)]) -> Option<i64> {
     use base64::Engine as _;
-    let Ok(Step::Verify(_, token)) = prepare(config, headers) else {
+    let Ok(Step::Verify(secret, token)) = prepare(config, headers) else {
         return None;
     };
     let payload = token.split('.').nth(1)?;
@@ -158,7 +160,8 @@ pub fn jwt_expiry(config: &Config, headers: &[(String, String)]) -> Option<i64> 
         .ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let exp = claims.get("exp")?;
-    exp.as_i64().or_else(|| exp.as_f64().map(|f| f as i64))
+    let exp = exp.as_i64().or_else(|| exp.as_f64().map(|f| f as i64))?;
+    Some(exp.saturating_add(secret.allowed_skew()).saturating_add(1))
 }
 
 /// The GraphQL request a webhook is sent (Hasura's `request`): the body of a POST to a GraphQL

@@ -523,7 +523,10 @@ async fn run_once(poller: &Poller, db: &Backend, all: bool) -> bool {
             }
             Err(e) => {
                 ok = false;
-                let body = e.to_graphql_json(false).to_string();
+                // Hasura's execution error: `data` null, with the errors.
+                let errors = e.to_graphql_json(false);
+                let body =
+                    serde_json::json!({"data": null, "errors": errors["errors"]}).to_string();
                 let mut cohorts = poller.lock_cohorts();
                 for vars in &batch {
                     if let Some(c) = cohorts.get_mut(vars) {

@@ -18,7 +18,9 @@ const USAGE: &str = "usage: conformance [--suite DIR] [--server BIN] [--filter S
   --jsonl FILE     write one JSON line per executed item
   --floor FILE     exit 1 if fewer strict passes than the number in FILE
   --verbose        print the differences of failures
-  --deadline-secs N  budget for the whole run (default 2400); later classes are errors";
+  --deadline-secs N  budget for the whole run (default 2400); later classes are errors
+  --no-websocket   report the websocket and subscription transports as skipped (a host
+                   without websockets)";
 
 /// The workspace root: the parent of this crate's manifest directory.
 fn workspace_root() -> PathBuf {
@@ -67,6 +69,7 @@ fn parse_args() -> Result<Options, String> {
             "--jsonl" => opts.jsonl = Some(PathBuf::from(value("--jsonl")?)),
             "--floor" => opts.floor = Some(PathBuf::from(value("--floor")?)),
             "--verbose" | "-v" => opts.verbose = true,
+            "--no-websocket" => opts.no_websocket = true,
             "--deadline-secs" => {
                 let v = value("--deadline-secs")?;
                 let secs: u64 = v
