@@ -145,6 +145,13 @@ pub fn plain_decimal(n: &str) -> Option<String> {
     })
 }
 
+/// Whether a number's text is a plain JSON number (digits, sign, point, exponent).
+fn is_plain_number(n: &str) -> bool {
+    !n.is_empty()
+        && n.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+}
+
 pub fn write_pg_array(out: &mut String, v: &Value) {
     match v {
         Value::List(items) => {
@@ -156,6 +163,12 @@ pub fn write_pg_array(out: &mut String, v: &Value) {
                 match item {
                     Value::Null => out.push_str("NULL"),
                     Value::List(_) => write_pg_array(out, item),
+                    // Numbers and booleans need no quotes (their text has none of `{},"\` or
+                    // spaces): `{1,2,3}`, as Hasura writes them.
+                    Value::Number(_) if is_plain_number(&scalar_text(item)) => {
+                        out.push_str(&scalar_text(item))
+                    }
+                    Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
                     other => {
                         out.push('"');
                         for ch in scalar_text(other).chars() {

@@ -134,6 +134,12 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// Where the statements of the schema's source `i` go: its connection, the served
+    /// source's for `i` = 0 (`None`: the host's database).
+    pub fn source_target(&self, i: usize) -> Option<&md::SourceConnection> {
+        self.connection(i).or(self.source.as_ref())
+    }
+
     /// The connection of the schema's source `i` when it is not the served one (`None`: the
     /// served source's database).
     pub fn connection(&self, i: usize) -> Option<&md::SourceConnection> {

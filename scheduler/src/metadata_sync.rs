@@ -109,6 +109,7 @@ async fn watch(
         while notes.try_recv().is_ok() {}
         match app.engine.refresh(&db).await {
             Ok(Some(version)) => {
+                crate::websocket::metadata_may_have_changed();
                 tracing::info!(
                     resource_version = version,
                     "metadata changed elsewhere; reloaded"

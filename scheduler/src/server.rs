@@ -552,6 +552,13 @@ async fn respond(
         }
         Err(r) => (r, None),
     };
+    if matches!(
+        log_path.as_str(),
+        "/v1/metadata" | "/v1/query" | "/v2/query"
+    ) {
+        // A metadata request: open sockets check their metadata now.
+        crate::websocket::metadata_may_have_changed();
+    }
     let gzipped = response.header("content-encoding") == Some("gzip");
     let log = log.unwrap_or_default();
     crate::logging::request(

@@ -65,6 +65,20 @@ pub const CLOSE_LINGER: Duration = Duration::from_secs(1);
 /// How often the metadata version and the push queue are checked.
 pub const CHECK_EVERY: Duration = Duration::from_secs(1);
 
+/// Bumped when this process's metadata may have changed (a metadata request answered, a
+/// change made elsewhere followed): sockets check at once instead of at their next
+/// [`CHECK_EVERY`] tick, so none outlives the metadata it was opened with by more than a
+/// moment (Hasura closes them as the schema changes; clients reopen at once).
+fn metadata_watch() -> &'static watch::Sender<u64> {
+    static WATCH: OnceLock<watch::Sender<u64>> = OnceLock::new();
+    WATCH.get_or_init(|| watch::channel(0).0)
+}
+
+/// Tells the sockets that the metadata may have changed (see [`metadata_watch`]).
+pub fn metadata_may_have_changed() {
+    metadata_watch().send_modify(|n| *n = n.wrapping_add(1));
+}
+
 /// What a socket gets from the HTTP thread that accepted it: the stop (`Some(deadline)` once
 /// the shutdown is requested) and a token the thread's drain waits for (dropped when the
 /// socket ends).
@@ -284,6 +298,7 @@ impl Socket {
         let init_deadline = tokio::time::sleep(self.settings.init_timeout);
         tokio::pin!(init_deadline);
         let mut running: FuturesUnordered<Running> = FuturesUnordered::new();
+        let mut metadata = metadata_watch().subscribe();
         loop {
             let expiry = match &self.state {
                 State::Ready { expiry, .. } => *expiry,
@@ -318,6 +333,7 @@ impl Socket {
                 _ = &mut init_deadline, if waiting_init => vec![Action::Close(Close::init_timeout(self.protocol))],
                 _ = sleep_until(expiry), if expiry.is_some() => vec![Action::Close(Close::token_expired())],
                 _ = check.tick() => self.on_check(),
+                Ok(()) = metadata.changed() => self.on_check(),
                 _ = stop_requested(&mut stopped) => vec![Action::Close(Close::shutting_down())],
             };
             if perform(&mut ws, actions).await.is_err() {
@@ -429,10 +445,12 @@ impl Socket {
             let _in_flight = local.busy_poll.as_ref().map(|b| b.request());
             let loaded = app.engine.loaded();
             let mut log = graphedge_edge::reqlog::RequestLog::default();
+            // GraphQL statements go to the served source's database, as over HTTP.
+            let db = graphedge_edge::md::On::source(&local.db, loaded.source.as_ref());
             let run = graphedge_edge::graphql::run(
                 &app.engine,
                 &loaded,
-                &local.db,
+                &db,
                 &session,
                 &request,
                 &mut log,

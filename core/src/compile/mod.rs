@@ -648,6 +648,11 @@ fn subscription<'a>(
             None => tops.push((f, None)),
         }
     }
+    // A namespaced source's fields are wrapped in ONE namespace field: no other top-level
+    // field (not even another alias of the namespace) can be answered with it.
+    if tops.len() > 1 && tops.iter().any(|(_, n)| n.is_some()) {
+        return Err(one());
+    }
     let leaves = tops
         .iter()
         .map(|(_, n)| n.as_ref().map_or(1, |(_, n)| n.len()))

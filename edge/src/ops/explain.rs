@@ -88,7 +88,7 @@ async fn explain_lines(
             params,
         },
     ];
-    let db = crate::md::On::source(db, loaded.connection(plan.source));
+    let db = crate::md::On::source(db, loaded.source_target(plan.source));
     let rows = db.transaction(&stmts).await.map_err(|e| db_error(&e))?;
     Ok(Json::Array(
         rows.last()

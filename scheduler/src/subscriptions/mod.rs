@@ -452,7 +452,7 @@ async fn run_poller(poller: Arc<Poller>, db: Rc<Backend>, changes: Rc<changes::C
         PlanKind::Subscription {
             reads: Some(reads), ..
         } if poller.watch_changes => {
-            let source = poller.loaded.connection(poller.plan.source);
+            let source = poller.loaded.source_target(poller.plan.source);
             match db.source_pool(source) {
                 Some((key, pool)) => changes.watch(&key, &pool, reads).await,
                 None => None,
@@ -508,7 +508,8 @@ async fn run_once(poller: &Poller, db: &Backend, all: bool) -> bool {
             sql: poller.plan.sql.clone(),
             params: vec![Some(subs::batch_param(&refs))],
         };
-        let on = graphedge_edge::md::On::source(db, poller.loaded.connection(poller.plan.source));
+        let on =
+            graphedge_edge::md::On::source(db, poller.loaded.source_target(poller.plan.source));
         let answer = match on.query_one(&stmt).await {
             Ok(text) => subs::parse_answer(text.as_deref().unwrap_or("[]")),
             Err(e) => Err(graphedge_edge::error::db_error(&e)),
