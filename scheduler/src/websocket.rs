@@ -376,12 +376,17 @@ impl Socket {
         match graphedge_edge::auth::authenticate_headers(engine, &headers, &JwkHttp).await {
             Ok(hooked) => {
                 // An `exp` beyond what a timer holds never comes.
-                let expiry =
-                    graphedge_edge::auth::jwt_expiry(engine.config(), &headers).and_then(|end| {
-                        // To the millisecond: the token is refused from second `end` on.
-                        let left = end.saturating_mul(1000).saturating_sub(now_unix_millis());
-                        Instant::now().checked_add(Duration::from_millis(left.max(0) as u64))
-                    });
+                // The JWT's end, or the webhook answer's (the earlier of both).
+                let end = graphedge_edge::auth::jwt_expiry(engine.config(), &headers);
+                let end = match (end, hooked.expires_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                let expiry = end.and_then(|end| {
+                    // To the millisecond: the token is refused from second `end` on.
+                    let left = end.saturating_mul(1000).saturating_sub(now_unix_millis());
+                    Instant::now().checked_add(Duration::from_millis(left.max(0) as u64))
+                });
                 self.state = State::Ready {
                     session: Arc::new(hooked.session),
                     expiry,

@@ -214,6 +214,7 @@ async fn resolve(
     Ok(Hooked {
         session,
         set_cookies: Vec::new(),
+        expires_at: None,
     })
 }
 

@@ -201,6 +201,9 @@ pub struct Hooked {
     pub session: Session,
     /// `Set-Cookie` headers of the hook's answer.
     pub set_cookies: Vec<String>,
+    /// When the hook's answer stops being fresh (unix seconds; its `Cache-Control` `max-age`,
+    /// else its `Expires`): a websocket authenticated with it closes then, as in Hasura.
+    pub expires_at: Option<i64>,
 }
 
 /// The most answers a [`HookCache`] keeps.
@@ -317,17 +320,23 @@ pub async fn call(
                 .map(|(_, v)| v.clone())
                 .collect();
             set_cookies.reverse();
-            let hooked = Hooked {
-                session,
-                set_cookies,
-            };
-            if let Some((c, now)) = cache {
-                let fresh = super::jwks::freshness(
+            let fresh = cache.and_then(|(_, now)| {
+                let ttl = super::jwks::freshness(
                     resp.header("cache-control"),
                     resp.header("expires"),
                     now,
-                );
-                if let (Some(ttl), Some(key)) = (fresh.filter(|t| *t > 0), key) {
+                )?;
+                Some((ttl, now))
+            });
+            let hooked = Hooked {
+                session,
+                set_cookies,
+                expires_at: fresh
+                    .filter(|(ttl, _)| *ttl > 0)
+                    .map(|(ttl, now)| now.saturating_add(ttl)),
+            };
+            if let (Some((c, now)), Some((ttl, _)), Some(key)) = (cache, fresh, key) {
+                if ttl > 0 {
                     c.put(key, hooked.clone(), now.saturating_add(ttl), now);
                 }
             }

@@ -292,9 +292,10 @@ fn server_messages() {
     );
     let failed =
         r#"{"errors":[{"extensions":{"path":"$","code":"constraint-violation"},"message":"m"}]}"#;
+    // Hasura's `GQExecError`: `data` null, with the errors.
     assert_eq!(
         shown(answer(Apollo, V1, "q", failed))[0],
-        format!(r#"{{"type":"data","id":"q","payload":{failed}}}"#)
+        r#"{"type":"data","id":"q","payload":{"data":null,"errors":[{"extensions":{"path":"$","code":"constraint-violation"},"message":"m"}]}}"#
     );
     assert_eq!(
         shown(answer(GraphqlWs, V1, "q", failed))[0],
