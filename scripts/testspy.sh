@@ -39,18 +39,25 @@ mkdir -p "$cache"
 link="/tmp/graphedge-testspy-$(printf '%s' "$cache" | cksum | cut -d' ' -f1)"
 ln -sfn "$cache" "$link"
 
-mapfile -t files < <(awk '!/^#/ && NF {print $1}' "$FLOOR")
-TESTSPY_SHIM=0 TESTSPY_DIR="$link" "$RUNNER" "$BIN" "${files[@]}" | tee "$cache/summary.txt"
-
-# Each file's passed count against its floor.
+# The files of tests/testspy-ws-floor.txt run with their websocket instances (TESTSPY_SKIP_WS=0:
+# subscriptions), the others without (the harness deselects them by default).
+WS_FLOOR=tests/testspy-ws-floor.txt
 fail=0
-while read -r file floor; do
-  case "$file" in '#'* | '') continue ;; esac
-  passed=$(awk -v f="$file" '$1 == f {print $2}' "$cache/summary.txt")
-  if [ -z "$passed" ] || [ "$passed" -lt "$floor" ]; then
-    echo "tests-py: $file passed ${passed:-nothing}, below its floor of $floor"
-    fail=1
-  fi
-done <"$FLOOR"
-grep -E '^tests-py: [0-9]+ passed' "$cache/summary.txt" | tail -n 1
+for floor_file in "$FLOOR" "$WS_FLOOR"; do
+  mapfile -t files < <(awk '!/^#/ && NF {print $1}' "$floor_file")
+  skip_ws=1
+  [ "$floor_file" = "$WS_FLOOR" ] && skip_ws=0
+  summary="$cache/summary-$(basename "$floor_file" .txt).txt"
+  TESTSPY_SKIP_WS="$skip_ws" TESTSPY_SHIM=0 TESTSPY_DIR="$link" "$RUNNER" "$BIN" "${files[@]}" | tee "$summary"
+  # Each file's passed count against its floor.
+  while read -r file floor; do
+    case "$file" in '#'* | '') continue ;; esac
+    passed=$(awk -v f="$file" '$1 == f {print $2}' "$summary")
+    if [ -z "$passed" ] || [ "$passed" -lt "$floor" ]; then
+      echo "tests-py: $file passed ${passed:-nothing}, below its floor of $floor"
+      fail=1
+    fi
+  done <"$floor_file"
+  grep -E '^tests-py: [0-9]+ passed' "$summary" | tail -n 1
+done
 exit "$fail"
