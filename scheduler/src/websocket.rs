@@ -215,7 +215,10 @@ pub(crate) fn upgrade(
                 return;
             }
         };
+        // A small read buffer (tungstenite's default, 128 KiB, is zero-filled on the first
+        // read: 1,000 idle sockets held ~130 MB); it grows for larger messages.
         let config = WebSocketConfig::default()
+            .read_buffer_size(4096)
             .max_message_size(Some(limit))
             .max_frame_size(Some(limit));
         let stream =

@@ -12,6 +12,9 @@
 //! * `idle_subscriptions_run_no_sql` — a live query on a view over `item` whose every run
 //!   draws from a sequence: with no writes it runs once in 2 s (10 intervals); a write to
 //!   another table runs nothing; a write to `item` runs it again and pushes the new count.
+//! * `full_queues_lose_nothing` — a socket's queue with room for one push, three live queries
+//!   and two streams on it: every first answer and every stream batch still arrives, in order
+//!   per stream (a subscriber whose push did not fit is served again at the next round).
 //! * `streams_advance_their_cursor` — `<t>_stream` batches of 2 over 5 rows, then new rows
 //!   arrive as a new batch; empty batches are not sent.
 mod common;
@@ -325,4 +328,60 @@ fn streams_advance_their_cursor() {
         names(&next(&mut rx, 10).unwrap().1, "item_stream"),
     ];
     assert_eq!(got, [vec!["g", "h"], vec!["i"]]);
+}
+
+#[test]
+fn full_queues_lose_nothing() {
+    let f = setup();
+    let (tx, mut rx) = mpsc::channel(1);
+    let mut subs = Vec::new();
+    for n in 1..=3 {
+        let q = request(LIVE, json!({ "n": n }));
+        let op = format!("live{n}");
+        subs.push(
+            f.manager
+                .subscribe(&f.engine, &Session::admin(), &q, op.into(), tx.clone())
+                .unwrap(),
+        );
+    }
+    let stream = request(
+        "subscription { item_stream(batch_size: 2, cursor: {initial_value: {id: 0}}) { name } }",
+        json!({}),
+    );
+    for op in ["s1", "s2"] {
+        subs.push(
+            f.manager
+                .subscribe(&f.engine, &Session::admin(), &stream, op.into(), tx.clone())
+                .unwrap(),
+        );
+    }
+    // Read slowly: the queue is full most of the time.
+    let mut got: std::collections::BTreeMap<String, Vec<Vec<String>>> = Default::default();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while got.values().map(Vec::len).sum::<usize>() < 3 + 2 * 3
+        && std::time::Instant::now() < deadline
+    {
+        if let Some((op, v)) = next(&mut rx, 1) {
+            let field = if op.starts_with('s') {
+                "item_stream"
+            } else {
+                "item"
+            };
+            got.entry(op).or_default().push(names(&v, field));
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    for n in 1..=3 {
+        let want: Vec<String> = ["a", "b", "c"][..n].iter().map(|s| s.to_string()).collect();
+        assert_eq!(got.get(&format!("live{n}")), Some(&vec![want]), "{got:?}");
+    }
+    let batches = vec![vec!["a", "b"], vec!["c", "d"], vec!["e"]];
+    for op in ["s1", "s2"] {
+        assert_eq!(
+            got.get(op).cloned().unwrap_or_default(),
+            batches,
+            "{op}: {got:?}"
+        );
+    }
+    drop(subs);
 }

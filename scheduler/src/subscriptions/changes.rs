@@ -7,8 +7,10 @@
 //! transaction commits (once per table and transaction). Views are watched through the tables
 //! they read (their rewrite rules' dependencies, recursively), partitioned and inherited
 //! tables through their children too. One LISTEN connection per database bumps a counter per
-//! table; a poller remembers the sum of its tables' counters when it last ran, read *before*
-//! the run, so a write that commits during a run is seen at the next round.
+//! table and wakes the pollers reading it (a poller that has been idle for an interval runs at
+//! once; a busy one at most once per interval); a poller remembers the sum of its tables'
+//! counters when it last ran, read *before* the run, so a write that commits during a run is
+//! seen at the next round.
 //!
 //! Nothing is lost, at worst late: a (re)opened LISTEN connection bumps the database's epoch
 //! (notifications may have been missed), which re-runs every poller of that database; every
@@ -67,6 +69,8 @@ struct Counters {
 #[derive(Default)]
 pub struct Changes {
     dbs: RefCell<HashMap<String, Counters>>,
+    /// Whom to wake when a table changes: the watched tables and the poller's signal.
+    watchers: RefCell<Vec<(Watch, std::sync::Weak<tokio::sync::Notify>)>>,
 }
 
 /// The tables one poller watches.
@@ -92,11 +96,13 @@ impl Changes {
     /// Starts watching `relations` (quoted names) of the database `(key, pool)`: installs the
     /// triggers they need and, the first time for this database, its LISTEN connection.
     /// `None`: they cannot be watched (the poller runs every interval).
+    /// `woken` is notified whenever one of the watched tables may have changed.
     pub async fn watch(
         self: &Rc<Self>,
         key: &str,
         pool: &PgDatabase,
         relations: &[String],
+        woken: &std::sync::Arc<tokio::sync::Notify>,
     ) -> Option<Watch> {
         if !self.dbs.borrow().contains_key(key) {
             self.dbs
@@ -105,9 +111,15 @@ impl Changes {
             tokio::task::spawn_local(listen(self.clone(), key.to_string(), pool.clone()));
         }
         match install(pool, relations).await {
-            Ok(tables) => tables.map(|tables| Watch {
-                db: key.to_string(),
-                tables,
+            Ok(tables) => tables.map(|tables| {
+                let w = Watch {
+                    db: key.to_string(),
+                    tables,
+                };
+                let mut watchers = self.watchers.borrow_mut();
+                watchers.retain(|(_, n)| n.strong_count() > 0);
+                watchers.push((w.clone(), std::sync::Arc::downgrade(woken)));
+                w
             }),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot watch a subscription's tables for changes; it is polled every interval");
@@ -117,12 +129,22 @@ impl Changes {
     }
 
     fn bump(&self, key: &str, payload: Option<&str>) {
-        let mut dbs = self.dbs.borrow_mut();
-        let c = dbs.entry(key.to_string()).or_default();
-        match payload.and_then(|p| p.parse::<u32>().ok()) {
-            Some(oid) => *c.tables.entry(oid).or_insert(0) += 1,
-            // Listening (again), or a payload that is not ours: anything may have changed.
-            None => c.epoch += 1,
+        let oid = payload.and_then(|p| p.parse::<u32>().ok());
+        {
+            let mut dbs = self.dbs.borrow_mut();
+            let c = dbs.entry(key.to_string()).or_default();
+            match oid {
+                Some(oid) => *c.tables.entry(oid).or_insert(0) += 1,
+                // Listening (again), or a payload that is not ours: anything may have changed.
+                None => c.epoch += 1,
+            }
+        }
+        for (w, woken) in self.watchers.borrow().iter() {
+            if w.db == key && oid.is_none_or(|o| w.tables.contains(&o)) {
+                if let Some(n) = woken.upgrade() {
+                    n.notify_one();
+                }
+            }
         }
     }
 }

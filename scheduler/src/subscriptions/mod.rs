@@ -68,7 +68,8 @@ pub struct Settings {
     /// `GRAPHEDGE_SUBSCRIPTIONS_WATCH_CHANGES`, default true.
     pub watch_changes: bool,
     /// Even without a change, a watched poller runs at least this often
-    /// (`GRAPHEDGE_SUBSCRIPTIONS_FULL_REFRESH` seconds, default 60).
+    /// (`GRAPHEDGE_SUBSCRIPTIONS_FULL_REFRESH` seconds, default 120: with 10,000 cohorts in
+    /// batches of 100, under one statement per second).
     pub full_refresh: Duration,
 }
 
@@ -105,7 +106,7 @@ impl Settings {
             },
         };
         let full_refresh = match get("GRAPHEDGE_SUBSCRIPTIONS_FULL_REFRESH") {
-            None => 60,
+            None => 120,
             Some(v) => v.trim().parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
                 format!("GRAPHEDGE_SUBSCRIPTIONS_FULL_REFRESH: expected a positive number of seconds, got {v:?}")
             })?,
@@ -129,7 +130,7 @@ impl Default for Settings {
             live: pace,
             streaming: pace,
             watch_changes: true,
-            full_refresh: Duration::from_secs(60),
+            full_refresh: Duration::from_secs(120),
         }
     }
 }
@@ -192,6 +193,8 @@ struct Poller {
     /// Subscriber id → its cohort's key.
     members: Mutex<HashMap<u64, Vec<Option<String>>>>,
     wake: tokio::sync::Notify,
+    /// Notified when a table the poller reads may have changed (see [`changes`]).
+    changed: Arc<tokio::sync::Notify>,
     /// The manager's map, where the task removes the poller when it has no cohort left.
     registry: std::sync::Weak<Pollers>,
 }
@@ -358,6 +361,7 @@ impl Manager {
                     cohorts: Mutex::default(),
                     members: Mutex::default(),
                     wake: tokio::sync::Notify::new(),
+                    changed: Arc::new(tokio::sync::Notify::new()),
                     registry: Arc::downgrade(&self.pollers),
                 });
                 start.send(p.clone()).map_err(|_| {
@@ -454,7 +458,7 @@ async fn run_poller(poller: Arc<Poller>, db: Rc<Backend>, changes: Rc<changes::C
         } if poller.watch_changes => {
             let source = poller.loaded.source_target(poller.plan.source);
             match db.source_pool(source) {
-                Some((key, pool)) => changes.watch(&key, &pool, reads).await,
+                Some((key, pool)) => changes.watch(&key, &pool, reads, &poller.changed).await,
                 None => None,
             }
         }
@@ -476,14 +480,24 @@ async fn run_poller(poller: Arc<Poller>, db: Rc<Backend>, changes: Rc<changes::C
         }
         // Read before the run: a write committing during the run moves it again.
         let version = watch.as_ref().map(|w| changes.version(w));
+        let started = tokio::time::Instant::now();
         let all =
             version.is_none() || version != seen || last_full.elapsed() >= poller.full_refresh;
         if run_once(&poller, &db, all).await && all {
             seen = version;
             last_full = tokio::time::Instant::now();
         }
-        // Wait for the interval, or a new subscriber (who must not wait for the interval).
-        let _ = tokio::time::timeout(poller.pace.interval, poller.wake.notified()).await;
+        // The next round: at once for a new subscriber (who must not wait for the interval);
+        // after a change, as soon as an interval has passed since this round began (an idle
+        // poller answers a write at once, a busy one at most once per interval); else after
+        // the interval.
+        tokio::select! {
+            _ = poller.wake.notified() => {}
+            _ = poller.changed.notified() => {
+                tokio::time::sleep_until(started + poller.pace.interval).await;
+            }
+            _ = tokio::time::sleep(poller.pace.interval) => {}
+        }
     }
 }
 
@@ -542,7 +556,10 @@ async fn run_once(poller: &Poller, db: &Backend, all: bool) -> bool {
     ok
 }
 
-/// Hands one cohort's answer to its subscribers.
+/// Hands one cohort's answer to its subscribers. A subscriber whose queue was full (a socket
+/// with many subscriptions receiving a whole batch at once) missed it: it is served again
+/// from where it was at the next round (a live query's subscriber as a fresh one, a stream's
+/// in a cohort at the cursor it had), never skipped.
 fn deliver(poller: &Poller, vars: &[Option<String>], row: subs::CohortAnswer) {
     let mut cohorts = poller.lock_cohorts();
     let Some(cohort) = cohorts.get_mut(vars) else {
@@ -559,20 +576,27 @@ fn deliver(poller: &Poller, vars: &[Option<String>], row: subs::CohortAnswer) {
     match poller.stream() {
         None => {
             let digest = subs::answer_digest(data);
-            if cohort.digest != Some(digest) {
-                cohort.digest = Some(digest);
+            let changed = cohort.digest != Some(digest);
+            cohort.digest = Some(digest);
+            let mut missed = Vec::new();
+            if changed || !cohort.fresh.is_empty() {
                 let p = payload();
-                for s in cohort.subscribers.iter().chain(&cohort.fresh) {
-                    send(s, p.clone());
-                }
-            } else if !cohort.fresh.is_empty() {
-                let p = payload();
-                for s in &cohort.fresh {
-                    send(s, p.clone());
+                // A change goes to everyone, the current answer to new subscribers.
+                let current = if changed {
+                    std::mem::take(&mut cohort.subscribers)
+                } else {
+                    Vec::new()
+                };
+                let fresh = std::mem::take(&mut cohort.fresh);
+                for sub in current.into_iter().chain(fresh) {
+                    if send(&sub, p.clone()) {
+                        cohort.subscribers.push(sub);
+                    } else {
+                        missed.push(sub);
+                    }
                 }
             }
-            let fresh = std::mem::take(&mut cohort.fresh);
-            cohort.subscribers.extend(fresh);
+            cohort.fresh = missed;
         }
         Some(cursor_param) => {
             let fresh = std::mem::take(&mut cohort.fresh);
@@ -583,14 +607,36 @@ fn deliver(poller: &Poller, vars: &[Option<String>], row: subs::CohortAnswer) {
                 return;
             };
             let p = payload();
-            for s in &cohort.subscribers {
-                send(s, p.clone());
+            let (mut sent, mut missed) = (Vec::new(), Vec::new());
+            for sub in std::mem::take(&mut cohort.subscribers) {
+                if send(&sub, p.clone()) {
+                    sent.push(sub);
+                } else {
+                    missed.push(sub);
+                }
             }
-            // The cohort moves on: its key is its new parameters (a new subscriber starting
-            // from the old cursor gets a cohort of its own).
             let Some(mut cohort) = cohorts.remove(vars) else {
                 return;
             };
+            if !missed.is_empty() {
+                // They stay at the old cursor, and get this batch again.
+                cohorts.insert(
+                    vars.to_vec(),
+                    Cohort {
+                        vars: vars.to_vec(),
+                        subscribers: missed,
+                        fresh: Vec::new(),
+                        digest: None,
+                        more: true,
+                    },
+                );
+            }
+            if sent.is_empty() {
+                return;
+            }
+            // The cohort moves on: its key is its new parameters (a new subscriber starting
+            // from the old cursor gets a cohort of its own).
+            cohort.subscribers = sent;
             if let Some(v) = cohort.vars.get_mut(cursor_param) {
                 *v = Some(next);
             }
@@ -610,10 +656,15 @@ fn deliver(poller: &Poller, vars: &[Option<String>], row: subs::CohortAnswer) {
     }
 }
 
-/// Queues a push; a full queue drops it (the socket closes a consumer that does not read).
-fn send(s: &Subscriber, payload: Payload) {
-    let _ = s.sink.try_send(Push {
+/// Queues a push: `false` when the queue was full (the subscriber missed it). A closed queue
+/// (the socket is gone; its subscriptions are being dropped) counts as delivered.
+fn send(s: &Subscriber, payload: Payload) -> bool {
+    let push = Push {
         op: s.op.clone(),
         payload,
-    });
+    };
+    !matches!(
+        s.sink.try_send(push),
+        Err(tokio::sync::mpsc::error::TrySendError::Full(_))
+    )
 }
