@@ -213,6 +213,39 @@ pub fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
+/// A setting holding a positive integer (`unit` names it in the error: "seconds", …): the
+/// default when unset or empty.
+pub fn positive_setting(
+    get: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+    unit: &str,
+) -> Result<u64, String> {
+    match get(name).filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("{name}: expected a positive {unit}, got {v:?}")),
+    }
+}
+
+/// A boolean setting ([`parse_bool`]): the default when unset or empty.
+pub fn bool_setting(
+    get: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    default: bool,
+) -> Result<bool, String> {
+    match get(name).filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(v) => {
+            parse_bool(&v).ok_or_else(|| format!("{name}: expected true or false, got {v:?}"))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

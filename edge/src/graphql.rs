@@ -249,17 +249,7 @@ pub(crate) async fn execute(
     req: &GqlRequest,
     log: &mut RequestLog,
 ) -> Result<String, EdgeError> {
-    if engine.config.enable_allowlist
-        && !session.is_admin()
-        && !loaded.allowlist.allows(&session.role, &req.query)
-    {
-        return Err(EdgeError::new(
-            400,
-            "validation-failed",
-            "query is not allowed",
-        ));
-    }
-    crate::limits::check_variables(engine, session, req)?;
+    admit(engine, loaded, session, req)?;
     let plan = plan_for(engine, loaded, session, req, Some(log))?;
     log.operation_type = Some(operation_type(&plan));
     run_plan(
@@ -272,6 +262,27 @@ pub(crate) async fn execute(
         Some((log, req)),
     )
     .await
+}
+
+/// What every request passes before its plan is looked up: the allow list (when enabled, for
+/// non-admins) and the variables' limits.
+pub(crate) fn admit(
+    engine: &Engine,
+    loaded: &Loaded,
+    session: &Session,
+    req: &GqlRequest,
+) -> Result<(), EdgeError> {
+    if engine.config.enable_allowlist
+        && !session.is_admin()
+        && !loaded.allowlist.allows(&session.role, &req.query)
+    {
+        return Err(EdgeError::new(
+            400,
+            "validation-failed",
+            "query is not allowed",
+        ));
+    }
+    crate::limits::check_variables(engine, session, req)
 }
 
 /// The metrics' operation type of a plan.

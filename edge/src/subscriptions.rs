@@ -34,17 +34,7 @@ pub fn prepare(
     session: &Session,
     req: &GqlRequest,
 ) -> Result<(Arc<Plan>, Vec<Option<String>>), EdgeError> {
-    if engine.config.enable_allowlist
-        && !session.is_admin()
-        && !loaded.allowlist.allows(&session.role, &req.query)
-    {
-        return Err(EdgeError::new(
-            400,
-            "validation-failed",
-            "query is not allowed",
-        ));
-    }
-    crate::limits::check_variables(engine, session, req)?;
+    crate::graphql::admit(engine, loaded, session, req)?;
     let plan = crate::graphql::plan_for(engine, loaded, session, req, None)?;
     if !matches!(plan.kind, PlanKind::Subscription { .. }) {
         return Err(EdgeError::new(

@@ -225,26 +225,10 @@ impl Settings {
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Settings, String> {
         let defaults = Settings::default();
         let seconds = |name: &str, default: Duration| -> Result<Duration, String> {
-            match get(name).filter(|v| !v.trim().is_empty()) {
-                None => Ok(default),
-                Some(v) => v
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .map(Duration::from_secs)
-                    .ok_or_else(|| {
-                        format!("{name}: expected a positive number of seconds, got {v:?}")
-                    }),
-            }
+            crate::config::positive_setting(get, name, default.as_secs(), "number of seconds")
+                .map(Duration::from_secs)
         };
-        let flag = |name: &str, default: bool| -> Result<bool, String> {
-            match get(name).filter(|v| !v.trim().is_empty()) {
-                None => Ok(default),
-                Some(v) => crate::config::parse_bool(&v)
-                    .ok_or_else(|| format!("{name}: expected true or false, got {v:?}")),
-            }
-        };
+        let flag = |name: &str, default: bool| crate::config::bool_setting(get, name, default);
         Ok(Settings {
             keep_alive: seconds("HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE", defaults.keep_alive)?,
             init_timeout: seconds(

@@ -79,16 +79,8 @@ impl GatewayConfig {
         get: &impl Fn(&str) -> Option<String>,
     ) -> Result<GatewayConfig, String> {
         let nonempty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        let number = |k: &str, default: u64| -> Result<u64, String> {
-            match nonempty(k) {
-                None => Ok(default),
-                Some(v) => v
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| format!("{k}: expected a positive integer: {v}")),
-            }
+        let number = |k: &str, default: u64| {
+            graphedge_edge::config::positive_setting(get, k, default, "integer")
         };
         let config = GatewayConfig {
             password: database_password(database_url)?,

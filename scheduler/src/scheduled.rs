@@ -88,16 +88,9 @@ pub struct Settings {
 impl Settings {
     /// Defaults overridden by the environment (read through `get`).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
-        let num = |name: &str, default: u64| -> Result<u64, String> {
-            match get(name) {
-                None => Ok(default),
-                Some(v) => v
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| format!("{name}: expected a positive integer, got {v:?}")),
-            }
+        let get = &get;
+        let num = |name: &str, default: u64| {
+            graphedge_edge::config::positive_setting(get, name, default, "integer")
         };
         Ok(Settings {
             fetch_interval: Duration::from_millis(num(

@@ -697,23 +697,9 @@ fn subscription<'a>(
         let path = sub("$.selectionSet", f.key());
         let expr = match nested {
             None => leaf(&mut ctx, f, &path, &mut stream, &mut lives)?,
-            Some((s, nested)) => {
-                ctx.scope = Some(*s);
-                let mut inner = Vec::new();
-                for g in nested {
-                    let p = sub(&sub(&path, "selectionSet"), g.key());
-                    let e = leaf(&mut ctx, g, &p, &mut stream, &mut lives);
-                    match e {
-                        Ok(e) => inner.push((g.key().to_owned(), e)),
-                        Err(e) => {
-                            ctx.scope = None;
-                            return Err(e);
-                        }
-                    }
-                }
-                ctx.scope = None;
-                sql::json_object(&inner)
-            }
+            Some((s, nested)) => namespace_object(&mut ctx, *s, nested, &path, |ctx, g, p| {
+                leaf(ctx, g, p, &mut stream, &mut lives)
+            })?,
         };
         pairs.push((f.key().to_owned(), expr));
     }
@@ -861,16 +847,29 @@ fn root_expr<'a>(ctx: &mut Ctx<'a>, f: &normalize::Merged<'a>, path: &str) -> Re
         return select::root_field(ctx, f, path);
     };
     let fields = normalize::collect(ctx, &f.selection_sets(), &ty)?;
-    ctx.scope = Some(s);
-    let mut pairs = Vec::new();
-    for g in &fields {
-        let p = sub(&sub(path, "selectionSet"), g.key());
-        let expr = if g.name() == "__typename" {
+    namespace_object(ctx, s, &fields, path, |ctx, g, p| {
+        if g.name() == "__typename" {
             Ok(format!("{}::text", sql::literal(&ty)))
         } else {
-            select::root_field(ctx, g, &p)
-        };
-        match expr {
+            select::root_field(ctx, g, p)
+        }
+    })
+}
+
+/// The JSON object of a namespace field's `fields` (source `s`'s root fields, compiled in its
+/// scope by `field` at their paths under `path`).
+fn namespace_object<'a>(
+    ctx: &mut Ctx<'a>,
+    s: usize,
+    fields: &[normalize::Merged<'a>],
+    path: &str,
+    mut field: impl FnMut(&mut Ctx<'a>, &normalize::Merged<'a>, &str) -> Result<String>,
+) -> Result<String> {
+    ctx.scope = Some(s);
+    let mut pairs = Vec::new();
+    for g in fields {
+        let p = sub(&sub(path, "selectionSet"), g.key());
+        match field(ctx, g, &p) {
             Ok(e) => pairs.push((g.key().to_owned(), e)),
             Err(e) => {
                 ctx.scope = None;

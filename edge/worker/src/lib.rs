@@ -257,7 +257,14 @@ async fn proxy_websocket(req: worker::Request, env: &Env) -> worker::Result<work
             .with_headers(headers));
     };
     let url = req.url()?;
-    let mut target = format!("{}{}", base.trim().trim_end_matches('/'), url.path());
+    // `fetch` takes http(s) URLs; a ws(s) one means the same origin.
+    let base = base.trim().trim_end_matches('/');
+    let base = match base.split_once("://") {
+        Some(("ws", rest)) => format!("http://{rest}"),
+        Some(("wss", rest)) => format!("https://{rest}"),
+        _ => base.to_string(),
+    };
+    let mut target = format!("{base}{}", url.path());
     if let Some(q) = url.query() {
         target.push('?');
         target.push_str(q);

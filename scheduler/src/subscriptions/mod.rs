@@ -75,42 +75,24 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Settings, String> {
+        use graphedge_edge::config::{bool_setting, positive_setting};
         let pace = |kind: &str| -> Result<Pace, String> {
-            let num = |suffix: &str, default: u64| -> Result<u64, String> {
+            let num = |suffix: &str, default: u64, unit: &str| {
                 let name = format!("HASURA_GRAPHQL_{kind}_MULTIPLEXED_{suffix}");
-                match get(&name).filter(|v| !v.trim().is_empty()) {
-                    None => Ok(default),
-                    Some(v) => v
-                        .trim()
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .ok_or_else(|| format!("{name}: expected a positive integer, got {v:?}")),
-                }
+                positive_setting(get, &name, default, unit)
             };
             Ok(Pace {
-                interval: Duration::from_millis(num("REFETCH_INTERVAL", 1000)?),
-                batch_size: num("BATCH_SIZE", 100)? as usize,
+                interval: Duration::from_millis(num("REFETCH_INTERVAL", 1000, "number of ms")?),
+                batch_size: num("BATCH_SIZE", 100, "integer")? as usize,
             })
         };
-        let watch_changes = match get("GRAPHEDGE_SUBSCRIPTIONS_WATCH_CHANGES") {
-            None => true,
-            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
-                "" | "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                other => {
-                    return Err(format!(
-                    "GRAPHEDGE_SUBSCRIPTIONS_WATCH_CHANGES: expected true or false, got {other:?}"
-                ))
-                }
-            },
-        };
-        let full_refresh = match get("GRAPHEDGE_SUBSCRIPTIONS_FULL_REFRESH") {
-            None => 120,
-            Some(v) => v.trim().parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                format!("GRAPHEDGE_SUBSCRIPTIONS_FULL_REFRESH: expected a positive number of seconds, got {v:?}")
-            })?,
-        };
+        let watch_changes = bool_setting(get, "GRAPHEDGE_SUBSCRIPTIONS_WATCH_CHANGES", true)?;
+        let full_refresh = positive_setting(
+            get,
+            "GRAPHEDGE_SUBSCRIPTIONS_FULL_REFRESH",
+            120,
+            "number of seconds",
+        )?;
         Ok(Settings {
             live: pace("LIVE_QUERIES")?,
             streaming: pace("STREAMING_QUERIES")?,
