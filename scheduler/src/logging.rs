@@ -217,6 +217,41 @@ pub fn jwk_refresh(url: &str, result: &Result<graphedge_edge::http::HttpResponse
     emit(level, "jwk-refresh-log", &detail);
 }
 
+/// Hasura's `websocket-log` line: `event` (`{"type": "accepted" | "rejected" | "closed" |
+/// "jwt_expired" | "operation", "detail"?}`), the socket's `connection_info` and the session's
+/// variables once it has one.
+pub fn websocket(
+    event: Json,
+    websocket_id: &str,
+    jwt_expiry: Option<i64>,
+    session: Option<&graphedge_core::Session>,
+) {
+    if !settings().enabled("websocket-log") {
+        return;
+    }
+    let user_vars = session.map(|s| {
+        let mut vars = serde_json::Map::new();
+        vars.insert("x-hasura-role".into(), Json::String(s.role.clone()));
+        for (k, v) in &s.vars {
+            vars.insert(k.clone(), Json::String(v.clone()));
+        }
+        Json::Object(vars)
+    });
+    let expiry = jwt_expiry.map(|e| {
+        let c = graphedge_metadata::cron::Civil::from_unix(e);
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            c.year, c.month, c.day, c.hour, c.minute, c.second
+        )
+    });
+    let detail = serde_json::json!({
+        "event": event,
+        "connection_info": {"websocket_id": websocket_id, "jwt_expiry": expiry, "msg": null},
+        "user_vars": user_vars,
+    });
+    emit("info", "websocket-log", &detail);
+}
+
 /// The `startup` line of kind `server_configuration` (Hasura's keys; values graphedge has).
 pub fn startup_configuration(config: &graphedge_edge::Config, addr: std::net::SocketAddr) {
     let ops = &config.ops;

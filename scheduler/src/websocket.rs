@@ -239,9 +239,19 @@ pub(crate) fn upgrade(
             sink,
             full_at_last_check: false,
             limit,
+            id: crate::logging::request_id(),
+            jwt_expiry: None,
         };
         tracing::debug!(%peer, path, ?protocol, "websocket accepted");
+        crate::logging::websocket(
+            serde_json::json!({"type": "accepted"}),
+            &socket.id,
+            None,
+            None,
+        );
+        let id = socket.id.clone();
         socket.run(stream, pushes, life.stopped).await;
+        crate::logging::websocket(serde_json::json!({"type": "closed"}), &id, None, None);
         tracing::debug!(%peer, "websocket closed");
     });
     resp
@@ -285,6 +295,10 @@ struct Socket {
     /// The metadata version the socket started with.
     initial_version: i64,
     limit: usize,
+    /// The socket's id in its `websocket-log` lines.
+    id: String,
+    /// The JWT's `exp` of the session (for the log lines).
+    jwt_expiry: Option<i64>,
 }
 
 impl Socket {
@@ -334,7 +348,10 @@ impl Socket {
                 Some((id, body)) = running.next() => ws::answer(self.protocol, self.endpoint, &id, &body),
                 _ = keep_alive.tick() => vec![Action::Send(ws::keep_alive(self.protocol))],
                 _ = &mut init_deadline, if waiting_init => vec![Action::Close(Close::init_timeout(self.protocol))],
-                _ = sleep_until(expiry), if expiry.is_some() => vec![Action::Close(Close::token_expired())],
+                _ = sleep_until(expiry), if expiry.is_some() => {
+                    self.log(serde_json::json!({"type": "jwt_expired"}));
+                    vec![Action::Close(Close::token_expired())]
+                }
                 _ = check.tick() => self.on_check(),
                 Ok(()) = metadata.changed() => self.on_check(),
                 _ = stop_requested(&mut stopped) => vec![Action::Close(Close::shutting_down())],
@@ -357,13 +374,35 @@ impl Socket {
             Ok(ClientMsg::Start { id, request }) => self.start(id, request, running),
             Ok(ClientMsg::Stop { id }) => {
                 // Unknown ids (finished queries, misbehaving clients) are ignored, as Hasura does.
-                self.ops.remove(&id);
+                if self.ops.remove(&id).is_some() {
+                    self.log_operation(&id, "stopped", None);
+                }
                 Vec::new()
             }
             Ok(ClientMsg::Terminate) => vec![Action::Close(Close::terminated())],
             Ok(ClientMsg::Ping { payload }) => vec![Action::Send(ws::pong(payload.as_ref()))],
             Ok(ClientMsg::Pong) => Vec::new(),
         }
+    }
+
+    /// A `websocket-log` line of this socket.
+    fn log(&self, event: serde_json::Value) {
+        let session = match &self.state {
+            State::Ready { session, .. } => Some(&**session),
+            _ => None,
+        };
+        crate::logging::websocket(event, &self.id, self.jwt_expiry, session);
+    }
+
+    /// A `websocket-log` line of an operation (`started`, `stopped`).
+    fn log_operation(&self, id: &str, kind: &str, request: Option<&GqlRequest>) {
+        self.log(serde_json::json!({"type": "operation", "detail": {
+            "request_id": null,
+            "operation_id": id,
+            "operation_type": {"type": kind},
+            "operation_name": request.and_then(|r| r.operation_name.clone()),
+            "query": request.map(|r| serde_json::json!({"query": r.query})),
+        }}));
     }
 
     /// `connection_init`: authenticates the socket. A repeated one re-authenticates with its
@@ -390,6 +429,7 @@ impl Socket {
                     let left = end.saturating_mul(1000).saturating_sub(now_unix_millis());
                     Instant::now().checked_add(Duration::from_millis(left.max(0) as u64))
                 });
+                self.jwt_expiry = end;
                 self.state = State::Ready {
                     session: Arc::new(hooked.session),
                     expiry,
@@ -397,6 +437,9 @@ impl Socket {
                 ws::initialised(self.protocol)
             }
             Err(e) => {
+                self.log(serde_json::json!({"type": "rejected", "detail": {
+                    "error": e.message, "code": e.code, "path": e.path,
+                }}));
                 let actions = ws::init_failed(self.protocol, &e.message);
                 self.state = State::Failed(e.message);
                 actions
@@ -425,6 +468,7 @@ impl Socket {
                 return ws::start_failed(protocol, endpoint, &id, &msg);
             }
         };
+        self.log_operation(&id, "started", Some(&request));
         if graphedge_edge::subscriptions::is_subscription(&request) {
             let engine = &self.app.engine;
             let op: Arc<str> = id.as_str().into();
