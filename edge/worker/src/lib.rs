@@ -240,8 +240,7 @@ fn lookup(env: &Env, name: &str) -> Option<String> {
 /// the upgrade returns the origin's socket, which the runtime joins to the client's, so an app
 /// uses the Worker's URL for every transport. Unset: Hasura's error JSON, 501.
 async fn proxy_websocket(req: worker::Request, env: &Env) -> worker::Result<worker::Response> {
-    let Some(base) = lookup(env, "GRAPHEDGE_WEBSOCKET_URL").filter(|u| !u.trim().is_empty())
-    else {
+    let Some(base) = lookup(env, "GRAPHEDGE_WEBSOCKET_URL").filter(|u| !u.trim().is_empty()) else {
         let body = graphedge_edge::error::EdgeError::new(
             501,
             "not-supported",
