@@ -320,12 +320,18 @@ pub async fn call(
                 .map(|(_, v)| v.clone())
                 .collect();
             set_cookies.reverse();
+            // How long the answer holds: Hasura reads `Cache-Control` / `Expires` from the
+            // answer's JSON (its documented form), and graphedge also from its headers.
+            let (body_cc, body_expires) = freshness_keys(&resp.body);
             let fresh = cache.and_then(|(_, now)| {
-                let ttl = super::jwks::freshness(
-                    resp.header("cache-control"),
-                    resp.header("expires"),
-                    now,
-                )?;
+                let ttl = match (body_cc.as_deref(), body_expires.as_deref()) {
+                    (None, None) => super::jwks::freshness(
+                        resp.header("cache-control"),
+                        resp.header("expires"),
+                        now,
+                    ),
+                    (cc, expires) => super::jwks::freshness(cc, expires, now),
+                }?;
                 Some((ttl, now))
             });
             let hooked = Hooked {
@@ -345,6 +351,19 @@ pub async fn call(
         401 => Err(EdgeError::new(401, "access-denied", UNAUTHORIZED)),
         _ => Err(EdgeError::unexpected(INVALID_RESPONSE)),
     }
+}
+
+/// The `Cache-Control` and `Expires` keys (any case) of a 200 answer's JSON object.
+fn freshness_keys(body: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(Json::Object(o)) = serde_json::from_slice::<Json>(body) else {
+        return (None, None);
+    };
+    let key = |name: &str| {
+        o.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.as_str().map(str::to_string))
+    };
+    (key("cache-control"), key("expires"))
 }
 
 /// The session in a 200 answer's body.
@@ -566,6 +585,34 @@ mod tests {
         );
         let got = run(&GET, &answer, &[]).unwrap();
         assert_eq!(got.set_cookies, ["b=2", "a=1"]);
+    }
+
+    #[test]
+    fn an_answer_expires_as_its_json_or_headers_say() {
+        let cache = HookCache::default();
+        let expiry = |body: &'static str, headers: &[(&str, &str)]| {
+            let answer = hook(200, body, headers);
+            let get = GET;
+            let sent = h(&[("authorization", body)]);
+            let mut f = std::pin::pin!(call(&get, &sent, None, &answer, Some((&cache, 1000))));
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            match f.as_mut().poll(&mut cx) {
+                std::task::Poll::Ready(r) => r.unwrap().expires_at,
+                std::task::Poll::Pending => unreachable!(),
+            }
+        };
+        // Hasura's documented form: keys of the answer's JSON; `Cache-Control` wins.
+        let both = r#"{"x-hasura-role":"u","Expires":"Thu, 01 Jan 1970 00:16:46 GMT","cache-control":"max-age=10"}"#;
+        assert_eq!(expiry(both, &[]), Some(1010));
+        let expires = r#"{"x-hasura-role":"u","Expires":"Thu, 01 Jan 1970 00:16:46 GMT"}"#;
+        assert_eq!(expiry(expires, &[]), Some(1006));
+        // Else the answer's headers; neither: no expiry.
+        let plain = r#"{"x-hasura-role":"u"}"#;
+        assert_eq!(expiry(plain, &[("Cache-Control", "max-age=6")]), Some(1006));
+        assert_eq!(expiry(r#"{"x-hasura-role":"v"}"#, &[]), None);
+        // Unparsable values: no expiry.
+        let bad = r#"{"x-hasura-role":"u","Expires":"1 1 1970","Cache-Control":"maxage=3"}"#;
+        assert_eq!(expiry(bad, &[]), None);
     }
 
     #[test]
