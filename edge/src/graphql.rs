@@ -30,7 +30,7 @@ pub enum GqlBody {
 }
 
 /// Aeson's name of a JSON value's kind, for Hasura-like messages.
-fn kind(v: &Json) -> &'static str {
+pub(crate) fn kind(v: &Json) -> &'static str {
     match v {
         Json::Null => "Null",
         Json::Bool(_) => "Boolean",

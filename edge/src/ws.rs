@@ -261,18 +261,6 @@ pub enum ClientMsg {
     Pong,
 }
 
-/// Aeson's name of a JSON value's kind.
-fn kind(v: &Json) -> &'static str {
-    match v {
-        Json::Null => "Null",
-        Json::Bool(_) => "Boolean",
-        Json::Number(_) => "Number",
-        Json::String(_) => "String",
-        Json::Array(_) => "Array",
-        Json::Object(_) => "Object",
-    }
-}
-
 /// Aeson's path of an object key.
 fn key_path(parent: &str, key: &str) -> String {
     let plain = key
@@ -296,7 +284,7 @@ fn expected(what: &str, v: &Json) -> String {
     format!(
         "parsing {what} failed, expected {}, but encountered {}",
         if what == "Text" { "String" } else { "Object" },
-        kind(v)
+        crate::graphql::kind(v)
     )
 }
 

@@ -257,16 +257,7 @@ impl Deliverer {
             Err(e) => return fail(classify(&e)),
         };
         let status = resp.status().as_u16();
-        let headers: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = crate::http_client::header_pairs(resp.headers());
         let retry_after = headers
             .iter()
             .find(|(k, _)| k == "retry-after")

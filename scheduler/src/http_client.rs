@@ -36,16 +36,7 @@ impl HttpClient for NativeHttp {
             .await
             .map_err(|e| format!("{}: {e}", req.url))?;
         let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = header_pairs(resp.headers());
         let body = resp
             .bytes()
             .await
@@ -57,4 +48,17 @@ impl HttpClient for NativeHttp {
             body,
         })
     }
+}
+
+/// A header map as `(name, value)` pairs (values as text, lossily).
+pub fn header_pairs(headers: &hyper::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }

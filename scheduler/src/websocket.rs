@@ -160,16 +160,7 @@ pub(crate) fn upgrade(
             "a websocket handshake needs Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key",
         ));
     };
-    let headers: Vec<(String, String)> = req
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let headers = crate::http_client::header_pairs(req.headers());
     let cors = &app.engine.config().ops.cors;
     if !ws::origin_allowed(cors, &headers) {
         return to_hyper(ws::origin_refused());

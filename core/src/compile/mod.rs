@@ -112,20 +112,14 @@ impl<'a> Perm<'a> {
     pub fn root_field(&self, kind: &str) -> bool {
         match self {
             Perm::Admin => true,
-            Perm::Role(p) => p
-                .query_root_fields
-                .as_ref()
-                .is_none_or(|l| l.iter().any(|k| k == kind)),
+            Perm::Role(p) => listed(&p.query_root_fields, kind),
         }
     }
     /// Whether the role's `subscription_root_fields` (all when absent) include `kind`.
     pub fn subscription_root_field(&self, kind: &str) -> bool {
         match self {
             Perm::Admin => true,
-            Perm::Role(p) => p
-                .subscription_root_fields
-                .as_ref()
-                .is_none_or(|l| l.iter().any(|k| k == kind)),
+            Perm::Role(p) => listed(&p.subscription_root_fields, kind),
         }
     }
     pub fn computed_filter(&self, name: &str) -> Option<&'a Value> {
@@ -140,6 +134,11 @@ impl<'a> Perm<'a> {
             Perm::Role(p) => p.column_filters.get(&c),
         }
     }
+}
+
+/// Whether a role's list of root-field kinds (all when absent) includes `kind`.
+fn listed(list: &Option<Vec<String>>, kind: &str) -> bool {
+    list.as_ref().is_none_or(|l| l.iter().any(|k| k == kind))
 }
 
 impl<'a> Ctx<'a> {

@@ -381,7 +381,15 @@ impl Manager {
 
     /// Subscriptions running.
     pub fn active(&self) -> usize {
-        self.dump().iter().map(|d| d.4).sum()
+        self.lock()
+            .values()
+            .map(|p| {
+                p.lock_cohorts()
+                    .values()
+                    .map(|c| c.subscribers.len() + c.fresh.len())
+                    .sum::<usize>()
+            })
+            .sum()
     }
 
     /// `/dev/subscriptions` (Hasura's poller dump; `extended`: with each cohort).
