@@ -2,7 +2,8 @@
 # The tests-py step of scripts/test: Hasura's own test harness (server/tests-py, kept beside this
 # repository in ../shared/tests-py when it exists) starts the release binary exactly as it starts
 # Hasura (TESTSPY_SHIM=0) for a fixed subset of its files, and the step fails when a file passes
-# fewer tests than its floor in tests/testspy-floor.txt ("file floor" per line).
+# fewer tests than its floor in tests/testspy-floor.txt ("file floor" per line) twice: a file
+# below its floor names its failed tests and runs once more alone.
 #
 #   scripts/testspy.sh [ENGINE_BIN]      # default target/release/graphedge
 #
@@ -42,6 +43,21 @@ ln -sfn "$cache" "$link"
 # The files of tests/testspy-ws-floor.txt run with their websocket instances (TESTSPY_SKIP_WS=0:
 # subscriptions), the others without (the harness deselects them by default).
 WS_FLOOR=tests/testspy-ws-floor.txt
+# The failed and errored tests of one file's JUnit XML, one per line with the start of the message,
+# so that a CI log names the test that fell below a floor.
+failed_tests() {
+  [ -f "$1" ] || return 0
+  python3 - "$1" <<'PY'
+import sys, xml.etree.ElementTree as ET
+for case in ET.parse(sys.argv[1]).iter("testcase"):
+    for outcome in case:
+        if outcome.tag in ("failure", "error"):
+            message = " ".join((outcome.get("message") or "").split())[:400]
+            print(f"  {outcome.tag}: {case.get('classname')}::{case.get('name')}: {message}")
+PY
+}
+# below PASSED FLOOR: true when the passed count is missing or under the floor.
+below() { [ -z "$1" ] || [ "$1" -lt "$2" ]; }
 fail=0
 for floor_file in "$FLOOR" "$WS_FLOOR"; do
   mapfile -t files < <(awk '!/^#/ && NF {print $1}' "$floor_file")
@@ -53,9 +69,22 @@ for floor_file in "$FLOOR" "$WS_FLOOR"; do
   while read -r file floor; do
     case "$file" in '#'* | '') continue ;; esac
     passed=$(awk -v f="$file" '$1 == f {print $2}' "$summary")
-    if [ -z "$passed" ] || [ "$passed" -lt "$floor" ]; then
-      echo "tests-py: $file passed ${passed:-nothing}, below its floor of $floor"
+    below "$passed" "$floor" || continue
+    echo "tests-py: $file passed ${passed:-nothing}, below its floor of $floor; its failures:"
+    failed_tests "$link/results/${file%.py}.xml"
+    # Once more, alone: some of the harness's own tests race with themselves on a busy machine
+    # (TestSubscriptionBasicGraphQLWS opens a socket and at once a second one, and the first
+    # one's on_open may wake the sender of the second before that one is connected). The floor
+    # must hold on this run; the failures above stay in the log.
+    retry="$cache/retry-${file%.py}.txt"
+    TESTSPY_SKIP_WS="$skip_ws" TESTSPY_SHIM=0 TESTSPY_DIR="$link" "$RUNNER" "$BIN" "$file" >"$retry" 2>&1
+    passed=$(awk -v f="$file" '$1 == f {print $2}' "$retry")
+    if below "$passed" "$floor"; then
+      echo "tests-py: $file passed ${passed:-nothing} on its second run too, below its floor of $floor; its failures:"
+      failed_tests "$link/results/${file%.py}.xml"
       fail=1
+    else
+      echo "tests-py: $file passed $passed on its second run, at or above its floor of $floor"
     fi
   done <"$floor_file"
 done
