@@ -10,6 +10,7 @@
 #![no_std]
 extern crate alloc;
 
+pub mod actions;
 mod compile;
 pub mod customize;
 pub mod encode;

@@ -367,6 +367,9 @@ pub struct Schema {
     pub sources: Vec<SourceInfo>,
     /// Roles that may not introspect (`graphql_schema_introspection.disabled_for_roles`).
     pub introspection_disabled: Vec<RoleName>,
+    /// Custom types (`set_custom_types`) and actions (`create_action`), not tied to a source.
+    pub custom_types: crate::actions::CustomTypes,
+    pub actions: Vec<crate::actions::Action>,
 }
 
 /// One source of a schema serving several: its name and where its tables and functions end
@@ -381,6 +384,11 @@ pub struct SourceInfo {
 }
 
 impl Schema {
+    /// The action whose root field is `name`.
+    pub fn action(&self, name: &str) -> Option<&crate::actions::Action> {
+        self.actions.iter().find(|a| a.name == name)
+    }
+
     pub fn table(&self, name: &QualifiedName) -> Option<TableId> {
         self.tables.iter().position(|t| &t.name == name)
     }

@@ -88,6 +88,8 @@ fn subset(schema: &Schema, i: usize) -> Schema {
         version: schema.version,
         sources: Vec::new(),
         introspection_disabled: schema.introspection_disabled.clone(),
+        custom_types: Default::default(),
+        actions: Vec::new(),
     }
 }
 
