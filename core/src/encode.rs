@@ -293,7 +293,12 @@ pub fn check_depths(variables: &[(String, Value)]) -> Result<()> {
     Ok(())
 }
 
-fn check_value(v: &Value, ty: &crate::parse::ast::Type, path: &str, absent: bool) -> Result<()> {
+pub(crate) fn check_value(
+    v: &Value,
+    ty: &crate::parse::ast::Type,
+    path: &str,
+    absent: bool,
+) -> Result<()> {
     use crate::parse::ast::Type;
     match ty {
         Type::NonNull(inner) => {

@@ -49,6 +49,8 @@ pub enum PlanKind {
     Sources {
         parts: Vec<Plan>,
         slots: Vec<(String, Slot)>,
+        /// Action root fields, answered by their handlers (see [`ActionCall`]).
+        actions: Vec<ActionCall>,
     },
     /// A subscription (live query or `<t>_stream`), multiplexed: `sql` takes ONE parameter,
     /// `$1`, the JSON array of the cohorts' bound parameters (each cohort's
@@ -75,6 +77,46 @@ pub enum Slot {
     Part(usize, usize),
     /// Known JSON (`__typename`, introspection).
     Static(String),
+    /// The answer of action call `.0` (an index in the plan's `actions`).
+    Action(usize),
+}
+
+/// An action's root field: the host calls the action's handler (`Schema::action(&action)`)
+/// with the arguments bound to the request's variables
+/// ([`crate::actions::input_json`]), checks the answer against the output type and keeps the
+/// selected fields ([`crate::actions::shape_output`]), then answers `joins` like a query's
+/// remote relationships (their paths start at the field's response key).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionCall {
+    pub action: String,
+    /// The field's response key.
+    pub key: String,
+    /// The arguments as given (literals, `$variables` inside).
+    pub arguments: Vec<(String, Value)>,
+    /// The operation's variable defaults, for variables the request leaves out.
+    pub defaults: Vec<(String, Value)>,
+    /// The selection of an object output type (empty for a scalar or enum output).
+    pub output: Vec<OutField>,
+    /// Relationships from the output to tables, keyed by the mapped fields' values.
+    pub joins: Vec<RemoteJoin>,
+}
+
+/// One selected field of an action's output object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutField {
+    pub key: String,
+    pub kind: OutKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutKind {
+    /// `__typename`: the object type's name.
+    Typename(String),
+    /// A field of the type; `nested` is the selection of an object-typed field.
+    Field { name: String, nested: Vec<OutField> },
+    /// A relationship to a table: the JSON array of the mapped fields' values (the join key
+    /// a [`RemoteJoin`] replaces), null when one of them is null.
+    Join { fields: Vec<String> },
 }
 
 /// One statement a mutation plan runs before [`Plan::sql`], in order, in the same transaction

@@ -93,7 +93,12 @@ async fn run_op(
     )?;
     // Like GraphQL statements, data operations go to the served source's database.
     let db = &crate::md::On::source(db, loaded.source.as_ref());
-    crate::graphql::run_plan(engine, &loaded, db, session, &plan, &[], None).await
+    let outbound = crate::actions::Outbound {
+        http: &crate::http::NoHttp,
+        client_headers: &[],
+        query: "",
+    };
+    crate::graphql::run_plan(engine, &loaded, db, session, &plan, &[], &outbound, None).await
 }
 
 /// `bulk`: every operation in order; the answers as an array.

@@ -19,6 +19,9 @@ pub struct EdgeError {
     pub message: String,
     /// Details shown only to admins (`extensions.internal` / `internal`).
     pub internal: Option<Json>,
+    /// `extensions` given verbatim (an action handler's 4xx answer): they replace
+    /// `{path, code}`.
+    pub extensions: Option<Json>,
 }
 
 impl EdgeError {
@@ -29,6 +32,7 @@ impl EdgeError {
             code: code.into(),
             message: message.into(),
             internal: None,
+            extensions: None,
         }
     }
     pub fn at(mut self, path: impl Into<String>) -> Self {
@@ -37,6 +41,10 @@ impl EdgeError {
     }
     pub fn with_internal(mut self, internal: Json) -> Self {
         self.internal = Some(internal);
+        self
+    }
+    pub fn with_extensions(mut self, extensions: Json) -> Self {
+        self.extensions = Some(extensions);
         self
     }
 
@@ -58,6 +66,9 @@ impl EdgeError {
 
     /// `{"message","extensions":{"path","code"[,"internal"]}}` (one element of `errors`).
     pub fn graphql_error_object(&self, include_internal: bool) -> Json {
+        if let Some(ext) = &self.extensions {
+            return json!({"extensions": ext, "message": self.message});
+        }
         let mut ext = serde_json::Map::new();
         ext.insert("path".into(), Json::String(self.path.clone()));
         ext.insert("code".into(), Json::String(self.code.clone()));
@@ -102,6 +113,7 @@ impl From<graphedge_core::Error> for EdgeError {
             code: e.code.as_str().into(),
             message: e.message,
             internal: None,
+            extensions: None,
         }
     }
 }
@@ -114,6 +126,7 @@ impl From<ApiError> for EdgeError {
             code: e.code,
             message: e.error,
             internal: e.internal,
+            extensions: None,
         }
     }
 }

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use graphedge_core::{encode, Plan, PlanKind, Session, Slot, Value};
 use serde_json::Value as Json;
 
+use crate::actions::Outbound;
 use crate::cache::CacheKey;
 use crate::error::{db_error, EdgeError};
+use crate::http::HttpClient;
 use crate::md::{json_to_value, Database, Statement};
 use crate::reqlog::RequestLog;
 use crate::{Engine, Loaded};
@@ -209,11 +211,12 @@ pub async fn run(
     db: &impl Database,
     session: &Session,
     req: &GqlRequest,
+    outbound: &Outbound<'_, impl HttpClient>,
     log: &mut RequestLog,
 ) -> (u16, String) {
     let started = engine.clock.as_ref().and_then(|c| c.monotonic_micros());
     log.operation_type = None;
-    let result = execute(engine, loaded, db, session, req, log).await;
+    let result = execute(engine, loaded, db, session, req, outbound, log).await;
     let micros = started.and_then(|s| {
         let now = engine.clock.as_ref()?.monotonic_micros()?;
         Some(now.saturating_sub(s))
@@ -247,11 +250,17 @@ pub(crate) async fn execute(
     db: &impl Database,
     session: &Session,
     req: &GqlRequest,
+    outbound: &Outbound<'_, impl HttpClient>,
     log: &mut RequestLog,
 ) -> Result<String, EdgeError> {
     admit(engine, loaded, session, req)?;
     let plan = plan_for(engine, loaded, session, req, Some(log))?;
     log.operation_type = Some(operation_type(&plan));
+    let outbound = Outbound {
+        http: outbound.http,
+        client_headers: outbound.client_headers,
+        query: &req.query,
+    };
     run_plan(
         engine,
         loaded,
@@ -259,6 +268,7 @@ pub(crate) async fn execute(
         session,
         &plan,
         &req.variables,
+        &outbound,
         Some((log, req)),
     )
     .await
@@ -307,9 +317,15 @@ pub(crate) async fn run_plan(
     session: &Session,
     plan: &Plan,
     variables: &[(String, Value)],
+    outbound: &Outbound<'_, impl HttpClient>,
     mut log: Option<(&mut RequestLog, &GqlRequest)>,
 ) -> Result<String, EdgeError> {
-    let PlanKind::Sources { parts, slots } = &plan.kind else {
+    let PlanKind::Sources {
+        parts,
+        slots,
+        actions,
+    } = &plan.kind
+    else {
         if plan.remote_joins.is_empty() {
             return run_part(engine, loaded, db, session, plan, variables, log).await;
         }
@@ -330,6 +346,14 @@ pub(crate) async fn run_plan(
         })?;
         answers.push(values);
     }
+    let mut called = Vec::with_capacity(actions.len());
+    for call in actions {
+        let log = log.as_mut().map(|(l, r)| (&mut **l, *r));
+        let value =
+            crate::actions::run_call(engine, loaded, db, session, outbound, call, variables, log)
+                .await?;
+        called.push(value);
+    }
     let mut out = String::from("{");
     for (i, (key, slot)) in slots.iter().enumerate() {
         if i > 0 {
@@ -345,6 +369,7 @@ pub(crate) async fn run_plan(
                     .and_then(|a| a.get(*j))
                     .map_or("null", |v| v.get()),
             ),
+            Slot::Action(a) => out.push_str(called.get(*a).map_or("null", String::as_str)),
         }
     }
     out.push('}');

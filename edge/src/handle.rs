@@ -469,9 +469,15 @@ async fn graphql_route(
     if let Err(e) = admitted {
         return fail(log, style, &e, internal);
     }
+    let outbound = crate::actions::Outbound {
+        http,
+        client_headers: &req.headers,
+        query: "",
+    };
     match body {
         GqlBody::Single(r) => {
-            let (status, text) = graphql::run(engine, &loaded, db, &session, &r, log).await;
+            let (status, text) =
+                graphql::run(engine, &loaded, db, &session, &r, &outbound, log).await;
             // `/v1/graphql` answers errors with 200 (Hasura's allMod200); `/v1alpha1` keeps them.
             let status = if matches!(style, Style::Graphql) {
                 status
@@ -490,7 +496,8 @@ async fn graphql_route(
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&graphql::run(engine, &loaded, db, &session, r, log).await.1);
+                let answer = graphql::run(engine, &loaded, db, &session, r, &outbound, log).await;
+                out.push_str(&answer.1);
             }
             out.push(']');
             Response::json_text(200, out)

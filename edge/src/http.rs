@@ -12,6 +12,8 @@ pub struct HttpRequest {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// How long the host may wait for the answer (`None`: its own default).
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// The answer to an [`HttpRequest`].

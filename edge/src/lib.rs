@@ -26,6 +26,7 @@
 // `EdgeError` is large (it carries the Postgres internals); errors are the cold path.
 #![allow(clippy::result_large_err)]
 
+pub mod actions;
 pub mod allowlist;
 pub mod app;
 pub mod auth;
@@ -198,7 +199,12 @@ pub struct Engine {
     tracing: std::sync::atomic::AtomicBool,
     /// The host's pollers for `/dev/subscriptions` (`true`: the extended dump).
     pub(crate) subscriptions_dump: Option<SubscriptionsDump>,
+    /// The host's settings by name (`{{ENV}}` templates and `value_from_env` of actions).
+    env: Option<EnvFn>,
 }
+
+/// A host's lookup of its settings / environment variables (see [`Engine::with_env`]).
+pub type EnvFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// A host's `/dev/subscriptions` answer (see [`Engine::with_subscriptions_dump`]).
 pub type SubscriptionsDump = Arc<dyn Fn(bool) -> serde_json::Value + Send + Sync>;
@@ -241,6 +247,7 @@ impl Engine {
             rates: limits::RateCounters::default(),
             metrics_gauges: None,
             subscriptions_dump: None,
+            env: None,
             responses: response_cache::ResponseCache::new(
                 config.response_cache_bytes,
                 config.cache_max_ttl,
@@ -251,6 +258,18 @@ impl Engine {
 
     /// Adds the host's gauges (read at every `/v1/metrics` scrape).
     /// The host serves subscriptions: `/dev/subscriptions` lists its pollers.
+    /// How the engine reads the host's settings by name (actions' `{{ENV}}` templates and
+    /// `value_from_env`); without it, none is set.
+    pub fn with_env(mut self, env: EnvFn) -> Engine {
+        self.env = Some(env);
+        self
+    }
+
+    /// The host's settings lookup (see [`Engine::with_env`]).
+    pub(crate) fn env(&self) -> EnvFn {
+        self.env.clone().unwrap_or_else(|| Arc::new(|_| None))
+    }
+
     pub fn with_subscriptions_dump(mut self, dump: SubscriptionsDump) -> Engine {
         self.subscriptions_dump = Some(dump);
         self

@@ -245,6 +245,7 @@ pub fn export_request(
         }
     }
     Some(HttpRequest {
+        timeout: None,
         method: "POST".into(),
         url: url.to_string(),
         headers,

@@ -94,10 +94,36 @@ pub(crate) async fn apply(
     plan: &Plan,
     variables: &[(String, Value)],
     data: String,
+    log: Option<(&mut RequestLog, &crate::graphql::GqlRequest)>,
+) -> Result<String, EdgeError> {
+    apply_joins(
+        engine,
+        loaded,
+        db,
+        session,
+        &plan.remote_joins,
+        variables,
+        data,
+        log,
+    )
+    .await
+}
+
+/// `data` (JSON text) with the keys of `joins` replaced by their answers (also used for the
+/// relationships of an action's output).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn apply_joins(
+    engine: &Engine,
+    loaded: &Loaded,
+    db: &impl Database,
+    session: &Session,
+    joins: &[RemoteJoin],
+    variables: &[(String, Value)],
+    data: String,
     mut log: Option<(&mut RequestLog, &crate::graphql::GqlRequest)>,
 ) -> Result<String, EdgeError> {
     let mut data: Raw = RawValue::from_string(data).map_err(|_| bad_answer())?;
-    for join in &plan.remote_joins {
+    for join in joins {
         let RemoteJoin { path, plan: target } = join;
         let mut found = Vec::new();
         collect(&data, path, &mut found)?;
@@ -120,7 +146,18 @@ pub(crate) async fn apply(
         ));
         let log = log.as_mut().map(|(l, r)| (&mut **l, *r));
         let text = Box::pin(crate::graphql::run_plan(
-            engine, loaded, db, session, target, &vars, log,
+            engine,
+            loaded,
+            db,
+            session,
+            target,
+            &vars,
+            &crate::actions::Outbound {
+                http: &crate::http::NoHttp,
+                client_headers: &[],
+                query: "",
+            },
+            log,
         ))
         .await?;
         let values: Vec<Raw> = serde_json::from_str(&text).map_err(|_| bad_answer())?;

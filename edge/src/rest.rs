@@ -71,7 +71,12 @@ pub(crate) async fn route(
     };
     log.mode = "single";
     let db = &crate::md::On::source(db, loaded.source.as_ref());
-    match graphql::execute(engine, &loaded, db, &session, &gql, log).await {
+    let outbound = crate::actions::Outbound {
+        http,
+        client_headers: &req.headers,
+        query: "",
+    };
+    match graphql::execute(engine, &loaded, db, &session, &gql, &outbound, log).await {
         Ok(data) => {
             let mut resp = Response::json_text(200, data);
             if let Some(served) = log.cache.take() {

@@ -27,6 +27,9 @@ impl HttpClient for NativeHttp {
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| format!("invalid HTTP method {:?}", req.method))?;
         let mut builder = self.client.request(method, &req.url);
+        if let Some(t) = req.timeout {
+            builder = builder.timeout(t);
+        }
         for (k, v) in &req.headers {
             builder = builder.header(k.as_str(), v.as_str());
         }

@@ -138,7 +138,8 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
     let engine = with_subscriptions(
         graphedge_edge::Engine::new(edge_config, &db)
             .await?
-            .with_clock(Arc::new(server::SystemClock)),
+            .with_clock(Arc::new(server::SystemClock))
+            .with_env(Arc::new(|k: &str| std::env::var(k).ok())),
         &subscriptions,
     );
     let listener = server::bind(&config.host, config.port, 0)
@@ -508,7 +509,8 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
         let engine = with_subscriptions(
             graphedge_edge::Engine::new(edge_config, &db)
                 .await?
-                .with_clock(Arc::new(server::SystemClock)),
+                .with_clock(Arc::new(server::SystemClock))
+                .with_env(Arc::new(|k: &str| std::env::var(k).ok())),
             &subscriptions,
         );
         let secret = get_dev("HASURA_GRAPHQL_ADMIN_SECRET").filter(|s| !s.is_empty());

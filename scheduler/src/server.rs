@@ -382,8 +382,13 @@ impl graphedge_edge::http::HttpClient for JwkHttp {
         req: graphedge_edge::http::HttpRequest,
     ) -> Result<graphedge_edge::http::HttpResponse, String> {
         let url = req.url.clone();
+        // JWK sets are fetched with GET; action handlers and POST-mode auth hooks are not
+        // JWK refreshes.
+        let jwk = req.method == "GET";
         let result = graphedge_edge::http::HttpClient::send(native_http(), req).await;
-        crate::logging::jwk_refresh(&url, &result);
+        if jwk {
+            crate::logging::jwk_refresh(&url, &result);
+        }
         result
     }
 }

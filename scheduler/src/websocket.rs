@@ -484,18 +484,25 @@ impl Socket {
             };
         }
         let (app, local) = (self.app.clone(), self.local.clone());
+        let client_headers = self.upgrade_headers.clone();
         running.push(Box::pin(async move {
             let _in_flight = local.busy_poll.as_ref().map(|b| b.request());
             let loaded = app.engine.loaded();
             let mut log = graphedge_edge::reqlog::RequestLog::default();
             // GraphQL statements go to the served source's database, as over HTTP.
             let db = graphedge_edge::md::On::source(&local.db, loaded.source.as_ref());
+            let outbound = graphedge_edge::actions::Outbound {
+                http: &crate::server::JwkHttp,
+                client_headers: &client_headers,
+                query: "",
+            };
             let run = graphedge_edge::graphql::run(
                 &app.engine,
                 &loaded,
                 &db,
                 &session,
                 &request,
+                &outbound,
                 &mut log,
             );
             // A panic (a bug) fails this operation alone, as over HTTP.

@@ -4,6 +4,7 @@
 //!
 //! Every user value becomes a bind parameter through [`Ctx::param`]; identifiers go through
 //! [`sql::ident`]; aliases come from a counter so the SQL is deterministic.
+mod action;
 mod boolexp;
 pub(crate) mod dataops;
 mod mutation;
@@ -520,13 +521,36 @@ pub fn compile_document(
         statics.push(value);
     }
     let variable_types = variable_types(op);
-    if sources.len() > 1 {
+    let called: Vec<Option<&crate::actions::Action>> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match statics[i] {
+            Some(_) => None,
+            None => action::action_of(&ctx, f.name(), crate::actions::ActionRoot::Query),
+        })
+        .collect();
+    let has_actions = called.iter().any(Option::is_some);
+    let mut sources = sources;
+    if has_actions
+        && sources.is_empty()
+        && (0..fields.len()).any(|i| statics[i].is_none() && called[i].is_none())
+    {
+        // One source: its fields are one part beside the actions.
+        sources.push(0);
+    }
+    if sources.len() > 1 || has_actions {
         let mut parts = Vec::new();
         let mut slots: Vec<(String, Slot)> = Vec::new();
+        let mut actions = Vec::new();
         for (i, f) in fields.iter().enumerate() {
-            let slot = match &statics[i] {
-                Some(json) => Slot::Static(json.clone()),
-                None => Slot::Static(String::new()),
+            let slot = match (&statics[i], called[i]) {
+                (Some(json), _) => Slot::Static(json.clone()),
+                (None, Some(a)) => {
+                    let path = sub("$.selectionSet", f.key());
+                    actions.push(action::call(&mut ctx, a, f, &path)?);
+                    Slot::Action(actions.len() - 1)
+                }
+                (None, None) => Slot::Static(String::new()),
             };
             slots.push((f.key().to_owned(), slot));
         }
@@ -535,7 +559,10 @@ pub fn compile_document(
             ctx.calls_functions = false;
             let mut exprs = Vec::new();
             for (i, f) in fields.iter().enumerate() {
-                if statics[i].is_some() || schema.root_source(f.name()).unwrap_or(sources[0]) != s {
+                if statics[i].is_some()
+                    || called[i].is_some()
+                    || schema.root_source(f.name()).unwrap_or(sources[0]) != s
+                {
                     continue;
                 }
                 let path = sub("$.selectionSet", f.key());
@@ -563,7 +590,11 @@ pub fn compile_document(
             ));
         }
         return Ok(Plan::without_sql(
-            PlanKind::Sources { parts, slots },
+            PlanKind::Sources {
+                parts,
+                slots,
+                actions,
+            },
             ctx.shaping,
             variable_types,
         ));

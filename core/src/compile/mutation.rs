@@ -103,13 +103,29 @@ fn role_has_mutations(ctx: &Ctx<'_>) -> bool {
 }
 
 pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
-    if !role_has_mutations(ctx) {
+    let mutation_actions = super::action::any_for_role(ctx, crate::actions::ActionRoot::Mutation);
+    if !role_has_mutations(ctx) && !mutation_actions {
         return Err(crate::error::Error::validation("$", "no mutations exist"));
     }
     let sets = [set];
     let fields = normalize::collect(ctx, &sets, "mutation_root")?;
-    let sources = super::field_sources(ctx.schema, &fields, ctx.opts);
-    if sources.len() < 2 || ctx.rql {
+    let mut sources = super::field_sources(ctx.schema, &fields, ctx.opts);
+    let called: Vec<Option<&crate::actions::Action>> = fields
+        .iter()
+        .map(|f| super::action::action_of(ctx, f.name(), crate::actions::ActionRoot::Mutation))
+        .collect();
+    let has_actions = called.iter().any(Option::is_some);
+    if has_actions
+        && sources.is_empty()
+        && fields
+            .iter()
+            .zip(&called)
+            .any(|(f, a)| a.is_none() && f.name() != "__typename")
+    {
+        // One source: its fields are one part beside the actions.
+        sources.push(0);
+    }
+    if (sources.len() < 2 && !has_actions) || ctx.rql {
         let mut plan = compile_fields(ctx, &fields, false)?;
         plan.source = if ctx.rql {
             0
@@ -130,10 +146,19 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
         })
         .collect();
     let mut parts = Vec::new();
+    let mut actions = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
+        if let Some(a) = called[i] {
+            let path = super::sub("$.selectionSet", f.key());
+            actions.push(super::action::call(ctx, a, f, &path)?);
+            slots[i].1 = Slot::Action(actions.len() - 1);
+        }
+    }
     for &s in &sources {
         let mut mine = Vec::new();
         for (i, f) in fields.iter().enumerate() {
             if f.name() == "__typename"
+                || called[i].is_some()
                 || ctx.schema.root_source(f.name()).unwrap_or(sources[0]) != s
             {
                 continue;
@@ -147,7 +172,11 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
         parts.push(plan);
     }
     Ok(Plan::without_sql(
-        PlanKind::Sources { parts, slots },
+        PlanKind::Sources {
+            parts,
+            slots,
+            actions,
+        },
         core::mem::take(&mut ctx.shaping),
         Vec::new(),
     ))

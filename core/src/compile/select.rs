@@ -581,8 +581,7 @@ fn remote_join<'a>(
     f: &Merged<'a>,
     path: &str,
 ) -> Result<String> {
-    let schema = ctx.schema;
-    let (parent, target) = (&schema.tables[t], &schema.tables[rel.target]);
+    let parent = &ctx.schema.tables[t];
     let key: Vec<String> = rel
         .mapping
         .iter()
@@ -594,6 +593,28 @@ fn remote_join<'a>(
             )
         })
         .collect();
+    let join = keyed_join(ctx, t, &rel.mapping, rel.target, rel.kind, f, path)?;
+    ctx.remote_joins.push(join);
+    Ok(format!("json_build_array({})", key.join(", ")))
+}
+
+/// The [`crate::RemoteJoin`] of a relationship answered from join keys: for each key of `$1`
+/// (a JSON array of keys), in order, the relationship to `target` from a parent row of table
+/// `parent` made of that key's values (one per `mapping` pair, cast to the target columns'
+/// types, since the statement runs on the target's database), compiled like a relationship of
+/// the same source — the role's permissions on the target apply. `path` is the field's JSON
+/// path (`$.selectionSet.a.selectionSet.b`): its response keys are where the keys are.
+pub(super) fn keyed_join<'a>(
+    ctx: &mut Ctx<'a>,
+    parent: TableId,
+    mapping: &[(crate::model::ColumnId, crate::model::ColumnId)],
+    target_id: TableId,
+    kind: RelKind,
+    f: &Merged<'a>,
+    path: &str,
+) -> Result<crate::RemoteJoin> {
+    let schema = ctx.schema;
+    let (parent_t, target) = (&schema.tables[parent], &schema.tables[target_id]);
     // The target's statement: parameters and function calls of its own.
     let outer_params = core::mem::take(&mut ctx.params);
     let outer_calls = core::mem::replace(&mut ctx.calls_functions, false);
@@ -604,8 +625,7 @@ fn remote_join<'a>(
         encoding: Encoding::Scalar,
     });
     let (k, row) = (ctx.alias(), ctx.alias());
-    let columns: Vec<String> = rel
-        .mapping
+    let columns: Vec<String> = mapping
         .iter()
         .enumerate()
         .map(|(i, (pc, tc))| {
@@ -614,16 +634,16 @@ fn remote_join<'a>(
                 sql::ident(&k),
                 i,
                 sql::type_name(&target.columns[*tc].pg_type),
-                sql::ident(&parent.columns[*pc].name)
+                sql::ident(&parent_t.columns[*pc].name)
             )
         })
         .collect();
-    let join = alloc::vec![(t, row.clone(), rel.mapping.clone())];
-    let shape = match rel.kind {
+    let join = alloc::vec![(parent, row.clone(), mapping.to_vec())];
+    let shape = match kind {
         RelKind::Object => Shape::One,
         RelKind::Array => Shape::Many,
     };
-    let value = rows(ctx, Source::Table(rel.target), f, path, join, shape);
+    let value = rows(ctx, Source::Table(target_id), f, path, join, shape);
     let nested = core::mem::replace(&mut ctx.remote_joins, outer_joins);
     let params = core::mem::replace(&mut ctx.params, outer_params);
     let calls = core::mem::replace(&mut ctx.calls_functions, outer_calls);
@@ -649,15 +669,14 @@ fn remote_join<'a>(
         .map(String::from)
         .collect();
     let mut plan = crate::Plan::without_sql(crate::PlanKind::Query, Vec::new(), Vec::new());
-    plan.source = schema.source_of_table(rel.target);
+    plan.source = schema.source_of_table(target_id);
     plan.sql = sql;
     plan.params = params;
     plan.calls_functions = calls;
-    ctx.remote_joins.push(crate::RemoteJoin {
+    Ok(crate::RemoteJoin {
         path: response_path,
         plan,
-    });
-    Ok(format!("json_build_array({})", key.join(", ")))
+    })
 }
 
 pub(super) fn row_json<'a>(

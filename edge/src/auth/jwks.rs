@@ -141,6 +141,7 @@ impl JwksCache {
 async fn fetch(url: &str, now: i64, http: &impl HttpClient) -> Result<(Vec<Jwk>, i64), String> {
     let resp = http
         .send(HttpRequest {
+            timeout: None,
             method: "GET".into(),
             url: url.to_string(),
             headers: vec![("Accept".into(), "application/json".into())],

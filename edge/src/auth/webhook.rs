@@ -154,6 +154,7 @@ impl AuthHook {
                 .collect();
             out.push(("User-Agent".into(), user_agent));
             return HttpRequest {
+                timeout: None,
                 method: "GET".into(),
                 url: self.url.clone(),
                 headers: out,
@@ -187,6 +188,7 @@ impl AuthHook {
                 .cloned(),
         );
         HttpRequest {
+            timeout: None,
             method: "POST".into(),
             url: self.url.clone(),
             headers: out,

@@ -157,6 +157,7 @@ impl<H: HttpClient> NeonDatabase<H> {
             }
         }
         HttpRequest {
+            timeout: None,
             method: "POST".to_string(),
             url: c.endpoint.clone(),
             headers,

@@ -1,0 +1,146 @@
+//! Action root fields: what the host needs to call the handler and shape its answer
+//! ([`ActionCall`]): the arguments as given, the selection of the output object, and one
+//! keyed statement per relationship of the output to a table (a [`crate::RemoteJoin`] whose
+//! keys are the mapped fields' values of the handler's answer).
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::vec::Vec;
+
+use super::normalize::{self, Merged};
+use super::{select, sub, Ctx};
+use crate::actions::{Action, ActionKind, ActionRoot, Type};
+use crate::error::{Error, ErrorCode, Result};
+use crate::plan::{ActionCall, OutField, OutKind};
+
+/// The action a root field of `root` names, when the session's role may call it.
+pub(super) fn action_of<'a>(ctx: &Ctx<'a>, name: &str, root: ActionRoot) -> Option<&'a Action> {
+    if ctx.opts.relay || ctx.rql {
+        return None;
+    }
+    let action = ctx.schema.action(name)?;
+    (action.root == root && action.allowed(&ctx.session.role)).then_some(action)
+}
+
+/// Whether the role can call any action of `root` (then the root type exists for it).
+pub(super) fn any_for_role(ctx: &Ctx<'_>, root: ActionRoot) -> bool {
+    !ctx.opts.relay
+        && ctx
+            .schema
+            .actions
+            .iter()
+            .any(|a| a.root == root && a.allowed(&ctx.session.role))
+}
+
+/// The call of action field `f` (at `path`, `$.selectionSet.<key>`).
+pub(super) fn call<'a>(
+    ctx: &mut Ctx<'a>,
+    action: &'a Action,
+    f: &Merged<'a>,
+    path: &str,
+) -> Result<ActionCall> {
+    if action.kind == ActionKind::Asynchronous {
+        return Err(Error::new(
+            ErrorCode::NotSupported,
+            path,
+            "asynchronous actions are not supported yet",
+        ));
+    }
+    for (name, _) in &f.field.arguments {
+        if !action.arguments.iter().any(|a| &a.name == name) {
+            return Err(Error::validation(
+                path,
+                format!("'{}' has no argument named '{}'", f.name(), name),
+            ));
+        }
+    }
+    for a in &action.arguments {
+        if matches!(a.ty, Type::NonNull(_)) && !f.field.arguments.iter().any(|(n, _)| *n == a.name)
+        {
+            return Err(Error::validation(
+                path,
+                format!("missing required field '{}'", a.name),
+            ));
+        }
+    }
+    let mut joins = Vec::new();
+    let output = selection(ctx, &action.output_type, f, path, &mut joins, 0)?;
+    let defaults = ctx
+        .var_defs
+        .iter()
+        .filter_map(|d| Some((d.name.clone(), d.default.clone()?)))
+        .collect();
+    Ok(ActionCall {
+        action: action.name.clone(),
+        key: f.key().to_owned(),
+        arguments: f.field.arguments.clone(),
+        defaults,
+        output,
+        joins,
+    })
+}
+
+/// The selection of a field of type `ty`: empty for scalars and enums (which take none).
+fn selection<'a>(
+    ctx: &mut Ctx<'a>,
+    ty: &Type,
+    f: &Merged<'a>,
+    path: &str,
+    joins: &mut Vec<crate::RemoteJoin>,
+    depth: usize,
+) -> Result<Vec<OutField>> {
+    let has_selection = f.all.iter().any(|x| !x.selection_set.is_empty());
+    let schema = ctx.schema;
+    let Some(object) = schema.custom_types.object(ty.base()) else {
+        if has_selection {
+            return Err(Error::validation(
+                path,
+                format!(
+                    "unexpected subselection set for non-object field '{}'",
+                    f.name()
+                ),
+            ));
+        }
+        return Ok(Vec::new());
+    };
+    if !has_selection {
+        return Err(Error::validation(
+            path,
+            format!("missing selection set for '{}'", object.name),
+        ));
+    }
+    if depth > super::MAX_ARGUMENT_NESTING {
+        return Err(Error::validation(path, "the query is nested too deeply"));
+    }
+    let fields = normalize::collect(ctx, &f.selection_sets(), &object.name)?;
+    let mut out = Vec::new();
+    for g in &fields {
+        let gpath = sub(&format!("{}.selectionSet", path), g.key());
+        let kind = if g.name() == "__typename" {
+            OutKind::Typename(object.name.clone())
+        } else if let Some(def) = object.fields.iter().find(|d| d.name == g.name()) {
+            let nested = selection(ctx, &def.ty, g, &gpath, joins, depth + 1)?;
+            OutKind::Field {
+                name: def.name.clone(),
+                nested,
+            }
+        } else if let Some(rel) = object.relationships.iter().find(|r| r.name == g.name()) {
+            if ctx.perm(rel.target).is_none() {
+                return Err(select::not_found(&gpath, g.name(), &object.name));
+            }
+            let mapping: Vec<(usize, usize)> = rel.mapping.iter().map(|(_, c)| (*c, *c)).collect();
+            let join =
+                select::keyed_join(ctx, rel.target, &mapping, rel.target, rel.kind, g, &gpath)?;
+            joins.push(join);
+            OutKind::Join {
+                fields: rel.mapping.iter().map(|(n, _)| n.clone()).collect(),
+            }
+        } else {
+            return Err(select::not_found(&gpath, g.name(), &object.name));
+        };
+        out.push(OutField {
+            key: g.key().to_owned(),
+            kind,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,350 @@
+//! Synchronous actions: the handler call of an action root field ([`ActionCall`]), as Hasura
+//! makes it (`GraphQL/Execute/Action.hs`): `POST <handler>` with
+//! `{"action":{"name"},"input","session_variables","request_query"}`, the configured headers
+//! (`value` with `{{ENV}}` templates, `value_from_env`) and, with `forward_client_headers`,
+//! the client's headers but the ignored ones and `x-hasura-*`, plus `X-Forwarded-*`; the
+//! action's `timeout`. A 2xx answer is checked against the output type and cut to the
+//! selection in core ([`graphedge_core::actions::shape_output`]); relationships to tables are
+//! answered like remote relationships (one statement per relationship with every key). A 4xx
+//! answer's `message`/`extensions`/`code` become the GraphQL error; anything else is Hasura's
+//! `unexpected` error, with the request and response as `internal` details.
+use graphedge_core::actions::{Action, HeaderValue};
+use graphedge_core::{ActionCall, Session, Value};
+use serde_json::{json, Value as Json};
+
+use crate::error::EdgeError;
+use crate::http::{HttpClient, HttpRequest, HttpResponse};
+use crate::md::{json_to_value, Database};
+use crate::reqlog::RequestLog;
+use crate::{Engine, Loaded};
+
+/// What an action call needs from the request beyond the plan: outbound HTTP, the client's
+/// headers and the GraphQL query text (`request_query`).
+pub struct Outbound<'a, H: HttpClient> {
+    pub http: &'a H,
+    pub client_headers: &'a [(String, String)],
+    pub query: &'a str,
+}
+
+/// Client headers never forwarded to a handler (Hasura's default `ignored_client_headers`).
+const IGNORED: &[&str] = &[
+    "Content-Length",
+    "Content-MD5",
+    "User-Agent",
+    "Host",
+    "Origin",
+    "Referer",
+    "Accept",
+    "Accept-Encoding",
+    "Accept-Language",
+    "Accept-Datetime",
+    "Cache-Control",
+    "Connection",
+    "DNT",
+    "Content-Type",
+];
+
+/// `{{NAME}}` templates of a handler URL or header value, resolved through `env`; an unset
+/// variable is an error naming it.
+fn resolve_templates(
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, EdgeError> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start + 2..].find("}}") else {
+            break;
+        };
+        let name = rest[start + 2..start + 2 + len].trim();
+        out.push_str(&rest[..start]);
+        let value = env(name).ok_or_else(|| {
+            EdgeError::new(
+                500,
+                "unexpected",
+                format!("environment variable '{name}' not set"),
+            )
+        })?;
+        out.push_str(&value);
+        rest = &rest[start + 2 + len + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The headers sent to the handler: the forwarded client headers first, then Hasura's
+/// defaults, then the configured ones; the first of one name wins (Hasura's `uniquesOn fst`).
+fn headers(
+    action: &Action,
+    client: &[(String, String)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Vec<(String, String)>, Vec<(String, String)>), EdgeError> {
+    let mut all: Vec<(String, String)> = Vec::new();
+    if action.forward_client_headers {
+        let ignored: Vec<&str> = match &action.ignored_client_headers {
+            Some(list) => list.iter().map(String::as_str).collect(),
+            None => IGNORED.to_vec(),
+        };
+        for (k, v) in client {
+            let lower = k.to_ascii_lowercase();
+            if lower.starts_with("x-hasura-")
+                || lower == crate::limits::PEER_IP_HEADER
+                || ignored.iter().any(|i| i.eq_ignore_ascii_case(k))
+            {
+                continue;
+            }
+            all.push((k.clone(), v.clone()));
+        }
+        for (from, to) in [
+            ("Host", "X-Forwarded-Host"),
+            ("User-Agent", "X-Forwarded-User-Agent"),
+            ("Origin", "X-Forwarded-Origin"),
+        ] {
+            if let Some(v) = crate::auth::header(client, from) {
+                all.push((to.into(), v.to_string()));
+            }
+        }
+    }
+    all.push(("Content-Type".into(), "application/json".into()));
+    all.push((
+        "User-Agent".into(),
+        format!("hasura-graphql-engine/{}", crate::ops::version()),
+    ));
+    let mut configured = Vec::new();
+    for (name, value) in &action.headers {
+        let v = match value {
+            HeaderValue::Value(v) => resolve_templates(v, env)?,
+            HeaderValue::FromEnv(var) => env(var).ok_or_else(|| {
+                EdgeError::new(
+                    500,
+                    "unexpected",
+                    format!("environment variable '{var}' not set"),
+                )
+            })?,
+        };
+        configured.push((name.clone(), v));
+    }
+    all.extend(configured.iter().cloned());
+    let mut unique: Vec<(String, String)> = Vec::new();
+    for (k, v) in all {
+        if !unique.iter().any(|(u, _)| u.eq_ignore_ascii_case(&k)) {
+            unique.push((k, v));
+        }
+    }
+    Ok((unique, configured))
+}
+
+fn header_list(headers: &[(String, String)]) -> Json {
+    Json::Array(
+        headers
+            .iter()
+            .map(|(k, v)| json!({"name": k, "value": v}))
+            .collect(),
+    )
+}
+
+/// The body as JSON when it is, else as a string.
+fn body_json(body: &[u8]) -> Json {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(body).into_owned()))
+}
+
+/// The value of an action root field (JSON text).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn run_call(
+    engine: &Engine,
+    loaded: &Loaded,
+    db: &impl Database,
+    session: &Session,
+    out: &Outbound<'_, impl HttpClient>,
+    call: &ActionCall,
+    variables: &[(String, Value)],
+    mut log: Option<(&mut RequestLog, &crate::graphql::GqlRequest)>,
+) -> Result<String, EdgeError> {
+    let schema = &loaded.md.schema;
+    let action = schema.action(&call.action).ok_or_else(|| {
+        EdgeError::new(
+            400,
+            "validation-failed",
+            format!("action '{}' not found", call.action),
+        )
+    })?;
+    let input = graphedge_core::actions::input_json(schema, call, variables)?;
+    let env = engine.env();
+    let url = resolve_templates(&action.handler, &*env)?;
+    let (headers, configured) = headers(action, out.client_headers, &*env)?;
+    let session_json = graphedge_core::encode::session_json(session);
+    let body = format!(
+        "{{\"action\":{{\"name\":{}}},\"input\":{},\"session_variables\":{},\"request_query\":{}}}",
+        Json::String(action.name.clone()),
+        input,
+        session_json,
+        Json::String(out.query.to_string()),
+    );
+    let request_details = json!({
+        "url": url,
+        "headers": header_list(&configured),
+        "body": serde_json::from_str::<Json>(&body).unwrap_or(Json::Null),
+        "transformed_request": Json::Null,
+    });
+    let request = HttpRequest {
+        method: "POST".into(),
+        url: url.clone(),
+        headers,
+        body: body.into_bytes(),
+        timeout: Some(std::time::Duration::from_secs(action.timeout)),
+    };
+    let response = send(engine, out.http, request, action.timeout).await;
+    let response = match response {
+        Ok(r) => r,
+        Err(e) => {
+            return Err(
+                EdgeError::new(200, "unexpected", "http exception when calling webhook")
+                    .with_internal(json!({"error": e, "request": request_details})),
+            );
+        }
+    };
+    let internal = |error: &str, r: &HttpResponse| {
+        json!({
+            "error": error,
+            "request": request_details,
+            "response": {
+                "status": r.status,
+                "headers": header_list(&r.headers),
+                "body": body_json(&r.body),
+            },
+        })
+    };
+    let parsed: Option<Json> = serde_json::from_slice(&response.body).ok();
+    match response.status {
+        200..=299 => {
+            let Some(answer) = parsed else {
+                return Err(EdgeError::new(
+                    200,
+                    "unexpected",
+                    "not a valid json response from webhook",
+                )
+                .with_internal(internal("invalid json", &response)));
+            };
+            let value = json_to_value(&answer);
+            let shaped =
+                graphedge_core::actions::shape_output(schema, call, &value).map_err(|e| {
+                    EdgeError::from(e).with_internal(internal("unexpected response", &response))
+                })?;
+            if call.joins.is_empty() {
+                return Ok(shaped);
+            }
+            // The relationships' paths start at the field's response key.
+            let mut wrapped = String::from("{");
+            graphedge_core::encode::write_json_string(&mut wrapped, &call.key);
+            wrapped.push(':');
+            wrapped.push_str(&shaped);
+            wrapped.push('}');
+            let log = log.as_mut().map(|(l, r)| (&mut **l, *r));
+            let joined = crate::remote_join::apply_joins(
+                engine,
+                loaded,
+                db,
+                session,
+                &call.joins,
+                variables,
+                wrapped,
+                log,
+            )
+            .await?;
+            let fields: indexmap::IndexMap<String, Box<serde_json::value::RawValue>> =
+                serde_json::from_str(&joined).map_err(|_| {
+                    EdgeError::new(500, "unexpected", "an action's answer is not valid JSON")
+                })?;
+            Ok(fields
+                .get(&call.key)
+                .map_or_else(|| "null".to_string(), |v| v.get().to_string()))
+        }
+        400..=499 => {
+            let Some(Json::Object(o)) = parsed else {
+                return Err(EdgeError::new(
+                    200,
+                    "unexpected",
+                    "not a valid json response from webhook",
+                )
+                .with_internal(internal("invalid json", &response)));
+            };
+            let message = match o.get("message") {
+                Some(Json::String(m)) => m.clone(),
+                Some(other) => other.to_string(),
+                None => "internal error".to_string(),
+            };
+            let code = o
+                .get("code")
+                .and_then(Json::as_str)
+                .unwrap_or("unexpected")
+                .to_string();
+            let mut e = EdgeError::new(200, &code, message);
+            if let Some(ext) = o.get("extensions").filter(|x| !x.is_null()) {
+                e = e.with_extensions(ext.clone());
+            }
+            Err(e)
+        }
+        status => Err(
+            EdgeError::new(200, "unexpected", "internal error").with_internal(internal(
+                &format!("expecting 2xx or 4xx status code, but found {status}"),
+                &response,
+            )),
+        ),
+    }
+}
+
+/// `http.send(request)`, given up after `timeout` seconds on the host's clock (when it has
+/// one).
+async fn send(
+    engine: &Engine,
+    http: &impl HttpClient,
+    request: HttpRequest,
+    timeout: u64,
+) -> Result<HttpResponse, String> {
+    let call = http.send(request);
+    let Some(sleep) = engine
+        .clock
+        .as_ref()
+        .and_then(|c| c.sleep(std::time::Duration::from_secs(timeout)))
+    else {
+        return call.await;
+    };
+    let mut call = std::pin::pin!(call);
+    let mut sleep = sleep;
+    use std::future::Future;
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(r) = call.as_mut().poll(cx) {
+            return std::task::Poll::Ready(r);
+        }
+        sleep.as_mut().poll(cx).map(|()| {
+            Err(format!(
+                "the action's handler did not answer within {timeout} s"
+            ))
+        })
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_are_resolved_from_the_environment() {
+        let env = |k: &str| (k == "BASE").then(|| "http://h:1".to_string());
+        assert_eq!(
+            resolve_templates("{{BASE}}/create", &env).unwrap(),
+            "http://h:1/create"
+        );
+        assert_eq!(
+            resolve_templates("{{ BASE }}/x", &env).unwrap(),
+            "http://h:1/x"
+        );
+        assert!(resolve_templates("{{NOPE}}/x", &env).is_err());
+        assert_eq!(
+            resolve_templates("http://plain", &env).unwrap(),
+            "http://plain"
+        );
+    }
+}
