@@ -181,19 +181,40 @@ pub(crate) async fn run_call(
         session_json,
         Json::String(out.query.to_string()),
     );
-    let request_details = json!({
-        "url": url,
-        "headers": header_list(&configured),
-        "body": serde_json::from_str::<Json>(&body).unwrap_or(Json::Null),
-        "transformed_request": Json::Null,
-    });
-    let request = HttpRequest {
+    let body_value = serde_json::from_str::<Json>(&body).unwrap_or(Json::Null);
+    let mut request = HttpRequest {
         method: "POST".into(),
         url: url.clone(),
         headers,
         body: body.into_bytes(),
         timeout: Some(std::time::Duration::from_secs(action.timeout)),
     };
+    let mut transformed = Json::Null;
+    if let Some(t) = &action.request_transform {
+        let session: Json = serde_json::from_str(&session_json).unwrap_or(Json::Null);
+        let t = transform(t)
+            .and_then(|t| t.apply_with(&url, &request.headers, &body_value, Some(&session), "POST"))
+            .map_err(|e| {
+                EdgeError::new(500, "transform-error", "Request Transformation Failed")
+                    .with_internal(json!({"error": e}))
+            })?;
+        transformed = json!({
+            "method": t.method,
+            "url": t.url,
+            "headers": header_list(&t.headers),
+            "body": t.body.as_deref().map(body_json),
+        });
+        request.method = t.method;
+        request.url = t.url;
+        request.headers = t.headers;
+        request.body = t.body.unwrap_or_default();
+    }
+    let request_details = json!({
+        "url": url,
+        "headers": header_list(&configured),
+        "body": body_value,
+        "transformed_request": transformed,
+    });
     let response = send(engine, out.http, request, action.timeout).await;
     let response = match response {
         Ok(r) => r,
@@ -215,7 +236,33 @@ pub(crate) async fn run_call(
             },
         })
     };
-    let parsed: Option<Json> = serde_json::from_slice(&response.body).ok();
+    // The handler's cookies reach the client (Hasura's issue 4021).
+    if let Some((l, _)) = log.as_mut() {
+        l.set_cookies.extend(
+            response
+                .headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+                .map(|(_, v)| v.clone()),
+        );
+    }
+    let mut parsed: Option<Json> = serde_json::from_slice(&response.body).ok();
+    if let (Some(t), Some(answer), 200..=299) =
+        (&action.response_transform, &parsed, response.status)
+    {
+        // The response template sees the handler's answer as `$body`.
+        let body = transform(t)
+            .and_then(|t| t.apply(&url, &[], answer))
+            .and_then(|t| {
+                serde_json::from_slice::<Json>(&t.body.unwrap_or_default())
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(|e| {
+                EdgeError::new(500, "transform-error", "Response Transformation Failed")
+                    .with_internal(json!({"error": e}))
+            })?;
+        parsed = Some(body);
+    }
     match response.status {
         200..=299 => {
             let Some(answer) = parsed else {
@@ -292,6 +339,15 @@ pub(crate) async fn run_call(
             )),
         ),
     }
+}
+
+/// A transform of the action's metadata (its JSON text), parsed as an event trigger's
+/// `request_transform` (the same Kriti subset).
+fn transform(
+    text: &str,
+) -> Result<graphedge_metadata::events::transform::RequestTransform, String> {
+    let v: Json = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    graphedge_metadata::events::transform::RequestTransform::parse(&v)
 }
 
 /// `http.send(request)`, given up after `timeout` seconds on the host's clock (when it has

@@ -32,6 +32,8 @@ pub struct EdgeApp {
     clock: Arc<dyn Clock>,
     /// The host's shared cache of `@cached` answers, given to the engine it builds.
     shared_cache: Option<Arc<dyn SharedCache>>,
+    /// The host's settings by name for the engine (see [`Engine::with_env`]).
+    env: Option<crate::EnvFn>,
     max_staleness_secs: i64,
     engine: Mutex<Option<Arc<Engine>>>,
     checked_at: AtomicI64,
@@ -58,6 +60,7 @@ impl EdgeApp {
             config,
             clock,
             shared_cache: None,
+            env: None,
             max_staleness_secs: max_staleness_secs.max(0),
             engine: Mutex::new(None),
             checked_at: AtomicI64::new(i64::MIN),
@@ -68,6 +71,12 @@ impl EdgeApp {
     /// answers (see [`crate::response_cache`]).
     pub fn with_shared_cache(mut self, shared: Arc<dyn SharedCache>) -> EdgeApp {
         self.shared_cache = Some(shared);
+        self
+    }
+
+    /// The host's settings lookup the engine gets (actions' `{{ENV}}` and `value_from_env`).
+    pub fn with_env(mut self, env: crate::EnvFn) -> EdgeApp {
+        self.env = Some(env);
         self
     }
 
@@ -201,6 +210,9 @@ impl EdgeApp {
             Engine::from_state(self.config.clone(), state).with_clock(self.clock.clone());
         if let Some(shared) = &self.shared_cache {
             engine = engine.with_shared_cache(shared.clone());
+        }
+        if let Some(env) = &self.env {
+            engine = engine.with_env(env.clone());
         }
         let engine = Arc::new(engine);
         self.checked_at.store(now, Ordering::Relaxed);

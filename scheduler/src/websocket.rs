@@ -326,7 +326,8 @@ impl Socket {
                         }
                         Some(Err(WsError::Capacity(e))) => {
                             tracing::debug!(error = %e, "websocket message over the limit");
-                            vec![Action::Close(Close::too_big(self.limit))]
+                            close_over_limit(&mut ws, Close::too_big(self.limit)).await;
+                            return;
                         }
                         Some(Err(e)) => {
                             tracing::debug!(error = %e, "websocket read failed");
@@ -612,6 +613,35 @@ async fn perform(ws: &mut Stream, actions: Vec<Action>) -> Result<(), Gone> {
     }
     Ok(())
 }
+
+/// Closes a socket whose message was over the limit: the rest of that message is still on its
+/// way, so after the close frame the raw bytes are read and dropped
+/// until the client closes (at most [`OVER_LIMIT_DRAIN`]) — closing with unread bytes would reset
+/// the connection, and the client, still sending, would never read the close frame.
+async fn close_over_limit(ws: &mut Stream, close: Close) {
+    use tokio::io::AsyncReadExt;
+    let frame = CloseFrame {
+        code: CloseCode::from(close.code),
+        reason: close.reason.into(),
+    };
+    if let Ok(Ok(())) =
+        tokio::time::timeout(CLOSE_LINGER, ws.send(Message::Close(Some(frame)))).await
+    {
+        let raw = ws.get_mut();
+        let drain = async {
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n) = raw.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(OVER_LIMIT_DRAIN, drain).await;
+    }
+}
+
+/// How long the rest of an oversized message is read after the close frame.
+const OVER_LIMIT_DRAIN: Duration = Duration::from_secs(5);
 
 /// Reads (and drops) what the client still sends until its close frame arrives or the
 /// connection ends, at most [`CLOSE_LINGER`]; the protocol layer answers a client's close.

@@ -207,7 +207,9 @@ fn env(name: &str) -> Option<String> {
 
 #[http_component]
 async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
-    let app = match APP.get_or_init(|| EdgeApp::from_env(env, Arc::new(WasiClock))) {
+    let app = match APP.get_or_init(|| {
+        EdgeApp::from_env(env, Arc::new(WasiClock)).map(|a| a.with_env(Arc::new(env)))
+    }) {
         Ok(app) => app,
         Err(e) => return Ok(into_spin(invalid_configuration(e))),
     };
