@@ -56,8 +56,24 @@ struct RoleView {
     delete: bool,
 }
 
-/// Builds the type system `role` sees (`admin` sees everything).
+/// Builds the type system `role` sees (`admin` sees everything), with the role's actions
+/// and their custom types (`actions.rs`).
 pub fn build(schema: &Schema, role: &str, options: &Options) -> TypeSystem {
+    let keep = super::actions::kept_tables(schema, role, options);
+    let mut ts = build_keeping(schema, role, options, &keep);
+    super::actions::apply(schema, role, options, &mut ts);
+    ts
+}
+
+/// The tables' and functions' type system, without actions; the select types of the tables
+/// `keep` (action relationships' targets) survive the pruning even when no root field leads
+/// to them.
+pub(super) fn build_keeping(
+    schema: &Schema,
+    role: &str,
+    options: &Options,
+    keep: &[TableId],
+) -> TypeSystem {
     let mut b = Builder {
         schema,
         role,
@@ -65,6 +81,7 @@ pub fn build(schema: &Schema, role: &str, options: &Options) -> TypeSystem {
         options,
         views: Vec::new(),
         types: BTreeMap::new(),
+        keep,
     };
     b.views = schema.tables.iter().map(|t| b.role_view(t)).collect();
     b.run()
@@ -77,6 +94,7 @@ struct Builder<'a> {
     options: &'a Options,
     views: Vec<RoleView>,
     types: BTreeMap<String, TypeDef>,
+    keep: &'a [TableId],
 }
 
 /// `"name"` for tables in `public`, `"schema.name"` otherwise (Hasura's descriptions).
@@ -99,6 +117,27 @@ fn function_gql_name(name: &QualifiedName) -> String {
 
 fn named(n: impl Into<String>) -> TypeRef {
     TypeRef::named(n)
+}
+
+/// `distinct_on, limit, offset, order_by, where` of a selection of the table whose GraphQL
+/// name is `g`.
+pub(super) fn select_args(g: &str) -> Vec<InputValue> {
+    vec![
+        InputValue::new(
+            "distinct_on",
+            TypeRef::list_nn_inner(&format!("{}_select_column", g)),
+        )
+        .desc("distinct select on columns"),
+        InputValue::new("limit", named("Int")).desc("limit the number of rows returned"),
+        InputValue::new("offset", named("Int"))
+            .desc("skip the first n rows. Use only with order_by"),
+        InputValue::new(
+            "order_by",
+            TypeRef::list_nn_inner(&format!("{}_order_by", g)),
+        )
+        .desc("sort the rows by one or more columns"),
+        InputValue::new("where", named(format!("{}_bool_exp", g))).desc("filter the rows returned"),
+    ]
 }
 
 const AGG_NUMERIC: [&str; 8] = [
@@ -297,24 +336,7 @@ impl<'a> Builder<'a> {
 
     /// `distinct_on, limit, offset, order_by, where` of a selection of table `tid`.
     fn select_args(&self, tid: TableId) -> Vec<InputValue> {
-        let g = &self.schema.tables[tid].gql_name;
-        vec![
-            InputValue::new(
-                "distinct_on",
-                TypeRef::list_nn_inner(&format!("{}_select_column", g)),
-            )
-            .desc("distinct select on columns"),
-            InputValue::new("limit", named("Int")).desc("limit the number of rows returned"),
-            InputValue::new("offset", named("Int"))
-                .desc("skip the first n rows. Use only with order_by"),
-            InputValue::new(
-                "order_by",
-                TypeRef::list_nn_inner(&format!("{}_order_by", g)),
-            )
-            .desc("sort the rows by one or more columns"),
-            InputValue::new("where", named(format!("{}_bool_exp", g)))
-                .desc("filter the rows returned"),
-        ]
+        select_args(&self.schema.tables[tid].gql_name)
     }
 
     /// Hasura's nullability of an object relationship: non-null only for a foreign key from
@@ -1439,6 +1461,24 @@ impl<'a> Builder<'a> {
         for d in &directives {
             for a in &d.args {
                 roots.push(String::from(a.ty.base()));
+            }
+        }
+        // Tables action relationships lead to: what their fields refer to.
+        for &tid in self.keep {
+            if self.sel(tid).is_none() {
+                continue;
+            }
+            let g = &self.schema.tables[tid].gql_name;
+            for name in [
+                g.clone(),
+                format!("{}_select_column", g),
+                format!("{}_order_by", g),
+                format!("{}_bool_exp", g),
+                format!("{}_aggregate", g),
+            ] {
+                if self.types.contains_key(&name) {
+                    roots.push(name);
+                }
             }
         }
         let mut reachable: BTreeMap<String, TypeDef> = BTreeMap::new();

@@ -1,7 +1,8 @@
 //! The type system of a schema with customized sources (a namespace, renamed types): each
 //! source's type system is built on its own, its types renamed and its root fields moved
 //! under its namespace field, then the sources' type systems are merged (a type both generate
-//! under one name — scalars, `order_by` — is kept once).
+//! under one name — scalars, `order_by` — is kept once); the actions and their custom types
+//! are added to the merged type system, at the root and with their own names.
 use alloc::vec::Vec;
 
 use super::types::{FieldDef, TypeDef, TypeKind, TypeRef, TypeSystem};
@@ -20,9 +21,16 @@ pub fn needed(schema: &Schema, options: &Options) -> bool {
 
 pub fn build(schema: &Schema, role: &str, options: &Options) -> TypeSystem {
     let mut out: Option<TypeSystem> = None;
+    let keep = super::actions::kept_tables(schema, role, options);
     for (i, source) in schema.sources.iter().enumerate() {
         let part = subset(schema, i);
-        let mut ts = super::build::build(&part, role, options);
+        let t0 = i.checked_sub(1).map_or(0, |p| schema.sources[p].tables_end);
+        let local: Vec<usize> = keep
+            .iter()
+            .filter(|&&t| t >= t0 && t < source.tables_end)
+            .map(|&t| t - t0)
+            .collect();
+        let mut ts = super::build::build_keeping(&part, role, options, &local);
         let c = &source.customization;
         if c.renames_types() {
             rename(&mut ts, c);
@@ -36,6 +44,8 @@ pub fn build(schema: &Schema, role: &str, options: &Options) -> TypeSystem {
         }
     }
     let mut ts = out.unwrap_or_default();
+    // Actions belong to no source: at the root, never renamed.
+    super::actions::apply(schema, role, options, &mut ts);
     for root in ["query_root", "mutation_root", "subscription_root"] {
         if let Some(def) = ts.types.get_mut(root) {
             if def.fields.len() > 1 {

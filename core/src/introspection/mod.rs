@@ -4,7 +4,8 @@
 //!
 //! - [`build`] (`build.rs`): `Schema` + role → [`TypeSystem`] (root types, per-table object,
 //!   aggregate, filter, ordering and mutation input types, functions, enum tables, meta types),
-//!   pruned to what is reachable and sorted by name;
+//!   pruned to what is reachable and sorted by name; `actions.rs` adds the role's actions
+//!   and the custom types they reach;
 //! - [`resolve_root_field`] (`resolve.rs`): applies a root field's selection set (aliases,
 //!   `__typename`, fragments, `@skip`/`@include`) and returns its JSON text;
 //! - `scalars.rs`: Postgres type → GraphQL scalar and comparison operators;
@@ -12,6 +13,7 @@
 //!
 //! The type system is also what validation can check a document against
 //! ([`TypeSystem::field`], [`TypeSystem::root_type`]).
+mod actions;
 pub mod analyse;
 mod build;
 mod customized;
