@@ -340,7 +340,9 @@ async fn serve(mut req: worker::Request, env: &Env) -> worker::Result<Handled> {
         v => v,
     };
     let app = APP.get_or_init(|| {
-        let app = EdgeApp::from_env(settings, Arc::new(JsClock))?;
+        let vars = env.clone();
+        let app = EdgeApp::from_env(settings, Arc::new(JsClock))?
+            .with_env(Arc::new(move |k: &str| lookup(&vars, k)));
         if settings("GRAPHEDGE_WORKERS_CACHE").is_some_and(|v| v.trim() == "false") {
             return Ok(app);
         }
