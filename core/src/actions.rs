@@ -338,10 +338,47 @@ pub fn shape_output(schema: &Schema, call: &ActionCall, answer: &Value) -> Resul
     let action = schema
         .action(&call.action)
         .ok_or_else(|| Error::validation("$", format!("action '{}' not found", call.action)))?;
-    check_output(schema, answer, &action.output_type, None, 0)?;
+    check_answer(schema, action, answer)?;
+    select_output(call, answer)
+}
+
+/// Checks a handler's answer against the action's output type (see [`shape_output`]).
+pub fn check_answer(schema: &Schema, action: &Action, answer: &Value) -> Result<()> {
+    check_output(schema, answer, &action.output_type, None, 0)
+}
+
+/// The selected part of a value already checked (an asynchronous action's result object).
+pub fn select_output(call: &ActionCall, value: &Value) -> Result<String> {
     let mut out = String::new();
-    write_output(&mut out, answer, &call.output, 0)?;
+    write_output(&mut out, value, &call.output, 0)?;
     Ok(out)
+}
+
+/// The `id` argument of an asynchronous action's result field, bound to the request's
+/// variables: a UUID's text.
+pub fn result_id(call: &ActionCall, variables: &[(String, Value)]) -> Result<String> {
+    let path = format!("$.selectionSet.{}.args.id", call.key);
+    let given = call
+        .arguments
+        .iter()
+        .find(|(n, _)| n == "id")
+        .and_then(|(_, v)| substitute(v, variables, &call.defaults, 0).transpose())
+        .transpose()?;
+    let Some(Value::String(id)) = given else {
+        return Err(Error::validation(path, "expected a uuid for the action id"));
+    };
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let parts: Vec<&str> = id.split('-').collect();
+    let ok = parts.len() == 5
+        && hex(parts[0], 8)
+        && hex(parts[1], 4)
+        && hex(parts[2], 4)
+        && hex(parts[3], 4)
+        && hex(parts[4], 12);
+    if !ok {
+        return Err(Error::validation(path, format!("invalid uuid: {:?}", id)));
+    }
+    Ok(id)
 }
 
 /// The value's kind as Hasura names it in these messages.

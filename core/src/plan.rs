@@ -99,6 +99,21 @@ pub struct ActionCall {
     pub output: Vec<OutField>,
     /// Relationships from the output to tables, keyed by the mapped fields' values.
     pub joins: Vec<RemoteJoin>,
+    pub mode: CallMode,
+}
+
+/// What an [`ActionCall`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallMode {
+    /// Calls the handler and answers its (checked, shaped) answer.
+    Sync,
+    /// An asynchronous action's mutation: stores the call in the action log and answers its
+    /// id (a `uuid`); the native process calls the handler later.
+    AsyncStart,
+    /// An asynchronous action's result (`<action>(id: uuid!)` on the query root): the logged
+    /// call's `{id, created_at, errors, output}` object, cut to `output` (the selection of the
+    /// `<action>` object type), for the session that made the call (admin: any).
+    AsyncResult,
 }
 
 /// One selected field of an action's output object.

@@ -130,6 +130,15 @@ fn schema() -> graphedge_core::Schema {
             non_null(list(named("AuthorOut"))),
         ),
         admin_only,
+        Action {
+            kind: ActionKind::Asynchronous,
+            ..action(
+                "place_order",
+                ActionRoot::Mutation,
+                vec![field("item", non_null(named("String")))],
+                named("AuthorOut"),
+            )
+        },
     ];
     schema
 }
@@ -164,13 +173,23 @@ fn check(role: &str, query: &str, variables: &[(&str, Value)], answer: &str) -> 
         out.push_str(&format!("part sql: {}\n", p.sql));
     }
     for call in actions {
+        let (input, answer) = match call.mode {
+            graphedge_core::CallMode::AsyncResult => (
+                render(result_id(call, &vars)),
+                render(select_output(call, &answer)),
+            ),
+            graphedge_core::CallMode::AsyncStart => (
+                render(input_json(&schema, call, &vars)),
+                "(the logged call's id)".to_string(),
+            ),
+            graphedge_core::CallMode::Sync => (
+                render(input_json(&schema, call, &vars)),
+                render(shape_output(&schema, call, &answer)),
+            ),
+        };
         out.push_str(&format!(
-            "\naction {} as {}\ninput: {}\noutput: {:?}\nanswer: {}\n",
-            call.action,
-            call.key,
-            render(input_json(&schema, call, &vars)),
-            call.output,
-            render(shape_output(&schema, call, &answer)),
+            "\naction {} as {} ({:?})\ninput: {}\noutput: {:?}\nanswer: {}\n",
+            call.action, call.key, call.mode, input, call.output, answer,
         ));
         for j in &call.joins {
             out.push_str(&format!(
@@ -409,4 +428,35 @@ snap!(
     "query { a: ids(first: 2) __typename author { name } b: lookup(id: 1) { __typename id } }",
     &[],
     r#"[{"id": 3, "name": "n"}]"#
+);
+
+// Asynchronous actions: the mutation answers the call's id (no selection); the result field
+// on the query root selects `id`, `created_at`, `errors` and `output` (with relationships).
+snap!(
+    async_mutation,
+    "user",
+    "mutation { place_order(item: \"book\") }",
+    &[],
+    "\"0b5f3c9e-0000-4000-8000-000000000001\""
+);
+snap!(
+    async_mutation_takes_no_selection,
+    "user",
+    "mutation { place_order(item: \"book\") { id } }",
+    &[],
+    "null"
+);
+snap!(
+    async_result,
+    "user",
+    "query ($id: uuid!) { r: place_order(id: $id) { __typename id errors output { id author { name } } } }",
+    &[("id", s("0b5f3c9e-0000-4000-8000-000000000001"))],
+    r#"{"id": "0b5f3c9e-0000-4000-8000-000000000001", "created_at": "2026-12-04T00:00:00+00:00", "errors": null, "output": {"id": 1, "name": "n"}}"#
+);
+snap!(
+    async_result_bad_id,
+    "user",
+    "query { place_order(id: \"nope\") { id } }",
+    &[],
+    "null"
 );

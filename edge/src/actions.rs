@@ -9,12 +9,12 @@
 //! answer's `message`/`extensions`/`code` become the GraphQL error; anything else is Hasura's
 //! `unexpected` error, with the request and response as `internal` details.
 use graphedge_core::actions::{Action, HeaderValue};
-use graphedge_core::{ActionCall, Session, Value};
+use graphedge_core::{ActionCall, CallMode, Session, Value};
 use serde_json::{json, Value as Json};
 
 use crate::error::EdgeError;
 use crate::http::{HttpClient, HttpRequest, HttpResponse};
-use crate::md::{json_to_value, Database};
+use crate::md::{json_to_value, Database, Statement, Target};
 use crate::reqlog::RequestLog;
 use crate::{Engine, Loaded};
 
@@ -169,17 +169,156 @@ pub(crate) async fn run_call(
             format!("action '{}' not found", call.action),
         )
     })?;
-    let input = graphedge_core::actions::input_json(schema, call, variables)?;
+    let session_json = graphedge_core::encode::session_json(session);
+    let value = match call.mode {
+        CallMode::AsyncStart => {
+            let input = graphedge_core::actions::input_json(schema, call, variables)?;
+            return start_async(db, action, &input, &session_json, out.client_headers).await;
+        }
+        CallMode::AsyncResult => {
+            let id = graphedge_core::actions::result_id(call, variables)?;
+            let Some(row) = async_result(db, session, action, &id).await? else {
+                return Ok("null".into());
+            };
+            json_to_value(&row)
+        }
+        CallMode::Sync => {
+            let input = graphedge_core::actions::input_json(schema, call, variables)?;
+            let cookies = log.as_mut().map(|(l, _)| &mut l.set_cookies);
+            let answer = call_handler(
+                engine,
+                out.http,
+                schema,
+                action,
+                &input,
+                &session_json,
+                out.client_headers,
+                out.query,
+                cookies,
+            )
+            .await?;
+            json_to_value(&answer)
+        }
+    };
+    let shaped = graphedge_core::actions::select_output(call, &value)?;
+    if call.joins.is_empty() {
+        return Ok(shaped);
+    }
+    // The relationships' paths start at the field's response key.
+    let mut wrapped = String::from("{");
+    graphedge_core::encode::write_json_string(&mut wrapped, &call.key);
+    wrapped.push(':');
+    wrapped.push_str(&shaped);
+    wrapped.push('}');
+    let log = log.as_mut().map(|(l, r)| (&mut **l, *r));
+    let joined = crate::remote_join::apply_joins(
+        engine,
+        loaded,
+        db,
+        session,
+        &call.joins,
+        variables,
+        wrapped,
+        log,
+    )
+    .await?;
+    let fields: indexmap::IndexMap<String, Box<serde_json::value::RawValue>> =
+        serde_json::from_str(&joined).map_err(|_| {
+            EdgeError::new(500, "unexpected", "an action's answer is not valid JSON")
+        })?;
+    Ok(fields
+        .get(&call.key)
+        .map_or_else(|| "null".to_string(), |v| v.get().to_string()))
+}
+
+/// Logs an asynchronous action's call (on the metadata database) and answers its id: the
+/// native process calls the handler later with the stored input, session and headers.
+async fn start_async(
+    db: &impl Database,
+    action: &Action,
+    input: &str,
+    session_json: &str,
+    client_headers: &[(String, String)],
+) -> Result<String, EdgeError> {
+    let headers: serde_json::Map<String, Json> = client_headers
+        .iter()
+        .filter(|(k, _)| {
+            let k = k.to_ascii_lowercase();
+            !k.starts_with("x-hasura-") && k != crate::limits::PEER_IP_HEADER
+        })
+        .map(|(k, v)| (k.clone(), Json::String(v.clone())))
+        .collect();
+    let stmt = Statement {
+        sql: "INSERT INTO graphedge.hdb_action_log \
+              (action_name, input_payload, request_headers, session_variables) \
+              VALUES ($1::text, $2::jsonb, $3::jsonb, $4::jsonb) RETURNING to_json(id)::text"
+            .into(),
+        params: vec![
+            Some(action.name.clone()),
+            Some(input.to_string()),
+            Some(Json::Object(headers).to_string()),
+            Some(session_json.to_string()),
+        ],
+    };
+    let id = db
+        .query_one_on(Target::Metadata, &stmt)
+        .await
+        .map_err(|e| crate::error::db_error(&e))?;
+    id.ok_or_else(|| EdgeError::unexpected("the action log returned no id"))
+}
+
+/// An asynchronous action's logged call as `{id, created_at, errors, output}`, for the session
+/// that made it (admin: any); `None` when there is none.
+async fn async_result(
+    db: &impl Database,
+    session: &Session,
+    action: &Action,
+    id: &str,
+) -> Result<Option<Json>, EdgeError> {
+    let stmt = Statement {
+        sql: "SELECT json_build_object('id', id, 'created_at', created_at, 'errors', errors, \
+              'output', response_payload)::text FROM graphedge.hdb_action_log \
+              WHERE id = $1::uuid AND action_name = $2::text \
+              AND ($3::jsonb IS NULL OR session_variables = $3::jsonb)"
+            .into(),
+        params: vec![
+            Some(id.to_string()),
+            Some(action.name.clone()),
+            (!session.is_admin()).then(|| graphedge_core::encode::session_json(session)),
+        ],
+    };
+    let row = db
+        .query_one_on(Target::Metadata, &stmt)
+        .await
+        .map_err(|e| crate::error::db_error(&e))?;
+    Ok(row.and_then(|t| serde_json::from_str(&t).ok()))
+}
+
+/// Calls `action`'s handler with `input` (JSON text) for the session `session_json` and
+/// returns its answer, checked against the output type (after the response transform). The
+/// handler's `Set-Cookie` headers go to `cookies` when given. Used for synchronous actions and
+/// by the native process for logged asynchronous ones.
+#[allow(clippy::too_many_arguments)]
+pub async fn call_handler(
+    engine: &Engine,
+    http: &impl HttpClient,
+    schema: &graphedge_core::Schema,
+    action: &Action,
+    input: &str,
+    session_json: &str,
+    client_headers: &[(String, String)],
+    query: &str,
+    cookies: Option<&mut Vec<String>>,
+) -> Result<Json, EdgeError> {
     let env = engine.env();
     let url = resolve_templates(&action.handler, &*env)?;
-    let (headers, configured) = headers(action, out.client_headers, &*env)?;
-    let session_json = graphedge_core::encode::session_json(session);
+    let (headers, configured) = headers(action, client_headers, &*env)?;
     let body = format!(
         "{{\"action\":{{\"name\":{}}},\"input\":{},\"session_variables\":{},\"request_query\":{}}}",
         Json::String(action.name.clone()),
         input,
         session_json,
-        Json::String(out.query.to_string()),
+        Json::String(query.to_string()),
     );
     let body_value = serde_json::from_str::<Json>(&body).unwrap_or(Json::Null);
     let mut request = HttpRequest {
@@ -215,7 +354,7 @@ pub(crate) async fn run_call(
         "body": body_value,
         "transformed_request": transformed,
     });
-    let response = send(engine, out.http, request, action.timeout).await;
+    let response = send(engine, http, request, action.timeout).await;
     let response = match response {
         Ok(r) => r,
         Err(e) => {
@@ -237,8 +376,8 @@ pub(crate) async fn run_call(
         })
     };
     // The handler's cookies reach the client (Hasura's issue 4021).
-    if let Some((l, _)) = log.as_mut() {
-        l.set_cookies.extend(
+    if let Some(cookies) = cookies {
+        cookies.extend(
             response
                 .headers
                 .iter()
@@ -274,38 +413,10 @@ pub(crate) async fn run_call(
                 .with_internal(internal("invalid json", &response)));
             };
             let value = json_to_value(&answer);
-            let shaped =
-                graphedge_core::actions::shape_output(schema, call, &value).map_err(|e| {
-                    EdgeError::from(e).with_internal(internal("unexpected response", &response))
-                })?;
-            if call.joins.is_empty() {
-                return Ok(shaped);
-            }
-            // The relationships' paths start at the field's response key.
-            let mut wrapped = String::from("{");
-            graphedge_core::encode::write_json_string(&mut wrapped, &call.key);
-            wrapped.push(':');
-            wrapped.push_str(&shaped);
-            wrapped.push('}');
-            let log = log.as_mut().map(|(l, r)| (&mut **l, *r));
-            let joined = crate::remote_join::apply_joins(
-                engine,
-                loaded,
-                db,
-                session,
-                &call.joins,
-                variables,
-                wrapped,
-                log,
-            )
-            .await?;
-            let fields: indexmap::IndexMap<String, Box<serde_json::value::RawValue>> =
-                serde_json::from_str(&joined).map_err(|_| {
-                    EdgeError::new(500, "unexpected", "an action's answer is not valid JSON")
-                })?;
-            Ok(fields
-                .get(&call.key)
-                .map_or_else(|| "null".to_string(), |v| v.get().to_string()))
+            graphedge_core::actions::check_answer(schema, action, &value).map_err(|e| {
+                EdgeError::from(e).with_internal(internal("unexpected response", &response))
+            })?;
+            Ok(answer)
         }
         400..=499 => {
             let Some(Json::Object(o)) = parsed else {

@@ -24,6 +24,25 @@ CREATE TABLE IF NOT EXISTS graphedge.metadata (
   catalog jsonb
 );";
 
+/// The log of asynchronous actions (Hasura's `hdb_catalog.hdb_action_log`): one row per call,
+/// `created` until a native process claims it (`processing`), then `completed` with the
+/// handler's answer or `error` with the error object.
+pub const ACTION_LOG_SQL: &str = "CREATE TABLE IF NOT EXISTS graphedge.hdb_action_log (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  action_name text,
+  input_payload jsonb NOT NULL,
+  request_headers jsonb NOT NULL,
+  session_variables jsonb NOT NULL,
+  response_payload jsonb,
+  errors jsonb,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  response_received_at timestamptz,
+  status text NOT NULL DEFAULT 'created'
+    CHECK (status IN ('created', 'processing', 'completed', 'error'))
+);
+CREATE INDEX IF NOT EXISTS hdb_action_log_created ON graphedge.hdb_action_log (created_at)
+  WHERE status = 'created';";
+
 const READ_SQL: &str = "SELECT json_build_object('resource_version', resource_version, \
 'metadata', metadata, 'catalog', catalog)::text FROM graphedge.metadata WHERE id = 1";
 
@@ -77,6 +96,7 @@ pub async fn ensure(db: &impl Database) -> Result<(), DbError> {
         graphedge_core::CATALOG_SQL,
         // Event log, invocation log and trigger functions of event triggers.
         crate::events::CATALOG_SQL,
+        ACTION_LOG_SQL,
     ]
     .join("\n");
     db.run_sql(&script).await.map(|_| ())

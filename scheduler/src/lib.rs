@@ -19,6 +19,7 @@
 //! * [`sources`] — the metadata database and the sources' databases of `serve` (pools per source).
 //! * [`pgtemp`] — throwaway local Postgres clusters (tests and `graphedge dev`).
 //! * [`websocket`] — GraphQL over websockets (Hasura's two subprotocols) on the HTTP threads.
+pub mod async_actions;
 pub mod backend;
 pub mod background;
 pub mod busy_poll;

@@ -171,12 +171,14 @@ async fn run_serve(cli: &Cli) -> Result<(), String> {
             }
         }
     };
+    let actions_db = background.metadata.clone();
     let background = spawn_background(&get, background, &shutdown)?;
     let app = Arc::new(App {
         engine,
         gateway,
         subscriptions,
     });
+    spawn_async_actions(&app, actions_db, &get, &shutdown)?;
     let listen_url = metadata_url.as_deref().unwrap_or(&url);
     metadata_sync::start(&app, db, listen_url, &get)?;
     shutdown.listen();
@@ -251,6 +253,23 @@ fn spawn_background(
     let settings = background::Settings::from_lookup(get)?;
     let run = background::run(dbs, settings, shutdown.clone());
     Ok(Background(Some(tokio::spawn(run))))
+}
+
+/// The asynchronous actions' handler calls (every serving process takes part).
+fn spawn_async_actions(
+    app: &Arc<App>,
+    db: PgDatabase,
+    get: &dyn Fn(&str) -> Option<String>,
+    shutdown: &Shutdown,
+) -> Result<(), String> {
+    let settings = graphedge_scheduler::async_actions::Settings::from_lookup(get)?;
+    tokio::spawn(graphedge_scheduler::async_actions::run(
+        app.clone(),
+        db,
+        settings,
+        shutdown.clone(),
+    ));
+    Ok(())
 }
 
 /// `graphedge scheduler`: only the background loops, until SIGTERM / Ctrl-C.
@@ -530,6 +549,7 @@ async fn run_dev(cli: &Cli) -> Result<(), String> {
             gateway: None,
             subscriptions,
         });
+        spawn_async_actions(&app, db.clone(), &get_dev, &shutdown)?;
         metadata_sync::start(&app, Backend::Pool(db.clone()), &url, &get_dev)?;
         serve_until_stopped(listener, app, threads, background, &shutdown).await
     }

@@ -10,7 +10,7 @@ use super::normalize::{self, Merged};
 use super::{select, sub, Ctx};
 use crate::actions::{Action, ActionKind, ActionRoot, Type};
 use crate::error::{Error, ErrorCode, Result};
-use crate::plan::{ActionCall, OutField, OutKind};
+use crate::plan::{ActionCall, CallMode, OutField, OutKind};
 
 /// The action a root field of `root` names, when the session's role may call it.
 pub(super) fn action_of<'a>(ctx: &Ctx<'a>, name: &str, root: ActionRoot) -> Option<&'a Action> {
@@ -19,6 +19,94 @@ pub(super) fn action_of<'a>(ctx: &Ctx<'a>, name: &str, root: ActionRoot) -> Opti
     }
     let action = ctx.schema.action(name)?;
     (action.root == root && action.allowed(&ctx.session.role)).then_some(action)
+}
+
+/// The asynchronous action whose result field (on the query root) is `name`, when the
+/// session's role may call it.
+pub(super) fn async_result_of<'a>(ctx: &Ctx<'a>, name: &str) -> Option<&'a Action> {
+    if ctx.opts.relay || ctx.rql {
+        return None;
+    }
+    let action = ctx.schema.action(name)?;
+    (action.kind == ActionKind::Asynchronous
+        && action.root == ActionRoot::Mutation
+        && action.allowed(&ctx.session.role))
+    .then_some(action)
+}
+
+/// The result field of asynchronous action `action` (`<action>(id: uuid!)`).
+pub(super) fn result_call<'a>(
+    ctx: &mut Ctx<'a>,
+    action: &'a Action,
+    f: &Merged<'a>,
+    path: &str,
+) -> Result<ActionCall> {
+    for (name, _) in &f.field.arguments {
+        if name != "id" {
+            return Err(Error::validation(
+                path,
+                format!("'{}' has no argument named '{}'", f.name(), name),
+            ));
+        }
+    }
+    if !f.field.arguments.iter().any(|(n, _)| n == "id") {
+        return Err(Error::validation(path, "missing required field 'id'"));
+    }
+    if !f.all.iter().any(|x| !x.selection_set.is_empty()) {
+        return Err(Error::validation(
+            path,
+            format!("missing selection set for '{}'", action.name),
+        ));
+    }
+    let mut joins = Vec::new();
+    let fields = normalize::collect(ctx, &f.selection_sets(), &action.name)?;
+    let mut output = Vec::new();
+    for g in &fields {
+        let gpath = sub(&format!("{}.selectionSet", path), g.key());
+        let kind = match g.name() {
+            "__typename" => OutKind::Typename(action.name.clone()),
+            "id" | "created_at" | "errors" => {
+                if g.all.iter().any(|x| !x.selection_set.is_empty()) {
+                    return Err(Error::validation(
+                        &gpath,
+                        format!(
+                            "unexpected subselection set for non-object field '{}'",
+                            g.name()
+                        ),
+                    ));
+                }
+                OutKind::Field {
+                    name: g.name().to_owned(),
+                    nested: Vec::new(),
+                }
+            }
+            "output" => OutKind::Field {
+                name: "output".to_owned(),
+                nested: selection(ctx, &action.output_type, g, &gpath, &mut joins, 0)?,
+            },
+            other => return Err(select::not_found(&gpath, other, &action.name)),
+        };
+        output.push(OutField {
+            key: g.key().to_owned(),
+            kind,
+        });
+    }
+    Ok(ActionCall {
+        action: action.name.clone(),
+        key: f.key().to_owned(),
+        arguments: f.field.arguments.clone(),
+        defaults: defaults(ctx),
+        output,
+        joins,
+        mode: CallMode::AsyncResult,
+    })
+}
+
+fn defaults(ctx: &Ctx<'_>) -> Vec<(alloc::string::String, crate::value::Value)> {
+    ctx.var_defs
+        .iter()
+        .filter_map(|d| Some((d.name.clone(), d.default.clone()?)))
+        .collect()
 }
 
 /// Whether the role can call any action of `root` (then the root type exists for it).
@@ -38,11 +126,12 @@ pub(super) fn call<'a>(
     f: &Merged<'a>,
     path: &str,
 ) -> Result<ActionCall> {
-    if action.kind == ActionKind::Asynchronous {
+    let asynchronous = action.kind == ActionKind::Asynchronous;
+    if asynchronous && action.root == ActionRoot::Query {
         return Err(Error::new(
             ErrorCode::NotSupported,
             path,
-            "asynchronous actions are not supported yet",
+            "query actions are always synchronous",
         ));
     }
     for (name, _) in &f.field.arguments {
@@ -63,19 +152,33 @@ pub(super) fn call<'a>(
         }
     }
     let mut joins = Vec::new();
-    let output = selection(ctx, &action.output_type, f, path, &mut joins, 0)?;
-    let defaults = ctx
-        .var_defs
-        .iter()
-        .filter_map(|d| Some((d.name.clone(), d.default.clone()?)))
-        .collect();
+    let output = if asynchronous {
+        // The mutation answers the call's id (`uuid!`).
+        if f.all.iter().any(|x| !x.selection_set.is_empty()) {
+            return Err(Error::validation(
+                path,
+                format!(
+                    "unexpected subselection set for non-object field '{}'",
+                    f.name()
+                ),
+            ));
+        }
+        Vec::new()
+    } else {
+        selection(ctx, &action.output_type, f, path, &mut joins, 0)?
+    };
     Ok(ActionCall {
         action: action.name.clone(),
         key: f.key().to_owned(),
         arguments: f.field.arguments.clone(),
-        defaults,
+        defaults: defaults(ctx),
         output,
         joins,
+        mode: if asynchronous {
+            CallMode::AsyncStart
+        } else {
+            CallMode::Sync
+        },
     })
 }
 

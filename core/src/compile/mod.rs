@@ -526,7 +526,8 @@ pub fn compile_document(
         .enumerate()
         .map(|(i, f)| match statics[i] {
             Some(_) => None,
-            None => action::action_of(&ctx, f.name(), crate::actions::ActionRoot::Query),
+            None => action::action_of(&ctx, f.name(), crate::actions::ActionRoot::Query)
+                .or_else(|| action::async_result_of(&ctx, f.name())),
         })
         .collect();
     let has_actions = called.iter().any(Option::is_some);
@@ -547,7 +548,11 @@ pub fn compile_document(
                 (Some(json), _) => Slot::Static(json.clone()),
                 (None, Some(a)) => {
                     let path = sub("$.selectionSet", f.key());
-                    actions.push(action::call(&mut ctx, a, f, &path)?);
+                    actions.push(if a.root == crate::actions::ActionRoot::Query {
+                        action::call(&mut ctx, a, f, &path)?
+                    } else {
+                        action::result_call(&mut ctx, a, f, &path)?
+                    });
                     Slot::Action(actions.len() - 1)
                 }
                 (None, None) => Slot::Static(String::new()),
