@@ -26,6 +26,11 @@ pub struct Catalog {
     /// Rows of the enum tables asked for (only those whose shape is a valid enum table).
     #[serde(default)]
     pub enums: Vec<CatalogEnum>,
+    /// Every base type's `typname` (`pg_type.typtype = 'b'`, what Hasura reads for the
+    /// Postgres scalars custom types and actions may use). Empty in catalogs stored before
+    /// it was introspected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scalars: Vec<String>,
     /// The catalogs of the other sources (all but the served one), each as introspected
     /// through its connection.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -372,6 +377,10 @@ SELECT json_build_object(
       'comment', pg_catalog.obj_description(p.oid, 'pg_proc')
     ) ORDER BY p.nspname, p.proname, p.oid)
     FROM procs p JOIN types rt ON rt.oid = p.prorettype
+  ), '[]'::json),
+  'scalars', COALESCE((
+    SELECT json_agg(DISTINCT t.typname ORDER BY t.typname)
+    FROM pg_catalog.pg_type t WHERE t.typtype = 'b'
   ), '[]'::json)
 )::text
 "#;

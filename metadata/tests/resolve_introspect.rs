@@ -97,6 +97,12 @@ async fn introspects_tables_columns_keys_functions_and_enums() {
     // Enum rows, in table order.
     insta::assert_json_snapshot!("introspect_enums", catalog.enums);
 
+    // Base types (the Postgres scalars custom types may use), by `typname`, arrays too.
+    for t in ["int4", "text", "uuid", "timestamptz", "jsonb", "_int4"] {
+        assert!(catalog.scalars.iter().any(|s| s == t), "{t}");
+    }
+    assert!(!catalog.scalars.iter().any(|s| s == "record"));
+
     // The catalog round-trips through JSON (it is stored with the metadata).
     let text = serde_json::to_string(&catalog).unwrap();
     let back: Catalog = serde_json::from_str(&text).unwrap();

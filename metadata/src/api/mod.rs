@@ -11,6 +11,7 @@
 //!
 //! Several processes may serve one database: a request first reloads metadata another process
 //! stored, and its write is a compare-and-set on `resource_version` (see [`execute`]).
+mod actions;
 mod collections;
 mod limits;
 pub mod opentelemetry;

@@ -136,6 +136,12 @@ pub(crate) async fn run<D: Database>(
         "get_scheduled_event_invocations" => {
             scheduled::get_scheduled_event_invocations(cx, args).await
         }
+        "set_custom_types" => super::actions::set_custom_types(cx, args),
+        "create_action" => super::actions::create_action(cx, args),
+        "update_action" => super::actions::update_action(cx, args),
+        "drop_action" => super::actions::drop_action(cx, args),
+        "create_action_permission" => super::actions::create_action_permission(cx, args),
+        "drop_action_permission" => super::actions::drop_action_permission(cx, args),
         "set_api_limits" => super::limits::set_api_limits(cx, args),
         "remove_api_limits" => super::limits::remove_api_limits(cx),
         "set_opentelemetry_config" => super::opentelemetry::set_opentelemetry_config(cx, args),
@@ -869,10 +875,12 @@ pub(crate) fn inconsistent_json<D: Database>(cx: &Cx<'_, D>) -> Json {
 fn drop_inconsistent_metadata<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
     let all = cx.baseline.clone();
     drop_objects(&mut cx.md, &all);
+    super::actions::drop_inconsistent(&mut cx.md, &all);
     // Dropping may expose dependents (permissions using a dropped relationship): repeat.
     for _ in 0..8 {
         let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
-        if !drop_objects(&mut cx.md, &now) {
+        let tables = drop_objects(&mut cx.md, &now);
+        if !super::actions::drop_inconsistent(&mut cx.md, &now) && !tables {
             break;
         }
     }

@@ -1,8 +1,8 @@
 //! The serde model of Hasura v2 metadata, as `export_metadata` writes it (version 3).
 //!
 //! Every type mirrors Hasura's JSON exactly: field names, which keys are omitted when empty or
-//! default (`skip_serializing_if`), and every key we do not model (remote schemas, actions,
-//! event triggers, ...) kept as raw JSON in an `extra` map, so that
+//! default (`skip_serializing_if`), and every key we do not model (remote schemas, network,
+//! ...) kept as raw JSON in an `extra` map, so that
 //! `export_metadata` → `replace_metadata` round-trips losslessly.
 //!
 //! Qualified names accept both `"name"` (schema `public`) and `{"schema", "name"}` on input and
@@ -11,10 +11,13 @@
 //!
 //! Older metadata versions (1 and 2: top-level `tables`/`functions`, no `sources`) are accepted by
 //! [`Metadata::from_json`], which upgrades them to version 3 with one source `default`.
+pub mod actions;
+mod actions_sdl;
 mod api_limits;
 mod scheduled;
 mod yaml;
 
+pub use actions::{ActionMetadata, CustomTypes};
 pub use api_limits::{ApiLimits, Count, Limit, RateLimitConfig, Seconds, UniqueParams};
 pub use scheduled::{CronTrigger, HeaderConf, RetryConfSt};
 
@@ -124,6 +127,12 @@ pub struct Metadata {
     pub query_collections: Vec<QueryCollection>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowlist: Vec<AllowlistEntry>,
+    /// `create_action` (see [`actions`]); Hasura exports them after the allowlist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<ActionMetadata>,
+    /// `set_custom_types` (absent while there are none).
+    #[serde(default, skip_serializing_if = "CustomTypes::is_empty")]
+    pub custom_types: CustomTypes,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inherited_roles: Vec<InheritedRole>,
     /// `create_rest_endpoint` (see [`crate::rest`]).
@@ -138,7 +147,7 @@ pub struct Metadata {
     /// `set_graphql_schema_introspection_options` (absent while no role is listed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub graphql_schema_introspection: Option<IntrospectionOptions>,
-    /// remote_schemas, actions, custom_types, network, backend_configs, ... verbatim.
+    /// remote_schemas, network, backend_configs, ... verbatim.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -150,6 +159,8 @@ impl Default for Metadata {
             sources: Vec::new(),
             query_collections: Vec::new(),
             allowlist: Vec::new(),
+            actions: Vec::new(),
+            custom_types: CustomTypes::default(),
             inherited_roles: Vec::new(),
             rest_endpoints: Vec::new(),
             cron_triggers: Vec::new(),
@@ -832,12 +843,20 @@ impl Metadata {
     }
 
     /// The metadata as `export_metadata` shows it: cron triggers with `include_in_metadata`
-    /// only, sorted by name (like Hasura).
+    /// only, sorted by name, and actions sorted by name (like Hasura).
     pub fn exported(&self) -> Metadata {
         let mut md = self.clone();
         md.cron_triggers.retain(|c| c.include_in_metadata);
         md.cron_triggers.sort_by(|a, b| a.name.cmp(&b.name));
+        md.actions.sort_by(|a, b| a.name.cmp(&b.name));
         md
+    }
+
+    pub fn action(&self, name: &str) -> Option<&ActionMetadata> {
+        self.actions.iter().find(|a| a.name == name)
+    }
+    pub fn action_mut(&mut self, name: &str) -> Option<&mut ActionMetadata> {
+        self.actions.iter_mut().find(|a| a.name == name)
     }
 
     pub fn source(&self, name: &str) -> Option<&Source> {

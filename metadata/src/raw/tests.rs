@@ -73,8 +73,27 @@ fn sample() -> Json {
       "allowlist": [{"collection": "allowed", "scope": {"global": true}},
                     {"collection": "c2", "scope": {"global": false, "roles": ["user"]}}],
       "inherited_roles": [{"role_name": "both", "role_set": ["user", "anon"]}],
-      "actions": [{"name": "a", "definition": {"handler": "http://h"}}],
-      "custom_types": {"objects": []},
+      "actions": [
+        {"name": "a", "definition": {"handler": "http://h", "output_type": "UserId",
+          "forward_client_headers": true, "headers": [{"name": "x", "value_from_env": "X"}],
+          "arguments": [{"name": "email", "type": "String!", "description": "who"},
+                        {"name": "input", "type": "[UserInput!]!"}],
+          "request_transform": {"version": 2, "template_engine": "Kriti"},
+          "type": "mutation", "kind": "asynchronous", "timeout": 60},
+         "comment": "c", "permissions": [{"role": "user"}]},
+        {"name": "b", "definition": {"handler": "http://h", "output_type": "Color", "type": "query"}}
+      ],
+      "custom_types": {
+        "input_objects": [{"name": "UserInput", "fields": [{"name": "name", "type": "String"}]}],
+        "objects": [{"name": "UserId", "fields": [{"name": "id", "type": "Int!", "description": "d"}],
+          "description": "an id",
+          "relationships": [{"name": "author", "type": "object", "source": "default",
+            "remote_table": {"schema": "public", "name": "author"}, "field_mapping": {"id": "id"}}]}],
+        "scalars": [{"name": "Date"}],
+        "enums": [{"name": "Color", "values": [
+          {"value": "RED", "description": null, "is_deprecated": null},
+          {"value": "BLUE", "description": "b", "is_deprecated": false}]}]
+      },
       "api_limits": {"disabled": false}
     })
 }
@@ -190,11 +209,44 @@ fn yaml_dir_round_trip() {
     assert!(dir
         .join("databases/default/functions/functions.yaml")
         .exists());
+    // The CLI's split: signatures and fields in the SDL, the rest in actions.yaml.
+    let sdl = std::fs::read_to_string(dir.join("actions.graphql")).unwrap();
+    assert!(sdl.contains("type Mutation {\n  a(\n"), "{sdl}");
+    assert!(sdl.contains("type Query {\n  b: Color\n}"), "{sdl}");
+    let actions_yaml = std::fs::read_to_string(dir.join("actions.yaml")).unwrap();
+    assert!(!actions_yaml.contains("output_type"), "{actions_yaml}");
+    assert!(actions_yaml.contains("remote_table"), "{actions_yaml}");
     let back = from_yaml_dir(&dir).unwrap();
     assert_eq!(
         serde_json::to_value(&back).unwrap(),
         serde_json::to_value(&md).unwrap()
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn yaml_dir_without_actions_graphql() {
+    // An actions.yaml with whole definitions (as graphedge wrote it before the split) reads
+    // as is; empty actions files read as no actions.
+    let dir = temp_dir("actions-yaml");
+    std::fs::write(dir.join("version.yaml"), "version: 3\n").unwrap();
+    std::fs::write(
+        dir.join("actions.yaml"),
+        "actions:\n- name: a\n  definition:\n    handler: h\n    output_type: T\ncustom_types:\n  scalars:\n  - name: T\n",
+    )
+    .unwrap();
+    let md = from_yaml_dir(&dir).unwrap();
+    assert_eq!(md.actions[0].definition.output_type.to_string(), "T");
+    assert_eq!(md.custom_types.scalars[0].name, "T");
+    std::fs::write(
+        dir.join("actions.yaml"),
+        "actions: []\ncustom_types:\n  enums: []\n  input_objects: []\n  objects: []\n  scalars: []\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("actions.graphql"), "").unwrap();
+    let md = from_yaml_dir(&dir).unwrap();
+    assert!(md.actions.is_empty() && md.custom_types.is_empty());
+    assert!(md.extra.is_empty());
     std::fs::remove_dir_all(&dir).ok();
 }
 

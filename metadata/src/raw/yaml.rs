@@ -7,14 +7,15 @@
 //! databases/<src>/tables/tables.yaml       ["!include public_author.yaml", ...]
 //! databases/<src>/tables/public_author.yaml   one table's metadata
 //! databases/<src>/functions/functions.yaml ["!include public_f.yaml", ...]
-//! actions.yaml                      {actions, custom_types}
+//! actions.yaml, actions.graphql    actions and custom types, split like the CLI (see
+//!                                   `actions_sdl`: signatures and fields in the SDL)
 //! allow_list.yaml, query_collections.yaml, inherited_roles.yaml, remote_schemas.yaml,
 //! cron_triggers.yaml, rest_endpoints.yaml, api_limits.yaml, network.yaml, ...  one top-level key each
 //! ```
 //!
 //! `!include` is accepted both as a quoted string (`"!include x.yaml"`, what the CLI writes) and
 //! as a YAML tag (`!include x.yaml`); paths are relative to the including file's directory.
-use super::{Metadata, Source};
+use super::{actions_sdl, Metadata, Source};
 use serde_json::{Map, Value as Json};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -199,13 +200,30 @@ pub fn from_yaml_dir(dir: &Path) -> Result<Metadata, YamlError> {
         }
     }
 
+    // actions.yaml, merged with actions.graphql when there is one (the CLI's layout).
     let actions = dir.join("actions.yaml");
-    if actions.exists() {
-        if let Json::Object(m) = read_yaml(&actions, 0)? {
-            for (k, v) in m {
-                if !is_empty_value(&v) {
-                    top.insert(k, v);
-                }
+    let sdl = dir.join(actions_sdl::SDL_FILE);
+    if actions.exists() || sdl.exists() {
+        let doc = if actions.exists() {
+            read_yaml(&actions, 0)?
+        } else {
+            Json::Null
+        };
+        let (list, types) = if sdl.exists() {
+            let text = fs::read_to_string(&sdl).map_err(io_err(&sdl))?;
+            actions_sdl::merge(&doc, &text).map_err(|message| YamlError::Parse {
+                path: sdl.clone(),
+                message,
+            })?
+        } else {
+            (
+                doc.get("actions").cloned().unwrap_or(Json::Null),
+                doc.get("custom_types").cloned().unwrap_or(Json::Null),
+            )
+        };
+        for (key, v) in [("actions", list), ("custom_types", types)] {
+            if !is_empty_value(&v) {
+                top.insert(key.into(), v);
             }
         }
     }
@@ -374,15 +392,15 @@ pub fn to_yaml_dir(md: &Metadata, dir: &Path) -> Result<(), YamlError> {
     top.shift_remove("version");
     top.shift_remove("sources");
 
-    let mut actions = Map::new();
-    for key in ["actions", "custom_types"] {
-        if let Some(v) = top.shift_remove(key) {
-            actions.insert(key.into(), v);
-        }
-    }
-    if !actions.is_empty() {
-        write_yaml(&dir.join("actions.yaml"), &Json::Object(actions))?;
-    }
+    // Actions and custom types: actions.yaml and actions.graphql, always (like the CLI).
+    top.shift_remove("actions");
+    top.shift_remove("custom_types");
+    write_yaml(
+        &dir.join("actions.yaml"),
+        &actions_sdl::yaml_document(&md.actions, &md.custom_types),
+    )?;
+    let sdl = dir.join(actions_sdl::SDL_FILE);
+    fs::write(&sdl, actions_sdl::print(&md.actions, &md.custom_types)).map_err(io_err(&sdl))?;
     for (file, key) in KEY_FILES {
         match top.shift_remove(*key) {
             Some(v) => write_yaml(&dir.join(file), &v)?,

@@ -12,6 +12,9 @@
 //! 6. [`collections`]: query collections' queries checked against the admin's schema
 //!    (after [`sources::resolve_all`]; REST endpoint inconsistencies come from `crate::rest`).
 //!
+//! After every source is in the schema: remote relationships ([`remote`]), then custom types
+//! and actions ([`actions`], whose object types relate to tables of any source).
+//!
 //! An inconsistent object is left out of the schema, and so is everything that depends on it
 //! (a permission whose filter walks an inconsistent relationship is itself reported).
 use graphedge_core::model::{QualifiedName, Schema};
@@ -22,6 +25,7 @@ use serde_json::{json, Value as Json};
 use crate::introspect::Catalog;
 use crate::raw;
 
+mod actions;
 mod collections;
 mod functions;
 mod inherited;
@@ -71,6 +75,7 @@ pub fn resolve(
 ) -> (Schema, Vec<Inconsistency>) {
     let (mut schema, mut inconsistencies) = sources::resolve_all(metadata, catalog, config);
     remote::resolve_remote_relationships(metadata, &mut schema, &mut inconsistencies);
+    actions::resolve(metadata, catalog, &mut schema, &mut inconsistencies);
     schema.introspection_disabled = metadata
         .graphql_schema_introspection
         .as_ref()

@@ -24,7 +24,13 @@ fn tables_of(schema: &Schema, name: &str) -> Option<std::ops::Range<usize>> {
     Some(from..schema.sources[i].tables_end)
 }
 
-fn table_in(schema: &Schema, source: &str, schema_name: &str, table: &str) -> Option<TableId> {
+/// The table `schema_name.table` of the source named `source` in the resolved schema.
+pub(crate) fn table_in(
+    schema: &Schema,
+    source: &str,
+    schema_name: &str,
+    table: &str,
+) -> Option<TableId> {
     let want = QualifiedName::new(schema_name.to_string(), table.to_string());
     tables_of(schema, source)?.find(|t| schema.tables[*t].name == want)
 }
