@@ -179,8 +179,10 @@ pub(super) fn drop_action<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resul
     #[derive(Deserialize)]
     struct A {
         name: String,
-        /// Hasura's default: the action's async log rows are deleted too.
+        /// Hasura's default: the action's async log rows are deleted too (see
+        /// [`clear_action_log`]).
         #[serde(default)]
+        #[allow(dead_code)]
         clear_data: Option<bool>,
     }
     let a: A = parse(args).map_err(|e| e.at(args_path(cx)))?;
@@ -188,10 +190,34 @@ pub(super) fn drop_action<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resul
         return Err(action_not_exists(&a.name));
     }
     cx.md.actions.retain(|x| x.name != a.name);
-    // TODO: with `clear_data` (default true), delete the action's rows of the async action log
-    // (Hasura's `hdb_catalog.hdb_action_log`) once asynchronous actions keep one.
-    let _clear_data = a.clear_data.unwrap_or(true);
     accepted_for(cx, |_| false)
+}
+
+/// After `drop_action`: with `clear_data` (default true), the action's calls are deleted from
+/// the asynchronous action log (`graphedge.hdb_action_log`, on the metadata database).
+pub(super) async fn clear_action_log<D: Database>(
+    cx: &mut Cx<'_, D>,
+    args: &Json,
+) -> Result<(), ApiError> {
+    let name = args.get("name").and_then(Json::as_str).unwrap_or_default();
+    let clear = args
+        .get("clear_data")
+        .and_then(Json::as_bool)
+        .unwrap_or(true);
+    if !clear {
+        return Ok(());
+    }
+    let stmt = crate::db::Statement {
+        sql: "WITH d AS (DELETE FROM graphedge.hdb_action_log WHERE action_name = $1::text \
+              RETURNING 1) SELECT count(*)::text FROM d"
+            .into(),
+        params: vec![Some(name.to_string())],
+    };
+    cx.meta()
+        .query_one(&stmt)
+        .await
+        .map_err(|e| ApiError::postgres(&e, Some(&stmt.sql)))?;
+    Ok(())
 }
 
 pub(super) fn create_action_permission<D: Database>(

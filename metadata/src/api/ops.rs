@@ -139,7 +139,11 @@ pub(crate) async fn run<D: Database>(
         "set_custom_types" => super::actions::set_custom_types(cx, args),
         "create_action" => super::actions::create_action(cx, args),
         "update_action" => super::actions::update_action(cx, args),
-        "drop_action" => super::actions::drop_action(cx, args),
+        "drop_action" => {
+            let answer = super::actions::drop_action(cx, args)?;
+            super::actions::clear_action_log(cx, args).await?;
+            Ok(answer)
+        }
         "create_action_permission" => super::actions::create_action_permission(cx, args),
         "drop_action_permission" => super::actions::drop_action_permission(cx, args),
         "set_api_limits" => super::limits::set_api_limits(cx, args),
