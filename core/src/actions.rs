@@ -501,10 +501,19 @@ fn write_output(out: &mut String, v: &Value, sel: &[OutField], depth: usize) -> 
         Value::Object(fields) if !sel.is_empty() => {
             let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v);
             out.push('{');
-            for (i, f) in sel.iter().enumerate() {
-                if i > 0 {
+            let mut first = true;
+            for f in sel {
+                // An object-typed field the answer leaves out is left out (Hasura's answers
+                // do so); a scalar one is null.
+                if let OutKind::Field { name, nested } = &f.kind {
+                    if !nested.is_empty() && get(name).is_none() {
+                        continue;
+                    }
+                }
+                if !first {
                     out.push(',');
                 }
+                first = false;
                 crate::encode::write_json_string(out, &f.key);
                 out.push(':');
                 match &f.kind {

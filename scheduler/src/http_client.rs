@@ -14,7 +14,10 @@ pub struct NativeHttp {
 impl NativeHttp {
     /// A client whose requests fail after `timeout`.
     pub fn new(timeout: Duration) -> Result<NativeHttp, String> {
+        // Header names go out as written (`User-Agent`), as Hasura's client sends them: some
+        // receivers (and Hasura's tests) compare them case-sensitively.
         let client = reqwest::Client::builder()
+            .http1_title_case_headers()
             .timeout(timeout)
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;

@@ -182,6 +182,24 @@ pub(super) fn call<'a>(
     })
 }
 
+/// The relationship of `object` a field named `name` selects, when the role can read its
+/// table: `rel`, or `<rel>_aggregate` of an array relationship (`true`) when the role may
+/// aggregate the table.
+fn relationship<'a>(
+    ctx: &Ctx<'a>,
+    object: &'a crate::actions::ObjectType,
+    name: &str,
+) -> Option<(&'a crate::actions::ObjectRelationship, bool)> {
+    if let Some(rel) = object.relationships.iter().find(|r| r.name == name) {
+        return ctx.perm(rel.target).is_some().then_some((rel, false));
+    }
+    let base = name.strip_suffix("_aggregate")?;
+    let rel = object.relationships.iter().find(|r| r.name == base)?;
+    (rel.kind == crate::model::RelKind::Array
+        && ctx.perm(rel.target).is_some_and(|p| p.aggregations()))
+    .then_some((rel, true))
+}
+
 /// The selection of a field of type `ty`: empty for scalars and enums (which take none).
 fn selection<'a>(
     ctx: &mut Ctx<'a>,
@@ -226,13 +244,11 @@ fn selection<'a>(
                 name: def.name.clone(),
                 nested,
             }
-        } else if let Some(rel) = object.relationships.iter().find(|r| r.name == g.name()) {
-            if ctx.perm(rel.target).is_none() {
-                return Err(select::not_found(&gpath, g.name(), &object.name));
-            }
+        } else if let Some((rel, aggregate)) = relationship(ctx, object, g.name()) {
             let mapping: Vec<(usize, usize)> = rel.mapping.iter().map(|(_, c)| (*c, *c)).collect();
-            let join =
-                select::keyed_join(ctx, rel.target, &mapping, rel.target, rel.kind, g, &gpath)?;
+            let join = select::keyed_join(
+                ctx, rel.target, &mapping, rel.target, rel.kind, aggregate, g, &gpath,
+            )?;
             joins.push(join);
             OutKind::Join {
                 fields: rel.mapping.iter().map(|(n, _)| n.clone()).collect(),

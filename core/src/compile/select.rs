@@ -18,6 +18,17 @@ use crate::parse::ast::Selection;
 use crate::plan::{Encoding, ParamSpec};
 use crate::value::Value;
 
+/// An object relationship takes no arguments.
+fn no_arguments(f: &Merged<'_>, path: &str) -> Result<()> {
+    match f.field.arguments.first() {
+        Some((a, _)) => Err(Error::validation(
+            path,
+            format!("'{}' has no argument named '{}'", f.name(), a),
+        )),
+        None => Ok(()),
+    }
+}
+
 pub(super) fn not_found(path: &str, name: &str, type_name: &str) -> Error {
     Error::validation(
         path,
@@ -593,7 +604,7 @@ fn remote_join<'a>(
             )
         })
         .collect();
-    let join = keyed_join(ctx, t, &rel.mapping, rel.target, rel.kind, f, path)?;
+    let join = keyed_join(ctx, t, &rel.mapping, rel.target, rel.kind, false, f, path)?;
     ctx.remote_joins.push(join);
     Ok(format!("json_build_array({})", key.join(", ")))
 }
@@ -604,12 +615,15 @@ fn remote_join<'a>(
 /// types, since the statement runs on the target's database), compiled like a relationship of
 /// the same source — the role's permissions on the target apply. `path` is the field's JSON
 /// path (`$.selectionSet.a.selectionSet.b`): its response keys are where the keys are.
+/// `aggregate`: the array relationship's `<rel>_aggregate` field.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn keyed_join<'a>(
     ctx: &mut Ctx<'a>,
     parent: TableId,
     mapping: &[(crate::model::ColumnId, crate::model::ColumnId)],
     target_id: TableId,
     kind: RelKind,
+    aggregate_field: bool,
     f: &Merged<'a>,
     path: &str,
 ) -> Result<crate::RemoteJoin> {
@@ -640,10 +654,17 @@ pub(super) fn keyed_join<'a>(
         .collect();
     let join = alloc::vec![(parent, row.clone(), mapping.to_vec())];
     let shape = match kind {
-        RelKind::Object => Shape::One,
+        RelKind::Object => {
+            no_arguments(f, path)?;
+            Shape::One
+        }
         RelKind::Array => Shape::Many,
     };
-    let value = rows(ctx, Source::Table(target_id), f, path, join, shape);
+    let value = if aggregate_field {
+        aggregate(ctx, Source::Table(target_id), f, path, join, &[])
+    } else {
+        rows(ctx, Source::Table(target_id), f, path, join, shape)
+    };
     let nested = core::mem::replace(&mut ctx.remote_joins, outer_joins);
     let params = core::mem::replace(&mut ctx.params, outer_params);
     let calls = core::mem::replace(&mut ctx.calls_functions, outer_calls);
@@ -736,7 +757,10 @@ pub(super) fn row_json<'a>(
         {
             let join = alloc::vec![(t, alias.to_owned(), rel.mapping.clone())];
             match rel.kind {
-                RelKind::Object => rows(ctx, Source::Table(rel.target), f, &p, join, Shape::One)?,
+                RelKind::Object => {
+                    no_arguments(f, &p)?;
+                    rows(ctx, Source::Table(rel.target), f, &p, join, Shape::One)?
+                }
                 RelKind::Array => rows(ctx, Source::Table(rel.target), f, &p, join, Shape::Many)?,
             }
         } else if let Some(rel) = table

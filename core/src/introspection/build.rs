@@ -1369,7 +1369,8 @@ impl<'a> Builder<'a> {
                     .args(args.clone()),
             );
             let aggs = self.sel(table).is_some_and(|s| s.aggs);
-            if kind == ExposedAs::Query && aggs && set {
+            // Hasura gives a function returning one row an aggregate field too.
+            if kind == ExposedAs::Query && aggs {
                 out.push(
                     FieldDef::new(f.gql_aggregate_name.clone(), named(format!("{}_aggregate", tt.gql_name)).non_null())
                         .desc(format!(

@@ -394,6 +394,15 @@ impl ActionDefinition {
     }
 }
 
+/// A list that may be given as `null` (Hasura's parser takes `"arguments": null`).
+fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
 /// The input shape of a definition (every key optional but `handler` and `output_type`).
 #[derive(Deserialize)]
 struct DefinitionIn {
@@ -401,9 +410,9 @@ struct DefinitionIn {
     output_type: GqlType,
     #[serde(default)]
     forward_client_headers: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     headers: Vec<HeaderConf>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     arguments: Vec<Argument>,
     #[serde(default)]
     request_transform: Option<Json>,
