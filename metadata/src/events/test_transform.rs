@@ -3,11 +3,13 @@
 //! `body`, `env`, `session_variables`, `request_transform`, `response_transform` (validated).
 //! Answer: `{"webhook_url", "method", "headers": [[name, value]…] (by name), "body"}` — the body
 //! as JSON when it is JSON, else its text (`""` when removed). Like Hasura, the request starts
-//! as a `GET` of the URL with no headers.
+//! as a `GET` of the URL with no headers. A template that does not parse (either transform) or
+//! evaluate (the request's) is a `validation-failed` error whose `internal` is Kriti's error
+//! with its source position.
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use super::transform::RequestTransform;
+use super::transform::{RequestTransform, TransformError};
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -24,12 +26,14 @@ struct Args {
     response_transform: Option<Json>,
 }
 
-fn invalid(which: &str, message: String) -> ApiError {
+/// Hasura's answer for a transform that does not parse or evaluate: its Kriti error
+/// (`error_code`, `message`, `source_position`) in `internal`.
+fn invalid(which: &str, error: TransformError) -> ApiError {
     let mut e = ApiError::new(
         "validation-failed",
         format!("{which} transform validation failed"),
     );
-    e.internal = Some(json!([{"error_code": "Parse Error", "message": message}]));
+    e.internal = Some(error.internal());
     e
 }
 
@@ -68,12 +72,12 @@ pub(crate) fn test_webhook_transform(args: &Json) -> Result<Json, ApiError> {
         }
     };
     if let Some(rt) = &a.response_transform {
-        RequestTransform::parse(rt).map_err(|e| invalid("response", e))?;
+        RequestTransform::parse_checked(rt).map_err(|e| invalid("response", e))?;
     }
     let transform =
-        RequestTransform::parse(&a.request_transform).map_err(|e| invalid("request", e))?;
+        RequestTransform::parse_checked(&a.request_transform).map_err(|e| invalid("request", e))?;
     let out = transform
-        .apply_with(
+        .apply_checked(
             &normalized(&url),
             &[],
             &a.body,
@@ -100,13 +104,26 @@ pub(crate) fn test_webhook_transform(args: &Json) -> Result<Json, ApiError> {
 mod tests {
     use super::*;
 
-    fn check(args: Json, want: Result<Json, &str>) {
-        let got = test_webhook_transform(&args).map_err(|e| e.error);
+    /// `want`: the answer, or the error's message (and its `internal` when given).
+    fn check(args: Json, want: Result<Json, (&str, Option<Json>)>) {
+        let got = test_webhook_transform(&args);
         match (got, want) {
             (Ok(g), Ok(w)) => assert_eq!(g, w, "{args}"),
-            (Err(g), Err(w)) => assert_eq!(g, w, "{args}"),
+            (Err(g), Err((w, internal))) => {
+                assert_eq!(g.error, w, "{args}");
+                if let Some(i) = internal {
+                    assert_eq!((g.path.as_str(), g.internal), ("$.args", Some(i)), "{args}");
+                }
+            }
             (g, w) => panic!("got {g:?}, want {w:?} for {args}"),
         }
+    }
+
+    fn kriti_error(code: &str, message: &str, pos: [usize; 4]) -> Option<Json> {
+        Some(
+            json!([{"error_code": code, "message": message, "source_position": {
+            "start_line": pos[0], "start_column": pos[1], "end_line": pos[2], "end_column": pos[3]}}]),
+        )
     }
 
     #[test]
@@ -148,16 +165,62 @@ mod tests {
         );
         check(
             json!({"webhook_url": "http://h", "request_transform": {"body": "{{ $body.x | f }}"}}),
-            Err("request transform validation failed"),
+            Err((
+                "request transform validation failed",
+                kriti_error("Lex Error", "Invalid Lexeme: '| f }}'", [0, 12, 0, 18]),
+            )),
+        );
+        // Hasura's test_webhook_transform_bad_parse, _bad_eval and _custom_functions.
+        check(
+            json!({"webhook_url": "http://h", "body": hello,
+                "request_transform": {"version": 2, "body": {"action": "transform", "template": "$body.hello }}"}}}),
+            Err((
+                "request transform validation failed",
+                kriti_error("Parse Error", "Unexpected token '}'.", [0, 14, 0, 15]),
+            )),
+        );
+        check(
+            json!({"webhook_url": "http://h", "body": hello,
+                "request_transform": {"body": {"action": "transform", "template": " {{ $body.hello }}"}},
+                "response_transform": {"body": {"action": "transform", "template": "$body.hello }}"}}}),
+            Err((
+                "response transform validation failed",
+                kriti_error("Parse Error", "Unexpected token '}'.", [0, 14, 0, 15]),
+            )),
+        );
+        check(
+            json!({"webhook_url": "http://h", "body": hello,
+                "request_transform": {"body": {"action": "transform", "template": "{{ $body.world }}"}}}),
+            Err((
+                "request transform validation failed",
+                kriti_error(
+                    "Attribute Error",
+                    "'Object' has no attribute 'world'.",
+                    [0, 4, 0, 15],
+                ),
+            )),
+        );
+        check(
+            json!({"webhook_url": "http://h", "body": hello,
+                "session_variables": {"x-hasura-my-variable": "some value"},
+                "request_transform": {"body": "{{ getSessionVariable(\"this_variable_doesnt_exist\") }}"}}),
+            Err((
+                "request transform validation failed",
+                kriti_error(
+                    "Function Error",
+                    "Session variable \"this_variable_doesnt_exist\" not found",
+                    [0, 23, 0, 51],
+                ),
+            )),
         );
         check(
             json!({"webhook_url": "http://h", "request_transform": {},
-                "response_transform": {"body": "{{ nope }}"}}),
-            Err("response transform validation failed"),
+                "response_transform": {"body": "{{ nope"}}),
+            Err(("response transform validation failed", None)),
         );
         check(
             json!({"webhook_url": {"from_env": "UNSET"}, "request_transform": {}}),
-            Err("Environment variable 'UNSET' not set"),
+            Err(("Environment variable 'UNSET' not set", None)),
         );
     }
 }

@@ -1,4 +1,5 @@
-//! `request_transform` of event triggers: a documented subset of Hasura's Kriti templates.
+//! `request_transform` of event triggers and actions (and actions' `response_transform`), with
+//! Hasura's Kriti templates ([`kriti`]).
 //!
 //! Supported keys: `version` (1 or 2), `template_engine` ("Kriti"), `method`, `url`,
 //! `query_params` (object of templates), `request_headers {add_headers, remove_headers}`,
@@ -6,40 +7,25 @@
 //! / `{"action": "x_www_form_urlencoded", "form_template": {field: template}}` (fields sorted,
 //! encoded, `content-type` set unless the transform sets one) or v1 a template string.
 //!
-//! Templates are text with `{{ ... }}` holes, each one of: `$body` followed by a path
-//! (`.field`, `['field']`, `[0]`), `$base_url` (the trigger's webhook), `$session_variables`
-//! followed by a path, `getSessionVariable("name")`. In a body template a hole becomes the
-//! value's JSON, or inside a JSON string literal its text (Kriti's string interpolation); in the
-//! URL, query parameters, headers and form fields a string becomes its text and other values
-//! their JSON. Anything else (`{{ if }}`, `{{ range }}`, other functions, operators) is rejected
-//! when the trigger is created. `test_webhook_transform` (`test_transform.rs`) shows a
-//! transform's result without sending anything.
-use serde_json::Value as Json;
+//! A body template is a whole Kriti template (JSON with `{{ }}` expressions, `{{ if }}`,
+//! `{{ range }}`, functions: see [`kriti`]) and becomes the body's JSON. The URL, query
+//! parameters, headers and form fields are interpolation templates: text with `{{ }}`
+//! expressions, a string becoming its text and any other value its JSON. Variables: `$body`,
+//! `$base_url` (the webhook), `$session_variables`; functions: Kriti's basic ones and
+//! `getSessionVariable("name")`. Templates are parsed when the transform is validated;
+//! evaluation errors (a missing field, a non-boolean condition) fail the request. Errors are
+//! Kriti's (code, message, source position: [`TransformError::internal`]).
+//! `test_webhook_transform` (`test_transform.rs`) shows a transform's result without sending
+//! anything.
+use serde_json::{json, Value as Json};
 
-#[derive(Clone, Debug, PartialEq)]
-enum Root {
-    Body,
-    BaseUrl,
-    Session,
-    /// `getSessionVariable("name")`: one session variable, by case-insensitive name.
-    SessionVariable(String),
-}
+pub mod kriti;
 
-#[derive(Clone, Debug, PartialEq)]
-enum Seg {
-    Key(String),
-    Index(usize),
-}
-
-#[derive(Clone, Debug, PartialEq)]
-enum Part {
-    Text(String),
-    Hole(Root, Vec<Seg>),
-}
+use kriti::{Expr, KritiError};
 
 /// A parsed template.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Template(Vec<Part>);
+pub struct Template(Expr);
 
 #[derive(Clone, Debug, PartialEq)]
 enum Body {
@@ -72,125 +58,88 @@ pub struct Transformed {
     pub body: Option<Vec<u8>>,
 }
 
-const SUPPORTED: &str = "supported: {{$body.<path>}}, {{$base_url}}, {{$session_variables.<path>}}, {{getSessionVariable(\"name\")}}";
+/// Why a transform is invalid or failed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TransformError {
+    /// A Kriti parse or evaluation error in the template at `at` (`body`, `url`,
+    /// `query_params.id`, …).
+    Kriti { at: String, error: KritiError },
+    /// A malformed transform (an unknown key, a value of the wrong type).
+    Invalid(String),
+}
 
-impl Template {
-    pub fn parse(s: &str) -> Result<Template, String> {
-        let mut parts = Vec::new();
-        let mut rest = s;
-        while let Some(i) = rest.find("{{") {
-            if i > 0 {
-                parts.push(Part::Text(rest[..i].to_string()));
-            }
-            let after = &rest[i + 2..];
-            let j = after
-                .find("}}")
-                .ok_or_else(|| format!("unterminated {{{{ in template {s:?}"))?;
-            let expr = after[..j].trim();
-            parts.push(parse_hole(expr).ok_or_else(|| {
-                format!("unsupported Kriti template expression {{{{{expr}}}}} ({SUPPORTED})")
-            })?);
-            rest = &after[j + 2..];
+impl std::fmt::Display for TransformError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransformError::Kriti { at, error } => write!(f, "{at}: {error}"),
+            TransformError::Invalid(m) => f.write_str(m),
         }
-        if !rest.is_empty() {
-            parts.push(Part::Text(rest.to_string()));
-        }
-        Ok(Template(parts))
-    }
-
-    /// Renders the template. `json_holes`: a JSON template (a body), where a hole becomes its
-    /// value's JSON — or, inside a JSON string literal (Kriti's string interpolation), the
-    /// value's text escaped for that string.
-    fn render(&self, ctx: &Ctx, json_holes: bool) -> String {
-        let mut out = String::new();
-        let (mut in_string, mut escaped) = (false, false);
-        for p in &self.0 {
-            match p {
-                Part::Text(t) => {
-                    out.push_str(t);
-                    for c in t.chars() {
-                        match c {
-                            _ if escaped => escaped = false,
-                            '\\' if in_string => escaped = true,
-                            '"' => in_string = !in_string,
-                            _ => {}
-                        }
-                    }
-                }
-                Part::Hole(root, path) => {
-                    let v = ctx.lookup(root, path);
-                    match (&v, json_holes) {
-                        (Json::String(s), false) => out.push_str(s),
-                        (_, true) if in_string => {
-                            let text = match &v {
-                                Json::String(s) => s.clone(),
-                                other => other.to_string(),
-                            };
-                            let quoted = Json::String(text).to_string();
-                            out.push_str(&quoted[1..quoted.len() - 1]);
-                        }
-                        _ => out.push_str(&v.to_string()),
-                    }
-                }
-            }
-        }
-        out
     }
 }
 
-fn parse_hole(expr: &str) -> Option<Part> {
-    if let Some(arg) = expr
-        .strip_prefix("getSessionVariable(")
-        .and_then(|r| r.strip_suffix(')'))
-    {
-        let name = arg.trim().strip_prefix('"')?.strip_suffix('"')?;
-        return Some(Part::Hole(
-            Root::SessionVariable(name.to_string()),
-            Vec::new(),
-        ));
-    }
-    let (root, mut rest) = if let Some(r) = expr.strip_prefix("$body") {
-        (Root::Body, r)
-    } else if let Some(r) = expr.strip_prefix("$base_url") {
-        (Root::BaseUrl, r)
-    } else if let Some(r) = expr.strip_prefix("$session_variables") {
-        (Root::Session, r)
-    } else {
-        return None;
-    };
-    let mut path = Vec::new();
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix('.') {
-            let end = r
-                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
-                .unwrap_or(r.len());
-            if end == 0 {
-                return None;
-            }
-            path.push(Seg::Key(r[..end].to_string()));
-            rest = &r[end..];
-        } else if let Some(r) = rest.strip_prefix('[') {
-            let end = r.find(']')?;
-            let inner = r[..end].trim();
-            let seg = if let Some(q) = inner
-                .strip_prefix('\'')
-                .and_then(|q| q.strip_suffix('\''))
-                .or_else(|| inner.strip_prefix('"').and_then(|q| q.strip_suffix('"')))
-            {
-                Seg::Key(q.to_string())
-            } else {
-                Seg::Index(inner.parse().ok()?)
-            };
-            path.push(seg);
-            rest = &r[end + 1..];
-        } else {
-            return None;
+impl TransformError {
+    /// Hasura's `internal` of a failed transform: `[{"error_code", "message",
+    /// "source_position"}]` (no position for a malformed transform).
+    pub fn internal(&self) -> Json {
+        match self {
+            TransformError::Kriti { error, .. } => json!([error.to_json()]),
+            TransformError::Invalid(m) => json!([{"error_code": "Parse Error", "message": m}]),
         }
     }
-    if root == Root::BaseUrl && !path.is_empty() {
-        return None;
+}
+
+impl From<String> for TransformError {
+    fn from(m: String) -> Self {
+        TransformError::Invalid(m)
     }
-    Some(Part::Hole(root, path))
+}
+
+fn kriti_at(at: &str) -> impl Fn(KritiError) -> TransformError + '_ {
+    move |error| TransformError::Kriti {
+        at: at.to_string(),
+        error,
+    }
+}
+
+impl Template {
+    /// Parses an interpolation template (a URL, header, query parameter, form field).
+    pub fn parse(s: &str) -> Result<Template, String> {
+        kriti::parse(s, true)
+            .map(Template)
+            .map_err(|e| e.to_string())
+    }
+
+    fn interpolation(s: &str, at: &str) -> Result<Template, TransformError> {
+        kriti::parse(s, true).map(Template).map_err(kriti_at(at))
+    }
+
+    fn body(s: &str) -> Result<Template, TransformError> {
+        kriti::parse(s, false)
+            .map(Template)
+            .map_err(kriti_at("body"))
+    }
+
+    fn value(&self, ctx: &Ctx, at: &str) -> Result<Json, TransformError> {
+        let session = ctx.session();
+        let base_url = Json::String(ctx.base_url.to_string());
+        let env = kriti::Env {
+            vars: vec![
+                ("$body", ctx.body),
+                ("$base_url", &base_url),
+                ("$session_variables", session),
+            ],
+            session,
+        };
+        kriti::eval(&self.0, &env).map_err(kriti_at(at))
+    }
+
+    /// The value as text: a string's own text, anything else its JSON.
+    fn text(&self, ctx: &Ctx, at: &str) -> Result<String, TransformError> {
+        Ok(match self.value(ctx, at)? {
+            Json::String(s) => s,
+            other => other.to_string(),
+        })
+    }
 }
 
 struct Ctx<'a> {
@@ -206,54 +155,35 @@ impl Ctx<'_> {
             .or_else(|| self.body.pointer("/event/session_variables"))
             .unwrap_or(&Json::Null)
     }
-
-    fn lookup(&self, root: &Root, path: &[Seg]) -> Json {
-        let start = match root {
-            Root::BaseUrl => return Json::String(self.base_url.to_string()),
-            Root::Body => self.body,
-            Root::Session => self.session(),
-            Root::SessionVariable(name) => {
-                return self
-                    .session()
-                    .as_object()
-                    .and_then(|m| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
-                    .map_or(Json::Null, |(_, v)| v.clone())
-            }
-        };
-        let mut cur = start;
-        for s in path {
-            let next = match s {
-                Seg::Key(k) => cur.get(k.as_str()),
-                Seg::Index(i) => cur.get(*i),
-            };
-            match next {
-                Some(n) => cur = n,
-                None => return Json::Null,
-            }
-        }
-        cur.clone()
-    }
 }
 
-fn templates_of(v: Option<&Json>, what: &str) -> Result<Vec<(String, Template)>, String> {
+fn templates_of(v: Option<&Json>, what: &str) -> Result<Vec<(String, Template)>, TransformError> {
     match v {
         None | Some(Json::Null) => Ok(Vec::new()),
         Some(Json::Object(m)) => m
             .iter()
             .map(|(k, v)| match v {
-                Json::String(s) => Ok((k.clone(), Template::parse(s)?)),
-                _ => Err(format!("{what}.{k}: expected a string")),
+                Json::String(s) => Ok((
+                    k.clone(),
+                    Template::interpolation(s, &format!("{what}.{k}"))?,
+                )),
+                _ => Err(format!("{what}.{k}: expected a string").into()),
             })
             .collect(),
-        Some(_) => Err(format!("{what}: expected an object of strings")),
+        Some(_) => Err(format!("{what}: expected an object of strings").into()),
     }
 }
 
 impl RequestTransform {
     /// Validates a `request_transform` object.
     pub fn parse(v: &Json) -> Result<RequestTransform, String> {
+        Self::parse_checked(v).map_err(|e| e.to_string())
+    }
+
+    /// [`RequestTransform::parse`], its error Kriti's when a template does not parse.
+    pub fn parse_checked(v: &Json) -> Result<RequestTransform, TransformError> {
         let Json::Object(m) = v else {
-            return Err("expected an object".into());
+            return Err("expected an object".to_string().into());
         };
         for k in m.keys() {
             if !matches!(
@@ -267,30 +197,30 @@ impl RequestTransform {
                     | "content_type"
                     | "body"
             ) {
-                return Err(format!("unsupported key {k:?} in request_transform"));
+                return Err(format!("unsupported key {k:?} in request_transform").into());
             }
         }
         if let Some(e) = m.get("template_engine").and_then(Json::as_str) {
             if e != "Kriti" {
-                return Err(format!(
-                    "unsupported template_engine {e:?} (only \"Kriti\")"
-                ));
+                return Err(format!("unsupported template_engine {e:?} (only \"Kriti\")").into());
             }
         }
-        let str_of = |k: &str| -> Result<Option<String>, String> {
+        let str_of = |k: &str| -> Result<Option<String>, TransformError> {
             match m.get(k) {
                 None | Some(Json::Null) => Ok(None),
                 Some(Json::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err(format!("{k}: expected a string")),
+                Some(_) => Err(format!("{k}: expected a string").into()),
             }
         };
         let method = str_of("method")?;
         if let Some(me) = &method {
             if !me.bytes().all(|b| b.is_ascii_alphabetic()) || me.is_empty() {
-                return Err(format!("method: invalid HTTP method {me:?}"));
+                return Err(format!("method: invalid HTTP method {me:?}").into());
             }
         }
-        let url = str_of("url")?.map(|u| Template::parse(&u)).transpose()?;
+        let url = str_of("url")?
+            .map(|u| Template::interpolation(&u, "url"))
+            .transpose()?;
         let query_params = templates_of(m.get("query_params"), "query_params")?;
         let (add_headers, remove_headers) = match m.get("request_headers") {
             None | Some(Json::Null) => (Vec::new(), Vec::new()),
@@ -307,21 +237,23 @@ impl RequestTransform {
                         })
                         .collect::<Result<_, _>>()?,
                     Some(_) => {
-                        return Err("request_headers.remove_headers: expected an array".into())
+                        return Err("request_headers.remove_headers: expected an array"
+                            .to_string()
+                            .into())
                     }
                 };
                 (add, remove)
             }
-            Some(_) => return Err("request_headers: expected an object".into()),
+            Some(_) => return Err("request_headers: expected an object".to_string().into()),
         };
         let body = match m.get("body") {
             None | Some(Json::Null) => Body::Keep,
-            Some(Json::String(t)) => Body::Transform(Template::parse(t)?),
+            Some(Json::String(t)) => Body::Transform(Template::body(t)?),
             Some(Json::Object(b)) => match b.get("action").and_then(Json::as_str) {
                 Some("remove") => Body::Remove,
                 Some("transform") => match b.get("template") {
-                    Some(Json::String(t)) => Body::Transform(Template::parse(t)?),
-                    _ => return Err("body.template: expected a string".into()),
+                    Some(Json::String(t)) => Body::Transform(Template::body(t)?),
+                    _ => return Err("body.template: expected a string".to_string().into()),
                 },
                 Some("x_www_form_urlencoded") => {
                     Body::Form(templates_of(b.get("form_template"), "body.form_template")?)
@@ -329,10 +261,15 @@ impl RequestTransform {
                 other => {
                     return Err(format!(
                         "body.action: expected \"transform\", \"x_www_form_urlencoded\" or \"remove\", got {other:?}"
-                    ))
+                    )
+                    .into())
                 }
             },
-            Some(_) => return Err("body: expected an object or a template string".into()),
+            Some(_) => {
+                return Err("body: expected an object or a template string"
+                    .to_string()
+                    .into())
+            }
         };
         Ok(RequestTransform {
             method,
@@ -346,7 +283,6 @@ impl RequestTransform {
     }
 
     /// Applies the transform to the default request (POST `base_url`, JSON `body`, `headers`).
-    /// A body template that does not render to JSON is an error.
     pub fn apply(
         &self,
         base_url: &str,
@@ -366,21 +302,34 @@ impl RequestTransform {
         session: Option<&Json>,
         default_method: &str,
     ) -> Result<Transformed, String> {
+        self.apply_checked(base_url, headers, body, session, default_method)
+            .map_err(|e| e.to_string())
+    }
+
+    /// [`RequestTransform::apply_with`], its error Kriti's when a template fails.
+    pub fn apply_checked(
+        &self,
+        base_url: &str,
+        headers: &[(String, String)],
+        body: &Json,
+        session: Option<&Json>,
+        default_method: &str,
+    ) -> Result<Transformed, TransformError> {
         let ctx = Ctx {
             body,
             base_url,
             session,
         };
         let mut url = match &self.url {
-            Some(t) => t.render(&ctx, false),
+            Some(t) => t.text(&ctx, "url")?,
             None => base_url.to_string(),
         };
         if !self.query_params.is_empty() {
-            let q: Vec<String> = self
-                .query_params
-                .iter()
-                .map(|(k, t)| format!("{}={}", encode(k), encode(&t.render(&ctx, false))))
-                .collect();
+            let mut q = Vec::new();
+            for (k, t) in &self.query_params {
+                let v = t.text(&ctx, &format!("query_params.{k}"))?;
+                q.push(format!("{}={}", encode(k), encode(&v)));
+            }
             url.push(if url.contains('?') { '&' } else { '?' });
             url.push_str(&q.join("&"));
         }
@@ -395,8 +344,9 @@ impl RequestTransform {
             .cloned()
             .collect();
         for (k, t) in &self.add_headers {
+            let v = t.text(&ctx, &format!("request_headers.add_headers.{k}"))?;
             out_headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
-            out_headers.push((k.clone(), t.render(&ctx, false)));
+            out_headers.push((k.clone(), v));
         }
         if let Some(ct) = &self.content_type {
             out_headers.retain(|(h, _)| !h.eq_ignore_ascii_case("content-type"));
@@ -406,16 +356,13 @@ impl RequestTransform {
             Body::Keep => Some(serde_json::to_vec(body).unwrap_or_default()),
             Body::Remove => None,
             Body::Transform(t) => {
-                let text = t.render(&ctx, true);
-                let v: Json = serde_json::from_str(&text)
-                    .map_err(|e| format!("request_transform body is not JSON: {e}: {text}"))?;
-                Some(serde_json::to_vec(&v).unwrap_or_default())
+                Some(serde_json::to_vec(&t.value(&ctx, "body")?).unwrap_or_default())
             }
             Body::Form(fields) => {
-                let mut pairs: Vec<(String, String)> = fields
-                    .iter()
-                    .map(|(k, t)| (k.clone(), t.render(&ctx, false)))
-                    .collect();
+                let mut pairs = Vec::new();
+                for (k, t) in fields {
+                    pairs.push((k.clone(), t.text(&ctx, &format!("body.form_template.{k}"))?));
+                }
                 pairs.sort();
                 let text: Vec<String> = pairs
                     .iter()
@@ -506,18 +453,49 @@ mod tests {
                 "headers": [["X-Keep", "1"], ["X-Drop", "2"]], "body": null})),
         );
         check(
-            json!({"body": "{{ if $body.x }}1{{ end }}"}),
-            Err("unsupported Kriti template"),
+            json!({"body": "{{ if $body.event.op == \"INSERT\" }} {{ range _, x := [1, 2] }} {\"n\": {{x}}} {{ end }} {{ else }} null {{ end }}",
+                "request_headers": {"add_headers": {"X-Op": "{{ toLower($body.event.op) }}-{{ getSessionVariable(\"X-Hasura-Role\") }}"}}}),
+            Ok(json!({"method": "POST", "url": "http://h/hook",
+                "headers": [["X-Keep", "1"], ["X-Drop", "2"], ["X-Op", "insert-admin"]],
+                "body": [{"n": 1}, {"n": 2}]})),
+        );
+        check(
+            json!({"body": "{{ $body.x }}"}),
+            Err("body: Attribute Error: 'Object' has no attribute 'x'. (line 0, column 4)"),
         );
         check(
             json!({"url": "{{$body.a | upper}}"}),
-            Err("unsupported Kriti template"),
+            Err("url: Lex Error: Invalid Lexeme: '| upper}}'"),
         );
-        check(json!({"url": "{{$body.a"}), Err("unterminated"));
+        check(
+            json!({"url": "{{$body.a"}),
+            Err("url: Parse Error: Unexpected end of input."),
+        );
         check(json!({"frobnicate": 1}), Err("unsupported key"));
         check(
             json!({"body": {"action": "transform", "template": "{{$body.event.data.new.name}} x"}}),
-            Err("not JSON"),
+            Err("Name Error: Variable 'x' not in scope"),
+        );
+        check(
+            json!({"query_params": {"q": "{{ getSessionVariable(\"x-nope\") }}"}}),
+            Err("query_params.q: Function Error: Session variable \"x-nope\" not found"),
+        );
+    }
+
+    #[test]
+    fn errors_for_the_api() {
+        let t = RequestTransform::parse_checked(&json!({"body": "$body.hello }}"}));
+        assert_eq!(
+            t.map_err(|e| e.internal()),
+            Err(
+                json!([{"error_code": "Parse Error", "message": "Unexpected token '}'.",
+                "source_position": {"start_line": 0, "start_column": 14, "end_line": 0, "end_column": 15}}])
+            )
+        );
+        let t = RequestTransform::parse_checked(&json!({"url": 1})).map_err(|e| e.internal());
+        assert_eq!(
+            t,
+            Err(json!([{"error_code": "Parse Error", "message": "url: expected a string"}]))
         );
     }
 }
