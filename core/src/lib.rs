@@ -21,6 +21,7 @@ pub mod limits;
 pub mod model;
 pub mod parse;
 pub mod plan;
+pub mod remote_schemas;
 pub mod session;
 pub mod value;
 

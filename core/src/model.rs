@@ -370,6 +370,8 @@ pub struct Schema {
     /// Custom types (`set_custom_types`) and actions (`create_action`), not tied to a source.
     pub custom_types: crate::actions::CustomTypes,
     pub actions: Vec<crate::actions::Action>,
+    /// Remote schemas (`add_remote_schema`) whose root fields are served beside the sources'.
+    pub remote_schemas: Vec<crate::remote_schemas::RemoteSchema>,
 }
 
 /// One source of a schema serving several: its name and where its tables and functions end

@@ -100,6 +100,7 @@ fn subset(schema: &Schema, i: usize) -> Schema {
         introspection_disabled: schema.introspection_disabled.clone(),
         custom_types: Default::default(),
         actions: Vec::new(),
+        remote_schemas: Vec::new(),
     }
 }
 
