@@ -51,6 +51,8 @@ pub enum PlanKind {
         slots: Vec<(String, Slot)>,
         /// Action root fields, answered by their handlers (see [`ActionCall`]).
         actions: Vec<ActionCall>,
+        /// Remote schema root fields, each answered by its remote (see [`RemoteCall`]).
+        remotes: Vec<RemoteCall>,
     },
     /// A subscription (live query or `<t>_stream`), multiplexed: `sql` takes ONE parameter,
     /// `$1`, the JSON array of the cohorts' bound parameters (each cohort's
@@ -79,6 +81,22 @@ pub enum Slot {
     Static(String),
     /// The answer of action call `.0` (an index in the plan's `actions`).
     Action(usize),
+    /// The answer of remote call `.0` (an index in the plan's `remotes`).
+    Remote(usize),
+}
+
+/// A remote schema's root field: the host POSTs `{"query": query, "variables": {…}}` (the
+/// request's values of `variables`) to the remote and answers `data.<key>` of its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteCall {
+    /// The remote schema's name.
+    pub remote: String,
+    /// The field's response key (its alias, else its name), as in the sent document.
+    pub key: String,
+    /// The document: `query ($v: T) { key: field(args) { … } }`.
+    pub query: String,
+    /// The request variables the document uses.
+    pub variables: Vec<String>,
 }
 
 /// An action's root field: the host calls the action's handler (`Schema::action(&action)`)

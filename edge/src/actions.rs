@@ -46,7 +46,7 @@ const IGNORED: &[&str] = &[
 
 /// `{{NAME}}` templates of a handler URL or header value, resolved through `env`; an unset
 /// variable is an error naming it.
-fn resolve_templates(
+pub(crate) fn resolve_templates(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, EdgeError> {
@@ -72,6 +72,40 @@ fn resolve_templates(
     Ok(out)
 }
 
+/// The client's headers a handler or remote schema is sent (`forward_client_headers`): all but
+/// the `ignored` ones (`None`: Hasura's default list) and `x-hasura-*`, plus
+/// `X-Forwarded-Host`, `-User-Agent` and `-Origin` from the client's.
+pub(crate) fn forwarded_client_headers(
+    client: &[(String, String)],
+    ignored: Option<&[String]>,
+) -> Vec<(String, String)> {
+    let ignored: Vec<&str> = match ignored {
+        Some(list) => list.iter().map(String::as_str).collect(),
+        None => IGNORED.to_vec(),
+    };
+    let mut out = Vec::new();
+    for (k, v) in client {
+        let lower = k.to_ascii_lowercase();
+        if lower.starts_with("x-hasura-")
+            || lower == crate::limits::PEER_IP_HEADER
+            || ignored.iter().any(|i| i.eq_ignore_ascii_case(k))
+        {
+            continue;
+        }
+        out.push((k.clone(), v.clone()));
+    }
+    for (from, to) in [
+        ("Host", "X-Forwarded-Host"),
+        ("User-Agent", "X-Forwarded-User-Agent"),
+        ("Origin", "X-Forwarded-Origin"),
+    ] {
+        if let Some(v) = crate::auth::header(client, from) {
+            out.push((to.into(), v.to_string()));
+        }
+    }
+    out
+}
+
 /// The headers sent to the handler: the forwarded client headers first, then Hasura's
 /// defaults, then the configured ones; the first of one name wins (Hasura's `uniquesOn fst`).
 fn headers(
@@ -81,29 +115,10 @@ fn headers(
 ) -> Result<(Vec<(String, String)>, Vec<(String, String)>), EdgeError> {
     let mut all: Vec<(String, String)> = Vec::new();
     if action.forward_client_headers {
-        let ignored: Vec<&str> = match &action.ignored_client_headers {
-            Some(list) => list.iter().map(String::as_str).collect(),
-            None => IGNORED.to_vec(),
-        };
-        for (k, v) in client {
-            let lower = k.to_ascii_lowercase();
-            if lower.starts_with("x-hasura-")
-                || lower == crate::limits::PEER_IP_HEADER
-                || ignored.iter().any(|i| i.eq_ignore_ascii_case(k))
-            {
-                continue;
-            }
-            all.push((k.clone(), v.clone()));
-        }
-        for (from, to) in [
-            ("Host", "X-Forwarded-Host"),
-            ("User-Agent", "X-Forwarded-User-Agent"),
-            ("Origin", "X-Forwarded-Origin"),
-        ] {
-            if let Some(v) = crate::auth::header(client, from) {
-                all.push((to.into(), v.to_string()));
-            }
-        }
+        all.extend(forwarded_client_headers(
+            client,
+            action.ignored_client_headers.as_deref(),
+        ));
     }
     all.push(("Content-Type".into(), "application/json".into()));
     all.push((
@@ -463,7 +478,7 @@ fn transform(
 
 /// `http.send(request)`, given up after `timeout` seconds on the host's clock (when it has
 /// one).
-async fn send(
+pub(crate) async fn send(
     engine: &Engine,
     http: &impl HttpClient,
     request: HttpRequest,

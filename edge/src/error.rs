@@ -22,6 +22,9 @@ pub struct EdgeError {
     /// `extensions` given verbatim (an action handler's 4xx answer): they replace
     /// `{path, code}`.
     pub extensions: Option<Json>,
+    /// A remote schema's `errors`, answered verbatim as the request's (`{"data": null,
+    /// "errors": …}`).
+    pub errors: Option<Json>,
 }
 
 impl EdgeError {
@@ -33,6 +36,7 @@ impl EdgeError {
             message: message.into(),
             internal: None,
             extensions: None,
+            errors: None,
         }
     }
     pub fn at(mut self, path: impl Into<String>) -> Self {
@@ -82,6 +86,9 @@ impl EdgeError {
 
     /// The whole GraphQL-style body: `{"errors":[...]}`.
     pub fn to_graphql_json(&self, include_internal: bool) -> Json {
+        if let Some(errors) = &self.errors {
+            return json!({"data": null, "errors": errors});
+        }
         json!({"errors": [self.graphql_error_object(include_internal)]})
     }
 
@@ -114,6 +121,7 @@ impl From<graphedge_core::Error> for EdgeError {
             message: e.message,
             internal: None,
             extensions: None,
+            errors: None,
         }
     }
 }
@@ -127,6 +135,7 @@ impl From<ApiError> for EdgeError {
             message: e.error,
             internal: e.internal,
             extensions: None,
+            errors: None,
         }
     }
 }

@@ -324,6 +324,7 @@ pub(crate) async fn run_plan(
         parts,
         slots,
         actions,
+        remotes,
     } = &plan.kind
     else {
         if plan.remote_joins.is_empty() {
@@ -354,6 +355,15 @@ pub(crate) async fn run_plan(
                 .await?;
         called.push(value);
     }
+    let mut remote_values = Vec::with_capacity(remotes.len());
+    for call in remotes {
+        let log = log.as_mut().map(|(l, r)| (&mut **l, *r));
+        let value = crate::remote_schemas::run_call(
+            engine, loaded, session, outbound, call, variables, log,
+        )
+        .await?;
+        remote_values.push(value);
+    }
     let mut out = String::from("{");
     for (i, (key, slot)) in slots.iter().enumerate() {
         if i > 0 {
@@ -370,6 +380,7 @@ pub(crate) async fn run_plan(
                     .map_or("null", |v| v.get()),
             ),
             Slot::Action(a) => out.push_str(called.get(*a).map_or("null", String::as_str)),
+            Slot::Remote(r) => out.push_str(remote_values.get(*r).map_or("null", String::as_str)),
         }
     }
     out.push('}');

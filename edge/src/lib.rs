@@ -48,6 +48,7 @@ pub mod openapi;
 pub mod ops;
 pub mod otel;
 mod remote_join;
+mod remote_schemas;
 pub mod reqlog;
 pub mod response_cache;
 mod rest;

@@ -11,6 +11,7 @@ mod mutation;
 pub(crate) mod normalize;
 mod order;
 mod relay;
+mod remote;
 mod select;
 pub(crate) mod sql;
 mod stream;
@@ -530,11 +531,20 @@ pub fn compile_document(
                 .or_else(|| action::async_result_of(&ctx, f.name())),
         })
         .collect();
-    let has_actions = called.iter().any(Option::is_some);
+    let remote: Vec<Option<(usize, &crate::remote_schemas::RemoteField)>> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match (&statics[i], called[i]) {
+            (None, None) => remote::remote_of(&ctx, f.name(), "query"),
+            _ => None,
+        })
+        .collect();
+    let has_actions = called.iter().any(Option::is_some) || remote.iter().any(Option::is_some);
     let mut sources = sources;
     if has_actions
         && sources.is_empty()
-        && (0..fields.len()).any(|i| statics[i].is_none() && called[i].is_none())
+        && (0..fields.len())
+            .any(|i| statics[i].is_none() && called[i].is_none() && remote[i].is_none())
     {
         // One source: its fields are one part beside the actions.
         sources.push(0);
@@ -543,10 +553,16 @@ pub fn compile_document(
         let mut parts = Vec::new();
         let mut slots: Vec<(String, Slot)> = Vec::new();
         let mut actions = Vec::new();
+        let mut remotes = Vec::new();
         for (i, f) in fields.iter().enumerate() {
-            let slot = match (&statics[i], called[i]) {
-                (Some(json), _) => Slot::Static(json.clone()),
-                (None, Some(a)) => {
+            let slot = match (&statics[i], called[i], remote[i]) {
+                (Some(json), _, _) => Slot::Static(json.clone()),
+                (None, None, Some((r, field))) => {
+                    let path = sub("$.selectionSet", f.key());
+                    remotes.push(remote::call(&mut ctx, r, field, f, &path, "query")?);
+                    Slot::Remote(remotes.len() - 1)
+                }
+                (None, Some(a), _) => {
                     let path = sub("$.selectionSet", f.key());
                     actions.push(if a.root == crate::actions::ActionRoot::Query {
                         action::call(&mut ctx, a, f, &path)?
@@ -555,7 +571,7 @@ pub fn compile_document(
                     });
                     Slot::Action(actions.len() - 1)
                 }
-                (None, None) => Slot::Static(String::new()),
+                (None, None, None) => Slot::Static(String::new()),
             };
             slots.push((f.key().to_owned(), slot));
         }
@@ -566,6 +582,7 @@ pub fn compile_document(
             for (i, f) in fields.iter().enumerate() {
                 if statics[i].is_some()
                     || called[i].is_some()
+                    || remote[i].is_some()
                     || schema.root_source(f.name()).unwrap_or(sources[0]) != s
                 {
                     continue;
@@ -599,6 +616,7 @@ pub fn compile_document(
                 parts,
                 slots,
                 actions,
+                remotes,
             },
             ctx.shaping,
             variable_types,

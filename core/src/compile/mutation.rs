@@ -103,7 +103,8 @@ fn role_has_mutations(ctx: &Ctx<'_>) -> bool {
 }
 
 pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
-    let mutation_actions = super::action::any_for_role(ctx, crate::actions::ActionRoot::Mutation);
+    let mutation_actions = super::action::any_for_role(ctx, crate::actions::ActionRoot::Mutation)
+        || super::remote::has_root(ctx, "mutation");
     if !role_has_mutations(ctx) && !mutation_actions {
         return Err(crate::error::Error::validation("$", "no mutations exist"));
     }
@@ -114,13 +115,21 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
         .iter()
         .map(|f| super::action::action_of(ctx, f.name(), crate::actions::ActionRoot::Mutation))
         .collect();
-    let has_actions = called.iter().any(Option::is_some);
+    let remote: Vec<Option<(usize, &crate::remote_schemas::RemoteField)>> = fields
+        .iter()
+        .zip(&called)
+        .map(|(f, a)| match a {
+            Some(_) => None,
+            None => super::remote::remote_of(ctx, f.name(), "mutation"),
+        })
+        .collect();
+    let has_actions = called.iter().any(Option::is_some) || remote.iter().any(Option::is_some);
     if has_actions
         && sources.is_empty()
         && fields
             .iter()
-            .zip(&called)
-            .any(|(f, a)| a.is_none() && f.name() != "__typename")
+            .enumerate()
+            .any(|(i, f)| called[i].is_none() && remote[i].is_none() && f.name() != "__typename")
     {
         // One source: its fields are one part beside the actions.
         sources.push(0);
@@ -147,11 +156,15 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
         .collect();
     let mut parts = Vec::new();
     let mut actions = Vec::new();
+    let mut remotes = Vec::new();
     for (i, f) in fields.iter().enumerate() {
+        let path = super::sub("$.selectionSet", f.key());
         if let Some(a) = called[i] {
-            let path = super::sub("$.selectionSet", f.key());
             actions.push(super::action::call(ctx, a, f, &path)?);
             slots[i].1 = Slot::Action(actions.len() - 1);
+        } else if let Some((r, field)) = remote[i] {
+            remotes.push(super::remote::call(ctx, r, field, f, &path, "mutation")?);
+            slots[i].1 = Slot::Remote(remotes.len() - 1);
         }
     }
     for &s in &sources {
@@ -159,6 +172,7 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
         for (i, f) in fields.iter().enumerate() {
             if f.name() == "__typename"
                 || called[i].is_some()
+                || remote[i].is_some()
                 || ctx.schema.root_source(f.name()).unwrap_or(sources[0]) != s
             {
                 continue;
@@ -176,6 +190,7 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
             parts,
             slots,
             actions,
+            remotes,
         },
         core::mem::take(&mut ctx.shaping),
         Vec::new(),
