@@ -54,6 +54,9 @@ pub struct Options {
     /// `HASURA_GRAPHQL_V1_BOOLEAN_NULL_COLLAPSE`: a null operand of a comparison in a `where`
     /// means no condition (Hasura v1). Off (Hasura v2's default): it is an error.
     pub null_collapse: bool,
+    /// `HASURA_GRAPHQL_ENABLE_REMOTE_SCHEMA_PERMISSIONS`: a non-admin role may use a remote
+    /// schema only with a permission on it. Off (Hasura's default): every role may.
+    pub remote_schema_permissions: bool,
 }
 
 impl Default for Options {
@@ -64,6 +67,7 @@ impl Default for Options {
             max_depth: 64,
             relay: false,
             null_collapse: false,
+            remote_schema_permissions: false,
         }
     }
 }

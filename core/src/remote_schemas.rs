@@ -6,7 +6,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 pub use crate::actions::HeaderValue;
-use crate::model::RoleName;
+use crate::model::{RoleName, Schema};
 pub use crate::parse::ast::Type;
 
 /// One remote schema.
@@ -90,12 +90,14 @@ impl RemoteSchema {
         self.types.iter().find(|t| t.name == name)
     }
 
-    /// The root type of an operation kind (`query`, `mutation`, `subscription`).
+    /// The root type of an operation kind (`query`, `mutation`, `subscription`; any other
+    /// kind has none).
     pub fn root(&self, kind: &str) -> Option<&RemoteType> {
         let name = match kind {
             "query" => self.query_type.as_deref(),
             "mutation" => self.mutation_type.as_deref(),
-            _ => self.subscription_type.as_deref(),
+            "subscription" => self.subscription_type.as_deref(),
+            _ => None,
         }?;
         self.type_named(name)
     }
@@ -110,4 +112,50 @@ impl RemoteType {
     pub fn field(&self, name: &str) -> Option<&RemoteField> {
         self.fields.iter().find(|f| f.name == name)
     }
+}
+
+/// Whether a type reference nests no deeper than the parser allows (checked without
+/// recursion: the remote's introspection is another service's answer).
+pub(crate) fn representable(t: &Type) -> bool {
+    let mut cur = t;
+    for _ in 0..=crate::parse::MAX_DEPTH {
+        match cur {
+            Type::Named(_) => return true,
+            Type::List(inner) | Type::NonNull(inner) => cur = inner,
+        }
+    }
+    false
+}
+
+/// Whether a root field of a remote is served: not an introspection name (`__…`), and its
+/// type and its arguments' types are representable. The type system shows exactly these.
+pub(crate) fn usable(f: &RemoteField) -> bool {
+    !f.name.starts_with("__") && representable(&f.ty) && f.args.iter().all(|a| representable(&a.ty))
+}
+
+/// Which remote schema serves root field `name` of `root` (`"query"`, `"mutation"`,
+/// `"subscription"`) for `role`: the first remote (in `Schema::remote_schemas` order) the
+/// role may use (`permissions_enabled`: `Options::remote_schema_permissions`) whose root type
+/// has a usable field of that name — its index and the field. The sources' and actions'
+/// root fields come first (a name they have is theirs: callers look there before asking
+/// this), as in the role's type system (`introspection`); Relay has no remote fields.
+pub fn root_field_of<'a>(
+    schema: &'a Schema,
+    role: &str,
+    permissions_enabled: bool,
+    root: &str,
+    name: &str,
+) -> Option<(usize, &'a RemoteField)> {
+    schema
+        .remote_schemas
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.allowed(role, permissions_enabled))
+        .find_map(|(i, r)| {
+            r.root(root)?
+                .fields
+                .iter()
+                .find(|f| f.name == name && usable(f))
+                .map(|f| (i, f))
+        })
 }

@@ -47,13 +47,13 @@ const ERRORS_DESCRIPTION: &str = "errors related to the invocation";
 const OUTPUT_DESCRIPTION: &str = "the output fields of this action";
 
 /// GraphQL's built-in scalars: a custom scalar of that name is the built-in.
-fn builtin_scalar(name: &str) -> bool {
+pub(super) fn builtin_scalar(name: &str) -> bool {
     matches!(name, "Int" | "Float" | "String" | "Boolean" | "ID")
 }
 
 /// The GraphQL type of a type reference of the model; `None` when it nests more than the
 /// parser allows (metadata parses types with the same bound).
-fn type_ref(t: &Type) -> Option<TypeRef> {
+pub(super) fn type_ref(t: &Type) -> Option<TypeRef> {
     let mut wrappers: Vec<bool> = Vec::new(); // true: non-null, false: list
     let mut cur = t;
     let name = loop {
@@ -261,7 +261,7 @@ fn add_async_type(ts: &mut TypeSystem, a: &Action, output: TypeRef) -> bool {
 
 /// Adds `fields` to a root type (created when missing), after the fields it has (a name it
 /// already has keeps its field).
-fn add_root(ts: &mut TypeSystem, root: &str, fields: Vec<FieldDef>) {
+pub(super) fn add_root(ts: &mut TypeSystem, root: &str, fields: Vec<FieldDef>) {
     if fields.is_empty() {
         return;
     }

@@ -57,11 +57,13 @@ struct RoleView {
 }
 
 /// Builds the type system `role` sees (`admin` sees everything), with the role's actions
-/// and their custom types (`actions.rs`).
+/// and their custom types (`actions.rs`) and the remote schemas it may use
+/// (`remote_schemas.rs`).
 pub fn build(schema: &Schema, role: &str, options: &Options) -> TypeSystem {
     let keep = super::actions::kept_tables(schema, role, options);
     let mut ts = build_keeping(schema, role, options, &keep);
     super::actions::apply(schema, role, options, &mut ts);
+    super::remote_schemas::apply(schema, role, options, &mut ts);
     ts
 }
 

@@ -2,7 +2,8 @@
 //! source's type system is built on its own, its types renamed and its root fields moved
 //! under its namespace field, then the sources' type systems are merged (a type both generate
 //! under one name — scalars, `order_by` — is kept once); the actions and their custom types
-//! are added to the merged type system, at the root and with their own names.
+//! are added to the merged type system, at the root and with their own names, and so are the
+//! remote schemas' root fields and types.
 use alloc::vec::Vec;
 
 use super::types::{FieldDef, TypeDef, TypeKind, TypeRef, TypeSystem};
@@ -44,8 +45,9 @@ pub fn build(schema: &Schema, role: &str, options: &Options) -> TypeSystem {
         }
     }
     let mut ts = out.unwrap_or_default();
-    // Actions belong to no source: at the root, never renamed.
+    // Actions and remote schemas belong to no source: at the root, never renamed.
     super::actions::apply(schema, role, options, &mut ts);
+    super::remote_schemas::apply(schema, role, options, &mut ts);
     for root in ["query_root", "mutation_root", "subscription_root"] {
         if let Some(def) = ts.types.get_mut(root) {
             if def.fields.len() > 1 {

@@ -5,7 +5,8 @@
 //! - [`build`] (`build.rs`): `Schema` + role → [`TypeSystem`] (root types, per-table object,
 //!   aggregate, filter, ordering and mutation input types, functions, enum tables, meta types),
 //!   pruned to what is reachable and sorted by name; `actions.rs` adds the role's actions
-//!   and the custom types they reach;
+//!   and the custom types they reach, `remote_schemas.rs` the root fields of the remote
+//!   schemas the role may use and the remote types they reach;
 //! - [`resolve_root_field`] (`resolve.rs`): applies a root field's selection set (aliases,
 //!   `__typename`, fragments, `@skip`/`@include`) and returns its JSON text;
 //! - `scalars.rs`: Postgres type → GraphQL scalar and comparison operators;
@@ -19,6 +20,7 @@ mod build;
 mod customized;
 mod meta;
 mod relay;
+mod remote_schemas;
 mod resolve;
 pub(crate) mod scalars;
 mod sdl;

@@ -529,7 +529,8 @@ impl<'a> Exec<'a> {
                 }
                 "interfaces" | "possibleTypes"
                     if (name == "interfaces" && d.kind == TypeKind::Object)
-                        || (name == "possibleTypes" && d.kind == TypeKind::Interface) =>
+                        || (name == "possibleTypes"
+                            && matches!(d.kind, TypeKind::Interface | TypeKind::Union)) =>
                 {
                     let refs = if name == "interfaces" {
                         &d.interfaces

@@ -81,6 +81,16 @@ fn type_def(out: &mut String, t: &TypeDef) {
             }
             out.push_str("}\n");
         }
+        TypeKind::Union => {
+            out.push_str("union ");
+            out.push_str(&t.name);
+            let names: alloc::vec::Vec<&str> = t.possible_types.iter().map(|i| i.base()).collect();
+            if !names.is_empty() {
+                out.push_str(" = ");
+                out.push_str(&names.join(" | "));
+            }
+            out.push('\n');
+        }
         TypeKind::InputObject => {
             out.push_str("input ");
             out.push_str(&t.name);

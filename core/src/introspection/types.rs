@@ -16,8 +16,10 @@ pub enum TypeKind {
     Object,
     InputObject,
     Enum,
-    /// Only the Relay schema's `Node`.
+    /// The Relay schema's `Node`, and remote schemas' interfaces.
     Interface,
+    /// Remote schemas' unions (members in [`TypeDef::possible_types`]).
+    Union,
 }
 
 impl TypeKind {
@@ -29,6 +31,7 @@ impl TypeKind {
             TypeKind::InputObject => "INPUT_OBJECT",
             TypeKind::Enum => "ENUM",
             TypeKind::Interface => "INTERFACE",
+            TypeKind::Union => "UNION",
         }
     }
 }
@@ -177,7 +180,7 @@ pub struct TypeDef {
     pub enum_values: Vec<EnumValueDef>,
     /// Object types: the interfaces they implement (Relay: `Node`).
     pub interfaces: Vec<TypeRef>,
-    /// Interface types: the object types implementing them.
+    /// Interface types: the object types implementing them; union types: their members.
     pub possible_types: Vec<TypeRef>,
 }
 

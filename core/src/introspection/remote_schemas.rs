@@ -1,0 +1,223 @@
+//! Remote schemas in a role's type system, as Hasura v2 builds them
+//! (`GraphQL/Schema.hs` `buildRoleContext`/`assembleGQLContext`: the remotes' query, mutation and
+//! subscription root fields join the sources' and actions' in `query_root`, `mutation_root`
+//! and `subscription_root`; `GraphQL/Schema/Remote.hs`: the remote's types as its
+//! introspection describes them; `GraphQL/Schema/Introspect.hs`: what `__schema`/`__type`
+//! print).
+//!
+//! A pass over the type system after the actions' ([`apply`]), shared by the one-source build
+//! and the customized sources' merged build (remotes belong to no source: their fields are at
+//! the root, their types keep the remote's names). For each remote the role may use
+//! ([`RemoteSchema::allowed`] with `Options::remote_schema_permissions`):
+//!
+//! - every usable field of the remote's query type becomes a `query_root` field, of its
+//!   mutation type a `mutation_root` field (`mutation_root`, "mutation root", is created when
+//!   the sources and actions give the role none), of its subscription type a
+//!   `subscription_root` field (created likewise) — with the remote's arguments (types and
+//!   default values as the remote has them), descriptions and types;
+//! - every type reachable from those fields is added under the remote's name: objects (fields
+//!   with arguments, the interfaces they implement), interfaces (fields, their possible
+//!   types), unions (members), enums, input objects (fields with default values), custom
+//!   scalars — following field types, argument types, input field types, interfaces and
+//!   possible types. Types of the remote no root field of the role reaches are left out.
+//!
+//! Hasura's introspection behaviours kept: fields, arguments, input fields and enum values are
+//! listed sorted by name like every other type's (`sortOn P.dName`), and so are an object's
+//! interfaces and an interface's or union's possible types; nothing is ever deprecated
+//! (`isDeprecated: false`, `deprecationReason: null` for fields and enum values: Hasura's
+//! introspection does not track deprecation — "TODO We don't seem to track deprecation info");
+//! descriptions are the remote's.
+//!
+//! Names: a name the type system already has (a built-in scalar, a type of the sources, of
+//! the actions or of a remote added before) is reused, never defined twice — metadata refuses
+//! every other clash (Hasura's "Found conflicting definitions for GraphQL type"); GraphQL's
+//! built-in scalars never take a remote's description. A root field name the role's root
+//! type already has (a table's, a function's, an action's, an earlier remote's) keeps its
+//! field (a conflict metadata refuses: "Field cannot be overwritten by remote field",
+//! "Duplicate remote field"). A referenced name the remote does not define is a plain scalar.
+//! Relay (`/v1beta1/relay`) has no remote fields (Hasura exposes them there only to the
+//! unauthenticated role, an oversight it notes, hasura/graphql-engine-mono#3883).
+//!
+//! Bounded: a field whose type or an argument's type nests deeper than the parser's bound
+//! is left out ([`crate::remote_schemas::usable`], checked without recursion; the compiler's
+//! [`crate::remote_schemas::root_field_of`] serves exactly the root fields shown), and the
+//! walk over the remote's types is a work list that defines each name once.
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::actions::{add_root, builtin_scalar, type_ref};
+use super::types::{EnumValueDef, FieldDef, InputValue, TypeDef, TypeKind, TypeRef, TypeSystem};
+use crate::model::Schema;
+use crate::remote_schemas::{self as rs, RemoteField, RemoteSchema, RemoteType};
+use crate::Options;
+
+/// The roots: the remote's operation kind and the type system's root type.
+const ROOTS: [(&str, &str); 3] = [
+    ("query", "query_root"),
+    ("mutation", "mutation_root"),
+    ("subscription", "subscription_root"),
+];
+
+/// Adds the root fields of the remote schemas `role` may use and the remote types they reach
+/// to `ts` (built with the sources' and actions' types).
+pub(super) fn apply(schema: &Schema, role: &str, options: &Options, ts: &mut TypeSystem) {
+    if options.relay || schema.remote_schemas.is_empty() {
+        return;
+    }
+    // (remote index, type name) whose definitions the added fields refer to.
+    let mut todo: Vec<(usize, String)> = Vec::new();
+    for (i, remote) in schema.remote_schemas.iter().enumerate() {
+        if !remote.allowed(role, options.remote_schema_permissions) {
+            continue;
+        }
+        for (kind, root) in ROOTS {
+            let Some(root_type) = remote.root(kind) else {
+                continue;
+            };
+            let mut fields: Vec<FieldDef> = Vec::new();
+            for f in &root_type.fields {
+                if !rs::usable(f)
+                    || fields.iter().any(|g| g.name == f.name)
+                    || ts.field(root, &f.name).is_some()
+                {
+                    continue;
+                }
+                let Some(def) = field_def(f) else { continue };
+                refer(&def, i, &mut todo);
+                fields.push(def);
+            }
+            add_root(ts, root, fields);
+        }
+    }
+    define(schema, ts, todo);
+}
+
+/// A field of a remote object or interface type (`None`: its type is not representable;
+/// callers check [`rs::usable`] first, so every argument is).
+fn field_def(f: &RemoteField) -> Option<FieldDef> {
+    let mut def = FieldDef::new(f.name.as_str(), type_ref(&f.ty)?);
+    def.description = f.description.clone();
+    def.args = f.args.iter().filter_map(input_value).collect();
+    Some(def)
+}
+
+/// An argument or an input object's field, with its default value as the remote gives it.
+fn input_value(v: &rs::InputValue) -> Option<InputValue> {
+    let mut out = InputValue::new(v.name.as_str(), type_ref(&v.ty)?);
+    out.description = v.description.clone();
+    out.default_value = v.default_value.clone();
+    Some(out)
+}
+
+/// Queues the names a field refers to (its type, its arguments' types).
+fn refer(f: &FieldDef, remote: usize, todo: &mut Vec<(usize, String)>) {
+    todo.push((remote, String::from(f.ty.base())));
+    todo.extend(f.args.iter().map(|a| (remote, String::from(a.ty.base()))));
+}
+
+/// The remote's types by name (built once per remote the walk visits).
+fn index(remote: &RemoteSchema) -> BTreeMap<&str, &RemoteType> {
+    let mut map = BTreeMap::new();
+    for t in &remote.types {
+        map.entry(t.name.as_str()).or_insert(t); // the first of a repeated name
+    }
+    map
+}
+
+/// Defines every queued name the type system lacks, from the remote that referred to it, and
+/// what those definitions refer to.
+fn define(schema: &Schema, ts: &mut TypeSystem, mut todo: Vec<(usize, String)>) {
+    let mut indexes: BTreeMap<usize, BTreeMap<&str, &RemoteType>> = BTreeMap::new();
+    while let Some((i, name)) = todo.pop() {
+        if ts.types.contains_key(&name) {
+            continue;
+        }
+        let Some(remote) = schema.remote_schemas.get(i) else {
+            continue;
+        };
+        let found = if builtin_scalar(&name) {
+            None
+        } else {
+            indexes
+                .entry(i)
+                .or_insert_with(|| index(remote))
+                .get(name.as_str())
+                .copied()
+        };
+        let def = match found {
+            Some(t) => type_def(t, i, &mut todo),
+            None => TypeDef::new(name.as_str(), TypeKind::Scalar),
+        };
+        ts.types.insert(name, def);
+    }
+}
+
+/// The definition of one remote type; queues the names it refers to.
+fn type_def(t: &RemoteType, remote: usize, todo: &mut Vec<(usize, String)>) -> TypeDef {
+    let kind = match t.kind {
+        rs::TypeKind::Scalar => TypeKind::Scalar,
+        rs::TypeKind::Object => TypeKind::Object,
+        rs::TypeKind::Interface => TypeKind::Interface,
+        rs::TypeKind::Union => TypeKind::Union,
+        rs::TypeKind::Enum => TypeKind::Enum,
+        rs::TypeKind::InputObject => TypeKind::InputObject,
+    };
+    let mut def = TypeDef::new(t.name.as_str(), kind);
+    def.description = t.description.clone();
+    let names = |list: &[String]| -> Vec<TypeRef> {
+        let mut names: Vec<&String> = list.iter().collect();
+        names.sort();
+        names.dedup();
+        names.into_iter().map(TypeRef::named).collect()
+    };
+    match kind {
+        TypeKind::Object | TypeKind::Interface => {
+            for f in &t.fields {
+                if !rs::usable(f) || def.field(&f.name).is_some() {
+                    continue;
+                }
+                if let Some(fd) = field_def(f) {
+                    refer(&fd, remote, todo);
+                    def.fields.push(fd);
+                }
+            }
+            if kind == TypeKind::Object {
+                def.interfaces = names(&t.interfaces);
+            } else {
+                def.possible_types = names(&t.possible_types);
+            }
+        }
+        TypeKind::Union => def.possible_types = names(&t.possible_types),
+        TypeKind::Enum => {
+            for (value, description, _deprecation) in &t.enum_values {
+                if def.enum_value(value).is_none() {
+                    def.enum_values.push(EnumValueDef {
+                        name: value.clone(),
+                        description: description.clone(),
+                    });
+                }
+            }
+        }
+        TypeKind::InputObject => {
+            for v in &t.input_fields {
+                if def.input_field(&v.name).is_some() {
+                    continue;
+                }
+                if let Some(iv) = input_value(v) {
+                    todo.push((remote, String::from(iv.ty.base())));
+                    def.input_fields.push(iv);
+                }
+            }
+        }
+        TypeKind::Scalar => {}
+    }
+    todo.extend(
+        def.interfaces
+            .iter()
+            .chain(def.possible_types.iter())
+            .map(|r| (remote, String::from(r.base()))),
+    );
+    def.sort();
+    def
+}
