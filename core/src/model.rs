@@ -479,6 +479,12 @@ impl Schema {
             .map(|f| self.source_of_function(f))
     }
 
+    /// Whether a tracked table or function of a source without a namespace has the root field
+    /// `name` (of any operation).
+    pub fn is_source_root_field(&self, name: &str) -> bool {
+        self.root_in(name, None).is_some()
+    }
+
     /// Whether a table's root fields are reachable under `scope` (see [`Schema::root_in`]).
     pub fn table_in_scope(&self, t: TableId, scope: Option<usize>) -> bool {
         let s = self.source_of_table(t);

@@ -23,6 +23,9 @@ pub struct Config {
     pub enable_allowlist: bool,
     /// `HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS` (default true).
     pub infer_function_permissions: bool,
+    /// `HASURA_GRAPHQL_ENABLE_REMOTE_SCHEMA_PERMISSIONS` (default false): roles use a remote
+    /// schema only with a permission on it.
+    pub remote_schema_permissions: bool,
     /// `HASURA_GRAPHQL_V1_BOOLEAN_NULL_COLLAPSE` (default false): a null comparison operand in
     /// a `where` is no condition instead of an error.
     pub null_collapse: bool,
@@ -124,6 +127,8 @@ impl Config {
         c.enable_allowlist = flag("HASURA_GRAPHQL_ENABLE_ALLOWLIST", false)?;
         c.infer_function_permissions = flag("HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS", true)?;
         c.null_collapse = flag("HASURA_GRAPHQL_V1_BOOLEAN_NULL_COLLAPSE", false)?;
+        c.remote_schema_permissions =
+            flag("HASURA_GRAPHQL_ENABLE_REMOTE_SCHEMA_PERMISSIONS", false)?;
         c.dev_mode = flag("HASURA_GRAPHQL_DEV_MODE", false)?;
         c.admin_internal_errors = flag("HASURA_GRAPHQL_ADMIN_INTERNAL_ERRORS", true)?;
         c.coalesce_queries = flag("GRAPHEDGE_COALESCE_QUERIES", true)?;

@@ -396,6 +396,7 @@ impl Engine {
             stringify_numeric: self.config.stringify_numeric,
             infer_function_permissions: self.config.infer_function_permissions,
             null_collapse: self.config.null_collapse,
+            remote_schema_permissions: self.config.remote_schema_permissions,
             ..graphedge_core::Options::default()
         }
     }

@@ -17,22 +17,23 @@ use crate::remote_schemas::RemoteField;
 use crate::value::Value;
 
 /// The remote serving root field `name` of the operation kind `root` (`query` or `mutation`)
-/// for the session's role, with the field.
+/// for the session's role, with the field — unless a source serves that name at the root
+/// (metadata refuses such clashes; introspection lets the source's field win too).
 pub(super) fn remote_of<'a>(
     ctx: &Ctx<'a>,
     name: &str,
     root: &str,
 ) -> Option<(usize, &'a RemoteField)> {
-    if ctx.opts.relay || ctx.rql {
+    if ctx.opts.relay || ctx.rql || ctx.schema.is_source_root_field(name) {
         return None;
     }
-    let role = ctx.session.role.as_str();
-    ctx.schema
-        .remote_schemas
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.allowed(role, false))
-        .find_map(|(i, r)| Some((i, r.root(root)?.field(name)?)))
+    crate::remote_schemas::root_field_of(
+        ctx.schema,
+        &ctx.session.role,
+        ctx.opts.remote_schema_permissions,
+        root,
+        name,
+    )
 }
 
 /// Whether a remote gives the session's role root fields of kind `root`.
@@ -43,7 +44,7 @@ pub(super) fn has_root(ctx: &Ctx<'_>, root: &str) -> bool {
             .schema
             .remote_schemas
             .iter()
-            .any(|r| r.allowed(role, false) && r.root(root).is_some())
+            .any(|r| r.allowed(role, ctx.opts.remote_schema_permissions) && r.root(root).is_some())
 }
 
 /// The request of remote root field `f` (at `path`).
