@@ -86,7 +86,7 @@ fn schema() -> graphedge_core::Schema {
         ],
         query_type: Some("Query".into()),
         mutation_type: Some("Mutation".into()),
-        subscription_type: None,
+        subscription_type: Some("Query".into()),
         permissions: vec![],
     }];
     schema
@@ -150,4 +150,9 @@ snap!(
     unknown_argument,
     "admin",
     "query { user(id: 1, foo: 1) { id } }"
+);
+snap!(
+    subscription_not_supported,
+    "admin",
+    "subscription { hello }"
 );

@@ -687,6 +687,12 @@ fn subscription<'a>(
             "subscriptions are not supported on the Relay API",
         ));
     }
+    if fields
+        .iter()
+        .any(|f| remote::remote_of(&ctx, f.name(), "subscription").is_some())
+    {
+        return Err(not_supported("subscription to remote server is not supported"));
+    }
     // Each top-level field with its namespace's source and fields (`None`: not a namespace).
     let mut tops = Vec::new();
     for f in fields {
