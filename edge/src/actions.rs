@@ -106,6 +106,18 @@ pub(crate) fn forwarded_client_headers(
     out
 }
 
+/// The W3C trace context of the request (`traceparent`, `tracestate`; the host sets
+/// `traceparent` to the request's span when traces are exported), for outbound calls.
+pub(crate) fn trace_headers(client: &[(String, String)]) -> Vec<(String, String)> {
+    client
+        .iter()
+        .filter(|(k, _)| {
+            k.eq_ignore_ascii_case("traceparent") || k.eq_ignore_ascii_case("tracestate")
+        })
+        .cloned()
+        .collect()
+}
+
 /// The headers sent to the handler: the forwarded client headers first, then Hasura's
 /// defaults, then the configured ones; the first of one name wins (Hasura's `uniquesOn fst`).
 fn headers(
@@ -125,6 +137,7 @@ fn headers(
         "User-Agent".into(),
         format!("hasura-graphql-engine/{}", crate::ops::version()),
     ));
+    all.extend(trace_headers(client));
     let mut configured = Vec::new();
     for (name, value) in &action.headers {
         let v = match value {

@@ -9,7 +9,7 @@ use graphedge_core::remote_schemas::{HeaderValue, RemoteSchema, RemoteUrl};
 use graphedge_core::{RemoteCall, Session, Value};
 use serde_json::{json, Value as Json};
 
-use crate::actions::{forwarded_client_headers, resolve_templates, send, Outbound};
+use crate::actions::{forwarded_client_headers, resolve_templates, send, trace_headers, Outbound};
 use crate::error::EdgeError;
 use crate::http::{HttpClient, HttpRequest};
 use crate::reqlog::RequestLog;
@@ -53,6 +53,7 @@ pub(crate) fn target(
     if remote.forward_client_headers {
         all.extend(forwarded_client_headers(client_headers, None));
     }
+    all.extend(trace_headers(client_headers));
     all.push(("Content-Type".into(), "application/json".into()));
     all.push((
         "User-Agent".into(),
