@@ -163,6 +163,7 @@ fn check(role: &str, query: &str, variables: &[(&str, Value)], answer: &str) -> 
         parts,
         slots,
         actions,
+        ..
     } = &plan.kind
     else {
         return format!("not an action plan: {:?}", plan.kind);
