@@ -2,7 +2,9 @@
 //! served beside the sources' — the type system its introspection answered, as metadata
 //! resolves it. Pure data; the compiler turns a remote root field into a
 //! [`crate::RemoteCall`] and the host sends it.
-use alloc::string::String;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec;
 use alloc::vec::Vec;
 
 pub use crate::actions::HeaderValue;
@@ -29,6 +31,58 @@ pub struct RemoteSchema {
     /// Roles allowed to use it when remote schema permissions are enabled (admin always);
     /// without them every role may.
     pub permissions: Vec<RoleName>,
+    /// Hasura's `customization`: a root field namespace, type and field renames (none by
+    /// default). The names above are the remote's; [`RemoteSchema::type_name`] and
+    /// [`RemoteSchema::field_name`] give the names clients see.
+    pub customization: RemoteCustomization,
+}
+
+/// A remote schema's `customization` (Hasura's `RemoteSchemaCustomization`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RemoteCustomization {
+    /// `root_fields_namespace`: every root field moves under this one field.
+    pub root_fields_namespace: Option<String>,
+    /// `type_names` (`None`: absent).
+    pub type_names: Option<NameCustomization>,
+    /// `field_names`, per parent type (the remote's name); the last entry of a type counts.
+    pub field_names: Vec<FieldNameCustomization>,
+}
+
+/// `prefix`, `suffix` and explicit `mapping` (original → new), the mapping winning.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NameCustomization {
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+    pub mapping: Vec<(String, String)>,
+}
+
+/// One entry of `field_names`: the fields of `parent_type` (an object or interface).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FieldNameCustomization {
+    pub parent_type: String,
+    pub names: NameCustomization,
+}
+
+/// GraphQL's built-in scalars (never prefixed or suffixed, only mapped).
+pub const BUILT_IN_SCALARS: [&str; 5] = ["Int", "Float", "String", "Boolean", "ID"];
+
+impl NameCustomization {
+    fn mapped(&self, name: &str) -> Option<&str> {
+        self.mapping
+            .iter()
+            .find(|(from, _)| from == name)
+            .map(|(_, to)| to.as_str())
+    }
+    fn affix(&self, name: &str) -> Option<String> {
+        if self.prefix.is_none() && self.suffix.is_none() {
+            return None;
+        }
+        Some(format!(
+            "{}{name}{}",
+            self.prefix.as_deref().unwrap_or(""),
+            self.suffix.as_deref().unwrap_or("")
+        ))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +159,84 @@ impl RemoteSchema {
     /// Whether `role` may use it (admin always; everyone when `permissions_enabled` is off).
     pub fn allowed(&self, role: &str, permissions_enabled: bool) -> bool {
         role == "admin" || !permissions_enabled || self.permissions.iter().any(|r| r == role)
+    }
+
+    /// Whether `name` is one of the root operation types.
+    pub fn is_root_type(&self, name: &str) -> bool {
+        [
+            self.query_type.as_deref(),
+            self.mutation_type.as_deref(),
+            self.subscription_type.as_deref(),
+        ]
+        .contains(&Some(name))
+    }
+
+    /// The name clients see for the remote type `name` (Hasura's customizer): an explicit
+    /// mapping first; with a root field namespace, the root types become
+    /// `<namespace><Root>`; then the prefix and suffix, which never touch the built-in
+    /// scalars, `__` types and (without a namespace) the root types.
+    pub fn type_name(&self, name: &str) -> String {
+        let c = &self.customization;
+        if let Some(to) = c.type_names.as_ref().and_then(|t| t.mapped(name)) {
+            return to.to_string();
+        }
+        if let Some(ns) = &c.root_fields_namespace {
+            if self.is_root_type(name) {
+                return format!("{ns}{name}");
+            }
+        }
+        let protected = name.starts_with("__")
+            || BUILT_IN_SCALARS.contains(&name)
+            || (c.root_fields_namespace.is_none() && self.is_root_type(name));
+        if !protected {
+            if let Some(n) = c.type_names.as_ref().and_then(|t| t.affix(name)) {
+                return n;
+            }
+        }
+        name.to_string()
+    }
+
+    /// The name clients see for the field `field` of the remote type `parent` (the remote's
+    /// names): the `field_names` entry of `parent` (its mapping, else its prefix/suffix).
+    pub fn field_name(&self, parent: &str, field: &str) -> String {
+        let entry = self
+            .customization
+            .field_names
+            .iter()
+            .rev()
+            .find(|f| f.parent_type == parent);
+        let has_fields = self
+            .type_named(parent)
+            .is_some_and(|t| matches!(t.kind, TypeKind::Object | TypeKind::Interface));
+        match entry {
+            Some(e) if has_fields => e
+                .names
+                .mapped(field)
+                .map(ToString::to_string)
+                .or_else(|| e.names.affix(field))
+                .unwrap_or_else(|| field.to_string()),
+            _ => field.to_string(),
+        }
+    }
+
+    /// The fields this remote adds to the root type of `kind` (`query`, `mutation`), as
+    /// clients see them: the namespace field, or every root field customized. Empty when the
+    /// remote has no such root type (or it has no fields).
+    pub fn exposed_root_fields(&self, kind: &str) -> Vec<String> {
+        let Some(root) = self.root(kind) else {
+            return Vec::new();
+        };
+        if root.fields.is_empty() {
+            return Vec::new();
+        }
+        match &self.customization.root_fields_namespace {
+            Some(ns) => vec![ns.clone()],
+            None => root
+                .fields
+                .iter()
+                .map(|f| self.field_name(&root.name, &f.name))
+                .collect(),
+        }
     }
 }
 

@@ -200,6 +200,7 @@ impl Config {
                 .any(|f| f == "naming_convention"),
             default_naming_convention: self.ops.naming_convention.clone(),
             stringify_numeric: self.stringify_numeric,
+            remote_schema_permissions: self.ops.remote_schema_permissions,
         }
     }
 

@@ -9,7 +9,10 @@
 //! Schemas left out: `pg_catalog`, `information_schema`, `pg_toast*`, `pg_temp*`, and our own
 //! `graphedge` / Hasura's `hdb_catalog`. Functions that belong to an extension (PostGIS installs
 //! thousands into `public`) and trigger functions are left out too.
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 
 use crate::db::{Database, DbError, Statement};
 use crate::raw;
@@ -35,6 +38,18 @@ pub struct Catalog {
     /// through its connection.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub others: Vec<SourceCatalog>,
+    /// Each remote schema's introspection (the `__schema` of
+    /// [`crate::INTROSPECTION_QUERY`]'s answer) by name, as last fetched by
+    /// `add_remote_schema`, `update_remote_schema`, `reload_remote_schema`, `reload_metadata`
+    /// or `replace_metadata`: loading never needs the remote.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub remote_schemas: BTreeMap<String, Json>,
+    /// Why a remote schema's last introspection failed (it is then inconsistent).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub remote_schema_errors: BTreeMap<String, String>,
+    /// The definition (`url`, headers, ...) each remote schema was last introspected with.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub remote_schema_definitions: BTreeMap<String, Json>,
 }
 
 /// The catalog of a source other than the served one.
@@ -52,6 +67,31 @@ pub struct SourceCatalog {
 }
 
 impl Catalog {
+    /// Moves the remote schemas' introspections of `from` into this (fresh) catalog.
+    pub fn keep_remote_schemas(&mut self, from: &mut Catalog) {
+        self.remote_schemas = std::mem::take(&mut from.remote_schemas);
+        self.remote_schema_errors = std::mem::take(&mut from.remote_schema_errors);
+        self.remote_schema_definitions = std::mem::take(&mut from.remote_schema_definitions);
+    }
+
+    /// Forgets the remote schemas whose names `keep` does not accept. Whether it changed.
+    pub fn retain_remote_schemas(&mut self, keep: impl Fn(&str) -> bool) -> bool {
+        let before = (
+            self.remote_schemas.len(),
+            self.remote_schema_errors.len(),
+            self.remote_schema_definitions.len(),
+        );
+        self.remote_schemas.retain(|k, _| keep(k));
+        self.remote_schema_errors.retain(|k, _| keep(k));
+        self.remote_schema_definitions.retain(|k, _| keep(k));
+        before
+            != (
+                self.remote_schemas.len(),
+                self.remote_schema_errors.len(),
+                self.remote_schema_definitions.len(),
+            )
+    }
+
     /// The catalog of the other source `name`.
     pub fn other(&self, name: &str) -> Option<&SourceCatalog> {
         self.others.iter().find(|o| o.source == name)

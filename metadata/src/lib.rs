@@ -3,8 +3,9 @@
 //! - [`raw`]: the serde model of Hasura's metadata (export version 3) and its YAML directory;
 //! - [`introspect`]: what the database contains ([`introspect::Catalog`]);
 //! - [`resolve`]: metadata + catalog → the core [`graphedge_core::Schema`] and inconsistencies;
-//! - [`api`]: the operations of `/v1/query`, `/v1/metadata` and `/v2/query` ([`execute`]) and
-//!   the cold start ([`load`]);
+//! - [`api`]: the operations of `/v1/query`, `/v1/metadata` and `/v2/query` ([`execute`], or
+//!   [`execute_with`] an [`Introspector`] on hosts that reach remote schemas) and the cold
+//!   start ([`load`]);
 //! - `store`: persistence of metadata and catalog in our own schema `graphedge`;
 //! - [`db`]: the `Database` trait every host implements, and where statements go
 //!   ([`db::Target`]: Hasura's metadata database or a source's);
@@ -28,7 +29,10 @@ pub mod store;
 
 use std::sync::Arc;
 
-pub use api::{execute, load, load_existing};
+pub use api::remote_schemas::{introspection_request, NO_INTROSPECTION};
+pub use api::{
+    execute, execute_with, load, load_existing, Introspector, NoIntrospection, INTROSPECTION_QUERY,
+};
 pub use error::ApiError;
 pub use resolve::Inconsistency;
 
@@ -47,6 +51,10 @@ pub struct Config {
     /// `HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES`: bigint and numeric columns are strings in event
     /// payloads too (the triggers are installed with it).
     pub stringify_numeric: bool,
+    /// `HASURA_GRAPHQL_ENABLE_REMOTE_SCHEMA_PERMISSIONS`: `add_remote_schema_permissions` is
+    /// refused without it (Hasura's `constraint-violation`); the edge enforces the
+    /// permissions.
+    pub remote_schema_permissions: bool,
 }
 
 impl Default for Config {
@@ -56,6 +64,7 @@ impl Default for Config {
             naming_conventions: false,
             default_naming_convention: "hasura-default".into(),
             stringify_numeric: false,
+            remote_schema_permissions: false,
         }
     }
 }

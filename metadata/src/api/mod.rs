@@ -17,6 +17,7 @@ mod limits;
 pub mod opentelemetry;
 mod ops;
 mod remote_relationships;
+pub mod remote_schemas;
 mod rest_endpoints;
 pub mod scheduled;
 mod sql;
@@ -24,6 +25,7 @@ mod sql_deps;
 mod whole;
 
 pub(crate) use ops::parse;
+pub use remote_schemas::{Introspector, NoIntrospection, INTROSPECTION_QUERY};
 
 use crate::db::{Database, DbError, On, Rows, SqlResult, Statement, Target};
 use crate::error::ApiError;
@@ -447,9 +449,12 @@ impl<D: Database> Cx<'_, D> {
 
     /// Re-introspects after DDL.
     pub async fn reintrospect(&mut self) -> Result<(), ApiError> {
-        self.catalog = introspect_served(self.db.inner, &self.md)
+        let mut fresh = introspect_served(self.db.inner, &self.md)
             .await
             .map_err(db_err)?;
+        // The remote schemas' introspections are not the database's.
+        fresh.keep_remote_schemas(&mut self.catalog);
+        self.catalog = fresh;
         self.catalog_changed = true;
         Ok(())
     }
@@ -530,9 +535,23 @@ fn is_conflict(e: &ApiError) -> bool {
 /// is another write that succeeded, so this bounds the waiting only under heavy contention.
 const MAX_ATTEMPTS: usize = 20;
 
+/// Executes one request body of /v1/query, /v1/metadata or /v2/query (incl. `bulk`) on a
+/// host that cannot reach remote schemas: [`execute_with`] and [`NoIntrospection`].
+pub async fn execute(
+    state: &MetadataState,
+    endpoint: Endpoint,
+    body: &Json,
+    db: &impl Database,
+    config: &Config,
+) -> Result<(Json, Option<MetadataState>), ApiError> {
+    execute_with(state, endpoint, body, db, config, &NoIntrospection).await
+}
+
 /// Executes one request body of /v1/query, /v1/metadata or /v2/query (incl. `bulk`). Returns
 /// the response JSON and, when the served state is outdated (metadata or the database schema
-/// changed, here or in another process), the new state (already persisted).
+/// changed, here or in another process), the new state (already persisted). Remote schemas
+/// are introspected through `introspector` (`add_remote_schema`, `update_remote_schema`,
+/// `reload_remote_schema`, `reload_metadata`, `replace_metadata`).
 ///
 /// Every request works on the stored metadata: when another process stored a newer version
 /// than `state`, it is reloaded first. The write is a compare-and-set on the version the
@@ -540,12 +559,13 @@ const MAX_ATTEMPTS: usize = 20;
 /// request that lost the race is re-run on the newest metadata when that is safe, else it gets
 /// Hasura's 409 `conflict`, as does a request whose top-level `resource_version` is not the
 /// stored one.
-pub async fn execute(
+pub async fn execute_with(
     state: &MetadataState,
     endpoint: Endpoint,
     body: &Json,
     db: &impl Database,
     config: &Config,
+    introspector: &impl Introspector,
 ) -> Result<(Json, Option<MetadataState>), ApiError> {
     let requested = match body.get("resource_version") {
         None | Some(Json::Null) => None,
@@ -562,7 +582,17 @@ pub async fn execute(
             inner: db,
             used: AtomicBool::new(false),
         };
-        match execute_on(base, endpoint, body, &tracked, config, requested).await {
+        match execute_on(
+            base,
+            endpoint,
+            body,
+            &tracked,
+            config,
+            requested,
+            introspector,
+        )
+        .await
+        {
             Ok((out, Some(new))) => return Ok((out, Some(new))),
             Ok((out, None)) => return Ok((out, fresh)),
             Err(e)
@@ -601,6 +631,7 @@ async fn execute_on<D: Database>(
     db: &Tracked<'_, D>,
     config: &Config,
     requested: Option<i64>,
+    introspector: &impl Introspector,
 ) -> Result<(Json, Option<MetadataState>), ApiError> {
     let mut cx = Cx {
         db,
@@ -628,14 +659,14 @@ async fn execute_on<D: Database>(
                 return Err(ApiError::not_supported("nested bulk is not supported")
                     .at(format!("{prefix}.type")));
             }
-            let r = ops::run(&mut cx, &op, args, version)
+            let r = ops::run(&mut cx, &op, args, version, introspector)
                 .await
                 .map_err(|e| rebase(e, &prefix))?;
             results.push(r);
         }
         Json::Array(results)
     } else {
-        ops::run(&mut cx, &op, args, version).await?
+        ops::run(&mut cx, &op, args, version, introspector).await?
     };
     if !cx.md_changed && !cx.catalog_changed {
         return Ok((result, None));
@@ -644,6 +675,14 @@ async fn execute_on<D: Database>(
         return Err(conflict(r));
     }
     let db = db.inner;
+    // Introspections of remote schemas the metadata no longer has are forgotten.
+    let names: Vec<&str> = cx
+        .md
+        .remote_schemas
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    cx.catalog.retain_remote_schemas(|n| names.contains(&n));
     let (mut schema, inconsistencies) = resolve::resolve(&cx.md, &cx.catalog, config);
     let resource_version = cx.resource_version + 1;
     schema.version = resource_version as u64;

@@ -1,5 +1,6 @@
 //! The individual operations. Each takes the request's `args` and mutates the working copy
 //! of the metadata (then calls [`Cx::check`]) or reads it.
+use super::remote_schemas::{self, Introspector};
 use super::{collections, rest_endpoints, scheduled, sql, success, Cx};
 use crate::db::Database;
 use crate::error::ApiError;
@@ -81,6 +82,7 @@ pub(crate) async fn run<D: Database>(
     op: &str,
     args: &Json,
     version: u64,
+    intro: &impl Introspector,
 ) -> Result<Json, ApiError> {
     let name = normalize(cx.endpoint, op)?;
     match name {
@@ -146,6 +148,15 @@ pub(crate) async fn run<D: Database>(
         }
         "create_action_permission" => super::actions::create_action_permission(cx, args),
         "drop_action_permission" => super::actions::drop_action_permission(cx, args),
+        "add_remote_schema" => remote_schemas::add_remote_schema(cx, args, intro).await,
+        "update_remote_schema" => remote_schemas::update_remote_schema(cx, args, intro).await,
+        "remove_remote_schema" => remote_schemas::remove_remote_schema(cx, args),
+        "reload_remote_schema" => remote_schemas::reload_remote_schema(cx, args, intro).await,
+        "introspect_remote_schema" => remote_schemas::introspect_remote_schema(cx, args),
+        "add_remote_schema_permissions" => remote_schemas::add_remote_schema_permissions(cx, args),
+        "drop_remote_schema_permissions" => {
+            remote_schemas::drop_remote_schema_permissions(cx, args)
+        }
         "set_api_limits" => super::limits::set_api_limits(cx, args),
         "remove_api_limits" => super::limits::remove_api_limits(cx),
         "set_opentelemetry_config" => super::opentelemetry::set_opentelemetry_config(cx, args),
@@ -155,10 +166,10 @@ pub(crate) async fn run<D: Database>(
         }
         "export_metadata" => super::whole::export_metadata(cx, version),
         "dump_internal_state" => super::whole::dump_internal_state(cx),
-        "replace_metadata" => super::whole::replace_metadata(cx, args).await,
+        "replace_metadata" => super::whole::replace_metadata(cx, args, intro).await,
         "reload_metadata" => {
             cx.reinstall_event_triggers = true;
-            super::whole::reload_metadata(cx).await
+            super::whole::reload_metadata(cx, args, intro).await
         }
         "clear_metadata" => super::whole::clear_metadata(cx),
         "get_inconsistent_metadata" => Ok(inconsistent_json(cx)),
@@ -263,6 +274,12 @@ async fn track_table<D: Database>(
             qt_txt(&table)
         )));
     }
+    let gql_name = configuration
+        .custom_name
+        .clone()
+        .unwrap_or_else(|| crate::resolve::default_gql_name(&table.schema, &table.name));
+    remote_schemas::check_new_root_field(cx, &gql_name)?;
+    let src = arg_source(&mut cx.md, args)?;
     let mut tm = TableMetadata::new(table);
     tm.configuration = configuration;
     tm.is_enum = is_enum;
@@ -880,11 +897,13 @@ fn drop_inconsistent_metadata<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, A
     let all = cx.baseline.clone();
     drop_objects(&mut cx.md, &all);
     super::actions::drop_inconsistent(&mut cx.md, &all);
+    remote_schemas::drop_inconsistent(&mut cx.md, &all);
     // Dropping may expose dependents (permissions using a dropped relationship): repeat.
     for _ in 0..8 {
         let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
         let tables = drop_objects(&mut cx.md, &now);
-        if !super::actions::drop_inconsistent(&mut cx.md, &now) && !tables {
+        let actions = super::actions::drop_inconsistent(&mut cx.md, &now);
+        if !remote_schemas::drop_inconsistent(&mut cx.md, &now) && !actions && !tables {
             break;
         }
     }

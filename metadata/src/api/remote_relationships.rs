@@ -3,7 +3,7 @@
 //! (`definition.to_source {relationship_type, source, table, field_mapping}`), kept in the
 //! table's `remote_relationships` as Hasura stores them; `resolve/remote.rs` checks and serves
 //! them. Relationships to remote schemas (`to_remote_schema`, or the older `remote_schema` +
-//! `hasura_fields` form) are refused: remote schemas are not supported yet.
+//! `hasura_fields` form) are refused: joins to remote schemas are not implemented yet.
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
@@ -33,8 +33,7 @@ fn definition(args: &Json, a: &Args) -> Result<Json, ApiError> {
     });
     let Some(to) = d.get("to_source") else {
         return Err(ApiError::not_supported(
-            "remote relationships to remote schemas are not supported (remote schemas are not \
-             supported yet)",
+            "remote relationships to remote schemas are not supported yet",
         )
         .at("$.args.definition"));
     };

@@ -1,6 +1,7 @@
 //! Whole-metadata operations: `export_metadata`, `replace_metadata` (with
 //! `allow_inconsistent_metadata`), `reload_metadata`, `clear_metadata` and
 //! `dump_internal_state`.
+use super::remote_schemas::{self, Introspector};
 use super::{collections, empty_metadata, scheduled, success, Cx};
 use crate::db::Database;
 use crate::error::ApiError;
@@ -37,6 +38,7 @@ pub(super) fn dump_internal_state<D: Database>(cx: &mut Cx<'_, D>) -> Result<Jso
 pub(super) async fn replace_metadata<D: Database>(
     cx: &mut Cx<'_, D>,
     args: &Json,
+    intro: &impl Introspector,
 ) -> Result<Json, ApiError> {
     // `{metadata, allow_inconsistent_metadata?}` or the bare metadata.
     let wrapped = args
@@ -68,6 +70,8 @@ pub(super) async fn replace_metadata<D: Database>(
     if !cx.follow_sources().await? && enum_changed {
         cx.reintrospect().await?;
     }
+    // Every remote schema is introspected again (an unreachable one is inconsistent).
+    remote_schemas::reload_all(cx, intro, None).await;
     let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
     if let Some(e) = super::role_cycle_error(&now) {
         return Err(e.at("$"));
@@ -86,11 +90,20 @@ pub(super) async fn replace_metadata<D: Database>(
     Ok(success())
 }
 
-/// Re-reads the stored metadata (another process may have written it) and re-introspects the
-/// database (tables created since are trackable).
-pub(super) async fn reload_metadata<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
+/// Re-reads the stored metadata (another process may have written it), re-introspects the
+/// database (tables created since are trackable) and the remote schemas
+/// `reload_remote_schemas` names (`true`, the default: all; `false`: none; or a list).
+pub(super) async fn reload_metadata<D: Database>(
+    cx: &mut Cx<'_, D>,
+    args: &Json,
+    intro: &impl Introspector,
+) -> Result<Json, ApiError> {
+    let remotes = remote_schemas::reload_spec(args)?;
     cx.reread().await?;
     cx.reintrospect().await?;
+    if let Some(which) = remotes {
+        remote_schemas::reload_all(cx, intro, which.as_deref()).await;
+    }
     let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
     // Hasura answers whether the reloaded metadata is consistent, with the inconsistent
     // objects when it is not.

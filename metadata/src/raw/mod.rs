@@ -1,7 +1,7 @@
 //! The serde model of Hasura v2 metadata, as `export_metadata` writes it (version 3).
 //!
 //! Every type mirrors Hasura's JSON exactly: field names, which keys are omitted when empty or
-//! default (`skip_serializing_if`), and every key we do not model (remote schemas, network,
+//! default (`skip_serializing_if`), and every key we do not model (network, backend configs,
 //! ...) kept as raw JSON in an `extra` map, so that
 //! `export_metadata` → `replace_metadata` round-trips losslessly.
 //!
@@ -14,11 +14,13 @@
 pub mod actions;
 mod actions_sdl;
 mod api_limits;
+pub mod remote_schemas;
 mod scheduled;
 mod yaml;
 
 pub use actions::{ActionMetadata, CustomTypes};
 pub use api_limits::{ApiLimits, Count, Limit, RateLimitConfig, Seconds, UniqueParams};
+pub use remote_schemas::{RemoteSchemaDef, RemoteSchemaMetadata, RemoteSchemaPermission};
 pub use scheduled::{CronTrigger, HeaderConf, RetryConfSt};
 
 pub use yaml::{from_yaml_dir, to_yaml_dir, YamlError};
@@ -123,6 +125,9 @@ pub struct Metadata {
     pub version: u32,
     #[serde(default)]
     pub sources: Vec<Source>,
+    /// `add_remote_schema` (see [`remote_schemas`]); Hasura exports them after the sources.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remote_schemas: Vec<RemoteSchemaMetadata>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub query_collections: Vec<QueryCollection>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -147,7 +152,7 @@ pub struct Metadata {
     /// `set_graphql_schema_introspection_options` (absent while no role is listed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub graphql_schema_introspection: Option<IntrospectionOptions>,
-    /// remote_schemas, network, backend_configs, ... verbatim.
+    /// network, backend_configs, ... verbatim.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -157,6 +162,7 @@ impl Default for Metadata {
         Metadata {
             version: 3,
             sources: Vec::new(),
+            remote_schemas: Vec::new(),
             query_collections: Vec::new(),
             allowlist: Vec::new(),
             actions: Vec::new(),
@@ -843,13 +849,21 @@ impl Metadata {
     }
 
     /// The metadata as `export_metadata` shows it: cron triggers with `include_in_metadata`
-    /// only, sorted by name, and actions sorted by name (like Hasura).
+    /// only, sorted by name, and actions and remote schemas sorted by name (like Hasura).
     pub fn exported(&self) -> Metadata {
         let mut md = self.clone();
         md.cron_triggers.retain(|c| c.include_in_metadata);
         md.cron_triggers.sort_by(|a, b| a.name.cmp(&b.name));
         md.actions.sort_by(|a, b| a.name.cmp(&b.name));
+        md.remote_schemas.sort_by(|a, b| a.name.cmp(&b.name));
         md
+    }
+
+    pub fn remote_schema(&self, name: &str) -> Option<&RemoteSchemaMetadata> {
+        self.remote_schemas.iter().find(|r| r.name == name)
+    }
+    pub fn remote_schema_mut(&mut self, name: &str) -> Option<&mut RemoteSchemaMetadata> {
+        self.remote_schemas.iter_mut().find(|r| r.name == name)
     }
 
     pub fn action(&self, name: &str) -> Option<&ActionMetadata> {

@@ -138,7 +138,11 @@ fn shapes() {
             .foreign_key_constraint_on,
         Some(FkOn::Columns(vec!["author_id".into()]))
     );
-    assert!(md.extra.contains_key("remote_schemas"));
+    assert_eq!(
+        md.remote_schemas[0].definition.url.as_deref(),
+        Some("http://x")
+    );
+    assert!(!md.extra.contains_key("remote_schemas"));
 }
 
 #[test]

@@ -13,7 +13,9 @@
 //!    (after [`sources::resolve_all`]; REST endpoint inconsistencies come from `crate::rest`).
 //!
 //! After every source is in the schema: remote relationships ([`remote`]), then custom types
-//! and actions ([`actions`], whose object types relate to tables of any source).
+//! and actions ([`actions`], whose object types relate to tables of any source), then remote
+//! schemas ([`remote_schemas`], from their stored introspection, checked against everything
+//! before them).
 //!
 //! An inconsistent object is left out of the schema, and so is everything that depends on it
 //! (a permission whose filter walks an inconsistent relationship is itself reported).
@@ -32,6 +34,7 @@ mod inherited;
 mod permissions;
 mod relationships;
 mod remote;
+pub mod remote_schemas;
 pub mod sources;
 mod tables;
 
@@ -76,6 +79,7 @@ pub fn resolve(
     let (mut schema, mut inconsistencies) = sources::resolve_all(metadata, catalog, config);
     remote::resolve_remote_relationships(metadata, &mut schema, &mut inconsistencies);
     actions::resolve(metadata, catalog, &mut schema, &mut inconsistencies);
+    remote_schemas::resolve(metadata, catalog, config, &mut schema, &mut inconsistencies);
     schema.introspection_disabled = metadata
         .graphql_schema_introspection
         .as_ref()
