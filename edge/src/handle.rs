@@ -22,7 +22,7 @@ use crate::error::EdgeError;
 use crate::graphql::{self, GqlBody, GqlRequest};
 use crate::http::{HttpClient, NoHttp};
 use crate::limits;
-use crate::md::{execute as md_execute, Database, Endpoint};
+use crate::md::{Database, Endpoint};
 use crate::ops::{self, Api};
 use crate::reqlog::RequestLog;
 use crate::{console, Engine, Request, Response};
@@ -595,12 +595,14 @@ async fn metadata_route(
         return r;
     }
     let loaded = engine.loaded();
-    match md_execute(
+    let introspector = crate::remote_schemas::HttpIntrospector { engine, http };
+    match graphedge_metadata::execute_with(
         &loaded.md,
         endpoint,
         &body,
         db,
         &engine.config.metadata_config(),
+        &introspector,
     )
     .await
     {

@@ -142,3 +142,97 @@ fn value_json(v: &Value) -> Json {
     graphedge_core::encode::write_json(&mut text, v);
     serde_json::from_str(&text).unwrap_or(Json::Null)
 }
+
+/// The metadata API's remote schema introspection through the host's outbound HTTP.
+pub(crate) struct HttpIntrospector<'a, H> {
+    pub engine: &'a Engine,
+    pub http: &'a H,
+}
+
+impl<H: HttpClient> graphedge_metadata::Introspector for HttpIntrospector<'_, H> {
+    async fn introspect(&self, _name: &str, definition: &Json) -> Result<Json, String> {
+        introspect(self.engine, self.http, definition).await
+    }
+}
+
+/// Sends Hasura's introspection query to the remote a metadata `definition` describes
+/// (`url` / `url_from_env`, `headers`, `timeout_seconds`) as admin, and returns the answer's
+/// `data`; an error names what failed, as Hasura reports an unreachable remote.
+async fn introspect(
+    engine: &Engine,
+    http: &impl HttpClient,
+    definition: &Json,
+) -> Result<Json, String> {
+    let env = engine.env();
+    let url = match (definition.get("url"), definition.get("url_from_env")) {
+        (Some(Json::String(u)), _) => resolve_templates(u, &*env).map_err(|e| e.message)?,
+        (_, Some(Json::String(var))) => {
+            env(var).ok_or_else(|| format!("environment variable '{var}' not set"))?
+        }
+        _ => return Err("the remote schema has no url".into()),
+    };
+    let mut headers = vec![
+        ("Content-Type".to_string(), "application/json".to_string()),
+        (
+            "User-Agent".to_string(),
+            format!("hasura-graphql-engine/{}", crate::ops::version()),
+        ),
+    ];
+    for h in definition
+        .get("headers")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(name) = h.get("name").and_then(Json::as_str) else {
+            continue;
+        };
+        let value = match (h.get("value"), h.get("value_from_env")) {
+            (Some(Json::String(v)), _) => resolve_templates(v, &*env).map_err(|e| e.message)?,
+            (_, Some(Json::String(var))) => {
+                env(var).ok_or_else(|| format!("environment variable '{var}' not set"))?
+            }
+            _ => continue,
+        };
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        headers.push((name.to_string(), value));
+    }
+    let timeout = definition
+        .get("timeout_seconds")
+        .and_then(Json::as_u64)
+        .unwrap_or(60);
+    let request = HttpRequest {
+        method: "POST".into(),
+        url: url.clone(),
+        headers,
+        body: graphedge_metadata::introspection_request()
+            .to_string()
+            .into_bytes(),
+        timeout: Some(std::time::Duration::from_secs(timeout)),
+    };
+    let configured = definition
+        .get("url")
+        .and_then(Json::as_str)
+        .unwrap_or(url.as_str())
+        .to_string();
+    let response = send(engine, http, request, timeout).await.map_err(|_| {
+        format!("HTTP exception occurred while sending the request to {configured:?}")
+    })?;
+    if !(200..300).contains(&response.status) {
+        return Err(format!(
+            "introspection of the remote schema at {url:?} failed with status {}",
+            response.status
+        ));
+    }
+    let answer: Json = serde_json::from_slice(&response.body)
+        .map_err(|e| format!("the remote schema's introspection is not JSON: {e}"))?;
+    if let Some(errors) = answer.get("errors").filter(|e| !e.is_null()) {
+        return Err(format!(
+            "the remote schema's introspection failed: {errors}"
+        ));
+    }
+    answer
+        .get("data")
+        .cloned()
+        .ok_or_else(|| "\"data\" field not found in remote response".to_string())
+}

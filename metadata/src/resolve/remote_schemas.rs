@@ -1136,6 +1136,12 @@ fn ts_shape(t: &TypeDef) -> Shape {
             t.interfaces.iter().map(|i| i.base().to_string()).collect(),
         ),
         TsKind::Interface => Shape::Interface(fields()),
+        TsKind::Union => Shape::Union(
+            t.possible_types
+                .iter()
+                .map(|p| p.base().to_string())
+                .collect(),
+        ),
         TsKind::Enum => Shape::Enum(t.enum_values.iter().map(|v| v.name.clone()).collect()),
         TsKind::InputObject => Shape::Input(
             t.input_fields
