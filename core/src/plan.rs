@@ -97,6 +97,8 @@ pub struct RemoteCall {
     pub query: String,
     /// The request variables the document uses.
     pub variables: Vec<String>,
+    /// The operation's name (sent as `operationName` too).
+    pub operation_name: Option<String>,
 }
 
 /// An action's root field: the host calls the action's handler (`Schema::action(&action)`)

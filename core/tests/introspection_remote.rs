@@ -237,6 +237,7 @@ fn remote(permissions: &[&str]) -> RemoteSchema {
         mutation_type: Some("Mutation".into()),
         subscription_type: Some("Subscription".into()),
         permissions: permissions.iter().map(|r| r.to_string()).collect(),
+        customization: Default::default(),
     }
 }
 

@@ -88,6 +88,7 @@ fn schema() -> graphedge_core::Schema {
         mutation_type: Some("Mutation".into()),
         subscription_type: Some("Query".into()),
         permissions: vec![],
+        customization: Default::default(),
     }];
     schema
 }

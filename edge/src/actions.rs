@@ -388,7 +388,9 @@ pub async fn call_handler(
         Err(e) => {
             return Err(
                 EdgeError::new(200, "unexpected", "http exception when calling webhook")
-                    .with_internal(json!({"error": e, "request": request_details})),
+                    .with_internal(
+                        json!({"error": http_exception(&e), "request": request_details}),
+                    ),
             );
         }
     };
@@ -512,13 +514,25 @@ pub(crate) async fn send(
         if let std::task::Poll::Ready(r) = call.as_mut().poll(cx) {
             return std::task::Poll::Ready(r);
         }
-        sleep.as_mut().poll(cx).map(|()| {
-            Err(format!(
-                "the action's handler did not answer within {timeout} s"
-            ))
-        })
+        sleep
+            .as_mut()
+            .poll(cx)
+            .map(|()| Err(format!("{TIMED_OUT} (no answer within {timeout} s)")))
     })
     .await
+}
+
+/// How [`send`] names a request that ran out of time.
+pub(crate) const TIMED_OUT: &str = "Response timeout";
+
+/// Hasura's `internal` of an HTTP exception: `{type: "http_exception", message}`, the message
+/// `Response timeout` when the call ran out of time (ours or the host's client's).
+pub(crate) fn http_exception(error: &str) -> Json {
+    let timeout = error.starts_with(TIMED_OUT) || error.contains("timed out");
+    json!({
+        "type": "http_exception",
+        "message": if timeout { TIMED_OUT } else { error },
+    })
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ use graphedge_core::remote_schemas::{HeaderValue, RemoteSchema, RemoteUrl};
 use graphedge_core::{RemoteCall, Session, Value};
 use serde_json::{json, Value as Json};
 
-use crate::actions::{forwarded_client_headers, resolve_templates, send, trace_headers, Outbound};
+use crate::actions::{
+    forwarded_client_headers, http_exception, resolve_templates, send, trace_headers, Outbound,
+};
 use crate::error::EdgeError;
 use crate::http::{HttpClient, HttpRequest};
 use crate::reqlog::RequestLog;
@@ -92,7 +94,10 @@ pub(crate) async fn run_call(
             vars.insert(name.clone(), value_json(v));
         }
     }
-    let body = json!({"query": call.query, "variables": Json::Object(vars)});
+    let mut body = json!({"query": call.query, "variables": Json::Object(vars)});
+    if let Some(name) = &call.operation_name {
+        body["operationName"] = Json::String(name.clone());
+    }
     let request = HttpRequest {
         method: "POST".into(),
         url: url.clone(),
@@ -100,13 +105,18 @@ pub(crate) async fn run_call(
         body: body.to_string().into_bytes(),
         timeout: Some(std::time::Duration::from_secs(remote.timeout_seconds)),
     };
+    // The URL as configured: a `{{ENV}}` template is not resolved in the message.
+    let configured = match &remote.url {
+        RemoteUrl::Url(u) => u.clone(),
+        RemoteUrl::FromEnv(_) => url.clone(),
+    };
     let response = send(engine, out.http, request, remote.timeout_seconds)
         .await
         .map_err(|e| {
             remote_error(format!(
-                "HTTP exception occurred while sending the request to {url:?}"
+                "HTTP exception occurred while sending the request to {configured:?}"
             ))
-            .with_internal(json!({"error": e}))
+            .with_internal(http_exception(&e))
         })?;
     if let Some((l, _)) = log.as_mut() {
         l.set_cookies.extend(

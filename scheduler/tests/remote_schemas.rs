@@ -162,13 +162,22 @@ fn remote_schema_root_fields_are_forwarded() {
         first.json(),
         json!({"query": "query ($id: Int!) { u: user(id: $id) { id name } }", "variables": {"id": 3}})
     );
-    assert_eq!(first.headers.get("x-token").map(String::as_str), Some("t0ken"));
+    assert_eq!(
+        first.headers.get("x-token").map(String::as_str),
+        Some("t0ken")
+    );
     let hello = requests
         .iter()
         .find(|r| r.json()["query"] == "query { hello }")
         .expect("the user's call");
-    assert_eq!(hello.headers.get("x-hasura-role").map(String::as_str), Some("user"));
-    assert_eq!(hello.headers.get("x-hasura-user-id").map(String::as_str), Some("7"));
+    assert_eq!(
+        hello.headers.get("x-hasura-role").map(String::as_str),
+        Some("user")
+    );
+    assert_eq!(
+        hello.headers.get("x-hasura-user-id").map(String::as_str),
+        Some("7")
+    );
     assert!(
         !hello.headers.contains_key("x-hasura-admin-secret"),
         "the admin secret is never sent: {:?}",

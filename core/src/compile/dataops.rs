@@ -119,6 +119,7 @@ fn new_ctx<'a>(schema: &'a Schema, session: &'a Session, opts: &'a Options) -> C
         rql: true,
         remote_joins: Vec::new(),
         multiplexed: false,
+        operation_name: None,
         // Data operations work on the served source (the first).
         scope: Some(0),
     }

@@ -58,6 +58,8 @@ pub struct Ctx<'a> {
     /// Compiling a subscription: parameters are read from the cohort's variables
     /// (`"_subs"."result_vars"->>i`) instead of `$n` (see [`PlanKind::Subscription`]).
     pub multiplexed: bool,
+    /// The operation's name (kept in the documents sent to remote schemas).
+    pub operation_name: Option<&'a str>,
 }
 
 /// Most levels of a recursive walk over one argument (boolean expressions with their
@@ -449,6 +451,7 @@ pub fn compile_document(
         scope: None,
         remote_joins: Vec::new(),
         multiplexed: false,
+        operation_name: op.name.as_deref(),
     };
     for def in &op.variables {
         let given = request
@@ -691,7 +694,9 @@ fn subscription<'a>(
         .iter()
         .any(|f| remote::remote_of(&ctx, f.name(), "subscription").is_some())
     {
-        return Err(not_supported("subscription to remote server is not supported"));
+        return Err(not_supported(
+            "subscription to remote server is not supported",
+        ));
     }
     // Each top-level field with its namespace's source and fields (`None`: not a namespace).
     let mut tops = Vec::new();

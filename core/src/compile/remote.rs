@@ -103,16 +103,20 @@ pub(super) fn call<'a>(
         }
         definitions.push(d);
     }
-    let header = if definitions.is_empty() {
-        String::from(root)
-    } else {
-        format!("{} ({})", root, definitions.join(", "))
-    };
+    let mut header = String::from(root);
+    if let Some(name) = ctx.operation_name {
+        header.push(' ');
+        header.push_str(name);
+    }
+    if !definitions.is_empty() {
+        header = format!("{} ({})", header, definitions.join(", "));
+    }
     Ok(RemoteCall {
         remote: ctx.schema.remote_schemas[remote].name.clone(),
         key: f.key().to_owned(),
         query: format!("{} {{ {} }}", header, p.out),
         variables: p.variables,
+        operation_name: ctx.operation_name.map(String::from),
     })
 }
 
