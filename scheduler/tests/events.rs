@@ -579,7 +579,7 @@ fn malformed_definitions_install_nothing() {
         ),
         (
             json!({"name": "x", "table": "m", "webhook": hook, "insert": {"columns": "*"},
-            "request_transform": {"body": {"action": "transform", "template": "{{ if $body.x }}1{{ end }}"}}}),
+            "request_transform": {"body": {"action": "transform", "template": "{{ if $body.x }}1"}}}),
             "parse-failed",
             "$.args.request_transform",
         ),
