@@ -99,6 +99,14 @@ pub struct RemoteCall {
     pub variables: Vec<String>,
     /// The operation's name (sent as `operationName` too).
     pub operation_name: Option<String>,
+    /// A `root_fields_namespace` field (`key`): its response keys in order, each a key of
+    /// the answer's `data` (`None`) or a known `__typename` value (`Some`). `query` is
+    /// empty when nothing is asked of the remote.
+    pub namespace: Option<Vec<(String, Option<String>)>>,
+    /// The response paths (keys from the answer's `data`, through lists) of `__typename`
+    /// fields, whose values are renamed by `type_renames` (the remote's name → the client's).
+    pub typename_paths: Vec<Vec<String>>,
+    pub type_renames: Vec<(String, String)>,
 }
 
 /// An action's root field: the host calls the action's handler (`Schema::action(&action)`)

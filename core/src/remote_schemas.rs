@@ -265,29 +265,100 @@ pub(crate) fn usable(f: &RemoteField) -> bool {
     !f.name.starts_with("__") && representable(&f.ty) && f.args.iter().all(|a| representable(&a.ty))
 }
 
+/// What a root field of the role's type system is in a remote schema.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RemoteRoot<'a> {
+    /// One of the remote's root fields (the remote's field; clients may see it renamed).
+    Field(&'a RemoteField),
+    /// The remote's `root_fields_namespace` field: its root fields are under it.
+    Namespace,
+}
+
+impl RemoteSchema {
+    /// The remote type clients see as `client` (`None`: none of the remote's types).
+    pub fn type_by_client_name(&self, client: &str) -> Option<&RemoteType> {
+        self.types
+            .iter()
+            .find(|t| self.type_name(&t.name) == client)
+    }
+
+    /// The field of the remote type `parent` clients see as `client`.
+    pub fn field_by_client_name<'a>(
+        &'a self,
+        parent: &'a RemoteType,
+        client: &str,
+    ) -> Option<&'a RemoteField> {
+        parent
+            .fields
+            .iter()
+            .find(|f| self.field_name(&parent.name, &f.name) == client)
+    }
+
+    /// A type reference with the names clients see.
+    pub fn client_type(&self, t: &Type) -> Type {
+        match t {
+            Type::Named(n) => Type::Named(self.type_name(n)),
+            Type::List(inner) => Type::List(alloc::boxed::Box::new(self.client_type(inner))),
+            Type::NonNull(inner) => Type::NonNull(alloc::boxed::Box::new(self.client_type(inner))),
+        }
+    }
+
+    /// A type reference with the remote's names (`t` as a client wrote it); names of no
+    /// remote type are kept.
+    pub fn remote_type(&self, t: &Type) -> Type {
+        match t {
+            Type::Named(n) => Type::Named(
+                self.type_by_client_name(n)
+                    .map(|r| r.name.clone())
+                    .or_else(|| {
+                        // A mapped built-in scalar the introspection did not list.
+                        BUILT_IN_SCALARS
+                            .iter()
+                            .find(|s| self.type_name(s) == *n)
+                            .map(|s| s.to_string())
+                    })
+                    .unwrap_or_else(|| n.clone()),
+            ),
+            Type::List(inner) => Type::List(alloc::boxed::Box::new(self.remote_type(inner))),
+            Type::NonNull(inner) => Type::NonNull(alloc::boxed::Box::new(self.remote_type(inner))),
+        }
+    }
+
+    /// The remote's root field (or namespace) clients see as `name` at the root of `kind`.
+    pub fn root_by_client_name(&self, kind: &str, name: &str) -> Option<RemoteRoot<'_>> {
+        let root = self.root(kind)?;
+        match &self.customization.root_fields_namespace {
+            Some(ns) => {
+                (ns == name && root.fields.iter().any(usable)).then_some(RemoteRoot::Namespace)
+            }
+            None => root
+                .fields
+                .iter()
+                .find(|f| usable(f) && self.field_name(&root.name, &f.name) == name)
+                .map(RemoteRoot::Field),
+        }
+    }
+}
+
 /// Which remote schema serves root field `name` of `root` (`"query"`, `"mutation"`,
 /// `"subscription"`) for `role`: the first remote (in `Schema::remote_schemas` order) the
 /// role may use (`permissions_enabled`: `Options::remote_schema_permissions`) whose root type
 /// has a usable field of that name — its index and the field. The sources' and actions'
 /// root fields come first (a name they have is theirs: callers look there before asking
 /// this), as in the role's type system (`introspection`); Relay has no remote fields.
+/// `name` is the name clients see (customized; a `root_fields_namespace` is
+/// [`RemoteRoot::Namespace`]).
 pub fn root_field_of<'a>(
     schema: &'a Schema,
     role: &str,
     permissions_enabled: bool,
     root: &str,
     name: &str,
-) -> Option<(usize, &'a RemoteField)> {
+) -> Option<(usize, RemoteRoot<'a>)> {
     schema
         .remote_schemas
         .iter()
         .enumerate()
         .filter(|(_, r)| r.allowed(role, permissions_enabled))
-        .find_map(|(i, r)| {
-            r.root(root)?
-                .fields
-                .iter()
-                .find(|f| f.name == name && usable(f))
-                .map(|f| (i, f))
-        })
+        .find_map(|(i, r)| r.root_by_client_name(root, name).map(|f| (i, f)))
 }

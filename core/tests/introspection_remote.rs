@@ -9,7 +9,8 @@ use graphedge_core::introspection::{self, TypeKind as Kind, TypeSystem};
 use graphedge_core::model::*;
 use graphedge_core::parse::{ast, parse};
 use graphedge_core::remote_schemas::{
-    root_field_of, InputValue, RemoteField, RemoteSchema, RemoteType, RemoteUrl, Type, TypeKind,
+    root_field_of, FieldNameCustomization, InputValue, NameCustomization, RemoteCustomization,
+    RemoteField, RemoteRoot, RemoteSchema, RemoteType, RemoteUrl, Type, TypeKind,
 };
 use graphedge_core::{Options, Session, Value};
 use serde_json::Value as Json;
@@ -777,6 +778,9 @@ fn source_and_earlier_remote_fields_keep_their_names() {
     );
     // root_field_of agrees for the remotes' names.
     let (i, f) = root_field_of(&s, "admin", true, "query", "user").unwrap();
+    let RemoteRoot::Field(f) = f else {
+        panic!("not a field")
+    };
     assert_eq!((i, f.ty.clone()), (0, ty("User")));
     let (i, _) = root_field_of(&s, "admin", true, "query", "ping").unwrap();
     assert_eq!(i, 1);
@@ -791,7 +795,12 @@ fn source_and_earlier_remote_fields_keep_their_names() {
 #[test]
 fn root_field_of_per_role_and_root() {
     let s = schema();
-    let name_of = |r: Option<(usize, &RemoteField)>| r.map(|(i, f)| (i, f.name.clone()));
+    let name_of = |r: Option<(usize, RemoteRoot<'_>)>| {
+        r.map(|(i, f)| match f {
+            RemoteRoot::Field(f) => (i, f.name.clone()),
+            RemoteRoot::Namespace => (i, "<namespace>".into()),
+        })
+    };
     assert_eq!(
         name_of(root_field_of(&s, "user", true, "query", "hello")),
         Some((0, "hello".into()))
@@ -934,4 +943,104 @@ fn a_remote_without_usable_root_fields_changes_nothing() {
     let guest = ts(&s, "guest", &Options::default());
     assert_eq!(field_names(&guest, "query_root"), ["no_queries_available"]);
     assert!(guest.mutation_type.is_none());
+}
+
+// ------------------------------------------------------------------ customization
+
+fn names(
+    prefix: Option<&str>,
+    suffix: Option<&str>,
+    mapping: &[(&str, &str)],
+) -> NameCustomization {
+    NameCustomization {
+        prefix: prefix.map(Into::into),
+        suffix: suffix.map(Into::into),
+        mapping: mapping
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+    }
+}
+
+/// The remote customized: types prefixed `Foo` and suffixed `_x` (`Droid` → `Android`,
+/// `String` → `MyString`), fields of `Character`, `Droid` and `Query` renamed; `namespace`:
+/// the root fields under `ns`.
+fn customized(namespace: bool) -> graphedge_core::Schema {
+    let mut s = schema();
+    s.remote_schemas[0].customization = RemoteCustomization {
+        root_fields_namespace: namespace.then(|| "ns".into()),
+        type_names: Some(names(
+            Some("Foo"),
+            Some("_x"),
+            &[("Droid", "Android"), ("String", "MyString")],
+        )),
+        field_names: vec![
+            FieldNameCustomization {
+                parent_type: "Character".into(),
+                names: names(Some("c_"), None, &[("id", "ident")]),
+            },
+            FieldNameCustomization {
+                parent_type: "Droid".into(),
+                names: names(Some("c_"), None, &[("id", "ident")]),
+            },
+            FieldNameCustomization {
+                parent_type: "Query".into(),
+                names: names(Some("q_"), None, &[("hello", "greet")]),
+            },
+        ],
+    };
+    s
+}
+
+#[test]
+fn customized_sdl_snapshot() {
+    insta::assert_snapshot!(
+        "remote_customized_sdl",
+        sdl(&customized(false), "admin", &perms())
+    );
+}
+
+#[test]
+fn namespaced_sdl_snapshot() {
+    insta::assert_snapshot!(
+        "remote_namespaced_sdl",
+        sdl(&customized(true), "admin", &perms())
+    );
+}
+
+#[test]
+fn customized_names_and_root_field_of() {
+    let s = customized(false);
+    let t = ts(&s, "admin", &perms());
+    assert!(t.type_def("Droid").is_none());
+    assert!(t.type_def("User").is_none());
+    assert_eq!(
+        field_names(&t, "Android"),
+        ["c_name", "c_primaryFunction", "ident"]
+    );
+    assert_eq!(field_names(&t, "FooHuman_x"), ["height", "id", "name"]);
+    assert!(t.type_def("MyString").is_some());
+    assert!(t.type_def("Int").is_some());
+    assert!(t.field("query_root", "greet").is_some());
+    assert!(t.field("query_root", "hello").is_none());
+    assert!(t.field("mutation_root", "createUser").is_some());
+    let found = root_field_of(&s, "admin", true, "query", "q_user");
+    assert!(matches!(found, Some((0, RemoteRoot::Field(f))) if f.name == "user"));
+    assert!(root_field_of(&s, "admin", true, "query", "user").is_none());
+
+    let s = customized(true);
+    let t = ts(&s, "admin", &perms());
+    assert_eq!(t.field("query_root", "ns").unwrap().ty.to_sdl(), "nsQuery!");
+    assert_eq!(
+        t.field("mutation_root", "ns").unwrap().ty.to_sdl(),
+        "nsMutation!"
+    );
+    assert_eq!(field_names(&t, "nsMutation")[..], ["createUser"]);
+    assert!(t.field("query_root", "greet").is_none());
+    assert!(field_names(&t, "nsQuery").contains(&"greet"));
+    assert!(matches!(
+        root_field_of(&s, "admin", true, "query", "ns"),
+        Some((0, RemoteRoot::Namespace))
+    ));
+    assert!(root_field_of(&s, "admin", true, "query", "greet").is_none());
 }

@@ -93,12 +93,126 @@ fn schema() -> graphedge_core::Schema {
     schema
 }
 
+fn iface(name: &str, fields: Vec<RemoteField>, possible: &[&str]) -> RemoteType {
+    let mut t = object(name, fields);
+    t.kind = TypeKind::Interface;
+    t.possible_types = possible.iter().map(|s| s.to_string()).collect();
+    t
+}
+
+fn names(
+    prefix: Option<&str>,
+    suffix: Option<&str>,
+    mapping: &[(&str, &str)],
+) -> NameCustomization {
+    NameCustomization {
+        prefix: prefix.map(Into::into),
+        suffix: suffix.map(Into::into),
+        mapping: mapping
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+    }
+}
+
+/// A remote `chars` like the harness's `character-iface-graphql` (`hero(episode: Int!):
+/// Character`, `heroes: [Character]`; `Character` implemented by `Human` (with `droid`) and
+/// `Droid`), customized like `TestValidateRemoteSchemaCustomizeAllTheThings` (with
+/// `namespace`: under `star_wars`).
+fn customized(namespace: bool) -> graphedge_core::Schema {
+    let mut schema = blog_schema();
+    let character = |extra: Vec<RemoteField>| {
+        let mut f = vec![
+            field("id", vec![], non_null(named("ID"))),
+            field("name", vec![], named("String")),
+        ];
+        f.extend(extra);
+        f
+    };
+    let mut droid = object(
+        "Droid",
+        character(vec![field("primaryFunction", vec![], named("String"))]),
+    );
+    droid.interfaces = vec!["Character".into()];
+    let mut human = object(
+        "Human",
+        character(vec![field("droid", vec![], named("Droid"))]),
+    );
+    human.interfaces = vec!["Character".into()];
+    schema.remote_schemas = vec![RemoteSchema {
+        name: "chars".into(),
+        url: RemoteUrl::Url("http://remote/graphql".into()),
+        headers: vec![],
+        forward_client_headers: false,
+        timeout_seconds: 60,
+        types: vec![
+            object(
+                "CharacterIFaceQuery",
+                vec![
+                    field(
+                        "hero",
+                        vec![arg("episode", non_null(named("Int")))],
+                        named("Character"),
+                    ),
+                    field("heroes", vec![], Type::List(Box::new(named("Character")))),
+                ],
+            ),
+            iface("Character", character(vec![]), &["Human", "Droid"]),
+            human,
+            droid,
+        ],
+        query_type: Some("CharacterIFaceQuery".into()),
+        mutation_type: None,
+        subscription_type: None,
+        permissions: vec![],
+        customization: RemoteCustomization {
+            root_fields_namespace: namespace.then(|| "star_wars".into()),
+            type_names: Some(names(
+                Some("Foo"),
+                Some("_x"),
+                &[("Droid", "Android"), ("Int", "MyInt")],
+            )),
+            field_names: vec![
+                FieldNameCustomization {
+                    parent_type: "Character".into(),
+                    names: names(Some("foo_"), Some("_f"), &[("id", "ident")]),
+                },
+                FieldNameCustomization {
+                    parent_type: "Human".into(),
+                    names: names(
+                        None,
+                        None,
+                        &[
+                            ("id", "ident"),
+                            ("name", "foo_name_f"),
+                            ("droid", "android"),
+                        ],
+                    ),
+                },
+                FieldNameCustomization {
+                    parent_type: "Droid".into(),
+                    names: names(Some("foo_"), Some("_f"), &[("id", "ident")]),
+                },
+                FieldNameCustomization {
+                    parent_type: "CharacterIFaceQuery".into(),
+                    names: names(Some("super_"), None, &[]),
+                },
+            ],
+        },
+    }];
+    schema
+}
+
 fn check(role: &str, query: &str) -> String {
-    let schema = schema();
+    check_in(schema(), role, query)
+}
+
+fn check_in(schema: graphedge_core::Schema, role: &str, query: &str) -> String {
     let session = user_session(role, "1");
     let vars = owned_vars(&[
         ("n", graphedge_core::Value::String("Ann".into())),
         ("skip", graphedge_core::Value::Boolean(false)),
+        ("ep", graphedge_core::Value::Number("4".into())),
     ]);
     let req = Request {
         query,
@@ -119,6 +233,15 @@ fn check(role: &str, query: &str) -> String {
                         "{} as {}: {}\nvariables: {:?}\n",
                         r.remote, r.key, r.query, r.variables
                     ));
+                    if let Some(ns) = &r.namespace {
+                        out.push_str(&format!("namespace: {ns:?}\n"));
+                    }
+                    if !r.typename_paths.is_empty() {
+                        out.push_str(&format!(
+                            "typename paths: {:?}\ntype renames: {:?}\n",
+                            r.typename_paths, r.type_renames
+                        ));
+                    }
                 }
                 out
             }
@@ -156,4 +279,54 @@ snap!(
     subscription_not_supported,
     "admin",
     "subscription { hello }"
+);
+
+macro_rules! snap_customized {
+    ($name:ident, $namespace:expr, $query:expr) => {
+        #[test]
+        fn $name() {
+            insta::assert_snapshot!(check_in(customized($namespace), "admin", $query));
+        }
+    };
+}
+
+snap_customized!(
+    customized_names_aliases_and_typenames,
+    false,
+    "query Hero($ep: MyInt!) { h: super_hero(episode: $ep) { ident foo_name_f __typename t: __typename ... on Android { foo_primaryFunction_f } ... on FooHuman_x { my: android { foo_name_f __typename } } ... on Droid { ident } } super_heroes { ...F } } fragment F on FooCharacter_x { name: ident __typename: ident }"
+);
+snap_customized!(
+    customized_missing_field_on_interface,
+    false,
+    "{ super_hero(episode: 4) { id } }"
+);
+snap_customized!(
+    customized_missing_field_in_fragment,
+    false,
+    "{ super_hero(episode: 4) { ... on Android { nope } } }"
+);
+snap_customized!(
+    customized_variable_of_the_remote_type_name,
+    false,
+    "query ($ep: Int!) { super_hero(episode: $ep) { ident } }"
+);
+snap_customized!(
+    customized_original_root_field_name,
+    false,
+    "{ hero(episode: 4) { ident } }"
+);
+snap_customized!(
+    namespace_one_call,
+    true,
+    "query ($ep: MyInt!) { sw: star_wars { __typename super_hero(episode: $ep) { ident __typename } all: super_heroes { foo_name_f } } }"
+);
+snap_customized!(
+    namespace_typename_only,
+    true,
+    "{ star_wars { __typename } }"
+);
+snap_customized!(
+    namespace_unknown_field,
+    true,
+    "{ star_wars { hero(episode: 4) { ident } } }"
 );

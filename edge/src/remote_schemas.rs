@@ -87,6 +87,10 @@ pub(crate) async fn run_call(
         .iter()
         .find(|r| r.name == call.remote)
         .ok_or_else(|| remote_error(format!("remote schema {:?} not found", call.remote)))?;
+    if call.query.is_empty() {
+        // A namespace of known `__typename`s only.
+        return Ok(shape(call, &Json::Null));
+    }
     let (url, headers) = target(engine, remote, Some(session), out.client_headers)?;
     let mut vars = serde_json::Map::new();
     for name in &call.variables {
@@ -138,12 +142,65 @@ pub(crate) async fn run_call(
         e.errors = Some(errors.clone());
         return Err(e);
     }
-    let data = answer
+    let mut data = answer
         .get("data")
+        .cloned()
         .ok_or_else(|| remote_error("\"data\" field not found in remote response"))?;
-    Ok(data
-        .get(&call.key)
-        .map_or_else(|| "null".to_string(), Json::to_string))
+    for path in &call.typename_paths {
+        rename_types(&mut data, path, &call.type_renames);
+    }
+    Ok(shape(call, &data))
+}
+
+/// The field's value (JSON text) from the remote's `data`: `data.<key>`, or the namespace's
+/// object of its keys.
+fn shape(call: &RemoteCall, data: &Json) -> String {
+    match &call.namespace {
+        None => data
+            .get(&call.key)
+            .map_or_else(|| "null".to_string(), Json::to_string),
+        Some(entries) => {
+            let mut object = serde_json::Map::new();
+            for (key, known) in entries {
+                let value = match known {
+                    Some(name) => Json::String(name.clone()),
+                    None => data.get(key).cloned().unwrap_or(Json::Null),
+                };
+                object.insert(key.clone(), value);
+            }
+            Json::Object(object).to_string()
+        }
+    }
+}
+
+/// Renames the type names (`renames`: the remote's → the client's) found at the response
+/// path `path` of `value`, through lists.
+fn rename_types(value: &mut Json, path: &[String], renames: &[(String, String)]) {
+    match value {
+        Json::Array(items) => {
+            for item in items {
+                rename_types(item, path, renames);
+            }
+        }
+        Json::Object(object) => {
+            let Some((first, rest)) = path.split_first() else {
+                return;
+            };
+            let Some(v) = object.get_mut(first) else {
+                return;
+            };
+            if rest.is_empty() {
+                if let Json::String(name) = v {
+                    if let Some((_, to)) = renames.iter().find(|(from, _)| from == name) {
+                        *name = to.clone();
+                    }
+                }
+            } else {
+                rename_types(v, rest, renames);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// A request variable's value as JSON.
@@ -245,4 +302,59 @@ async fn introspect(
         .get("data")
         .cloned()
         .ok_or_else(|| "\"data\" field not found in remote response".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(namespace: Option<Vec<(String, Option<String>)>>) -> RemoteCall {
+        RemoteCall {
+            remote: "r".into(),
+            key: "h".into(),
+            query: "query { h: hero { __typename t: __typename d { __typename } } }".into(),
+            variables: vec![],
+            operation_name: None,
+            namespace,
+            typename_paths: vec![
+                vec!["h".into(), "__typename".into()],
+                vec!["h".into(), "t".into()],
+                vec!["h".into(), "d".into(), "__typename".into()],
+            ],
+            type_renames: vec![("Droid".into(), "Android".into())],
+        }
+    }
+
+    #[test]
+    fn typenames_renamed_along_their_paths_through_lists() {
+        let c = call(None);
+        let mut data = json!({"h": [
+            {"__typename": "Droid", "t": "Droid", "d": [{"__typename": "Droid"}, null], "x": "Droid"},
+            {"__typename": "Human", "t": "Human", "d": null}
+        ]});
+        for p in &c.typename_paths {
+            rename_types(&mut data, p, &c.type_renames);
+        }
+        assert_eq!(
+            data,
+            json!({"h": [
+                {"__typename": "Android", "t": "Android", "d": [{"__typename": "Android"}, null], "x": "Droid"},
+                {"__typename": "Human", "t": "Human", "d": null}
+            ]})
+        );
+        assert_eq!(shape(&c, &json!({"h": 1})), "1");
+    }
+
+    #[test]
+    fn namespace_object_in_order_with_known_typenames() {
+        let c = call(Some(vec![
+            ("__typename".into(), Some("fooQuery".into())),
+            ("h".into(), None),
+            ("missing".into(), None),
+        ]));
+        assert_eq!(
+            shape(&c, &json!({"h": {"id": 1}})),
+            r#"{"__typename":"fooQuery","h":{"id":1},"missing":null}"#
+        );
+    }
 }

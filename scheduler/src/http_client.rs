@@ -36,11 +36,15 @@ impl HttpClient for NativeHttp {
         for (k, v) in &req.headers {
             builder = builder.header(k.as_str(), v.as_str());
         }
-        let resp = builder
-            .body(req.body)
-            .send()
-            .await
-            .map_err(|e| format!("{}: {e}", req.url))?;
+        let resp = builder.body(req.body).send().await.map_err(|e| {
+            // The request's own timeout races the host clock's (`edge::actions::send`):
+            // either way the message says it timed out (Hasura's `Response timeout`).
+            if e.is_timeout() {
+                format!("{}: timed out ({e})", req.url)
+            } else {
+                format!("{}: {e}", req.url)
+            }
+        })?;
         let status = resp.status().as_u16();
         let headers = header_pairs(resp.headers());
         let body = resp

@@ -534,7 +534,7 @@ pub fn compile_document(
                 .or_else(|| action::async_result_of(&ctx, f.name())),
         })
         .collect();
-    let remote: Vec<Option<(usize, &crate::remote_schemas::RemoteField)>> = fields
+    let remote: Vec<Option<(usize, crate::remote_schemas::RemoteRoot<'_>)>> = fields
         .iter()
         .enumerate()
         .map(|(i, f)| match (&statics[i], called[i]) {

@@ -115,7 +115,7 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
         .iter()
         .map(|f| super::action::action_of(ctx, f.name(), crate::actions::ActionRoot::Mutation))
         .collect();
-    let remote: Vec<Option<(usize, &crate::remote_schemas::RemoteField)>> = fields
+    let remote: Vec<Option<(usize, crate::remote_schemas::RemoteRoot<'_>)>> = fields
         .iter()
         .zip(&called)
         .map(|(f, a)| match a {

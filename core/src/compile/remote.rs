@@ -1,8 +1,11 @@
 //! Remote schema root fields: each is ONE request to its remote (Hasura's
 //! `buildExecStepRemote`): a document with that field alone (its alias kept), fragments inlined
 //! as inline fragments with their type conditions, and the definitions of the variables it uses
-//! — see [`RemoteCall`]. Arguments the remote's field does not have are refused here, with
-//! Hasura's message; values are checked by the remote.
+//! — see [`RemoteCall`]. A `root_fields_namespace` field is one request with every field under
+//! it. Selections are checked against the remote's types as clients see them (Hasura's
+//! customization: renamed types and fields) and printed with the remote's names; arguments the
+//! remote's field does not have are refused here, with Hasura's message; values are checked by
+//! the remote.
 use alloc::borrow::ToOwned;
 use alloc::format;
 use alloc::string::String;
@@ -11,19 +14,19 @@ use alloc::vec::Vec;
 use super::normalize::Merged;
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::parse::ast::{Directive, Selection};
+use crate::parse::ast::{Directive, Field, Selection, Type};
 use crate::plan::RemoteCall;
-use crate::remote_schemas::RemoteField;
+use crate::remote_schemas::{RemoteField, RemoteRoot, RemoteSchema, RemoteType, TypeKind};
 use crate::value::Value;
 
-/// The remote serving root field `name` of the operation kind `root` (`query` or `mutation`)
-/// for the session's role, with the field — unless a source serves that name at the root
-/// (metadata refuses such clashes; introspection lets the source's field win too).
+/// The remote serving root field `name` (as clients see it) of the operation kind `root`
+/// (`query` or `mutation`) for the session's role — unless a source serves that name at the
+/// root (metadata refuses such clashes; introspection lets the source's field win too).
 pub(super) fn remote_of<'a>(
     ctx: &Ctx<'a>,
     name: &str,
     root: &str,
-) -> Option<(usize, &'a RemoteField)> {
+) -> Option<(usize, RemoteRoot<'a>)> {
     if ctx.opts.relay || ctx.rql || ctx.schema.is_source_root_field(name) {
         return None;
     }
@@ -47,44 +50,101 @@ pub(super) fn has_root(ctx: &Ctx<'_>, root: &str) -> bool {
             .any(|r| r.allowed(role, ctx.opts.remote_schema_permissions) && r.root(root).is_some())
 }
 
-/// The request of remote root field `f` (at `path`).
+/// The innermost name of a type reference.
+fn base(t: &Type) -> &str {
+    let mut cur = t;
+    loop {
+        match cur {
+            Type::Named(n) => return n,
+            Type::List(inner) | Type::NonNull(inner) => cur = inner,
+        }
+    }
+}
+
+/// Whether a variable declared as `declared` may be used where `expected` is (GraphQL's
+/// "All Variable Usages Are Allowed"; `defaulted`: the variable has a default value).
+fn allowed_usage(declared: &Type, expected: &Type, defaulted: bool) -> bool {
+    match (declared, expected) {
+        (Type::NonNull(d), Type::NonNull(e)) => allowed_usage(d, e, false),
+        (d, Type::NonNull(e)) => defaulted && allowed_usage(d, e, false),
+        (Type::NonNull(d), e) => allowed_usage(d, e, false),
+        (Type::List(d), Type::List(e)) => allowed_usage(d, e, false),
+        (Type::Named(d), Type::Named(e)) => d == e,
+        _ => false,
+    }
+}
+
+/// The request of remote root field `f` (at `path`): a field of the remote's root type, or
+/// its `root_fields_namespace` field (the fields under it in one document; `__typename`
+/// under it is known here).
 pub(super) fn call<'a>(
     ctx: &mut Ctx<'a>,
     remote: usize,
-    field: &RemoteField,
+    target: RemoteRoot<'a>,
     f: &Merged<'a>,
     path: &str,
     root: &str,
 ) -> Result<RemoteCall> {
-    for (name, _) in &f.field.arguments {
-        if !field.args.iter().any(|a| &a.name == name) {
-            return Err(Error::validation(
-                path,
-                format!("'{}' has no argument named '{}'", f.name(), name),
-            ));
-        }
-    }
+    let r = &ctx.schema.remote_schemas[remote];
+    let Some(root_type) = r.root(root) else {
+        return Err(Error::validation(
+            path,
+            "the remote schema has no such root",
+        ));
+    };
     let mut p = Printer {
+        remote: r,
+        var_defs: ctx.var_defs,
         fragments: ctx.fragments,
         out: String::new(),
         variables: Vec::new(),
+        keys: Vec::new(),
+        typename_paths: Vec::new(),
     };
-    // The field with the selections of every merged occurrence.
-    let field = f.field;
-    if let Some(alias) = &field.alias {
-        p.out.push_str(alias);
-        p.out.push_str(": ");
-    }
-    p.out.push_str(&field.name);
-    p.arguments(&field.arguments, 0)?;
-    p.directives(&field.directives, 0)?;
-    let sets: Vec<&[Selection]> = f.selection_sets();
-    if sets.iter().any(|s| !s.is_empty()) {
-        p.out.push_str(" {");
-        for set in sets {
-            p.selections(set, 1)?;
+    let mut namespace = None;
+    match target {
+        RemoteRoot::Field(field) => {
+            p.field(f.field, field, &f.selection_sets(), path, 0)?;
         }
-        p.out.push_str(" }");
+        RemoteRoot::Namespace => {
+            let mut entries: Vec<(String, Option<String>)> = Vec::new();
+            let ns_type = r.type_name(&root_type.name);
+            for set in f.selection_sets() {
+                for sel in set {
+                    let Selection::Field(inner) = sel else {
+                        return Err(Error::new(
+                            crate::error::ErrorCode::NotSupported,
+                            path,
+                            "fragments in a remote schema's namespace are not supported",
+                        ));
+                    };
+                    let key = inner.response_key();
+                    let at = format!("{path}.selectionSet.{key}");
+                    if inner.name == "__typename" {
+                        if !entries.iter().any(|(k, _)| k == key) {
+                            entries.push((key.to_owned(), Some(ns_type.clone())));
+                        }
+                        continue;
+                    }
+                    let Some(field) = r
+                        .field_by_client_name(root_type, &inner.name)
+                        .filter(|x| crate::remote_schemas::usable(x))
+                    else {
+                        return Err(Error::validation(
+                            at,
+                            format!("field '{}' not found in type: '{}'", inner.name, ns_type),
+                        ));
+                    };
+                    if !entries.iter().any(|(k, _)| k == key) {
+                        entries.push((key.to_owned(), None));
+                    }
+                    p.out.push(' ');
+                    let sets = [inner.selection_set.as_slice()];
+                    p.field(inner, field, &sets, &at, 0)?;
+                }
+            }
+            namespace = Some(entries);
+        }
     }
     let mut definitions = Vec::new();
     for name in &p.variables {
@@ -94,7 +154,11 @@ pub(super) fn call<'a>(
                 format!("unbound variable \"{}\"", name),
             ));
         };
-        let mut d = format!("${}: {}", name, crate::encode::type_text(&def.ty));
+        let mut d = format!(
+            "${}: {}",
+            name,
+            crate::encode::type_text(&r.remote_type(&def.ty))
+        );
         if let Some(v) = &def.default {
             d.push_str(" = ");
             let mut text = String::new();
@@ -111,52 +175,196 @@ pub(super) fn call<'a>(
     if !definitions.is_empty() {
         header = format!("{} ({})", header, definitions.join(", "));
     }
+    let query = if p.out.trim().is_empty() {
+        String::new() // only `__typename` under a namespace: nothing to ask
+    } else {
+        format!("{} {{ {} }}", header, p.out.trim_start())
+    };
+    let type_renames = if p.typename_paths.is_empty() {
+        Vec::new()
+    } else {
+        r.types
+            .iter()
+            .filter(|t| t.kind == TypeKind::Object)
+            .map(|t| (t.name.clone(), r.type_name(&t.name)))
+            .filter(|(a, b)| a != b)
+            .collect()
+    };
+    let typename_paths = if type_renames.is_empty() {
+        Vec::new()
+    } else {
+        p.typename_paths
+    };
     Ok(RemoteCall {
-        remote: ctx.schema.remote_schemas[remote].name.clone(),
+        remote: r.name.clone(),
         key: f.key().to_owned(),
-        query: format!("{} {{ {} }}", header, p.out),
+        query,
         variables: p.variables,
         operation_name: ctx.operation_name.map(String::from),
+        namespace,
+        typename_paths,
+        type_renames,
     })
 }
 
 struct Printer<'a> {
+    remote: &'a RemoteSchema,
+    var_defs: &'a [crate::parse::ast::VariableDefinition],
     fragments: &'a [crate::parse::ast::Fragment],
     out: String,
     variables: Vec<String>,
+    /// The response keys from the answer's `data` to the field being printed.
+    keys: Vec<String>,
+    /// The response paths (from `data`) of the `__typename` fields.
+    typename_paths: Vec<Vec<String>>,
 }
 
-impl Printer<'_> {
-    fn selections(&mut self, set: &[Selection], depth: usize) -> Result<()> {
+impl<'a> Printer<'a> {
+    /// A field `f` (client names; `sets`: its merged selection sets) of the remote type
+    /// `parent`, which is the remote's `field`, printed with the remote's names under the
+    /// client's response key; `path` is the field's JSON path in messages.
+    fn field(
+        &mut self,
+        f: &Field,
+        field: &'a RemoteField,
+        sets: &[&[Selection]],
+        path: &str,
+        depth: usize,
+    ) -> Result<()> {
+        for (name, v) in &f.arguments {
+            let Some(arg) = field.args.iter().find(|a| &a.name == name) else {
+                return Err(Error::validation(
+                    path,
+                    format!("'{}' has no argument named '{}'", f.name, name),
+                ));
+            };
+            if let Value::Variable(var) = v {
+                if let Some(def) = self.var_defs.iter().find(|d| &d.name == var) {
+                    let expected = self.remote.client_type(&arg.ty);
+                    if !allowed_usage(&def.ty, &expected, def.default.is_some()) {
+                        return Err(Error::validation(
+                            format!("{path}.args.{name}"),
+                            format!(
+                                "variable '{}' is declared as '{}', but used where '{}' is expected",
+                                var,
+                                crate::encode::type_text(&def.ty),
+                                crate::encode::type_text(&expected)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        let key = f.response_key();
+        if f.alias.is_some() || f.name != field.name {
+            self.out.push_str(key);
+            self.out.push_str(": ");
+        }
+        self.out.push_str(&field.name);
+        self.arguments(&f.arguments, depth)?;
+        self.directives(&f.directives, depth)?;
+        let child = self.remote.type_named(base(&field.ty));
+        if sets.iter().any(|s| !s.is_empty()) {
+            self.out.push_str(" {");
+            self.keys.push(key.to_owned());
+            for set in sets {
+                match child {
+                    Some(t) => self.selections(set, t, path, depth + 1)?,
+                    None => {
+                        return Err(Error::validation(
+                            path,
+                            format!("field '{}' of a scalar has no selection set", f.name),
+                        ))
+                    }
+                }
+            }
+            self.keys.pop();
+            self.out.push_str(" }");
+        }
+        Ok(())
+    }
+
+    /// The client type name a missing field is reported on: an object's, or the first of an
+    /// interface's or union's possible types lacking it (as Hasura parses them).
+    fn missing_on(&self, parent: &RemoteType, client: &str) -> String {
+        if parent.kind != TypeKind::Object {
+            for name in &parent.possible_types {
+                if let Some(t) = self.remote.type_named(name) {
+                    if self.remote.field_by_client_name(t, client).is_none() {
+                        return self.remote.type_name(name);
+                    }
+                }
+            }
+        }
+        self.remote.type_name(&parent.name)
+    }
+
+    fn selections(
+        &mut self,
+        set: &[Selection],
+        parent: &'a RemoteType,
+        path: &str,
+        depth: usize,
+    ) -> Result<()> {
         if depth > super::MAX_ARGUMENT_NESTING * 4 {
             return Err(Error::validation("$", "the query is nested too deeply"));
         }
         for sel in set {
-            self.out.push(' ');
             match sel {
                 Selection::Field(f) => {
-                    if let Some(alias) = &f.alias {
-                        self.out.push_str(alias);
-                        self.out.push_str(": ");
+                    let key = f.response_key();
+                    let at = format!("{path}.selectionSet.{key}");
+                    if f.name == "__typename" {
+                        self.out.push(' ');
+                        if let Some(alias) = &f.alias {
+                            self.out.push_str(alias);
+                            self.out.push_str(": ");
+                        }
+                        self.out.push_str("__typename");
+                        self.directives(&f.directives, depth)?;
+                        let mut p = self.keys.clone();
+                        p.push(key.to_owned());
+                        if !self.typename_paths.contains(&p) {
+                            self.typename_paths.push(p);
+                        }
+                        continue;
                     }
-                    self.out.push_str(&f.name);
-                    self.arguments(&f.arguments, depth)?;
-                    self.directives(&f.directives, depth)?;
-                    if !f.selection_set.is_empty() {
-                        self.out.push_str(" {");
-                        self.selections(&f.selection_set, depth + 1)?;
-                        self.out.push_str(" }");
-                    }
+                    let Some(field) = self
+                        .remote
+                        .field_by_client_name(parent, &f.name)
+                        .filter(|x| crate::remote_schemas::usable(x))
+                    else {
+                        return Err(Error::validation(
+                            at,
+                            format!(
+                                "field '{}' not found in type: '{}'",
+                                f.name,
+                                self.missing_on(parent, &f.name)
+                            ),
+                        ));
+                    };
+                    self.out.push(' ');
+                    let sets = [f.selection_set.as_slice()];
+                    self.field(f, field, &sets, &at, depth)?;
                 }
                 Selection::InlineFragment(i) => {
-                    self.out.push_str("...");
-                    if let Some(t) = &i.type_condition {
+                    let on = match &i.type_condition {
+                        // A type this remote does not have (by the client's names): Hasura
+                        // leaves the fragment out.
+                        Some(t) => match self.remote.type_by_client_name(t) {
+                            Some(on) => on,
+                            None => continue,
+                        },
+                        None => parent,
+                    };
+                    self.out.push_str(" ...");
+                    if i.type_condition.is_some() {
                         self.out.push_str(" on ");
-                        self.out.push_str(t);
+                        self.out.push_str(&on.name);
                     }
                     self.directives(&i.directives, depth)?;
                     self.out.push_str(" {");
-                    self.selections(&i.selection_set, depth + 1)?;
+                    self.selections(&i.selection_set, on, path, depth + 1)?;
                     self.out.push_str(" }");
                 }
                 Selection::FragmentSpread(s) => {
@@ -167,11 +375,14 @@ impl Printer<'_> {
                             format!("fragment {} is not defined", s.name),
                         ));
                     };
-                    self.out.push_str("... on ");
-                    self.out.push_str(&frag.type_condition);
+                    let Some(on) = self.remote.type_by_client_name(&frag.type_condition) else {
+                        continue;
+                    };
+                    self.out.push_str(" ... on ");
+                    self.out.push_str(&on.name);
                     self.directives(&s.directives, depth)?;
                     self.out.push_str(" {");
-                    self.selections(&frag.selection_set, depth + 1)?;
+                    self.selections(&frag.selection_set, on, path, depth + 1)?;
                     self.out.push_str(" }");
                 }
             }

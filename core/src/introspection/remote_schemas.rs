@@ -7,7 +7,9 @@
 //!
 //! A pass over the type system after the actions' ([`apply`]), shared by the one-source build
 //! and the customized sources' merged build (remotes belong to no source: their fields are at
-//! the root, their types keep the remote's names). For each remote the role may use
+//! the root, their types keep the remote's names as its `customization` renames them:
+//! `RemoteSchema::type_name`/`field_name`, a `root_fields_namespace` field of type
+//! `<ns><RootType>!` holding the root fields). For each remote the role may use
 //! ([`RemoteSchema::allowed`] with `Options::remote_schema_permissions`):
 //!
 //! - every usable field of the remote's query type becomes a `query_root` field, of its
@@ -65,7 +67,7 @@ pub(super) fn apply(schema: &Schema, role: &str, options: &Options, ts: &mut Typ
     if options.relay || schema.remote_schemas.is_empty() {
         return;
     }
-    // (remote index, type name) whose definitions the added fields refer to.
+    // (remote index, the remote's type name) whose definitions the added fields refer to.
     let mut todo: Vec<(usize, String)> = Vec::new();
     for (i, remote) in schema.remote_schemas.iter().enumerate() {
         if !remote.allowed(role, options.remote_schema_permissions) {
@@ -76,15 +78,28 @@ pub(super) fn apply(schema: &Schema, role: &str, options: &Options, ts: &mut Typ
                 continue;
             };
             let mut fields: Vec<FieldDef> = Vec::new();
+            if let Some(ns) = &remote.customization.root_fields_namespace {
+                // Hasura's `customizeNamespace`: one field of the root type, renamed.
+                if root_type.fields.iter().any(rs::usable) && ts.field(root, ns).is_none() {
+                    let ty = TypeRef::named(remote.type_name(&root_type.name)).non_null();
+                    fields.push(FieldDef::new(ns.as_str(), ty));
+                    todo.push((i, root_type.name.clone()));
+                }
+                add_root(ts, root, fields);
+                continue;
+            }
             for f in &root_type.fields {
+                let name = remote.field_name(&root_type.name, &f.name);
                 if !rs::usable(f)
-                    || fields.iter().any(|g| g.name == f.name)
-                    || ts.field(root, &f.name).is_some()
+                    || fields.iter().any(|g| g.name == name)
+                    || ts.field(root, &name).is_some()
                 {
                     continue;
                 }
-                let Some(def) = field_def(f) else { continue };
-                refer(&def, i, &mut todo);
+                let Some(def) = field_def(remote, &root_type.name, f) else {
+                    continue;
+                };
+                refer(f, i, &mut todo);
                 fields.push(def);
             }
             add_root(ts, root, fields);
@@ -93,27 +108,43 @@ pub(super) fn apply(schema: &Schema, role: &str, options: &Options, ts: &mut Typ
     define(schema, ts, todo);
 }
 
-/// A field of a remote object or interface type (`None`: its type is not representable;
-/// callers check [`rs::usable`] first, so every argument is).
-fn field_def(f: &RemoteField) -> Option<FieldDef> {
-    let mut def = FieldDef::new(f.name.as_str(), type_ref(&f.ty)?);
+/// A field of the remote object or interface type `parent` as clients see it (`None`: its
+/// type is not representable; callers check [`rs::usable`] first, so every argument is).
+fn field_def(remote: &RemoteSchema, parent: &str, f: &RemoteField) -> Option<FieldDef> {
+    let name = remote.field_name(parent, &f.name);
+    let mut def = FieldDef::new(name.as_str(), type_ref(&remote.client_type(&f.ty))?);
     def.description = f.description.clone();
-    def.args = f.args.iter().filter_map(input_value).collect();
+    def.args = f
+        .args
+        .iter()
+        .filter_map(|a| input_value(remote, a))
+        .collect();
     Some(def)
 }
 
 /// An argument or an input object's field, with its default value as the remote gives it.
-fn input_value(v: &rs::InputValue) -> Option<InputValue> {
-    let mut out = InputValue::new(v.name.as_str(), type_ref(&v.ty)?);
+fn input_value(remote: &RemoteSchema, v: &rs::InputValue) -> Option<InputValue> {
+    let mut out = InputValue::new(v.name.as_str(), type_ref(&remote.client_type(&v.ty))?);
     out.description = v.description.clone();
     out.default_value = v.default_value.clone();
     Some(out)
 }
 
-/// Queues the names a field refers to (its type, its arguments' types).
-fn refer(f: &FieldDef, remote: usize, todo: &mut Vec<(usize, String)>) {
-    todo.push((remote, String::from(f.ty.base())));
-    todo.extend(f.args.iter().map(|a| (remote, String::from(a.ty.base()))));
+/// The innermost name of a type reference.
+fn base(t: &rs::Type) -> &str {
+    let mut cur = t;
+    loop {
+        match cur {
+            rs::Type::Named(n) => return n,
+            rs::Type::List(inner) | rs::Type::NonNull(inner) => cur = inner,
+        }
+    }
+}
+
+/// Queues the names (the remote's) a field refers to (its type, its arguments' types).
+fn refer(f: &RemoteField, remote: usize, todo: &mut Vec<(usize, String)>) {
+    todo.push((remote, String::from(base(&f.ty))));
+    todo.extend(f.args.iter().map(|a| (remote, String::from(base(&a.ty)))));
 }
 
 /// The remote's types by name (built once per remote the walk visits).
@@ -130,13 +161,14 @@ fn index(remote: &RemoteSchema) -> BTreeMap<&str, &RemoteType> {
 fn define(schema: &Schema, ts: &mut TypeSystem, mut todo: Vec<(usize, String)>) {
     let mut indexes: BTreeMap<usize, BTreeMap<&str, &RemoteType>> = BTreeMap::new();
     while let Some((i, name)) = todo.pop() {
-        if ts.types.contains_key(&name) {
-            continue;
-        }
         let Some(remote) = schema.remote_schemas.get(i) else {
             continue;
         };
-        let found = if builtin_scalar(&name) {
+        let client = remote.type_name(&name);
+        if ts.types.contains_key(&client) {
+            continue;
+        }
+        let found = if builtin_scalar(&name) && client == name {
             None
         } else {
             indexes
@@ -146,15 +178,20 @@ fn define(schema: &Schema, ts: &mut TypeSystem, mut todo: Vec<(usize, String)>) 
                 .copied()
         };
         let def = match found {
-            Some(t) => type_def(t, i, &mut todo),
-            None => TypeDef::new(name.as_str(), TypeKind::Scalar),
+            Some(t) => type_def(remote, t, i, &mut todo),
+            None => TypeDef::new(client.as_str(), TypeKind::Scalar),
         };
-        ts.types.insert(name, def);
+        ts.types.insert(client, def);
     }
 }
 
 /// The definition of one remote type; queues the names it refers to.
-fn type_def(t: &RemoteType, remote: usize, todo: &mut Vec<(usize, String)>) -> TypeDef {
+fn type_def(
+    r: &RemoteSchema,
+    t: &RemoteType,
+    remote: usize,
+    todo: &mut Vec<(usize, String)>,
+) -> TypeDef {
     let kind = match t.kind {
         rs::TypeKind::Scalar => TypeKind::Scalar,
         rs::TypeKind::Object => TypeKind::Object,
@@ -163,9 +200,19 @@ fn type_def(t: &RemoteType, remote: usize, todo: &mut Vec<(usize, String)>) -> T
         rs::TypeKind::Enum => TypeKind::Enum,
         rs::TypeKind::InputObject => TypeKind::InputObject,
     };
-    let mut def = TypeDef::new(t.name.as_str(), kind);
-    def.description = t.description.clone();
+    let mut def = TypeDef::new(r.type_name(&t.name).as_str(), kind);
+    // A namespace's type is Hasura's, without the remote root's description.
+    if r.customization.root_fields_namespace.is_none() || !r.is_root_type(&t.name) {
+        def.description = t.description.clone();
+    }
+    todo.extend(
+        t.interfaces
+            .iter()
+            .chain(t.possible_types.iter())
+            .map(|n| (remote, n.clone())),
+    );
     let names = |list: &[String]| -> Vec<TypeRef> {
+        let list: Vec<String> = list.iter().map(|n| r.type_name(n)).collect();
         let mut names: Vec<&String> = list.iter().collect();
         names.sort();
         names.dedup();
@@ -174,11 +221,11 @@ fn type_def(t: &RemoteType, remote: usize, todo: &mut Vec<(usize, String)>) -> T
     match kind {
         TypeKind::Object | TypeKind::Interface => {
             for f in &t.fields {
-                if !rs::usable(f) || def.field(&f.name).is_some() {
+                if !rs::usable(f) || def.field(&r.field_name(&t.name, &f.name)).is_some() {
                     continue;
                 }
-                if let Some(fd) = field_def(f) {
-                    refer(&fd, remote, todo);
+                if let Some(fd) = field_def(r, &t.name, f) {
+                    refer(f, remote, todo);
                     def.fields.push(fd);
                 }
             }
@@ -204,20 +251,14 @@ fn type_def(t: &RemoteType, remote: usize, todo: &mut Vec<(usize, String)>) -> T
                 if def.input_field(&v.name).is_some() {
                     continue;
                 }
-                if let Some(iv) = input_value(v) {
-                    todo.push((remote, String::from(iv.ty.base())));
+                if let Some(iv) = input_value(r, v) {
+                    todo.push((remote, String::from(base(&v.ty))));
                     def.input_fields.push(iv);
                 }
             }
         }
         TypeKind::Scalar => {}
     }
-    todo.extend(
-        def.interfaces
-            .iter()
-            .chain(def.possible_types.iter())
-            .map(|r| (remote, String::from(r.base()))),
-    );
     def.sort();
     def
 }

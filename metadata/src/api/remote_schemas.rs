@@ -405,7 +405,31 @@ fn add_args<D: Database>(
 
 fn check_url(def: &rr::RemoteSchemaDef) -> Result<(), ApiError> {
     def.check_url()
-        .map_err(|m| ApiError::new("invalid-params", m).at("$.args"))
+        .map_err(|m| ApiError::new("invalid-params", m).at("$.args"))?;
+    check_reserved(def)
+}
+
+/// Hasura's `validateRemoteSchemaCustomization`: a `field_names` mapping may not rename a
+/// reserved (`__…`) field.
+fn check_reserved(def: &rr::RemoteSchemaDef) -> Result<(), ApiError> {
+    let entries = def
+        .customization
+        .as_ref()
+        .and_then(|c| c.get("field_names"))
+        .and_then(Json::as_array);
+    for entry in entries.into_iter().flatten() {
+        let mapping = entry.get("mapping").and_then(Json::as_object);
+        for name in mapping.into_iter().flat_map(|m| m.keys()) {
+            if name.starts_with("__") {
+                return Err(ApiError::new(
+                    "invalid-params",
+                    format!("attempt to customize reserved field name {name:?}"),
+                )
+                .at("$.args"));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub(super) async fn add_remote_schema<D: Database>(

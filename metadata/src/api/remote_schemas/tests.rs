@@ -442,6 +442,24 @@ async fn check() {
         (e["code"].as_str(), e["error"].as_str()),
         (Some("invalid-configuration"), Some("Inconsistent object: Type name mappings are not distinct; the following types appear more than once: \"Foo\""))
     );
+    // Hasura's `validateRemoteSchemaCustomization`: reserved field names stay.
+    let reserved = json!({"customization": {"field_names": [
+        {"parent_type": "Hello", "mapping": {"__typename": "my_typename"}}
+    ]}});
+    for (op, name) in [
+        ("add_remote_schema", "simple 9"),
+        ("update_remote_schema", "simple 1"),
+    ] {
+        assert_eq!(
+            run.q(&fake, add(op, name, HELLO, reserved.clone())).await,
+            err(
+                400,
+                "invalid-params",
+                "attempt to customize reserved field name \"__typename\"",
+                "$.args"
+            )
+        );
+    }
     assert_eq!(
         run.q(
             &fake,
