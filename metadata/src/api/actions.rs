@@ -11,12 +11,12 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 
 use super::ops::parse;
-use super::{success, Cx};
+use super::Cx;
 use crate::db::Database;
 use crate::error::ApiError;
 use crate::raw::actions::{self as ra, ActionDefinition, ActionMetadata, ActionPermission};
 use crate::raw::{self, Extra, HeaderConf, Metadata};
-use crate::resolve::{self, Inconsistency, INHERITED_PERMISSION_KIND};
+use crate::resolve::Inconsistency;
 use crate::Endpoint;
 
 /// Where the request's arguments are in error paths: `/v1/query` reports argument parse
@@ -34,29 +34,12 @@ fn accepted_for<D: Database>(
     cx: &mut Cx<'_, D>,
     own: impl Fn(&Inconsistency) -> bool,
 ) -> Result<Json, ApiError> {
-    let (_, now) = resolve::resolve(&cx.md, &cx.catalog, cx.config);
-    let new: Vec<&Inconsistency> = now
-        .iter()
-        .filter(|i| !cx.baseline.contains(i) && i.kind != INHERITED_PERMISSION_KIND)
-        .collect();
-    let mine: Vec<&Inconsistency> = new.iter().copied().filter(|i| own(i)).collect();
-    if !mine.is_empty() {
-        let reasons: Vec<&str> = mine.iter().map(|i| i.reason.as_str()).collect();
-        let mut e = ApiError::new("invalid-configuration", reasons.join(", "));
-        e.internal = serde_json::to_value(&mine).ok();
-        return Err(e);
-    }
-    if !new.is_empty() {
-        let mut e = ApiError::new(
-            "unexpected",
-            "cannot continue due to newly found inconsistent metadata",
-        );
-        e.internal = serde_json::to_value(&new).ok();
-        return Err(e);
-    }
-    cx.baseline = now;
-    cx.md_changed = true;
-    Ok(success())
+    super::accept_unless_inconsistent(
+        cx,
+        own,
+        |_| true,
+        "cannot continue due to newly found inconsistent metadata",
+    )
 }
 
 fn is_action(i: &Inconsistency, name: &str) -> bool {

@@ -304,6 +304,38 @@ pub(crate) struct Cx<'a, D> {
     pub connection: Option<Connection>,
 }
 
+/// Accepts the change made to `cx.md` unless it made something newly inconsistent: the touched
+/// object's own new inconsistencies (`own`) are refused as `invalid-configuration` with their
+/// reasons when `blamed` says so, any other new one with `cannot_continue` (`unexpected`).
+/// Shared by the operations of actions and remote schemas.
+pub(crate) fn accept_unless_inconsistent<D: Database>(
+    cx: &mut Cx<'_, D>,
+    own: impl Fn(&Inconsistency) -> bool,
+    blamed: impl Fn(&[&Inconsistency]) -> bool,
+    cannot_continue: &str,
+) -> Result<Json, ApiError> {
+    let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
+    let new: Vec<&Inconsistency> = now
+        .iter()
+        .filter(|i| !cx.baseline.contains(i) && i.kind != crate::resolve::INHERITED_PERMISSION_KIND)
+        .collect();
+    let mine: Vec<&Inconsistency> = new.iter().copied().filter(|i| own(i)).collect();
+    if !mine.is_empty() && blamed(&mine) {
+        let reasons: Vec<&str> = mine.iter().map(|i| i.reason.as_str()).collect();
+        let mut e = ApiError::new("invalid-configuration", reasons.join(", "));
+        e.internal = serde_json::to_value(&mine).ok();
+        return Err(e);
+    }
+    if !new.is_empty() {
+        let mut e = ApiError::new("unexpected", cannot_continue);
+        e.internal = serde_json::to_value(&new).ok();
+        return Err(e);
+    }
+    cx.baseline = now;
+    cx.md_changed = true;
+    Ok(success())
+}
+
 /// Hasura refuses metadata whose inherited roles form a cycle outright (400
 /// `cyclic-dependency`), even where inconsistencies are allowed.
 pub(crate) const ROLE_CYCLE: &str = "found cycle(s) in roles: ";

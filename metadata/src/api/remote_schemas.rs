@@ -207,32 +207,18 @@ fn accepted_for<D: Database>(
     cx: &mut Cx<'_, D>,
     own: impl Fn(&Inconsistency) -> bool,
 ) -> Result<Json, ApiError> {
-    let (_, now) = resolve::resolve(&cx.md, &cx.catalog, cx.config);
-    let new: Vec<&Inconsistency> = now
-        .iter()
-        .filter(|i| !cx.baseline.contains(i) && i.kind != INHERITED_PERMISSION_KIND)
-        .collect();
-    let mine: Vec<&Inconsistency> = new.iter().copied().filter(|i| own(i)).collect();
-    let duplicate_only = mine
-        .iter()
-        .all(|i| i.reason.contains("Duplicate remote field"));
-    if !mine.is_empty() && !duplicate_only {
-        let reasons: Vec<&str> = mine.iter().map(|i| i.reason.as_str()).collect();
-        let mut e = ApiError::new("invalid-configuration", reasons.join(", "));
-        e.internal = serde_json::to_value(&mine).ok();
-        return Err(e);
-    }
-    if !new.is_empty() {
-        let mut e = ApiError::new(
-            "unexpected",
-            "cannot continue due to new inconsistent metadata",
-        );
-        e.internal = serde_json::to_value(&new).ok();
-        return Err(e);
-    }
-    cx.baseline = now;
-    cx.md_changed = true;
-    Ok(success())
+    // A duplicate root field alone is blamed on nobody (Hasura's blame depends on hash order).
+    let blamed = |mine: &[&Inconsistency]| {
+        !mine
+            .iter()
+            .all(|i| i.reason.contains("Duplicate remote field"))
+    };
+    super::accept_unless_inconsistent(
+        cx,
+        own,
+        blamed,
+        "cannot continue due to new inconsistent metadata",
+    )
 }
 
 /// Accepts the change like Hasura's `withNewInconsistentObjsCheck`: anything newly

@@ -65,7 +65,8 @@ fn state() -> MetadataState {
         {"name": "default", "kind": "postgres", "configuration": {},
          "tables": [{"table": "user"}, {"table": "article"}]}]}))
     .unwrap();
-    let (schema, inconsistencies) = resolve::resolve(&metadata, &catalog, &Config::default());
+    let (schema, inconsistencies) =
+        crate::resolve::resolve(&metadata, &catalog, &Config::default());
     assert!(inconsistencies.is_empty(), "{inconsistencies:?}");
     MetadataState {
         metadata,
