@@ -118,6 +118,18 @@ pub(crate) fn trace_headers(client: &[(String, String)]) -> Vec<(String, String)
         .collect()
 }
 
+/// `headers` with only the first of each name (case-insensitive), in order: Hasura's
+/// `uniquesOn fst` for outbound calls.
+pub(crate) fn first_of_each_name(headers: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut unique: Vec<(String, String)> = Vec::new();
+    for (k, v) in headers {
+        if !unique.iter().any(|(u, _)| u.eq_ignore_ascii_case(&k)) {
+            unique.push((k, v));
+        }
+    }
+    unique
+}
+
 /// The headers sent to the handler: the forwarded client headers first, then Hasura's
 /// defaults, then the configured ones; the first of one name wins (Hasura's `uniquesOn fst`).
 fn headers(
@@ -153,13 +165,7 @@ fn headers(
         configured.push((name.clone(), v));
     }
     all.extend(configured.iter().cloned());
-    let mut unique: Vec<(String, String)> = Vec::new();
-    for (k, v) in all {
-        if !unique.iter().any(|(u, _)| u.eq_ignore_ascii_case(&k)) {
-            unique.push((k, v));
-        }
-    }
-    Ok((unique, configured))
+    Ok((first_of_each_name(all), configured))
 }
 
 fn header_list(headers: &[(String, String)]) -> Json {

@@ -10,7 +10,8 @@ use graphedge_core::{RemoteCall, Session, Value};
 use serde_json::{json, Value as Json};
 
 use crate::actions::{
-    forwarded_client_headers, http_exception, resolve_templates, send, trace_headers, Outbound,
+    first_of_each_name, forwarded_client_headers, http_exception, resolve_templates, send,
+    trace_headers, Outbound,
 };
 use crate::error::EdgeError;
 use crate::http::{HttpClient, HttpRequest};
@@ -61,13 +62,7 @@ pub(crate) fn target(
         "User-Agent".into(),
         format!("hasura-graphql-engine/{}", crate::ops::version()),
     ));
-    let mut unique: Vec<(String, String)> = Vec::new();
-    for (k, v) in all {
-        if !unique.iter().any(|(u, _)| u.eq_ignore_ascii_case(&k)) {
-            unique.push((k, v));
-        }
-    }
-    Ok((url, unique))
+    Ok((url, first_of_each_name(all)))
 }
 
 /// The value of a remote root field (JSON text).
