@@ -57,6 +57,9 @@ SELECT c.oid::int8, c.relkind::text, quote_ident(n.nspname) || '.' || quote_iden
        EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'graphedge_changes')
 FROM rel JOIN pg_class c ON c.oid = rel.oid JOIN pg_namespace n ON n.oid = c.relnamespace";
 
+/// How long a new poller waits for its database's LISTEN connection before its first run.
+const LISTEN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Per database (by key: empty for the served one, else its URL): the counters.
 #[derive(Default)]
 struct Counters {
@@ -71,6 +74,9 @@ pub struct Changes {
     dbs: RefCell<HashMap<String, Counters>>,
     /// Whom to wake when a table changes: the watched tables and the poller's signal.
     watchers: RefCell<Vec<(Watch, std::sync::Weak<tokio::sync::Notify>)>>,
+    /// Woken whenever a LISTEN connection is open (or its attempt failed): a database's epoch
+    /// moved.
+    listening: tokio::sync::Notify,
 }
 
 /// The tables one poller watches.
@@ -110,7 +116,9 @@ impl Changes {
                 .insert(key.to_string(), Counters::default());
             tokio::task::spawn_local(listen(self.clone(), key.to_string(), pool.clone()));
         }
-        match install(pool, relations).await {
+        let installed = install(pool, relations).await;
+        self.listening_on(key).await;
+        match installed {
             Ok(tables) => tables.map(|tables| {
                 let w = Watch {
                     db: key.to_string(),
@@ -128,6 +136,23 @@ impl Changes {
         }
     }
 
+    /// Waits (at most [`LISTEN_WAIT`]) until the database's first LISTEN attempt ended, so a
+    /// poller's first run reads the epoch it opened: its late start does not count as a change
+    /// and re-run every poller of the database once more. After the wait it goes on anyway
+    /// (the epoch moving later re-runs the pollers: late, never lost).
+    async fn listening_on(&self, key: &str) {
+        let wait = async {
+            loop {
+                let opened = self.listening.notified();
+                if self.dbs.borrow().get(key).is_none_or(|c| c.epoch > 0) {
+                    return;
+                }
+                opened.await;
+            }
+        };
+        let _ = tokio::time::timeout(LISTEN_WAIT, wait).await;
+    }
+
     fn bump(&self, key: &str, payload: Option<&str>) {
         let oid = payload.and_then(|p| p.parse::<u32>().ok());
         {
@@ -138,6 +163,9 @@ impl Changes {
                 // Listening (again), or a payload that is not ours: anything may have changed.
                 None => c.epoch += 1,
             }
+        }
+        if oid.is_none() {
+            self.listening.notify_waiters();
         }
         for (w, woken) in self.watchers.borrow().iter() {
             if w.db == key && oid.is_none_or(|o| w.tables.contains(&o)) {
