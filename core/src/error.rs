@@ -20,6 +20,8 @@ pub enum ErrorCode {
     /// The role may not do this (`permission-denied`, `access-denied`).
     PermissionDenied,
     AccessDenied,
+    /// A session variable's value that is not of the type it is used as (`coercion-error`).
+    CoercionError,
     /// Something the engine does not support yet (`not-supported`).
     NotSupported,
     /// A bug: must never be shown with details to non-admins (`unexpected`).
@@ -36,6 +38,7 @@ impl ErrorCode {
             ErrorCode::BadRequest => "bad-request",
             ErrorCode::PermissionDenied => "permission-denied",
             ErrorCode::AccessDenied => "access-denied",
+            ErrorCode::CoercionError => "coercion-error",
             ErrorCode::NotSupported => "not-supported",
             ErrorCode::Unexpected => "unexpected",
         }

@@ -107,6 +107,24 @@ pub struct RemoteCall {
     /// fields, whose values are renamed by `type_renames` (the remote's name → the client's).
     pub typename_paths: Vec<Vec<String>>,
     pub type_renames: Vec<(String, String)>,
+    /// Session variable presets of the role's view (remote schema permissions): variables
+    /// of the document whose values the host reads from the request's session
+    /// ([`crate::remote_schemas::session_preset_json`]).
+    pub session_presets: Vec<SessionPreset>,
+}
+
+/// A variable of a remote call holding a session variable's value (`@preset(value:
+/// "x-hasura-…")`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionPreset {
+    /// The document's variable (without `$`).
+    pub variable: String,
+    /// The session variable (lower case).
+    pub session_var: String,
+    /// The scalar or enum type (the remote's name) its value is coerced to.
+    pub type_name: String,
+    /// An enum's values; `None`: a scalar.
+    pub enum_values: Option<Vec<String>>,
 }
 
 /// An action's root field: the host calls the action's handler (`Schema::action(&action)`)

@@ -35,6 +35,11 @@ pub struct RemoteSchema {
     /// default). The names above are the remote's; [`RemoteSchema::type_name`] and
     /// [`RemoteSchema::field_name`] give the names clients see.
     pub customization: RemoteCustomization,
+    /// Remote schema permissions (`add_remote_schema_permissions`): each role's view, this
+    /// remote restricted to the role's SDL (types, fields, arguments, enum values a subset of
+    /// the remote's; arguments and input fields with a [`Preset`] hidden from the role and
+    /// sent with the preset). A view's own `role_schemas` is empty.
+    pub role_schemas: Vec<(RoleName, RemoteSchema)>,
 }
 
 /// A remote schema's `customization` (Hasura's `RemoteSchemaCustomization`).
@@ -137,6 +142,32 @@ pub struct InputValue {
     pub ty: Type,
     /// The default value as GraphQL text (`10`, `"x"`, `{a: 1}`).
     pub default_value: Option<String>,
+    /// In a role's view: the value sent for it (`@preset`); the role does not see it.
+    pub preset: Option<Preset>,
+}
+
+/// The value of an `@preset` directive, as Hasura parses it against the type of its place.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Preset {
+    /// A constant (a `static: true` preset, or one without session variables inside).
+    Value(crate::value::Value),
+    /// A session variable's value (`"x-hasura-user-id"`) at a scalar or enum place `ty`
+    /// (the place's type, named), coerced to it when the call is made.
+    Session {
+        var: String,
+        ty: Type,
+        /// An enum's values (the session variable's value must be one); `None`: a scalar.
+        enum_values: Option<Vec<String>>,
+    },
+    List(Vec<Preset>),
+    Object(Vec<(String, Preset)>),
+}
+
+impl InputValue {
+    /// Whether the role sees it (it has no preset).
+    pub fn visible(&self) -> bool {
+        self.preset.is_none()
+    }
 }
 
 impl RemoteSchema {
@@ -158,7 +189,21 @@ impl RemoteSchema {
 
     /// Whether `role` may use it (admin always; everyone when `permissions_enabled` is off).
     pub fn allowed(&self, role: &str, permissions_enabled: bool) -> bool {
-        role == "admin" || !permissions_enabled || self.permissions.iter().any(|r| r == role)
+        self.for_role(role, permissions_enabled).is_some()
+    }
+
+    /// What `role` sees of it: all of it (admin; everyone when `permissions_enabled` is off),
+    /// the role's view, or nothing. A role listed in `permissions` without a view (a schema
+    /// built without the roles' SDL) sees all of it; metadata builds a view for every role it
+    /// lists.
+    pub fn for_role(&self, role: &str, permissions_enabled: bool) -> Option<&RemoteSchema> {
+        if role == "admin" || !permissions_enabled {
+            return Some(self);
+        }
+        if let Some((_, view)) = self.role_schemas.iter().find(|(r, _)| r == role) {
+            return Some(view);
+        }
+        self.permissions.iter().any(|r| r == role).then_some(self)
     }
 
     /// Whether `name` is one of the root operation types.
@@ -359,6 +404,60 @@ pub fn root_field_of<'a>(
         .remote_schemas
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.allowed(role, permissions_enabled))
+        .filter_map(|(i, r)| r.for_role(role, permissions_enabled).map(|r| (i, r)))
         .find_map(|(i, r)| r.root_by_client_name(root, name).map(|f| (i, f)))
+}
+
+/// The JSON text of a session variable preset's value for `session` (Hasura's
+/// `resolveRemoteVariable`): `Int`, `Float` and `Boolean` parsed from the session variable's
+/// text, an enum's value checked against its values, any other scalar sent as a string.
+pub fn session_preset_json(
+    session: &crate::Session,
+    preset: &crate::plan::SessionPreset,
+) -> crate::error::Result<String> {
+    use crate::error::{Error, ErrorCode};
+    let Some(value) = session.var(&preset.session_var) else {
+        return Err(Error::new(
+            ErrorCode::NotFound,
+            "$",
+            format!(
+                "\"{}\" session variable expected, but not found",
+                preset.session_var
+            ),
+        ));
+    };
+    let coercion = |what: &str| {
+        Error::new(
+            ErrorCode::CoercionError,
+            "$",
+            format!("\"{value}\" cannot be coerced into {what} value"),
+        )
+    };
+    let mut out = String::new();
+    match (&preset.enum_values, preset.type_name.as_str()) {
+        (Some(values), _) => {
+            if !values.iter().any(|v| v == value) {
+                return Err(coercion(&format!("an {} enum", preset.type_name)));
+            }
+            crate::encode::write_json_string(&mut out, value);
+        }
+        (None, "Int") => {
+            let n: i64 = value.trim().parse().map_err(|_| coercion("an Int"))?;
+            out = n.to_string();
+        }
+        (None, "Float") => {
+            let n: f64 = value.trim().parse().map_err(|_| coercion("a Float"))?;
+            if !n.is_finite() {
+                return Err(coercion("a Float"));
+            }
+            out = format!("{n}");
+        }
+        (None, "Boolean") => match value.trim() {
+            "true" => out.push_str("true"),
+            "false" => out.push_str("false"),
+            _ => return Err(coercion("a Boolean")),
+        },
+        (None, _) => crate::encode::write_json_string(&mut out, value),
+    }
+    Ok(out)
 }

@@ -37,6 +37,7 @@ fn arg(name: &str, t: &str) -> InputValue {
         description: None,
         ty: ty(t),
         default_value: None,
+        preset: None,
     }
 }
 
@@ -239,6 +240,7 @@ fn remote(permissions: &[&str]) -> RemoteSchema {
         subscription_type: Some("Subscription".into()),
         permissions: permissions.iter().map(|r| r.to_string()).collect(),
         customization: Default::default(),
+        role_schemas: Vec::new(),
     }
 }
 

@@ -19,6 +19,7 @@ fn arg(name: &str, ty: Type) -> InputValue {
         description: None,
         ty,
         default_value: None,
+        preset: None,
     }
 }
 fn field(name: &str, args: Vec<InputValue>, ty: Type) -> RemoteField {
@@ -89,6 +90,7 @@ fn schema() -> graphedge_core::Schema {
         subscription_type: Some("Query".into()),
         permissions: vec![],
         customization: Default::default(),
+        role_schemas: Vec::new(),
     }];
     schema
 }
@@ -165,6 +167,7 @@ fn customized(namespace: bool) -> graphedge_core::Schema {
         mutation_type: None,
         subscription_type: None,
         permissions: vec![],
+        role_schemas: Vec::new(),
         customization: RemoteCustomization {
             root_fields_namespace: namespace.then(|| "star_wars".into()),
             type_names: Some(names(
@@ -208,18 +211,34 @@ fn check(role: &str, query: &str) -> String {
 }
 
 fn check_in(schema: graphedge_core::Schema, role: &str, query: &str) -> String {
+    check_with(schema, role, query, &Options::default())
+}
+
+fn check_with(
+    schema: graphedge_core::Schema,
+    role: &str,
+    query: &str,
+    options: &Options,
+) -> String {
     let session = user_session(role, "1");
     let vars = owned_vars(&[
         ("n", graphedge_core::Value::String("Ann".into())),
         ("skip", graphedge_core::Value::Boolean(false)),
         ("ep", graphedge_core::Value::Number("4".into())),
+        (
+            "w",
+            graphedge_core::Value::Object(vec![
+                ("name".into(), graphedge_core::Value::String("Bo".into())),
+                ("owner".into(), graphedge_core::Value::Number("5".into())),
+            ]),
+        ),
     ]);
     let req = Request {
         query,
         operation_name: None,
         variables: &vars,
     };
-    match compile(&schema, &session, &req, &Options::default()) {
+    match compile(&schema, &session, &req, options) {
         Ok(plan) => match plan.kind {
             PlanKind::Sources {
                 slots,
@@ -233,6 +252,9 @@ fn check_in(schema: graphedge_core::Schema, role: &str, query: &str) -> String {
                         "{} as {}: {}\nvariables: {:?}\n",
                         r.remote, r.key, r.query, r.variables
                     ));
+                    if !r.session_presets.is_empty() {
+                        out.push_str(&format!("session presets: {:?}\n", r.session_presets));
+                    }
                     if let Some(ns) = &r.namespace {
                         out.push_str(&format!("namespace: {ns:?}\n"));
                     }
@@ -330,3 +352,107 @@ snap_customized!(
     true,
     "{ star_wars { hero(episode: 4) { ident } } }"
 );
+
+/// Remote schema permissions: `user` sees `user(id)` with `id` preset from the session, and
+/// `search(where: W)` with `W.owner` preset to 1 (injected into literals and variables).
+fn with_presets() -> graphedge_core::Schema {
+    let mut schema = schema();
+    let base = schema.remote_schemas[0].clone();
+    let mut view = base.clone();
+    let mut w = object("W", vec![]);
+    w.kind = TypeKind::InputObject;
+    w.input_fields = vec![arg("owner", named("Int")), arg("name", named("String"))];
+    w.input_fields[0].preset = Some(Preset::Value(graphedge_core::Value::Number("1".into())));
+    let mut id = arg("id", non_null(named("Int")));
+    id.preset = Some(Preset::Session {
+        var: "x-hasura-user-id".into(),
+        ty: non_null(named("Int")),
+        enum_values: None,
+    });
+    view.types[0].fields = vec![
+        field("user", vec![id], named("User")),
+        field("search", vec![arg("where", named("W"))], named("User")),
+    ];
+    view.types.push(w);
+    view.mutation_type = None;
+    schema.remote_schemas[0].role_schemas = vec![("user".into(), view)];
+    schema.remote_schemas[0].types[0].fields.push(field(
+        "search",
+        vec![arg("where", named("W"))],
+        named("User"),
+    ));
+    schema
+}
+
+#[test]
+fn permissions_presets() {
+    let options = Options {
+        remote_schema_permissions: true,
+        ..Options::default()
+    };
+    let run = |role: &str, q: &str| check_with(with_presets(), role, q, &options);
+    insta::assert_snapshot!(
+        "permissions_presets",
+        [
+            run("user", "{ user { id } }"),
+            run(
+                "user",
+                "query ($n: String) { search(where: {name: $n}) { id } }"
+            ),
+            run("user", "query ($w: W) { search(where: $w) { id } }"),
+            run("user", "{ user(id: 2) { id } }"),
+            run("user", "mutation { rename(id: 1, name: \"x\") { id } }"),
+            run("guest", "{ hello }"),
+            run("admin", "{ user(id: 2) { id } }"),
+        ]
+        .join("---\n")
+    );
+}
+
+#[test]
+fn session_presets_are_coerced() {
+    use graphedge_core::remote_schemas::session_preset_json;
+    use graphedge_core::SessionPreset;
+    let preset = |t: &str, values: Option<Vec<String>>| SessionPreset {
+        variable: "v".into(),
+        session_var: "x-hasura-user-id".into(),
+        type_name: t.into(),
+        enum_values: values,
+    };
+    let s = |id: &str| user_session("user", id);
+    assert_eq!(
+        session_preset_json(&s("7"), &preset("Int", None)).unwrap(),
+        "7"
+    );
+    assert_eq!(
+        session_preset_json(&s("7"), &preset("ID", None)).unwrap(),
+        "\"7\""
+    );
+    assert_eq!(
+        session_preset_json(&s("true"), &preset("Boolean", None)).unwrap(),
+        "true"
+    );
+    let e = session_preset_json(&s("randomid123"), &preset("Int", None)).unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        (
+            "coercion-error",
+            "\"randomid123\" cannot be coerced into an Int value"
+        )
+    );
+    let e =
+        session_preset_json(&graphedge_core::Session::admin(), &preset("Int", None)).unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        (
+            "not-found",
+            "\"x-hasura-user-id\" session variable expected, but not found"
+        )
+    );
+    let values = Some(vec!["A".to_string()]);
+    assert_eq!(
+        session_preset_json(&s("A"), &preset("E", values.clone())).unwrap(),
+        "\"A\""
+    );
+    assert!(session_preset_json(&s("B"), &preset("E", values)).is_err());
+}

@@ -93,6 +93,11 @@ pub(crate) async fn run_call(
             vars.insert(name.clone(), value_json(v));
         }
     }
+    for preset in &call.session_presets {
+        let text = graphedge_core::remote_schemas::session_preset_json(session, preset)?;
+        let value = serde_json::from_str(&text).unwrap_or(Json::String(text));
+        vars.insert(preset.variable.clone(), value);
+    }
     let mut body = json!({"query": call.query, "variables": Json::Object(vars)});
     if let Some(name) = &call.operation_name {
         body["operationName"] = Json::String(name.clone());
@@ -317,6 +322,7 @@ mod tests {
                 vec!["h".into(), "d".into(), "__typename".into()],
             ],
             type_renames: vec![("Droid".into(), "Android".into())],
+            session_presets: vec![],
         }
     }
 

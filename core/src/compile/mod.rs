@@ -12,6 +12,7 @@ pub(crate) mod normalize;
 mod order;
 mod relay;
 mod remote;
+pub(crate) use remote::value_text as remote_value_text;
 mod select;
 pub(crate) mod sql;
 mod stream;

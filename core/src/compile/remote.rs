@@ -85,7 +85,11 @@ pub(super) fn call<'a>(
     path: &str,
     root: &str,
 ) -> Result<RemoteCall> {
-    let r = &ctx.schema.remote_schemas[remote];
+    let r = ctx.schema.remote_schemas[remote]
+        .for_role(&ctx.session.role, ctx.opts.remote_schema_permissions)
+        .ok_or_else(|| {
+            Error::validation(path, "the remote schema is not available to this role")
+        })?;
     let Some(root_type) = r.root(root) else {
         return Err(Error::validation(
             path,
@@ -95,11 +99,15 @@ pub(super) fn call<'a>(
     let mut p = Printer {
         remote: r,
         var_defs: ctx.var_defs,
+        values: ctx.variables,
         fragments: ctx.fragments,
         out: String::new(),
         variables: Vec::new(),
         keys: Vec::new(),
         typename_paths: Vec::new(),
+        shaping: Vec::new(),
+        presets: Vec::new(),
+        preset_types: Vec::new(),
     };
     let mut namespace = None;
     match target {
@@ -167,6 +175,14 @@ pub(super) fn call<'a>(
         }
         definitions.push(d);
     }
+    for (preset, declared) in p.presets.iter().zip(&p.preset_types) {
+        definitions.push(format!("${}: {}", preset.variable, declared));
+    }
+    for name in core::mem::take(&mut p.shaping) {
+        if !ctx.shaping.contains(&name) {
+            ctx.shaping.push(name);
+        }
+    }
     let mut header = String::from(root);
     if let Some(name) = ctx.operation_name {
         header.push(' ');
@@ -204,14 +220,22 @@ pub(super) fn call<'a>(
         namespace,
         typename_paths,
         type_renames,
+        session_presets: p.presets,
     })
 }
 
 struct Printer<'a> {
     remote: &'a RemoteSchema,
     var_defs: &'a [crate::parse::ast::VariableDefinition],
+    /// The request's variable values (substituted where a preset is injected into them).
+    values: &'a [(String, Value)],
     fragments: &'a [crate::parse::ast::Fragment],
     out: String,
+    /// Variables whose values were written into the document (they shape the plan).
+    shaping: Vec<String>,
+    /// The session variable presets written as variables, and their declared types.
+    presets: Vec<crate::plan::SessionPreset>,
+    preset_types: Vec<String>,
     variables: Vec<String>,
     /// The response keys from the answer's `data` to the field being printed.
     keys: Vec<String>,
@@ -232,7 +256,7 @@ impl<'a> Printer<'a> {
         depth: usize,
     ) -> Result<()> {
         for (name, v) in &f.arguments {
-            let Some(arg) = field.args.iter().find(|a| &a.name == name) else {
+            let Some(arg) = field.args.iter().find(|a| &a.name == name && a.visible()) else {
                 return Err(Error::validation(
                     path,
                     format!("'{}' has no argument named '{}'", f.name, name),
@@ -261,7 +285,7 @@ impl<'a> Printer<'a> {
             self.out.push_str(": ");
         }
         self.out.push_str(&field.name);
-        self.arguments(&f.arguments, depth)?;
+        self.field_arguments(&f.arguments, field, depth)?;
         self.directives(&f.directives, depth)?;
         let child = self.remote.type_named(base(&field.ty));
         if sets.iter().any(|s| !s.is_empty()) {
@@ -407,6 +431,204 @@ impl<'a> Printer<'a> {
         Ok(())
     }
 
+    /// A field's arguments: the client's, with the presets of the role's view injected into
+    /// the input objects they reach (a variable there is written out as its value), then the
+    /// preset arguments.
+    fn field_arguments(
+        &mut self,
+        args: &[(String, Value)],
+        field: &'a RemoteField,
+        depth: usize,
+    ) -> Result<()> {
+        let preset: Vec<&'a crate::remote_schemas::InputValue> =
+            field.args.iter().filter(|a| !a.visible()).collect();
+        if args.is_empty() && preset.is_empty() {
+            return Ok(());
+        }
+        self.out.push('(');
+        let mut first = true;
+        for (name, v) in args {
+            let Some(arg) = field.args.iter().find(|a| &a.name == name) else {
+                continue;
+            };
+            if !first {
+                self.out.push_str(", ");
+            }
+            first = false;
+            self.out.push_str(name);
+            self.out.push_str(": ");
+            self.input(v, &arg.ty, depth)?;
+        }
+        for arg in preset {
+            if !first {
+                self.out.push_str(", ");
+            }
+            first = false;
+            self.out.push_str(&arg.name);
+            self.out.push_str(": ");
+            if let Some(p) = &arg.preset {
+                self.preset(p, depth)?;
+            }
+        }
+        self.out.push(')');
+        Ok(())
+    }
+
+    /// Whether values of type `t` reach an input field with a preset.
+    fn has_presets(&self, t: &Type) -> bool {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut todo: Vec<&str> = alloc::vec![base(t)];
+        while let Some(name) = todo.pop() {
+            if seen.contains(&name) {
+                continue;
+            }
+            seen.push(name);
+            let Some(ty) = self.remote.type_named(name) else {
+                continue;
+            };
+            for f in &ty.input_fields {
+                if !f.visible() {
+                    return true;
+                }
+                todo.push(base(&f.ty));
+            }
+        }
+        false
+    }
+
+    /// A client's input value of the remote type `t`, presets injected.
+    fn input(&mut self, v: &Value, t: &Type, depth: usize) -> Result<()> {
+        if depth > crate::encode::MAX_VALUE_DEPTH * 2 {
+            return Err(Error::validation("$", "the query is nested too deeply"));
+        }
+        if !self.has_presets(t) {
+            return write_value(&mut self.out, v, &mut self.variables, depth);
+        }
+        let inner = match t {
+            Type::NonNull(inner) => inner.as_ref(),
+            other => other,
+        };
+        match (v, inner) {
+            (Value::Variable(name), _) => {
+                if !self.shaping.contains(name) {
+                    self.shaping.push(name.clone());
+                }
+                let given = self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+                let default = || {
+                    self.var_defs
+                        .iter()
+                        .find(|d| &d.name == name)
+                        .and_then(|d| d.default.as_ref())
+                };
+                match given.or_else(default) {
+                    Some(x) => self.input(x, t, depth + 1),
+                    None => {
+                        self.out.push_str("null");
+                        Ok(())
+                    }
+                }
+            }
+            (Value::List(items), Type::List(item_type)) => {
+                self.out.push('[');
+                for (i, x) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.input(x, item_type, depth + 1)?;
+                }
+                self.out.push(']');
+                Ok(())
+            }
+            (x, Type::List(item_type)) => self.input(x, item_type, depth + 1),
+            (Value::Object(entries), _) => {
+                let Some(ty) = self.remote.type_named(base(inner)) else {
+                    return write_value(&mut self.out, v, &mut self.variables, depth);
+                };
+                self.out.push('{');
+                let mut first = true;
+                for (k, x) in entries {
+                    let Some(f) = ty.input_fields.iter().find(|f| &f.name == k && f.visible())
+                    else {
+                        continue;
+                    };
+                    if !first {
+                        self.out.push_str(", ");
+                    }
+                    first = false;
+                    self.out.push_str(k);
+                    self.out.push_str(": ");
+                    self.input(x, &f.ty, depth + 1)?;
+                }
+                for f in ty.input_fields.iter().filter(|f| !f.visible()) {
+                    if !first {
+                        self.out.push_str(", ");
+                    }
+                    first = false;
+                    self.out.push_str(&f.name);
+                    self.out.push_str(": ");
+                    if let Some(p) = &f.preset {
+                        self.preset(p, depth + 1)?;
+                    }
+                }
+                self.out.push('}');
+                Ok(())
+            }
+            (x, _) => write_value(&mut self.out, x, &mut self.variables, depth),
+        }
+    }
+
+    /// A preset's value; a session variable becomes a variable of the document.
+    fn preset(&mut self, p: &crate::remote_schemas::Preset, depth: usize) -> Result<()> {
+        use crate::remote_schemas::Preset;
+        if depth > crate::encode::MAX_VALUE_DEPTH * 2 {
+            return Err(Error::validation("$", "the query is nested too deeply"));
+        }
+        match p {
+            Preset::Value(v) => write_value(&mut self.out, v, &mut Vec::new(), depth),
+            Preset::Session {
+                var,
+                ty,
+                enum_values,
+            } => {
+                let variable = format!("hasura_session_preset_{}", self.presets.len() + 1);
+                self.out.push('$');
+                self.out.push_str(&variable);
+                self.presets.push(crate::plan::SessionPreset {
+                    variable,
+                    session_var: var.clone(),
+                    type_name: String::from(base(ty)),
+                    enum_values: enum_values.clone(),
+                });
+                self.preset_types.push(crate::encode::type_text(ty));
+                Ok(())
+            }
+            Preset::List(items) => {
+                self.out.push('[');
+                for (i, x) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.preset(x, depth + 1)?;
+                }
+                self.out.push(']');
+                Ok(())
+            }
+            Preset::Object(fields) => {
+                self.out.push('{');
+                for (i, (k, x)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.out.push_str(k);
+                    self.out.push_str(": ");
+                    self.preset(x, depth + 1)?;
+                }
+                self.out.push('}');
+                Ok(())
+            }
+        }
+    }
+
     fn directives(&mut self, directives: &[Directive], depth: usize) -> Result<()> {
         for d in directives {
             self.out.push_str(" @");
@@ -415,6 +637,11 @@ impl<'a> Printer<'a> {
         }
         Ok(())
     }
+}
+
+/// A value as GraphQL text (variables as `$name`).
+pub(crate) fn value_text(out: &mut String, v: &Value) -> Result<()> {
+    write_value(out, v, &mut Vec::new(), 0)
 }
 
 /// A value as GraphQL text; the variables it uses are added to `variables`.

@@ -69,10 +69,16 @@ pub(super) fn apply(schema: &Schema, role: &str, options: &Options, ts: &mut Typ
     }
     // (remote index, the remote's type name) whose definitions the added fields refer to.
     let mut todo: Vec<(usize, String)> = Vec::new();
-    for (i, remote) in schema.remote_schemas.iter().enumerate() {
-        if !remote.allowed(role, options.remote_schema_permissions) {
+    // What the role sees of each remote (its view under remote schema permissions).
+    let views: Vec<Option<&RemoteSchema>> = schema
+        .remote_schemas
+        .iter()
+        .map(|r| r.for_role(role, options.remote_schema_permissions))
+        .collect();
+    for (i, remote) in views.iter().enumerate() {
+        let Some(remote) = *remote else {
             continue;
-        }
+        };
         for (kind, root) in ROOTS {
             let Some(root_type) = remote.root(kind) else {
                 continue;
@@ -105,7 +111,7 @@ pub(super) fn apply(schema: &Schema, role: &str, options: &Options, ts: &mut Typ
             add_root(ts, root, fields);
         }
     }
-    define(schema, ts, todo);
+    define(&views, ts, todo);
 }
 
 /// A field of the remote object or interface type `parent` as clients see it (`None`: its
@@ -117,6 +123,7 @@ fn field_def(remote: &RemoteSchema, parent: &str, f: &RemoteField) -> Option<Fie
     def.args = f
         .args
         .iter()
+        .filter(|a| a.visible())
         .filter_map(|a| input_value(remote, a))
         .collect();
     Some(def)
@@ -144,7 +151,12 @@ fn base(t: &rs::Type) -> &str {
 /// Queues the names (the remote's) a field refers to (its type, its arguments' types).
 fn refer(f: &RemoteField, remote: usize, todo: &mut Vec<(usize, String)>) {
     todo.push((remote, String::from(base(&f.ty))));
-    todo.extend(f.args.iter().map(|a| (remote, String::from(base(&a.ty)))));
+    todo.extend(
+        f.args
+            .iter()
+            .filter(|a| a.visible())
+            .map(|a| (remote, String::from(base(&a.ty)))),
+    );
 }
 
 /// The remote's types by name (built once per remote the walk visits).
@@ -158,10 +170,10 @@ fn index(remote: &RemoteSchema) -> BTreeMap<&str, &RemoteType> {
 
 /// Defines every queued name the type system lacks, from the remote that referred to it, and
 /// what those definitions refer to.
-fn define(schema: &Schema, ts: &mut TypeSystem, mut todo: Vec<(usize, String)>) {
+fn define(views: &[Option<&RemoteSchema>], ts: &mut TypeSystem, mut todo: Vec<(usize, String)>) {
     let mut indexes: BTreeMap<usize, BTreeMap<&str, &RemoteType>> = BTreeMap::new();
     while let Some((i, name)) = todo.pop() {
-        let Some(remote) = schema.remote_schemas.get(i) else {
+        let Some(remote) = views.get(i).copied().flatten() else {
             continue;
         };
         let client = remote.type_name(&name);
@@ -248,7 +260,7 @@ fn type_def(
         }
         TypeKind::InputObject => {
             for v in &t.input_fields {
-                if def.input_field(&v.name).is_some() {
+                if !v.visible() || def.input_field(&v.name).is_some() {
                     continue;
                 }
                 if let Some(iv) = input_value(r, v) {

@@ -5,6 +5,7 @@
 //! `not a valid graphql query` (the position is appended for humans).
 pub mod ast;
 mod lexer;
+pub mod sdl;
 
 use alloc::boxed::Box;
 use alloc::format;

@@ -196,6 +196,13 @@ fn is_remote(i: &Inconsistency, name: &str) -> bool {
     i.kind == res::KIND && i.name == res::object_name(name)
 }
 
+/// An inconsistency of the remote schema `name` or of a role's permission on it.
+fn is_remote_or_permission(i: &Inconsistency, name: &str) -> bool {
+    is_remote(i, name)
+        || (i.kind == res::PERMISSION_KIND
+            && i.definition.get("remote_schema").and_then(Json::as_str) == Some(name))
+}
+
 /// Whether the remote schema `name` is part of the schema (Hasura's schema cache holds only
 /// the consistent ones).
 fn served<D: Database>(cx: &Cx<'_, D>, name: &str) -> bool {
@@ -444,7 +451,7 @@ pub(super) async fn add_remote_schema<D: Database>(
     res::build(&md, &schema).map_err(|m| ApiError::new("remote-schema-error", m))?;
     store(cx, &name, &def, Ok(schema));
     cx.md.remote_schemas.push(md);
-    accepted_for(cx, |i| is_remote(i, &name))
+    accepted_for(cx, |i| is_remote_or_permission(i, &name))
 }
 
 /// Replaces the definition and the comment, keeping the permissions and the remote
@@ -488,7 +495,7 @@ pub(super) async fn update_remote_schema<D: Database>(
     if let Some(r) = cx.md.remote_schema_mut(&name) {
         *r = updated;
     }
-    accepted_for(cx, |i| is_remote(i, &name))
+    accepted_for(cx, |i| is_remote_or_permission(i, &name))
 }
 
 #[derive(Deserialize)]
@@ -630,6 +637,30 @@ pub(super) fn add_remote_schema_permissions<D: Database>(
             a.role, a.remote_schema
         )));
     }
+    if a.role == "admin" {
+        return Err(ApiError::new(
+            "constraint-violation",
+            "cannot define permission for admin role",
+        ));
+    }
+    // The role's SDL against the remote as served (Hasura's `resolveRoleBasedRemoteSchema`).
+    let (schema, _) = resolve::resolve(&cx.md, &cx.catalog, cx.config);
+    if let Some(remote) = schema
+        .remote_schemas
+        .iter()
+        .find(|r| r.name == a.remote_schema)
+    {
+        use crate::resolve::remote_permissions::{role_view, RoleSchemaError};
+        match role_view(remote, &definition.schema) {
+            Ok(_) => {}
+            Err(RoleSchemaError::Invalid(m)) => {
+                return Err(ApiError::new("validation-failed", m).at(root))
+            }
+            Err(RoleSchemaError::Parse(m)) => {
+                return Err(ApiError::parse_failed(m).at(format!("{root}.definition.schema")))
+            }
+        }
+    }
     if let Some(r) = cx.md.remote_schema_mut(&a.remote_schema) {
         r.permissions.insert(
             0,
@@ -642,7 +673,7 @@ pub(super) fn add_remote_schema_permissions<D: Database>(
         );
     }
     let name = a.remote_schema;
-    accepted_for(cx, |i| is_remote(i, &name))
+    accepted_for(cx, |i| is_remote_or_permission(i, &name))
 }
 
 pub(super) fn drop_remote_schema_permissions<D: Database>(
@@ -666,7 +697,7 @@ pub(super) fn drop_remote_schema_permissions<D: Database>(
         r.permissions.retain(|p| p.role != a.role);
     }
     let name = a.remote_schema;
-    accepted_for(cx, |i| is_remote(i, &name))
+    accepted_for(cx, |i| is_remote_or_permission(i, &name))
 }
 
 /// `track_table` next to a remote schema: Hasura refuses a table whose GraphQL name is a root
@@ -697,6 +728,21 @@ pub(crate) fn check_new_root_field<D: Database>(
 /// changed.
 pub(crate) fn drop_inconsistent(md: &mut Metadata, list: &[Inconsistency]) -> bool {
     let mut changed = false;
+    for i in list.iter().filter(|i| i.kind == res::PERMISSION_KIND) {
+        let at = |k: &str| {
+            i.definition
+                .get(k)
+                .and_then(Json::as_str)
+                .map(str::to_owned)
+        };
+        if let (Some(remote), Some(role)) = (at("remote_schema"), at("role")) {
+            if let Some(r) = md.remote_schema_mut(&remote) {
+                let before = r.permissions.len();
+                r.permissions.retain(|p| p.role != role);
+                changed |= before != r.permissions.len();
+            }
+        }
+    }
     for i in list.iter().filter(|i| i.kind == res::KIND) {
         if let Some(name) = i.definition.get("name").and_then(Json::as_str) {
             let before = md.remote_schemas.len();

@@ -34,6 +34,7 @@ mod inherited;
 mod permissions;
 mod relationships;
 mod remote;
+pub mod remote_permissions;
 pub mod remote_schemas;
 pub mod sources;
 mod tables;

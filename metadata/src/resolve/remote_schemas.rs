@@ -103,7 +103,12 @@ pub(crate) fn resolve(
                 continue;
             }
         };
-        remote.permissions = permitted_roles(r, &metadata.inherited_roles);
+        remote.role_schemas = role_views(r, &remote, &metadata.inherited_roles, out);
+        remote.permissions = remote
+            .role_schemas
+            .iter()
+            .map(|(role, _)| role.clone())
+            .collect();
         let surface = Surface::of_remote(&remote);
         let reasons = conflicts(&surface, &local, &accepted);
         if reasons.is_empty() {
@@ -115,20 +120,56 @@ pub(crate) fn resolve(
     schema.remote_schemas = accepted.into_iter().map(|(r, _)| r).collect();
 }
 
-/// The roles with a permission on the remote, and the inherited roles one of whose parents
-/// (transitively) has one.
-fn permitted_roles(r: &rr::RemoteSchemaMetadata, inherited: &[raw::InheritedRole]) -> Vec<String> {
-    let mut roles: Vec<String> = Vec::new();
+/// The `type` of a remote schema permission's inconsistencies.
+pub const PERMISSION_KIND: &str = "remote_schema_permission";
+
+/// The inconsistency `name` of a role's permission on a remote schema.
+pub fn permission_object_name(remote: &str, role: &str) -> String {
+    format!("remote_schema_permission {remote}.{role}")
+}
+
+/// Each role's view of the remote (its SDL checked against the remote: an SDL that fails is an
+/// inconsistency and the role gets no view), then each inherited role one of whose parents
+/// (transitively) has a view: the union of its parents' views.
+fn role_views(
+    r: &rr::RemoteSchemaMetadata,
+    remote: &RemoteSchema,
+    inherited: &[raw::InheritedRole],
+    out: &mut Vec<Inconsistency>,
+) -> Vec<(String, RemoteSchema)> {
+    let mut views: Vec<(String, RemoteSchema)> = Vec::new();
     for p in &r.permissions {
-        if !roles.contains(&p.role) {
-            roles.push(p.role.clone());
+        if views.iter().any(|(role, _)| role == &p.role) {
+            continue;
+        }
+        match super::remote_permissions::role_view(remote, &p.definition.schema) {
+            Ok(view) => views.push((p.role.clone(), view)),
+            Err(e) => out.push(Inconsistency {
+                definition: serde_json::json!({
+                    "remote_schema": r.name,
+                    "role": p.role,
+                    "definition": {"schema": p.definition.schema},
+                    "comment": p.comment,
+                }),
+                reason: format!("Inconsistent object: {}", e.message()),
+                name: permission_object_name(&r.name, &p.role),
+                kind: PERMISSION_KIND.into(),
+            }),
         }
     }
     for _ in 0..=inherited.len() {
         let mut grew = false;
         for ir in inherited {
-            if !roles.contains(&ir.role_name) && ir.role_set.iter().any(|p| roles.contains(p)) {
-                roles.push(ir.role_name.clone());
+            if views.iter().any(|(role, _)| role == &ir.role_name) {
+                continue;
+            }
+            let parents: Vec<&RemoteSchema> = ir
+                .role_set
+                .iter()
+                .filter_map(|p| views.iter().find(|(role, _)| role == p).map(|(_, v)| v))
+                .collect();
+            if let Some(union) = super::remote_permissions::union_of(&parents) {
+                views.push((ir.role_name.clone(), union));
                 grew = true;
             }
         }
@@ -136,7 +177,7 @@ fn permitted_roles(r: &rr::RemoteSchemaMetadata, inherited: &[raw::InheritedRole
             break;
         }
     }
-    roles
+    views
 }
 
 /// A remote schema from its metadata and its stored `__schema`, checked like Hasura's
@@ -175,6 +216,7 @@ pub fn build(md: &rr::RemoteSchemaMetadata, schema: &Json) -> Result<RemoteSchem
         subscription_type: parsed.subscription_type,
         permissions: Vec::new(),
         customization,
+        role_schemas: Vec::new(),
     };
     check_customization(&remote)?;
     Validator::new(&remote).run()?;
@@ -514,6 +556,7 @@ fn parse_input_value(v: &Json, path: &str) -> Result<InputValue, String> {
         description,
         ty,
         default_value,
+        preset: None,
     })
 }
 

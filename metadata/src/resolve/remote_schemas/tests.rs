@@ -524,7 +524,7 @@ fn check() {
     // Permissions: the roles with one, inherited roles through their parents.
     let mut md = remote("p", url.clone());
     md.permissions = serde_json::from_value(json!([
-        {"role": "user", "definition": {"schema": "type Hello { hello: String }"}}
+        {"role": "user", "definition": {"schema": "type Hello { hello: String } schema { query: Hello }"}}
     ]))
     .unwrap();
     let inherited: Vec<raw::InheritedRole> = serde_json::from_value(json!([
@@ -533,5 +533,9 @@ fn check() {
         {"role_name": "other", "role_set": ["editor"]}
     ]))
     .unwrap();
-    assert_eq!(permitted_roles(&md, &inherited), ["user", "both", "top"]);
+    let built = build(&md, &hello()).unwrap();
+    let mut found = Vec::new();
+    let views = role_views(&md, &built, &inherited, &mut found);
+    let roles: Vec<&str> = views.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(roles, ["user", "both", "top"], "{found:?}");
 }
