@@ -34,7 +34,7 @@ pub const CATALOG_SQL: &str = compile::CATALOG_SQL;
 pub use model::Schema;
 pub use plan::{
     ActionCall, Cached, CallMode, Encoding, OutField, OutKind, ParamSpec, Plan, PlanKind,
-    RemoteCall, RemoteJoin, SessionPreset, Slot, Step, REMOTE_KEYS_VARIABLE,
+    RemoteCall, RemoteJoin, RemoteSchemaJoin, SessionPreset, Slot, Step, REMOTE_KEYS_VARIABLE,
 };
 pub use session::Session;
 pub use value::Value;

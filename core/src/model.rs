@@ -139,6 +139,28 @@ pub struct Relationship {
     pub local_fk: bool,
 }
 
+/// A relationship from a table to a field of a remote schema (Hasura's `to_remote_schema`
+/// `{remote_schema, lhs_fields, remote_field}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteSchemaRelationship {
+    pub name: String,
+    /// The remote schema's name.
+    pub remote: String,
+    /// The table's columns the join reads (`lhs_fields`), in order: the join key.
+    pub lhs: Vec<ColumnId>,
+    /// The remote's fields (its names) from its query root to the relationship's field, each
+    /// with the arguments the relationship gives it; a value
+    /// `Value::Variable(join_key_variable(i))` is the row's `lhs[i]` column.
+    pub path: Vec<(String, Vec<(String, crate::value::Value)>)>,
+    pub comment: Option<String>,
+}
+
+/// The name standing for the `i`-th join column in a [`RemoteSchemaRelationship`]'s arguments
+/// (no GraphQL variable can have it).
+pub fn join_key_variable(i: usize) -> String {
+    alloc::format!("\u{0}key{i}")
+}
+
 /// One argument of a SQL function.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionArg {
@@ -321,6 +343,9 @@ pub struct Table {
     /// Relationships to a table of another source (Hasura's `remote_relationships` with
     /// `to_source`): answered by a second statement on that source's database.
     pub remote_relationships: Vec<Relationship>,
+    /// Relationships to a remote schema's field (Hasura's `to_remote_schema`): answered by one
+    /// call to the remote for all the rows' distinct keys.
+    pub remote_schema_relationships: Vec<RemoteSchemaRelationship>,
     pub computed_fields: Vec<ComputedField>,
     /// Role name → permissions (inherited roles already resolved to their effective permissions).
     pub permissions: BTreeMap<RoleName, Permissions>,
@@ -346,6 +371,11 @@ impl Table {
     }
     pub fn remote_relationship(&self, name: &str) -> Option<&Relationship> {
         self.remote_relationships.iter().find(|r| r.name == name)
+    }
+    pub fn remote_schema_relationship(&self, name: &str) -> Option<&RemoteSchemaRelationship> {
+        self.remote_schema_relationships
+            .iter()
+            .find(|r| r.name == name)
     }
     pub fn computed_field(&self, name: &str) -> Option<&ComputedField> {
         self.computed_fields.iter().find(|c| c.name == name)

@@ -237,6 +237,26 @@ pub const REMOTE_KEYS_VARIABLE: &str = "\u{0}keys";
 pub struct RemoteJoin {
     pub path: Vec<String>,
     pub plan: Plan,
+    /// A relationship to a remote schema instead: `plan` is empty and the keys' values come
+    /// from one call to the remote (see [`RemoteSchemaJoin`]).
+    pub remote: Option<RemoteSchemaJoin>,
+}
+
+/// The call of a relationship to a remote schema: for the distinct keys, ONE document with a
+/// field `f<i>` per key ([`RemoteSchemaJoin::document`]); the value for key `i` is
+/// `data.f<i>` followed along `fields[1..]` (through lists).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteSchemaJoin {
+    pub remote: String,
+    /// The remote's fields from its query root, each with its arguments (the client's merged
+    /// into the relationship's; `join_key_variable(i)` stands for the key's `i`-th value).
+    pub fields: Vec<(String, Vec<(String, Value)>)>,
+    /// The last field's selection set as sent (` { a b }`; empty for a scalar).
+    pub selection: String,
+    /// The request's variables the document uses, and their definitions.
+    pub variables: Vec<String>,
+    pub definitions: Vec<String>,
+    pub session_presets: Vec<SessionPreset>,
 }
 
 /// A query's `@cached(ttl: Int = 60, refresh: Boolean = false)` directive (Hasura's response

@@ -285,6 +285,26 @@ impl RemoteSchema {
     }
 }
 
+impl RemoteSchema {
+    /// The field a table's relationship to this remote ends at (its path followed from the
+    /// query root; `None` when this schema, e.g. a role's view, lacks part of it).
+    pub fn relationship_leaf(
+        &self,
+        rel: &crate::model::RemoteSchemaRelationship,
+    ) -> Option<&RemoteField> {
+        let mut parent = self.root("query")?;
+        let mut leaf = None;
+        for (i, (name, _)) in rel.path.iter().enumerate() {
+            let f = parent.field(name)?;
+            if i + 1 < rel.path.len() {
+                parent = self.type_named(f.ty.base())?;
+            }
+            leaf = Some(f);
+        }
+        leaf
+    }
+}
+
 impl RemoteType {
     pub fn field(&self, name: &str) -> Option<&RemoteField> {
         self.fields.iter().find(|f| f.name == name)

@@ -63,6 +63,7 @@ fn table(name: &str, columns: Vec<Column>) -> Table {
         }],
         relationships: vec![],
         remote_relationships: vec![],
+        remote_schema_relationships: Vec::new(),
         computed_fields: vec![],
         permissions: BTreeMap::new(),
         kind: 'r',

@@ -36,6 +36,7 @@ fn table(
         unique_constraints: vec![],
         relationships,
         remote_relationships: Vec::new(),
+        remote_schema_relationships: Vec::new(),
         computed_fields: vec![],
         permissions,
         kind: 'r',

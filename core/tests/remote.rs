@@ -456,3 +456,63 @@ fn session_presets_are_coerced() {
     );
     assert!(session_preset_json(&s("B"), &preset("E", values)).is_err());
 }
+
+/// A table's relationship to a remote field: the key columns in the statement, ONE document
+/// for all keys (`f<i>` per key, the client's arguments merged into the relationship's).
+#[test]
+fn relationship_to_a_remote_schema() {
+    use graphedge_core::model::{join_key_variable, RemoteSchemaRelationship};
+    use graphedge_core::Value;
+    let mut schema = schema();
+    schema.remote_schemas[0].types[0].fields.push(field(
+        "search",
+        vec![arg("where", named("W")), arg("limit", named("Int"))],
+        named("User"),
+    ));
+    let mut w = object("W", vec![]);
+    w.kind = TypeKind::InputObject;
+    w.input_fields = vec![arg("id", named("Int")), arg("name", named("String"))];
+    schema.remote_schemas[0].types.push(w);
+    let author = schema
+        .tables
+        .iter()
+        .position(|t| t.gql_name == "author")
+        .unwrap();
+    let id = schema.tables[author].column("id").unwrap();
+    schema.tables[author].remote_schema_relationships = vec![RemoteSchemaRelationship {
+        name: "remoteUser".into(),
+        remote: "users".into(),
+        lhs: vec![id],
+        path: vec![(
+            "search".into(),
+            vec![(
+                "where".into(),
+                Value::Object(vec![("id".into(), Value::Variable(join_key_variable(0)))]),
+            )],
+        )],
+        comment: None,
+    }];
+    let session = graphedge_core::Session::admin();
+    let vars = owned_vars(&[("n", Value::String("Ann".into()))]);
+    let req = Request {
+        query: "query ($n: String) { author { id remoteUser(where: {name: $n, id: 7}, limit: 2) { name } } }",
+        operation_name: None,
+        variables: &vars,
+    };
+    let plan = compile(&schema, &session, &req, &Options::default()).unwrap();
+    let join = plan.remote_joins[0].remote.as_ref().unwrap();
+    let keys = [
+        vec![Value::Number("1".into())],
+        vec![Value::Number("2".into())],
+    ];
+    insta::assert_snapshot!(
+        "relationship_to_a_remote_schema",
+        format!(
+            "sql: {}\npath: {:?}\ndocument: {}\nvariables: {:?}",
+            plan.sql,
+            plan.remote_joins[0].path,
+            join.document(&keys).unwrap(),
+            join.variables
+        )
+    );
+}

@@ -252,6 +252,7 @@ pub(crate) async fn run_call(
         session,
         &call.joins,
         variables,
+        out,
         wrapped,
         log,
     )

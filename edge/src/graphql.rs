@@ -332,8 +332,10 @@ pub(crate) async fn run_plan(
         }
         let part_log = log.as_mut().map(|(l, r)| (&mut **l, *r));
         let out = run_part(engine, loaded, db, session, plan, variables, part_log).await?;
-        return crate::remote_join::apply(engine, loaded, db, session, plan, variables, out, log)
-            .await;
+        return crate::remote_join::apply(
+            engine, loaded, db, session, plan, variables, outbound, out, log,
+        )
+        .await;
     };
     // Root fields of several sources: one statement (or transaction) per source, in order,
     // each answering a JSON array of its fields' values; `data` follows the request's order.

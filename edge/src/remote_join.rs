@@ -93,6 +93,7 @@ pub(crate) async fn apply(
     session: &Session,
     plan: &Plan,
     variables: &[(String, Value)],
+    outbound: &crate::actions::Outbound<'_, impl crate::http::HttpClient>,
     data: String,
     log: Option<(&mut RequestLog, &crate::graphql::GqlRequest)>,
 ) -> Result<String, EdgeError> {
@@ -103,6 +104,7 @@ pub(crate) async fn apply(
         session,
         &plan.remote_joins,
         variables,
+        outbound,
         data,
         log,
     )
@@ -119,12 +121,17 @@ pub(crate) async fn apply_joins(
     session: &Session,
     joins: &[RemoteJoin],
     variables: &[(String, Value)],
+    outbound: &crate::actions::Outbound<'_, impl crate::http::HttpClient>,
     data: String,
     mut log: Option<(&mut RequestLog, &crate::graphql::GqlRequest)>,
 ) -> Result<String, EdgeError> {
     let mut data: Raw = RawValue::from_string(data).map_err(|_| bad_answer())?;
     for join in joins {
-        let RemoteJoin { path, plan: target } = join;
+        let RemoteJoin {
+            path,
+            plan: target,
+            remote,
+        } = join;
         let mut found = Vec::new();
         collect(&data, path, &mut found)?;
         // Distinct keys, in order of appearance; a null key (no parent row) stays null.
@@ -139,6 +146,58 @@ pub(crate) async fn apply_joins(
         if keys.is_empty() {
             continue;
         }
+        let values: Vec<Raw> = match remote {
+            Some(call) => {
+                let keys: Vec<Vec<Value>> = keys
+                    .iter()
+                    .map(|k| {
+                        let items: Vec<serde_json::Value> =
+                            serde_json::from_str(k).map_err(|_| bad_answer())?;
+                        Ok(items.iter().map(crate::md::json_to_value).collect())
+                    })
+                    .collect::<Result<_, EdgeError>>()?;
+                let log = log.as_mut().map(|(l, r)| (&mut **l, *r));
+                crate::remote_schemas::run_join(
+                    engine, loaded, session, outbound, call, &keys, variables, log,
+                )
+                .await?
+            }
+            None => {
+                run_source_join(
+                    engine, loaded, db, session, target, variables, &keys, &mut log,
+                )
+                .await?
+            }
+        };
+        if values.len() != keys.len() {
+            return Err(bad_answer());
+        }
+        let index: HashMap<String, usize> =
+            index.into_iter().map(|(k, i)| (k.to_string(), i)).collect();
+        let null = || RawValue::from_string("null".into()).unwrap_or_default();
+        data = replace(&data, path, &|key| {
+            index
+                .get(key.get())
+                .and_then(|i| values.get(*i))
+                .cloned()
+                .unwrap_or_else(null)
+        })?;
+    }
+    Ok(data.get().to_string())
+}
+
+/// The values of a relationship to another source's table for `keys`, in order.
+async fn run_source_join(
+    engine: &Engine,
+    loaded: &Loaded,
+    db: &impl Database,
+    session: &Session,
+    target: &Plan,
+    variables: &[(String, Value)],
+    keys: &[&str],
+    log: &mut Option<(&mut RequestLog, &crate::graphql::GqlRequest)>,
+) -> Result<Vec<Raw>, EdgeError> {
+    {
         let mut vars = variables.to_vec();
         vars.push((
             REMOTE_KEYS_VARIABLE.to_string(),
@@ -160,22 +219,8 @@ pub(crate) async fn apply_joins(
             log,
         ))
         .await?;
-        let values: Vec<Raw> = serde_json::from_str(&text).map_err(|_| bad_answer())?;
-        if values.len() != keys.len() {
-            return Err(bad_answer());
-        }
-        let index: HashMap<String, usize> =
-            index.into_iter().map(|(k, i)| (k.to_string(), i)).collect();
-        let null = || RawValue::from_string("null".into()).unwrap_or_default();
-        data = replace(&data, path, &|key| {
-            index
-                .get(key.get())
-                .and_then(|i| values.get(*i))
-                .cloned()
-                .unwrap_or_else(null)
-        })?;
+        serde_json::from_str(&text).map_err(|_| bad_answer())
     }
-    Ok(data.get().to_string())
 }
 
 #[cfg(test)]

@@ -73,34 +73,138 @@ pub(crate) async fn run_call(
     out: &Outbound<'_, impl HttpClient>,
     call: &RemoteCall,
     variables: &[(String, Value)],
-    mut log: Option<(&mut RequestLog, &crate::graphql::GqlRequest)>,
+    log: Option<(&mut RequestLog, &crate::graphql::GqlRequest)>,
 ) -> Result<String, EdgeError> {
+    if call.query.is_empty() {
+        // A namespace of known `__typename`s only.
+        return Ok(shape(call, &Json::Null));
+    }
+    let document = Document {
+        remote: &call.remote,
+        query: &call.query,
+        variables: &call.variables,
+        session_presets: &call.session_presets,
+        operation_name: call.operation_name.as_deref(),
+    };
+    let answer = post(engine, loaded, session, out, &document, variables, log).await?;
+    if let Some(errors) = answer.get("errors").filter(|e| !e.is_null()) {
+        let mut e = remote_error("Errors from remote server");
+        e.errors = Some(errors.clone());
+        return Err(e);
+    }
+    let mut data = answer
+        .get("data")
+        .cloned()
+        .ok_or_else(|| remote_error("\"data\" field not found in remote response"))?;
+    for path in &call.typename_paths {
+        rename_types(&mut data, path, &call.type_renames);
+    }
+    Ok(shape(call, &data))
+}
+
+/// The values of a relationship to a remote schema for `keys` (each the row's join column
+/// values), in order: ONE call with a field `f<i>` per key; each value is `data.f<i>` followed
+/// along the relationship's path (through lists). The remote's errors are Hasura's "Errors
+/// from remote server" with them in `extensions.internal`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn run_join(
+    engine: &Engine,
+    loaded: &Loaded,
+    session: &Session,
+    out: &Outbound<'_, impl HttpClient>,
+    join: &graphedge_core::RemoteSchemaJoin,
+    keys: &[Vec<Value>],
+    variables: &[(String, Value)],
+    log: Option<(&mut RequestLog, &crate::graphql::GqlRequest)>,
+) -> Result<Vec<Box<serde_json::value::RawValue>>, EdgeError> {
+    let query = join.document(keys)?;
+    let document = Document {
+        remote: &join.remote,
+        query: &query,
+        variables: &join.variables,
+        session_presets: &join.session_presets,
+        operation_name: None,
+    };
+    let answer = post(engine, loaded, session, out, &document, variables, log).await?;
+    if let Some(errors) = answer.get("errors").filter(|e| !e.is_null()) {
+        return Err(
+            remote_error("Errors from remote server").with_internal(json!({ "errors": errors }))
+        );
+    }
+    let data = answer
+        .get("data")
+        .ok_or_else(|| remote_error("\"data\" field not found in remote response"))?;
+    let names: Vec<&str> = join
+        .fields
+        .iter()
+        .skip(1)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    (0..keys.len())
+        .map(|i| {
+            let v = data
+                .get(format!("f{i}"))
+                .map_or(Json::Null, |v| follow(v, &names));
+            serde_json::value::RawValue::from_string(v.to_string())
+                .map_err(|_| remote_error("Invalid response from remote server"))
+        })
+        .collect()
+}
+
+/// `value` followed along `names` (through lists).
+fn follow(value: &Json, names: &[&str]) -> Json {
+    let Some((first, rest)) = names.split_first() else {
+        return value.clone();
+    };
+    match value {
+        Json::Array(items) => Json::Array(items.iter().map(|i| follow(i, names)).collect()),
+        Json::Object(o) => o.get(*first).map_or(Json::Null, |v| follow(v, rest)),
+        _ => Json::Null,
+    }
+}
+
+/// One document for a remote.
+struct Document<'a> {
+    remote: &'a str,
+    query: &'a str,
+    variables: &'a [String],
+    session_presets: &'a [graphedge_core::SessionPreset],
+    operation_name: Option<&'a str>,
+}
+
+/// POSTs a document to its remote (Hasura's headers, timeout, `Set-Cookie`) and answers the
+/// response's JSON.
+async fn post(
+    engine: &Engine,
+    loaded: &Loaded,
+    session: &Session,
+    out: &Outbound<'_, impl HttpClient>,
+    doc: &Document<'_>,
+    variables: &[(String, Value)],
+    mut log: Option<(&mut RequestLog, &crate::graphql::GqlRequest)>,
+) -> Result<Json, EdgeError> {
     let remote = loaded
         .md
         .schema
         .remote_schemas
         .iter()
-        .find(|r| r.name == call.remote)
-        .ok_or_else(|| remote_error(format!("remote schema {:?} not found", call.remote)))?;
-    if call.query.is_empty() {
-        // A namespace of known `__typename`s only.
-        return Ok(shape(call, &Json::Null));
-    }
+        .find(|r| r.name == doc.remote)
+        .ok_or_else(|| remote_error(format!("remote schema {:?} not found", doc.remote)))?;
     let (url, headers) = target(engine, remote, Some(session), out.client_headers)?;
     let mut vars = serde_json::Map::new();
-    for name in &call.variables {
+    for name in doc.variables {
         if let Some((_, v)) = variables.iter().find(|(n, _)| n == name) {
             vars.insert(name.clone(), value_json(v));
         }
     }
-    for preset in &call.session_presets {
+    for preset in doc.session_presets {
         let text = graphedge_core::remote_schemas::session_preset_json(session, preset)?;
         let value = serde_json::from_str(&text).unwrap_or(Json::String(text));
         vars.insert(preset.variable.clone(), value);
     }
-    let mut body = json!({"query": call.query, "variables": Json::Object(vars)});
-    if let Some(name) = &call.operation_name {
-        body["operationName"] = Json::String(name.clone());
+    let mut body = json!({"query": doc.query, "variables": Json::Object(vars)});
+    if let Some(name) = doc.operation_name {
+        body["operationName"] = Json::String(name.to_string());
     }
     let request = HttpRequest {
         method: "POST".into(),
@@ -131,25 +235,12 @@ pub(crate) async fn run_call(
                 .map(|(_, v)| v.clone()),
         );
     }
-    let answer: Json = serde_json::from_slice(&response.body).map_err(|_| {
+    serde_json::from_slice(&response.body).map_err(|_| {
         remote_error("Invalid response from remote server").with_internal(json!({
             "status": response.status,
             "body": String::from_utf8_lossy(&response.body),
         }))
-    })?;
-    if let Some(errors) = answer.get("errors").filter(|e| !e.is_null()) {
-        let mut e = remote_error("Errors from remote server");
-        e.errors = Some(errors.clone());
-        return Err(e);
-    }
-    let mut data = answer
-        .get("data")
-        .cloned()
-        .ok_or_else(|| remote_error("\"data\" field not found in remote response"))?;
-    for path in &call.typename_paths {
-        rename_types(&mut data, path, &call.type_renames);
-    }
-    Ok(shape(call, &data))
+    })
 }
 
 /// The field's value (JSON text) from the remote's `data`: `data.<key>`, or the namespace's

@@ -75,6 +75,7 @@ fn schema() -> Schema {
             unique_constraints: vec![],
             relationships,
             remote_relationships: Vec::new(),
+            remote_schema_relationships: Vec::new(),
             computed_fields: vec![],
             permissions,
             kind: 'r',

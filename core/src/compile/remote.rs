@@ -692,3 +692,261 @@ fn write_value(
     }
     Ok(())
 }
+
+/// What the session's role sees of the remote schema of a relationship (`None`: nothing, or
+/// not the relationship's path: the field is not in its schema).
+pub(super) fn join_remote<'a>(
+    ctx: &Ctx<'a>,
+    rel: &crate::model::RemoteSchemaRelationship,
+) -> Option<&'a RemoteSchema> {
+    if ctx.opts.relay {
+        return None;
+    }
+    let r = ctx
+        .schema
+        .remote_schemas
+        .iter()
+        .find(|r| r.name == rel.remote)?
+        .for_role(&ctx.session.role, ctx.opts.remote_schema_permissions)?;
+    r.relationship_leaf(rel).map(|_| r)
+}
+
+/// A relationship to a remote schema's field: here the JSON array of the row's join columns;
+/// the value comes from one call to the remote for all distinct keys (a
+/// [`crate::RemoteJoin`] with a [`crate::RemoteSchemaJoin`]). The client's arguments of the
+/// field are merged into the relationship's (the relationship's values win) and its selection
+/// is printed like a remote root field's.
+pub(super) fn schema_join<'a>(
+    ctx: &mut Ctx<'a>,
+    t: crate::model::TableId,
+    alias: &str,
+    rel: &crate::model::RemoteSchemaRelationship,
+    f: &Merged<'a>,
+    path: &str,
+) -> Result<String> {
+    let Some(r) = join_remote(ctx, rel) else {
+        return Err(Error::validation(
+            path,
+            "the remote schema is not available",
+        ));
+    };
+    let Some(leaf) = r.relationship_leaf(rel) else {
+        return Err(Error::validation(path, "the remote field is not available"));
+    };
+    let table = &ctx.schema.tables[t];
+    let key: Vec<String> = rel
+        .lhs
+        .iter()
+        .map(|c| {
+            format!(
+                "{}.{}",
+                super::sql::ident(alias),
+                super::sql::ident(&table.columns[*c].name)
+            )
+        })
+        .collect();
+    let mut p = Printer {
+        remote: r,
+        var_defs: ctx.var_defs,
+        values: ctx.variables,
+        fragments: ctx.fragments,
+        out: String::new(),
+        variables: Vec::new(),
+        keys: Vec::new(),
+        typename_paths: Vec::new(),
+        shaping: Vec::new(),
+        presets: Vec::new(),
+        preset_types: Vec::new(),
+    };
+    // The client's arguments: known to the field (and not set by the relationship).
+    let fixed = rel.path.last().map(|(_, a)| a.as_slice()).unwrap_or(&[]);
+    let mut args: Vec<(String, Value)> = fixed.to_vec();
+    for (name, v) in &f.field.arguments {
+        if !leaf.args.iter().any(|a| &a.name == name && a.visible()) {
+            return Err(Error::validation(
+                path,
+                format!("'{}' has no argument named '{}'", f.field.name, name),
+            ));
+        }
+        match args.iter_mut().find(|(n, _)| n == name) {
+            Some((_, mine)) => merge_into(mine, v),
+            None => args.push((name.clone(), v.clone())),
+        }
+        collect_variables(v, &mut p.variables);
+    }
+    let sets = f.selection_sets();
+    if sets.iter().any(|s| !s.is_empty()) {
+        let Some(child) = r.type_named(base(&leaf.ty)) else {
+            return Err(Error::validation(
+                path,
+                format!("field '{}' of a scalar has no selection set", f.field.name),
+            ));
+        };
+        p.out.push_str(" {");
+        for set in &sets {
+            p.selections(set, child, path, 1)?;
+        }
+        p.out.push_str(" }");
+    }
+    let mut definitions = Vec::new();
+    for name in &p.variables {
+        let Some(def) = ctx.var_defs.iter().find(|d| &d.name == name) else {
+            return Err(Error::validation(
+                path,
+                format!("unbound variable \"{}\"", name),
+            ));
+        };
+        definitions.push(format!(
+            "${}: {}",
+            name,
+            crate::encode::type_text(&r.remote_type(&def.ty))
+        ));
+    }
+    for (preset, declared) in p.presets.iter().zip(&p.preset_types) {
+        definitions.push(format!("${}: {}", preset.variable, declared));
+    }
+    let mut fields = rel.path.clone();
+    if let Some(last) = fields.last_mut() {
+        last.1 = args;
+    }
+    let response_path: Vec<String> = path
+        .split(".selectionSet.")
+        .skip(1)
+        .map(String::from)
+        .collect();
+    ctx.remote_joins.push(crate::RemoteJoin {
+        path: response_path,
+        plan: crate::Plan::without_sql(crate::PlanKind::Query, Vec::new(), Vec::new()),
+        remote: Some(crate::RemoteSchemaJoin {
+            remote: r.name.clone(),
+            fields,
+            selection: p.out,
+            variables: p.variables,
+            definitions,
+            session_presets: p.presets,
+        }),
+    });
+    Ok(format!("json_build_array({})", key.join(", ")))
+}
+
+/// Merges a client's argument value into the relationship's: objects key by key, the
+/// relationship's values winning.
+fn merge_into(mine: &mut Value, theirs: &Value) {
+    merge_rec(mine, theirs, 0);
+}
+
+fn merge_rec(mine: &mut Value, theirs: &Value, depth: usize) {
+    if depth > crate::encode::MAX_VALUE_DEPTH {
+        return;
+    }
+    if let (Value::Object(m), Value::Object(t)) = (&mut *mine, theirs) {
+        for (k, v) in t {
+            match m.iter_mut().find(|(mk, _)| mk == k) {
+                Some((_, mv)) => merge_rec(mv, v, depth + 1),
+                None => m.push((k.clone(), v.clone())),
+            }
+        }
+    }
+}
+
+/// The request variables a value uses.
+fn collect_variables(v: &Value, out: &mut Vec<String>) {
+    let mut todo = alloc::vec![v];
+    while let Some(v) = todo.pop() {
+        match v {
+            Value::Variable(n) => {
+                if !out.contains(n) {
+                    out.push(n.clone());
+                }
+            }
+            Value::List(items) => todo.extend(items.iter()),
+            Value::Object(fields) => todo.extend(fields.iter().map(|(_, x)| x)),
+            _ => {}
+        }
+    }
+}
+
+impl crate::RemoteSchemaJoin {
+    /// The document asking the remote for `keys` (each the values of the join columns, in
+    /// order): `query (defs) { f0: a(args) { b(args) <selection> } f1: … }`.
+    pub fn document(&self, keys: &[Vec<Value>]) -> Result<String> {
+        let mut out = String::from("query");
+        if !self.definitions.is_empty() {
+            out.push_str(" (");
+            out.push_str(&self.definitions.join(", "));
+            out.push(')');
+        }
+        out.push_str(" {");
+        for (i, key) in keys.iter().enumerate() {
+            out.push_str(&format!(" f{i}: "));
+            for (depth, (name, args)) in self.fields.iter().enumerate() {
+                if depth > 0 {
+                    out.push_str(" { ");
+                }
+                out.push_str(name);
+                if !args.is_empty() {
+                    out.push('(');
+                    for (j, (a, v)) in args.iter().enumerate() {
+                        if j > 0 {
+                            out.push_str(", ");
+                        }
+                        out.push_str(a);
+                        out.push_str(": ");
+                        write_join_value(&mut out, v, key, 0)?;
+                    }
+                    out.push(')');
+                }
+            }
+            out.push_str(&self.selection);
+            for _ in 1..self.fields.len() {
+                out.push_str(" }");
+            }
+        }
+        out.push_str(" }");
+        Ok(out)
+    }
+}
+
+/// A relationship argument's value with the join key's values in place of their names.
+fn write_join_value(out: &mut String, v: &Value, key: &[Value], depth: usize) -> Result<()> {
+    if depth > crate::encode::MAX_VALUE_DEPTH * 2 {
+        return Err(Error::validation("$", "the query is nested too deeply"));
+    }
+    match v {
+        Value::Variable(name) if name.starts_with('\u{0}') => {
+            let i: Option<usize> = name.strip_prefix("\u{0}key").and_then(|n| n.parse().ok());
+            match i.and_then(|i| key.get(i)) {
+                Some(x) => write_value(out, x, &mut Vec::new(), depth),
+                None => {
+                    out.push_str("null");
+                    Ok(())
+                }
+            }
+        }
+        Value::List(items) => {
+            out.push('[');
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_join_value(out, x, key, depth + 1)?;
+            }
+            out.push(']');
+            Ok(())
+        }
+        Value::Object(fields) => {
+            out.push('{');
+            for (i, (k, x)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(k);
+                out.push_str(": ");
+                write_join_value(out, x, key, depth + 1)?;
+            }
+            out.push('}');
+            Ok(())
+        }
+        other => write_value(out, other, &mut Vec::new(), depth),
+    }
+}

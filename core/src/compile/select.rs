@@ -697,6 +697,7 @@ pub(super) fn keyed_join<'a>(
     Ok(crate::RemoteJoin {
         path: response_path,
         plan,
+        remote: None,
     })
 }
 
@@ -768,6 +769,12 @@ pub(super) fn row_json<'a>(
             .filter(|r| ctx.perm(r.target).is_some())
         {
             remote_join(ctx, t, alias, rel, f, &p)?
+        } else if let Some(rel) = table
+            .remote_schema_relationship(name)
+            .filter(|r| r.lhs.iter().all(|c| perm.column(*c)))
+            .filter(|r| super::remote::join_remote(ctx, r).is_some())
+        {
+            super::remote::schema_join(ctx, t, alias, rel, f, &p)?
         } else if let Some(rel) = name
             .strip_suffix("_aggregate")
             .and_then(|r| table.relationship(r))

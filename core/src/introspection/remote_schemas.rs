@@ -111,7 +111,70 @@ pub(super) fn apply(schema: &Schema, role: &str, options: &Options, ts: &mut Typ
             add_root(ts, root, fields);
         }
     }
+    relationships(schema, role, &views, ts, &mut todo);
     define(&views, ts, todo);
+}
+
+/// The tables' relationships to remote schemas: a field of the table's object type typed like
+/// the remote field it ends at, with that field's arguments the relationship does not set
+/// (an input object it sets part of stays: the client's value is merged in). Only where the
+/// role selects the table and its join columns and sees the remote field.
+fn relationships(
+    schema: &Schema,
+    role: &str,
+    views: &[Option<&RemoteSchema>],
+    ts: &mut TypeSystem,
+    todo: &mut Vec<(usize, String)>,
+) {
+    for t in &schema.tables {
+        for rel in &t.remote_schema_relationships {
+            let selectable = role == "admin"
+                || t.permissions
+                    .get(role)
+                    .and_then(|p| p.select.as_ref())
+                    .is_some_and(|s| rel.lhs.iter().all(|c| s.columns.contains(c)));
+            let Some(i) = schema
+                .remote_schemas
+                .iter()
+                .position(|r| r.name == rel.remote)
+            else {
+                continue;
+            };
+            let Some(remote) = views.get(i).copied().flatten() else {
+                continue;
+            };
+            if !selectable || !ts.types.contains_key(&t.gql_name) {
+                continue;
+            }
+            let Some(leaf) = remote.relationship_leaf(rel) else {
+                continue;
+            };
+            let fixed = rel.path.last().map(|(_, a)| a.as_slice()).unwrap_or(&[]);
+            let Some(ty) = type_ref(&remote.client_type(&leaf.ty)) else {
+                continue;
+            };
+            let mut def = FieldDef::new(rel.name.as_str(), ty);
+            def.description = rel.comment.clone();
+            def.args = leaf
+                .args
+                .iter()
+                .filter(|a| a.visible())
+                .filter(|a| {
+                    !fixed
+                        .iter()
+                        .any(|(n, v)| n == &a.name && !matches!(v, crate::value::Value::Object(_)))
+                })
+                .filter_map(|a| input_value(remote, a))
+                .collect();
+            refer(leaf, i, todo);
+            if let Some(obj) = ts.types.get_mut(&t.gql_name) {
+                if obj.field(&rel.name).is_none() {
+                    obj.fields.push(def);
+                    obj.sort();
+                }
+            }
+        }
+    }
 }
 
 /// A field of the remote object or interface type `parent` as clients see it (`None`: its

@@ -108,6 +108,7 @@ pub fn schema() -> Schema {
             uc("author_name_key", vec![1], false),
         ],
         remote_relationships: Vec::new(),
+        remote_schema_relationships: Vec::new(),
         relationships: vec![Relationship {
             name: "articles".into(),
             kind: RelKind::Array,
@@ -138,6 +139,7 @@ pub fn schema() -> Schema {
         primary_key: vec![0],
         unique_constraints: vec![uc("article_pkey", vec![0], true)],
         remote_relationships: Vec::new(),
+        remote_schema_relationships: Vec::new(),
         relationships: vec![Relationship {
             name: "author".into(),
             kind: RelKind::Object,

@@ -134,6 +134,7 @@ pub fn blog_schema() -> Schema {
         primary_key: vec![0],
         unique_constraints: vec![],
         remote_relationships: Vec::new(),
+        remote_schema_relationships: Vec::new(),
         relationships: vec![Relationship {
             name: "articles".into(),
             kind: RelKind::Array,
@@ -164,6 +165,7 @@ pub fn blog_schema() -> Schema {
         primary_key: vec![0],
         unique_constraints: vec![],
         remote_relationships: Vec::new(),
+        remote_schema_relationships: Vec::new(),
         relationships: vec![Relationship {
             name: "author".into(),
             kind: RelKind::Object,

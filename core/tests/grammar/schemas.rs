@@ -38,6 +38,7 @@ fn table(name: &str, cols: &[Col], rels: &[Rel]) -> Table {
             is_primary: true,
         }],
         remote_relationships: Vec::new(),
+        remote_schema_relationships: Vec::new(),
         relationships: rels
             .iter()
             .map(|&(n, object, target, mapping)| Relationship {

@@ -2,8 +2,9 @@
 //! `pg_delete_remote_relationship`: relationships from a table to a table of another source
 //! (`definition.to_source {relationship_type, source, table, field_mapping}`), kept in the
 //! table's `remote_relationships` as Hasura stores them; `resolve/remote.rs` checks and serves
-//! them. Relationships to remote schemas (`to_remote_schema`, or the older `remote_schema` +
-//! `hasura_fields` form) are refused: joins to remote schemas are not implemented yet.
+//! them. Relationships to remote schemas (`to_remote_schema {remote_schema, lhs_fields,
+//! remote_field}`, or the older `remote_schema` + `hasura_fields` + `remote_field` form of
+//! `create_remote_relationship`, kept as given) are resolved after the remote schemas.
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
@@ -31,9 +32,31 @@ fn definition(args: &Json, a: &Args) -> Result<Json, ApiError> {
         }
         Json::Object(o)
     });
+    if let Some(to) = d.get("to_remote_schema") {
+        for key in ["remote_schema", "lhs_fields", "remote_field"] {
+            if to.get(key).is_none() {
+                return Err(ApiError::parse_failed(format!("key {key:?} not found"))
+                    .at("$.args.definition.to_remote_schema"));
+            }
+        }
+        return Ok(json!({ "to_remote_schema": to }));
+    }
+    if d.get("remote_schema").is_some() {
+        // The older form (`create_remote_relationship`): kept as given.
+        for key in ["hasura_fields", "remote_field"] {
+            if d.get(key).is_none() {
+                return Err(ApiError::parse_failed(format!("key {key:?} not found")).at("$.args"));
+            }
+        }
+        return Ok(json!({
+            "remote_schema": d["remote_schema"],
+            "hasura_fields": d["hasura_fields"],
+            "remote_field": d["remote_field"],
+        }));
+    }
     let Some(to) = d.get("to_source") else {
-        return Err(ApiError::not_supported(
-            "remote relationships to remote schemas are not supported yet",
+        return Err(ApiError::parse_failed(
+            "a remote relationship needs to_source or to_remote_schema",
         )
         .at("$.args.definition"));
     };

@@ -81,6 +81,7 @@ pub fn resolve(
     remote::resolve_remote_relationships(metadata, &mut schema, &mut inconsistencies);
     actions::resolve(metadata, catalog, &mut schema, &mut inconsistencies);
     remote_schemas::resolve(metadata, catalog, config, &mut schema, &mut inconsistencies);
+    remote::resolve_remote_schema_relationships(metadata, &mut schema, &mut inconsistencies);
     schema.introspection_disabled = metadata
         .graphql_schema_introspection
         .as_ref()

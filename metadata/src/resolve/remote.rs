@@ -64,6 +64,9 @@ pub(crate) fn resolve_remote_relationships(
                 continue; // the table itself is inconsistent (reported already)
             };
             for r in &tm.remote_relationships {
+                if to_remote_schema(r).is_some() {
+                    continue; // after the remote schemas
+                }
                 let name = r.get("name").and_then(Json::as_str).unwrap_or_default();
                 match resolve_one(schema, tid, r) {
                     Ok(rel) => schema.tables[tid].remote_relationships.push(rel),
@@ -140,5 +143,178 @@ fn resolve_one(schema: &Schema, tid: TableId, r: &Json) -> Result<Relationship, 
         mapping,
         comment: None,
         local_fk: false,
+    })
+}
+
+/// The definition of a relationship to a remote schema: `(remote_schema, lhs_fields,
+/// remote_field)` of `to_remote_schema` or of the older flat form.
+fn to_remote_schema(r: &Json) -> Option<(&Json, &Json, &Json)> {
+    let d = r.get("definition")?;
+    let d = d.get("to_remote_schema").unwrap_or(d);
+    let remote = d.get("remote_schema")?;
+    let lhs = d.get("lhs_fields").or_else(|| d.get("hasura_fields"))?;
+    Some((remote, lhs, d.get("remote_field")?))
+}
+
+/// Relationships to remote schemas, once the remote schemas are resolved: the remote must be
+/// served, the `lhs_fields` columns of the table, the `remote_field` path fields and
+/// arguments of the remote (from its query root), its `$column` values among the
+/// `lhs_fields`. Each becomes a `core::model::RemoteSchemaRelationship`; any problem is a
+/// `remote_relationship` inconsistency.
+pub(crate) fn resolve_remote_schema_relationships(
+    metadata: &raw::Metadata,
+    schema: &mut Schema,
+    out: &mut Vec<Inconsistency>,
+) {
+    for source in &metadata.sources {
+        for tm in &source.tables {
+            let Some(tid) = table_in(schema, &source.name, &tm.table.schema, &tm.table.name) else {
+                continue;
+            };
+            for r in &tm.remote_relationships {
+                let Some(def) = to_remote_schema(r) else {
+                    continue;
+                };
+                let name = r.get("name").and_then(Json::as_str).unwrap_or_default();
+                match resolve_remote_schema_one(schema, tid, name, def) {
+                    Ok(rel) => schema.tables[tid].remote_schema_relationships.push(rel),
+                    Err(reason) => out.push(Inconsistency {
+                        definition: json!({"source": source.name, "table": tm.table, "name": name,
+                                           "definition": r.get("definition")}),
+                        reason: format!("Inconsistent object: {reason}"),
+                        name: format!(
+                            "remote_relationship {name} in table {} in source {}",
+                            super::table_txt(&tm.table),
+                            source.name
+                        ),
+                        kind: "remote_relationship".into(),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+fn resolve_remote_schema_one(
+    schema: &Schema,
+    tid: TableId,
+    name: &str,
+    (remote, lhs, field): (&Json, &Json, &Json),
+) -> Result<graphedge_core::model::RemoteSchemaRelationship, String> {
+    if !super::is_graphql_name(name) {
+        return Err("the relationship's name is not a valid GraphQL name".into());
+    }
+    let remote_name = remote.as_str().ok_or("remote_schema must be a name")?;
+    let r = schema
+        .remote_schemas
+        .iter()
+        .find(|r| r.name == remote_name)
+        .ok_or_else(|| format!("remote schema with name {remote_name:?} does not exist"))?;
+    let parent = &schema.tables[tid];
+    if let Some(conflict) = super::field_conflict(parent, name) {
+        return Err(conflict);
+    }
+    if parent.relationship(name).is_some()
+        || parent.remote_relationship(name).is_some()
+        || parent.remote_schema_relationship(name).is_some()
+    {
+        return Err(format!("field {name:?} is defined twice"));
+    }
+    let mut lhs_names: Vec<String> = Vec::new();
+    let mut columns = Vec::new();
+    for f in lhs
+        .as_array()
+        .ok_or("lhs_fields must be a list of columns")?
+    {
+        let c = f.as_str().ok_or("lhs_fields must be a list of columns")?;
+        let id = parent
+            .column(c)
+            .ok_or_else(|| format!("field with name {c:?} not found"))?;
+        lhs_names.push(c.to_string());
+        columns.push(id);
+    }
+    let mut path = Vec::new();
+    let mut cur = field;
+    let mut parent_type = r
+        .root("query")
+        .ok_or("the remote schema has no query root")?;
+    for depth in 0.. {
+        let o = cur
+            .as_object()
+            .filter(|o| o.len() == 1)
+            .ok_or("remote_field must name one field")?;
+        let (fname, spec) = o.iter().next().ok_or("remote_field must name one field")?;
+        let rf = parent_type.field(fname).ok_or_else(|| {
+            format!(
+                "field with name {fname:?} not found in type {:?} of the remote schema",
+                parent_type.name
+            )
+        })?;
+        let mut args = Vec::new();
+        if let Some(a) = spec.get("arguments").and_then(Json::as_object) {
+            for (k, v) in a {
+                if !rf.args.iter().any(|x| &x.name == k) {
+                    return Err(format!(
+                        "argument {k:?} does not exist on field {fname:?} of the remote schema"
+                    ));
+                }
+                args.push((k.clone(), join_value(v, &lhs_names, 0)?));
+            }
+        }
+        path.push((fname.clone(), args));
+        match spec.get("field") {
+            Some(next) if depth < 32 => {
+                let base = rf.ty.base().to_string();
+                parent_type = r
+                    .type_named(&base)
+                    .filter(|t| !t.fields.is_empty())
+                    .ok_or_else(|| format!("field {fname:?} has no fields to select"))?;
+                cur = next;
+            }
+            Some(_) => return Err("remote_field is nested too deeply".into()),
+            None => break,
+        }
+    }
+    Ok(graphedge_core::model::RemoteSchemaRelationship {
+        name: name.to_string(),
+        remote: remote_name.to_string(),
+        lhs: columns,
+        path,
+        comment: None,
+    })
+}
+
+/// A `remote_field` argument as a GraphQL value: `"$column"` is the row's column (one of
+/// `lhs`).
+fn join_value(v: &Json, lhs: &[String], depth: usize) -> Result<graphedge_core::Value, String> {
+    use graphedge_core::Value;
+    if depth > 64 {
+        return Err("an argument of remote_field is nested too deeply".into());
+    }
+    Ok(match v {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Boolean(*b),
+        Json::Number(n) => Value::Number(n.to_string()),
+        Json::String(s) => match s.strip_prefix('$') {
+            Some(col) => {
+                let i = lhs
+                    .iter()
+                    .position(|c| c == col)
+                    .ok_or_else(|| format!("the variable ${col} is not one of the lhs_fields"))?;
+                Value::Variable(graphedge_core::model::join_key_variable(i))
+            }
+            None => Value::String(s.clone()),
+        },
+        Json::Array(items) => Value::List(
+            items
+                .iter()
+                .map(|x| join_value(x, lhs, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        Json::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| Ok((k.clone(), join_value(x, lhs, depth + 1)?)))
+                .collect::<Result<_, String>>()?,
+        ),
     })
 }

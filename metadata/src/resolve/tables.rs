@@ -132,6 +132,7 @@ fn build_table(cx: &Cx<'_>, tm: &raw::TableMetadata) -> Result<Table, String> {
         unique_constraints,
         relationships: Vec::new(),
         remote_relationships: Vec::new(),
+        remote_schema_relationships: Vec::new(),
         computed_fields: Vec::new(),
         permissions: BTreeMap::new(),
         kind: ct.kind.chars().next().unwrap_or('r'),
