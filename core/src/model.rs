@@ -146,13 +146,21 @@ pub struct RemoteSchemaRelationship {
     pub name: String,
     /// The remote schema's name.
     pub remote: String,
-    /// The table's columns the join reads (`lhs_fields`), in order: the join key.
-    pub lhs: Vec<ColumnId>,
+    /// The table's fields the join reads (`lhs_fields`), in order: the join key.
+    pub lhs: Vec<JoinField>,
     /// The remote's fields (its names) from its query root to the relationship's field, each
     /// with the arguments the relationship gives it; a value
     /// `Value::Variable(join_key_variable(i))` is the row's `lhs[i]` column.
     pub path: Vec<(String, Vec<(String, crate::value::Value)>)>,
     pub comment: Option<String>,
+}
+
+/// A field of a table a remote relationship's key reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JoinField {
+    Column(ColumnId),
+    /// A scalar computed field without arguments of its own (the row, maybe the session).
+    Computed(String),
 }
 
 /// The name standing for the `i`-th join column in a [`RemoteSchemaRelationship`]'s arguments

@@ -257,6 +257,10 @@ pub struct RemoteSchemaJoin {
     pub variables: Vec<String>,
     pub definitions: Vec<String>,
     pub session_presets: Vec<SessionPreset>,
+    /// As [`RemoteCall::typename_paths`] and [`RemoteCall::type_renames`], from the
+    /// relationship's value.
+    pub typename_paths: Vec<Vec<String>>,
+    pub type_renames: Vec<(String, String)>,
 }
 
 /// A query's `@cached(ttl: Int = 60, refresh: Boolean = false)` directive (Hasura's response

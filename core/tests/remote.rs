@@ -482,7 +482,7 @@ fn relationship_to_a_remote_schema() {
     schema.tables[author].remote_schema_relationships = vec![RemoteSchemaRelationship {
         name: "remoteUser".into(),
         remote: "users".into(),
-        lhs: vec![id],
+        lhs: vec![graphedge_core::model::JoinField::Column(id)],
         path: vec![(
             "search".into(),
             vec![(

@@ -142,9 +142,12 @@ pub(crate) async fn run_join(
         .collect();
     (0..keys.len())
         .map(|i| {
-            let v = data
+            let mut v = data
                 .get(format!("f{i}"))
                 .map_or(Json::Null, |v| follow(v, &names));
+            for path in &join.typename_paths {
+                rename_types(&mut v, path, &join.type_renames);
+            }
             serde_json::value::RawValue::from_string(v.to_string())
                 .map_err(|_| remote_error("Invalid response from remote server"))
         })

@@ -245,7 +245,7 @@ fn compile_fields<'a>(ctx: &mut Ctx<'a>, fields: &[Merged<'a>], array: bool) -> 
         }
         _ => format!("SELECT {} AS \"data\"", sql::json_object(&pairs)),
     };
-    if !ctx.remote_joins.is_empty() {
+    if !ctx.remote_joins.is_empty() && (array || ctx.rql) {
         return Err(Error::new(
             ErrorCode::NotSupported,
             "$",
@@ -266,7 +266,8 @@ fn compile_fields<'a>(ctx: &mut Ctx<'a>, fields: &[Merged<'a>], array: bool) -> 
         steps,
         calls_functions: ctx.calls_functions,
         cached: None,
-        remote_joins: Vec::new(),
+        // Answered once the mutation committed (see `crate::RemoteJoin`).
+        remote_joins: core::mem::take(&mut ctx.remote_joins),
     })
 }
 

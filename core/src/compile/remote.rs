@@ -199,12 +199,7 @@ pub(super) fn call<'a>(
     let type_renames = if p.typename_paths.is_empty() {
         Vec::new()
     } else {
-        r.types
-            .iter()
-            .filter(|t| t.kind == TypeKind::Object)
-            .map(|t| (t.name.clone(), r.type_name(&t.name)))
-            .filter(|(a, b)| a != b)
-            .collect()
+        object_renames(r)
     };
     let typename_paths = if type_renames.is_empty() {
         Vec::new()
@@ -577,56 +572,49 @@ impl<'a> Printer<'a> {
         }
     }
 
-    /// A preset's value; a session variable becomes a variable of the document.
-    fn preset(&mut self, p: &crate::remote_schemas::Preset, depth: usize) -> Result<()> {
+    /// A preset as a value: a session variable becomes a variable of the document.
+    fn preset_value(&mut self, p: &crate::remote_schemas::Preset, depth: usize) -> Result<Value> {
         use crate::remote_schemas::Preset;
         if depth > crate::encode::MAX_VALUE_DEPTH * 2 {
             return Err(Error::validation("$", "the query is nested too deeply"));
         }
-        match p {
-            Preset::Value(v) => write_value(&mut self.out, v, &mut Vec::new(), depth),
+        Ok(match p {
+            Preset::Value(v) => v.clone(),
             Preset::Session {
                 var,
                 ty,
                 enum_values,
             } => {
                 let variable = format!("hasura_session_preset_{}", self.presets.len() + 1);
-                self.out.push('$');
-                self.out.push_str(&variable);
                 self.presets.push(crate::plan::SessionPreset {
-                    variable,
+                    variable: variable.clone(),
                     session_var: var.clone(),
                     type_name: String::from(base(ty)),
                     enum_values: enum_values.clone(),
                 });
                 self.preset_types.push(crate::encode::type_text(ty));
-                Ok(())
+                Value::Variable(variable)
             }
-            Preset::List(items) => {
-                self.out.push('[');
-                for (i, x) in items.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push_str(", ");
-                    }
-                    self.preset(x, depth + 1)?;
-                }
-                self.out.push(']');
-                Ok(())
-            }
-            Preset::Object(fields) => {
-                self.out.push('{');
-                for (i, (k, x)) in fields.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push_str(", ");
-                    }
-                    self.out.push_str(k);
-                    self.out.push_str(": ");
-                    self.preset(x, depth + 1)?;
-                }
-                self.out.push('}');
-                Ok(())
-            }
-        }
+            Preset::List(items) => Value::List(
+                items
+                    .iter()
+                    .map(|x| self.preset_value(x, depth + 1))
+                    .collect::<Result<_>>()?,
+            ),
+            Preset::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, x)| Ok((k.clone(), self.preset_value(x, depth + 1)?)))
+                    .collect::<Result<_>>()?,
+            ),
+        })
+    }
+
+    /// A preset's value; a session variable becomes a variable of the document.
+    fn preset(&mut self, p: &crate::remote_schemas::Preset, depth: usize) -> Result<()> {
+        let v = self.preset_value(p, depth)?;
+        let mut ignored = Vec::new();
+        write_value(&mut self.out, &v, &mut ignored, depth)
     }
 
     fn directives(&mut self, directives: &[Directive], depth: usize) -> Result<()> {
@@ -734,17 +722,22 @@ pub(super) fn schema_join<'a>(
         return Err(Error::validation(path, "the remote field is not available"));
     };
     let table = &ctx.schema.tables[t];
-    let key: Vec<String> = rel
-        .lhs
-        .iter()
-        .map(|c| {
-            format!(
+    let mut key: Vec<String> = Vec::new();
+    for field in &rel.lhs {
+        key.push(match field {
+            crate::model::JoinField::Column(c) => format!(
                 "{}.{}",
                 super::sql::ident(alias),
                 super::sql::ident(&table.columns[*c].name)
-            )
-        })
-        .collect();
+            ),
+            crate::model::JoinField::Computed(name) => {
+                let Some(cf) = table.computed_field(name) else {
+                    return Err(Error::validation(path, "the join field is not available"));
+                };
+                super::select::computed_call(ctx, t, alias, cf, None, path)?
+            }
+        });
+    }
     let mut p = Printer {
         remote: r,
         var_defs: ctx.var_defs,
@@ -773,6 +766,19 @@ pub(super) fn schema_join<'a>(
             None => args.push((name.clone(), v.clone())),
         }
         collect_variables(v, &mut p.variables);
+    }
+    // The role's presets (remote schema permissions) for the arguments the relationship does
+    // not set (its join values win, as in Hasura).
+    for a in leaf
+        .args
+        .iter()
+        .filter(|a| !a.visible() && !fixed.iter().any(|(n, _)| n == &a.name))
+    {
+        if let Some(preset) = &a.preset {
+            args.retain(|(n, _)| n != &a.name);
+            let v = p.preset_value(preset, 0)?;
+            args.push((a.name.clone(), v));
+        }
     }
     let sets = f.selection_sets();
     if sets.iter().any(|s| !s.is_empty()) {
@@ -814,6 +820,16 @@ pub(super) fn schema_join<'a>(
         .skip(1)
         .map(String::from)
         .collect();
+    let type_renames = if p.typename_paths.is_empty() {
+        Vec::new()
+    } else {
+        object_renames(r)
+    };
+    let typename_paths = if type_renames.is_empty() {
+        Vec::new()
+    } else {
+        core::mem::take(&mut p.typename_paths)
+    };
     ctx.remote_joins.push(crate::RemoteJoin {
         path: response_path,
         plan: crate::Plan::without_sql(crate::PlanKind::Query, Vec::new(), Vec::new()),
@@ -824,9 +840,30 @@ pub(super) fn schema_join<'a>(
             variables: p.variables,
             definitions,
             session_presets: p.presets,
+            typename_paths,
+            type_renames,
         }),
     });
-    Ok(format!("json_build_array({})", key.join(", ")))
+    if key.is_empty() {
+        return Ok(String::from("json_build_array()"));
+    }
+    // A null join column: no remote call, the field is null (Hasura).
+    let nulls: Vec<String> = key.iter().map(|k| format!("{k} IS NULL")).collect();
+    Ok(format!(
+        "CASE WHEN {} THEN NULL ELSE json_build_array({}) END",
+        nulls.join(" OR "),
+        key.join(", ")
+    ))
+}
+
+/// The remote's object type names that clients see under other names: `(remote, client)`.
+fn object_renames(r: &RemoteSchema) -> Vec<(String, String)> {
+    r.types
+        .iter()
+        .filter(|t| t.kind == TypeKind::Object)
+        .map(|t| (t.name.clone(), r.type_name(&t.name)))
+        .filter(|(a, b)| a != b)
+        .collect()
 }
 
 /// Merges a client's argument value into the relationship's: objects key by key, the

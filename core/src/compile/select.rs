@@ -771,7 +771,12 @@ pub(super) fn row_json<'a>(
             remote_join(ctx, t, alias, rel, f, &p)?
         } else if let Some(rel) = table
             .remote_schema_relationship(name)
-            .filter(|r| r.lhs.iter().all(|c| perm.column(*c)))
+            .filter(|r| {
+                r.lhs.iter().all(|f| match f {
+                    crate::model::JoinField::Column(c) => perm.column(*c),
+                    crate::model::JoinField::Computed(n) => perm.computed(n),
+                })
+            })
             .filter(|r| super::remote::join_remote(ctx, r).is_some())
         {
             super::remote::schema_join(ctx, t, alias, rel, f, &p)?

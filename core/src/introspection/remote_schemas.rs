@@ -132,7 +132,12 @@ fn relationships(
                 || t.permissions
                     .get(role)
                     .and_then(|p| p.select.as_ref())
-                    .is_some_and(|s| rel.lhs.iter().all(|c| s.columns.contains(c)));
+                    .is_some_and(|s| {
+                        rel.lhs.iter().all(|f| match f {
+                            crate::model::JoinField::Column(c) => s.columns.contains(c),
+                            crate::model::JoinField::Computed(n) => s.computed_fields.contains(n),
+                        })
+                    });
             let Some(i) = schema
                 .remote_schemas
                 .iter()

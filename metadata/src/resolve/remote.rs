@@ -227,11 +227,27 @@ fn resolve_remote_schema_one(
         .ok_or("lhs_fields must be a list of columns")?
     {
         let c = f.as_str().ok_or("lhs_fields must be a list of columns")?;
-        let id = parent
-            .column(c)
-            .ok_or_else(|| format!("field with name {c:?} not found"))?;
+        let field = match parent.column(c) {
+            Some(id) => graphedge_core::model::JoinField::Column(id),
+            None => {
+                let cf = parent
+                    .computed_field(c)
+                    .ok_or_else(|| format!("field with name {c:?} not found"))?;
+                let own_args = cf.args.iter().enumerate().any(|(i, a)| {
+                    i != cf.table_argument && Some(i) != cf.session_argument && !a.has_default
+                });
+                if own_args
+                    || !matches!(cf.returns, graphedge_core::model::FunctionReturn::Scalar(_))
+                {
+                    return Err(format!(
+                        "computed field {c:?} cannot be used as a join field: it must return a scalar and take no arguments besides the row and the session"
+                    ));
+                }
+                graphedge_core::model::JoinField::Computed(c.to_string())
+            }
+        };
         lhs_names.push(c.to_string());
-        columns.push(id);
+        columns.push(field);
     }
     let mut path = Vec::new();
     let mut cur = field;
@@ -258,7 +274,13 @@ fn resolve_remote_schema_one(
                         "argument {k:?} does not exist on field {fname:?} of the remote schema"
                     ));
                 }
-                args.push((k.clone(), join_value(v, &lhs_names, 0)?));
+                let value = join_value(v, &lhs_names, 0)?;
+                let ty = &rf.args.iter().find(|x| &x.name == k).map(|x| x.ty.clone());
+                if let Some(ty) = ty {
+                    check_value(r, ty, &value, 0)
+                        .map_err(|why| format!("argument {k:?} of field {fname:?}: {why}"))?;
+                }
+                args.push((k.clone(), value));
             }
         }
         path.push((fname.clone(), args));
@@ -317,4 +339,79 @@ fn join_value(v: &Json, lhs: &[String], depth: usize) -> Result<graphedge_core::
                 .collect::<Result<_, String>>()?,
         ),
     })
+}
+
+/// Whether a relationship's argument value fits the remote's type `ty` (a join column's value
+/// fits any place; it is the row's at run time).
+fn check_value(
+    r: &graphedge_core::remote_schemas::RemoteSchema,
+    ty: &graphedge_core::remote_schemas::Type,
+    v: &graphedge_core::Value,
+    depth: usize,
+) -> Result<(), String> {
+    use graphedge_core::remote_schemas::{Type, TypeKind};
+    use graphedge_core::Value;
+    if depth > 64 {
+        return Err("nested too deeply".into());
+    }
+    if matches!(v, Value::Variable(_)) {
+        return Ok(());
+    }
+    match ty {
+        Type::NonNull(inner) => {
+            if matches!(v, Value::Null) {
+                return Err("expected a non-null value".into());
+            }
+            check_value(r, inner, v, depth + 1)
+        }
+        Type::List(inner) => match v {
+            Value::Null => Ok(()),
+            Value::List(items) => items
+                .iter()
+                .try_for_each(|x| check_value(r, inner, x, depth + 1)),
+            other => check_value(r, inner, other, depth + 1),
+        },
+        Type::Named(name) => {
+            let fits = match (name.as_str(), v) {
+                (_, Value::Null) => true,
+                ("Int", Value::Number(n)) => n.parse::<i64>().is_ok(),
+                ("Float", Value::Number(_)) => true,
+                ("String", Value::String(_)) => true,
+                ("ID", Value::String(_) | Value::Number(_)) => true,
+                ("Boolean", Value::Boolean(_)) => true,
+                ("Int" | "Float" | "String" | "ID" | "Boolean", _) => false,
+                _ => match r.type_named(name) {
+                    Some(t) if t.kind == TypeKind::Enum => match v {
+                        Value::String(s) | Value::Enum(s) => {
+                            t.enum_values.iter().any(|(e, _, _)| e == s)
+                        }
+                        _ => false,
+                    },
+                    Some(t) if t.kind == TypeKind::InputObject => match v {
+                        Value::Object(fields) => {
+                            for (k, x) in fields {
+                                let Some(f) = t.input_fields.iter().find(|f| &f.name == k) else {
+                                    return Err(format!("{k:?} is not a field of {name}"));
+                                };
+                                check_value(r, &f.ty, x, depth + 1)?;
+                            }
+                            true
+                        }
+                        _ => false,
+                    },
+                    // Custom scalars take any value.
+                    _ => {
+                        !matches!(v, Value::List(_) | Value::Object(_))
+                            || r.type_named(name)
+                                .is_none_or(|t| t.kind == TypeKind::Scalar)
+                    }
+                },
+            };
+            if fits {
+                Ok(())
+            } else {
+                Err(format!("the value does not fit the type {name}"))
+            }
+        }
+    }
 }
