@@ -246,10 +246,10 @@ fn selection<'a>(
             }
         } else if let Some((rel, aggregate)) = relationship(ctx, object, g.name()) {
             let mapping: Vec<(usize, usize)> = rel.mapping.iter().map(|(_, c)| (*c, *c)).collect();
-            let join = select::keyed_join(
+            let found = select::keyed_join(
                 ctx, rel.target, &mapping, rel.target, rel.kind, aggregate, g, &gpath,
             )?;
-            joins.push(join);
+            joins.extend(found);
             OutKind::Join {
                 fields: rel.mapping.iter().map(|(n, _)| n.clone()).collect(),
             }

@@ -10,7 +10,7 @@ use super::normalize::{self, Merged};
 use super::order::{self, OrderItem};
 use super::values;
 use super::{sql, sub, Ctx, Perm};
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, Result};
 use crate::model::{
     ComputedField, Function, FunctionArg, FunctionReturn, PgType, RelKind, TableId,
 };
@@ -604,8 +604,8 @@ fn remote_join<'a>(
             )
         })
         .collect();
-    let join = keyed_join(ctx, t, &rel.mapping, rel.target, rel.kind, false, f, path)?;
-    ctx.remote_joins.push(join);
+    let joins = keyed_join(ctx, t, &rel.mapping, rel.target, rel.kind, false, f, path)?;
+    ctx.remote_joins.extend(joins);
     Ok(format!("json_build_array({})", key.join(", ")))
 }
 
@@ -615,7 +615,8 @@ fn remote_join<'a>(
 /// types, since the statement runs on the target's database), compiled like a relationship of
 /// the same source — the role's permissions on the target apply. `path` is the field's JSON
 /// path (`$.selectionSet.a.selectionSet.b`): its response keys are where the keys are.
-/// `aggregate`: the array relationship's `<rel>_aggregate` field.
+/// `aggregate`: the array relationship's `<rel>_aggregate` field. The joins inside the
+/// target's selection follow it: their keys are in its answer, so they run after it.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn keyed_join<'a>(
     ctx: &mut Ctx<'a>,
@@ -626,7 +627,7 @@ pub(super) fn keyed_join<'a>(
     aggregate_field: bool,
     f: &Merged<'a>,
     path: &str,
-) -> Result<crate::RemoteJoin> {
+) -> Result<Vec<crate::RemoteJoin>> {
     let schema = ctx.schema;
     let (parent_t, target) = (&schema.tables[parent], &schema.tables[target_id]);
     // The target's statement: parameters and function calls of its own.
@@ -669,13 +670,6 @@ pub(super) fn keyed_join<'a>(
     let params = core::mem::replace(&mut ctx.params, outer_params);
     let calls = core::mem::replace(&mut ctx.calls_functions, outer_calls);
     let value = value?;
-    if !nested.is_empty() {
-        return Err(Error::new(
-            ErrorCode::NotSupported,
-            path,
-            "a remote relationship inside a remote relationship is not supported",
-        ));
-    }
     let sql = format!(
         "SELECT coalesce(json_agg({value} ORDER BY {k}.\"ord\"), '[]'::json) AS \"data\" \
          FROM jsonb_array_elements({keys}::jsonb) WITH ORDINALITY AS {k}(\"key\", \"ord\") \
@@ -694,11 +688,13 @@ pub(super) fn keyed_join<'a>(
     plan.sql = sql;
     plan.params = params;
     plan.calls_functions = calls;
-    Ok(crate::RemoteJoin {
+    let mut joins = alloc::vec![crate::RemoteJoin {
         path: response_path,
         plan,
         remote: None,
-    })
+    }];
+    joins.extend(nested);
+    Ok(joins)
 }
 
 pub(super) fn row_json<'a>(
