@@ -26,6 +26,9 @@ pub struct Config {
     /// `HASURA_GRAPHQL_ENABLE_REMOTE_SCHEMA_PERMISSIONS` (default false): roles use a remote
     /// schema only with a permission on it.
     pub remote_schema_permissions: bool,
+    /// `HASURA_GRAPHQL_REMOTE_SCHEMA_PRIORITIZE_DATA` (default false): a remote's answer with
+    /// both `data` and `errors` gives its data, without the errors.
+    pub remote_prioritize_data: bool,
     /// `HASURA_GRAPHQL_V1_BOOLEAN_NULL_COLLAPSE` (default false): a null comparison operand in
     /// a `where` is no condition instead of an error.
     pub null_collapse: bool,
@@ -129,6 +132,7 @@ impl Config {
         c.null_collapse = flag("HASURA_GRAPHQL_V1_BOOLEAN_NULL_COLLAPSE", false)?;
         c.remote_schema_permissions =
             flag("HASURA_GRAPHQL_ENABLE_REMOTE_SCHEMA_PERMISSIONS", false)?;
+        c.remote_prioritize_data = flag("HASURA_GRAPHQL_REMOTE_SCHEMA_PRIORITIZE_DATA", false)?;
         c.dev_mode = flag("HASURA_GRAPHQL_DEV_MODE", false)?;
         c.admin_internal_errors = flag("HASURA_GRAPHQL_ADMIN_INTERNAL_ERRORS", true)?;
         c.coalesce_queries = flag("GRAPHEDGE_COALESCE_QUERIES", true)?;

@@ -87,7 +87,12 @@ pub(crate) async fn run_call(
         operation_name: call.operation_name.as_deref(),
     };
     let answer = post(engine, loaded, session, out, &document, variables, log).await?;
-    if let Some(errors) = answer.get("errors").filter(|e| !e.is_null()) {
+    let has_data = answer.get("data").is_some_and(|d| !d.is_null());
+    if let Some(errors) = answer
+        .get("errors")
+        .filter(|e| !e.is_null())
+        .filter(|_| !(has_data && engine.config.remote_prioritize_data))
+    {
         let mut e = remote_error("Errors from remote server");
         e.errors = Some(errors.clone());
         return Err(e);
