@@ -33,8 +33,9 @@ pub use error::{Error, ErrorCode};
 pub const CATALOG_SQL: &str = compile::CATALOG_SQL;
 pub use model::Schema;
 pub use plan::{
-    ActionCall, Cached, CallMode, Encoding, OutField, OutKind, ParamSpec, Plan, PlanKind,
-    RemoteCall, RemoteJoin, RemoteSchemaJoin, SessionPreset, Slot, Step, REMOTE_KEYS_VARIABLE,
+    ActionCall, Cached, CallMode, Encoding, OutField, OutKind, ParamSpec, PhantomKey, Plan,
+    PlanKind, RemoteCall, RemoteJoin, RemoteSchemaJoin, SessionPreset, Slot, Step,
+    REMOTE_KEYS_VARIABLE,
 };
 pub use session::Session;
 pub use value::Value;

@@ -111,6 +111,22 @@ pub struct RemoteCall {
     /// of the document whose values the host reads from the request's session
     /// ([`crate::remote_schemas::session_preset_json`]).
     pub session_presets: Vec<SessionPreset>,
+    /// Relationships from the remote's object types to tables: the host makes each key from
+    /// its phantom fields, then answers `joins` (paths from the field's response key) like a
+    /// query's remote relationships.
+    pub phantoms: Vec<PhantomKey>,
+    pub joins: Vec<RemoteJoin>,
+}
+
+/// Where a remote answer gets a relationship's key: in every object at `objects` (response
+/// keys from the answer's `data`, through lists), `key` becomes the JSON array of the values
+/// of `fields` (phantom aliases the document asked for, removed from the answer), or null
+/// when one is null.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhantomKey {
+    pub objects: Vec<String>,
+    pub key: String,
+    pub fields: Vec<String>,
 }
 
 /// A variable of a remote call holding a session variable's value (`@preset(value:

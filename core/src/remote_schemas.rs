@@ -40,6 +40,23 @@ pub struct RemoteSchema {
     /// the remote's; arguments and input fields with a [`Preset`] hidden from the role and
     /// sent with the preset). A view's own `role_schemas` is empty.
     pub role_schemas: Vec<(RoleName, RemoteSchema)>,
+    /// Relationships from the remote's object types to tables
+    /// (`create_remote_schema_remote_relationship` with `to_source`); a role's view has those
+    /// whose fields it sees.
+    pub relationships: Vec<RemoteTypeRelationship>,
+}
+
+/// A relationship from a remote object type to a table: the table's rows whose `mapping`
+/// columns equal the object's fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteTypeRelationship {
+    /// The object type (the remote's name).
+    pub type_name: String,
+    pub name: String,
+    pub kind: crate::model::RelKind,
+    pub target: crate::model::TableId,
+    /// `(field of the type (the remote's name), column of the target)`.
+    pub mapping: Vec<(String, crate::model::ColumnId)>,
 }
 
 /// A remote schema's `customization` (Hasura's `RemoteSchemaCustomization`).
@@ -302,6 +319,19 @@ impl RemoteSchema {
             leaf = Some(f);
         }
         leaf
+    }
+}
+
+impl RemoteSchema {
+    /// The relationship `name` of the remote object type `type_name` (the remote's name).
+    pub fn type_relationship(
+        &self,
+        type_name: &str,
+        name: &str,
+    ) -> Option<&RemoteTypeRelationship> {
+        self.relationships
+            .iter()
+            .find(|r| r.type_name == type_name && r.name == name)
     }
 }
 

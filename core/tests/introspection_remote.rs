@@ -241,6 +241,7 @@ fn remote(permissions: &[&str]) -> RemoteSchema {
         permissions: permissions.iter().map(|r| r.to_string()).collect(),
         customization: Default::default(),
         role_schemas: Vec::new(),
+        relationships: Vec::new(),
     }
 }
 

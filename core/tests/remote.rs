@@ -91,6 +91,7 @@ fn schema() -> graphedge_core::Schema {
         permissions: vec![],
         customization: Default::default(),
         role_schemas: Vec::new(),
+        relationships: Vec::new(),
     }];
     schema
 }
@@ -168,6 +169,7 @@ fn customized(namespace: bool) -> graphedge_core::Schema {
         subscription_type: None,
         permissions: vec![],
         role_schemas: Vec::new(),
+        relationships: Vec::new(),
         customization: RemoteCustomization {
             root_fields_namespace: namespace.then(|| "star_wars".into()),
             type_names: Some(names(

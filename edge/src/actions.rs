@@ -235,35 +235,21 @@ pub(crate) async fn run_call(
         }
     };
     let shaped = graphedge_core::actions::select_output(call, &value)?;
-    if call.joins.is_empty() {
-        return Ok(shaped);
-    }
     // The relationships' paths start at the field's response key.
-    let mut wrapped = String::from("{");
-    graphedge_core::encode::write_json_string(&mut wrapped, &call.key);
-    wrapped.push(':');
-    wrapped.push_str(&shaped);
-    wrapped.push('}');
     let log = log.as_mut().map(|(l, r)| (&mut **l, *r));
-    let joined = crate::remote_join::apply_joins(
+    crate::remote_join::apply_under_key(
         engine,
         loaded,
         db,
         session,
+        &call.key,
+        shaped,
         &call.joins,
         variables,
         out,
-        wrapped,
         log,
     )
-    .await?;
-    let fields: indexmap::IndexMap<String, Box<serde_json::value::RawValue>> =
-        serde_json::from_str(&joined).map_err(|_| {
-            EdgeError::new(500, "unexpected", "an action's answer is not valid JSON")
-        })?;
-    Ok(fields
-        .get(&call.key)
-        .map_or_else(|| "null".to_string(), |v| v.get().to_string()))
+    .await
 }
 
 /// Logs an asynchronous action's call (on the metadata database) and answers its id: the

@@ -359,9 +359,23 @@ pub(crate) async fn run_plan(
     }
     let mut remote_values = Vec::with_capacity(remotes.len());
     for call in remotes {
-        let log = log.as_mut().map(|(l, r)| (&mut **l, *r));
+        let call_log = log.as_mut().map(|(l, r)| (&mut **l, *r));
         let value = crate::remote_schemas::run_call(
-            engine, loaded, session, outbound, call, variables, log,
+            engine, loaded, session, outbound, call, variables, call_log,
+        )
+        .await?;
+        let log = log.as_mut().map(|(l, r)| (&mut **l, *r));
+        let value = crate::remote_join::apply_under_key(
+            engine,
+            loaded,
+            db,
+            session,
+            &call.key,
+            value,
+            &call.joins,
+            variables,
+            outbound,
+            log,
         )
         .await?;
         remote_values.push(value);

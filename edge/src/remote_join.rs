@@ -111,6 +111,39 @@ pub(crate) async fn apply(
     .await
 }
 
+/// A root field's value (JSON text) under its response `key` with the keys of `joins` (paths
+/// from `key`) replaced by their answers: an action's output, a remote schema's field.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn apply_under_key(
+    engine: &Engine,
+    loaded: &Loaded,
+    db: &impl Database,
+    session: &Session,
+    key: &str,
+    value: String,
+    joins: &[RemoteJoin],
+    variables: &[(String, Value)],
+    outbound: &crate::actions::Outbound<'_, impl crate::http::HttpClient>,
+    log: Option<(&mut RequestLog, &crate::graphql::GqlRequest)>,
+) -> Result<String, EdgeError> {
+    if joins.is_empty() {
+        return Ok(value);
+    }
+    let mut wrapped = String::from("{");
+    graphedge_core::encode::write_json_string(&mut wrapped, key);
+    wrapped.push(':');
+    wrapped.push_str(&value);
+    wrapped.push('}');
+    let joined = apply_joins(
+        engine, loaded, db, session, joins, variables, outbound, wrapped, log,
+    )
+    .await?;
+    let fields: IndexMap<String, Raw> = serde_json::from_str(&joined).map_err(|_| bad_answer())?;
+    Ok(fields
+        .get(key)
+        .map_or_else(|| "null".to_string(), |v| v.get().to_string()))
+}
+
 /// `data` (JSON text) with the keys of `joins` replaced by their answers (also used for the
 /// relationships of an action's output).
 #[allow(clippy::too_many_arguments)]

@@ -104,7 +104,43 @@ pub(crate) async fn run_call(
     for path in &call.typename_paths {
         rename_types(&mut data, path, &call.type_renames);
     }
+    for phantom in &call.phantoms {
+        put_key(&mut data, &phantom.objects, phantom);
+    }
     Ok(shape(call, &data))
+}
+
+/// In every object at `path` (through lists) of `value`: the relationship's key from its
+/// phantom fields (null when one is null), the phantom fields removed.
+fn put_key(value: &mut Json, path: &[String], phantom: &graphedge_core::PhantomKey) {
+    match value {
+        Json::Array(items) => {
+            for item in items {
+                put_key(item, path, phantom);
+            }
+        }
+        Json::Object(object) => match path.split_first() {
+            Some((first, rest)) => {
+                if let Some(v) = object.get_mut(first) {
+                    put_key(v, rest, phantom);
+                }
+            }
+            None => {
+                let values: Vec<Json> = phantom
+                    .fields
+                    .iter()
+                    .map(|f| object.shift_remove(f).unwrap_or(Json::Null))
+                    .collect();
+                let key = if values.iter().any(Json::is_null) {
+                    Json::Null
+                } else {
+                    Json::Array(values)
+                };
+                object.insert(phantom.key.clone(), key);
+            }
+        },
+        _ => {}
+    }
 }
 
 /// The values of a relationship to a remote schema for `keys` (each the row's join column
@@ -422,6 +458,8 @@ mod tests {
             ],
             type_renames: vec![("Droid".into(), "Android".into())],
             session_presets: vec![],
+            phantoms: vec![],
+            joins: vec![],
         }
     }
 

@@ -72,10 +72,17 @@ fn start_remote(rt: &tokio::runtime::Runtime) -> (String, Arc<Mutex<Vec<StubRequ
             sink.lock().unwrap().push(req.clone());
             let answer = if query.contains("fail") {
                 json!({"data": null, "errors": [{"message": "nope", "locations": [{"line": 1, "column": 9}]}]})
+            } else if query.contains("f0: user(id: 1)") {
+                // A table's relationship to the remote: one field per key.
+                json!({"data": {"f0": {"id": 1, "name": "user 1"}}})
             } else if query.contains("user") {
                 let id = body["variables"]["id"].as_i64().unwrap_or(1);
                 let key = if query.contains("u: user") { "u" } else { "user" };
-                json!({"data": {key: {"id": id, "name": format!("user {id}")}}})
+                let mut user = json!({"id": id, "name": format!("user {id}")});
+                if query.contains("__hasura_phantom_items_0: id") {
+                    user["__hasura_phantom_items_0"] = json!(id);
+                }
+                json!({"data": {key: user}})
             } else {
                 json!({"data": {"hello": "world"}})
             };
@@ -184,11 +191,61 @@ fn remote_schema_root_fields_are_forwarded() {
         hello.headers
     );
 
+    // Relationships: remote type `User` → table `item`, table `item` → remote field `user`.
+    ok(server.post(
+        "/v1/metadata",
+        &admin,
+        &json!({"type": "bulk", "args": [
+            {"type": "create_remote_schema_remote_relationship", "args": {
+                "remote_schema": "users", "type_name": "User", "name": "items",
+                "definition": {"to_source": {"source": "default", "table": "item",
+                    "relationship_type": "array", "field_mapping": {"id": "id"}}}}},
+            {"type": "pg_create_remote_relationship", "args": {
+                "source": "default", "table": "item", "name": "owner",
+                "definition": {"to_remote_schema": {"remote_schema": "users",
+                    "lhs_fields": ["id"], "remote_field": {"user": {"arguments": {"id": "$id"}}}}}}}
+        ]})
+        .to_string(),
+    ));
+    let joins: Vec<(&str, Value, Value)> = vec![
+        (
+            "remote type to table: the table's rows for the object's field",
+            json!({"query": "{ u: user(id: 1) { name items { name } } }"}),
+            // (The stub answers `id` and `name` whatever is asked.)
+            json!({"data": {"u": {"id": 1, "name": "user 1", "items": [{"name": "a"}]}}}),
+        ),
+        (
+            "no rows for another key",
+            json!({"query": "query ($id: Int!) { u: user(id: $id) { items { name } } }",
+                   "variables": {"id": 3}}),
+            json!({"data": {"u": {"id": 3, "name": "user 3", "items": []}}}),
+        ),
+        (
+            "table to remote field: one call for the rows' keys",
+            json!({"query": "{ item { id owner { name } } }"}),
+            json!({"data": {"item": [{"id": 1, "owner": {"id": 1, "name": "user 1"}}]}}),
+        ),
+    ];
+    for (name, body, want) in joins {
+        let (status, got) = server.post("/v1/graphql", &admin, &body.to_string());
+        assert_eq!((status, &got), (200, &want), "{name}");
+    }
+    let sent: Vec<Value> = received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.json()["query"].clone())
+        .collect();
+    assert!(
+        sent.contains(&json!("query { f0: user(id: 1) { name } }")),
+        "{sent:?}"
+    );
+
     // The merged schema: the remote's root fields and types.
     let (_, schema) = server.graphql(&admin, "{ __type(name: \"User\") { fields { name } } }");
     assert_eq!(
         schema,
-        json!({"data": {"__type": {"fields": [{"name": "id"}, {"name": "name"}]}}})
+        json!({"data": {"__type": {"fields": [{"name": "id"}, {"name": "items"}, {"name": "name"}]}}})
     );
     drop(server);
 }

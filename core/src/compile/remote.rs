@@ -108,6 +108,7 @@ pub(super) fn call<'a>(
         shaping: Vec::new(),
         presets: Vec::new(),
         preset_types: Vec::new(),
+        joins: Vec::new(),
     };
     let mut namespace = None;
     match target {
@@ -183,6 +184,7 @@ pub(super) fn call<'a>(
             ctx.shaping.push(name);
         }
     }
+    let (phantoms, joins) = table_joins(ctx, core::mem::take(&mut p.joins))?;
     let mut header = String::from(root);
     if let Some(name) = ctx.operation_name {
         header.push(' ');
@@ -216,6 +218,8 @@ pub(super) fn call<'a>(
         typename_paths,
         type_renames,
         session_presets: p.presets,
+        phantoms,
+        joins,
     })
 }
 
@@ -236,6 +240,20 @@ struct Printer<'a> {
     keys: Vec<String>,
     /// The response paths (from `data`) of the `__typename` fields.
     typename_paths: Vec<Vec<String>>,
+    /// Relationships from the remote's types to tables met in the selection.
+    joins: Vec<PendingJoin<'a>>,
+}
+
+/// A relationship field of a remote object type to a table, met while printing.
+struct PendingJoin<'a> {
+    /// Response keys from the answer's `data` to the objects holding it.
+    objects: Vec<String>,
+    key: String,
+    phantoms: Vec<String>,
+    field: &'a Field,
+    rel: &'a crate::remote_schemas::RemoteTypeRelationship,
+    /// The field's JSON path.
+    path: String,
 }
 
 impl<'a> Printer<'a> {
@@ -244,9 +262,9 @@ impl<'a> Printer<'a> {
     /// client's response key; `path` is the field's JSON path in messages.
     fn field(
         &mut self,
-        f: &Field,
+        f: &'a Field,
         field: &'a RemoteField,
-        sets: &[&[Selection]],
+        sets: &[&'a [Selection]],
         path: &str,
         depth: usize,
     ) -> Result<()> {
@@ -320,7 +338,7 @@ impl<'a> Printer<'a> {
 
     fn selections(
         &mut self,
-        set: &[Selection],
+        set: &'a [Selection],
         parent: &'a RemoteType,
         path: &str,
         depth: usize,
@@ -346,6 +364,28 @@ impl<'a> Printer<'a> {
                         if !self.typename_paths.contains(&p) {
                             self.typename_paths.push(p);
                         }
+                        continue;
+                    }
+                    if let Some(rel) = self.remote.type_relationship(&parent.name, &f.name) {
+                        // A relationship to a table: the join fields under phantom aliases,
+                        // the table's part compiled once the document is printed.
+                        let mut phantoms = Vec::new();
+                        for (i, (remote_field, _)) in rel.mapping.iter().enumerate() {
+                            let alias = format!("__hasura_phantom_{key}_{i}");
+                            self.out.push(' ');
+                            self.out.push_str(&alias);
+                            self.out.push_str(": ");
+                            self.out.push_str(remote_field);
+                            phantoms.push(alias);
+                        }
+                        self.joins.push(PendingJoin {
+                            objects: self.keys.clone(),
+                            key: key.to_owned(),
+                            phantoms,
+                            field: f,
+                            rel,
+                            path: at,
+                        });
                         continue;
                     }
                     let Some(field) = self
@@ -681,6 +721,49 @@ fn write_value(
     Ok(())
 }
 
+/// The table parts of the relationships from remote types met in a remote field: where their
+/// keys are made from the phantom fields, and the joins answering them (see
+/// [`crate::RemoteCall::phantoms`]).
+fn table_joins<'a>(
+    ctx: &mut Ctx<'a>,
+    pending: Vec<PendingJoin<'a>>,
+) -> Result<(Vec<crate::plan::PhantomKey>, Vec<crate::RemoteJoin>)> {
+    let mut phantoms = Vec::new();
+    let mut joins = Vec::new();
+    for j in pending {
+        if ctx.perm(j.rel.target).is_none() {
+            return Err(Error::validation(
+                j.path,
+                format!(
+                    "field '{}' not found in type: '{}'",
+                    j.field.name, j.rel.type_name
+                ),
+            ));
+        }
+        let mapping: Vec<(usize, usize)> = j.rel.mapping.iter().map(|(_, c)| (*c, *c)).collect();
+        let merged = super::normalize::Merged {
+            field: j.field,
+            all: alloc::vec![j.field],
+        };
+        joins.extend(super::select::keyed_join(
+            ctx,
+            j.rel.target,
+            &mapping,
+            j.rel.target,
+            j.rel.kind,
+            false,
+            &merged,
+            &j.path,
+        )?);
+        phantoms.push(crate::plan::PhantomKey {
+            objects: j.objects,
+            key: j.key,
+            fields: j.phantoms,
+        });
+    }
+    Ok((phantoms, joins))
+}
+
 /// What the session's role sees of the remote schema of a relationship (`None`: nothing, or
 /// not the relationship's path: the field is not in its schema).
 pub(super) fn join_remote<'a>(
@@ -750,6 +833,7 @@ pub(super) fn schema_join<'a>(
         shaping: Vec::new(),
         presets: Vec::new(),
         preset_types: Vec::new(),
+        joins: Vec::new(),
     };
     // The client's arguments: known to the field (and not set by the relationship).
     let fixed = rel.path.last().map(|(_, a)| a.as_slice()).unwrap_or(&[]);
@@ -793,6 +877,13 @@ pub(super) fn schema_join<'a>(
             p.selections(set, child, path, 1)?;
         }
         p.out.push_str(" }");
+    }
+    if !p.joins.is_empty() {
+        return Err(Error::new(
+            crate::error::ErrorCode::NotSupported,
+            path,
+            "a relationship of a remote type inside a table's relationship to a remote schema is not supported",
+        ));
     }
     let mut definitions = Vec::new();
     for name in &p.variables {

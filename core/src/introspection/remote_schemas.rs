@@ -112,7 +112,7 @@ pub(super) fn apply(schema: &Schema, role: &str, options: &Options, ts: &mut Typ
         }
     }
     relationships(schema, role, &views, ts, &mut todo);
-    define(&views, ts, todo);
+    define(schema, &views, ts, todo);
 }
 
 /// The tables' relationships to remote schemas: a field of the table's object type typed like
@@ -238,7 +238,12 @@ fn index(remote: &RemoteSchema) -> BTreeMap<&str, &RemoteType> {
 
 /// Defines every queued name the type system lacks, from the remote that referred to it, and
 /// what those definitions refer to.
-fn define(views: &[Option<&RemoteSchema>], ts: &mut TypeSystem, mut todo: Vec<(usize, String)>) {
+fn define(
+    schema: &Schema,
+    views: &[Option<&RemoteSchema>],
+    ts: &mut TypeSystem,
+    mut todo: Vec<(usize, String)>,
+) {
     let mut indexes: BTreeMap<usize, BTreeMap<&str, &RemoteType>> = BTreeMap::new();
     while let Some((i, name)) = todo.pop() {
         let Some(remote) = views.get(i).copied().flatten() else {
@@ -261,8 +266,43 @@ fn define(views: &[Option<&RemoteSchema>], ts: &mut TypeSystem, mut todo: Vec<(u
             Some(t) => type_def(remote, t, i, &mut todo),
             None => TypeDef::new(client.as_str(), TypeKind::Scalar),
         };
+        let mut def = def;
+        if let Some(t) = found {
+            type_relationships(schema, remote, t, ts, &mut def);
+        }
         ts.types.insert(client, def);
     }
+}
+
+/// The relationships of the remote object type `t` to tables whose types the role has (its
+/// select permission): object ones typed by the table's type, array ones as a list with the
+/// usual select arguments.
+fn type_relationships(
+    schema: &Schema,
+    r: &RemoteSchema,
+    t: &RemoteType,
+    ts: &TypeSystem,
+    def: &mut TypeDef,
+) {
+    for rel in r.relationships.iter().filter(|x| x.type_name == t.name) {
+        let Some(target) = schema.tables.get(rel.target) else {
+            continue;
+        };
+        let g = target.gql_name.as_str();
+        if !ts.types.contains_key(g) || def.field(&rel.name).is_some() {
+            continue;
+        }
+        let field = match rel.kind {
+            crate::model::RelKind::Object => FieldDef::new(rel.name.as_str(), TypeRef::named(g)),
+            crate::model::RelKind::Array => {
+                let mut f = FieldDef::new(rel.name.as_str(), TypeRef::list_nn(g));
+                f.args = super::build::select_args(g);
+                f
+            }
+        };
+        def.fields.push(field);
+    }
+    def.sort();
 }
 
 /// The definition of one remote type; queues the names it refers to.

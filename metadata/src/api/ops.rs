@@ -157,6 +157,15 @@ pub(crate) async fn run<D: Database>(
         "drop_remote_schema_permissions" => {
             remote_schemas::drop_remote_schema_permissions(cx, args)
         }
+        "create_remote_schema_remote_relationship" => {
+            remote_schemas::remote_type_relationship(cx, args, remote_schemas::Change::Create)
+        }
+        "update_remote_schema_remote_relationship" => {
+            remote_schemas::remote_type_relationship(cx, args, remote_schemas::Change::Update)
+        }
+        "delete_remote_schema_remote_relationship" => {
+            remote_schemas::remote_type_relationship(cx, args, remote_schemas::Change::Delete)
+        }
         "set_api_limits" => super::limits::set_api_limits(cx, args),
         "remove_api_limits" => super::limits::remove_api_limits(cx),
         "set_opentelemetry_config" => super::opentelemetry::set_opentelemetry_config(cx, args),

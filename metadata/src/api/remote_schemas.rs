@@ -700,6 +700,105 @@ pub(super) fn drop_remote_schema_permissions<D: Database>(
     accepted_for(cx, |i| is_remote_or_permission(i, &name))
 }
 
+/// What a `*_remote_schema_remote_relationship` operation does.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Change {
+    Create,
+    Update,
+    Delete,
+}
+
+#[derive(Deserialize)]
+struct TypeRelationshipArgs {
+    remote_schema: String,
+    name: String,
+    #[serde(default, alias = "type")]
+    type_name: Option<String>,
+    #[serde(default)]
+    definition: Option<Json>,
+}
+
+/// `create/update/delete_remote_schema_remote_relationship`: a relationship from one of the
+/// remote's object types, kept in its `remote_relationships` as Hasura stores them
+/// (`{type_name, relationships: [{name, definition}]}`); checked when the schema is built.
+pub(super) fn remote_type_relationship<D: Database>(
+    cx: &mut Cx<'_, D>,
+    args: &Json,
+    change: Change,
+) -> Result<Json, ApiError> {
+    let root = args_path(cx);
+    let a: TypeRelationshipArgs = parse(args).map_err(|e| e.at(root))?;
+    let Some(type_name) = a.type_name else {
+        return Err(ApiError::parse_failed("key \"type_name\" not found").at(root));
+    };
+    if !served(cx, &a.remote_schema) {
+        return Err(ApiError::not_exists(format!(
+            "remote schema {:?} doesn't exist",
+            a.remote_schema
+        )));
+    }
+    let definition = match (change, a.definition) {
+        (Change::Delete, _) => Json::Null,
+        (_, Some(d)) if d.get("to_source").is_some() || d.get("to_remote_schema").is_some() => d,
+        _ => {
+            return Err(
+                ApiError::parse_failed("definition needs to_source or to_remote_schema")
+                    .at(format!("{root}.definition")),
+            )
+        }
+    };
+    let Some(r) = cx.md.remote_schema_mut(&a.remote_schema) else {
+        return Err(ApiError::not_exists("remote schema not found"));
+    };
+    let pos = r
+        .remote_relationships
+        .iter()
+        .position(|e| e.get("type_name").and_then(Json::as_str) == Some(type_name.as_str()));
+    let exists = pos.is_some_and(|i| {
+        r.remote_relationships[i]["relationships"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|x| x["name"] == a.name.as_str()))
+    });
+    match (change, exists) {
+        (Change::Create, true) => {
+            return Err(ApiError::already_exists(format!(
+                "remote relationship {:?} already exists on type {type_name:?}",
+                a.name
+            )))
+        }
+        (Change::Update | Change::Delete, false) => {
+            return Err(ApiError::not_exists(format!(
+                "remote relationship {:?} does not exist on type {type_name:?}",
+                a.name
+            )))
+        }
+        _ => {}
+    }
+    let i = match pos {
+        Some(i) => i,
+        None => {
+            r.remote_relationships
+                .push(serde_json::json!({"type_name": type_name, "relationships": []}));
+            r.remote_relationships.len() - 1
+        }
+    };
+    if let Some(list) = r.remote_relationships[i]["relationships"].as_array_mut() {
+        list.retain(|x| x["name"] != a.name.as_str());
+        if change != Change::Delete {
+            list.push(serde_json::json!({"name": a.name, "definition": definition}));
+        }
+        if list.is_empty() {
+            r.remote_relationships.remove(i);
+        }
+    }
+    let name = a.remote_schema;
+    accepted_for(cx, |i| {
+        is_remote_or_permission(i, &name)
+            || (i.kind == "remote_relationship"
+                && i.definition.get("remote_schema").and_then(Json::as_str) == Some(name.as_str()))
+    })
+}
+
 /// `track_table` next to a remote schema: Hasura refuses a table whose GraphQL name is a root
 /// field the schema already has (`remote-schema-conflicts`, "node x already exists in
 /// current graphql schema"); here the consistent remotes' root fields are checked.

@@ -36,7 +36,7 @@ pub(crate) fn table_in(
 }
 
 /// `"name"` or `{"schema", "name"}`.
-fn table_ref(v: &Json) -> Option<(String, String)> {
+pub(crate) fn table_ref(v: &Json) -> Option<(String, String)> {
     match v {
         Json::String(n) => Some(("public".into(), n.clone())),
         Json::Object(o) => Some((

@@ -734,6 +734,20 @@ fn build_view(remote: &RemoteSchema, mut types: Vec<RemoteType>, roots: Roots) -
             break;
         }
     }
+    // The relationships of the types the role sees, when it sees their join fields.
+    let relationships = remote
+        .relationships
+        .iter()
+        .filter(|r| {
+            types.iter().any(|t| {
+                t.name == r.type_name
+                    && r.mapping
+                        .iter()
+                        .all(|(f, _)| t.fields.iter().any(|x| &x.name == f))
+            })
+        })
+        .cloned()
+        .collect();
     RemoteSchema {
         name: remote.name.clone(),
         url: remote.url.clone(),
@@ -747,6 +761,7 @@ fn build_view(remote: &RemoteSchema, mut types: Vec<RemoteType>, roots: Roots) -
         permissions: Vec::new(),
         customization: remote.customization.clone(),
         role_schemas: Vec::new(),
+        relationships,
     }
 }
 

@@ -103,6 +103,7 @@ pub(crate) fn resolve(
                 continue;
             }
         };
+        remote.relationships = type_relationships(r, &remote, schema, out);
         remote.role_schemas = role_views(r, &remote, &metadata.inherited_roles, out);
         remote.permissions = remote
             .role_schemas
@@ -118,6 +119,108 @@ pub(crate) fn resolve(
         }
     }
     schema.remote_schemas = accepted.into_iter().map(|(r, _)| r).collect();
+}
+
+/// The relationships from the remote's object types to tables (`remote_relationships`:
+/// `[{type_name, relationships: [{name, definition: {to_source: {relationship_type, source,
+/// table, field_mapping}}}]}]`): the type must be an object with the mapped fields, the table
+/// tracked, the columns its. Any problem is a `remote_relationship` inconsistency and that
+/// relationship is left out.
+fn type_relationships(
+    r: &rr::RemoteSchemaMetadata,
+    remote: &RemoteSchema,
+    schema: &Schema,
+    out: &mut Vec<Inconsistency>,
+) -> Vec<graphedge_core::remote_schemas::RemoteTypeRelationship> {
+    let mut found = Vec::new();
+    for entry in &r.remote_relationships {
+        let type_name = entry
+            .get("type_name")
+            .and_then(Json::as_str)
+            .unwrap_or_default();
+        let list = entry.get("relationships").and_then(Json::as_array);
+        for rel in list.into_iter().flatten() {
+            let name = rel.get("name").and_then(Json::as_str).unwrap_or_default();
+            match type_relationship(remote, schema, type_name, name, rel) {
+                Ok(x) => found.push(x),
+                Err(reason) => out.push(Inconsistency {
+                    definition: serde_json::json!({"remote_schema": r.name, "type_name": type_name,
+                                                   "name": name, "definition": rel.get("definition")}),
+                    reason: format!("Inconsistent object: {reason}"),
+                    name: format!(
+                        "remote_relationship {name} on type {type_name} in remote schema {}",
+                        r.name
+                    ),
+                    kind: "remote_relationship".into(),
+                }),
+            }
+        }
+    }
+    found
+}
+
+fn type_relationship(
+    remote: &RemoteSchema,
+    schema: &Schema,
+    type_name: &str,
+    name: &str,
+    rel: &Json,
+) -> Result<graphedge_core::remote_schemas::RemoteTypeRelationship, String> {
+    use graphedge_core::model::RelKind;
+    if !is_graphql_name(name) {
+        return Err("the relationship's name is not a valid GraphQL name".into());
+    }
+    let t = remote
+        .type_named(type_name)
+        .filter(|t| t.kind == TypeKind::Object)
+        .ok_or_else(|| format!("object type {type_name:?} does not exist in the remote schema"))?;
+    if t.field(name).is_some() {
+        return Err(format!(
+            "field {name:?} already exists in type {type_name:?}"
+        ));
+    }
+    let to = rel
+        .pointer("/definition/to_source")
+        .ok_or("only relationships to a source's table are supported on remote schema types")?;
+    let source = to.get("source").and_then(Json::as_str).unwrap_or("default");
+    let (ts, tn) = to
+        .get("table")
+        .and_then(super::remote::table_ref)
+        .ok_or("to_source.table is missing")?;
+    let target = super::remote::table_in(schema, source, &ts, &tn)
+        .ok_or_else(|| format!("table {ts}.{tn} is not tracked in source {source:?}"))?;
+    let kind = match to.get("relationship_type").and_then(Json::as_str) {
+        Some("object") => RelKind::Object,
+        Some("array") => RelKind::Array,
+        _ => return Err("relationship_type must be \"object\" or \"array\"".into()),
+    };
+    let fields = to
+        .get("field_mapping")
+        .and_then(Json::as_object)
+        .filter(|m| !m.is_empty())
+        .ok_or("field_mapping must map at least one field")?;
+    let mut mapping = Vec::new();
+    for (from, into) in fields {
+        if t.field(from).is_none() {
+            return Err(format!(
+                "field {from:?} does not exist in type {type_name:?}"
+            ));
+        }
+        let into = into
+            .as_str()
+            .ok_or("field_mapping values must be column names")?;
+        let c = schema.tables[target]
+            .column(into)
+            .ok_or_else(|| format!("column {into:?} does not exist on {ts}.{tn}"))?;
+        mapping.push((from.clone(), c));
+    }
+    Ok(graphedge_core::remote_schemas::RemoteTypeRelationship {
+        type_name: type_name.to_string(),
+        name: name.to_string(),
+        kind,
+        target,
+        mapping,
+    })
 }
 
 /// The `type` of a remote schema permission's inconsistencies.
@@ -217,6 +320,7 @@ pub fn build(md: &rr::RemoteSchemaMetadata, schema: &Json) -> Result<RemoteSchem
         permissions: Vec::new(),
         customization,
         role_schemas: Vec::new(),
+        relationships: Vec::new(),
     };
     check_customization(&remote)?;
     Validator::new(&remote).run()?;

@@ -75,6 +75,7 @@ fn remote() -> RemoteSchema {
         permissions: vec![],
         customization: RemoteCustomization::default(),
         role_schemas: vec![],
+        relationships: Vec::new(),
     }
 }
 
