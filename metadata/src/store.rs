@@ -41,7 +41,8 @@ pub const ACTION_LOG_SQL: &str = "CREATE TABLE IF NOT EXISTS graphedge.hdb_actio
     CHECK (status IN ('created', 'processing', 'completed', 'error'))
 );
 CREATE INDEX IF NOT EXISTS hdb_action_log_created ON graphedge.hdb_action_log (created_at)
-  WHERE status = 'created';";
+  WHERE status = 'created';
+ALTER TABLE graphedge.hdb_action_log ADD COLUMN IF NOT EXISTS claimed_at timestamptz;";
 
 const READ_SQL: &str = "SELECT json_build_object('resource_version', resource_version, \
 'metadata', metadata, 'catalog', catalog)::text FROM graphedge.metadata WHERE id = 1";

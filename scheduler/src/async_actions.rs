@@ -6,7 +6,9 @@
 //! (several processes never claim the same call), calls each handler with the stored input,
 //! session and client headers (the edge's [`call_handler`], the synchronous actions' code) and
 //! stores the answer (`completed`) or Hasura's error object (`error`). On shutdown it stops
-//! claiming; the calls of a batch in flight finish.
+//! claiming; the calls of a batch in flight finish. A call claimed by a process that died
+//! (still `processing` `GRAPHEDGE_ASYNC_ACTIONS_LEASE_SECONDS` after its claim, default 600:
+//! longer than any handler's timeout) is claimed again: at least once, never lost.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +24,8 @@ pub struct Settings {
     /// `None`: disabled.
     pub interval: Option<Duration>,
     pub batch: u32,
+    /// How long a claim holds before another process may take the call.
+    pub lease: Duration,
 }
 
 impl Settings {
@@ -37,15 +41,19 @@ impl Settings {
         };
         let interval = number("HASURA_GRAPHQL_ASYNC_ACTIONS_FETCH_INTERVAL", 1000)?;
         let batch = number("HASURA_GRAPHQL_ASYNC_ACTIONS_FETCH_BATCH_SIZE", 10)?.clamp(1, 1000);
+        let lease = number("GRAPHEDGE_ASYNC_ACTIONS_LEASE_SECONDS", 600)?.max(1);
         Ok(Settings {
             interval: (interval > 0).then(|| Duration::from_millis(interval)),
             batch: batch as u32,
+            lease: Duration::from_secs(lease),
         })
     }
 }
 
-const CLAIM_SQL: &str = "WITH c AS (UPDATE graphedge.hdb_action_log SET status = 'processing' \
+const CLAIM_SQL: &str = "WITH c AS (UPDATE graphedge.hdb_action_log SET status = 'processing', \
+claimed_at = now() \
 WHERE id IN (SELECT id FROM graphedge.hdb_action_log WHERE status = 'created' \
+OR (status = 'processing' AND (claimed_at IS NULL OR claimed_at < now() - make_interval(secs => $2::int))) \
 ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT $1::int) \
 RETURNING json_build_object('id', id, 'action', action_name, 'input', input_payload, \
 'headers', request_headers, 'session', session_variables) AS j) \
@@ -74,7 +82,7 @@ pub async fn run(
         }
         // A batch runs to the end, then the next one is claimed at once.
         loop {
-            match process_batch(&app, &db, settings.batch).await {
+            match process_batch(&app, &db, &settings).await {
                 Ok(n) if n > 0 && !shutdown.is_requested() => continue,
                 Ok(_) => break,
                 Err(e) => {
@@ -87,13 +95,20 @@ pub async fn run(
 }
 
 /// Claims and answers one batch; returns how many calls it had.
-async fn process_batch(app: &App, db: &impl Database, batch: u32) -> Result<usize, String> {
+async fn process_batch(
+    app: &App,
+    db: &impl Database,
+    settings: &Settings,
+) -> Result<usize, String> {
     let claimed = db
         .query_one_on(
             Target::Metadata,
             &Statement {
                 sql: CLAIM_SQL.into(),
-                params: vec![Some(batch.to_string())],
+                params: vec![
+                    Some(settings.batch.to_string()),
+                    Some(settings.lease.as_secs().to_string()),
+                ],
             },
         )
         .await

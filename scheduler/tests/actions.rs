@@ -227,5 +227,43 @@ fn synchronous_actions_call_their_handler() {
     assert!(h
         .get("user-agent")
         .is_some_and(|u| u.starts_with("hasura-graphql-engine/")));
+
+    // An asynchronous call a crashed process left `processing` is claimed again once its
+    // lease ran out (here: claimed two hours ago), and answered.
+    ok(server.post(
+        "/v1/metadata",
+        &admin,
+        &json!({"type": "bulk", "args": [
+            action("create_user_async", "/create_user", json!({"kind": "asynchronous"}))
+        ]})
+        .to_string(),
+    ));
+    let sql = |sql: &str| {
+        let (status, body) = server.post(
+            "/v2/query",
+            &admin,
+            &json!({"type": "run_sql", "args": {"sql": sql}}).to_string(),
+        );
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    sql(
+        "INSERT INTO graphedge.hdb_action_log (id, action_name, input_payload, request_headers, \
+         session_variables, status, claimed_at) VALUES ('00000000-0000-0000-0000-000000000001', \
+         'create_user_async', '{\"name\": \"Lost\"}', '{}', '{\"x-hasura-role\": \"admin\"}', \
+         'processing', now() - interval '2 hours')",
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let body = sql(
+            "SELECT status, response_payload->>'name' FROM graphedge.hdb_action_log \
+             WHERE id = '00000000-0000-0000-0000-000000000001'",
+        );
+        if body["result"][1] == json!(["completed", "Lost"]) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not answered: {body}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     drop(server);
 }

@@ -7,10 +7,12 @@
 //! * [`http`] – a small bounded HTTP client (every request times out);
 //! * [`server`] – starting/stopping the server under test (killed on drop);
 //! * [`runner`] – the execution algorithm (§4–§6) and reporting (§8);
+//! * [`loopback`] – a loopback HTTP server for the edge hosts' outbound calls;
 //! * [`pgtemp`] – throwaway Postgres clusters (the same file as `graphedge_scheduler::pgtemp`).
 
 pub mod compare;
 pub mod http;
+pub mod loopback;
 #[path = "../../scheduler/src/pgtemp.rs"]
 pub mod pgtemp;
 pub mod plan;

@@ -13,12 +13,11 @@
 //! (`scripts/build-edge.sh worker|spin`) and `GRAPHEDGE_BIN` (default
 //! `target/release/graphedge`) for the gateway; `scripts/test` runs it after each host's
 //! conformance run. Otherwise it is skipped.
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use graphedge_tests::http::Client;
+use graphedge_tests::loopback::{self, Response};
 use graphedge_tests::server::start_edge;
 use serde_json::{json, Value};
 
@@ -37,70 +36,33 @@ struct Got {
 /// with a cookie; anything else 401), at `/v1/traces` an OTLP/HTTP receiver. Returns its base
 /// URL and what it got.
 fn start_receiver() -> (String, Arc<Mutex<Vec<Got>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let seen: Arc<Mutex<Vec<Got>>> = Arc::default();
     let sink = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().map_while(Result::ok) {
-            let sink = sink.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(&stream);
-                let mut got = Got::default();
-                let mut line = String::new();
-                let mut length = 0usize;
-                let mut chunked = false;
-                if reader.read_line(&mut line).is_ok() {
-                    got.path = line.split(' ').nth(1).unwrap_or_default().to_string();
-                }
-                line.clear();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
-                    if let Some((k, v)) = line.split_once(':') {
-                        let v = v.trim().to_string();
-                        match k.to_ascii_lowercase().as_str() {
-                            "authorization" => got.authorization = v,
-                            "traceparent" => got.traceparent = v,
-                            "content-length" => length = v.parse().unwrap_or(0),
-                            "transfer-encoding" => chunked = v.eq_ignore_ascii_case("chunked"),
-                            _ => {}
-                        }
-                    }
-                    line.clear();
-                }
-                let mut body = vec![0u8; length];
-                let _ = reader.read_exact(&mut body);
-                // wasi:http sends bodies chunked.
-                while chunked {
-                    line.clear();
-                    let _ = reader.read_line(&mut line);
-                    let size = usize::from_str_radix(line.trim(), 16).unwrap_or(0);
-                    let mut chunk = vec![0u8; size + 2];
-                    let _ = reader.read_exact(&mut chunk);
-                    body.extend_from_slice(&chunk[..size]);
-                    chunked = size > 0;
-                }
-                got.body = String::from_utf8_lossy(&body).into_owned();
-                let user = got.authorization.strip_prefix("Bearer ").unwrap_or("");
-                let answer = if got.path != "/auth" {
-                    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}".into()
-                } else if user.starts_with('u') {
-                    let body = json!({"x-hasura-role": "user", "x-hasura-user-id": user});
-                    let body = body.to_string();
-                    format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
-                         Set-Cookie: seen={user}\r\nContent-Length: {}\r\n\
-                         Connection: close\r\n\r\n{body}",
-                        body.len()
-                    )
-                } else {
-                    "HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n\
-                     Connection: close\r\n\r\n{}"
-                        .to_string()
-                };
-                sink.lock().unwrap().push(got);
-                let _ = (&stream).write_all(answer.as_bytes());
-            });
-        }
+    let url = loopback::start(move |req| {
+        let got = Got {
+            path: req.path.clone(),
+            authorization: req.header("authorization").to_string(),
+            traceparent: req.header("traceparent").to_string(),
+            body: req.body.clone(),
+        };
+        let user = got
+            .authorization
+            .strip_prefix("Bearer ")
+            .unwrap_or("")
+            .to_string();
+        let answer = if got.path != "/auth" {
+            Response::json("200 OK", "{}".into())
+        } else if user.starts_with('u') {
+            let body = json!({"x-hasura-role": "user", "x-hasura-user-id": user});
+            let mut r = Response::json("200 OK", body.to_string());
+            r.headers
+                .push(("Set-Cookie".into(), format!("seen={user}")));
+            r
+        } else {
+            Response::json("401 Unauthorized", "{}".into())
+        };
+        sink.lock().unwrap().push(got);
+        answer
     });
     (url, seen)
 }
