@@ -96,20 +96,7 @@ pub(super) fn call<'a>(
             "the remote schema has no such root",
         ));
     };
-    let mut p = Printer {
-        remote: r,
-        var_defs: ctx.var_defs,
-        values: ctx.variables,
-        fragments: ctx.fragments,
-        out: String::new(),
-        variables: Vec::new(),
-        keys: Vec::new(),
-        typename_paths: Vec::new(),
-        shaping: Vec::new(),
-        presets: Vec::new(),
-        preset_types: Vec::new(),
-        joins: Vec::new(),
-    };
+    let mut p = Printer::new(r, ctx);
     let mut namespace = None;
     match target {
         RemoteRoot::Field(field) => {
@@ -257,6 +244,24 @@ struct PendingJoin<'a> {
 }
 
 impl<'a> Printer<'a> {
+    /// A printer of documents for the remote (as the session's role sees it) `remote`.
+    fn new(remote: &'a RemoteSchema, ctx: &Ctx<'a>) -> Printer<'a> {
+        Printer {
+            remote,
+            var_defs: ctx.var_defs,
+            values: ctx.variables,
+            fragments: ctx.fragments,
+            out: String::new(),
+            variables: Vec::new(),
+            keys: Vec::new(),
+            typename_paths: Vec::new(),
+            shaping: Vec::new(),
+            presets: Vec::new(),
+            preset_types: Vec::new(),
+            joins: Vec::new(),
+        }
+    }
+
     /// A field `f` (client names; `sets`: its merged selection sets) of the remote type
     /// `parent`, which is the remote's `field`, printed with the remote's names under the
     /// client's response key; `path` is the field's JSON path in messages.
@@ -821,20 +826,7 @@ pub(super) fn schema_join<'a>(
             }
         });
     }
-    let mut p = Printer {
-        remote: r,
-        var_defs: ctx.var_defs,
-        values: ctx.variables,
-        fragments: ctx.fragments,
-        out: String::new(),
-        variables: Vec::new(),
-        keys: Vec::new(),
-        typename_paths: Vec::new(),
-        shaping: Vec::new(),
-        presets: Vec::new(),
-        preset_types: Vec::new(),
-        joins: Vec::new(),
-    };
+    let mut p = Printer::new(r, ctx);
     // The client's arguments: known to the field (and not set by the relationship).
     let fixed = rel.path.last().map(|(_, a)| a.as_slice()).unwrap_or(&[]);
     let mut args: Vec<(String, Value)> = fixed.to_vec();

@@ -50,6 +50,27 @@ pub(crate) fn table_ref(v: &Json) -> Option<(String, String)> {
     }
 }
 
+/// A table's remote relationship that does not resolve: a `remote_relationship`
+/// inconsistency.
+fn inconsistency(
+    source: &str,
+    tm: &raw::TableMetadata,
+    name: &str,
+    r: &Json,
+    reason: &str,
+) -> Inconsistency {
+    Inconsistency {
+        definition: json!({"source": source, "table": tm.table, "name": name,
+                           "definition": r.get("definition")}),
+        reason: format!("Inconsistent object: {reason}"),
+        name: format!(
+            "remote_relationship {name} in table {} in source {source}",
+            super::table_txt(&tm.table)
+        ),
+        kind: "remote_relationship".into(),
+    }
+}
+
 pub(crate) fn resolve_remote_relationships(
     metadata: &raw::Metadata,
     schema: &mut Schema,
@@ -70,17 +91,7 @@ pub(crate) fn resolve_remote_relationships(
                 let name = r.get("name").and_then(Json::as_str).unwrap_or_default();
                 match resolve_one(schema, tid, r) {
                     Ok(rel) => schema.tables[tid].remote_relationships.push(rel),
-                    Err(reason) => out.push(Inconsistency {
-                        definition: json!({"source": source.name, "table": tm.table, "name": name,
-                                           "definition": r.get("definition")}),
-                        reason: format!("Inconsistent object: {reason}"),
-                        name: format!(
-                            "remote_relationship {name} in table {} in source {}",
-                            super::table_txt(&tm.table),
-                            source.name
-                        ),
-                        kind: "remote_relationship".into(),
-                    }),
+                    Err(reason) => out.push(inconsistency(&source.name, tm, name, r, &reason)),
                 }
             }
         }
@@ -178,17 +189,7 @@ pub(crate) fn resolve_remote_schema_relationships(
                 let name = r.get("name").and_then(Json::as_str).unwrap_or_default();
                 match resolve_remote_schema_one(schema, tid, name, def) {
                     Ok(rel) => schema.tables[tid].remote_schema_relationships.push(rel),
-                    Err(reason) => out.push(Inconsistency {
-                        definition: json!({"source": source.name, "table": tm.table, "name": name,
-                                           "definition": r.get("definition")}),
-                        reason: format!("Inconsistent object: {reason}"),
-                        name: format!(
-                            "remote_relationship {name} in table {} in source {}",
-                            super::table_txt(&tm.table),
-                            source.name
-                        ),
-                        kind: "remote_relationship".into(),
-                    }),
+                    Err(reason) => out.push(inconsistency(&source.name, tm, name, r, &reason)),
                 }
             }
         }
