@@ -70,6 +70,12 @@ pub enum PlanKind {
         /// known (the statement calls user functions, which may read anything).
         reads: Option<Vec<String>>,
     },
+    /// A subscription to an asynchronous action's result (`<action>(id: …)`, its only root
+    /// field): not multiplexed and no SQL of its own. The host re-reads the logged call
+    /// (the [`CallMode::AsyncResult`] call) every refetch interval, pushes `{key: value}`
+    /// when it changed, and completes the subscription once the call has an output or errors
+    /// (Hasura's `asyncActionSubscriptionsProcessor`).
+    ActionSubscription(alloc::boxed::Box<ActionCall>),
 }
 
 /// Where one root field's value comes from in a [`PlanKind::Sources`] plan.

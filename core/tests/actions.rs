@@ -159,21 +159,26 @@ fn check(role: &str, query: &str, variables: &[(&str, Value)], answer: &str) -> 
         Ok(plan) => plan,
         Err(e) => return format!("error: {} {} {}", e.code.as_str(), e.path, e.message),
     };
-    let PlanKind::Sources {
-        parts,
-        slots,
-        actions,
-        ..
-    } = &plan.kind
-    else {
-        return format!("not an action plan: {:?}", plan.kind);
+    let (parts, slots, actions) = match &plan.kind {
+        PlanKind::Sources {
+            parts,
+            slots,
+            actions,
+            ..
+        } => (parts.as_slice(), format!("{slots:?}"), actions.clone()),
+        PlanKind::ActionSubscription(call) => (
+            &[][..],
+            "(a subscription)".to_string(),
+            vec![(**call).clone()],
+        ),
+        other => return format!("not an action plan: {other:?}"),
     };
     let answer = parse_json(answer);
-    let mut out = format!("slots: {slots:?}\nparts: {}\n", parts.len());
+    let mut out = format!("slots: {slots}\nparts: {}\n", parts.len());
     for p in parts {
         out.push_str(&format!("part sql: {}\n", p.sql));
     }
-    for call in actions {
+    for call in &actions {
         let (input, answer) = match call.mode {
             graphedge_core::CallMode::AsyncResult => (
                 render(result_id(call, &vars)),
@@ -453,6 +458,29 @@ snap!(
     "query ($id: uuid!) { r: place_order(id: $id) { __typename id errors output { id author { name } } } }",
     &[("id", s("0b5f3c9e-0000-4000-8000-000000000001"))],
     r#"{"id": "0b5f3c9e-0000-4000-8000-000000000001", "created_at": "2026-12-04T00:00:00+00:00", "errors": null, "output": {"id": 1, "name": "n"}}"#
+);
+// The result as a subscription (polled by the host); query actions cannot be subscribed to,
+// and a result is its subscription's only field.
+snap!(
+    async_result_subscription,
+    "user",
+    "subscription ($id: uuid!) { r: place_order(id: $id) { id output { id author { name } } } }",
+    &[("id", s("0b5f3c9e-0000-4000-8000-000000000001"))],
+    r#"{"id": "0b5f3c9e-0000-4000-8000-000000000001", "created_at": "2026-12-04T00:00:00+00:00", "errors": null, "output": {"id": 1, "name": "n"}}"#
+);
+snap!(
+    query_action_subscription,
+    "admin",
+    "subscription { lookup(id: 1) { id } }",
+    &[],
+    "[]"
+);
+snap!(
+    async_result_subscription_with_another_field,
+    "admin",
+    "subscription @_multiple_top_level_fields { place_order(id: \"x\") { id } __typename }",
+    &[],
+    "null"
 );
 snap!(
     async_result_bad_id,

@@ -196,13 +196,7 @@ pub(crate) async fn run_call(
     mut log: Option<(&mut RequestLog, &crate::graphql::GqlRequest)>,
 ) -> Result<String, EdgeError> {
     let schema = &loaded.md.schema;
-    let action = schema.action(&call.action).ok_or_else(|| {
-        EdgeError::new(
-            400,
-            "validation-failed",
-            format!("action '{}' not found", call.action),
-        )
-    })?;
+    let action = called(schema, call)?;
     let session_json = graphedge_core::encode::session_json(session);
     let value = match call.mode {
         CallMode::AsyncStart => {
@@ -234,9 +228,42 @@ pub(crate) async fn run_call(
             json_to_value(&answer)
         }
     };
-    let shaped = graphedge_core::actions::select_output(call, &value)?;
-    // The relationships' paths start at the field's response key.
     let log = log.as_mut().map(|(l, r)| (&mut **l, *r));
+    answer(
+        engine, loaded, db, session, out, call, &value, variables, log,
+    )
+    .await
+}
+
+/// The action `call` names.
+fn called<'a>(
+    schema: &'a graphedge_core::Schema,
+    call: &ActionCall,
+) -> Result<&'a Action, EdgeError> {
+    schema.action(&call.action).ok_or_else(|| {
+        EdgeError::new(
+            400,
+            "validation-failed",
+            format!("action '{}' not found", call.action),
+        )
+    })
+}
+
+/// A call's answer `value` cut to its selection, with its relationships to tables.
+#[allow(clippy::too_many_arguments)]
+async fn answer(
+    engine: &Engine,
+    loaded: &Loaded,
+    db: &impl Database,
+    session: &Session,
+    out: &Outbound<'_, impl HttpClient>,
+    call: &ActionCall,
+    value: &Value,
+    variables: &[(String, Value)],
+    log: Option<(&mut RequestLog, &crate::graphql::GqlRequest)>,
+) -> Result<String, EdgeError> {
+    let shaped = graphedge_core::actions::select_output(call, value)?;
+    // The relationships' paths start at the field's response key.
     crate::remote_join::apply_under_key(
         engine,
         loaded,
@@ -250,6 +277,49 @@ pub(crate) async fn run_call(
         log,
     )
     .await
+}
+
+/// One poll of an asynchronous action's result subscription (a
+/// [`graphedge_core::PlanKind::ActionSubscription`] plan): the `data` object's JSON text, and
+/// whether the call has ended (its output or errors are recorded, or there is no such call
+/// for the session), after which nothing changes.
+pub async fn poll_result(
+    engine: &Engine,
+    loaded: &Loaded,
+    db: &impl Database,
+    session: &Session,
+    out: &Outbound<'_, impl HttpClient>,
+    plan: &graphedge_core::Plan,
+    variables: &[(String, Value)],
+) -> Result<(String, bool), EdgeError> {
+    let graphedge_core::PlanKind::ActionSubscription(call) = &plan.kind else {
+        return Err(EdgeError::unexpected(
+            "the plan is not an action's result subscription",
+        ));
+    };
+    let action = called(&loaded.md.schema, call)?;
+    let id = graphedge_core::actions::result_id(call, variables)?;
+    let row = async_result(db, session, action, &id).await?;
+    let ended = row.as_ref().is_none_or(|r| {
+        !r.get("output").is_none_or(Json::is_null) || !r.get("errors").is_none_or(Json::is_null)
+    });
+    let value = match row {
+        None => "null".to_string(),
+        Some(row) => {
+            let value = json_to_value(&row);
+            answer(
+                engine, loaded, db, session, out, call, &value, variables, None,
+            )
+            .await?
+        }
+    };
+    let mut data = String::with_capacity(value.len() + call.key.len() + 4);
+    data.push('{');
+    graphedge_core::encode::write_json_string(&mut data, &call.key);
+    data.push(':');
+    data.push_str(&value);
+    data.push('}');
+    Ok((data, ended))
 }
 
 /// Logs an asynchronous action's call (on the metadata database) and answers its id: the

@@ -416,7 +416,7 @@ async fn run_part(
     let db = &crate::md::On::source(db, loaded.connection(plan.source));
     match &plan.kind {
         PlanKind::Static(json) => Ok(json.clone()),
-        PlanKind::Subscription { .. } => Err(EdgeError::new(
+        PlanKind::Subscription { .. } | PlanKind::ActionSubscription(_) => Err(EdgeError::new(
             400,
             "unexpected-payload",
             "subscriptions are not supported over HTTP, use websockets instead",

@@ -26,25 +26,41 @@ pub fn is_subscription(req: &GqlRequest) -> bool {
     matches!(op, Some(o) if o.kind == OperationKind::Subscription)
 }
 
-/// The multiplexed plan of a subscription request for `session` (allow list, limits and
-/// the plan cache as for a query), with the request's bound parameters (the cohort's key).
+/// A subscription request, ready to run.
+pub enum Prepared {
+    /// A live query or stream: its multiplexed plan and the request's bound parameters (the
+    /// cohort's key).
+    Multiplexed(Arc<Plan>, Vec<Option<String>>),
+    /// An asynchronous action's result ([`PlanKind::ActionSubscription`]): polled alone with
+    /// [`crate::actions::poll_result`].
+    ActionResult(Arc<Plan>),
+}
+
+/// The plan of a subscription request for `session` (allow list, limits and the plan cache
+/// as for a query).
 pub fn prepare(
     engine: &Engine,
     loaded: &Loaded,
     session: &Session,
     req: &GqlRequest,
-) -> Result<(Arc<Plan>, Vec<Option<String>>), EdgeError> {
+) -> Result<Prepared, EdgeError> {
     crate::graphql::admit(engine, loaded, session, req)?;
     let plan = crate::graphql::plan_for(engine, loaded, session, req, None)?;
-    if !matches!(plan.kind, PlanKind::Subscription { .. }) {
-        return Err(EdgeError::new(
+    match plan.kind {
+        PlanKind::Subscription { .. } => {
+            let bound = plan.bind(&req.variables, session)?;
+            Ok(Prepared::Multiplexed(plan, bound))
+        }
+        PlanKind::ActionSubscription(_) => {
+            graphedge_core::encode::check_variables(&plan.variable_types, &req.variables)?;
+            Ok(Prepared::ActionResult(plan))
+        }
+        _ => Err(EdgeError::new(
             400,
             "unexpected",
             "the operation is not a subscription",
-        ));
+        )),
     }
-    let bound = plan.bind(&req.variables, session)?;
-    Ok((plan, bound))
 }
 
 /// The JSON array of one cohort's parameters (strings and nulls).

@@ -51,7 +51,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::server::{App, JwkHttp, Local};
-use crate::subscriptions::{Payload, Push, Subscription};
+use crate::subscriptions::{ActionWatch, Payload, Push, Subscribed, Subscription};
 
 /// Queries and mutations of one socket running at once; more wait (the socket reads no
 /// further message until one finishes).
@@ -474,7 +474,21 @@ impl Socket {
                 Err(graphedge_edge::EdgeError::unexpected("internal error"))
             });
             return match subscribed {
-                Ok(sub) => {
+                Ok(Subscribed::Multiplexed(sub)) => {
+                    self.ops.insert(id, sub);
+                    Vec::new()
+                }
+                Ok(Subscribed::ActionResult(plan)) => {
+                    let sub = crate::subscriptions::watch_action_result(ActionWatch {
+                        app: self.app.clone(),
+                        local: self.local.clone(),
+                        session,
+                        request,
+                        plan,
+                        client_headers: self.upgrade_headers.clone(),
+                        op: id.as_str().into(),
+                        sink: self.sink.clone(),
+                    });
                     self.ops.insert(id, sub);
                     Vec::new()
                 }
@@ -531,7 +545,12 @@ impl Socket {
             Payload::Data(d) => d,
             Payload::Errors(e) => e,
         };
-        vec![Action::Send(ws::data(self.protocol, &push.op, body))]
+        let mut actions = vec![Action::Send(ws::data(self.protocol, &push.op, body))];
+        if push.last {
+            self.ops.remove(&*push.op);
+            actions.push(Action::Send(ws::complete(&push.op)));
+        }
+        actions
     }
 
     /// The periodic check: the metadata version, and a push queue that stays full.

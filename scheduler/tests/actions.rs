@@ -265,5 +265,115 @@ fn synchronous_actions_call_their_handler() {
         assert!(std::time::Instant::now() < deadline, "not answered: {body}");
         std::thread::sleep(Duration::from_millis(200));
     }
+
+    // A subscription to an asynchronous call's result: the current answer at once, the next
+    // when the call ended (with the output's relationship to a table), then `complete`. The
+    // call is held `processing` under a fresh lease, so only the test moves it on.
+    sql(
+        "INSERT INTO graphedge.hdb_action_log (id, action_name, input_payload, request_headers, \
+         session_variables, status, claimed_at) VALUES ('00000000-0000-0000-0000-000000000002', \
+         'create_user_async', '{\"name\": \"Held\"}', '{}', '{\"x-hasura-role\": \"admin\"}', \
+         'processing', now())",
+    );
+    let subscription = "subscription ($id: uuid!) { r: create_user_async(id: $id) \
+                        { id errors output { name user { name } } } }";
+    let base = server.base.clone();
+    rt.block_on(async {
+        let mut ws = ws_open(&base).await;
+        ws_send(&mut ws, json!({"id": "1", "type": "subscribe", "payload": {
+            "query": subscription,
+            "variables": {"id": "00000000-0000-0000-0000-000000000002"}}}))
+        .await;
+        let first = ws_next(&mut ws).await;
+        assert_eq!(first["type"], "next", "{first}");
+        assert_eq!(
+            first["payload"]["data"]["r"],
+            json!({"id": "00000000-0000-0000-0000-000000000002", "errors": null, "output": null}),
+            "{first}"
+        );
+        // A query action cannot be a subscription; nor can a result share one.
+        ws_send(&mut ws, json!({"id": "2", "type": "subscribe", "payload": {
+            "query": "subscription @_multiple_top_level_fields { create_user_async(id: \"00000000-0000-0000-0000-000000000002\") { id } __typename }"}}))
+        .await;
+        let refused = ws_next(&mut ws).await;
+        assert_eq!(refused["type"], "error", "{refused}");
+        assert_eq!(
+            refused["payload"][0]["extensions"]["code"],
+            "not-supported",
+            "{refused}"
+        );
+        assert_eq!(ws_next(&mut ws).await, json!({"id": "2", "type": "complete"}));
+        sql(
+            "UPDATE graphedge.hdb_action_log SET status = 'completed', \
+             response_payload = '{\"id\": 1, \"name\": \"Held\"}' \
+             WHERE id = '00000000-0000-0000-0000-000000000002'",
+        );
+        let done = ws_next(&mut ws).await;
+        assert_eq!(
+            done["payload"]["data"]["r"]["output"],
+            json!({"name": "Held", "user": {"name": "Ann"}}),
+            "{done}"
+        );
+        assert_eq!(ws_next(&mut ws).await, json!({"id": "1", "type": "complete"}));
+        // An id that names no call: null, and nothing more to wait for.
+        ws_send(&mut ws, json!({"id": "3", "type": "subscribe", "payload": {
+            "query": subscription,
+            "variables": {"id": "00000000-0000-0000-0000-000000000009"}}}))
+        .await;
+        let none = ws_next(&mut ws).await;
+        assert_eq!(none["payload"]["data"], json!({"r": null}), "{none}");
+        assert_eq!(ws_next(&mut ws).await, json!({"id": "3", "type": "complete"}));
+    });
     drop(server);
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A graphql-ws socket on `base`'s `/v1/graphql`, initialised with the admin secret.
+async fn ws_open(base: &str) -> Ws {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("{}/v1/graphql", base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    ws_send(
+        &mut ws,
+        json!({"type": "connection_init",
+        "payload": {"headers": {"x-hasura-admin-secret": SECRET}}}),
+    )
+    .await;
+    assert_eq!(ws_next(&mut ws).await["type"], "connection_ack");
+    ws
+}
+
+async fn ws_send(ws: &mut Ws, msg: Value) {
+    use futures_util::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        msg.to_string().into(),
+    ))
+    .await
+    .unwrap();
+}
+
+/// The next message that is not a keep-alive (within 20 s).
+async fn ws_next(ws: &mut Ws) -> Value {
+    use futures_util::StreamExt;
+    loop {
+        let got = tokio::time::timeout(Duration::from_secs(20), ws.next())
+            .await
+            .expect("an answer within 20 s");
+        if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) = got {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["type"] != "ping" && v["type"] != "ka" {
+                return v;
+            }
+        } else if !matches!(got, Some(Ok(_))) {
+            panic!("the socket ended: {got:?}");
+        }
+    }
 }

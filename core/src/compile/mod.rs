@@ -699,6 +699,9 @@ fn subscription<'a>(
             "subscription to remote server is not supported",
         ));
     }
+    if let Some(plan) = action_subscription(&mut ctx, fields, variable_types.clone())? {
+        return Ok(plan);
+    }
     // Each top-level field with its namespace's source and fields (`None`: not a namespace).
     let mut tops = Vec::new();
     for f in fields {
@@ -836,6 +839,42 @@ fn subscription<'a>(
 
 /// One root field of a subscription: a live field's value (SQL), or for a stream an empty
 /// string with `stream` set to its select and cursor parameter.
+/// A subscription to actions: a query action is refused (as in Hasura); an asynchronous
+/// action's result, alone, is a [`PlanKind::ActionSubscription`]. `None`: no action field.
+fn action_subscription<'a>(
+    ctx: &mut Ctx<'a>,
+    fields: &[normalize::Merged<'a>],
+    variable_types: Vec<(String, crate::parse::ast::Type)>,
+) -> Result<Option<Plan>> {
+    let not_supported = |m: &str| Error::new(ErrorCode::NotSupported, "$", m);
+    let mut result = None;
+    for f in fields {
+        if action::action_of(ctx, f.name(), crate::actions::ActionRoot::Query).is_some() {
+            return Err(not_supported(
+                "query actions cannot be run as a subscription",
+            ));
+        }
+        if let Some(a) = action::async_result_of(ctx, f.name()) {
+            result = Some((a, f));
+        }
+    }
+    let Some((action, f)) = result else {
+        return Ok(None);
+    };
+    if fields.len() > 1 {
+        return Err(not_supported(
+            "an asynchronous action's result must be the only field of its subscription",
+        ));
+    }
+    let path = sub("$.selectionSet", f.key());
+    let call = action::result_call(ctx, action, f, &path)?;
+    Ok(Some(Plan::without_sql(
+        PlanKind::ActionSubscription(alloc::boxed::Box::new(call)),
+        core::mem::take(&mut ctx.shaping),
+        variable_types,
+    )))
+}
+
 fn leaf<'a>(
     ctx: &mut Ctx<'a>,
     f: &normalize::Merged<'a>,

@@ -30,7 +30,8 @@ pub async fn explain(engine: &Engine, db: &impl Database, body: &Json) -> Result
     let plan = crate::graphql::plan_for(engine, &loaded, &session, &req, None)?;
     let fields = crate::reqlog::root_fields(&req.query, req.operation_name.as_deref());
     let (sql, plan_lines) = match &plan.kind {
-        PlanKind::Static(_) => (Json::Null, Json::Null),
+        // No SQL: an asynchronous action's result is read from the action log.
+        PlanKind::Static(_) | PlanKind::ActionSubscription(_) => (Json::Null, Json::Null),
         PlanKind::Subscription { .. } => {
             // Hasura's answer for a subscription: the multiplexed statement, its plan for
             // one cohort, and that cohort's variables.

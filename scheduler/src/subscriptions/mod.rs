@@ -28,7 +28,9 @@ use graphedge_edge::Loaded;
 
 use crate::backend::Backend;
 
+mod actions;
 mod changes;
+pub(crate) use actions::{watch_action_result, ActionWatch};
 pub use changes::CHANNEL;
 
 /// What a subscriber receives: one message per answer, for operation `op` of its socket.
@@ -36,6 +38,9 @@ pub use changes::CHANNEL;
 pub struct Push {
     pub op: Arc<str>,
     pub payload: Payload,
+    /// The operation's last push: `complete` follows it (an asynchronous action's result
+    /// once the call ended).
+    pub last: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -182,16 +187,30 @@ struct Poller {
 }
 
 /// One running subscription; dropping it stops it (its cohort loses a subscriber, an empty
-/// cohort and an empty poller are removed).
-pub struct Subscription {
-    poller: Arc<Poller>,
-    id: u64,
+/// cohort and an empty poller are removed; an action result's task ends).
+pub struct Subscription(Running);
+
+enum Running {
+    Cohort { poller: Arc<Poller>, id: u64 },
+    Task(tokio::task::AbortHandle),
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.poller.remove(self.id);
+        match &self.0 {
+            Running::Cohort { poller, id } => poller.remove(*id),
+            Running::Task(task) => task.abort(),
+        }
     }
+}
+
+/// What [`Manager::subscribe`] started.
+pub enum Subscribed {
+    /// A live query or stream, in its poller's cohort.
+    Multiplexed(Subscription),
+    /// An asynchronous action's result: its subscription is a task of the socket's host
+    /// ([`watch_action_result`]).
+    ActionResult(Arc<Plan>),
 }
 
 impl Poller {
@@ -311,9 +330,12 @@ impl Manager {
         req: &GqlRequest,
         op: Arc<str>,
         sink: Sink,
-    ) -> Result<Subscription, EdgeError> {
+    ) -> Result<Subscribed, EdgeError> {
         let loaded = engine.loaded();
-        let (plan, vars) = subs::prepare(engine, &loaded, session, req)?;
+        let (plan, vars) = match subs::prepare(engine, &loaded, session, req)? {
+            subs::Prepared::Multiplexed(plan, vars) => (plan, vars),
+            subs::Prepared::ActionResult(plan) => return Ok(Subscribed::ActionResult(plan)),
+        };
         let Some(start) = &self.start else {
             return Err(EdgeError::new(
                 500,
@@ -355,7 +377,15 @@ impl Manager {
         };
         poller.add(vars, Subscriber { id, op, sink });
         drop(pollers);
-        Ok(Subscription { poller, id })
+        Ok(Subscribed::Multiplexed(Subscription(Running::Cohort {
+            poller,
+            id,
+        })))
+    }
+
+    /// The refetch interval of live queries (an action result's too).
+    pub fn live_interval(&self) -> Duration {
+        self.settings.live.interval
     }
 
     /// The pollers, for `/dev/subscriptions`: `(source, role, SQL, cohorts, subscribers)`.
@@ -652,6 +682,7 @@ fn send(s: &Subscriber, payload: Payload) -> bool {
     let push = Push {
         op: s.op.clone(),
         payload,
+        last: false,
     };
     !matches!(
         s.sink.try_send(push),
