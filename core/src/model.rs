@@ -410,6 +410,10 @@ pub struct Schema {
     pub actions: Vec<crate::actions::Action>,
     /// Remote schemas (`add_remote_schema`) whose root fields are served beside the sources'.
     pub remote_schemas: Vec<crate::remote_schemas::RemoteSchema>,
+    /// Apollo federation (`HASURA_GRAPHQL_EXPERIMENTAL_FEATURES` has `apollo_federation`):
+    /// the tables whose `apollo_federation_config` enables it (entities keyed by their
+    /// primary key); `None`: off (no `_service` field).
+    pub apollo_federation: Option<Vec<TableId>>,
 }
 
 /// One source of a schema serving several: its name and where its tables and functions end

@@ -205,6 +205,11 @@ impl Config {
             default_naming_convention: self.ops.naming_convention.clone(),
             stringify_numeric: self.stringify_numeric,
             remote_schema_permissions: self.ops.remote_schema_permissions,
+            apollo_federation: self
+                .ops
+                .experimental_features
+                .iter()
+                .any(|f| f == "apollo_federation"),
         }
     }
 

@@ -55,6 +55,9 @@ pub struct Config {
     /// refused without it (Hasura's `constraint-violation`); the edge enforces the
     /// permissions.
     pub remote_schema_permissions: bool,
+    /// `HASURA_GRAPHQL_EXPERIMENTAL_FEATURES` has `apollo_federation`: `_service` is served,
+    /// and tables' `apollo_federation_config` make them entities.
+    pub apollo_federation: bool,
 }
 
 impl Default for Config {
@@ -65,6 +68,7 @@ impl Default for Config {
             default_naming_convention: "hasura-default".into(),
             stringify_numeric: false,
             remote_schema_permissions: false,
+            apollo_federation: false,
         }
     }
 }

@@ -7,6 +7,7 @@
 mod action;
 mod boolexp;
 pub(crate) mod dataops;
+mod federation;
 mod mutation;
 pub(crate) mod normalize;
 mod order;
@@ -491,6 +492,10 @@ pub fn compile_document(
     for f in &fields {
         let value = match f.name() {
             "__typename" => Some(json_str(root_type)),
+            "_service" if schema.apollo_federation.is_some() && !options.relay => {
+                let path = sub("$.selectionSet", f.key());
+                Some(federation::service(&mut ctx, f, &path)?)
+            }
             "__schema" | "__type" => {
                 if schema.introspection_disabled.contains(&session.role) {
                     return Err(Error::new(

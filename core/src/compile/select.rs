@@ -77,6 +77,9 @@ pub fn stream_root_field<'a>(
 pub fn root_field<'a>(ctx: &mut Ctx<'a>, f: &Merged<'a>, path: &str) -> Result<String> {
     let name = f.name();
     let schema = ctx.schema;
+    if name == "_entities" && schema.apollo_federation.is_some() && !ctx.multiplexed {
+        return super::federation::entities(ctx, f, path);
+    }
     for (t, table) in schema.tables.iter().enumerate() {
         if !schema.table_in_scope(t, ctx.scope) {
             continue;
@@ -490,10 +493,7 @@ fn by_pk<'a>(ctx: &mut Ctx<'a>, t: TableId, f: &Merged<'a>, path: &str) -> Resul
     let Some(perm) = ctx.perm(t) else {
         return Err(not_found(path, f.name(), "query_root"));
     };
-    let schema = ctx.schema;
-    let table = &schema.tables[t];
-    let alias = ctx.alias();
-    let mut conds = Vec::new();
+    let table = &ctx.schema.tables[t];
     let args_path = sub(path, "args");
     for (name, _) in &f.field.arguments {
         let is_pk = table
@@ -507,15 +507,34 @@ fn by_pk<'a>(ctx: &mut Ctx<'a>, t: TableId, f: &Merged<'a>, path: &str) -> Resul
             ));
         }
     }
+    let key = |name: &str| {
+        f.field.argument(name).ok_or_else(|| {
+            Error::validation(&args_path, format!("missing required field '{}'", name))
+        })
+    };
+    row_by_key(ctx, t, perm, key, &args_path, &f.selection_sets(), path)
+}
+
+/// The row of table `t` whose primary key columns equal `key(<column's GraphQL name>)`
+/// (values at `args_path`), within the role's filter, as the JSON of the selection `sets`;
+/// null when there is none. `_by_pk` fields and Apollo federation's entities.
+pub(super) fn row_by_key<'a, 'v>(
+    ctx: &mut Ctx<'a>,
+    t: TableId,
+    perm: Perm<'_>,
+    key: impl Fn(&str) -> Result<&'v Value>,
+    args_path: &str,
+    sets: &[&'a [Selection]],
+    path: &str,
+) -> Result<String> {
+    let schema = ctx.schema;
+    let table = &schema.tables[t];
+    let alias = ctx.alias();
+    let mut conds = Vec::new();
     for c in &table.primary_key {
         let col = &table.columns[*c];
-        let Some(v) = f.field.argument(&col.gql_name) else {
-            return Err(Error::validation(
-                &args_path,
-                format!("missing required field '{}'", col.gql_name),
-            ));
-        };
-        let r = values::column_value(ctx, v, col, &sub(&args_path, &col.gql_name))?;
+        let v = key(&col.gql_name)?;
+        let r = values::column_value(ctx, v, col, &sub(args_path, &col.gql_name))?;
         conds.push(format!(
             "{}.{} = {}",
             sql::ident(&alias),
@@ -524,7 +543,7 @@ fn by_pk<'a>(ctx: &mut Ctx<'a>, t: TableId, f: &Merged<'a>, path: &str) -> Resul
         ));
     }
     conds.extend(boolexp::permission_filter(ctx, perm, t, &alias)?);
-    let obj = row_json(ctx, t, &alias, perm, &f.selection_sets(), path)?;
+    let obj = row_json(ctx, t, &alias, perm, sets, path)?;
     Ok(format!(
         "(SELECT {} FROM {} AS {} WHERE {} LIMIT 1)",
         obj,

@@ -103,6 +103,8 @@ fn subset(schema: &Schema, i: usize) -> Schema {
         custom_types: Default::default(),
         actions: Vec::new(),
         remote_schemas: Vec::new(),
+        // Federation's fields belong to the whole schema (added after the sources').
+        apollo_federation: None,
     }
 }
 

@@ -18,6 +18,7 @@ mod actions;
 pub mod analyse;
 mod build;
 mod customized;
+mod federation;
 mod meta;
 mod relay;
 mod remote_schemas;
@@ -49,9 +50,13 @@ pub fn build(schema: &Schema, role: &str, options: &Options) -> TypeSystem {
     if options.relay {
         relay::apply(schema, ts)
     } else {
+        let mut ts = ts;
+        federation::apply(schema, options, &mut ts);
         ts
     }
 }
+
+pub use federation::{entities_of as federation_entities, sdl as federation_sdl};
 
 /// The JSON value of one root introspection field (`__schema` or `__type(name: ...)`) for the
 /// session's role, with the field's selection set applied (aliases, `__typename`, fragments and

@@ -91,6 +91,7 @@ pub(crate) async fn run<D: Database>(
         "track_table" | "add_existing_table_or_view" => track_table(cx, args, version).await,
         "untrack_table" => untrack_table(cx, args),
         "set_table_is_enum" => set_table_is_enum(cx, args).await,
+        "set_apollo_federation_config" => set_apollo_federation_config(cx, args),
         "set_table_customization" => set_table_customization(cx, args),
         "set_table_custom_fields" => set_table_custom_fields(cx, args),
         "create_object_relationship" => create_relationship(cx, args, true),
@@ -292,6 +293,13 @@ async fn track_table<D: Database>(
     let mut tm = TableMetadata::new(table);
     tm.configuration = configuration;
     tm.is_enum = is_enum;
+    if let Some(c) = args
+        .get("apollo_federation_config")
+        .filter(|c| !c.is_null())
+    {
+        tm.extra
+            .insert("apollo_federation_config".into(), federation_config(c)?);
+    }
     src.tables.push(tm);
     if is_enum && elsewhere.is_none() {
         // Enum values are read by introspection.
@@ -370,6 +378,43 @@ async fn set_table_is_enum<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Resu
     t.is_enum = a.is_enum;
     cx.reintrospect().await?;
     accepted(cx)
+}
+
+/// `pg_set_apollo_federation_config`: `{table, apollo_federation_config}` (null: off).
+fn set_apollo_federation_config<D: Database>(
+    cx: &mut Cx<'_, D>,
+    args: &Json,
+) -> Result<Json, ApiError> {
+    #[derive(Deserialize)]
+    struct A {
+        table: QualifiedTable,
+    }
+    let a: A = parse(args)?;
+    let config = match args.get("apollo_federation_config") {
+        Some(c) if !c.is_null() => Some(federation_config(c)?),
+        _ => None,
+    };
+    let t = arg_table(&mut cx.md, args, &a.table)?;
+    match config {
+        Some(c) => {
+            t.extra.insert("apollo_federation_config".into(), c);
+        }
+        None => {
+            t.extra.shift_remove("apollo_federation_config");
+        }
+    }
+    accepted(cx)
+}
+
+/// An `apollo_federation_config` (`{"enable": "v1"}`), checked.
+fn federation_config(c: &Json) -> Result<Json, ApiError> {
+    match c.get("enable").and_then(Json::as_str) {
+        Some("v1") => Ok(serde_json::json!({"enable": "v1"})),
+        _ => Err(
+            ApiError::parse_failed("apollo_federation_config.enable: expected \"v1\"")
+                .at("$.args.apollo_federation_config"),
+        ),
+    }
 }
 
 fn set_table_customization<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {

@@ -82,6 +82,9 @@ pub fn resolve(
     actions::resolve(metadata, catalog, &mut schema, &mut inconsistencies);
     remote_schemas::resolve(metadata, catalog, config, &mut schema, &mut inconsistencies);
     remote::resolve_remote_schema_relationships(metadata, &mut schema, &mut inconsistencies);
+    if config.apollo_federation {
+        schema.apollo_federation = Some(federated_tables(metadata, &schema));
+    }
     schema.introspection_disabled = metadata
         .graphql_schema_introspection
         .as_ref()
@@ -90,6 +93,41 @@ pub fn resolve(
     inconsistencies.extend(crate::rest::inconsistencies(metadata));
     inconsistencies.extend(collections::inconsistencies(metadata, &schema, config));
     (schema, inconsistencies)
+}
+
+/// The served tables whose `apollo_federation_config` is `{"enable": "v1"}`.
+fn federated_tables(
+    metadata: &raw::Metadata,
+    schema: &Schema,
+) -> Vec<graphedge_core::model::TableId> {
+    let mut out = Vec::new();
+    for source in &metadata.sources {
+        // The source's range of `schema.tables` (one source: all of them).
+        let range = match schema.sources.iter().position(|s| s.name == source.name) {
+            Some(i) => {
+                let start = i.checked_sub(1).map_or(0, |p| schema.sources[p].tables_end);
+                start..schema.sources[i].tables_end
+            }
+            None if schema.sources.is_empty() => 0..schema.tables.len(),
+            None => continue,
+        };
+        for tm in &source.tables {
+            let enabled = tm
+                .extra
+                .get("apollo_federation_config")
+                .and_then(|c| c.get("enable"))
+                .and_then(Json::as_str)
+                == Some("v1");
+            if !enabled {
+                continue;
+            }
+            let name = QualifiedName::new(tm.table.schema.clone(), tm.table.name.clone());
+            if let Some(t) = range.clone().find(|t| schema.tables[*t].name == name) {
+                out.push(t);
+            }
+        }
+    }
+    out
 }
 
 /// Resolves one source against its own catalog.
