@@ -144,6 +144,10 @@ impl CatalogType {
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct CatalogTable {
+    /// `pg_class.oid` (0: not known, a catalog stored before it was read): `run_sql` follows
+    /// renames by it.
+    #[serde(default)]
+    pub oid: u32,
     pub schema: String,
     pub name: String,
     /// `pg_class.relkind`: `r` table, `v` view, `m` materialized view, `f` foreign, `p` partitioned.
@@ -176,6 +180,9 @@ impl CatalogTable {
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct CatalogColumn {
+    /// `pg_attribute.attnum` (0: not known).
+    #[serde(default)]
+    pub attnum: i16,
     pub name: String,
     #[serde(rename = "type")]
     pub pg_type: CatalogType,
@@ -324,6 +331,7 @@ WITH
 SELECT json_build_object(
   'tables', COALESCE((
     SELECT json_agg(json_build_object(
+      'oid', r.oid::bigint,
       'schema', r.nspname,
       'name', r.relname,
       'kind', r.relkind,
@@ -331,6 +339,7 @@ SELECT json_build_object(
       'comment', pg_catalog.obj_description(r.oid, 'pg_class'),
       'columns', COALESCE((
         SELECT json_agg(json_build_object(
+          'attnum', a.attnum,
           'name', a.attname,
           'type', ty.info,
           'nullable', NOT a.attnotnull,

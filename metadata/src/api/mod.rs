@@ -22,6 +22,7 @@ mod rest_endpoints;
 pub mod scheduled;
 mod sql;
 mod sql_deps;
+mod sql_renames;
 mod whole;
 
 pub(crate) use ops::parse;

@@ -33,8 +33,14 @@ pub(crate) async fn run_sql<D: Database>(
     let source = a.source.as_deref().unwrap_or("default");
     // Without cascade, what metadata depends on must survive the script (checked last, in
     // the script's own transaction: see `sql_deps`).
+    // `cx.catalog` is the served source's.
+    let served = crate::sources::served(&cx.md).is_some_and(|s| s.name == source);
+    let other = crate::introspect::Catalog::default();
+    let catalog = if served { &cx.catalog } else { &other };
     let check = match (a.cascade || a.read_only, cx.md.source(source)) {
-        (false, Some(src)) => sql_deps::check_statement(&sql_deps::column_dependencies(src)),
+        (false, Some(src)) => {
+            sql_deps::check_statement(&sql_deps::column_dependencies(src), catalog)
+        }
         _ => None,
     };
     let script = match &check {
@@ -73,6 +79,17 @@ pub(crate) async fn run_sql<D: Database>(
         if cx.catalog == before {
             cx.catalog_changed = was_changed;
         } else {
+            // Renamed tables and columns are renamed in metadata (the served source's).
+            if served {
+                let renames = super::sql_renames::detect(&before, &cx.catalog);
+                if !renames.is_empty() {
+                    super::sql_renames::apply(&mut cx.md, source, &renames, &before);
+                    cx.md_changed = true;
+                }
+                if super::sql_renames::forget_dropped_columns(&mut cx.md, source, &cx.catalog) {
+                    cx.md_changed = true;
+                }
+            }
             // Objects that disappeared (or changed shape) are removed from metadata: with
             // `cascade`, and what the dependency check does not cover (dropped tables, ...).
             drop_new_inconsistencies(cx);

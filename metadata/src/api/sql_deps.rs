@@ -74,17 +74,26 @@ fn literal(s: &str) -> String {
 }
 
 /// The statement appended to a `run_sql` script: raises [`DEPENDENCY_STATE`] naming the
-/// dependent objects of every column that no longer exists in a table that still does.
-/// `None` when nothing depends on a column.
-pub(crate) fn check_statement(deps: &[(QualifiedTable, String, String)]) -> Option<String> {
+/// dependent objects of every column that no longer exists in a table that still does. A
+/// column renamed by the script still exists (its `attnum` in `catalog`, read before the
+/// script, is kept): metadata follows the rename (see `sql_renames`). `None` when nothing
+/// depends on a column.
+pub(crate) fn check_statement(
+    deps: &[(QualifiedTable, String, String)],
+    catalog: &crate::introspect::Catalog,
+) -> Option<String> {
     if deps.is_empty() {
         return None;
     }
     let rows: Vec<String> = deps
         .iter()
         .map(|(t, c, o)| {
+            let attnum = catalog
+                .table(&t.schema, &t.name)
+                .and_then(|ct| ct.columns.iter().find(|col| &col.name == c))
+                .map_or(0, |col| col.attnum);
             format!(
-                "({}, {}, {}, {})",
+                "({}, {}, {}, {}, {attnum})",
                 literal(&t.schema),
                 literal(&t.name),
                 literal(c),
@@ -95,10 +104,10 @@ pub(crate) fn check_statement(deps: &[(QualifiedTable, String, String)]) -> Opti
     Some(format!(
         "DO $graphedge_dependencies$ DECLARE missing text; BEGIN \
          SELECT string_agg(DISTINCT d.o, ', ' ORDER BY d.o) INTO missing \
-         FROM (VALUES {}) AS d(s, t, c, o) \
+         FROM (VALUES {}) AS d(s, t, c, o, n) \
          WHERE to_regclass(format('%I.%I', d.s, d.t)) IS NOT NULL AND NOT EXISTS (\
          SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass(format('%I.%I', d.s, d.t)) \
-         AND a.attname = d.c AND a.attnum > 0 AND NOT a.attisdropped); \
+         AND (a.attname = d.c OR a.attnum = d.n) AND a.attnum > 0 AND NOT a.attisdropped); \
          IF missing IS NOT NULL THEN RAISE EXCEPTION USING ERRCODE = '{DEPENDENCY_STATE}', \
          MESSAGE = {} || missing; END IF; END $graphedge_dependencies$",
         rows.join(", "),
