@@ -517,4 +517,21 @@ fn relationship_to_a_remote_schema() {
             join.variables
         )
     );
+    // Introspection: the argument the relationship sets part of has a type of its own,
+    // without the set field (Hasura's `<type>_remote_rel_<table><relationship>`).
+    let ts = graphedge_core::introspection::build(&schema, "admin", &Options::default());
+    let rel = ts.types["author"].field("remoteUser").unwrap();
+    let args: Vec<String> = rel
+        .args
+        .iter()
+        .map(|a| format!("{}: {}", a.name, a.ty.to_sdl()))
+        .collect();
+    assert_eq!(args, ["limit: Int", "where: W_remote_rel_authorremoteUser"]);
+    let generated = &ts.types["W_remote_rel_authorremoteUser"];
+    let fields: Vec<&str> = generated
+        .input_fields
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(fields, ["name"]);
 }

@@ -111,8 +111,68 @@ pub(super) fn apply(schema: &Schema, role: &str, options: &Options, ts: &mut Typ
             add_root(ts, root, fields);
         }
     }
-    relationships(schema, role, &views, ts, &mut todo);
+    let partly_fixed = relationships(schema, role, &views, ts, &mut todo);
     define(schema, &views, ts, todo);
+    for (name, original, fixed) in partly_fixed {
+        without_fixed(ts, &name, &original, &fixed, 0);
+    }
+}
+
+/// An input object an argument of a relationship sets part of, as Hasura shows it: a type
+/// of its own, `<type>_remote_rel_<table><relationship>` (`name`), without the fields the
+/// relationship sets (`fixed`), those it sets part of retyped the same way.
+type PartlyFixed = (String, String, Vec<(String, crate::value::Value)>);
+
+/// The suffix of the types of a relationship's partly set input objects.
+fn fixed_suffix(table: &str, rel: &str) -> String {
+    alloc::format!("_remote_rel_{table}{rel}")
+}
+
+/// Replaces the innermost name of `ty` (keeping its list and non-null wrappers).
+fn renamed(ty: &TypeRef, name: &str) -> TypeRef {
+    match ty {
+        TypeRef::Named(_) => TypeRef::named(name),
+        TypeRef::List(t) => TypeRef::List(alloc::boxed::Box::new(renamed(t, name))),
+        TypeRef::NonNull(t) => TypeRef::NonNull(alloc::boxed::Box::new(renamed(t, name))),
+    }
+}
+
+/// Defines `name`: input object `original` without the fields `fixed` sets (a field it sets
+/// part of gets such a type of its own).
+fn without_fixed(
+    ts: &mut TypeSystem,
+    name: &str,
+    original: &str,
+    fixed: &[(String, crate::value::Value)],
+    depth: usize,
+) {
+    if depth > 16 || ts.types.contains_key(name) {
+        return;
+    }
+    let Some(mut def) = ts.types.get(original).cloned() else {
+        return;
+    };
+    if def.kind != super::types::TypeKind::InputObject {
+        return;
+    }
+    let suffix = String::from(name.strip_prefix(original).unwrap_or_default());
+    def.name = String::from(name);
+    let mut nested = Vec::new();
+    def.input_fields
+        .retain_mut(|f| match fixed.iter().find(|(n, _)| n == &f.name) {
+            None => true,
+            Some((_, crate::value::Value::Object(inner))) => {
+                let inner_name = alloc::format!("{}{suffix}", f.ty.base());
+                nested.push((inner_name.clone(), String::from(f.ty.base()), inner.clone()));
+                f.ty = renamed(&f.ty, &inner_name);
+                true
+            }
+            Some(_) => false,
+        });
+    ts.types.insert(String::from(name), def);
+    for (n, o, f) in nested {
+        without_fixed(ts, &n, &o, &f, depth + 1);
+    }
 }
 
 /// The tables' relationships to remote schemas: a field of the table's object type typed like
@@ -125,7 +185,8 @@ fn relationships(
     views: &[Option<&RemoteSchema>],
     ts: &mut TypeSystem,
     todo: &mut Vec<(usize, String)>,
-) {
+) -> Vec<PartlyFixed> {
+    let mut partly_fixed = Vec::new();
     for t in &schema.tables {
         for rel in &t.remote_schema_relationships {
             let selectable = role == "admin"
@@ -171,6 +232,16 @@ fn relationships(
                 })
                 .filter_map(|a| input_value(remote, a))
                 .collect();
+            for arg in &mut def.args {
+                if let Some((_, crate::value::Value::Object(inner))) =
+                    fixed.iter().find(|(n, _)| n == &arg.name)
+                {
+                    let name =
+                        alloc::format!("{}{}", arg.ty.base(), fixed_suffix(&t.gql_name, &rel.name));
+                    partly_fixed.push((name.clone(), String::from(arg.ty.base()), inner.clone()));
+                    arg.ty = renamed(&arg.ty, &name);
+                }
+            }
             refer(leaf, i, todo);
             if let Some(obj) = ts.types.get_mut(&t.gql_name) {
                 if obj.field(&rel.name).is_none() {
@@ -180,6 +251,7 @@ fn relationships(
             }
         }
     }
+    partly_fixed
 }
 
 /// A field of the remote object or interface type `parent` as clients see it (`None`: its
