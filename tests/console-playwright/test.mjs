@@ -132,11 +132,30 @@ async function screens(page, label) {
     { timeout: WAIT },
   );
   check(true, `${label}: the data browser filters (id = 3)`);
+  // As role user 1: only their rows, only the columns they may read.
+  await page.selectOption('#ge-role', 'user');
+  await page.fill('#ge-var-x-hasura-user-id', '1');
+  await page.waitForFunction(
+    () => {
+      const rows = [...document.querySelectorAll('.ge-data-rows tbody tr')];
+      const cols = document.querySelector('.ge-columns')?.textContent || '';
+      return rows.length === 2 && !cols.includes('author_id') && rows.every((r) => !r.textContent.includes('two'));
+    },
+    null,
+    { timeout: WAIT },
+  );
+  check(true, `${label}: the data browser runs as the chosen role (user 1: 2 rows, no author_id)`);
+  await page.screenshot({ path: join(shots, `8-data-user-${label}.png`), fullPage: true });
+  await page.selectOption('#ge-role', 'admin');
   await noSideways('the data browser');
   await page.screenshot({ path: join(shots, `8-data-${label}.png`), fullPage: true });
 
-  // Permissions: the user role's select rule on article, as words and as JSON.
-  await page.click('#ge-tab-permissions');
+  // Permissions (reached with the keyboard: the tabs follow the arrow keys): the user role's
+  // select rule on article, as words and as JSON.
+  await page.focus('#ge-tab-data');
+  await page.keyboard.press('ArrowRight');
+  await page.waitForSelector('#ge-tab-permissions[aria-selected="true"]:focus', { timeout: WAIT });
+  check(true, `${label}: the screen tabs follow the arrow keys`);
   const cell = 'table.ge-perm-matrix[data-table="article"] tr[data-role="user"] td[data-op="select"]';
   await page.waitForSelector(cell, { timeout: WAIT });
   const rule = await page.textContent(cell);
@@ -243,7 +262,7 @@ try {
   const sql = await sqlText.jsonValue();
   check(/\bSELECT\b/i.test(sql) && /article/.test(sql), `the SQL panel shows a SELECT (${sql.slice(0, 80)}…)`);
   check(/role user/.test(await page.textContent('.ge-sql')), 'the SQL is for the Headers tab\'s role');
-  await page.screenshot({ path: join(shots, '7-sql.png') });
+  await page.screenshot({ path: join(shots, '7-sql-desktop.png') });
   await screens(page, 'desktop');
   await context.close();
 
@@ -256,6 +275,14 @@ try {
   await phone.page.press('#ge-secret', 'Enter');
   await phone.page.waitForSelector('select#ge-role option[value="user"]', { state: 'attached', timeout: WAIT });
   await screens(phone.page, 'phone');
+  await setEditor(phone.page, '.graphiql-query-editor .CodeMirror', QUERY);
+  await phone.page.click('button.ge-sql-button');
+  await phone.page.waitForFunction(() => /SELECT/.test(document.querySelector('.ge-sql .ge-sql-text')?.textContent), null, {
+    timeout: WAIT,
+  });
+  const sqlWidth = await phone.page.evaluate(() => document.documentElement.scrollWidth);
+  check(sqlWidth <= 400, `phone: the SQL panel shows a SELECT without horizontal scrolling (${sqlWidth}px)`);
+  await phone.page.screenshot({ path: join(shots, '7-sql-phone.png'), fullPage: true });
   await phone.context.close();
 
   check(blocked.length === 0, `no request left loopback (${blocked.join(', ') || 'none'})`);
