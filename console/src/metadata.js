@@ -1,6 +1,7 @@
 // What the console learns from the metadata (`export_metadata`): the roles that have a
 // permission somewhere and, per role, the session variables (`X-Hasura-*`) its permissions
-// use in filters, checks and presets. Pure functions, no DOM.
+// use in filters, checks and presets; the tracked tables. And the requests it builds: headers,
+// the data browser's query, the explain request. Pure functions, no DOM.
 
 const PERMISSION_KINDS = [
   'select_permissions',

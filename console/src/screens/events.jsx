@@ -11,7 +11,7 @@ const count = (n) => (n >= CAP ? `${CAP}+` : String(n));
 const ops = (t) =>
   ['insert', 'update', 'delete'].filter((op) => t.definition && t.definition[op]).concat(t.definition && t.definition.enable_manual ? ['manual'] : []);
 
-function Trigger({ secret, trigger }) {
+function Trigger({ secret, trigger, tick }) {
   const { table, name } = trigger;
   const [counts, setCounts] = useState(null);
   const [open, setOpen] = useState(false);
@@ -44,10 +44,10 @@ function Trigger({ secret, trigger }) {
   }, [secret, name, source]);
   useEffect(() => {
     readCounts();
-  }, [readCounts]);
+  }, [readCounts, tick]);
   useEffect(() => {
     if (open) readRecent();
-  }, [open, readRecent]);
+  }, [open, readRecent, tick]);
 
   const redeliver = async (id) => {
     try {
@@ -119,7 +119,7 @@ function Trigger({ secret, trigger }) {
   );
 }
 
-function Cron({ secret, cron }) {
+function Cron({ secret, cron, tick }) {
   const [next, setNext] = useState(null);
   useEffect(() => {
     let live = true;
@@ -132,7 +132,7 @@ function Cron({ secret, cron }) {
     return () => {
       live = false;
     };
-  }, [secret, cron.name]);
+  }, [secret, cron.name, tick]);
   return (
     <tr data-cron={cron.name}>
       <th scope="row">{cron.name}</th>
@@ -151,6 +151,7 @@ function Cron({ secret, cron }) {
 export default function Events({ secret, tables, error: mdError, onRefresh }) {
   const [crons, setCrons] = useState(null);
   const [error, setError] = useState('');
+  const [tick, setTick] = useState(0);
   useEffect(() => {
     metadataCall(secret, { type: 'get_cron_triggers', args: {} })
       .then((r) => {
@@ -158,13 +159,19 @@ export default function Events({ secret, tables, error: mdError, onRefresh }) {
         setError('');
       })
       .catch((e) => setError(`Cron triggers unavailable (${e.message}).`));
-  }, [secret]);
+  }, [secret, tick]);
   const triggers = (tables || []).flatMap((t) => t.eventTriggers.map((et) => ({ ...et, table: t })));
   return (
     <div className="ge-screen-body">
       <div className="ge-row">
         <h2>Events</h2>
-        <button type="button" onClick={onRefresh}>
+        <button
+          type="button"
+          onClick={() => {
+            onRefresh();
+            setTick(tick + 1);
+          }}
+        >
           Refresh
         </button>
       </div>
@@ -191,7 +198,7 @@ export default function Events({ secret, tables, error: mdError, onRefresh }) {
             </thead>
             <tbody>
               {triggers.map((t) => (
-                <Trigger key={`${t.table.source}.${t.name}`} secret={secret} trigger={t} />
+                <Trigger key={`${t.table.source}.${t.name}`} secret={secret} trigger={t} tick={tick} />
               ))}
             </tbody>
           </table>
@@ -214,7 +221,7 @@ export default function Events({ secret, tables, error: mdError, onRefresh }) {
             </thead>
             <tbody>
               {crons.map((c) => (
-                <Cron key={c.name} secret={secret} cron={c} />
+                <Cron key={c.name} secret={secret} cron={c} tick={tick} />
               ))}
             </tbody>
           </table>

@@ -6,10 +6,10 @@ use super::Asset;
 /// Every asset, the script first, then the stylesheet, then the icon.
 pub const ASSETS: &[Asset] = &[
     Asset {
-        name: "console.e222aa31c5afbf7e.js",
+        name: "console.d28223157aabed61.js",
         content_type: "text/javascript; charset=utf-8",
-        hash: "e222aa31c5afbf7e",
-        len: 1377623,
+        hash: "d28223157aabed61",
+        len: 1377699,
         gzipped: true,
         bytes: include_bytes!("../../../console/dist/console.js.gz"),
     },
