@@ -7,7 +7,10 @@
 // a generous timeout, never a fixed delay.
 //
 // Environment: GRAPHEDGE_URL (http://127.0.0.1:PORT), ADMIN_SECRET, CHROMIUM (executable),
-// SCREENSHOTS (a directory).
+// SCREENSHOTS (a directory), GRAPHEDGE_HOST (native, the default, or an edge host: worker,
+// spin). At the edge nothing delivers events or schedules cron events (the native process's
+// background work), so there the Events screen is checked for rendering and its one pending
+// event. Nothing here needs websockets (the Spin host has none).
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +18,8 @@ import { join } from 'node:path';
 const base = process.env.GRAPHEDGE_URL;
 const secret = process.env.ADMIN_SECRET;
 const shots = process.env.SCREENSHOTS;
+const host = process.env.GRAPHEDGE_HOST || 'native';
+const edge = host !== 'native';
 const WAIT = 60_000;
 mkdirSync(shots, { recursive: true });
 
@@ -192,6 +197,10 @@ async function screens(page, label) {
     /0 3 \* \* \*/.test(await page.textContent('tr[data-cron="nightly_report"]')),
     `${label}: the events screen lists the event trigger and the cron trigger with its schedule`,
   );
+  if (edge) {
+    const pending = (await page.textContent(`${trigger} .ge-pending`)).trim();
+    check(pending === '1', `${label}: ${host}: the trigger's manual event is pending (${pending}; nothing delivers at the edge)`);
+  }
   await page.click(`${trigger} button[aria-expanded]`);
   await page.waitForSelector(`${trigger} .ge-recent button[aria-label^="Redeliver"]`, { timeout: WAIT });
   check(true, `${label}: the trigger's recent events can be redelivered`);
@@ -287,7 +296,12 @@ try {
 
   check(blocked.length === 0, `no request left loopback (${blocked.join(', ') || 'none'})`);
   check(problems.length === 0, `no page errors or CSP violations (${problems.join(' | ') || 'none'})`);
-  console.log(`console checks passed (${checks}); screenshots in ${shots}`);
+  console.log(`console checks passed (${checks}, ${host}); screenshots in ${shots}`);
+} catch (e) {
+  // What the page reported helps more than the timeout it led to.
+  for (const p of problems) console.error(p);
+  for (const b of blocked) console.error(`blocked: ${b}`);
+  throw e;
 } finally {
   await browser.close();
 }
