@@ -8,9 +8,9 @@
 //
 // Environment: GRAPHEDGE_URL (http://127.0.0.1:PORT), ADMIN_SECRET, CHROMIUM (executable),
 // SCREENSHOTS (a directory), GRAPHEDGE_HOST (native, the default, or an edge host: worker,
-// spin). At the edge nothing delivers events or schedules cron events (the native process's
-// background work), so there the Events screen is checked for rendering and its one pending
-// event. Nothing here needs websockets (the Spin host has none).
+// spin). At the edge nothing delivers events (the native process's background work), so there
+// the Events screen's one manual event is checked to be pending. Nothing here needs websockets
+// (the Spin host has none).
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -197,6 +197,18 @@ async function screens(page, label) {
     /0 3 \* \* \*/.test(await page.textContent('tr[data-cron="nightly_report"]')),
     `${label}: the events screen lists the event trigger and the cron trigger with its schedule`,
   );
+  // The next fire time: the earliest scheduled cron event (created with the trigger, at the
+  // edge too).
+  const next = await page.waitForFunction(
+    () => {
+      const cell = document.querySelector('tr[data-cron="nightly_report"] td[data-label="next fire time"]');
+      return cell && cell.textContent !== '…' && cell.textContent;
+    },
+    null,
+    { timeout: WAIT },
+  );
+  const fire = await next.jsonValue();
+  check(/T03:00:00/.test(fire), `${label}: the cron trigger's next fire time (${fire})`);
   if (edge) {
     const pending = (await page.textContent(`${trigger} .ge-pending`)).trim();
     check(pending === '1', `${label}: ${host}: the trigger's manual event is pending (${pending}; nothing delivers at the edge)`);

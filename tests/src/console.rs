@@ -141,9 +141,9 @@ pub fn setup(mut post: impl FnMut(&str, &Value) -> (u16, String)) {
 
 /// Runs `test.mjs` against the console at `base` (`http://127.0.0.1:PORT`) with
 /// [`SECRET`], screenshots into `shots`. `host` is `native`, `worker` or `spin`: at the edge
-/// nothing delivers events or schedules cron events (that is the native process's background
-/// work), so the Events screen is checked for rendering only there. Panics unless every check
-/// passes; returns the script's output (one `ok N - …` line per check).
+/// nothing delivers events (the native process's background work), so there the Events
+/// screen's manual event is checked to be pending rather than waited on. Panics unless every
+/// check passes; returns the script's output (one `ok N - …` line per check).
 pub fn run_browser(chromium: &Path, dir: &Path, base: &str, host: &str, shots: &Path) -> String {
     let out = Command::new("node")
         .arg("test.mjs")
