@@ -1,6 +1,7 @@
 // What the console learns from the metadata (`export_metadata`): the roles that have a
 // permission somewhere and, per role, the session variables (`X-Hasura-*`) its permissions
-// use in filters, checks and presets. Pure functions, no DOM.
+// use in filters, checks and presets; the tracked tables. And the requests it builds: headers,
+// the data browser's query, the explain request. Pure functions, no DOM.
 
 const PERMISSION_KINDS = [
   'select_permissions',
@@ -97,4 +98,130 @@ export function mergeHeaders(fromConsole, fromTab) {
   }
   if (!names.has('content-type')) out['content-type'] = 'application/json';
   return out;
+}
+
+/** The metadata itself from an `export_metadata` answer (with or without `resource_version`). */
+export function unwrapMetadata(answer) {
+  return answer && answer.metadata && answer.resource_version !== undefined ? answer.metadata : answer || {};
+}
+
+function relationshipTarget(rel) {
+  const using = (rel && rel.using) || {};
+  if (using.manual_configuration) {
+    const t = using.manual_configuration.remote_table;
+    return typeof t === 'string' ? t : t && t.name;
+  }
+  const fk = using.foreign_key_constraint_on;
+  if (fk && typeof fk === 'object' && fk.table) return typeof fk.table === 'string' ? fk.table : fk.table.name;
+  return undefined;
+}
+
+/**
+ * The tracked tables of the metadata, per source, in order: `[{source, schema, name, rootField,
+ * relationships: [{name, kind: 'object'|'array', target}], eventTriggers: [...]}]`. `rootField`
+ * is the table's select root field (its `custom_root_fields.select`, else its `custom_name`,
+ * else `name` in `public` and `schema_name` elsewhere).
+ */
+export function tablesOf(answer) {
+  const md = unwrapMetadata(answer);
+  const out = [];
+  for (const source of md.sources || []) {
+    for (const t of source.tables || []) {
+      const qt = typeof t.table === 'string' ? { schema: 'public', name: t.table } : t.table || {};
+      const schema = qt.schema || 'public';
+      const conf = t.configuration || {};
+      const roots = conf.custom_root_fields || {};
+      const select = typeof roots.select === 'string' ? roots.select : roots.select && roots.select.name;
+      const base = conf.custom_name || (schema === 'public' ? qt.name : `${schema}_${qt.name}`);
+      const relationships = [
+        ...(t.object_relationships || []).map((r) => ({ name: r.name, kind: 'object', target: relationshipTarget(r) })),
+        ...(t.array_relationships || []).map((r) => ({ name: r.name, kind: 'array', target: relationshipTarget(r) })),
+      ];
+      out.push({
+        source: source.name,
+        schema,
+        name: qt.name,
+        rootField: select || base,
+        relationships,
+        eventTriggers: t.event_triggers || [],
+      });
+    }
+  }
+  return out;
+}
+
+/** A GraphQL type reference (introspection) unwrapped: `{kind, name, list}`. */
+export function namedType(type) {
+  let t = type;
+  let list = false;
+  while (t && (t.kind === 'NON_NULL' || t.kind === 'LIST')) {
+    if (t.kind === 'LIST') list = true;
+    t = t.ofType;
+  }
+  return { kind: t && t.kind, name: t && t.name, list };
+}
+
+const JSON_SCALARS = /^(int|float|boolean|bigint|smallint|integer|numeric|float8|float4|real|double precision)$/i;
+
+/** The typed value of a filter box's text for a column of GraphQL scalar `scalar`. */
+export function filterValue(scalar, text) {
+  if (JSON_SCALARS.test(scalar || '')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+/**
+ * The data browser's query for `rootField`: the `columns`, a page (`limit`, `offset`), an
+ * optional sort `{column, desc}` and an optional filter `{column, scalar, value}` (column equals
+ * the value). Returns `{query, variables}`.
+ */
+export function rowsQuery({ rootField, columns, limit, offset, sort, filter }) {
+  const params = ['$limit: Int!', '$offset: Int!'];
+  const args = ['limit: $limit', 'offset: $offset'];
+  const variables = { limit, offset };
+  if (sort && sort.column) args.push(`order_by: {${sort.column}: ${sort.desc ? 'desc' : 'asc'}}`);
+  if (filter && filter.column) {
+    params.push(`$value: ${filter.scalar || 'String'}`);
+    args.push(`where: {${filter.column}: {_eq: $value}}`);
+    variables.value = filterValue(filter.scalar, filter.value);
+  }
+  const query = `query BrowseRows(${params.join(', ')}) {\n  ${rootField}(${args.join(', ')}) {\n    ${columns.join('\n    ')}\n  }\n}`;
+  return { query, variables };
+}
+
+/**
+ * The `/v1/graphql/explain` request for a request's headers (the console's merged with the
+ * Headers tab's): the admin secret goes on the request, every other `x-hasura-*` header is
+ * the session (`user`) the query is compiled for. Returns `{headers, body}`.
+ */
+export function explainRequest(headers, { query, variables, operationName }) {
+  const out = { 'content-type': 'application/json' };
+  const user = {};
+  for (const [k, v] of Object.entries(headers || {})) {
+    const lower = k.toLowerCase();
+    if (lower === 'x-hasura-admin-secret') out[lower] = v;
+    else if (lower.startsWith('x-hasura-')) user[lower] = v;
+  }
+  const q = { query, variables: variables || {} };
+  if (operationName) q.operationName = operationName;
+  return { headers: out, body: { query: q, user } };
+}
+
+/** Pending and failed counts of a page of `pg_get_event_logs` events. */
+export function eventCounts(events) {
+  let pending = 0;
+  let failed = 0;
+  let delivered = 0;
+  for (const e of events || []) {
+    if (e.archived) continue;
+    if (e.error) failed += 1;
+    else if (e.delivered) delivered += 1;
+    else pending += 1;
+  }
+  return { pending, failed, delivered };
 }

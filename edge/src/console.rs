@@ -1,7 +1,10 @@
-//! The console: GraphiQL (with the Explorer plugin) under a bar holding the admin secret, a
-//! role picker fed by the metadata and the session variables that role's permissions use;
-//! the Headers tab's headers are merged into every request. Everything it loads is served
-//! from here, so it works offline and under a strict content-security policy.
+//! The console: GraphiQL (with the Explorer plugin and a SQL panel over
+//! `/v1/graphql/explain`) under a bar holding the admin secret, a role picker fed by the
+//! metadata and the session variables that role's permissions use; the Headers tab's headers
+//! are merged into every request. Tabs switch to the Data (rows through `/v1/graphql` as the
+//! role), Permissions (`graphedge_permission_matrix`) and Events (event and cron triggers)
+//! screens. Everything it loads is served from here, so it works offline and under a strict
+//! content-security policy.
 //!
 //! The front-end lives in `console/` (sources, npm lockfile); `scripts/build-console.sh`
 //! bundles it with esbuild into `console/dist/` (script and stylesheet gzipped) and writes

@@ -8,9 +8,12 @@
 //! * [`server`] – starting/stopping the server under test (killed on drop);
 //! * [`runner`] – the execution algorithm (§4–§6) and reporting (§8);
 //! * [`loopback`] – a loopback HTTP server for the edge hosts' outbound calls;
+//! * [`console`] – the console's browser run (schema setup, the Playwright script), shared with
+//!   the native test;
 //! * [`pgtemp`] – throwaway Postgres clusters (the same file as `graphedge_scheduler::pgtemp`).
 
 pub mod compare;
+pub mod console;
 pub mod http;
 pub mod loopback;
 #[path = "../../scheduler/src/pgtemp.rs"]

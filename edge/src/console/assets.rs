@@ -6,18 +6,18 @@ use super::Asset;
 /// Every asset, the script first, then the stylesheet, then the icon.
 pub const ASSETS: &[Asset] = &[
     Asset {
-        name: "console.9fe08e7bbe788abd.js",
+        name: "console.d28223157aabed61.js",
         content_type: "text/javascript; charset=utf-8",
-        hash: "9fe08e7bbe788abd",
-        len: 1351099,
+        hash: "d28223157aabed61",
+        len: 1377699,
         gzipped: true,
         bytes: include_bytes!("../../../console/dist/console.js.gz"),
     },
     Asset {
-        name: "console.991779ceeafdbabe.css",
+        name: "console.407475d21483f535.css",
         content_type: "text/css; charset=utf-8",
-        hash: "991779ceeafdbabe",
-        len: 412033,
+        hash: "407475d21483f535",
+        len: 415565,
         gzipped: true,
         bytes: include_bytes!("../../../console/dist/console.css.gz"),
     },
