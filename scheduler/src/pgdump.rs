@@ -49,12 +49,27 @@ fn failed(message: impl Into<String>) -> DbError {
     }
 }
 
-/// `pg_dump url --encoding=utf8 opts…`; its output, or its error output when it fails.
+/// The `\\restrict` key of the script (pg_dump 17.6 / 16.10 / 15.14 and later fence it with
+/// psql's `\\restrict <key>`, a random key unless given): Hasura's, so dumps are reproducible.
+const RESTRICT_KEY: &str = "--restrict-key=hasura";
+
+/// `pg_dump url --encoding=utf8 [--restrict-key=hasura] opts…`; its output, or its error
+/// output when it fails. A `pg_dump` too old for `--restrict-key` runs without it.
 pub async fn run(url: &str, opts: &[String]) -> Result<String, DbError> {
+    let keyed = !opts.iter().any(|o| o.starts_with("--restrict-key"));
+    match run_with(url, opts, keyed).await {
+        Err(e) if keyed && e.message.contains("restrict-key") => run_with(url, opts, false).await,
+        other => other,
+    }
+}
+
+async fn run_with(url: &str, opts: &[String], keyed: bool) -> Result<String, DbError> {
     let mut cmd = tokio::process::Command::new(program());
-    cmd.arg(url)
-        .arg("--encoding=utf8")
-        .args(opts)
+    cmd.arg(url).arg("--encoding=utf8");
+    if keyed {
+        cmd.arg(RESTRICT_KEY);
+    }
+    cmd.args(opts)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -315,7 +315,8 @@ pub(crate) fn accept_unless_inconsistent<D: Database>(
     blamed: impl Fn(&[&Inconsistency]) -> bool,
     cannot_continue: &str,
 ) -> Result<Json, ApiError> {
-    let (_, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
+    let (schema, now) = crate::resolve::resolve(&cx.md, &cx.catalog, cx.config);
+    refuse_root_field_conflicts(&cx.md, &schema)?;
     let new: Vec<&Inconsistency> = now
         .iter()
         .filter(|i| !cx.baseline.contains(i) && i.kind != crate::resolve::INHERITED_PERMISSION_KIND)
@@ -335,6 +336,19 @@ pub(crate) fn accept_unless_inconsistent<D: Database>(
     cx.baseline = now;
     cx.md_changed = true;
     Ok(success())
+}
+
+/// Hasura's refusal of a schema with a root field defined twice (500, see
+/// [`resolve::root_fields`]).
+fn refuse_root_field_conflicts(
+    md: &Metadata,
+    schema: &graphedge_core::Schema,
+) -> Result<(), ApiError> {
+    let served = crate::sources::served(md).map_or("default", |s| s.name.as_str());
+    match resolve::root_fields::conflict(schema, served) {
+        Some(conflict) => Err(ApiError::unexpected(conflict).at("$.args")),
+        None => Ok(()),
+    }
 }
 
 /// Hasura refuses metadata whose inherited roles form a cycle outright (400
@@ -366,7 +380,8 @@ impl<D: Database> Cx<'_, D> {
     /// Accepts the metadata change just made, or fails with the first inconsistency it
     /// introduced.
     pub fn check(&mut self) -> Result<(), ApiError> {
-        let (_, now) = resolve::resolve(&self.md, &self.catalog, self.config);
+        let (schema, now) = resolve::resolve(&self.md, &self.catalog, self.config);
+        refuse_root_field_conflicts(&self.md, &schema)?;
         // Conflicting parent permissions of an inherited role do not reject a change: Hasura
         // records them as inconsistencies and leaves the role without that permission.
         let new: Vec<&Inconsistency> = now

@@ -36,6 +36,7 @@ mod relationships;
 mod remote;
 pub mod remote_permissions;
 pub mod remote_schemas;
+pub mod root_fields;
 pub mod sources;
 mod tables;
 
