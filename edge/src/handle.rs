@@ -609,6 +609,9 @@ async fn metadata_route(
         Ok((out, new_state)) => {
             if let Some(state) = new_state {
                 engine.install(loaded.md.resource_version, state);
+                if endpoint == Endpoint::V1Metadata {
+                    engine.bump_socket_epoch();
+                }
             }
             Response::json(200, &out)
         }

@@ -202,6 +202,10 @@ pub struct Engine {
     pub(crate) subscriptions_dump: Option<SubscriptionsDump>,
     /// The host's settings by name (`{{ENV}}` templates and `value_from_env` of actions).
     env: Option<EnvFn>,
+    /// Bumped by every change made through `/v1/metadata` here: websockets opened before it
+    /// close (1012), as Hasura's metadata API closes them (its `/v1/query` and `run_sql`, and
+    /// changes followed from other processes, do not).
+    socket_epoch: AtomicU64,
 }
 
 /// A host's lookup of its settings / environment variables (see [`Engine::with_env`]).
@@ -249,6 +253,7 @@ impl Engine {
             metrics_gauges: None,
             subscriptions_dump: None,
             env: None,
+            socket_epoch: AtomicU64::new(0),
             responses: response_cache::ResponseCache::new(
                 config.response_cache_bytes,
                 config.cache_max_ttl,
@@ -357,6 +362,15 @@ impl Engine {
     /// requests all install states): it replaces the current state if that is still `seen`
     /// (whatever the versions: a reset database goes back to 0) or older than `state`.
     /// Returns whether it did.
+    /// See the `socket_epoch` field.
+    pub fn socket_epoch(&self) -> u64 {
+        self.socket_epoch.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn bump_socket_epoch(&self) {
+        self.socket_epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn install(&self, seen: i64, state: MetadataState) -> bool {
         let loaded = Arc::new(Loaded::new(state));
         let mut slot = self.state.write().unwrap_or_else(|p| p.into_inner());

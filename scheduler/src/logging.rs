@@ -252,6 +252,27 @@ pub fn websocket(
     emit("info", "websocket-log", &detail);
 }
 
+/// Hasura's internal `ws-server` line (debug level; internal types are not subject to
+/// `HASURA_GRAPHQL_ENABLED_LOG_TYPES`): a websocket event, with the operation it concerns.
+pub fn ws_server(websocket_id: &str, event: &str, operation: Option<(&str, Option<&str>)>) {
+    if Level::Debug < settings().level {
+        return;
+    }
+    let metadata =
+        operation.map(|(id, name)| serde_json::json!({"operation_id": id, "operation_name": name}));
+    let detail = serde_json::json!({
+        "websocket_id": websocket_id,
+        "event": {"type": event},
+        "metadata": metadata,
+    });
+    write_line(line(
+        "debug",
+        "ws-server",
+        &detail.to_string(),
+        std::time::SystemTime::now(),
+    ));
+}
+
 /// The `startup` line of kind `server_configuration` (Hasura's keys; values graphedge has).
 pub fn startup_configuration(config: &graphedge_edge::Config, addr: std::net::SocketAddr) {
     let ops = &config.ops;

@@ -67,8 +67,8 @@ pub const CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// Bumped when this process's metadata may have changed (a metadata request answered, a
 /// change made elsewhere followed): sockets check at once instead of at their next
-/// [`CHECK_EVERY`] tick, so none outlives the metadata it was opened with by more than a
-/// moment (Hasura closes them as the schema changes; clients reopen at once).
+/// [`CHECK_EVERY`] tick, so none outlives a `/v1/metadata` change (`Engine::socket_epoch`)
+/// by more than a moment (Hasura's metadata API closes them; clients reopen at once).
 fn metadata_watch() -> &'static watch::Sender<u64> {
     static WATCH: OnceLock<watch::Sender<u64>> = OnceLock::new();
     WATCH.get_or_init(|| watch::channel(0).0)
@@ -217,7 +217,7 @@ pub(crate) fn upgrade(
                 .await;
         let (sink, pushes) = mpsc::channel(PUSH_QUEUE);
         let socket = Socket {
-            initial_version: app.engine.state().resource_version,
+            initial_epoch: app.engine.socket_epoch(),
             app,
             local,
             protocol,
@@ -283,8 +283,8 @@ struct Socket {
     /// Where this socket's subscriptions push (the receiving end is the loop's).
     sink: mpsc::Sender<Push>,
     full_at_last_check: bool,
-    /// The metadata version the socket started with.
-    initial_version: i64,
+    /// The `/v1/metadata` change epoch the socket started with (see `Engine::socket_epoch`).
+    initial_epoch: u64,
     limit: usize,
     /// The socket's id in its `websocket-log` lines.
     id: String,
@@ -461,6 +461,11 @@ impl Socket {
             }
         };
         self.log_operation(&id, "started", Some(&request));
+        crate::logging::ws_server(
+            &self.id,
+            "message_received",
+            Some((&id, request.operation_name.as_deref())),
+        );
         if graphedge_edge::subscriptions::is_subscription(&request) {
             let engine = &self.app.engine;
             let op: Arc<str> = id.as_str().into();
@@ -556,7 +561,7 @@ impl Socket {
     /// The periodic check: the metadata version, and a push queue that stays full.
     fn on_check(&mut self) -> Vec<Action> {
         if self.settings.close_on_metadata_change
-            && self.app.engine.state().resource_version != self.initial_version
+            && self.app.engine.socket_epoch() != self.initial_epoch
         {
             return vec![Action::Close(Close::metadata_changed())];
         }
