@@ -301,9 +301,14 @@ async fn track_table<D: Database>(
             .insert("apollo_federation_config".into(), federation_config(c)?);
     }
     src.tables.push(tm);
-    if is_enum && elsewhere.is_none() {
-        // Enum values are read by introspection.
-        cx.reintrospect().await?;
+    if is_enum {
+        // Enum values are read by introspection (of the source the table is in).
+        match elsewhere {
+            None => cx.reintrospect().await?,
+            Some(_) => {
+                cx.catalog_elsewhere(args).await?;
+            }
+        }
     }
     accepted(cx)
 }
