@@ -943,3 +943,31 @@ fn introspection_can_be_disabled_per_role() {
     assert_eq!(compile("user", "{ __typename }"), Ok(()));
     assert_eq!(compile("admin", "{ __schema { types { name } } }"), Ok(()));
 }
+
+/// An introspection answer is computed at compile time from the variables' values, so every
+/// variable of the operation shapes the plan: the plan cache keeps one plan per value of
+/// `$name` (`__type(name: $name)`) and of `$deep` (`@include(if: $deep)` inside).
+#[test]
+fn introspection_with_variables_shapes_the_plan() {
+    let schema = blog();
+    let query = "query T($name: String!, $deep: Boolean!) {
+        __type(name: $name) { name fields @include(if: $deep) { name } } }";
+    let compile = |name: &str| {
+        let vars = vec![
+            ("name".to_string(), Value::String(name.into())),
+            ("deep".to_string(), Value::Boolean(false)),
+        ];
+        let req = graphedge_core::Request {
+            query,
+            operation_name: None,
+            variables: &vars,
+        };
+        graphedge_core::compile(&schema, &session("admin"), &req, &Options::default()).unwrap()
+    };
+    let plan = compile("author");
+    assert_eq!(plan.shaping_variables, ["name", "deep"]);
+    let graphedge_core::PlanKind::Static(json) = &compile("article").kind else {
+        panic!("a static plan");
+    };
+    assert!(json.contains("\"article\""), "{json}");
+}

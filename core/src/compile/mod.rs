@@ -515,6 +515,12 @@ pub fn compile_document(
                     &doc.fragments,
                     request.variables,
                 )?;
+                // The answer is computed here, with the variables' values (`__type(name:
+                // $name)`, `@include(if: $x)` inside): each of them shapes the plan, so a
+                // cached plan is reused only for the same values.
+                for d in &op.variables {
+                    ctx.mark_shaping(&d.name);
+                }
                 // Aliases can repeat a large introspection field: the output is bounded across
                 // the operation as it is within one field.
                 introspection_bytes += json.len();
