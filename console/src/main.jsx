@@ -12,7 +12,7 @@ import { explorerPlugin } from '@graphiql/plugin-explorer';
 import 'graphiql/graphiql.css';
 import '@graphiql/plugin-explorer/dist/style.css';
 import './console.css';
-import { consoleHeaders, explainRequest, mergeHeaders, rolesOf, tablesOf } from './metadata.js';
+import { consoleHeaders, explainRequest, mergeHeaders, rolesOf, tablesOf, withGraphqlNames } from './metadata.js';
 import { EXPLAIN_URL, GRAPHQL_URL, METADATA_URL, postJson } from './api.js';
 import Data from './screens/data.jsx';
 import Events from './screens/events.jsx';
@@ -163,7 +163,9 @@ function Console() {
       }
       const found = rolesOf(r.json);
       setRoles(found);
-      setTables(tablesOf(r.json));
+      // Where each table's rows are in the GraphQL schema (source customization applied).
+      const m = await postJson(METADATA_URL, headers, { type: 'graphedge_permission_matrix', args: {} });
+      setTables(withGraphqlNames(tablesOf(r.json), m.ok ? m.json : null));
       setMdError('');
       setStatus(`${found.length} role${found.length === 1 ? '' : 's'} in the metadata.`);
     } catch (e) {

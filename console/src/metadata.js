@@ -150,6 +150,24 @@ export function tablesOf(answer) {
   return out;
 }
 
+/**
+ * The tables of `tablesOf` with where the engine put their rows in the GraphQL schema (the
+ * `graphql` names of a `graphedge_permission_matrix` answer: source customization and naming
+ * convention applied): `rootField` and `namespace` (null: at the root). Tables the matrix does
+ * not list keep the names `tablesOf` guessed.
+ */
+export function withGraphqlNames(tables, matrix) {
+  const key = (source, schema, name) => JSON.stringify([source, schema, name]);
+  const names = new Map();
+  for (const t of (matrix && matrix.tables) || []) {
+    if (t.graphql && t.table) names.set(key(t.source, t.table.schema, t.table.name), t.graphql);
+  }
+  return tables.map((t) => {
+    const g = names.get(key(t.source, t.schema, t.name));
+    return g ? { ...t, rootField: g.select, namespace: g.namespace || null } : { ...t, namespace: t.namespace || null };
+  });
+}
+
 /** A GraphQL type reference (introspection) unwrapped: `{kind, name, list}`. */
 export function namedType(type) {
   let t = type;
@@ -176,11 +194,11 @@ export function filterValue(scalar, text) {
 }
 
 /**
- * The data browser's query for `rootField`: the `columns`, a page (`limit`, `offset`), an
- * optional sort `{column, desc}` and an optional filter `{column, scalar, value}` (column equals
- * the value). Returns `{query, variables}`.
+ * The data browser's query for `rootField` (under the field `namespace` when given): the
+ * `columns`, a page (`limit`, `offset`), an optional sort `{column, desc}` and an optional
+ * filter `{column, scalar, value}` (column equals the value). Returns `{query, variables}`.
  */
-export function rowsQuery({ rootField, columns, limit, offset, sort, filter }) {
+export function rowsQuery({ rootField, namespace, columns, limit, offset, sort, filter }) {
   const params = ['$limit: Int!', '$offset: Int!'];
   const args = ['limit: $limit', 'offset: $offset'];
   const variables = { limit, offset };
@@ -190,8 +208,16 @@ export function rowsQuery({ rootField, columns, limit, offset, sort, filter }) {
     args.push(`where: {${filter.column}: {_eq: $value}}`);
     variables.value = filterValue(filter.scalar, filter.value);
   }
-  const query = `query BrowseRows(${params.join(', ')}) {\n  ${rootField}(${args.join(', ')}) {\n    ${columns.join('\n    ')}\n  }\n}`;
+  const select = `${rootField}(${args.join(', ')}) {\n    ${columns.join('\n    ')}\n  }`;
+  const body = namespace ? `${namespace} {\n    ${select.replace(/\n/g, '\n  ')}\n  }` : select;
+  const query = `query BrowseRows(${params.join(', ')}) {\n  ${body}\n}`;
   return { query, variables };
+}
+
+/** The rows of a `rowsQuery` answer. */
+export function rowsOf(data, { rootField, namespace }) {
+  const at = namespace ? (data || {})[namespace] : data;
+  return (at && at[rootField]) || [];
 }
 
 /**

@@ -1,7 +1,16 @@
 // Unit tests of the helpers the Data, Permissions, Events and SQL screens use (src/metadata.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventCounts, explainRequest, filterValue, namedType, rowsQuery, tablesOf } from '../src/metadata.js';
+import {
+  eventCounts,
+  explainRequest,
+  filterValue,
+  namedType,
+  rowsOf,
+  rowsQuery,
+  tablesOf,
+  withGraphqlNames,
+} from '../src/metadata.js';
 
 test('tracked tables: root field names and relationships', () => {
   const md = {
@@ -62,6 +71,34 @@ test('types, filter values and the rows query', () => {
   assert.match(q.query, /article\(limit: \$limit, offset: \$offset, order_by: \{title: desc\}, where: \{id: \{_eq: \$value\}\}\)/);
   assert.deepEqual(q.variables, { limit: 10, offset: 20, value: 3 });
   assert.doesNotMatch(rowsQuery({ rootField: 'a', columns: ['id'], limit: 1, offset: 0 }).query, /order_by|where/);
+});
+
+test('customized sources: the engine names, the namespace around the rows query', () => {
+  const tables = tablesOf({
+    sources: [
+      { name: 'default', tables: [{ table: { schema: 'public', name: 'article' } }] },
+      { name: 'shop', tables: [{ table: { schema: 'public', name: 'order_line' } }] },
+    ],
+  });
+  const matrix = {
+    tables: [
+      { source: 'shop', table: { schema: 'public', name: 'order_line' }, graphql: { namespace: 'shop', select: 'myOrderLine' } },
+    ],
+  };
+  const t = withGraphqlNames(tables, matrix);
+  assert.deepEqual(
+    t.map((x) => [x.rootField, x.namespace]),
+    [
+      ['article', null],
+      ['myOrderLine', 'shop'],
+    ],
+  );
+  assert.deepEqual(withGraphqlNames(tables, null).map((x) => x.rootField), ['article', 'order_line']);
+  const q = rowsQuery({ rootField: 'myOrderLine', namespace: 'shop', columns: ['id'], limit: 2, offset: 0 });
+  assert.match(q.query, /\{\n  shop \{\n    myOrderLine\(limit: \$limit, offset: \$offset\) \{\n      id\n    \}\n  \}\n\}$/);
+  assert.deepEqual(rowsOf({ shop: { myOrderLine: [{ id: 1 }] } }, t[1]), [{ id: 1 }]);
+  assert.deepEqual(rowsOf({ article: [{ id: 2 }] }, t[0]), [{ id: 2 }]);
+  assert.deepEqual(rowsOf(null, t[1]), []);
 });
 
 test('explain: the secret on the request, the session in user', () => {

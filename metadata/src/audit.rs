@@ -2,8 +2,8 @@
 //! for every tracked table × role × operation what the role may do, computed from the resolved
 //! schema — so inherited roles show their effective permissions — with each row condition as
 //! Hasura's JSON and in words, who may read / insert / update each column, and the session
-//! variables each role's rules read. Usable from CI as a permission audit (diff it between
-//! commits) and by the console.
+//! variables each role's rules read, and where each table's rows are in the GraphQL schema.
+//! Usable from CI as a permission audit (diff it between commits) and by the console.
 //!
 //! Arguments (all optional): `role` (only that role), `source` (only its tables), `table`
 //! (`"name"` or `{"schema", "name"}`). `admin` may do everything and is not listed.
@@ -75,6 +75,7 @@ pub fn matrix(schema: &Schema, args: &Json) -> Result<Json, ApiError> {
             "table": {"schema": t.name.schema, "name": t.name.name},
             "roles": per_role,
             "columns": column_access(t, &roles),
+            "graphql": graphql_names(schema, tid, t),
         }));
     }
     let inherits: Map<String, Json> = roles
@@ -87,6 +88,22 @@ pub fn matrix(schema: &Schema, args: &Json) -> Result<Json, ApiError> {
         "session_variables": variables,
         "tables": tables,
     }))
+}
+
+/// Where the table's rows are read in the GraphQL schema (source customization and the
+/// naming convention applied): its source's `namespace` field (or null) and the select root
+/// fields under it. The console's data browser queries these.
+fn graphql_names(schema: &Schema, tid: usize, t: &Table) -> Json {
+    let namespace = match schema.sources.is_empty() {
+        true => None,
+        false => schema.namespace_of(schema.source_of_table(tid)),
+    };
+    json!({
+        "namespace": namespace,
+        "select": t.root_fields.select,
+        "select_by_pk": t.root_fields.select_by_pk,
+        "select_aggregate": t.root_fields.select_aggregate,
+    })
 }
 
 fn source_name(schema: &Schema, tid: usize) -> &str {

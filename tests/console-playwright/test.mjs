@@ -137,6 +137,24 @@ async function screens(page, label) {
     { timeout: WAIT },
   );
   check(true, `${label}: the data browser filters (id = 3)`);
+  if (!edge) {
+    // A second source on the same database, customized (namespace `shop`, prefix `s_`): its
+    // rows are read under the namespace, by the engine's names.
+    await page.click('.ge-tables button[data-table="author"][data-source="shop"]', { timeout: WAIT });
+    await page
+      .waitForFunction(() => document.querySelectorAll('.ge-data-rows tbody tr').length === 2, null, {
+        timeout: WAIT,
+      })
+      .catch(async (e) => {
+        throw new Error(`${e.message}: ${await page.textContent('.ge-rows')}`);
+      });
+    const heading = await page.textContent('.ge-rows h3');
+    check(/field shop\.s_author/.test(heading), `${label}: the data browser reads a customized source (${heading})`);
+    await page.click('.ge-tables button[data-table="article"]');
+    await page.waitForFunction(() => document.querySelectorAll('.ge-data-rows tbody tr').length === 3, null, {
+      timeout: WAIT,
+    });
+  }
   // As role user 1: only their rows, only the columns they may read.
   await page.selectOption('#ge-role', 'user');
   await page.fill('#ge-var-x-hasura-user-id', '1');
@@ -214,8 +232,9 @@ async function screens(page, label) {
     check(pending === '1', `${label}: ${host}: the trigger's manual event is pending (${pending}; nothing delivers at the edge)`);
   }
   await page.click(`${trigger} button[aria-expanded]`);
-  await page.waitForSelector(`${trigger} .ge-recent button[aria-label^="Redeliver"]`, { timeout: WAIT });
-  check(true, `${label}: the trigger's recent events can be redelivered`);
+  await page.click(`${trigger} .ge-recent button[aria-label^="Redeliver"]`, { timeout: WAIT });
+  await page.waitForSelector(`${trigger} p[role="status"]:text("queued for redelivery")`, { timeout: WAIT });
+  check(true, `${label}: a recent event is redelivered from the events screen`);
   await noSideways('the events screen');
   await page.screenshot({ path: join(shots, `12-events-${label}.png`), fullPage: true });
 

@@ -3,11 +3,13 @@
 // that role, filtered (column = value), sorted and paged.
 import React, { useEffect, useState } from 'react';
 import { graphqlCall } from '../api.js';
-import { namedType, rowsQuery } from '../metadata.js';
+import { namedType, rowsOf, rowsQuery } from '../metadata.js';
 
 const TYPE_REF = 'kind name ofType { kind name ofType { kind name ofType { kind name } } }';
 const ROOTS = `query BrowseRoots { __schema { queryType { fields { name type { ${TYPE_REF} } } } } }`;
 const FIELDS = `query BrowseType($name: String!) { __type(name: $name) { fields { name args { name } type { ${TYPE_REF} } } } }`;
+
+const fieldPath = (table) => (table.namespace ? `${table.namespace}.${table.rootField}` : table.rootField);
 
 const cell = (v) => (v === null || v === undefined ? 'null' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
@@ -34,8 +36,15 @@ function Rows({ table, settings }) {
     setFilterDraft({ column: '', value: '' });
     (async () => {
       const roots = await graphqlCall(settings, ROOTS);
-      const field = roots.__schema.queryType.fields.find((f) => f.name === table.rootField);
-      if (!field) throw new Error(`role ${settings.role} has no ${table.rootField} field (no select permission?)`);
+      let fields = roots.__schema.queryType.fields;
+      if (table.namespace) {
+        const ns = fields.find((f) => f.name === table.namespace);
+        if (!ns) throw new Error(`role ${settings.role} has no ${table.namespace} field (no select permission?)`);
+        const nsType = await graphqlCall(settings, FIELDS, { name: namedType(ns.type).name });
+        fields = nsType.__type.fields;
+      }
+      const field = fields.find((f) => f.name === table.rootField);
+      if (!field) throw new Error(`role ${settings.role} has no ${fieldPath(table)} field (no select permission?)`);
       const typeName = namedType(field.type).name;
       const type = await graphqlCall(settings, FIELDS, { name: typeName });
       const columns = [];
@@ -58,6 +67,7 @@ function Rows({ table, settings }) {
     const col = shape.columns.find((c) => c.name === filter.column);
     const { query, variables } = rowsQuery({
       rootField: table.rootField,
+      namespace: table.namespace,
       columns: shape.columns.map((c) => c.name),
       limit: size + 1,
       offset: page * size,
@@ -68,7 +78,7 @@ function Rows({ table, settings }) {
     graphqlCall(settings, query, variables)
       .then((data) => {
         if (!live) return;
-        const got = data[table.rootField] || [];
+        const got = rowsOf(data, table);
         setMore(got.length > size);
         setRows(got.slice(0, size));
         setError('');
@@ -83,7 +93,7 @@ function Rows({ table, settings }) {
   return (
     <section className="ge-card ge-rows" aria-label={`Rows of ${label}`}>
       <h3>
-        {label} <span className="ge-muted">({table.source}, field {table.rootField}, as {settings.role})</span>
+        {label} <span className="ge-muted">({table.source}, field {fieldPath(table)}, as {settings.role})</span>
       </h3>
       {shape && (
         <dl className="ge-shape">
@@ -250,6 +260,7 @@ export default function Data({ tables, settings, error }) {
                       className="ge-link"
                       aria-current={chosen === i ? 'true' : undefined}
                       data-table={t.name}
+                      data-source={t.source}
                       onClick={() => setChosen(i)}
                     >
                       {t.schema === 'public' ? t.name : `${t.schema}.${t.name}`}

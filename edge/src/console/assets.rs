@@ -6,10 +6,10 @@ use super::Asset;
 /// Every asset, the script first, then the stylesheet, then the icon.
 pub const ASSETS: &[Asset] = &[
     Asset {
-        name: "console.d28223157aabed61.js",
+        name: "console.5b800a4c6a55de2c.js",
         content_type: "text/javascript; charset=utf-8",
-        hash: "d28223157aabed61",
-        len: 1377699,
+        hash: "5b800a4c6a55de2c",
+        len: 1378579,
         gzipped: true,
         bytes: include_bytes!("../../../console/dist/console.js.gz"),
     },

@@ -13,6 +13,11 @@ fn col(name: &str, udt: &str) -> Json {
 }
 
 fn schema() -> graphedge_core::Schema {
+    schema_with(Json::Null)
+}
+
+/// The test schema with its source's `customization` (null: none).
+fn schema_with(customization: Json) -> graphedge_core::Schema {
     let catalog: Catalog = serde_json::from_value(json!({"tables": [
         {"schema": "public", "name": "author", "kind": "r",
          "columns": [col("id", "int4"), col("name", "text"), col("email", "text")],
@@ -25,7 +30,7 @@ fn schema() -> graphedge_core::Schema {
                            "ref_schema": "public", "ref_table": "author", "ref_columns": ["id"]}]}
     ]}))
     .unwrap();
-    let md: raw::Metadata = serde_json::from_value(json!({
+    let mut md = json!({
         "version": 3,
         "sources": [{"name": "default", "kind": "postgres", "configuration": {}, "tables": [
             {"table": {"schema": "public", "name": "author"},
@@ -54,16 +59,27 @@ fn schema() -> graphedge_core::Schema {
                 {"role": "editor", "permission": {"filter": {"published": {"_is_null": false}}}}]}
         ]}],
         "inherited_roles": [{"role_name": "reviewer", "role_set": ["user", "editor"]}]
-    }))
-    .unwrap();
-    let (schema, bad) = crate::resolve::resolve(&md, &catalog, &crate::Config::default());
+    });
+    if !customization.is_null() {
+        md["sources"][0]["customization"] = customization;
+    }
+    let md: raw::Metadata = serde_json::from_value(md).unwrap();
+    let config = crate::Config {
+        naming_conventions: true,
+        ..crate::Config::default()
+    };
+    let (schema, bad) = crate::resolve::resolve(&md, &catalog, &config);
     assert!(bad.is_empty(), "{bad:?}");
     schema
 }
 
 /// `pointer` of the matrix for `args` is `want`.
 fn check(args: Json, pointer: &str, want: Json) {
-    let got = matrix(&schema(), &args).unwrap();
+    check_in(&schema(), args, pointer, want)
+}
+
+fn check_in(schema: &graphedge_core::Schema, args: Json, pointer: &str, want: Json) {
+    let got = matrix(schema, &args).unwrap();
     let at = got
         .pointer(pointer)
         .unwrap_or_else(|| panic!("no {pointer} in {got:#}"));
@@ -205,4 +221,22 @@ fn arguments_narrow_the_matrix() {
     check(json!({"source": "other"}), "/tables", json!([]));
     let e = matrix(&schema(), &json!({"role": 1})).unwrap_err();
     assert_eq!(e.path, "$.args.role");
+}
+
+#[test]
+fn where_the_rows_are_in_the_graphql_schema() {
+    check(
+        json!({}),
+        "/tables/1/graphql",
+        json!({"namespace": null, "select": "article", "select_by_pk": "article_by_pk",
+               "select_aggregate": "article_aggregate"}),
+    );
+    let customized = schema_with(json!({
+        "root_fields": {"namespace": "shop", "prefix": "my", "suffix": "x"},
+        "naming_convention": "graphql-default"
+    }));
+    let got = matrix(&customized, &json!({})).unwrap();
+    let names = &got["tables"][1]["graphql"];
+    assert_eq!(names["namespace"], json!("shop"), "{got:#}");
+    assert_eq!(names["select"], json!("myArticleX"), "{got:#}");
 }
