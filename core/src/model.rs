@@ -304,7 +304,12 @@ pub struct Permissions {
 /// A row of an enum table (`is_enum: true`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnumValue {
+    /// The row's value (what the column holds).
     pub value: String,
+    /// Its GraphQL enum value name: `value`, upper-cased under the `graphql-default` naming
+    /// convention (Hasura's `applyEnumValueCase`); inputs are mapped back to `value` and
+    /// outputs upper-cased (`upper(... COLLATE "C")`, ASCII only like GraphQL names).
+    pub name: String,
     pub comment: Option<String>,
 }
 
@@ -368,6 +373,10 @@ pub struct Table {
 }
 
 impl Table {
+    /// Whether an enum table's GraphQL value names differ from its values (`graphql-default`).
+    pub fn enum_values_renamed(&self) -> bool {
+        self.enum_values.iter().any(|v| v.name != v.value)
+    }
     pub fn column(&self, pg_name: &str) -> Option<ColumnId> {
         self.columns.iter().position(|c| c.name == pg_name)
     }

@@ -177,6 +177,7 @@ fn enums() -> graphedge_core::Schema {
     ] {
         colors.enum_values.push(EnumValue {
             value: v.into(),
+            name: v.into(),
             comment: Some(c.into()),
         });
     }
@@ -970,4 +971,78 @@ fn introspection_with_variables_shapes_the_plan() {
         panic!("a static plan");
     };
     assert!(json.contains("\"article\""), "{json}");
+}
+
+/// `graphql-default` upper-cases enum table values: introspection lists the names, inputs
+/// (literals, variables, lists) are bound as the rows' values, outputs are upper-cased, and a
+/// permission's value stays the row's value.
+#[test]
+fn renamed_enum_values_map_to_the_rows() {
+    let mut schema = enums();
+    for v in &mut schema.tables[0].enum_values {
+        v.name = v.value.to_ascii_uppercase();
+    }
+    schema.tables[1].permissions.insert(
+        "fan".into(),
+        Permissions {
+            select: Some(SelectPermission {
+                columns: vec![0, 2],
+                filter: Value::Object(vec![(
+                    "favorite_color".into(),
+                    Value::Object(vec![("_eq".into(), Value::String("red".into()))]),
+                )]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    );
+    let names = run(
+        &schema,
+        "admin",
+        "{ __type(name: \"colors_enum\") { enumValues { name } } }",
+        &[],
+    )
+    .unwrap();
+    assert!(
+        names.contains("\"RED\"") && !names.contains("\"red\""),
+        "{names}"
+    );
+    let compile = |role: &str, query: &str, vars: Vec<(String, Value)>| {
+        let req = graphedge_core::Request {
+            query,
+            operation_name: None,
+            variables: &vars,
+        };
+        let plan = graphedge_core::compile(&schema, &session(role), &req, &Options::default())
+            .map_err(|e| e.message)?;
+        let bound = plan.bind(&vars, &session(role)).map_err(|e| e.message)?;
+        Ok::<_, String>((plan.sql.clone(), bound, plan.shaping_variables.clone()))
+    };
+    let (sql, bound, _) = compile(
+        "anonymous",
+        "{ users(where: {favorite_color: {_in: [RED, BLUE]}}) { favorite_color } }",
+        vec![],
+    )
+    .unwrap();
+    assert!(
+        sql.contains("upper((\"_1\".\"favorite_color\") COLLATE \"C\")"),
+        "{sql}"
+    );
+    assert_eq!(format!("{bound:?}"), r#"[Some("{\"red\",\"blue\"}")]"#);
+    let (_, bound, shaping) = compile(
+        "anonymous",
+        "query Q($c: colors_enum) { users(where: {favorite_color: {_eq: $c}}) { id } }",
+        vec![("c".into(), Value::String("GREEN".into()))],
+    )
+    .unwrap();
+    assert_eq!(format!("{bound:?}"), "[Some(\"green\")]");
+    assert_eq!(shaping, ["c"]);
+    let e = compile(
+        "anonymous",
+        "{ users(where: {favorite_color: {_eq: red}}) { id } }",
+        vec![],
+    );
+    assert!(e.unwrap_err().contains("'BLUE', 'GREEN'"));
+    let (_, bound, _) = compile("fan", "{ users { id } }", vec![]).unwrap();
+    assert_eq!(format!("{bound:?}"), "[Some(\"red\")]");
 }

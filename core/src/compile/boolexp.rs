@@ -634,7 +634,7 @@ fn rhs(
         }
         return Ok(format!("{}::{}", p, sql::type_name(ty)));
     }
-    values::typed(ctx, v, ty, enum_table, path)
+    values::typed(ctx, v, ty, user_enum(enum_table, mode), path)
 }
 
 fn rhs_array(
@@ -650,7 +650,13 @@ fn rhs_array(
         let p = ctx.param(ParamSpec::Session(var));
         return Ok(format!("{}::{}", p, sql::array_type_name(ty)));
     }
-    values::typed_array(ctx, v, ty, enum_table, path)
+    values::typed_array(ctx, v, ty, user_enum(enum_table, mode), path)
+}
+
+/// The enum table whose GraphQL values a `where` compares with; a permission (metadata JSON)
+/// holds the rows' values as strings, as Hasura reads them.
+fn user_enum(enum_table: Option<TableId>, mode: Mode) -> Option<TableId> {
+    enum_table.filter(|_| mode == Mode::User)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -758,6 +758,13 @@ pub(super) fn row_json<'a>(
             if let Some(steps) = json_path {
                 value = format!("({} #> {}::text[])", value, steps);
             }
+            if col
+                .enum_table
+                .is_some_and(|et| ctx.schema.tables[et].enum_values_renamed())
+            {
+                // The enum value's GraphQL name (`graphql-default`: upper-cased, ASCII).
+                value = format!("upper(({}) COLLATE \"C\")", value);
+            }
             let mut e = output(ctx, value, &col.pg_type);
             if let Some(cf) = perm.column_filter(c) {
                 if let Some(cond) =

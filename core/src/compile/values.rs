@@ -81,9 +81,20 @@ pub fn typed(
     enum_table: Option<TableId>,
     path: &str,
 ) -> Result<String> {
-    if let Some(t) = enum_table {
-        check_enum(ctx, v, t, path)?;
-    }
+    let mapped;
+    let v = match enum_table {
+        Some(t) => {
+            check_enum(ctx, v, t, path)?;
+            match enum_row_value(ctx, v, t)? {
+                Some(m) => {
+                    mapped = m;
+                    &mapped
+                }
+                None => v,
+            }
+        }
+        None => v,
+    };
     if ty.udt == "ltree" {
         check_ltree(ctx, v, path)?;
     }
@@ -120,14 +131,25 @@ pub fn typed_array(
     enum_table: Option<TableId>,
     path: &str,
 ) -> Result<String> {
-    if let Some(t) = enum_table {
-        let resolved = ctx.resolve(v)?;
-        if let Value::List(items) = &resolved {
-            for item in items {
-                check_enum(ctx, item, t, path)?;
+    let mapped;
+    let v = match enum_table {
+        Some(t) => {
+            let resolved = ctx.resolve(v)?;
+            if let Value::List(items) = &resolved {
+                for item in items {
+                    check_enum(ctx, item, t, path)?;
+                }
+            }
+            match enum_row_value(ctx, v, t)? {
+                Some(m) => {
+                    mapped = m;
+                    &mapped
+                }
+                None => v,
             }
         }
-    }
+        None => v,
+    };
     if ty.udt == "ltree" {
         if let Value::List(items) = ctx.resolve(v)? {
             for (i, item) in items.iter().enumerate() {
@@ -214,6 +236,33 @@ fn check_ltree(ctx: &mut Ctx<'_>, v: &Value, path: &str) -> Result<()> {
     ))
 }
 
+/// For an enum table whose GraphQL value names are not its values (`graphql-default`): `v`
+/// (a name, or a list of names) with each name replaced by its row's value, the variables in
+/// it made shaping (the plan holds the row values). `None`: the names are the values.
+fn enum_row_value(ctx: &mut Ctx<'_>, v: &Value, t: TableId) -> Result<Option<Value>> {
+    if !ctx
+        .schema
+        .tables
+        .get(t)
+        .is_some_and(|x| x.enum_values_renamed())
+    {
+        return Ok(None);
+    }
+    let table = &ctx.schema.tables[t];
+    let row = |v: Value| match v {
+        Value::String(s) | Value::Enum(s) => match table.enum_values.iter().find(|e| e.name == s) {
+            Some(e) => Value::String(e.value.clone()),
+            None => Value::String(s),
+        },
+        other => other,
+    };
+    let resolved = ctx.shaping_value(v)?;
+    Ok(Some(match resolved {
+        Value::List(items) => Value::List(items.into_iter().map(row).collect()),
+        other => row(other),
+    }))
+}
+
 /// Checks an enum-table value: a literal must be an enum literal; any value must be one of the rows.
 fn check_enum(ctx: &mut Ctx<'_>, v: &Value, t: TableId, path: &str) -> Result<()> {
     let Some(table) = ctx.schema.tables.get(t) else {
@@ -237,8 +286,8 @@ fn check_enum(ctx: &mut Ctx<'_>, v: &Value, t: TableId, path: &str) -> Result<()
         },
         _ => return Ok(()),
     };
-    if !table.enum_values.iter().any(|e| e.value == s) {
-        let mut names: Vec<&str> = table.enum_values.iter().map(|e| e.value.as_str()).collect();
+    if !table.enum_values.iter().any(|e| e.name == s) {
+        let mut names: Vec<&str> = table.enum_values.iter().map(|e| e.name.as_str()).collect();
         names.sort_unstable();
         let list: Vec<String> = names.iter().map(|n| format!("'{}'", n)).collect();
         return Err(Error::validation(

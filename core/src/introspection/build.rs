@@ -307,9 +307,9 @@ impl<'a> Builder<'a> {
         let et = &self.schema.tables[e];
         let mut t = TypeDef::new(name.clone(), TypeKind::Enum).desc_opt(et.description.clone());
         for v in &et.enum_values {
-            if !t.enum_values.iter().any(|x| x.name == v.value) {
+            if !t.enum_values.iter().any(|x| x.name == v.name) {
                 t.enum_values.push(EnumValueDef {
-                    name: v.value.clone(),
+                    name: v.name.clone(),
                     description: v.comment.clone(),
                 });
             }

@@ -265,6 +265,7 @@ fn enum_values_of(
         .iter()
         .map(|v| EnumValue {
             value: v.value.clone(),
+            name: v.value.clone(),
             comment: v.comment.clone(),
         })
         .collect())

@@ -127,6 +127,10 @@ impl SourceCustomization {
                     c.gql_name = camel(&c.name);
                 }
             }
+            // Enum table values are upper-cased (Hasura's `applyEnumValueCase`).
+            for v in &mut t.enum_values {
+                v.name = v.value.to_ascii_uppercase();
+            }
         }
         for f in &mut schema.functions {
             let default = crate::resolve::default_gql_name(&f.name.schema, &f.name.name);
