@@ -81,20 +81,14 @@ pub fn typed(
     enum_table: Option<TableId>,
     path: &str,
 ) -> Result<String> {
-    let mapped;
-    let v = match enum_table {
+    let mapped = match enum_table {
         Some(t) => {
             check_enum(ctx, v, t, path)?;
-            match enum_row_value(ctx, v, t)? {
-                Some(m) => {
-                    mapped = m;
-                    &mapped
-                }
-                None => v,
-            }
+            enum_row_value(ctx, v, t)?
         }
-        None => v,
+        None => None,
     };
+    let v = mapped.as_ref().unwrap_or(v);
     if ty.udt == "ltree" {
         check_ltree(ctx, v, path)?;
     }
@@ -131,25 +125,18 @@ pub fn typed_array(
     enum_table: Option<TableId>,
     path: &str,
 ) -> Result<String> {
-    let mapped;
-    let v = match enum_table {
+    let mapped = match enum_table {
         Some(t) => {
-            let resolved = ctx.resolve(v)?;
-            if let Value::List(items) = &resolved {
+            if let Value::List(items) = &ctx.resolve(v)? {
                 for item in items {
                     check_enum(ctx, item, t, path)?;
                 }
             }
-            match enum_row_value(ctx, v, t)? {
-                Some(m) => {
-                    mapped = m;
-                    &mapped
-                }
-                None => v,
-            }
+            enum_row_value(ctx, v, t)?
         }
-        None => v,
+        None => None,
     };
+    let v = mapped.as_ref().unwrap_or(v);
     if ty.udt == "ltree" {
         if let Value::List(items) = ctx.resolve(v)? {
             for (i, item) in items.iter().enumerate() {
