@@ -41,3 +41,50 @@ fn console_works_offline_as_admin_and_as_a_role() {
     let out = console_run::run_browser(&chromium, &dir, &server.base, "native", &shots);
     eprintln!("{out}");
 }
+
+/// README command 1's console: `graphedge dev` (its own throwaway Postgres, the demo schema,
+/// no admin secret) shows the demo's `user` role, answers as admin and as user 1, and its
+/// permission matrix shows the demo's rules.
+#[test]
+fn console_of_graphedge_dev_shows_the_demo() {
+    let Some((chromium, dir)) = console_run::browser() else {
+        return;
+    };
+    let port = common::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut dev = std::process::Command::new(env!("CARGO_BIN_EXE_graphedge"))
+        .args(["dev", "--server-port", &port.to_string()])
+        .env_remove("HASURA_GRAPHQL_ADMIN_SECRET")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn graphedge dev");
+    // Ready once the demo is tracked (the dev banner follows it).
+    let started = std::time::Instant::now();
+    let query = r#"{"query": "{ article_aggregate { aggregate { count } } }"}"#;
+    let served = || {
+        ureq::post(&format!("{base}/v1/graphql"))
+            .send_string(query)
+            .ok()
+            .and_then(|r| r.into_string().ok())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .is_some_and(|v| !v["data"].is_null())
+    };
+    while !served() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(180),
+            "graphedge dev did not serve the demo"
+        );
+        assert!(dev.try_wait().unwrap().is_none(), "graphedge dev exited");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let shots = console_run::screenshots(None);
+    let out =
+        std::panic::catch_unwind(|| console_run::run_demo_browser(&chromium, &dir, &base, &shots));
+    // SIGTERM: `graphedge dev` removes its throwaway Postgres on the way out.
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &dev.id().to_string()])
+        .status();
+    let _ = dev.wait();
+    eprintln!("{}", out.expect("the demo console checks"));
+}

@@ -145,11 +145,29 @@ pub fn setup(mut post: impl FnMut(&str, &Value) -> (u16, String)) {
 /// screen's manual event is checked to be pending rather than waited on. Panics unless every
 /// check passes; returns the script's output (one `ok N - …` line per check).
 pub fn run_browser(chromium: &Path, dir: &Path, base: &str, host: &str, shots: &Path) -> String {
+    run_checks(chromium, dir, base, host, shots, "full")
+}
+
+/// `test.mjs`'s demo checks against `graphedge dev` at `base` (no admin secret): the demo's
+/// `user` role, a query as admin and as user 1, the demo's rules in the permission matrix.
+pub fn run_demo_browser(chromium: &Path, dir: &Path, base: &str, shots: &Path) -> String {
+    run_checks(chromium, dir, base, "native", shots, "demo")
+}
+
+fn run_checks(
+    chromium: &Path,
+    dir: &Path,
+    base: &str,
+    host: &str,
+    shots: &Path,
+    checks: &str,
+) -> String {
     let out = Command::new("node")
         .arg("test.mjs")
         .current_dir(dir)
         .env("GRAPHEDGE_URL", base)
         .env("GRAPHEDGE_HOST", host)
+        .env("GRAPHEDGE_CHECKS", checks)
         .env("ADMIN_SECRET", SECRET)
         .env("CHROMIUM", chromium)
         .env("SCREENSHOTS", shots)
