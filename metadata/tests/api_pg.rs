@@ -444,3 +444,122 @@ async fn inherited_role_cycles_are_refused() {
         );
     }
 }
+
+/// What depends on a table or a computed field blocks dropping it (Hasura's
+/// `dependency-error`) unless `cascade`; a table and a function cannot share a name; a
+/// table-returning computed field's select permissions are derived, never listed. Each step:
+/// the `/v1/query` body and the error message it gets (`None`: success).
+#[tokio::test]
+async fn dependents_and_name_clashes() {
+    let Some(pg) = common::TempPg::start() else {
+        eprintln!("skipping: no Postgres server binaries");
+        return;
+    };
+    let db = pg.connect().await;
+    let mut st = load(&db, &Config::default()).await.expect("load");
+    let sql = format!(
+        "{SCHEMA_SQL}
+         CREATE FUNCTION author_name(a author) RETURNS text AS $$ SELECT a.name $$ LANGUAGE sql STABLE;
+         CREATE FUNCTION author_articles(a author) RETURNS SETOF article
+           AS $$ SELECT * FROM article WHERE author_id = a.id $$ LANGUAGE sql STABLE;
+         CREATE FUNCTION article(x int) RETURNS SETOF author AS $$ SELECT * FROM author $$ LANGUAGE sql STABLE;"
+    );
+    let deps = "cannot drop due to the following dependent objects: ";
+    let steps: Vec<(Json, Option<String>)> = vec![
+        (json!({"type": "run_sql", "args": {"sql": sql}}), None),
+        (
+            json!({"type": "track_table", "args": {"name": "author"}}),
+            None,
+        ),
+        (
+            json!({"type": "track_function", "args": {"name": "article"}}),
+            None,
+        ),
+        (
+            json!({"type": "track_table", "args": {"name": "article"}}),
+            Some("function with name \"article\" already exists".into()),
+        ),
+        (
+            json!({"type": "untrack_function", "args": {"name": "article"}}),
+            None,
+        ),
+        (
+            json!({"type": "track_table", "args": {"name": "article"}}),
+            None,
+        ),
+        (
+            json!({"type": "track_function", "args": {"name": "article"}}),
+            Some("table with name \"article\" already exists".into()),
+        ),
+        (
+            json!({"type": "create_object_relationship", "args": {"table": "article",
+                "name": "author", "using": {"foreign_key_constraint_on": "author_id"}}}),
+            None,
+        ),
+        (
+            json!({"type": "untrack_table", "args": {"table": "author"}}),
+            Some(format!(
+                "{deps}relationship article.author in source \"default\""
+            )),
+        ),
+        (
+            json!({"type": "add_computed_field", "args": {"table": "author", "name": "full",
+                "definition": {"function": "author_name"}}}),
+            None,
+        ),
+        (
+            json!({"type": "add_computed_field", "args": {"table": "author", "name": "writes",
+                "definition": {"function": "author_articles"}}}),
+            None,
+        ),
+        (
+            json!({"type": "create_select_permission", "args": {"table": "author", "role": "user",
+                "permission": {"columns": "*", "computed_fields": ["writes"], "filter": {}}}}),
+            Some(
+                "select permissions on computed field \"writes\" are auto-derived from the \
+                 permissions on its returning table \"article\" and cannot be specified manually"
+                    .into(),
+            ),
+        ),
+        (
+            json!({"type": "create_select_permission", "args": {"table": "author", "role": "user",
+                "permission": {"columns": "*", "computed_fields": ["full"], "filter": {}}}}),
+            None,
+        ),
+        (
+            json!({"type": "drop_computed_field", "args": {"table": "author", "name": "full"}}),
+            Some(format!(
+                "{deps}permission author.user.select in source \"default\""
+            )),
+        ),
+        (
+            json!({"type": "drop_computed_field", "args": {"table": "author", "name": "full",
+                "cascade": true}}),
+            None,
+        ),
+        (
+            json!({"type": "untrack_table", "args": {"table": "author", "cascade": true}}),
+            None,
+        ),
+    ];
+    for (body, want) in steps {
+        let got = call(&mut st, &db, Endpoint::V1Query, body.clone()).await;
+        match (&got, &want) {
+            (Ok(_), None) => {}
+            (Err(e), Some(msg)) => {
+                assert_eq!(e["status"], 400, "{body}: {e}");
+                assert!(
+                    e["body"]["error"]
+                        .as_str()
+                        .is_some_and(|m| m.contains(msg.as_str())),
+                    "{body}: {e}"
+                );
+            }
+            _ => panic!("{body}: got {got:?}, want {want:?}"),
+        }
+    }
+    let author = &st.metadata.sources[0];
+    assert!(author.tables.iter().all(|t| t.table.name != "author"));
+    let article = author.tables.iter().find(|t| t.table.name == "article");
+    assert!(article.unwrap().object_relationships.is_empty());
+}

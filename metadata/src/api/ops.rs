@@ -278,6 +278,12 @@ async fn track_table<D: Database>(
             format!("view/table already tracked: {:?}", qt_txt(&table)),
         ));
     }
+    if src.function(&table).is_some() {
+        return Err(ApiError::new(
+            "not-supported",
+            format!("function with name {:?} already exists", qt_txt(&table)),
+        ));
+    }
     if !exists {
         return Err(ApiError::not_exists(format!(
             "no such table/view exists in source: {:?}",
@@ -329,6 +335,20 @@ fn untrack_table<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, A
             format!("view/table already untracked: {:?}", qt_txt(&table)),
         ));
     }
+    // The source's catalog: a relationship on a local foreign key targets what the key
+    // references.
+    let name = src.name.clone();
+    let served = crate::sources::served(&cx.md).is_some_and(|s| s.name == name);
+    let catalog = match served {
+        true => Some(&cx.catalog),
+        false => cx
+            .catalog
+            .others
+            .iter()
+            .find(|o| o.source == name)
+            .map(|o| &o.catalog),
+    };
+    let src = arg_source(&mut cx.md, args)?;
     // Dependents: relationships of other tables to this one.
     let mut deps = Vec::new();
     for t in &src.tables {
@@ -336,8 +356,13 @@ fn untrack_table<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, A
             continue;
         }
         for r in t.object_relationships.iter().chain(&t.array_relationships) {
-            if rel_target(&r.using).as_ref() == Some(&table) {
-                deps.push(format!("relationship {}.{}", qt_txt(&t.table), r.name));
+            if rel_target(&r.using, &t.table, catalog).as_ref() == Some(&table) {
+                deps.push(format!(
+                    "relationship {}.{} in source {:?}",
+                    qt_txt(&t.table),
+                    r.name,
+                    src.name
+                ));
             }
         }
     }
@@ -345,31 +370,47 @@ fn untrack_table<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, A
         return Err(ApiError::new(
             "dependency-error",
             format!(
-                "cannot drop due to the following dependent objects : {}",
+                "cannot drop due to the following dependent objects: {}",
                 deps.join(", ")
             ),
         ));
     }
     src.tables.retain(|t| t.table != table);
     for t in &mut src.tables {
+        let owner = t.table.clone();
         t.object_relationships
-            .retain(|r| rel_target(&r.using).as_ref() != Some(&table));
+            .retain(|r| rel_target(&r.using, &owner, catalog).as_ref() != Some(&table));
         t.array_relationships
-            .retain(|r| rel_target(&r.using).as_ref() != Some(&table));
+            .retain(|r| rel_target(&r.using, &owner, catalog).as_ref() != Some(&table));
     }
     drop_new_inconsistencies(cx);
     accepted(cx)
 }
 
-/// The remote table of a relationship's `using`, when it names one.
-fn rel_target(using: &raw::RelUsing) -> Option<QualifiedTable> {
+/// The remote table of a relationship of `owner` (its `using`): the one it names, or the one
+/// the local foreign key on its column(s) references (in `catalog`, the source's).
+fn rel_target(
+    using: &raw::RelUsing,
+    owner: &QualifiedTable,
+    catalog: Option<&crate::introspect::Catalog>,
+) -> Option<QualifiedTable> {
     if let Some(m) = &using.manual_configuration {
         return Some(m.remote_table.clone());
     }
-    match &using.foreign_key_constraint_on {
-        Some(raw::FkOn::Remote(r)) => Some(r.table.clone()),
-        _ => None,
-    }
+    let columns = match using.foreign_key_constraint_on.as_ref()? {
+        raw::FkOn::Remote(r) => return Some(r.table.clone()),
+        raw::FkOn::Column(c) => core::slice::from_ref(c),
+        raw::FkOn::Columns(cs) => cs.as_slice(),
+    };
+    let fk = catalog?
+        .table(&owner.schema, &owner.name)?
+        .foreign_keys
+        .iter()
+        .find(|fk| fk.columns == columns)?;
+    Some(QualifiedTable {
+        schema: fk.ref_schema.clone(),
+        name: fk.ref_table.clone(),
+    })
 }
 
 async fn set_table_is_enum<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<Json, ApiError> {
@@ -780,18 +821,42 @@ fn drop_computed_field<D: Database>(cx: &mut Cx<'_, D>, args: &Json) -> Result<J
         cascade: bool,
     }
     let a: A = parse(args)?;
+    let source = arg_source(&mut cx.md, args)?.name.clone();
     let t = arg_table(&mut cx.md, args, &a.table)?;
-    if !remove_all(&mut t.computed_fields, |c| c.name == a.name) {
+    if !t.computed_fields.iter().any(|c| c.name == a.name) {
         return Err(ApiError::not_exists(format!(
             "computed field {:?} does not exist on table {:?}",
             a.name,
             qt_txt(&a.table)
         )));
     }
-    for p in &mut t.select_permissions {
-        p.permission.computed_fields.retain(|c| c != &a.name);
+    // Dependents: the select permissions that list it (dropped with `cascade`, as Hasura).
+    let uses = |p: &raw::PermissionEntry<raw::SelectPermission>| {
+        p.permission.computed_fields.contains(&a.name)
+    };
+    let deps: Vec<String> = t
+        .select_permissions
+        .iter()
+        .filter(|p| uses(p))
+        .map(|p| {
+            format!(
+                "permission {}.{}.select in source {source:?}",
+                qt_txt(&a.table),
+                p.role
+            )
+        })
+        .collect();
+    if !deps.is_empty() && !a.cascade {
+        return Err(ApiError::new(
+            "dependency-error",
+            format!(
+                "cannot drop due to the following dependent objects: {}",
+                deps.join(", ")
+            ),
+        ));
     }
-    let _ = a.cascade;
+    t.select_permissions.retain(|p| !uses(p));
+    remove_all(&mut t.computed_fields, |c| c.name == a.name);
     drop_new_inconsistencies(cx);
     accepted(cx)
 }
@@ -829,6 +894,12 @@ async fn track_function<D: Database>(
         return Err(ApiError::new(
             "already-tracked",
             format!("function already tracked: {:?}", qt_txt(&f)),
+        ));
+    }
+    if src.table(&f).is_some() {
+        return Err(ApiError::new(
+            "not-supported",
+            format!("table with name {:?} already exists", qt_txt(&f)),
         ));
     }
     if !exists {

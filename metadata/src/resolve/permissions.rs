@@ -195,8 +195,19 @@ fn select(
     let columns = columns(table, &p.columns, false)?;
     let mut computed_fields = Vec::new();
     for c in &p.computed_fields {
-        if table.computed_field(c).is_none() {
+        let Some(cf) = table.computed_field(c) else {
             return Err(format!("computed field {c:?} does not exist"));
+        };
+        if let graphedge_core::model::FunctionReturn::Table { table: rt, .. } = cf.returns {
+            let n = &cx.schema.tables[rt].name;
+            let name = match n.schema.as_str() {
+                "public" => n.name.clone(),
+                s => format!("{s}.{}", n.name),
+            };
+            return Err(format!(
+                "select permissions on computed field {c:?} are auto-derived from the \
+                 permissions on its returning table {name:?} and cannot be specified manually"
+            ));
         }
         if !computed_fields.contains(c) {
             computed_fields.push(c.clone());
