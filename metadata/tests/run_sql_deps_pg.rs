@@ -85,3 +85,56 @@ async fn run_sql_refuses_to_drop_what_metadata_uses() {
     );
     assert_eq!(t.event_triggers.len(), 1);
 }
+
+/// A permission comparing a column with a static value (or presetting it) keeps its type:
+/// changing it is Hasura's `dependency-error` naming the permissions; a column only compared
+/// with session variables may change type.
+#[tokio::test]
+async fn run_sql_refuses_to_change_the_type_of_a_column_permissions_compare() {
+    let Some(pg) = common::TempPg::start() else {
+        eprintln!("skipping: no Postgres server binaries");
+        return;
+    };
+    let db = pg.connect().await;
+    let mut st = load(&db, &Config::default()).await.expect("load");
+    let setup = json!({"type": "bulk", "args": [
+        {"type": "run_sql", "args": {"sql": "create table test (id int primary key, owner text, b boolean not null default false)"}},
+        {"type": "track_table", "args": {"table": "test"}},
+        {"type": "create_select_permission", "args": {"table": "test", "role": "user",
+            "permission": {"columns": ["id"], "filter": {"_and": [{"owner": "X-Hasura-User-Id"}, {"b": {"_eq": true}}]}}}},
+        {"type": "create_insert_permission", "args": {"table": "test", "role": "user",
+            "permission": {"columns": ["id"], "check": {"owner": {"_eq": "X-Hasura-User-Id"}}, "set": {"b": true}}}}
+    ]});
+    call(&mut st, &db, setup).await.expect("setup");
+    let sql = "alter table test alter column b set data type text";
+    let got = call(
+        &mut st,
+        &db,
+        json!({"type": "run_sql", "args": {"sql": sql}}),
+    )
+    .await;
+    assert_eq!(
+        got.expect_err(sql),
+        json!({"path": "$.args", "code": "dependency-error",
+            "error": "cannot change type of column \"b\" in table \"test\" because of the following dependencies: permission test.user.insert in source \"default\", permission test.user.select in source \"default\""})
+    );
+    for sql in [
+        "alter table test alter column owner set data type varchar(20)",
+        "select 1",
+    ] {
+        let got = call(
+            &mut st,
+            &db,
+            json!({"type": "run_sql", "args": {"sql": sql}}),
+        )
+        .await;
+        assert!(got.is_ok(), "{sql}: {got:?}");
+    }
+    let got = call(
+        &mut st,
+        &db,
+        json!({"type": "run_sql", "args": {"sql": "select 1 as one"}}),
+    )
+    .await;
+    assert_eq!(got.unwrap()["result"], json!([["one"], ["1"]]));
+}

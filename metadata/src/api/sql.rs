@@ -37,16 +37,21 @@ pub(crate) async fn run_sql<D: Database>(
     let served = crate::sources::served(&cx.md).is_some_and(|s| s.name == source);
     let other = crate::introspect::Catalog::default();
     let catalog = if served { &cx.catalog } else { &other };
-    let check = match (a.cascade || a.read_only, cx.md.source(source)) {
-        (false, Some(src)) => {
-            sql_deps::check_statement(&sql_deps::column_dependencies(src), catalog)
-        }
-        _ => None,
+    let checks: Vec<String> = match (a.cascade || a.read_only, cx.md.source(source)) {
+        (false, Some(src)) => [
+            sql_deps::check_statement(&sql_deps::column_dependencies(src), catalog),
+            sql_deps::type_check_statement(&sql_deps::type_dependencies(src), catalog),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        _ => Vec::new(),
     };
-    let script = match &check {
-        Some(stmt) => format!("{}\n;\n{stmt}", a.sql),
-        None => a.sql.clone(),
-    };
+    let mut script = a.sql.clone();
+    for stmt in &checks {
+        script.push_str("\n;\n");
+        script.push_str(stmt);
+    }
     let mut results = crate::db::On::source(cx.db, connection.as_ref())
         .run_sql(&script)
         .await
@@ -54,7 +59,7 @@ pub(crate) async fn run_sql<D: Database>(
             sql_deps::dependency_error(&e, source)
                 .unwrap_or_else(|| ApiError::postgres(&e, Some(&a.sql)))
         })?;
-    if check.is_some() {
+    for _ in &checks {
         results.pop();
     }
     let out = match results.last() {
