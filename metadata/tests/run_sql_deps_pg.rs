@@ -41,14 +41,22 @@ async fn check(st: &mut MetadataState, db: &common::PgDb, cases: &[(&str, bool, 
     }
 }
 
-#[tokio::test]
-async fn run_sql_refuses_to_drop_what_metadata_uses() {
+/// A fresh Postgres with the metadata loaded; `None` (and a skip line) without server binaries.
+async fn started() -> Option<(common::TempPg, common::PgDb, MetadataState)> {
     let Some(pg) = common::TempPg::start() else {
         eprintln!("skipping: no Postgres server binaries");
-        return;
+        return None;
     };
     let db = pg.connect().await;
-    let mut st = load(&db, &Config::default()).await.expect("load");
+    let st = load(&db, &Config::default()).await.expect("load");
+    Some((pg, db, st))
+}
+
+#[tokio::test]
+async fn run_sql_refuses_to_drop_what_metadata_uses() {
+    let Some((_pg, db, mut st)) = started().await else {
+        return;
+    };
     let setup = json!({"type": "bulk", "args": [
         {"type": "run_sql", "args": {"sql": "create table t (id int primary key, c1 int, c2 text, c3 text)"}},
         {"type": "track_table", "args": {"table": "t"}},
@@ -91,12 +99,9 @@ async fn run_sql_refuses_to_drop_what_metadata_uses() {
 /// with session variables may change type.
 #[tokio::test]
 async fn run_sql_refuses_to_change_the_type_of_a_column_permissions_compare() {
-    let Some(pg) = common::TempPg::start() else {
-        eprintln!("skipping: no Postgres server binaries");
+    let Some((_pg, db, mut st)) = started().await else {
         return;
     };
-    let db = pg.connect().await;
-    let mut st = load(&db, &Config::default()).await.expect("load");
     let setup = json!({"type": "bulk", "args": [
         {"type": "run_sql", "args": {"sql": "create table test (id int primary key, owner text, b boolean not null default false)"}},
         {"type": "track_table", "args": {"table": "test"}},
