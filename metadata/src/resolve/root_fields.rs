@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use graphedge_core::actions::{ActionKind, ActionRoot};
-use graphedge_core::model::{ExposedAs, Schema};
+use graphedge_core::model::{ExposedAs, QualifiedName, Schema};
 
 use crate::raw::QualifiedTable;
 
@@ -30,22 +30,27 @@ pub fn conflict(schema: &Schema, served: &str) -> Option<String> {
                 .push(by.to_string());
         }
     };
-    let source_name = |i: usize| -> (String, bool) {
-        match schema.sources.get(i) {
-            Some(s) => (s.name.clone(), s.customization.namespace.is_none()),
-            None => (served.to_string(), true),
-        }
+    // How Hasura names a table or function of source `i` in the message; `None` when the
+    // source's root fields are under its namespace.
+    let origin = |kind: &str, i: usize, name: &QualifiedName| -> Option<String> {
+        let source = match schema.sources.get(i) {
+            Some(s) if s.customization.namespace.is_some() => return None,
+            Some(s) => s.name.as_str(),
+            None => served,
+        };
+        let qt = QualifiedTable {
+            schema: name.schema.clone(),
+            name: name.name.clone(),
+        };
+        Some(format!(
+            "{kind} {} in source {source}",
+            super::table_txt(&qt)
+        ))
     };
     for (t, table) in schema.tables.iter().enumerate() {
-        let (source, at_root) = source_name(schema.source_of_table(t));
-        if !at_root {
+        let Some(by) = origin("table", schema.source_of_table(t), &table.name) else {
             continue;
-        }
-        let qt = QualifiedTable {
-            schema: table.name.schema.clone(),
-            name: table.name.name.clone(),
         };
-        let by = format!("table {} in source {source}", super::table_txt(&qt));
         let rf = &table.root_fields;
         let pk = !table.primary_key.is_empty();
         for root in ["query_root", "subscription_root"] {
@@ -75,15 +80,9 @@ pub fn conflict(schema: &Schema, served: &str) -> Option<String> {
         }
     }
     for (i, f) in schema.functions.iter().enumerate() {
-        let (source, at_root) = source_name(schema.source_of_function(i));
-        if !at_root {
+        let Some(by) = origin("function", schema.source_of_function(i), &f.name) else {
             continue;
-        }
-        let qt = QualifiedTable {
-            schema: f.name.schema.clone(),
-            name: f.name.name.clone(),
         };
-        let by = format!("function {} in source {source}", super::table_txt(&qt));
         match f.exposed_as {
             ExposedAs::Query => {
                 for root in ["query_root", "subscription_root"] {
