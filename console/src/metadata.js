@@ -164,7 +164,9 @@ export function withGraphqlNames(tables, matrix) {
   }
   return tables.map((t) => {
     const g = names.get(key(t.source, t.schema, t.name));
-    return g ? { ...t, rootField: g.select, namespace: g.namespace || null } : { ...t, namespace: t.namespace || null };
+    if (!g) return { ...t, namespace: t.namespace || null };
+    const order = g.order_by ? { orderBy: g.order_by, asc: g.asc, desc: g.desc } : {};
+    return { ...t, rootField: g.select, namespace: g.namespace || null, ...order };
   });
 }
 
@@ -198,11 +200,14 @@ export function filterValue(scalar, text) {
  * `columns`, a page (`limit`, `offset`), an optional sort `{column, desc}` and an optional
  * filter `{column, scalar, value}` (column equals the value). Returns `{query, variables}`.
  */
-export function rowsQuery({ rootField, namespace, columns, limit, offset, sort, filter }) {
+export function rowsQuery({ rootField, namespace, columns, limit, offset, sort, filter, orderBy, asc, desc }) {
   const params = ['$limit: Int!', '$offset: Int!'];
   const args = ['limit: $limit', 'offset: $offset'];
   const variables = { limit, offset };
-  if (sort && sort.column) args.push(`order_by: {${sort.column}: ${sort.desc ? 'desc' : 'asc'}}`);
+  if (sort && sort.column) {
+    const dir = sort.desc ? desc || 'desc' : asc || 'asc';
+    args.push(`${orderBy || 'order_by'}: {${sort.column}: ${dir}}`);
+  }
   if (filter && filter.column) {
     params.push(`$value: ${filter.scalar || 'String'}`);
     args.push(`where: {${filter.column}: {_eq: $value}}`);

@@ -82,7 +82,11 @@ test('customized sources: the engine names, the namespace around the rows query'
   });
   const matrix = {
     tables: [
-      { source: 'shop', table: { schema: 'public', name: 'order_line' }, graphql: { namespace: 'shop', select: 'myOrderLine' } },
+      {
+        source: 'shop',
+        table: { schema: 'public', name: 'order_line' },
+        graphql: { namespace: 'shop', select: 'myOrderLine', order_by: 'orderBy', asc: 'ASC', desc: 'DESC' },
+      },
     ],
   };
   const t = withGraphqlNames(tables, matrix);
@@ -97,6 +101,9 @@ test('customized sources: the engine names, the namespace around the rows query'
   const q = rowsQuery({ rootField: 'myOrderLine', namespace: 'shop', columns: ['id'], limit: 2, offset: 0 });
   assert.match(q.query, /\{\n  shop \{\n    myOrderLine\(limit: \$limit, offset: \$offset\) \{\n      id\n    \}\n  \}\n\}$/);
   assert.deepEqual(rowsOf({ shop: { myOrderLine: [{ id: 1 }] } }, t[1]), [{ id: 1 }]);
+  // graphql-default spells the sort argument and its values its own way.
+  const sorted = rowsQuery({ ...t[1], columns: ['id'], limit: 2, offset: 0, sort: { column: 'id', desc: true } });
+  assert.match(sorted.query, /myOrderLine\(limit: \$limit, offset: \$offset, orderBy: \{id: DESC\}\)/);
   assert.deepEqual(rowsOf({ article: [{ id: 2 }] }, t[0]), [{ id: 2 }]);
   assert.deepEqual(rowsOf(null, t[1]), []);
 });

@@ -94,12 +94,18 @@ pub fn matrix(schema: &Schema, args: &Json) -> Result<Json, ApiError> {
 /// naming convention applied): its source's `namespace` field (or null) and the select root
 /// fields under it. The console's data browser queries these.
 fn graphql_names(schema: &Schema, tid: usize, t: &Table) -> Json {
-    let namespace = match schema.sources.is_empty() {
-        true => None,
-        false => schema.namespace_of(schema.source_of_table(tid)),
+    let source = schema.sources.get(schema.source_of_table(tid));
+    let namespace = source.and_then(|s| s.customization.namespace.as_deref());
+    let spelled = |n: &str| match source {
+        Some(s) => s.customization.generated(n),
+        None => n.to_string(),
     };
     json!({
         "namespace": namespace,
+        // The sort argument and its values as the naming convention spells them.
+        "order_by": spelled("order_by"),
+        "asc": spelled("asc"),
+        "desc": spelled("desc"),
         "select": t.root_fields.select,
         "select_by_pk": t.root_fields.select_by_pk,
         "select_aggregate": t.root_fields.select_aggregate,

@@ -52,7 +52,7 @@ function Rows({ table, settings }) {
       for (const f of type.__type.fields) {
         const t = namedType(f.type);
         if ((t.kind === 'SCALAR' || t.kind === 'ENUM') && !t.list && !f.args.length) columns.push({ name: f.name, scalar: t.name });
-        else if (t.kind === 'OBJECT' && !f.name.endsWith('_aggregate')) rels.push({ name: f.name, type: t.name, list: t.list });
+        else if (t.kind === 'OBJECT' && !/(_a|A)ggregate$/.test(f.name)) rels.push({ name: f.name, type: t.name, list: t.list });
       }
       if (live) setShape({ columns, rels });
     })().catch((e) => live && setError(e.message));
@@ -68,6 +68,9 @@ function Rows({ table, settings }) {
     const { query, variables } = rowsQuery({
       rootField: table.rootField,
       namespace: table.namespace,
+      orderBy: table.orderBy,
+      asc: table.asc,
+      desc: table.desc,
       columns: shape.columns.map((c) => c.name),
       limit: size + 1,
       offset: page * size,

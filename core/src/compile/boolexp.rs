@@ -386,7 +386,7 @@ fn other_member(
 ) -> Result<Option<String>> {
     let schema = ctx.schema;
     let table = &schema.tables[scope.table];
-    if let Some(rel_name) = key.strip_suffix("_aggregate") {
+    if let Some(rel_name) = ctx.rel_aggregate(scope.table, key) {
         if let Some(rel) = table
             .relationship(rel_name)
             .filter(|r| r.kind == RelKind::Array)
@@ -595,7 +595,14 @@ pub fn column_ops(
     let mut conds = Vec::new();
     for (op, v) in &fields {
         let p = sub(path, op);
-        let op = &op_name(op, mode);
+        let op = &match mode {
+            // `graphql-default`: `_isNull` is `_is_null`.
+            Mode::User => match ctx.canon(scope.table, op) {
+                c if c.is_empty() => return Err(not_found(&p, op, &type_name)),
+                c => c.into_owned(),
+            },
+            _ => op_name(op, mode),
+        };
         if let Some(c) = op_cond(ctx, scope, lhs, ty, enum_table, op, v, &p, mode, &type_name)? {
             conds.push(c);
         }

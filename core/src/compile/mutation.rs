@@ -392,7 +392,7 @@ fn response<'a>(
     let mut pairs = Vec::new();
     for g in &fields {
         let p = sub(&sub(path, "selectionSet"), g.key());
-        let expr = match g.name() {
+        let expr = match ctx.canon(t, g.name()).as_ref() {
             "__typename" => format!("{}::text", sql::literal(&type_name)),
             "affected_rows" => format!(
                 "(current_setting({})::json->'affected_rows')",
@@ -411,7 +411,7 @@ fn response<'a>(
                     sql::ident(&alias)
                 )
             }
-            other => return Err(select::not_found(&p, other, &type_name)),
+            _ => return Err(select::not_found(&p, g.name(), &type_name)),
         };
         pairs.push((g.key().to_owned(), expr));
     }
@@ -535,7 +535,7 @@ fn field<'a>(
                 continue;
             }
             if is_update_many {
-                let args = args_of(ctx, f, path, &["updates"])?;
+                let args = args_of(ctx, t, f, path, &["updates"])?;
                 let Some(v) = get(&args, "updates") else {
                     return Err(Error::validation(
                         sub(path, "args"),
@@ -548,6 +548,7 @@ fn field<'a>(
                     let p = format!("{}[{}]", upath, i);
                     let type_name = format!("{}_updates", table.gql_name);
                     let fields = values::object(ctx, u, &type_name, &p)?;
+                    let fields = canon_fields(ctx, t, fields, &p, &type_name)?;
                     let m = update(ctx, t, perm, &fields, &p, None)?;
                     gucs.push(push_step(ctx, steps, n, m, |_| {})?);
                 }
@@ -558,7 +559,7 @@ fn field<'a>(
                 });
             }
             let args_path = sub(path, "args");
-            let fields = args_of(ctx, f, path, &[])?;
+            let fields = args_of(ctx, t, f, path, &[])?;
             let m = if is_update_pk {
                 update(ctx, t, perm, &fields, &args_path, Some(path))?
             } else {
@@ -612,24 +613,46 @@ fn field<'a>(
 }
 
 /// The field's arguments (variables resolved), rejecting unknown ones when `allowed` is given.
+/// The arguments of mutation field `f` of table `t`, generated names in Hasura's default
+/// spelling (`pkColumns` → `pk_columns` under `graphql-default`).
 fn args_of<'a>(
     ctx: &mut Ctx<'a>,
+    t: TableId,
     f: &Merged<'a>,
     path: &str,
     allowed: &[&str],
 ) -> Result<Vec<(String, Value)>> {
     let mut out = Vec::new();
     for (k, v) in &f.field.arguments {
-        if !allowed.is_empty() && !allowed.contains(&k.as_str()) {
+        let c = ctx.canon(t, k);
+        if c.is_empty() || (!allowed.is_empty() && !allowed.contains(&c.as_ref())) {
             return Err(Error::validation(
                 sub(&sub(path, "args"), k),
                 format!("'{}' has no argument named '{}'", f.name(), k),
             ));
         }
-        out.push((k.clone(), v.clone()));
+        out.push((c.into_owned(), v.clone()));
     }
-    let _ = ctx;
     Ok(out)
+}
+
+/// The fields of an input object of table `t`'s generated type `type_name` (`on_conflict`,
+/// `_updates`, relationship inserts), generated names in Hasura's default spelling.
+fn canon_fields(
+    ctx: &Ctx<'_>,
+    t: TableId,
+    fields: Vec<(String, Value)>,
+    path: &str,
+    type_name: &str,
+) -> Result<Vec<(String, Value)>> {
+    fields
+        .into_iter()
+        .map(|(k, v)| match ctx.canon(t, &k) {
+            c if c.is_empty() => Err(select::not_found(&sub(path, &k), &k, type_name)),
+            c if c == k.as_str() => Ok((k, v)),
+            c => Ok((c.into_owned(), v)),
+        })
+        .collect()
 }
 
 fn get(fields: &[(String, Value)], k: &str) -> Option<Value> {
@@ -817,14 +840,14 @@ fn insert<'a>(
     let mut objs_v = None;
     let mut conflict_v = None;
     for (k, v) in &f.field.arguments {
-        match k.as_str() {
+        match ctx.canon(t, k).as_ref() {
             "objects" if !one => objs_v = Some(v.clone()),
             "object" if one => objs_v = Some(v.clone()),
             "on_conflict" => conflict_v = Some(v.clone()),
-            other => {
+            _ => {
                 return Err(Error::validation(
-                    sub(&args_path, other),
-                    format!("'{}' has no argument named '{}'", f.name(), other),
+                    sub(&args_path, k),
+                    format!("'{}' has no argument named '{}'", f.name(), k),
                 ))
             }
         }
@@ -967,6 +990,7 @@ fn ins_object<'a>(
             RelKind::Array => format!("{}_arr_rel_insert_input", target.gql_name),
         };
         let rf = values::object(ctx, val, &rel_type, &p)?;
+        let rf = canon_fields(ctx, rel.target, rf, &p, &rel_type)?;
         let conflict = match get(&rf, "on_conflict") {
             Some(cv) => conflict_clause(ctx, rel.target, &cv, &sub(&p, "on_conflict"))?,
             None => None,
@@ -1042,6 +1066,7 @@ fn conflict_clause(
         Value::Null => return Ok(None),
         _ => values::object(ctx, v, &type_name, path)?,
     };
+    let fields = canon_fields(ctx, t, fields, path, &type_name)?;
     let upd = update_perm(ctx, t);
     for (k, _) in &fields {
         if !matches!(k.as_str(), "constraint" | "update_columns" | "where") {
@@ -1566,9 +1591,9 @@ fn update<'a>(
     }
     if !seen_where {
         let what = if by_pk.is_some() {
-            "pk_columns"
+            ctx.spelled(t, "pk_columns")
         } else {
-            "where"
+            String::from("where")
         };
         return Err(Error::validation(
             args_path,

@@ -20,7 +20,7 @@ pub struct OrderItem {
     pub path: Vec<String>,
 }
 
-fn direction(ctx: &mut Ctx<'_>, v: &Value, path: &str) -> Result<Option<&'static str>> {
+fn direction(ctx: &mut Ctx<'_>, t: TableId, v: &Value, path: &str) -> Result<Option<&'static str>> {
     let v = ctx.resolve(v)?;
     let s = match &v {
         Value::Null => return Ok(None),
@@ -35,7 +35,7 @@ fn direction(ctx: &mut Ctx<'_>, v: &Value, path: &str) -> Result<Option<&'static
             ))
         }
     };
-    Ok(Some(match s {
+    Ok(Some(match ctx.canon(t, s).as_ref() {
         "asc" | "asc_nulls_last" => "ASC NULLS LAST",
         "asc_nulls_first" => "ASC NULLS FIRST",
         "desc" | "desc_nulls_first" => "DESC NULLS FIRST",
@@ -171,7 +171,7 @@ fn column_key(
     p: &str,
     out: &mut Vec<OrderItem>,
 ) -> Result<()> {
-    if let Some(dir) = direction(ctx, val, p)? {
+    if let Some(dir) = direction(ctx, t, val, p)? {
         let name = &ctx.schema.tables[t].columns[c].name;
         out.push(OrderItem {
             expr: format!("{}.{}", sql::ident(alias), sql::ident(name)),
@@ -200,7 +200,7 @@ fn computed_key(
     match &cf.returns {
         FunctionReturn::Scalar(_) => {
             let call = super::select::computed_call(ctx, t, alias, cf, None, p)?;
-            if let Some(dir) = direction(ctx, val, p)? {
+            if let Some(dir) = direction(ctx, t, val, p)? {
                 out.push(OrderItem {
                     expr: call,
                     dir,
@@ -291,8 +291,8 @@ fn aggregate_keys(
     let inner_alias = ctx.alias();
     let from_item = from_item.unwrap_or_else(|| sql::qualified(&schema.tables[target].name));
     let mut conds = Vec::new();
-    if let Some(mapping) = key
-        .strip_suffix("_aggregate")
+    if let Some(mapping) = ctx
+        .rel_aggregate(t, key)
         .and_then(|r| table.relationship(r))
         .map(|r| r.mapping.clone())
     {
@@ -314,10 +314,11 @@ fn aggregate_keys(
     let where_ = boolexp::and_or_true(conds);
     let agg_type = format!("{}_aggregate_order_by", schema.tables[target].gql_name);
     let aggs = values::object(ctx, val, &agg_type, p)?;
-    for (func, spec) in &aggs {
-        let ap = sub(p, func);
+    for (given, spec) in &aggs {
+        let ap = sub(p, given);
+        let func = &ctx.canon(t, given).into_owned();
         if func == "count" {
-            if let Some(dir) = direction(ctx, spec, &ap)? {
+            if let Some(dir) = direction(ctx, target, spec, &ap)? {
                 out.push(OrderItem {
                     expr: format!("(SELECT count(*) FROM {} WHERE {})", from, where_),
                     dir,
@@ -342,7 +343,7 @@ fn aggregate_keys(
         ) {
             return Err(Error::validation(
                 &ap,
-                format!("field '{}' not found in type: '{}'", func, agg_type),
+                format!("field '{}' not found in type: '{}'", given, agg_type),
             ));
         }
         let cols = values::object(ctx, spec, func, &ap)?;
@@ -355,7 +356,7 @@ fn aggregate_keys(
                     format!("field '{}' not found in type: '{}'", col, func),
                 ));
             };
-            if let Some(dir) = direction(ctx, d, &cp)? {
+            if let Some(dir) = direction(ctx, target, d, &cp)? {
                 out.push(OrderItem {
                     expr: format!(
                         "(SELECT {}({}.{}) FROM {} WHERE {})",
@@ -387,7 +388,7 @@ fn aggregate_source(
 ) -> Result<Option<(TableId, Option<String>)>> {
     let schema = ctx.schema;
     let table = &schema.tables[t];
-    let Some(base) = key.strip_suffix("_aggregate") else {
+    let Some(base) = ctx.rel_aggregate(t, key) else {
         return Ok(None);
     };
     if let Some(rel) = table

@@ -320,7 +320,7 @@ pub(super) fn list_args<'a>(
     let args_path = sub(path, "args");
     for (name, v) in &f.field.arguments {
         let p = sub(&args_path, name);
-        match name.as_str() {
+        match ctx.canon(t, name).as_ref() {
             "where" => {
                 if let Some(c) = boolexp::compile(ctx, &Scope::new(t, alias), v, &p, Mode::User)? {
                     a.conds.push(c);
@@ -355,10 +355,10 @@ pub(super) fn list_args<'a>(
                 }
             }
             other if extra_allowed.contains(&other) => {}
-            other => {
+            _ => {
                 return Err(Error::validation(
                     &p,
-                    format!("'{}' has no argument named '{}'", f.name(), other),
+                    format!("'{}' has no argument named '{}'", f.name(), name),
                 ));
             }
         }
@@ -802,8 +802,8 @@ pub(super) fn row_json<'a>(
             .filter(|r| super::remote::join_remote(ctx, r).is_some())
         {
             super::remote::schema_join(ctx, t, alias, rel, f, &p)?
-        } else if let Some(rel) = name
-            .strip_suffix("_aggregate")
+        } else if let Some(rel) = ctx
+            .rel_aggregate(t, name)
             .and_then(|r| table.relationship(r))
             .filter(|r| {
                 r.kind == RelKind::Array && ctx.perm(r.target).is_some_and(|p| p.aggregations())
@@ -936,7 +936,7 @@ fn aggregate_fields<'a>(
     let mut pairs = Vec::new();
     for g in &fields {
         let p = sub(&sub(path, "selectionSet"), g.key());
-        let expr = match g.name() {
+        let expr = match ctx.canon(t, g.name()).as_ref() {
             "__typename" => format!("{}::text", sql::literal(&type_name)),
             "count" => {
                 let mut cols = Vec::new();
@@ -1016,7 +1016,7 @@ fn aggregate_fields<'a>(
                 }
                 sql::json_object(&inner)
             }
-            other => return Err(not_found(&p, other, &type_name)),
+            _ => return Err(not_found(&p, g.name(), &type_name)),
         };
         pairs.push((g.key().to_owned(), expr));
     }

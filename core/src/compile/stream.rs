@@ -39,14 +39,14 @@ pub(super) fn root_field<'a>(
     let table = &ctx.schema.tables[t];
     let args_path = sub(path, "args");
     for (name, _) in &f.field.arguments {
-        if !ARGUMENTS.contains(&name.as_str()) {
+        if !ARGUMENTS.contains(&ctx.canon(t, name).as_ref()) {
             return Err(Error::validation(
                 sub(&args_path, name),
                 format!("'{}' has no argument named '{}'", f.name(), name),
             ));
         }
     }
-    let batch = batch_size(ctx, f, &args_path)?;
+    let batch = batch_size(ctx, t, f, &args_path)?;
     let cursor = cursor(ctx, t, perm, f, &args_path)?;
     let col = &table.columns[cursor.column];
 
@@ -119,12 +119,13 @@ fn stream_table<'a>(ctx: &Ctx<'a>, name: &str) -> Option<(TableId, Perm<'a>)> {
 
 /// `batch_size: Int!`: a non-negative 32-bit integer (a variable's value makes the plan
 /// shaping on it, as `limit` does).
-fn batch_size(ctx: &mut Ctx<'_>, f: &Merged<'_>, args_path: &str) -> Result<u64> {
-    let p = sub(args_path, "batch_size");
-    let Some(v) = f.field.argument("batch_size") else {
+fn batch_size(ctx: &mut Ctx<'_>, t: TableId, f: &Merged<'_>, args_path: &str) -> Result<u64> {
+    let name = ctx.spelled(t, "batch_size");
+    let p = sub(args_path, &name);
+    let Some(v) = f.field.argument(&name) else {
         return Err(Error::validation(
             args_path,
-            "missing required field 'batch_size'",
+            format!("missing required field '{name}'"),
         ));
     };
     values::non_null_location(ctx, v, "Int!", &p)?;
@@ -181,16 +182,19 @@ fn cursor(
         let mut initial = None;
         for (k, val) in &fields {
             let kp = sub(&ip, k);
-            match k.as_str() {
+            match ctx.canon(t, k).as_ref() {
                 "ordering" => descending = ordering(ctx, val, &kp)?,
                 "initial_value" => initial = Some((val, kp)),
-                other => return Err(select::not_found(&kp, other, &input_type)),
+                _ => return Err(select::not_found(&kp, k, &input_type)),
             }
         }
         let Some((initial, vp)) = initial else {
             return Err(Error::validation(
                 &ip,
-                "missing required field 'initial_value'",
+                format!(
+                    "missing required field '{}'",
+                    ctx.spelled(t, "initial_value")
+                ),
             ));
         };
         let value_type = format!("{}_stream_cursor_value_input", g);

@@ -33,6 +33,9 @@ pub fn build(schema: &Schema, role: &str, options: &Options) -> TypeSystem {
             .collect();
         let mut ts = super::build::build_keeping(&part, role, options, &local);
         let c = &source.customization;
+        if c.graphql_default() {
+            generated_names(&mut ts, c);
+        }
         if c.renames_types() {
             rename(&mut ts, c);
         }
@@ -105,6 +108,60 @@ fn subset(schema: &Schema, i: usize) -> Schema {
         remote_schemas: Vec::new(),
         // Federation's fields belong to the whole schema (added after the sources').
         apollo_federation: None,
+    }
+}
+
+/// `graphql-default`: the names Hasura generates for arguments, operators and the fields of
+/// generated types in camelCase (`orderBy`, `_isNull`, `affectedRows`, `stddevPop`), an array
+/// relationship's aggregate field `<rel>Aggregate`, and the `order_by` values in upper case.
+/// Runs before the types are renamed (it recognizes them by their default names).
+fn generated_names(ts: &mut TypeSystem, c: &Customization) {
+    let rel_aggregate = |name: &mut alloc::string::String, ty: &TypeRef, suffix: &str| {
+        if ty.base().ends_with(suffix) {
+            if let Some(base) = name.strip_suffix("_aggregate") {
+                *name = alloc::format!("{base}Aggregate");
+            }
+        }
+    };
+    for def in ts.types.values_mut() {
+        let n = def.name.as_str();
+        let root = matches!(n, "query_root" | "mutation_root" | "subscription_root");
+        let generated_fields =
+            n.ends_with("_mutation_response") || n.ends_with("_aggregate_fields");
+        for f in &mut def.fields {
+            for a in &mut f.args {
+                a.name = c.generated(&a.name);
+            }
+            if generated_fields {
+                f.name = c.generated(&f.name);
+            } else if !root {
+                rel_aggregate(&mut f.name, &f.ty, "_aggregate");
+            }
+        }
+        let generated_inputs = [
+            "_comparison_exp",
+            "_on_conflict",
+            "_updates",
+            "_aggregate_order_by",
+            "_rel_insert_input",
+            "_stream_cursor_input",
+        ]
+        .iter()
+        .any(|s| n.ends_with(s));
+        for f in &mut def.input_fields {
+            if generated_inputs {
+                f.name = c.generated(&f.name);
+            } else if n.ends_with("_order_by") {
+                rel_aggregate(&mut f.name, &f.ty, "_aggregate_order_by");
+            } else if n.ends_with("_bool_exp") {
+                rel_aggregate(&mut f.name, &f.ty, "_aggregate_bool_exp");
+            }
+        }
+        if n == "order_by" {
+            for v in &mut def.enum_values {
+                v.name = c.generated(&v.name);
+            }
+        }
     }
 }
 

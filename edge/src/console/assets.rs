@@ -6,10 +6,10 @@ use super::Asset;
 /// Every asset, the script first, then the stylesheet, then the icon.
 pub const ASSETS: &[Asset] = &[
     Asset {
-        name: "console.5b800a4c6a55de2c.js",
+        name: "console.c4faa47203e1d33f.js",
         content_type: "text/javascript; charset=utf-8",
-        hash: "5b800a4c6a55de2c",
-        len: 1378579,
+        hash: "c4faa47203e1d33f",
+        len: 1378745,
         gzipped: true,
         bytes: include_bytes!("../../../console/dist/console.js.gz"),
     },

@@ -229,7 +229,8 @@ fn where_the_rows_are_in_the_graphql_schema() {
         json!({}),
         "/tables/1/graphql",
         json!({"namespace": null, "select": "article", "select_by_pk": "article_by_pk",
-               "select_aggregate": "article_aggregate"}),
+               "select_aggregate": "article_aggregate", "order_by": "order_by", "asc": "asc",
+               "desc": "desc"}),
     );
     let customized = schema_with(json!({
         "root_fields": {"namespace": "shop", "prefix": "my", "suffix": "x"},
@@ -239,4 +240,9 @@ fn where_the_rows_are_in_the_graphql_schema() {
     let names = &got["tables"][1]["graphql"];
     assert_eq!(names["namespace"], json!("shop"), "{got:#}");
     assert_eq!(names["select"], json!("myArticleX"), "{got:#}");
+    assert_eq!(
+        (&names["order_by"], &names["desc"]),
+        (&json!("orderBy"), &json!("DESC")),
+        "{got:#}"
+    );
 }
