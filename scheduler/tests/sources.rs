@@ -369,6 +369,22 @@ fn several_sources_in_one_schema() {
         };
         assert_eq!(keys(&got), keys(&want), "{query}");
     }
+    // Explain: each root field shows its own source's statement and plan.
+    let (status, explained) = s.post_json(
+        "/v1/graphql/explain",
+        json!({"query": {"query": "{ a: article { title } author { name } }"}}),
+    );
+    assert_eq!(status, 200, "{explained}");
+    for (i, (field, table)) in [("a", "article"), ("author", "author")].iter().enumerate() {
+        let e = &explained[i];
+        assert_eq!(e["field"], json!(field), "{explained}");
+        let sql = e["sql"].as_str().unwrap_or("");
+        assert!(sql.contains(&format!("\"{table}\"")), "{explained}");
+        assert!(
+            e["plan"].as_array().is_some_and(|p| !p.is_empty()),
+            "{explained}"
+        );
+    }
     // Each part ran on its own database.
     assert_eq!(
         sql_value(&urls[1], "SELECT count(*) FROM article").as_deref(),
@@ -472,6 +488,30 @@ fn naming_conventions() {
         let (status, body) = meta(&s, update);
         assert_eq!(status, 200, "{body}");
         assert_eq!(s.graphql(&[], query).1, want, "{env:?} {convention:?}");
+        if i == 0 {
+            // Arguments, operators and generated fields in camelCase; the default spelling
+            // is not part of this schema.
+            let q = r#"{ authorLocal(orderBy: {authorId: DESC}, where: {authorId: {_isNull: false}}, distinctOn: [authorId]) { authorId } }"#;
+            assert_eq!(
+                s.graphql(&[], q).1,
+                json!({"data": {"authorLocal": [{"authorId": 1}]}})
+            );
+            let m = r#"mutation { updateAuthorLocalByPk(pkColumns: {authorId: 1}, _set: {authorId: 1}) { authorId } deleteAuthorLocal(where: {authorId: {_eq: 9}}) { affectedRows } }"#;
+            assert_eq!(
+                s.graphql(&[], m).1,
+                json!({"data": {"updateAuthorLocalByPk": {"authorId": 1}, "deleteAuthorLocal": {"affectedRows": 0}}})
+            );
+            let (_, refused) = s.graphql(
+                &[],
+                "{ authorLocal(order_by: {authorId: DESC}) { authorId } }",
+            );
+            assert!(
+                refused["errors"][0]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("has no argument named 'order_by'")),
+                "{refused}"
+            );
+        }
     }
 }
 

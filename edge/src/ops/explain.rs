@@ -6,10 +6,12 @@
 //! and its variables), so the SQL carries that role's permissions, and `EXPLAIN` runs on the
 //! statement with its parameters bound in one read-only transaction. One statement answers
 //! every root field, so each root field's entry shows that statement and its plan;
-//! introspection fields have `sql` and `plan` `null`. Only queries can be explained.
+//! introspection fields have `sql` and `plan` `null`. A query over several sources has one
+//! statement per source, each explained on its source's database. Only queries can be
+//! explained.
 use serde_json::{json, Value as Json};
 
-use graphedge_core::{PlanKind, Session};
+use graphedge_core::{PlanKind, Session, Slot};
 
 use crate::error::{db_error, EdgeError};
 use crate::graphql::GqlRequest;
@@ -44,12 +46,34 @@ pub async fn explain(engine: &Engine, db: &impl Database, body: &Json) -> Result
                 "variables": crate::subscriptions::cohort_variables(&plan, &bound),
             }));
         }
-        PlanKind::Sources { .. } => {
-            return Err(EdgeError::new(
-                400,
-                "not-supported",
-                "a query over several sources cannot be explained",
-            ))
+        PlanKind::Sources { parts, slots, .. } => {
+            // Root fields of several sources: each source's statement explained on its own
+            // database; a root field's entry shows its source's statement (actions, remote
+            // schemas and introspection have none).
+            let mut explained = Vec::with_capacity(parts.len());
+            for part in parts {
+                explained.push(match part.kind {
+                    PlanKind::Query => {
+                        let params = part.bind(&req.variables, &session)?;
+                        let lines = explain_lines(db, &loaded, part, params).await?;
+                        (Json::String(part.sql.clone()), lines)
+                    }
+                    _ => (Json::Null, Json::Null),
+                });
+            }
+            return Ok(Json::Array(
+                slots
+                    .iter()
+                    .map(|(key, slot)| {
+                        let (sql, lines) = match slot {
+                            Slot::Part(p, _) => explained.get(*p).cloned(),
+                            _ => None,
+                        }
+                        .unwrap_or((Json::Null, Json::Null));
+                        json!({"field": key, "sql": sql, "plan": lines})
+                    })
+                    .collect(),
+            ));
         }
         PlanKind::Mutation => {
             return Err(EdgeError::new(
