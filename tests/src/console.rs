@@ -11,6 +11,9 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
+#[path = "npm.rs"]
+mod npm;
+
 /// The admin secret the servers under test are started with.
 pub const SECRET: &str = "console-secret";
 
@@ -36,28 +39,11 @@ pub fn browser() -> Option<(PathBuf, PathBuf)> {
         );
         return None;
     };
-    let available = ["npm", "node"].iter().all(|b| {
-        Command::new(b)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if !available {
-        eprintln!("SKIPPED: npm/node not installed; the console browser test needs them");
-        return None;
-    }
-    let dir = repo().join("tests/console-playwright");
-    if !dir
-        .join("node_modules/playwright-core/package.json")
-        .is_file()
-    {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .expect("run npm ci");
-        assert!(status.success(), "npm ci failed in {}", dir.display());
-    }
+    let dir = npm::project(
+        &repo().join("tests/console-playwright"),
+        "playwright-core",
+        "the console browser test",
+    )?;
     Some((chromium, dir))
 }
 

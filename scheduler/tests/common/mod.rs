@@ -14,6 +14,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "../../../tests/src/npm.rs"]
+mod npm;
+
 use bytes::Bytes;
 use graphedge_scheduler::pgtemp::TempPostgres;
 use http_body_util::{BodyExt, Full};
@@ -300,33 +303,10 @@ pub fn post(base: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u1
 /// is not installed yet) and returns its directory; `None`, with a SKIPPED line naming
 /// `what`, only when npm or node is not installed.
 pub fn npm_project(name: &str, package: &str, what: &str) -> Option<std::path::PathBuf> {
-    let available = ["npm", "node"].iter().all(|b| {
-        Command::new(b)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if !available {
-        eprintln!("SKIPPED: npm/node not installed; {what} needs them");
-        return None;
-    }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../tests")
         .join(name);
-    if !dir
-        .join("node_modules")
-        .join(package)
-        .join("package.json")
-        .is_file()
-    {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .expect("run npm ci");
-        assert!(status.success(), "npm ci failed in {}", dir.display());
-    }
-    Some(dir)
+    npm::project(&dir, package, what)
 }
 
 /// The Python of a virtual environment in `tests/<name>/venv` with `tests/<name>/requirements.txt`
