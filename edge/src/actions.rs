@@ -562,27 +562,13 @@ pub(crate) async fn send(
     request: HttpRequest,
     timeout: u64,
 ) -> Result<HttpResponse, String> {
-    let call = http.send(request);
-    let Some(sleep) = engine
+    let timer = engine
         .clock
         .as_ref()
-        .and_then(|c| c.sleep(std::time::Duration::from_secs(timeout)))
-    else {
-        return call.await;
-    };
-    let mut call = std::pin::pin!(call);
-    let mut sleep = sleep;
-    use std::future::Future;
-    std::future::poll_fn(|cx| {
-        if let std::task::Poll::Ready(r) = call.as_mut().poll(cx) {
-            return std::task::Poll::Ready(r);
-        }
-        sleep
-            .as_mut()
-            .poll(cx)
-            .map(|()| Err(format!("{TIMED_OUT} (no answer within {timeout} s)")))
-    })
-    .await
+        .and_then(|c| c.sleep(std::time::Duration::from_secs(timeout)));
+    crate::within(http.send(request), timer)
+        .await
+        .unwrap_or_else(|| Err(format!("{TIMED_OUT} (no answer within {timeout} s)")))
 }
 
 /// How [`send`] names a request that ran out of time.

@@ -202,22 +202,9 @@ impl Flights {
             ended: false,
         };
         if wait {
-            match clock.and_then(|c| c.sleep(PATIENCE)) {
-                None => guard.cohort.go.wait().await,
-                Some(mut timer) => {
-                    let mut go = std::pin::pin!(guard.cohort.go.wait());
-                    let went = std::future::poll_fn(|cx| {
-                        if go.as_mut().poll(cx).is_ready() {
-                            Poll::Ready(true)
-                        } else {
-                            timer.as_mut().poll(cx).map(|()| false)
-                        }
-                    })
-                    .await;
-                    if !went {
-                        self.leave_queue(hash, stmt, &guard.cohort);
-                    }
-                }
+            let timer = clock.and_then(|c| c.sleep(PATIENCE));
+            if crate::within(guard.cohort.go.wait(), timer).await.is_none() {
+                self.leave_queue(hash, stmt, &guard.cohort);
             }
         }
         let (out, slow) = timed(clock, exec()).await;

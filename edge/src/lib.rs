@@ -101,12 +101,32 @@ pub trait Clock: Send + Sync {
 
     /// A timer firing after `duration`, when the host has one: it bounds how long a coalesced
     /// request waits for the run ahead of it (see [`coalesce`]).
-    fn sleep(
-        &self,
-        _duration: core::time::Duration,
-    ) -> Option<core::pin::Pin<Box<dyn core::future::Future<Output = ()> + Send>>> {
+    fn sleep(&self, _duration: core::time::Duration) -> Option<Timer> {
         None
     }
+}
+
+/// A timer of the host's ([`Clock::sleep`]).
+pub type Timer = core::pin::Pin<Box<dyn core::future::Future<Output = ()> + Send>>;
+
+/// `work`'s output, unless `timer` fires first (`None` then). Without a timer (a host with
+/// no clock) `work` runs unbounded. One race for every bound the engine keeps on the host's
+/// clock: a request's time limit, a handler's or remote's timeout, a coalesced request's wait.
+pub(crate) async fn within<T>(
+    work: impl core::future::Future<Output = T>,
+    timer: Option<Timer>,
+) -> Option<T> {
+    let Some(mut timer) = timer else {
+        return Some(work.await);
+    };
+    let mut work = core::pin::pin!(work);
+    core::future::poll_fn(|cx| {
+        if let core::task::Poll::Ready(r) = work.as_mut().poll(cx) {
+            return core::task::Poll::Ready(Some(r));
+        }
+        timer.as_mut().poll(cx).map(|()| None)
+    })
+    .await
 }
 
 /// A clock that always answers the same time (tests; hosts that pass the request time).

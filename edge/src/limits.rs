@@ -23,9 +23,7 @@
 //! [`set_peer_ip`].
 use std::collections::HashMap;
 use std::future::Future;
-use std::pin::pin;
 use std::sync::Mutex;
-use std::task::Poll;
 use std::time::Duration;
 
 use graphedge_core::limits::{measure_query, Measure};
@@ -270,25 +268,16 @@ pub(crate) async fn bounded<T>(
     call: impl Future<Output = Result<T, EdgeError>>,
 ) -> Result<T, EdgeError> {
     let limit = time_limit(engine, loaded, session);
-    let sleep = match (&limit, engine.clock.as_ref()) {
+    let timer = match (&limit, engine.clock.as_ref()) {
         (Some((d, _)), Some(clock)) => clock.sleep(*d),
         _ => None,
     };
-    let (Some(sleep), Some((d, from_metadata))) = (sleep, limit) else {
+    let (Some(timer), Some((d, from_metadata))) = (timer, limit) else {
         return call.await;
     };
-    let mut call = pin!(call);
-    let mut sleep = sleep;
-    let fired = std::future::poll_fn(|cx| {
-        if let Poll::Ready(r) = call.as_mut().poll(cx) {
-            return Poll::Ready(Err(r));
-        }
-        sleep.as_mut().poll(cx).map(Ok)
-    })
-    .await;
-    match fired {
-        Err(result) => result,
-        Ok(()) => {
+    match crate::within(call, Some(timer)).await {
+        Some(result) => result,
+        None => {
             let secs = Seconds(d);
             Err(if from_metadata {
                 exceeded("time", "time-limit-exceeded", secs)
