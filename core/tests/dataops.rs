@@ -223,3 +223,47 @@ fn dataops() {
         insta::assert_snapshot!(*name, check(role, op, args));
     }
 }
+
+/// `source` picks the source whose table the operation names and whose database runs it.
+#[test]
+fn data_operations_on_another_source() {
+    use graphedge_core::customize::Customization;
+    use graphedge_core::model::SourceInfo;
+    let mut s = schema();
+    let source = |name: &str, tables_end: usize| SourceInfo {
+        name: name.into(),
+        tables_end,
+        functions_end: s.functions.len(),
+        customization: Customization::default(),
+    };
+    s.sources = vec![source("default", 1), source("other", s.tables.len())];
+    let t = s.tables[1].name.clone();
+    let admin = graphedge_core::Session::admin();
+    let op =
+        |op: &str, args: Json| compile_data(&s, &admin, op, &value(&args), &Options::default());
+    let table = serde_json::json!({"schema": t.schema, "name": t.name});
+    let select = op(
+        "select",
+        serde_json::json!({"source": "other", "table": table, "columns": ["*"]}),
+    )
+    .unwrap();
+    assert_eq!(select.source, 1);
+    let insert = op(
+        "insert",
+        serde_json::json!({"source": "other", "table": table, "objects": [{}]}),
+    )
+    .unwrap();
+    assert_eq!(insert.source, 1);
+    let e = op(
+        "select",
+        serde_json::json!({"table": table, "columns": ["*"]}),
+    )
+    .unwrap_err();
+    assert_eq!(e.code.as_str(), "not-exists", "{}", e.message);
+    let e = op(
+        "count",
+        serde_json::json!({"source": "nowhere", "table": table}),
+    )
+    .unwrap_err();
+    assert_eq!(e.message, "source with name \"nowhere\" does not exist");
+}

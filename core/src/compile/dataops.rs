@@ -73,7 +73,8 @@ pub fn compile(
             ),
         ));
     };
-    let t = table_arg(schema, fields)?;
+    let source = source_arg(schema, fields)?;
+    let t = table_arg(schema, fields, source)?;
     let v = Validator { schema, session };
     let field = match op {
         "select" => v.select_field(t, fields, "$.args")?,
@@ -90,7 +91,7 @@ pub fn compile(
         }
     };
     let set = alloc::vec![Selection::Field(field)];
-    let mut ctx = new_ctx(schema, session, options);
+    let mut ctx = new_ctx(schema, session, options, source);
     if op != "select" {
         return super::mutation::compile(&mut ctx, &set);
     }
@@ -103,7 +104,14 @@ pub fn compile(
     Ok(query_plan(ctx, format!("SELECT {} AS \"data\"", expr)))
 }
 
-fn new_ctx<'a>(schema: &'a Schema, session: &'a Session, opts: &'a Options) -> Ctx<'a> {
+/// A compilation context for data operations on source `source` (an index in
+/// `schema.sources`; 0 when the schema has none).
+fn new_ctx<'a>(
+    schema: &'a Schema,
+    session: &'a Session,
+    opts: &'a Options,
+    source: usize,
+) -> Ctx<'a> {
     Ctx {
         schema,
         session,
@@ -120,15 +128,15 @@ fn new_ctx<'a>(schema: &'a Schema, session: &'a Session, opts: &'a Options) -> C
         remote_joins: Vec::new(),
         multiplexed: false,
         operation_name: None,
-        // Data operations work on the served source (the first).
-        scope: Some(0),
+        // Data operations work on the source their `source` names (default: the served one).
+        scope: Some(source),
     }
 }
 
 fn query_plan(ctx: Ctx<'_>, sql: String) -> Plan {
     Plan {
         kind: PlanKind::Query,
-        source: 0,
+        source: ctx.scope.unwrap_or(0),
         sql,
         params: ctx.params,
         shaping_variables: ctx.shaping,
@@ -151,8 +159,36 @@ fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-/// `table`: `"name"` (schema `public`) or `{"schema", "name"}`.
-fn table_arg(schema: &Schema, fields: &Fields) -> Result<TableId> {
+/// `source`: the source's name (default: the served source, the first); its index.
+fn source_arg(schema: &Schema, fields: &Fields) -> Result<usize> {
+    let name = match get(fields, "source") {
+        None | Some(Value::Null) => return Ok(0),
+        Some(Value::String(n)) => n,
+        Some(other) => {
+            return Err(parse_failed(
+                "$.args.source",
+                format!(
+                    "parsing Text failed, expected String, but encountered {}",
+                    json_kind(other)
+                ),
+            ))
+        }
+    };
+    let found = match schema.sources.is_empty() {
+        true => (name == "default").then_some(0),
+        false => schema.sources.iter().position(|s| &s.name == name),
+    };
+    found.ok_or_else(|| {
+        Error::new(
+            ErrorCode::NotExists,
+            "$.args",
+            format!("source with name {:?} does not exist", name),
+        )
+    })
+}
+
+/// `table`: `"name"` (schema `public`) or `{"schema", "name"}`, a table of source `source`.
+fn table_arg(schema: &Schema, fields: &Fields, source: usize) -> Result<TableId> {
     let name = match get(fields, "table") {
         Some(Value::String(n)) => QualifiedName::new("public", n.clone()),
         Some(o @ Value::Object(_)) => {
@@ -181,13 +217,20 @@ fn table_arg(schema: &Schema, fields: &Fields) -> Result<TableId> {
     } else {
         format!("{}.{}", name.schema, name.name)
     };
-    let served = schema
-        .sources
-        .first()
-        .map_or(schema.tables.len(), |s| s.tables_end);
-    let found = schema.tables[..served.min(schema.tables.len())]
+    let (start, end) = match schema.sources.get(source) {
+        None => (0, schema.tables.len()),
+        Some(s) => (
+            source
+                .checked_sub(1)
+                .map_or(0, |p| schema.sources[p].tables_end),
+            s.tables_end,
+        ),
+    };
+    let end = end.min(schema.tables.len());
+    let found = schema.tables[start.min(end)..end]
         .iter()
-        .position(|t| t.name == name);
+        .position(|t| t.name == name)
+        .map(|i| start + i);
     found.ok_or_else(|| {
         Error::new(
             ErrorCode::NotExists,
@@ -913,7 +956,7 @@ fn count(
         Some(w) => Some(v.where_value(t, w, 0)?),
         None => None,
     };
-    let mut ctx = new_ctx(schema, session, options);
+    let mut ctx = new_ctx(schema, session, options, schema.source_of_table(t));
     let Some(perm) = ctx.perm(t) else {
         return Err(denied("$.args", String::from("select is not allowed")));
     };

@@ -137,7 +137,8 @@ pub fn compile<'a>(ctx: &mut Ctx<'a>, set: &'a [Selection]) -> Result<Plan> {
     if (sources.len() < 2 && !has_actions) || ctx.rql {
         let mut plan = compile_fields(ctx, &fields, false)?;
         plan.source = if ctx.rql {
-            0
+            // A data operation: the source its `source` argument names.
+            ctx.scope.unwrap_or(0)
         } else {
             sources.first().copied().unwrap_or(0)
         };

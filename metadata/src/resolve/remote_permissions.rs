@@ -810,6 +810,32 @@ pub fn union_of(parents: &[&RemoteSchema]) -> Option<RemoteSchema> {
     Some(out)
 }
 
+/// Whether two parents preset one argument or input field to different values: Hasura cannot
+/// inherit such a permission (the inherited role gets none; an inconsistency).
+pub fn presets_conflict(parents: &[&RemoteSchema]) -> bool {
+    let differ = |a: &[InputValue], b: &[InputValue]| {
+        a.iter().any(|x| {
+            b.iter().any(|y| {
+                x.name == y.name && matches!((&x.preset, &y.preset), (Some(p), Some(q)) if p != q)
+            })
+        })
+    };
+    parents.iter().enumerate().any(|(i, a)| {
+        parents[i + 1..].iter().any(|b| {
+            a.types.iter().any(|t| {
+                b.types.iter().filter(|u| u.name == t.name).any(|u| {
+                    differ(&t.input_fields, &u.input_fields)
+                        || t.fields.iter().any(|f| {
+                            u.fields
+                                .iter()
+                                .any(|g| g.name == f.name && differ(&f.args, &g.args))
+                        })
+                })
+            })
+        })
+    })
+}
+
 fn merge_inputs(mine: &mut Vec<InputValue>, theirs: &[InputValue]) {
     for a in theirs {
         match mine.iter_mut().find(|x| x.name == a.name) {

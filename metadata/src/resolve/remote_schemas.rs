@@ -260,10 +260,13 @@ fn role_views(
             }),
         }
     }
+    let mut refused: Vec<&str> = Vec::new();
     for _ in 0..=inherited.len() {
         let mut grew = false;
         for ir in inherited {
-            if views.iter().any(|(role, _)| role == &ir.role_name) {
+            if refused.contains(&ir.role_name.as_str())
+                || views.iter().any(|(role, _)| role == &ir.role_name)
+            {
                 continue;
             }
             let parents: Vec<&RemoteSchema> = ir
@@ -271,6 +274,20 @@ fn role_views(
                 .iter()
                 .filter_map(|p| views.iter().find(|(role, _)| role == p).map(|(_, v)| v))
                 .collect();
+            if super::remote_permissions::presets_conflict(&parents) {
+                // Hasura's inherited role permission inconsistency: the role gets no view.
+                refused.push(&ir.role_name);
+                out.push(Inconsistency {
+                    definition: serde_json::json!({"remote_schema": r.name}),
+                    reason: format!(
+                        "Could not inherit permission for the role '{}' for the entity: 'remote schema: '{}''",
+                        ir.role_name, r.name
+                    ),
+                    name: ir.role_name.clone(),
+                    kind: super::INHERITED_PERMISSION_KIND.into(),
+                });
+                continue;
+            }
             if let Some(union) = super::remote_permissions::union_of(&parents) {
                 views.push((ir.role_name.clone(), union));
                 grew = true;

@@ -184,4 +184,12 @@ fn inherited_roles_see_the_union() {
     );
     assert_eq!(u.type_named("User").unwrap().fields.len(), 2);
     assert!(union_of(&[]).is_none());
+    // Two parents presetting one argument to different values cannot be inherited.
+    let d = check(
+        "type User { user_id: Int } type Query { user(user_id: Int! @preset(value: 2)): User }",
+    )
+    .unwrap();
+    assert!(presets_conflict(&[&a, &b, &d]));
+    assert!(!presets_conflict(&[&a, &b, &c]));
+    assert!(!presets_conflict(&[&b, &b]));
 }
