@@ -133,4 +133,57 @@ fn events_are_delivered_from_each_source_database() {
     );
     assert_eq!(status, 200, "{body}");
     check_delivered(&hits, "part_ev", "part", "in a partition");
+
+    // Hasura's name of the event log reads each source's events, on that source's database.
+    let event_log = |source: &str| {
+        s.post_json(
+            "/v2/query",
+            json!({"type": "run_sql", "args": {"source": source, "sql":
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'hdb_catalog' AND table_name = 'event_log'"}}),
+        )
+    };
+    for (source, _, table) in SOURCES {
+        let (status, body) = s.post_json(
+            "/v2/query",
+            json!({"type": "run_sql", "args": {"source": source, "sql": format!(
+                "SELECT count(*) FROM hdb_catalog.event_log WHERE table_name = '{table}' AND locked IS NULL")}}),
+        );
+        assert_eq!(
+            (status, &body["result"][1][0]),
+            (200, &json!("2")),
+            "{body}"
+        );
+    }
+    // clear_metadata keeps only the default source (as Hasura), and a source database without
+    // event triggers has no event log under Hasura's name any more.
+    s.metadata(json!({"type": "clear_metadata", "args": {}}));
+    let (status, body) = event_log("default");
+    assert_eq!(
+        (status, &body["result"][1][0]),
+        (200, &json!("0")),
+        "{body}"
+    );
+    let (status, body) = s.post_json(
+        "/v1/metadata",
+        json!({"type": "export_metadata", "args": {}}),
+    );
+    assert_eq!(status, 200);
+    let names: Vec<&Value> = body["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["name"])
+        .collect();
+    assert_eq!(names, [&json!("default")], "{body}");
+    let gone = pg
+        .psql(
+            "other",
+            "\\pset tuples_only on\nSELECT to_regclass('hdb_catalog.event_log') IS NULL;",
+        )
+        .unwrap();
+    assert_eq!(
+        gone.trim(),
+        "t",
+        "the removed source's event log view is dropped"
+    );
 }

@@ -776,6 +776,18 @@ async fn execute_on<D: Database>(
             None => by_source.push((source, vec![stmt])),
         }
     }
+    for (source, list) in &mut by_source {
+        // A source that has event triggers has Hasura's name of the event log.
+        if has_triggers(cx.md.source(source)) {
+            list.insert(
+                0,
+                Statement {
+                    sql: crate::events::EVENT_LOG_VIEW_SQL.into(),
+                    params: vec![],
+                },
+            );
+        }
+    }
     for (source, list) in by_source {
         let served = sources::served(&cx.md).is_some_and(|s| s.name == source);
         let connection = if served {
@@ -798,6 +810,7 @@ async fn execute_on<D: Database>(
     db.transaction_on(Target::Metadata, &stmts)
         .await
         .map_err(to_err)?;
+    drop_unused_event_log_views(db, &state.metadata, &cx.md).await;
     Ok((
         result,
         Some(MetadataState {
@@ -808,6 +821,37 @@ async fn execute_on<D: Database>(
             catalog: Arc::new(cx.catalog),
         }),
     ))
+}
+
+/// Whether a source has event triggers.
+fn has_triggers(source: Option<&crate::raw::Source>) -> bool {
+    source.is_some_and(|s| s.tables.iter().any(|t| !t.event_triggers.is_empty()))
+}
+
+/// Hasura drops a source's event catalog once it has no event triggers (`clear_metadata`, a
+/// dropped source): the `hdb_catalog.event_log` view goes from the database of each source that
+/// had event triggers and has none now (never from the metadata database, nor from a database
+/// where another source still has triggers). Best effort: a removed source's database may be
+/// gone already.
+async fn drop_unused_event_log_views<D: Database>(db: &D, old: &Metadata, new: &Metadata) {
+    let connection = |s: &crate::raw::Source| sources::Connection::parse(&s.configuration).ok();
+    let in_use: Vec<String> = new
+        .sources
+        .iter()
+        .filter(|s| has_triggers(Some(s)))
+        .filter_map(|s| connection(s).map(|c| c.key))
+        .collect();
+    for s in old.sources.iter().filter(|s| has_triggers(Some(s))) {
+        let Some(c) = connection(s) else { continue };
+        if in_use.contains(&c.key) || db.same_database(Target::Metadata, Target::Source(&c)) {
+            continue;
+        }
+        let drop = Statement {
+            sql: crate::events::DROP_EVENT_LOG_VIEW_SQL.into(),
+            params: vec![],
+        };
+        let _ = db.transaction_on(Target::Source(&c), &[drop]).await;
+    }
 }
 
 /// `$.args` → `$.args[3].args` for an element of a bulk.

@@ -118,11 +118,13 @@ pub(super) async fn reload_metadata<D: Database>(
 
 pub(super) fn clear_metadata<D: Database>(cx: &mut Cx<'_, D>) -> Result<Json, ApiError> {
     let mut md = empty_metadata();
-    // Keep the sources' connection settings, like Hasura.
+    // Keep the `default` source's connection settings, like Hasura (`runClearMetadata`); the
+    // other sources go (and their databases' catalog with them).
     md.sources = cx
         .md
         .sources
         .iter()
+        .filter(|s| s.name == "default")
         .map(|s| {
             let mut n = Source::new(s.name.clone(), s.configuration.clone());
             n.kind = s.kind.clone();

@@ -412,6 +412,40 @@ pub fn find(md: &Metadata, source: &str, name: &str) -> Option<(QualifiedTable, 
     })
 }
 
+/// Hasura's name of the event log, `hdb_catalog.event_log`, as a read-only view of ours for the
+/// SQL users (and Hasura's test harness) run against a source: created with a source's event
+/// triggers, only where no such relation exists (a database Hasura used keeps its own
+/// `hdb_catalog`), and marked ours.
+pub const EVENT_LOG_VIEW_SQL: &str = r#"
+DO $hdb$
+BEGIN
+  IF to_regclass('hdb_catalog.event_log') IS NULL THEN
+    CREATE SCHEMA IF NOT EXISTS hdb_catalog;
+    CREATE VIEW hdb_catalog.event_log AS
+      SELECT id::text AS id, schema_name, table_name, trigger_name, data AS payload, delivered,
+        error, tries, created_at, locked_at AS locked, next_retry_at, archived
+      FROM graphedge.event_log;
+    COMMENT ON VIEW hdb_catalog.event_log IS 'graphedge';
+  END IF;
+EXCEPTION WHEN duplicate_table OR duplicate_schema OR unique_violation THEN
+  NULL; -- another process created it at the same moment
+END
+$hdb$;
+"#;
+
+/// Drops the view of [`EVENT_LOG_VIEW_SQL`] from a source's database once no source there has
+/// event triggers (Hasura drops a source's event catalog with its last trigger source, as
+/// `clear_metadata` shows); only the view we made.
+pub const DROP_EVENT_LOG_VIEW_SQL: &str = r#"
+DO $hdb$
+BEGIN
+  IF obj_description(to_regclass('hdb_catalog.event_log'), 'pg_class') = 'graphedge' THEN
+    DROP VIEW hdb_catalog.event_log;
+  END IF;
+END
+$hdb$;
+"#;
+
 /// The catalog objects of event triggers (idempotent; run by `store::ensure`).
 pub const CATALOG_SQL: &str = r#"
 CREATE TABLE IF NOT EXISTS graphedge.event_log (
