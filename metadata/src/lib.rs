@@ -25,6 +25,7 @@ pub mod raw;
 pub mod resolve;
 pub mod rest;
 pub mod sources;
+pub mod sql_split;
 pub mod store;
 
 use std::sync::Arc;

@@ -143,3 +143,35 @@ async fn run_sql_refuses_to_change_the_type_of_a_column_permissions_compare() {
     .await;
     assert_eq!(got.unwrap()["result"], json!([["one"], ["1"]]));
 }
+
+/// `no_transaction`: each statement runs on its own, so statements Postgres refuses inside a
+/// transaction block run (and a failing statement leaves the ones before it done).
+#[tokio::test]
+async fn run_sql_without_a_transaction() {
+    let Some((_pg, db, mut st)) = started().await else {
+        return;
+    };
+    let script = "CREATE TABLE u (id int, at timestamp);\n-- a comment; with a semicolon\nCREATE INDEX CONCURRENTLY u_at ON u (at);";
+    let run = |no_transaction: bool| json!({"type": "run_sql", "args": {"sql": script, "no_transaction": no_transaction}});
+    let e = call(&mut st, &db, run(false)).await.unwrap_err();
+    // "CREATE INDEX CONCURRENTLY cannot run inside a transaction block"
+    assert_eq!(e["code"], json!("postgres-error"), "{e}");
+    assert_eq!(
+        call(&mut st, &db, run(true)).await,
+        Ok(json!({"result_type": "CommandOk", "result": null}))
+    );
+    let indexes = json!({"type": "run_sql", "args": {"sql": "SELECT indexname FROM pg_indexes WHERE tablename = 'u'"}});
+    assert_eq!(
+        call(&mut st, &db, indexes).await.unwrap()["result"][1],
+        json!(["u_at"])
+    );
+    // The first error stops the script; the statements before it stay done.
+    let body = json!({"type": "run_sql", "args": {"no_transaction": true,
+        "sql": "CREATE TABLE v (id int); SELECT 1/0; CREATE TABLE w (id int)"}});
+    assert!(call(&mut st, &db, body).await.is_err());
+    let tables = json!({"type": "run_sql", "args": {"sql": "SELECT to_regclass('v') IS NOT NULL, to_regclass('w') IS NULL"}});
+    assert_eq!(
+        call(&mut st, &db, tables).await.unwrap()["result"][1],
+        json!(["t", "t"])
+    );
+}

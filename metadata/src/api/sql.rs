@@ -20,9 +20,15 @@ struct RunSql {
     check_metadata_consistency: Option<bool>,
     #[serde(default)]
     source: Option<String>,
+    /// Each statement on its own (autocommit), for statements Postgres refuses inside a
+    /// transaction block (`CREATE INDEX CONCURRENTLY`, `VACUUM`); the first error stops the
+    /// script, the statements before it stay done.
+    #[serde(default)]
+    no_transaction: bool,
 }
 
-/// Runs the script in one transaction; returns the last statement's result in Hasura's shape.
+/// Runs the script in one transaction (each statement on its own with `no_transaction`);
+/// returns the last statement's result in Hasura's shape.
 /// Then re-introspects and drops from metadata every tracked object that no longer exists.
 pub(crate) async fn run_sql<D: Database>(
     cx: &mut Cx<'_, D>,
@@ -52,13 +58,22 @@ pub(crate) async fn run_sql<D: Database>(
         script.push_str("\n;\n");
         script.push_str(stmt);
     }
-    let mut results = crate::db::On::source(cx.db, connection.as_ref())
-        .run_sql(&script)
-        .await
-        .map_err(|e| {
-            sql_deps::dependency_error(&e, source)
-                .unwrap_or_else(|| ApiError::postgres(&e, Some(&a.sql)))
-        })?;
+    let db = crate::db::On::source(cx.db, connection.as_ref());
+    let to_error = |e: crate::db::DbError| {
+        sql_deps::dependency_error(&e, source)
+            .unwrap_or_else(|| ApiError::postgres(&e, Some(&a.sql)))
+    };
+    let mut results = if a.no_transaction {
+        // One simple query per statement: several in one query string would run in one
+        // implicit transaction block.
+        let mut all = Vec::new();
+        for stmt in crate::sql_split::split_statements(&script) {
+            all.extend(db.run_sql(&stmt).await.map_err(to_error)?);
+        }
+        all
+    } else {
+        db.run_sql(&script).await.map_err(to_error)?
+    };
     for _ in &checks {
         results.pop();
     }

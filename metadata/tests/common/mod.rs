@@ -276,15 +276,9 @@ impl Database for PgDb {
     }
 
     async fn run_sql(&self, sql: &str) -> Result<Vec<SqlResult>, DbError> {
-        let wrapped = format!("BEGIN;\n{sql};\nCOMMIT;");
-        let msgs = self.client.simple_query(&wrapped).await.map_err(db_err);
-        let msgs = match msgs {
-            Ok(m) => m,
-            Err(e) => {
-                let _ = self.client.batch_execute("ROLLBACK").await;
-                return Err(e);
-            }
-        };
+        // As the hosts do: one simple query (several statements run in one implicit
+        // transaction; one statement alone, as `no_transaction` sends them, in none).
+        let msgs = self.client.simple_query(sql).await.map_err(db_err)?;
         let mut out = Vec::new();
         let mut current: Option<Rows> = None;
         for m in msgs {
@@ -312,11 +306,6 @@ impl Database for PgDb {
                 },
                 _ => {}
             }
-        }
-        // Drop the BEGIN and COMMIT results.
-        if out.len() >= 2 {
-            out.remove(0);
-            out.pop();
         }
         Ok(out)
     }
