@@ -114,15 +114,12 @@ pub fn neon_config(place: &Place) -> Result<NeonConfig, String> {
         None => NeonConfig::new(&place.url).map_err(|e| format!("{}: {e}", place.label()))?,
     };
     let mut config = config.with_auth_token(place.auth_token.as_deref());
-    config.isolation_level = place.isolation_level.as_deref().and_then(|l| {
-        Some(match l {
-            "read-committed" => "ReadCommitted",
-            "repeatable-read" => "RepeatableRead",
-            "serializable" => "Serializable",
-            _ => return None,
-        })
-        .map(str::to_string)
-    });
+    config.isolation_level = match place.isolation_level.as_deref() {
+        Some("read-committed") => Some("ReadCommitted".to_string()),
+        Some("repeatable-read") => Some("RepeatableRead".to_string()),
+        Some("serializable") => Some("Serializable".to_string()),
+        _ => None,
+    };
     Ok(config)
 }
 
