@@ -4,12 +4,16 @@
 //! Configuration: wrangler `[vars]` and secrets with Hasura's names (`HASURA_GRAPHQL_ADMIN_SECRET`,
 //! `HASURA_GRAPHQL_JWT_SECRET`, ...), `HASURA_GRAPHQL_DATABASE_URL` (the Postgres connection
 //! string) and `GRAPHEDGE_SQL_ENDPOINT` (the Neon-protocol `/sql` URL: a Neon endpoint or
-//! graphedge's gateway; default derived from the connection string).
+//! graphedge's gateway; default derived from the connection string). The metadata database
+//! and each source's are routed by [`graphedge_edge::transport::sourced`]
+//! (`HASURA_GRAPHQL_METADATA_DATABASE_URL`, a source's `from_env` read from the vars and
+//! secrets, `GRAPHEDGE_SQL_ENDPOINT_<VAR>` per database).
 //!
 //! With a Hyperdrive binding named `HYPERDRIVE` (wrangler.toml `[[hyperdrive]]`), each request
 //! opens one Postgres connection through Hyperdrive's socket instead (tokio-postgres over the
 //! Workers socket API; Hyperdrive pools the connections to the origin) and
-//! `HASURA_GRAPHQL_DATABASE_URL` / `GRAPHEDGE_SQL_ENDPOINT` are not used.
+//! `HASURA_GRAPHQL_DATABASE_URL` / `GRAPHEDGE_SQL_ENDPOINT` are not used: the binding is ONE
+//! database, every source's and the metadata's statements go to it.
 //!
 //! `@cached` answers are kept in the isolate's memory and in the data centre's cache
 //! (`caches.default`, [`WorkersCache`]) that every isolate reads; `GRAPHEDGE_WORKERS_CACHE=false`
