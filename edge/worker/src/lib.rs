@@ -201,7 +201,7 @@ impl Database for WorkerDb<'_> {
         }
     }
 
-    // Neon: each target's database; the others reach one database (the trait's defaults).
+    // Neon: each target's database; Hyperdrive is one database (the trait's defaults).
     async fn query_one_on(
         &self,
         target: Target<'_>,
@@ -209,8 +209,7 @@ impl Database for WorkerDb<'_> {
     ) -> Result<Option<String>, DbError> {
         match self {
             WorkerDb::Neon(db) => db.query_one_on(target, stmt).await,
-            WorkerDb::Hyperdrive(db) => db.query_one(stmt).await,
-            WorkerDb::Unreachable(e) => Err(e.clone()),
+            _ => self.query_one(stmt).await,
         }
     }
 
@@ -221,16 +220,14 @@ impl Database for WorkerDb<'_> {
     ) -> Result<Vec<Rows>, DbError> {
         match self {
             WorkerDb::Neon(db) => db.transaction_on(target, stmts).await,
-            WorkerDb::Hyperdrive(db) => db.transaction(stmts).await,
-            WorkerDb::Unreachable(e) => Err(e.clone()),
+            _ => self.transaction(stmts).await,
         }
     }
 
     async fn run_sql_on(&self, target: Target<'_>, sql: &str) -> Result<Vec<SqlResult>, DbError> {
         match self {
             WorkerDb::Neon(db) => db.run_sql_on(target, sql).await,
-            WorkerDb::Hyperdrive(db) => db.run_sql(sql).await,
-            WorkerDb::Unreachable(e) => Err(e.clone()),
+            _ => self.run_sql(sql).await,
         }
     }
 
