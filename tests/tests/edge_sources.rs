@@ -6,7 +6,8 @@
 //! / `GRAPHEDGE_SQL_AUTH_TOKEN_SALES_DATABASE_URL`.
 //! * `two_sources_at_the_edge` — `pg_add_source` with `from_env`, `run_sql` on each source
 //!   (the tables land in their own database), tracking, a query answered from each source and
-//!   from both at once, a mutation on the second source.
+//!   from both at once, a mutation on the second source; a source on the second database
+//!   without an endpoint of its own reaches the default's gateway, which refuses it.
 //!
 //! Runs only with `GRAPHEDGE_EDGE_HOST=worker` or `spin` (see `edge_webhook.rs`); otherwise it
 //! is skipped.
@@ -142,4 +143,18 @@ fn two_sources_at_the_edge() {
     for case in &cases {
         check(&client, &edge, case);
     }
+
+    // The same database as a literal URL has no endpoint of its own: it falls back to the
+    // default database's gateway, which refuses another database rather than serving its own.
+    let admin = [("x-hasura-admin-secret".to_string(), SECRET.to_string())];
+    let add = json!({"type": "pg_add_source", "args": {"name": "literal", "configuration": {
+        "connection_info": {"database_url": pg.url("sales")}}}});
+    let r = client.post_json("/v1/metadata", &admin, &add).unwrap();
+    let body = r.body.clone().unwrap_or_else(Value::String).to_string();
+    assert!(
+        r.status >= 400 && body.contains("serves database"),
+        "{} {body}\n{}",
+        r.status,
+        edge.log_tail(40)
+    );
 }
