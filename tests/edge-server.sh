@@ -30,11 +30,15 @@ for _ in $(seq 1 300); do
 done
 
 # The edge host's settings: every HASURA_GRAPHQL_* variable, the response-cache settings when
-# set (GRAPHEDGE_RESPONSE_CACHE_BYTES, GRAPHEDGE_WORKERS_CACHE), plus the transport.
+# set (GRAPHEDGE_RESPONSE_CACHE_BYTES, GRAPHEDGE_WORKERS_CACHE), the variables named in
+# GRAPHEDGE_EDGE_PASS_VARS (a source's from_env, its endpoint settings), plus the transport.
 vars=()
 while IFS='=' read -r k v; do
   [ "$k" = HASURA_GRAPHQL_SERVER_PORT ] || vars+=("$k=$v")
 done < <(env | grep -E '^(HASURA_GRAPHQL_[A-Z_]+|GRAPHEDGE_RESPONSE_CACHE_BYTES|GRAPHEDGE_WORKERS_CACHE)=' || true)
+for k in ${GRAPHEDGE_EDGE_PASS_VARS:-}; do
+  [[ "$k" =~ ^HASURA_GRAPHQL_ ]] || vars+=("$k=${!k:-}")
+done
 vars+=("GRAPHEDGE_SQL_ENDPOINT=http://127.0.0.1:$gw_port/sql" "GRAPHEDGE_SQL_AUTH_TOKEN=$token"
        "GRAPHEDGE_METADATA_MAX_STALENESS=${GRAPHEDGE_METADATA_MAX_STALENESS:-0}"
        # Websockets (subscriptions): the Worker passes them to the native process.

@@ -273,28 +273,34 @@ pub fn invalid_configuration(why: &str) -> Response {
 /// The Neon-protocol transport an edge host configures from its settings:
 /// `HASURA_GRAPHQL_DATABASE_URL` (sent as `Neon-Connection-String`), `GRAPHEDGE_SQL_ENDPOINT`
 /// (the `/sql` URL; empty = Neon's endpoint for that host) and `GRAPHEDGE_SQL_AUTH_TOKEN`
-/// (sent as a bearer token to graphedge's gateway).
+/// (sent as a bearer token to graphedge's gateway). One database; the edge hosts use
+/// [`sourced_neon_from_env`].
 pub fn neon_from_env<H: HttpClient>(
     get: impl Fn(&str) -> Option<String>,
     http: H,
 ) -> Result<crate::transport::neon::NeonDatabase<H>, String> {
-    use crate::transport::neon::{NeonConfig, NeonDatabase};
-    let url = get("HASURA_GRAPHQL_DATABASE_URL")
+    use crate::transport::sourced::{neon_config, Place, DATABASE_URL};
+    let url = get(DATABASE_URL)
         .filter(|v| !v.trim().is_empty())
         .ok_or("HASURA_GRAPHQL_DATABASE_URL is not set")?;
-    let endpoint = get("GRAPHEDGE_SQL_ENDPOINT").unwrap_or_default();
-    // Neon's endpoint is derived from the connection string's host; an explicit endpoint (a
-    // gateway) needs no host in it (`postgres:///db?host=/run/postgresql`).
-    let config = if endpoint.trim().is_empty() {
-        NeonConfig::new(&url).map_err(|e| format!("HASURA_GRAPHQL_DATABASE_URL: {e}"))?
-    } else {
-        NeonConfig {
-            endpoint: endpoint.trim().to_string(),
-            connection_string: url,
-            auth_token: None,
-            isolation_level: None,
-        }
-    }
-    .with_auth_token(get("GRAPHEDGE_SQL_AUTH_TOKEN").as_deref());
-    Ok(NeonDatabase::new(http, config))
+    let config = neon_config(&Place::new(url, Some(DATABASE_URL), &get))?;
+    Ok(crate::transport::neon::NeonDatabase::new(http, config))
 }
+
+/// An edge host's databases over the Neon protocol: the default database, the metadata
+/// database and each source's, every one with its own endpoint settings (see
+/// [`crate::transport::sourced`]). `get` reads the host's settings (also a source's
+/// `from_env`).
+pub fn sourced_neon_from_env<'a, H: HttpClient + Clone + 'a>(
+    get: impl Fn(&str) -> Option<String> + 'a,
+    http: H,
+) -> Result<SourcedNeon<'a, H>, String> {
+    use crate::transport::neon::NeonDatabase;
+    use crate::transport::sourced::{neon_config, Place, Sourced};
+    let open = move |p: &Place| Ok(NeonDatabase::new(http.clone(), neon_config(p)?));
+    Sourced::from_settings(Box::new(get), Box::new(open))
+}
+
+/// What [`sourced_neon_from_env`] builds.
+pub type SourcedNeon<'a, H> =
+    crate::transport::sourced::Sourced<'a, crate::transport::neon::NeonDatabase<H>>;

@@ -87,8 +87,9 @@ pub trait Database {
     async fn run_sql(&self, sql: &str) -> Result<Vec<SqlResult>, DbError>;
 
     /// [`Database::query_one`] on `target`. Hosts that keep Hasura's metadata database apart
-    /// from the sources (the native `serve`) route it; the default, for hosts with one
-    /// database (the edge hosts), runs everything here.
+    /// from the sources route it (the native `serve`, the edge hosts'
+    /// `graphedge_edge::transport::sourced`); the default, for hosts with one database (a
+    /// Worker's Hyperdrive binding), runs everything here.
     async fn query_one_on(
         &self,
         target: Target<'_>,

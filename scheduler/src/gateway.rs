@@ -4,7 +4,10 @@
 //!
 //! * **Auth**: the password in `Neon-Connection-String` must equal the configured database
 //!   password, or `Authorization: Bearer <GRAPHEDGE_GATEWAY_SECRET>`; both compared in constant
-//!   time. The rest of the connection string is ignored: the gateway always uses its own database.
+//!   time. The gateway serves its own database only: a connection string naming another
+//!   database (its path, else its user) is refused (`3D000`), never run on this one — one
+//!   gateway per database (the edge hosts' per-database endpoint settings). Host, port and
+//!   options of the connection string are ignored.
 //! * **Limits**: request and response body sizes ([`GatewayConfig`]), a statement timeout on
 //!   every gateway connection (`statement_timeout`).
 //! * **Requests**: `{"query", "params"}` (autocommit) or `{"queries": [...]}` (ONE transaction,
@@ -56,6 +59,9 @@ pub struct GatewayConfig {
     pub max_request_bytes: usize,
     pub max_response_bytes: usize,
     pub pool_size: usize,
+    /// The database served (the URL's database name, else its user name): requests whose
+    /// connection string names another are refused.
+    pub database: Option<String>,
 }
 
 impl std::fmt::Debug for GatewayConfig {
@@ -66,6 +72,7 @@ impl std::fmt::Debug for GatewayConfig {
             .field("statement_timeout", &self.statement_timeout)
             .field("max_request_bytes", &self.max_request_bytes)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("database", &self.database)
             .finish()
     }
 }
@@ -98,6 +105,7 @@ impl GatewayConfig {
                 DEFAULT_MAX_RESPONSE_BYTES as u64,
             )? as usize,
             pool_size: DEFAULT_POOL_SIZE,
+            database: database_name(database_url),
         };
         if config.password.is_none() && config.secret.is_none() {
             return Err(
@@ -119,6 +127,16 @@ pub fn database_password(url: &str) -> Result<Option<String>, String> {
         .get_password()
         .map(|p| String::from_utf8_lossy(p).into_owned())
         .filter(|p| !p.is_empty()))
+}
+
+/// The database a connection string names: its database name, else (Postgres' default) its
+/// user name (`None`: neither, or not a connection string).
+pub fn database_name(url: &str) -> Option<String> {
+    let config: tokio_postgres::Config = url.parse().ok()?;
+    config
+        .get_dbname()
+        .or(config.get_user())
+        .map(str::to_string)
 }
 
 /// Constant-time equality (the length is not secret).
@@ -191,6 +209,7 @@ impl Gateway {
                 return Err(Failure::new(405, "only POST is supported"));
             }
             self.authenticate(header("authorization"), header("neon-connection-string"))?;
+            self.same_database(header("neon-connection-string"))?;
             if req.body.len() > self.config.max_request_bytes {
                 return Err(Failure::new(
                     413,
@@ -267,6 +286,25 @@ impl Gateway {
             401,
             "authentication failed: wrong password in Neon-Connection-String or wrong bearer token",
         ))
+    }
+
+    /// Refuses a connection string naming another database than the gateway's (a source of
+    /// an edge host whose endpoint setting points here by mistake must not read this one).
+    fn same_database(&self, conn: Option<&str>) -> Result<(), Failure> {
+        let asked = conn.and_then(database_name);
+        match (&self.config.database, asked) {
+            (Some(own), Some(asked)) if *own != asked => Err(Failure {
+                status: 400,
+                body: json!({
+                    "message": format!(
+                        "this SQL gateway serves database \"{own}\", not \"{asked}\" \
+                         (one gateway per database)"
+                    ),
+                    "code": "3D000",
+                }),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// A pooled connection for one request: if the request is dropped mid-statement (its
@@ -927,43 +965,4 @@ pub fn random_secret() -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_and_commands() {
-        assert_eq!(param_text(&json!(null)), None);
-        assert_eq!(param_text(&json!("a")).as_deref(), Some("a"));
-        assert_eq!(param_text(&json!(1.5)).as_deref(), Some("1.5"));
-        assert_eq!(param_text(&json!(true)).as_deref(), Some("true"));
-        assert_eq!(param_text(&json!({"a": 1})).as_deref(), Some("{\"a\":1}"));
-        assert_eq!(
-            param_text(&json!([1, null, "x\"y", [2, 3]])).as_deref(),
-            Some("{\"1\",NULL,\"x\\\"y\",{\"2\",\"3\"}}")
-        );
-        assert_eq!(command_of("  -- c\n /* x */ insert into t"), "INSERT");
-        assert_eq!(command_of("with x as (select 1) select 1"), "SELECT");
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
-    }
-
-    #[test]
-    fn config_needs_credentials() {
-        let none = |_: &str| None;
-        assert!(GatewayConfig::from_lookup("postgres://u@h/db", &none).is_err());
-        let c = GatewayConfig::from_lookup("postgres://u:pw@h/db", &none).unwrap();
-        assert_eq!(c.password.as_deref(), Some("pw"));
-        assert!(!format!("{c:?}").contains("pw\""));
-        let env = |k: &str| match k {
-            "GRAPHEDGE_GATEWAY_SECRET" => Some("s".to_string()),
-            "GRAPHEDGE_GATEWAY_STATEMENT_TIMEOUT" => Some("5".to_string()),
-            _ => None,
-        };
-        let c = GatewayConfig::from_lookup("postgres://u@h/db", &env).unwrap();
-        assert_eq!(c.statement_timeout, Duration::from_secs(5));
-        let bad = |k: &str| (k == "GRAPHEDGE_GATEWAY_MAX_REQUEST_BYTES").then(|| "x".to_string());
-        assert!(GatewayConfig::from_lookup("postgres://u:p@h/db", &bad).is_err());
-        assert_eq!(random_secret().len(), 64);
-    }
-}
+mod tests;

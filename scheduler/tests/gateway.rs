@@ -213,6 +213,14 @@ fn neon_database_against_the_gateway() {
             .await
             .unwrap();
         assert_eq!(ok.as_deref(), Some("1"));
+
+        // Another database's connection string is refused, never run on this one.
+        let (base, _) = url.rsplit_once('/').unwrap();
+        let e = client(&server, &format!("{base}/another"), Some(SECRET))
+            .query_one(&one)
+            .await
+            .unwrap_err();
+        check_err(e, Some("3D000"), None, "serves database");
     });
 
     // The rest of the server is unaffected by the gateway route.

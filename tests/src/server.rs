@@ -143,6 +143,19 @@ pub fn start_edge(
     env: &[(&str, &str)],
     label: &str,
 ) -> Option<(crate::pgtemp::TempPostgres, Server)> {
+    start_edge_with(hosts, env, label, |_, _| (Vec::new(), ())).map(|(pg, edge, ())| (pg, edge))
+}
+
+/// [`start_edge`], with `prepare` run once Postgres is up and before the host starts: it gets
+/// the Postgres and the `graphedge` binary, and returns more settings for the host (names
+/// outside `HASURA_GRAPHQL_*` are listed in `GRAPHEDGE_EDGE_PASS_VARS` for
+/// `tests/edge-server.sh`) and what the test keeps alive with the host (another server, say).
+pub fn start_edge_with<T>(
+    hosts: &[&str],
+    env: &[(&str, &str)],
+    label: &str,
+    prepare: impl FnOnce(&crate::pgtemp::TempPostgres, &Path) -> (Vec<(String, String)>, T),
+) -> Option<(crate::pgtemp::TempPostgres, Server, T)> {
     let host = std::env::var("GRAPHEDGE_EDGE_HOST").unwrap_or_default();
     if !hosts.contains(&host.as_str()) {
         eprintln!(
@@ -171,6 +184,10 @@ pub fn start_edge(
         ("GRAPHEDGE_BIN".into(), bin.display().to_string()),
     ];
     all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let (more, kept) = prepare(&pg, &bin);
+    let pass: Vec<&str> = more.iter().map(|(k, _)| k.as_str()).collect();
+    all.push(("GRAPHEDGE_EDGE_PASS_VARS".into(), pass.join(" ")));
+    all.extend(more.iter().cloned());
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .unwrap()
@@ -178,5 +195,5 @@ pub fn start_edge(
     let log = std::env::temp_dir().join(format!("graphedge-{label}-{host}-{port}.log"));
     let edge = Server::start(&repo.join("tests/edge-server.sh"), &all, port, &log)
         .unwrap_or_else(|e| panic!("{e}"));
-    Some((pg, edge))
+    Some((pg, edge, kept))
 }

@@ -6,17 +6,22 @@
 //! `GRAPHEDGE_SQL_ENDPOINT` (the Neon-protocol `/sql` URL). Spin and `wasmtime serve` create an
 //! instance per request, so every request is a cold start: one catalog read, then the query.
 //!
+//! Several databases (the metadata database, each source's) are routed by
+//! [`graphedge_edge::transport::sourced`] (`GRAPHEDGE_SQL_ENDPOINT_<VAR>` per database).
+//!
 //! Built with the `spin-pg` feature and run with `GRAPHEDGE_SPIN_PG=true`, the component
 //! reaches Postgres through Spin's outbound Postgres instead ([`pg::SpinPg`], opening
-//! `HASURA_GRAPHQL_DATABASE_URL`); `GRAPHEDGE_SQL_ENDPOINT` is then unused.
+//! `HASURA_GRAPHQL_DATABASE_URL` and each other database's connection string); the endpoint
+//! settings are then unused.
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use graphedge_edge::app::{invalid_configuration, neon_from_env, EdgeApp};
+use graphedge_edge::app::{invalid_configuration, sourced_neon_from_env, EdgeApp, SourcedNeon};
 use graphedge_edge::http::{HttpClient, HttpRequest, HttpResponse};
-use graphedge_edge::transport::neon::NeonDatabase;
+#[cfg(feature = "spin-pg")]
+use graphedge_edge::transport::sourced::Sourced;
 use graphedge_edge::Clock;
-use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
+use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement, Target};
 use spin_sdk::http::{IntoResponse, Method, Request, Response};
 use spin_sdk::http_component;
 
@@ -117,6 +122,7 @@ fn method_name(m: &Method) -> String {
 }
 
 /// Outbound HTTP through wasi:http.
+#[derive(Clone, Copy)]
 struct WasiHttp;
 
 impl HttpClient for WasiHttp {
@@ -146,59 +152,77 @@ impl HttpClient for WasiHttp {
     }
 }
 
-/// The request's way to Postgres: the Neon HTTP protocol, or Spin's outbound Postgres.
-enum SpinDb {
-    Neon(NeonDatabase<WasiHttp>),
+/// The request's way to Postgres: the Neon HTTP protocol, or Spin's outbound Postgres; either
+/// way every database the settings name (default, metadata, each source's), routed by target.
+enum SpinDb<'a> {
+    Neon(SourcedNeon<'a, WasiHttp>),
     #[cfg(feature = "spin-pg")]
-    Pg(pg::SpinPg),
-    /// The connection could not be opened: every call reports this error.
-    #[cfg_attr(not(feature = "spin-pg"), allow(dead_code))]
-    Unreachable(DbError),
+    Pg(Sourced<'a, pg::Opened>),
 }
 
-impl Database for SpinDb {
-    async fn query_one(&self, stmt: &Statement) -> Result<Option<String>, DbError> {
-        match self {
-            SpinDb::Neon(db) => db.query_one(stmt).await,
+/// Runs `$call` on the variant's database.
+macro_rules! each {
+    ($self:expr, $db:ident => $call:expr) => {
+        match $self {
+            SpinDb::Neon($db) => $call,
             #[cfg(feature = "spin-pg")]
-            SpinDb::Pg(db) => db.query_one(stmt).await,
-            SpinDb::Unreachable(e) => Err(e.clone()),
+            SpinDb::Pg($db) => $call,
         }
+    };
+}
+
+impl Database for SpinDb<'_> {
+    async fn query_one(&self, stmt: &Statement) -> Result<Option<String>, DbError> {
+        each!(self, db => db.query_one(stmt).await)
     }
 
     async fn transaction(&self, stmts: &[Statement]) -> Result<Vec<Rows>, DbError> {
-        match self {
-            SpinDb::Neon(db) => db.transaction(stmts).await,
-            #[cfg(feature = "spin-pg")]
-            SpinDb::Pg(db) => db.transaction(stmts).await,
-            SpinDb::Unreachable(e) => Err(e.clone()),
-        }
+        each!(self, db => db.transaction(stmts).await)
     }
 
     async fn run_sql(&self, sql: &str) -> Result<Vec<SqlResult>, DbError> {
-        match self {
-            SpinDb::Neon(db) => db.run_sql(sql).await,
-            #[cfg(feature = "spin-pg")]
-            SpinDb::Pg(db) => db.run_sql(sql).await,
-            SpinDb::Unreachable(e) => Err(e.clone()),
-        }
+        each!(self, db => db.run_sql(sql).await)
+    }
+
+    async fn query_one_on(
+        &self,
+        target: Target<'_>,
+        stmt: &Statement,
+    ) -> Result<Option<String>, DbError> {
+        each!(self, db => db.query_one_on(target, stmt).await)
+    }
+
+    async fn transaction_on(
+        &self,
+        target: Target<'_>,
+        stmts: &[Statement],
+    ) -> Result<Vec<Rows>, DbError> {
+        each!(self, db => db.transaction_on(target, stmts).await)
+    }
+
+    async fn run_sql_on(&self, target: Target<'_>, sql: &str) -> Result<Vec<SqlResult>, DbError> {
+        each!(self, db => db.run_sql_on(target, sql).await)
+    }
+
+    fn has_default_database(&self) -> bool {
+        each!(self, db => db.has_default_database())
+    }
+
+    fn same_database(&self, a: Target<'_>, b: Target<'_>) -> bool {
+        each!(self, db => db.same_database(a, b))
     }
 }
 
-/// The database for this request: Spin's Postgres when built with `spin-pg` and
-/// `GRAPHEDGE_SPIN_PG=true`, else the Neon HTTP protocol.
-fn database() -> Result<SpinDb, String> {
+/// The databases for this request: Spin's Postgres when built with `spin-pg` and
+/// `GRAPHEDGE_SPIN_PG=true` (each connection string opened with Spin; the endpoint settings
+/// are unused), else the Neon HTTP protocol.
+fn database() -> Result<SpinDb<'static>, String> {
     #[cfg(feature = "spin-pg")]
     if env("GRAPHEDGE_SPIN_PG").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
-        let url = env("HASURA_GRAPHQL_DATABASE_URL")
-            .filter(|v| !v.trim().is_empty())
-            .ok_or("HASURA_GRAPHQL_DATABASE_URL is not set")?;
-        return Ok(match pg::SpinPg::open(&url) {
-            Ok(db) => SpinDb::Pg(db),
-            Err(e) => SpinDb::Unreachable(e),
-        });
+        let open = |p: &graphedge_edge::transport::sourced::Place| Ok(pg::Opened::open(&p.url));
+        return Sourced::from_settings(Box::new(env), Box::new(open)).map(SpinDb::Pg);
     }
-    neon_from_env(env, WasiHttp).map(SpinDb::Neon)
+    sourced_neon_from_env(env, WasiHttp).map(SpinDb::Neon)
 }
 
 fn env(name: &str) -> Option<String> {

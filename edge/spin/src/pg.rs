@@ -25,6 +25,40 @@ use spin_sdk::pg4::{
     Connection, DbValue, Interval, ParameterValue, PgError, QueryError, RangeBoundKind, RowSet,
 };
 
+/// A database Spin opened, or why it could not: every statement then reports the error
+/// (Hasura's `postgres-error`), as for any unreachable database.
+pub struct Opened(Result<SpinPg, DbError>);
+
+impl Opened {
+    /// Opens a connection to `url`.
+    pub fn open(url: &str) -> Opened {
+        Opened(SpinPg::open(url))
+    }
+}
+
+impl Database for Opened {
+    async fn query_one(&self, stmt: &Statement) -> Result<Option<String>, DbError> {
+        match &self.0 {
+            Ok(db) => db.query_one(stmt).await,
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    async fn transaction(&self, stmts: &[Statement]) -> Result<Vec<Rows>, DbError> {
+        match &self.0 {
+            Ok(db) => db.transaction(stmts).await,
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    async fn run_sql(&self, sql: &str) -> Result<Vec<SqlResult>, DbError> {
+        match &self.0 {
+            Ok(db) => db.run_sql(sql).await,
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
+
 /// A [`Database`] on one Spin Postgres connection.
 pub struct SpinPg {
     conn: Connection,

@@ -4,12 +4,16 @@
 //! Configuration: wrangler `[vars]` and secrets with Hasura's names (`HASURA_GRAPHQL_ADMIN_SECRET`,
 //! `HASURA_GRAPHQL_JWT_SECRET`, ...), `HASURA_GRAPHQL_DATABASE_URL` (the Postgres connection
 //! string) and `GRAPHEDGE_SQL_ENDPOINT` (the Neon-protocol `/sql` URL: a Neon endpoint or
-//! graphedge's gateway; default derived from the connection string).
+//! graphedge's gateway; default derived from the connection string). The metadata database
+//! and each source's are routed by [`graphedge_edge::transport::sourced`]
+//! (`HASURA_GRAPHQL_METADATA_DATABASE_URL`, a source's `from_env` read from the vars and
+//! secrets, `GRAPHEDGE_SQL_ENDPOINT_<VAR>` per database).
 //!
 //! With a Hyperdrive binding named `HYPERDRIVE` (wrangler.toml `[[hyperdrive]]`), each request
 //! opens one Postgres connection through Hyperdrive's socket instead (tokio-postgres over the
 //! Workers socket API; Hyperdrive pools the connections to the origin) and
-//! `HASURA_GRAPHQL_DATABASE_URL` / `GRAPHEDGE_SQL_ENDPOINT` are not used.
+//! `HASURA_GRAPHQL_DATABASE_URL` / `GRAPHEDGE_SQL_ENDPOINT` are not used: the binding is ONE
+//! database, every source's and the metadata's statements go to it.
 //!
 //! `@cached` answers are kept in the isolate's memory and in the data centre's cache
 //! (`caches.default`, [`WorkersCache`]) that every isolate reads; `GRAPHEDGE_WORKERS_CACHE=false`
@@ -20,12 +24,13 @@ use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
-use graphedge_edge::app::{invalid_configuration, neon_from_env, EdgeApp, Handled};
+use graphedge_edge::app::{
+    invalid_configuration, sourced_neon_from_env, EdgeApp, Handled, SourcedNeon,
+};
 use graphedge_edge::http::{HttpClient, HttpRequest, HttpResponse};
 use graphedge_edge::response_cache::{sha256_hex, BoxFuture, SharedCache};
-use graphedge_edge::transport::neon::NeonDatabase;
 use graphedge_edge::Clock;
-use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement};
+use graphedge_metadata::db::{Database, DbError, Rows, SqlResult, Statement, Target};
 use graphedge_pg::tokio_postgres::{self, config::SslMode, NoTls};
 use graphedge_pg::ClientDatabase;
 use worker::{event, Context, Env, Fetch, Headers, Method, RequestInit};
@@ -135,6 +140,7 @@ fn cache_namespace(env: &Env) -> String {
 }
 
 /// Outbound HTTP through the Workers `fetch` API.
+#[derive(Clone, Copy)]
 struct WorkerFetch;
 
 impl HttpClient for WorkerFetch {
@@ -162,14 +168,15 @@ impl HttpClient for WorkerFetch {
 
 /// The request's way to Postgres: Hyperdrive when the Worker has the binding, else the Neon
 /// HTTP protocol.
-enum WorkerDb {
-    Neon(NeonDatabase<WorkerFetch>),
+enum WorkerDb<'a> {
+    /// Every database the settings name (default, metadata, each source's).
+    Neon(SourcedNeon<'a, WorkerFetch>),
     Hyperdrive(ClientDatabase),
     /// Hyperdrive is bound but the connection failed: every call reports this error.
     Unreachable(DbError),
 }
 
-impl Database for WorkerDb {
+impl Database for WorkerDb<'_> {
     async fn query_one(&self, stmt: &Statement) -> Result<Option<String>, DbError> {
         match self {
             WorkerDb::Neon(db) => db.query_one(stmt).await,
@@ -191,6 +198,50 @@ impl Database for WorkerDb {
             WorkerDb::Neon(db) => db.run_sql(sql).await,
             WorkerDb::Hyperdrive(db) => db.run_sql(sql).await,
             WorkerDb::Unreachable(e) => Err(e.clone()),
+        }
+    }
+
+    // Neon: each target's database; Hyperdrive is one database (the trait's defaults).
+    async fn query_one_on(
+        &self,
+        target: Target<'_>,
+        stmt: &Statement,
+    ) -> Result<Option<String>, DbError> {
+        match self {
+            WorkerDb::Neon(db) => db.query_one_on(target, stmt).await,
+            _ => self.query_one(stmt).await,
+        }
+    }
+
+    async fn transaction_on(
+        &self,
+        target: Target<'_>,
+        stmts: &[Statement],
+    ) -> Result<Vec<Rows>, DbError> {
+        match self {
+            WorkerDb::Neon(db) => db.transaction_on(target, stmts).await,
+            _ => self.transaction(stmts).await,
+        }
+    }
+
+    async fn run_sql_on(&self, target: Target<'_>, sql: &str) -> Result<Vec<SqlResult>, DbError> {
+        match self {
+            WorkerDb::Neon(db) => db.run_sql_on(target, sql).await,
+            _ => self.run_sql(sql).await,
+        }
+    }
+
+    fn has_default_database(&self) -> bool {
+        match self {
+            WorkerDb::Neon(db) => db.has_default_database(),
+            _ => true,
+        }
+    }
+
+    fn same_database(&self, a: Target<'_>, b: Target<'_>) -> bool {
+        match self {
+            WorkerDb::Neon(db) => db.same_database(a, b),
+            _ => true,
         }
     }
 }
@@ -382,7 +433,7 @@ async fn serve(mut req: worker::Request, env: &Env) -> worker::Result<Handled> {
         Some(Ok(db)) => WorkerDb::Hyperdrive(db),
         // Reported by the engine like any unreachable database (Hasura's `postgres-error`).
         Some(Err(e)) => WorkerDb::Unreachable(DbError::connection(e)),
-        None => match neon_from_env(|k| lookup(env, k), WorkerFetch) {
+        None => match sourced_neon_from_env(move |k| lookup(env, k), WorkerFetch) {
             Ok(db) => WorkerDb::Neon(db),
             Err(e) => return Ok(Handled::answer(invalid_configuration(&e))),
         },
