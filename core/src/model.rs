@@ -478,6 +478,13 @@ impl Schema {
         self.root_in(name, None)
     }
 
+    /// The customization of table `t`'s source (`None`: the schema has no sources).
+    pub fn customization_of_table(&self, t: TableId) -> Option<&crate::customize::Customization> {
+        self.sources
+            .get(self.source_of_table(t))
+            .map(|s| &s.customization)
+    }
+
     /// The namespace of a source (`None`: its root fields are at the root).
     pub fn namespace_of(&self, source: usize) -> Option<&str> {
         self.sources.get(source)?.customization.namespace.as_deref()

@@ -94,12 +94,9 @@ pub fn matrix(schema: &Schema, args: &Json) -> Result<Json, ApiError> {
 /// naming convention applied): its source's `namespace` field (or null) and the select root
 /// fields under it. The console's data browser queries these.
 fn graphql_names(schema: &Schema, tid: usize, t: &Table) -> Json {
-    let source = schema.sources.get(schema.source_of_table(tid));
-    let namespace = source.and_then(|s| s.customization.namespace.as_deref());
-    let spelled = |n: &str| match source {
-        Some(s) => s.customization.generated(n),
-        None => n.to_string(),
-    };
+    let customization = schema.customization_of_table(tid);
+    let namespace = customization.and_then(|c| c.namespace.as_deref());
+    let spelled = |n: &str| customization.map_or_else(|| n.to_string(), |c| c.generated(n));
     json!({
         "namespace": namespace,
         // The sort argument and its values as the naming convention spells them.

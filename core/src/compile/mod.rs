@@ -209,25 +209,25 @@ impl<'a> Ctx<'a> {
     /// client's argument, operator, field or `order_by` value `name` stands for in table `t`'s
     /// source (see [`crate::customize::Customization::canonical`]).
     pub fn canon<'n>(&self, t: TableId, name: &'n str) -> alloc::borrow::Cow<'n, str> {
-        match self.schema.sources.get(self.schema.source_of_table(t)) {
-            Some(s) if s.customization.graphql_default() => s.customization.canonical(name),
-            _ => alloc::borrow::Cow::Borrowed(name),
+        match self.schema.customization_of_table(t) {
+            Some(c) => c.canonical(name),
+            None => alloc::borrow::Cow::Borrowed(name),
         }
     }
 
     /// The relationship name in an array relationship's aggregate field `key` of table `t`
     /// (`articles_aggregate`; `articlesAggregate` under `graphql-default`).
     pub fn rel_aggregate<'k>(&self, t: TableId, key: &'k str) -> Option<&'k str> {
-        match self.schema.sources.get(self.schema.source_of_table(t)) {
-            Some(s) if s.customization.graphql_default() => key.strip_suffix("Aggregate"),
+        match self.schema.customization_of_table(t) {
+            Some(c) if c.graphql_default() => key.strip_suffix("Aggregate"),
             _ => key.strip_suffix("_aggregate"),
         }
     }
 
     /// The client's spelling of generated name `name` in table `t`'s source (for messages).
     pub fn spelled(&self, t: TableId, name: &str) -> String {
-        match self.schema.sources.get(self.schema.source_of_table(t)) {
-            Some(s) => s.customization.generated(name),
+        match self.schema.customization_of_table(t) {
+            Some(c) => c.generated(name),
             None => String::from(name),
         }
     }
