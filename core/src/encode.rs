@@ -152,6 +152,20 @@ fn is_plain_number(n: &str) -> bool {
             .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
 }
 
+/// `text` as one element of a Postgres array literal: in double quotes, `"` and `\` escaped,
+/// so it is read as exactly that text (never as `NULL`, never split).
+pub fn write_array_element(out: &mut String, text: &str) {
+    out.reserve(text.len() + 2);
+    out.push('"');
+    for ch in text.chars() {
+        if ch == '"' || ch == '\\' {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('"');
+}
+
 pub fn write_pg_array(out: &mut String, v: &Value) {
     match v {
         Value::List(items) => {
@@ -169,16 +183,7 @@ pub fn write_pg_array(out: &mut String, v: &Value) {
                         out.push_str(&scalar_text(item))
                     }
                     Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
-                    other => {
-                        out.push('"');
-                        for ch in scalar_text(other).chars() {
-                            if ch == '"' || ch == '\\' {
-                                out.push('\\');
-                            }
-                            out.push(ch);
-                        }
-                        out.push('"');
-                    }
+                    other => write_array_element(out, &scalar_text(other)),
                 }
             }
             out.push('}');

@@ -11,6 +11,7 @@
 extern crate alloc;
 
 pub mod actions;
+pub mod batch;
 mod compile;
 pub mod customize;
 pub mod encode;

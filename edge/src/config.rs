@@ -42,6 +42,10 @@ pub struct Config {
     /// `GRAPHEDGE_COALESCE_QUERIES` (default true): identical concurrent query requests share
     /// one execution that has not been sent yet (see [`crate::coalesce`]).
     pub coalesce_queries: bool,
+    /// `GRAPHEDGE_BATCH_BUDGET_US` (default [`crate::coalesce::BATCH_BUDGET`], 2000; `0`: no
+    /// batching): what one batch of concurrent requests with other parameters may cost, by
+    /// their statement's measured time per row (see [`crate::coalesce`]).
+    pub batch_budget: std::time::Duration,
     /// `GRAPHEDGE_RESPONSE_CACHE_BYTES` (default [`crate::response_cache::DEFAULT_BYTES`];
     /// `0`: no memory tier; a host's shared cache still keeps them): memory for the answers of `@cached` queries.
     pub response_cache_bytes: usize,
@@ -67,6 +71,7 @@ impl Config {
             admin_internal_errors: true,
             max_body_bytes: DEFAULT_MAX_BODY,
             coalesce_queries: true,
+            batch_budget: crate::coalesce::BATCH_BUDGET,
             response_cache_bytes: crate::response_cache::DEFAULT_BYTES,
             cache_max_ttl: crate::response_cache::DEFAULT_MAX_TTL,
             ops: crate::ops::Settings {
@@ -136,6 +141,12 @@ impl Config {
         c.dev_mode = flag("HASURA_GRAPHQL_DEV_MODE", false)?;
         c.admin_internal_errors = flag("HASURA_GRAPHQL_ADMIN_INTERNAL_ERRORS", true)?;
         c.coalesce_queries = flag("GRAPHEDGE_COALESCE_QUERIES", true)?;
+        if let Some(v) = nonempty("GRAPHEDGE_BATCH_BUDGET_US") {
+            let us = v.trim().parse::<u64>().map_err(|_| {
+                format!("GRAPHEDGE_BATCH_BUDGET_US: expected microseconds, got {v:?}")
+            })?;
+            c.batch_budget = std::time::Duration::from_micros(us);
+        }
         if let Some(v) = nonempty("GRAPHEDGE_MAX_BODY_BYTES") {
             c.max_body_bytes = v
                 .trim()

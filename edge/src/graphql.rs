@@ -456,9 +456,23 @@ async fn run_part(
                     && !plan.calls_functions
                     && plan.source == 0
                 {
+                    // Shared with identical requests, or batched with this query's other
+                    // concurrent requests (`coalesce`).
+                    let stmt = &stmt;
+                    let exec = |batch: Option<Statement>| async move {
+                        match batch {
+                            Some(batch) => db.query_one(&batch).await,
+                            None => db.query_one(stmt).await,
+                        }
+                    };
                     engine
                         .flights
-                        .run(&stmt, engine.clock.as_deref(), || db.query_one(&stmt))
+                        .run(
+                            stmt,
+                            engine.clock.as_deref(),
+                            engine.config.batch_budget,
+                            exec,
+                        )
                         .await
                 } else {
                     db.query_one(&stmt).await

@@ -161,6 +161,12 @@ pub const FLAGS: &[Flag] = &[
         help: "identical concurrent queries share one database run not yet sent (default true)",
     },
     Flag {
+        name: "batch-budget-us",
+        env: "GRAPHEDGE_BATCH_BUDGET_US",
+        switch: false,
+        help: "concurrent queries with other variables run as one batched statement costing at most this, by time per row (default 2000; 0 = off)",
+    },
+    Flag {
         name: "max-body-bytes",
         env: "GRAPHEDGE_MAX_BODY_BYTES",
         switch: false,

@@ -483,17 +483,10 @@ pub fn param_text(v: &Value) -> Option<String> {
                 match item {
                     Value::Null => out.push_str("NULL"),
                     Value::Array(_) => out.push_str(&param_text(item).unwrap_or_default()),
-                    other => {
-                        let text = param_text(other).unwrap_or_default();
-                        out.push('"');
-                        for c in text.chars() {
-                            if c == '"' || c == '\\' {
-                                out.push('\\');
-                            }
-                            out.push(c);
-                        }
-                        out.push('"');
-                    }
+                    other => graphedge_core::encode::write_array_element(
+                        &mut out,
+                        &param_text(other).unwrap_or_default(),
+                    ),
                 }
             }
             out.push('}');

@@ -38,7 +38,6 @@
 //! first took the connection), two threads were as often slower as faster.
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -313,6 +312,8 @@ async fn accept(
         };
         let _ = stream.set_nodelay(true);
         let (app, local) = (app.clone(), local.clone());
+        // Formatted once per connection, not per request.
+        let ip: Arc<str> = peer.ip().to_string().into();
         let life = crate::websocket::Lifeline {
             stopped: stopped.clone(),
             alive: alive.clone(),
@@ -320,11 +321,12 @@ async fn accept(
         let service = service_fn(move |req| {
             let (app, local) = (app.clone(), local.clone());
             let websocket = crate::websocket::is_upgrade(&req).then(|| life.clone());
+            let ip = ip.clone();
             async move {
                 if let Some(life) = websocket {
                     return Ok(crate::websocket::upgrade(app, local, req, peer, life));
                 }
-                Ok::<_, Infallible>(respond(app, local, req, peer).await)
+                Ok::<_, Infallible>(respond(app, local, req, &ip).await)
             }
         });
         let conn = hyper::server::conn::http1::Builder::new()
@@ -499,7 +501,7 @@ async fn respond(
     app: Arc<App>,
     local: Arc<Local>,
     req: hyper::Request<Incoming>,
-    peer: SocketAddr,
+    ip: &str,
 ) -> HttpResponse {
     let started = Instant::now();
     let _in_flight = local.busy_poll.as_ref().map(|b| b.request());
@@ -530,7 +532,7 @@ async fn respond(
             }
         }
         Ok(mut req) => {
-            graphedge_edge::limits::set_peer_ip(&mut req.headers, &peer.ip().to_string());
+            graphedge_edge::limits::set_peer_ip(&mut req.headers, ip);
             if graphedge_edge::auth::header(&req.headers, "x-request-id").is_none() {
                 req.headers
                     .push(("x-request-id".into(), crate::logging::request_id()));
@@ -572,7 +574,7 @@ async fn respond(
             status: response.status,
             method: &method,
             url: &log_path,
-            ip: &peer.ip().to_string(),
+            ip,
             http_version,
             gzipped,
             response_size: response.body.len(),
@@ -652,7 +654,14 @@ async fn handle_off_thread(
     let (method, path) = (req.method.clone(), req.path.clone());
     let work = tokio::task::spawn_blocking(move || {
         runtime.block_on(async move {
-            let handler = graphedge_edge::handle_logged(&app.engine, &local.db, &JwkHttp, req);
+            // Boxed: the handler's future is large (a debug build's overflowed the blocking
+            // thread's stack).
+            let handler = Box::pin(graphedge_edge::handle_logged(
+                &app.engine,
+                &local.db,
+                &JwkHttp,
+                req,
+            ));
             tokio::select! {
                 r = isolate_logged(handler, &method, &path) => r,
                 // The request was abandoned: nobody reads this answer.

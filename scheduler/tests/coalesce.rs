@@ -10,6 +10,12 @@
 //!   every time (a request joins only a run not yet sent).
 //! * `a_hung_run_does_not_hold_the_next` — while the first run of a query hangs (3 s), an
 //!   identical request waits at most ~10 ms for it and then runs on its own.
+//! * `other_variables_share_batches` — 8 clients × 40 requests of one query, each with its own
+//!   variable and `X-Hasura-User-Id` (a permission filter on it): every answer is exactly the
+//!   rows that request may see (values with quotes, backslashes, braces, commas, non-ASCII,
+//!   empty and NULL included), and requests with other parameters were answered by one
+//!   statement (they share a `statement_timestamp()`): they are batched; with
+//!   `--batch-budget-us 0` never.
 //! * `function_queries_are_never_shared` — a VOLATILE function tracked with
 //!   `exposed_as: query` runs once per request (plans that call user functions are never
 //!   coalesced).
@@ -37,6 +43,14 @@ CREATE TABLE kv (k int PRIMARY KEY, v int NOT NULL);
 INSERT INTO kv VALUES (1, 0);
 -- Reads of kv taking ~2 ms, so that runs are in flight while the writer writes.
 CREATE VIEW kv_slow AS SELECT k, v FROM kv, (SELECT pg_sleep(0.002)) s;
+CREATE TABLE item (id int PRIMARY KEY, owner int NOT NULL, v text);
+INSERT INTO item SELECT i, i % 4, CASE i % 8
+  WHEN 0 THEN 'say \"hi\", {x}' WHEN 1 THEN 'back\\slash' WHEN 2 THEN 'naïve €'
+  WHEN 3 THEN '' WHEN 4 THEN NULL ELSE 'v' || i END
+  FROM generate_series(1, 64) i;
+-- ~2 ms per statement (and per row of a batch), with the statement's start time.
+CREATE VIEW item_at AS SELECT i.id, i.owner, i.v, statement_timestamp()::text AS at
+  FROM item i, (SELECT pg_sleep(0.002)) s;
 CREATE FUNCTION kv_calls() RETURNS SETOF kv LANGUAGE sql VOLATILE AS
   $$ SELECT k, nextval('calls')::int FROM kv, (SELECT pg_sleep(0.002)) s $$;
 ";
@@ -49,6 +63,12 @@ fn setup(flags: &[&str]) -> (TempPostgres, Server) {
     server.track("kv");
     server.track("stall");
     server.track("kv_slow");
+    server.track("item_at");
+    server.metadata(
+        json!({"type": "pg_create_select_permission", "args": {"source": "default",
+        "table": "item_at", "role": "user", "permission": {"columns": "*",
+        "filter": {"owner": {"_eq": "X-Hasura-User-Id"}}}}}),
+    );
     server.metadata(
         json!({"type": "pg_track_function", "args": {"source": "default",
         "function": "kv_calls", "configuration": {"exposed_as": "query"}}}),
@@ -167,6 +187,93 @@ fn a_read_after_a_write_sees_it() {
     for t in noise {
         t.join().unwrap();
     }
+}
+
+#[test]
+fn other_variables_share_batches() {
+    // A budget far over the view's ~2 ms per row, so batches form however loaded the machine;
+    // and a zero budget, which batches nothing.
+    for (budget, batched) in [("1000000", true), ("0", false)] {
+        let (_pg, server) = setup(&["--batch-budget-us", budget]);
+        let widest = widest_statement(&server);
+        if batched {
+            assert!(widest > 1, "nothing was batched");
+        } else {
+            assert_eq!(widest, 1, "batching is off");
+        }
+    }
+}
+
+/// 8 clients × 40 requests of one query with their own variable and user, each answer checked
+/// against the table; returns the most distinct (item, user) pairs one statement answered.
+fn widest_statement(server: &Server) -> usize {
+    const CLIENTS: usize = 8;
+    const EACH: usize = 40;
+    let rows = server.run_sql("SELECT id, owner, v FROM item");
+    let item: HashMap<i64, (i64, Value)> = rows
+        .iter()
+        .map(|r| {
+            let n = |v: &Value| v.as_str().unwrap().parse::<i64>().unwrap();
+            let v = if r[2] == json!("NULL") {
+                Value::Null
+            } else {
+                r[2].clone()
+            };
+            (n(&r[0]), (n(&r[1]), v))
+        })
+        .collect();
+    assert_eq!(item.len(), 64);
+    let query = "query($id: Int!) { item_at(where: {id: {_eq: $id}}) { id owner v at } }";
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let base = server.base.clone();
+            std::thread::spawn(move || {
+                (0..EACH)
+                    .map(|i| {
+                        let id = (c * 7 + i * 13) % 64 + 1;
+                        // Half the requests ask for their own item.
+                        let user = (id + i % 2) % 4;
+                        let body = json!({ "query": query, "variables": { "id": id } });
+                        let user = user.to_string();
+                        let headers = [("x-hasura-role", "user"), ("x-hasura-user-id", &*user)];
+                        let (status, out) = post(&base, "/v1/graphql", &headers, &body.to_string());
+                        assert_eq!(status, 200, "{out}");
+                        (id as i64, user.parse::<i64>().unwrap(), out)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let answers: Vec<_> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    // Statement start time → the (item, user) pairs it answered.
+    let mut statements: HashMap<String, std::collections::HashSet<(i64, i64)>> = HashMap::new();
+    for (id, user, out) in &answers {
+        let got = out["data"]["item_at"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{out}"));
+        let (owner, v) = &item[id];
+        if owner != user {
+            assert!(got.is_empty(), "user {user} sees item {id}: {out}");
+            continue;
+        }
+        assert_eq!(got.len(), 1, "{out}");
+        assert_eq!(
+            (&got[0]["id"], &got[0]["owner"], &got[0]["v"]),
+            (&json!(id), &json!(owner), v),
+            "item {id} for user {user}"
+        );
+        let at = got[0]["at"].as_str().unwrap().to_string();
+        statements.entry(at).or_default().insert((*id, *user));
+    }
+    let visible = answers
+        .iter()
+        .filter(|(id, user, _)| item[id].0 == *user)
+        .count();
+    assert!(visible > 50, "{visible} answers with a row");
+    statements.values().map(|s| s.len()).max().unwrap()
 }
 
 #[test]

@@ -611,15 +611,7 @@ fn session_text(v: &Json) -> String {
                 if i > 0 {
                     out.push(',');
                 }
-                let text = session_text(item);
-                out.push('"');
-                for ch in text.chars() {
-                    if ch == '"' || ch == '\\' {
-                        out.push('\\');
-                    }
-                    out.push(ch);
-                }
-                out.push('"');
+                graphedge_core::encode::write_array_element(&mut out, &session_text(item));
             }
             out.push('}');
             out
