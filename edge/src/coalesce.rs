@@ -85,6 +85,10 @@ pub const MAX_BATCH: usize = 16;
 /// saves is small, and the rows would lose the parallelism of separate backends (Chinook
 /// bench, `mixr`: batching its ~2 ms nested query raised p99 from 17 to 40 ms).
 pub const BATCH_BUDGET: Duration = Duration::from_millis(2);
+/// Parameters larger than this in all (bytes) keep a request out of batches: a batch copies
+/// every row's parameters into one array literal per parameter, which for a few requests
+/// with megabytes of variables would be one more large copy of each, in one statement.
+pub const MAX_BATCH_PARAMS: usize = 64 * 1024;
 /// Slow (or unbatchable) statements remembered at most (the set is emptied past this: memory
 /// stays bounded).
 const SLOW_LIMIT: usize = 4096;
@@ -200,7 +204,10 @@ impl Flights {
         let (key, role) = {
             let mut inner = lock(&self.inner);
             let cap = inner.batch_cap(text, budget);
-            let by_text = !stmt.params.is_empty() && !inner.unbatchable.contains(&text) && cap > 1;
+            let by_text = cap > 1
+                && !stmt.params.is_empty()
+                && !inner.unbatchable.contains(&text)
+                && params_size(stmt) <= MAX_BATCH_PARAMS;
             let hash = if by_text {
                 text
             } else {
@@ -535,6 +542,14 @@ impl Inner {
                 && (by_text || e.stmt.params == stmt.params)
         })
     }
+}
+
+/// The bytes of `stmt`'s parameters.
+fn params_size(stmt: &Statement) -> usize {
+    stmt.params
+        .iter()
+        .map(|p| p.as_ref().map_or(0, String::len))
+        .sum()
 }
 
 /// Adds `hash` to a bounded set (emptied when full).

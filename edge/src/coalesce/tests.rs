@@ -543,3 +543,21 @@ fn heavy_statements_are_not_batched() {
     assert!(step(&mut futs).is_empty());
     assert_eq!(*g.started.borrow(), 3);
 }
+
+#[test]
+fn requests_with_large_parameters_are_not_batched() {
+    let flights = Flights::default();
+    let g = Rc::new(Gate::default());
+    let (a, b) = (stmt("a"), stmt(&"b".repeat(MAX_BATCH_PARAMS + 1)));
+    let c = stmt(&"c".repeat(MAX_BATCH_PARAMS + 1));
+    let mut futs: Vec<Slot<'_>> = [&a, &b, &c]
+        .into_iter()
+        .map(|s| request(&flights, s, None, &g))
+        .collect();
+    assert!(step(&mut futs).is_empty());
+    assert_eq!(
+        *g.started.borrow(),
+        3,
+        "the large ones run at once, on their own"
+    );
+}
