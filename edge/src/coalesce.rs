@@ -79,8 +79,8 @@ pub const PATIENCE: Duration = SLOW_RUN;
 pub const LARGE_ANSWER: usize = 4096;
 /// Most distinct parameter lists in one cohort (rows of one batch).
 pub const MAX_BATCH: usize = 16;
-/// What one batch may cost, by its statement's measured time per row: a statement of 0.5 ms
-/// per row batches at most 4 rows, one of 1 ms or more is not batched at all. A batch runs its
+/// What one batch may cost, by its statement's shortest recent time per row ([`Window`]): a
+/// statement of 0.5 ms per row batches at most 4 rows, one of 1 ms or more is not batched. A batch runs its
 /// rows one after the other on one backend; for a heavy statement the per-statement work it
 /// saves is small, and the rows would lose the parallelism of separate backends (Chinook
 /// bench, `mixr`: batching its ~2 ms nested query raised p99 from 17 to 40 ms).
@@ -117,9 +117,48 @@ struct Inner {
     /// Hashes of statement texts that are not batched (see the module docs): their cohorts
     /// are keyed by text and parameters.
     unbatchable: HashSet<u64>,
-    /// By hash of statement text: the average duration of its runs per row, microseconds
-    /// (see [`BATCH_BUDGET`]).
-    per_row: HashMap<u64, u64>,
+    /// By hash of statement text: its duration per row (see [`BATCH_BUDGET`]).
+    per_row: HashMap<u64, Window>,
+}
+
+/// The shortest duration per row of a statement text's recent runs, microseconds: over the
+/// current and the previous [`WINDOW`] runs. A run's duration includes its wait behind other
+/// statements (a busy pool, a busy Postgres); the shortest recent one is what the statement
+/// itself costs. (An average climbs with the load: on the busy bench machine a 0.3 ms
+/// statement averaged over 1 ms unbatched, which kept it unbatched.)
+#[derive(Clone, Copy)]
+struct Window {
+    current: u64,
+    previous: u64,
+    runs: u32,
+}
+
+/// Runs per [`Window`].
+const WINDOW: u32 = 256;
+
+impl Window {
+    fn new(us: u64) -> Window {
+        Window {
+            current: us,
+            previous: us,
+            runs: 1,
+        }
+    }
+
+    fn record(&mut self, us: u64) {
+        if self.runs >= WINDOW {
+            self.previous = self.current;
+            self.current = us;
+            self.runs = 1;
+        } else {
+            self.current = self.current.min(us);
+            self.runs += 1;
+        }
+    }
+
+    fn shortest(&self) -> u64 {
+        self.current.min(self.previous)
+    }
 }
 
 struct Entry {
@@ -497,7 +536,7 @@ impl Entry {
 
 impl Inner {
     /// After a run timed at `took` per row: remembers (or forgets) the statement as slow, and
-    /// averages its text's time per row.
+    /// notes its text's time per row.
     fn note_speed(&mut self, key: Key, took: Option<u64>) {
         let Some(took) = took else { return };
         if took > SLOW_RUN.as_micros() as u64 {
@@ -505,14 +544,13 @@ impl Inner {
         } else {
             self.slow.remove(&key.text);
         }
-        if let Some(avg) = self.per_row.get_mut(&key.text) {
-            *avg = (*avg * 4 + took) / 5;
-            return;
+        if let Some(w) = self.per_row.get_mut(&key.text) {
+            return w.record(took);
         }
         if self.per_row.len() >= SLOW_LIMIT {
             self.per_row.clear();
         }
-        self.per_row.insert(key.text, took);
+        self.per_row.insert(key.text, Window::new(took));
     }
 
     /// How many rows a batch of this statement text may have within `budget` (see
@@ -522,7 +560,9 @@ impl Inner {
             return 0;
         }
         match self.per_row.get(&text) {
-            Some(&us) => (budget.as_micros() as u64 / us.max(1)).min(MAX_BATCH as u64) as usize,
+            Some(w) => {
+                (budget.as_micros() as u64 / w.shortest().max(1)).min(MAX_BATCH as u64) as usize
+            }
             None => MAX_BATCH,
         }
     }

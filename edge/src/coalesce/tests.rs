@@ -561,3 +561,19 @@ fn requests_with_large_parameters_are_not_batched() {
         "the large ones run at once, on their own"
     );
 }
+
+#[test]
+fn a_statement_is_judged_by_its_shortest_recent_run() {
+    let mut w = Window::new(300);
+    // Runs that waited behind others do not make it look heavier...
+    for _ in 0..WINDOW * 3 / 2 {
+        w.record(300);
+        w.record(5_000);
+    }
+    assert_eq!(w.shortest(), 300);
+    // ...but a statement that became heavy is seen as such within two windows.
+    for _ in 0..WINDOW * 2 {
+        w.record(3_000);
+    }
+    assert_eq!(w.shortest(), 3_000);
+}
