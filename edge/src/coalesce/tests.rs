@@ -129,24 +129,12 @@ fn a_request_joins_only_a_run_not_yet_sent() {
     };
     let mut futs: Vec<Slot<'_>> = Vec::new();
     // A runs at once.
-    let g = g1.clone();
-    futs.push(Some(Box::pin(flights.run(
-        &s,
-        None,
-        BATCH_BUDGET,
-        move |_| gated(g.clone()),
-    ))));
+    futs.push(request(&flights, &s, None, &g1));
     assert!(step(&mut futs).is_empty());
     assert_eq!(*g1.started.borrow(), 1);
     // B and C arrive while A's run is in flight: they form the next cohort (B leads).
     for _ in 0..2 {
-        let g = g2.clone();
-        futs.push(Some(Box::pin(flights.run(
-            &s,
-            None,
-            BATCH_BUDGET,
-            move |_| gated(g.clone()),
-        ))));
+        futs.push(request(&flights, &s, None, &g2));
     }
     // A different statement is not affected.
     futs.push(Some(Box::pin(flights.run(
@@ -166,13 +154,7 @@ fn a_request_joins_only_a_run_not_yet_sent() {
     assert_eq!(*g2.started.borrow(), 1, "one run for the cohort of two");
     // D arrives while the cohort's run is in flight: it waits for the next one.
     let g3 = Rc::new(Gate::default());
-    let g = g3.clone();
-    futs.push(Some(Box::pin(flights.run(
-        &s,
-        None,
-        BATCH_BUDGET,
-        move |_| gated(g.clone()),
-    ))));
+    futs.push(request(&flights, &s, None, &g3));
     g2.release("second");
     assert_eq!(
         step(&mut futs),
@@ -190,16 +172,10 @@ fn a_cancelled_leader_leaves_nobody_waiting() {
     let flights = Flights::default();
     let (g1, g2) = (Rc::new(Gate::default()), Rc::new(Gate::default()));
     let s = stmt("a");
-    let g = g1.clone();
-    let mut a: Slot<'_> = Some(Box::pin(
-        flights.run(&s, None, BATCH_BUDGET, move |_| gated(g.clone())),
-    ));
+    let mut a: Slot<'_> = request(&flights, &s, None, &g1);
     assert!(step(std::slice::from_mut(&mut a)).is_empty());
     // B leads the next cohort, C follows it.
-    let g = g2.clone();
-    let mut b: Slot<'_> = Some(Box::pin(
-        flights.run(&s, None, BATCH_BUDGET, move |_| gated(g.clone())),
-    ));
+    let mut b: Slot<'_> = request(&flights, &s, None, &g2);
     let mut c: Slot<'_> = Some(Box::pin(flights.run(&s, None, BATCH_BUDGET, |_| async {
         Ok(Some("alone".into()))
     })));
@@ -291,13 +267,7 @@ fn slow_statements_run_on_their_own() {
     let g = Rc::new(Gate::default());
     let mut futs: Vec<Slot<'_>> = Vec::new();
     for _ in 0..2 {
-        let g = g.clone();
-        futs.push(Some(Box::pin(flights.run(
-            &s,
-            Some(&clock),
-            BATCH_BUDGET,
-            move |_| gated(g.clone()),
-        ))));
+        futs.push(request(&flights, &s, Some(&clock), &g));
     }
     assert!(step(&mut futs).is_empty());
     assert_eq!(*g.started.borrow(), 2);
@@ -325,13 +295,7 @@ fn a_hung_run_holds_the_next_cohort_only_so_long() {
     assert!(step(&mut futs).is_empty());
     assert_eq!(*g2.started.borrow(), 1);
     let g3 = Rc::new(Gate::default());
-    let g = g3.clone();
-    futs.push(Some(Box::pin(flights.run(
-        &s,
-        Some(&clock),
-        BATCH_BUDGET,
-        move |_| gated(g.clone()),
-    ))));
+    futs.push(request(&flights, &s, Some(&clock), &g3));
     assert!(step(&mut futs).is_empty());
     assert_eq!(
         *g3.started.borrow(),
