@@ -225,20 +225,33 @@ pub fn write_json(out: &mut String, v: &Value) {
 }
 
 pub fn write_json_string(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c => out.push(c),
+    // Runs without escapes are copied whole; every escaped character is ASCII, so the
+    // indices below are character boundaries.
+    let mut start = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 0xf)] as char);
+        } else {
+            out.push_str(escape);
         }
+        start = i + 1;
     }
+    out.push_str(&s[start..]);
     out.push('"');
 }
 
@@ -373,5 +386,41 @@ pub(crate) fn type_text(ty: &crate::parse::ast::Type) -> String {
         Type::Named(n) => n.clone(),
         Type::List(t) => format!("[{}]", type_text(t)),
         Type::NonNull(t) => format!("{}!", type_text(t)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_json_string;
+    use alloc::string::String;
+
+    /// The written string is JSON text that reads back as the string, escaped as before
+    /// (`\uXXXX` only for the other control characters, lower-case hex).
+    #[test]
+    fn json_strings_read_back() {
+        for s in [
+            "",
+            "plain",
+            "a\"b\\c\nd\re\tf",
+            "\u{0}\u{1f}\u{7f}é€😀",
+            "\u{1b}[0m",
+            "\\",
+        ] {
+            let mut out = String::new();
+            write_json_string(&mut out, s);
+            assert_eq!(serde_json::from_str::<String>(&out).unwrap(), s, "{out}");
+        }
+        let mut out = String::new();
+        write_json_string(&mut out, "x\u{1}\u{1f}y\"é");
+        assert_eq!(out, "\"x\\u0001\\u001fy\\\"é\"");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_string_reads_back(s in ".*") {
+            let mut out = String::new();
+            write_json_string(&mut out, &s);
+            proptest::prop_assert_eq!(serde_json::from_str::<String>(&out).unwrap(), s);
+        }
     }
 }

@@ -107,6 +107,14 @@ fn decode_one(v: &Json, path: &str) -> Result<GqlRequest, EdgeError> {
 
 /// Decodes a `/v1/graphql` body.
 pub fn decode_body(body: &[u8]) -> Result<GqlBody, EdgeError> {
+    match decode_plain(body) {
+        Some(r) => Ok(GqlBody::Single(r)),
+        None => decode_json(body),
+    }
+}
+
+/// [`decode_body`] through a JSON tree: any body, with Hasura's errors.
+fn decode_json(body: &[u8]) -> Result<GqlBody, EdgeError> {
     let v: Json = serde_json::from_slice(body).map_err(|_| {
         EdgeError::invalid_json("Error in $: Failed reading: not a valid json value")
     })?;
@@ -121,6 +129,44 @@ pub fn decode_body(body: &[u8]) -> Result<GqlBody, EdgeError> {
         }
         _ => Ok(GqlBody::Single(decode_one(&v, "$")?)),
     }
+}
+
+/// The usual body, one request object, read straight into the request without an
+/// intermediate JSON tree. `None` for anything else (a batch, a member of the wrong kind, a
+/// repeated key, a persisted query, bad JSON): [`decode_body`]'s general path decodes those
+/// and words their errors.
+fn decode_plain(body: &[u8]) -> Option<GqlRequest> {
+    #[derive(serde::Deserialize)]
+    struct Plain {
+        query: String,
+        #[serde(rename = "operationName", default)]
+        operation_name: Option<String>,
+        #[serde(default)]
+        variables: Option<serde_json::Map<String, Json>>,
+        #[serde(default)]
+        extensions: Option<Json>,
+    }
+    // An object only: serde would also read a struct from an array of its fields.
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return None;
+    }
+    let p: Plain = serde_json::from_slice(body).ok()?;
+    if p.extensions
+        .is_some_and(|e| e.get("persistedQuery").is_some())
+    {
+        return None;
+    }
+    Some(GqlRequest {
+        relay: false,
+        query: p.query,
+        operation_name: p.operation_name,
+        variables: p
+            .variables
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, json_to_value(&v)))
+            .collect(),
+    })
 }
 
 /// Decodes a GraphQL GET request from its query string (`query`, `variables` as JSON text,
@@ -332,9 +378,11 @@ pub(crate) async fn run_plan(
         }
         let part_log = log.as_mut().map(|(l, r)| (&mut **l, *r));
         let out = run_part(engine, loaded, db, session, plan, variables, part_log).await?;
-        return crate::remote_join::apply(
+        // Boxed, like the actions' and remote schemas' calls below: each request's future
+        // would otherwise be as large as the largest of them.
+        return Box::pin(crate::remote_join::apply(
             engine, loaded, db, session, plan, variables, outbound, out, log,
-        )
+        ))
         .await;
     };
     // Root fields of several sources: one statement (or transaction) per source, in order,
@@ -352,20 +400,21 @@ pub(crate) async fn run_plan(
     let mut called = Vec::with_capacity(actions.len());
     for call in actions {
         let log = log.as_mut().map(|(l, r)| (&mut **l, *r));
-        let value =
-            crate::actions::run_call(engine, loaded, db, session, outbound, call, variables, log)
-                .await?;
+        let value = Box::pin(crate::actions::run_call(
+            engine, loaded, db, session, outbound, call, variables, log,
+        ))
+        .await?;
         called.push(value);
     }
     let mut remote_values = Vec::with_capacity(remotes.len());
     for call in remotes {
         let call_log = log.as_mut().map(|(l, r)| (&mut **l, *r));
-        let value = crate::remote_schemas::run_call(
+        let value = Box::pin(crate::remote_schemas::run_call(
             engine, loaded, session, outbound, call, variables, call_log,
-        )
+        ))
         .await?;
         let log = log.as_mut().map(|(l, r)| (&mut **l, *r));
-        let value = crate::remote_join::apply_under_key(
+        let value = Box::pin(crate::remote_join::apply_under_key(
             engine,
             loaded,
             db,
@@ -376,7 +425,7 @@ pub(crate) async fn run_plan(
             variables,
             outbound,
             log,
-        )
+        ))
         .await?;
         remote_values.push(value);
     }
@@ -459,11 +508,15 @@ async fn run_part(
                     // Shared with identical requests, or batched with this query's other
                     // concurrent requests (`coalesce`).
                     let stmt = &stmt;
-                    let exec = |batch: Option<Statement>| async move {
-                        match batch {
-                            Some(batch) => db.query_one(&batch).await,
-                            None => db.query_one(stmt).await,
-                        }
+                    // Boxed, like every database call here: the futures that wrap it (the
+                    // time limit, coalescing) would each copy it as it moves in.
+                    let exec = |batch: Option<Statement>| {
+                        Box::pin(async move {
+                            match batch {
+                                Some(batch) => db.query_one(&batch).await,
+                                None => db.query_one(stmt).await,
+                            }
+                        })
                     };
                     engine
                         .flights
@@ -475,7 +528,7 @@ async fn run_part(
                         )
                         .await
                 } else {
-                    db.query_one(&stmt).await
+                    Box::pin(db.query_one(&stmt)).await
                 };
                 out.map_err(|e| db_error(&e))
             };
@@ -535,7 +588,7 @@ async fn run_part(
                     log.sql(req, &s.sql, &s.params);
                 }
             }
-            let run = async { Ok(db.transaction(&stmts).await) };
+            let run = async { Ok(Box::pin(db.transaction(&stmts)).await) };
             let started = engine.monotonic();
             let rows = crate::limits::bounded(engine, loaded, session, run).await;
             if let Some((log, _)) = &mut log {
@@ -687,5 +740,49 @@ mod tests {
             "parse-failed"
         );
         assert_eq!(decode_body(br#""x""#).unwrap_err().code, "parse-failed");
+    }
+
+    /// The direct reading of the usual body gives what the JSON tree gives; it declines
+    /// (`false`) what the tree rejects or reads some other way.
+    #[test]
+    fn plain_bodies_read_as_the_tree_reads_them() {
+        let bodies: &[(&str, bool)] = &[
+            (r#"{"query":"{a}"}"#, true),
+            (
+                r#" {"query":"q($x: Int) { a(x: $x) }","variables":{"x":1,"y":"\u00e9\n","z":[1.5,{"b":null}],"x":2}}"#,
+                true,
+            ),
+            (
+                r#"{"query":"{a}","operationName":"Op","extensions":{"other":1},"unknown":[1]}"#,
+                true,
+            ),
+            (
+                r#"{"query":"{a}","operationName":null,"variables":null,"extensions":null}"#,
+                true,
+            ),
+            (r#"{"query":"{a}","query":"{b}"}"#, false),
+            (
+                r#"{"query":"{a}","extensions":{"persistedQuery":null}}"#,
+                false,
+            ),
+            (r#"{"query":"{a}","variables":[1]}"#, false),
+            (r#"{"query":"{a}","operationName":5}"#, false),
+            (r#"{"query":1}"#, false),
+            (r#"{"variables":{}}"#, false),
+            (r#"["{a}"]"#, false),
+            (r#"[{"query":"{a}"}]"#, false),
+            (r#"{"query":"{a}"} x"#, false),
+            (r#"{"query":"{a}""#, false),
+            ("", false),
+        ];
+        for (body, plain) in bodies {
+            let tree = decode_json(body.as_bytes());
+            let read = decode_plain(body.as_bytes());
+            assert_eq!(read.is_some(), *plain, "{body}");
+            if let Some(read) = read {
+                assert_eq!(tree, Ok(GqlBody::Single(read)), "{body}");
+            }
+            assert_eq!(decode_body(body.as_bytes()), tree, "{body}");
+        }
     }
 }

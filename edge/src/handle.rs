@@ -153,6 +153,8 @@ pub(crate) fn fail(
     error_response(style, e, include_internal)
 }
 
+/// The rarer routes' futures are boxed, so that a GraphQL request's future (moved as it is
+/// wrapped, then boxed by the host) is as small as its own path needs.
 async fn route(
     engine: &Engine,
     db: &impl Database,
@@ -171,7 +173,15 @@ async fn route(
         }
     }
     if let Some(rest) = path.strip_prefix("/api/rest/") {
-        return crate::rest::route(engine, db, http, req, log, (&method, rest, query)).await;
+        return Box::pin(crate::rest::route(
+            engine,
+            db,
+            http,
+            req,
+            log,
+            (&method, rest, query),
+        ))
+        .await;
     }
     match (method.as_str(), path) {
         ("POST", "/v1/graphql") => {
@@ -202,10 +212,18 @@ async fn route(
                 Err(e) => fail(log, Style::Graphql200, &e, false),
             }
         }
-        ("GET", "/api/swagger/json") => openapi_route(engine, http, req, log).await,
-        ("GET", "/v1/metrics") => metrics_route(engine, http, req, log).await,
+        ("GET", "/api/swagger/json") => Box::pin(openapi_route(engine, http, req, log)).await,
+        ("GET", "/v1/metrics") => Box::pin(metrics_route(engine, http, req, log)).await,
         ("POST", "/v1/metadata") => {
-            metadata_route(engine, db, http, req, log, Endpoint::V1Metadata).await
+            Box::pin(metadata_route(
+                engine,
+                db,
+                http,
+                req,
+                log,
+                Endpoint::V1Metadata,
+            ))
+            .await
         }
         ("POST", "/v1/query") | ("POST", "/v2/query") => {
             let ep = if path == "/v1/query" {
@@ -213,17 +231,17 @@ async fn route(
             } else {
                 Endpoint::V2Query
             };
-            match crate::dataops::route(engine, db, http, req, ep).await {
+            match Box::pin(crate::dataops::route(engine, db, http, req, ep)).await {
                 Some(r) => r,
-                None => metadata_route(engine, db, http, req, log, ep).await,
+                None => Box::pin(metadata_route(engine, db, http, req, log, ep)).await,
             }
         }
         ("POST", "/v1/graphql/explain") | ("POST", "/v1alpha1/graphql/explain") => {
-            explain_route(engine, db, http, req, log).await
+            Box::pin(explain_route(engine, db, http, req, log)).await
         }
-        ("POST", "/v1alpha1/pg_dump") => pg_dump_route(engine, db, http, req, log).await,
+        ("POST", "/v1alpha1/pg_dump") => Box::pin(pg_dump_route(engine, db, http, req, log)).await,
         ("GET", "/healthz") | ("HEAD", "/healthz") | ("GET", "/hasura/healthz") => {
-            ops::healthz(engine, db, query).await
+            Box::pin(ops::healthz(engine, db, query)).await
         }
         ("GET", "/v1/version") => Response::json(
             200,

@@ -112,21 +112,38 @@ pub type Timer = core::pin::Pin<Box<dyn core::future::Future<Output = ()> + Send
 /// `work`'s output, unless `timer` fires first (`None` then). Without a timer (a host with
 /// no clock) `work` runs unbounded. One race for every bound the engine keeps on the host's
 /// clock: a request's time limit, a handler's or remote's timeout, a coalesced request's wait.
-pub(crate) async fn within<T>(
-    work: impl core::future::Future<Output = T>,
-    timer: Option<Timer>,
-) -> Option<T> {
-    let Some(mut timer) = timer else {
-        return Some(work.await);
-    };
-    let mut work = core::pin::pin!(work);
-    core::future::poll_fn(|cx| {
-        if let core::task::Poll::Ready(r) = work.as_mut().poll(cx) {
+///
+/// A named future rather than an `async fn`: that would keep `work` twice (as its argument
+/// and pinned), and every request's future holds this one.
+pub(crate) fn within<F: core::future::Future>(work: F, timer: Option<Timer>) -> Within<F> {
+    Within { work, timer }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`within`].
+    pub(crate) struct Within<F> {
+        #[pin]
+        work: F,
+        timer: Option<Timer>,
+    }
+}
+
+impl<F: core::future::Future> core::future::Future for Within<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<Self::Output> {
+        let this = self.project();
+        if let core::task::Poll::Ready(r) = this.work.poll(cx) {
             return core::task::Poll::Ready(Some(r));
         }
-        timer.as_mut().poll(cx).map(|()| None)
-    })
-    .await
+        match this.timer {
+            Some(timer) => timer.as_mut().poll(cx).map(|()| None),
+            None => core::task::Poll::Pending,
+        }
+    }
 }
 
 /// A clock that always answers the same time (tests; hosts that pass the request time).

@@ -261,30 +261,55 @@ pub(crate) fn check_document(
 
 /// Runs a database call under the session's time limit: the metadata `time_limit` of its role
 /// or the engine's, whichever is lower. Without a host timer the call runs unbounded.
-pub(crate) async fn bounded<T>(
+///
+/// A named future (see [`crate::within`]): every request's future holds it.
+pub(crate) fn bounded<T, F>(
     engine: &Engine,
     loaded: &Loaded,
     session: &Session,
-    call: impl Future<Output = Result<T, EdgeError>>,
-) -> Result<T, EdgeError> {
+    call: F,
+) -> Bounded<F>
+where
+    F: Future<Output = Result<T, EdgeError>>,
+{
     let limit = time_limit(engine, loaded, session);
     let timer = match (&limit, engine.clock.as_ref()) {
         (Some((d, _)), Some(clock)) => clock.sleep(*d),
         _ => None,
     };
-    let (Some(timer), Some((d, from_metadata))) = (timer, limit) else {
-        return call.await;
-    };
-    match crate::within(call, Some(timer)).await {
-        Some(result) => result,
-        None => {
-            let secs = Seconds(d);
-            Err(if from_metadata {
-                exceeded("time", "time-limit-exceeded", secs)
-            } else {
-                exceeded("time", "tenant-time-limit-exceeded", secs)
+    Bounded {
+        call: crate::within(call, timer),
+        limit,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`bounded`].
+    pub(crate) struct Bounded<F> {
+        #[pin]
+        call: crate::Within<F>,
+        limit: Option<(Duration, bool)>,
+    }
+}
+
+impl<T, F: Future<Output = Result<T, EdgeError>>> Future for Bounded<F> {
+    type Output = Result<T, EdgeError>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = self.project();
+        this.call.poll(cx).map(|out| {
+            out.unwrap_or_else(|| {
+                let (d, from_metadata) = this.limit.unwrap_or_default();
+                Err(if from_metadata {
+                    exceeded("time", "time-limit-exceeded", Seconds(d))
+                } else {
+                    exceeded("time", "tenant-time-limit-exceeded", Seconds(d))
+                })
             })
-        }
+        })
     }
 }
 

@@ -534,3 +534,20 @@ fn rest_endpoints_route_by_path_and_method_and_bind_variables() {
         )
     );
 }
+
+/// A request's future is moved as it is wrapped and then boxed by the host, so its size is
+/// paid on every request: the rarer routes and the outbound calls (webhooks, actions, remote
+/// schemas) are boxed, and the races with a timer are named futures, which keep their work
+/// once. Here (the fake database's futures are tiny) it measured 9.5 KB before that and 4 KB
+/// after; natively, with the pooled Postgres client, 20 KB and 5 KB.
+#[test]
+fn a_request_future_stays_small() {
+    let engine = engine(Config::new());
+    let db = FakeDb::default();
+    let r = req("POST", "/v1/graphql", &[], &gql("query { x }"));
+    let fut = graphedge_edge::handle_logged(&engine, &db, &graphedge_edge::http::NoHttp, r);
+    let size = std::mem::size_of_val(&fut);
+    assert!(size <= 6144, "a request's future takes {size} bytes");
+    let (resp, _) = block_on(fut);
+    assert_eq!(resp.status, 200);
+}

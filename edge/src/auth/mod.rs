@@ -192,7 +192,9 @@ async fn resolve(
         Step::Done(s) => s,
         Step::Hook(hook) => {
             let cache = hook_cache.zip(now);
-            return webhook::call(hook, headers, request(), http, cache).await;
+            // Boxed, like the JWKS look-up below: a request's future would otherwise be as
+            // large as an outbound HTTP call's, though most requests make none.
+            return Box::pin(webhook::call(hook, headers, request(), http, cache)).await;
         }
         Step::Verify(secret, token) => {
             let claims = match secret.jwk_url() {
@@ -201,8 +203,7 @@ async fn resolve(
                     // Malformed tokens are rejected before anything is fetched.
                     jwt::parse_token(&token)?;
                     let kid = jwt::token_kid(&token);
-                    let keys = jwks
-                        .keys(url, kid.as_deref(), now.unwrap_or(0), http)
+                    let keys = Box::pin(jwks.keys(url, kid.as_deref(), now.unwrap_or(0), http))
                         .await
                         .map_err(jwt::invalid_jwt)?;
                     secret.verify_with_jwks(&token, now, &keys)?
