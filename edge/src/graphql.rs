@@ -52,11 +52,7 @@ fn decode_one(v: &Json, path: &str) -> Result<GqlRequest, EdgeError> {
             kind(v)
         ))
     })?;
-    // Hasura answers persisted queries (APQ) with not-supported in its OSS build.
-    if o.get("extensions")
-        .and_then(|e| e.get("persistedQuery"))
-        .is_some()
-    {
+    if asks_persisted_query(o.get("extensions")) {
         return Err(EdgeError::new(
             400,
             "not-supported",
@@ -108,16 +104,26 @@ fn decode_one(v: &Json, path: &str) -> Result<GqlRequest, EdgeError> {
 /// Decodes a `/v1/graphql` body.
 pub fn decode_body(body: &[u8]) -> Result<GqlBody, EdgeError> {
     match decode_plain(body) {
-        Some(r) => Ok(GqlBody::Single(r)),
-        None => decode_json(body),
+        Ok(r) => Ok(GqlBody::Single(r)),
+        // Not JSON at all: the tree would only fail the same way, so it is not read twice.
+        Err(Some(e)) if e.is_syntax() || e.is_eof() => Err(not_json()),
+        Err(_) => decode_json(body),
     }
+}
+
+fn not_json() -> EdgeError {
+    EdgeError::invalid_json("Error in $: Failed reading: not a valid json value")
+}
+
+/// Whether a request's `extensions` ask for a persisted query (Hasura's APQ, which its OSS
+/// build answers with not-supported).
+fn asks_persisted_query(extensions: Option<&Json>) -> bool {
+    extensions.and_then(|e| e.get("persistedQuery")).is_some()
 }
 
 /// [`decode_body`] through a JSON tree: any body, with Hasura's errors.
 fn decode_json(body: &[u8]) -> Result<GqlBody, EdgeError> {
-    let v: Json = serde_json::from_slice(body).map_err(|_| {
-        EdgeError::invalid_json("Error in $: Failed reading: not a valid json value")
-    })?;
+    let v: Json = serde_json::from_slice(body).map_err(|_| not_json())?;
     match &v {
         Json::Array(items) => {
             let reqs = items
@@ -132,10 +138,10 @@ fn decode_json(body: &[u8]) -> Result<GqlBody, EdgeError> {
 }
 
 /// The usual body, one request object, read straight into the request without an
-/// intermediate JSON tree. `None` for anything else (a batch, a member of the wrong kind, a
-/// repeated key, a persisted query, bad JSON): [`decode_body`]'s general path decodes those
-/// and words their errors.
-fn decode_plain(body: &[u8]) -> Option<GqlRequest> {
+/// intermediate JSON tree. `Err` for anything else (a batch, a member of the wrong kind, a
+/// repeated key, a persisted query, bad JSON; with serde's error when it gave one):
+/// [`decode_body`]'s general path decodes those and words their errors.
+fn decode_plain(body: &[u8]) -> Result<GqlRequest, Option<serde_json::Error>> {
     #[derive(serde::Deserialize)]
     struct Plain {
         query: String,
@@ -148,15 +154,13 @@ fn decode_plain(body: &[u8]) -> Option<GqlRequest> {
     }
     // An object only: serde would also read a struct from an array of its fields.
     if body.trim_ascii_start().first() != Some(&b'{') {
-        return None;
+        return Err(None);
     }
-    let p: Plain = serde_json::from_slice(body).ok()?;
-    if p.extensions
-        .is_some_and(|e| e.get("persistedQuery").is_some())
-    {
-        return None;
+    let p: Plain = serde_json::from_slice(body).map_err(Some)?;
+    if asks_persisted_query(p.extensions.as_ref()) {
+        return Err(None);
     }
-    Some(GqlRequest {
+    Ok(GqlRequest {
         relay: false,
         query: p.query,
         operation_name: p.operation_name,
@@ -777,7 +781,7 @@ mod tests {
         ];
         for (body, plain) in bodies {
             let tree = decode_json(body.as_bytes());
-            let read = decode_plain(body.as_bytes());
+            let read = decode_plain(body.as_bytes()).ok();
             assert_eq!(read.is_some(), *plain, "{body}");
             if let Some(read) = read {
                 assert_eq!(tree, Ok(GqlBody::Single(read)), "{body}");

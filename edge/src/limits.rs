@@ -303,11 +303,12 @@ impl<T, F: Future<Output = Result<T, EdgeError>>> Future for Bounded<F> {
         this.call.poll(cx).map(|out| {
             out.unwrap_or_else(|| {
                 let (d, from_metadata) = this.limit.unwrap_or_default();
-                Err(if from_metadata {
-                    exceeded("time", "time-limit-exceeded", Seconds(d))
+                let code = if from_metadata {
+                    "time-limit-exceeded"
                 } else {
-                    exceeded("time", "tenant-time-limit-exceeded", Seconds(d))
-                })
+                    "tenant-time-limit-exceeded"
+                };
+                Err(exceeded("time", code, Seconds(d)))
             })
         })
     }
