@@ -16,8 +16,10 @@
 //! **Consistency: a request never gets an answer older than itself.** A request joins only a
 //! run that has not been sent to Postgres yet, so the statement's snapshot is always taken
 //! after every request it answers arrived. Per statement text there is at most one run in
-//! flight and one cohort waiting for it to finish (`pending`):
-//! * nothing in flight: the request runs the statement at once (no added latency, no batch);
+//! flight (two for a heavy batched statement, see [`HEAVY_ROW`]) and one cohort waiting for a
+//! run to finish (`pending`):
+//! * nothing in flight (or fewer runs than the statement may have): the request runs the
+//!   statement at once (no added latency, no batch);
 //! * a run in flight, no cohort waiting: the request opens the pending cohort; it waits for
 //!   the run in flight to finish and then runs the statement for its cohort — alone when every
 //!   member has its parameters, batched otherwise;
@@ -85,6 +87,16 @@ pub const MAX_BATCH: usize = 16;
 /// saves is small, and the rows would lose the parallelism of separate backends (Chinook
 /// bench, `mixr`: batching its ~2 ms nested query raised p99 from 17 to 40 ms).
 pub const BATCH_BUDGET: Duration = Duration::from_millis(2);
+/// A batched statement of this much per row or more (its shortest recent time, see
+/// [`Window`]) may have [`HEAVY_LANES`] runs in flight, each with its cohort, where a lighter one
+/// has one. A batch runs its rows one after the other on one backend: for a quick statement a
+/// bigger batch saves Postgres more work than a second backend would add, for a heavy one a
+/// second backend working beside the first is worth more. (Chinook bench, one HTTP thread, 16
+/// clients: q6r, ~0.25 ms per row, 3.9k → 5.5k req/s with two runs in flight; q2r and q5r,
+/// 15–25 µs per row, do best with one: batches of ~8 rows instead of ~4.)
+pub const HEAVY_ROW: Duration = Duration::from_micros(100);
+/// Runs in flight of a heavy batched statement (see [`HEAVY_ROW`]).
+pub const HEAVY_LANES: usize = 2;
 /// Parameters larger than this in all (bytes) keep a request out of batches: a batch copies
 /// every row's parameters into one array literal per parameter, which for a few requests
 /// with megabytes of variables would be one more large copy of each, in one statement.
@@ -168,8 +180,10 @@ struct Entry {
     by_text: bool,
     /// Cohorts form per thread (see [`Flights`]).
     thread: std::thread::ThreadId,
-    /// The cohort waiting for the run in flight to finish (an entry exists while a run is).
+    /// The cohort waiting for a run in flight to finish (an entry exists while a run is).
     pending: Option<Arc<Cohort>>,
+    /// Runs in flight: one, or up to [`HEAVY_LANES`] for a heavy batched statement.
+    flying: usize,
 }
 
 /// The requests one run answers.
@@ -257,6 +271,8 @@ impl Flights {
                 hash,
                 by_text,
             };
+            // Identical requests always share the one run in flight.
+            let lanes = if by_text { inner.lanes(text) } else { 1 };
             let role = if inner.slow.contains(&text) {
                 Role::Alone
             } else {
@@ -268,7 +284,12 @@ impl Flights {
                             by_text,
                             thread: std::thread::current().id(),
                             pending: None,
+                            flying: 1,
                         });
+                        Role::Lead(Arc::default())
+                    }
+                    Some(e) if e.pending.is_none() && e.flying < lanes => {
+                        e.flying += 1;
                         Role::Lead(Arc::default())
                     }
                     Some(e) => match &e.pending {
@@ -442,6 +463,7 @@ impl Flights {
         {
             if e.is_pending(cohort) {
                 e.pending = None;
+                e.flying += 1;
             }
         }
     }
@@ -490,7 +512,10 @@ impl Flights {
                         // worst the next cohort starts early, which keeps answers fresh.)
                         go = e.pending.take();
                         if go.is_none() {
-                            bucket.swap_remove(i);
+                            e.flying -= 1;
+                            if e.flying == 0 {
+                                bucket.swap_remove(i);
+                            }
                         }
                     }
                 }
@@ -567,6 +592,14 @@ impl Inner {
         }
     }
 
+    /// Runs of a batched statement text that may be in flight at once (see [`HEAVY_ROW`]).
+    fn lanes(&self, text: u64) -> usize {
+        match self.per_row.get(&text) {
+            Some(w) if w.shortest() >= HEAVY_ROW.as_micros() as u64 => HEAVY_LANES,
+            _ => 1,
+        }
+    }
+
     /// The statement text (hash) is not batched from now on.
     fn not_batchable(&mut self, text: u64) {
         remember(&mut self.unbatchable, text);
@@ -585,6 +618,7 @@ impl Inner {
 }
 
 /// The bytes of `stmt`'s parameters.
+
 fn params_size(stmt: &Statement) -> usize {
     stmt.params
         .iter()

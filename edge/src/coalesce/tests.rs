@@ -541,3 +541,44 @@ fn a_statement_is_judged_by_its_shortest_recent_run() {
     }
     assert_eq!(w.shortest(), 3_000);
 }
+
+#[test]
+fn a_heavy_batched_statement_has_two_runs_in_flight() {
+    // Runs in flight for requests with four other parameter lists, after one run of `per_row`.
+    let runs_at_once = |per_row: Duration| {
+        let flights = Flights::default();
+        let clock = Manual::default();
+        let timed = |_| async {
+            clock
+                .0
+                .fetch_add(per_row.as_micros() as u64, Ordering::Relaxed);
+            Ok(Some("first".into()))
+        };
+        let first_stmt = stmt("first");
+        let mut first: Slot<'_> = Some(Box::pin(flights.run(
+            &first_stmt,
+            Some(&clock),
+            BATCH_BUDGET,
+            timed,
+        )));
+        assert_eq!(step(std::slice::from_mut(&mut first)).len(), 1);
+        let g = Rc::new(Gate::default());
+        let stmts: Vec<Statement> = ["a", "b", "c", "d"].into_iter().map(stmt).collect();
+        let mut futs: Vec<Slot<'_>> = stmts
+            .iter()
+            .map(|s| request(&flights, s, Some(&clock), &g))
+            .collect();
+        assert!(step(&mut futs).is_empty());
+        let started = *g.started.borrow();
+        g.release("x");
+        while futs.iter().any(Option::is_some) {
+            step(&mut futs);
+        }
+        assert!(lock(&flights.inner).map.is_empty(), "nothing left behind");
+        started
+    };
+    // A quick statement: one run, the others wait for it as one cohort (a bigger batch).
+    assert_eq!(runs_at_once(HEAVY_ROW / 4), 1);
+    // A heavy one: a second run goes at once beside the first; the rest wait as one cohort.
+    assert_eq!(runs_at_once(HEAVY_ROW), HEAVY_LANES);
+}
