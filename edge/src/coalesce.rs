@@ -36,8 +36,9 @@
 //! Waiting is worth it only for quick statements: a statement whose last run took longer than
 //! [`SLOW_RUN`] per request runs on its own until a run of it is quick again, so a slow report
 //! is never held up behind another copy of itself. (Measured on the Chinook bench: one run in
-//! flight per statement does best; letting a second run start, or a big cohort start early,
-//! cost more Postgres work than the idle time it saved.)
+//! flight per quick statement does best; letting a second run start, or a cohort start early
+//! once it is as large as the run in flight, cost more Postgres work than the idle time it
+//! saved. A heavy batched statement is the exception, see [`HEAVY_ROW`].)
 //!
 //! A batch that does not answer (Postgres refuses the rewrite, or one row's parameters make the
 //! statement fail) answers nobody: every member runs its own statement, so each gets exactly
