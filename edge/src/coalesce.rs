@@ -257,7 +257,8 @@ impl Flights {
         let text = self.text_hash(stmt);
         let (key, role) = {
             let mut inner = lock(&self.inner);
-            let cap = inner.batch_cap(text, budget);
+            let per_row_us = inner.per_row_us(text);
+            let cap = batch_cap(per_row_us, budget);
             let by_text = cap > 1
                 && !stmt.params.is_empty()
                 && !inner.unbatchable.contains(&text)
@@ -273,7 +274,7 @@ impl Flights {
                 by_text,
             };
             // Identical requests always share the one run in flight.
-            let lanes = if by_text { inner.lanes(text) } else { 1 };
+            let lanes = if by_text { lanes(per_row_us) } else { 1 };
             let role = if inner.slow.contains(&text) {
                 Role::Alone
             } else {
@@ -579,26 +580,10 @@ impl Inner {
         self.per_row.insert(key.text, Window::new(took));
     }
 
-    /// How many rows a batch of this statement text may have within `budget` (see
-    /// [`BATCH_BUDGET`]); no timing yet: [`MAX_BATCH`].
-    fn batch_cap(&self, text: u64, budget: Duration) -> usize {
-        if budget.is_zero() {
-            return 0;
-        }
-        match self.per_row.get(&text) {
-            Some(w) => {
-                (budget.as_micros() as u64 / w.shortest().max(1)).min(MAX_BATCH as u64) as usize
-            }
-            None => MAX_BATCH,
-        }
-    }
-
-    /// Runs of a batched statement text that may be in flight at once (see [`HEAVY_ROW`]).
-    fn lanes(&self, text: u64) -> usize {
-        match self.per_row.get(&text) {
-            Some(w) if w.shortest() >= HEAVY_ROW.as_micros() as u64 => HEAVY_LANES,
-            _ => 1,
-        }
+    /// The statement text's shortest recent time per row, microseconds (see [`Window`]); `None`
+    /// before its first timed run.
+    fn per_row_us(&self, text: u64) -> Option<u64> {
+        self.per_row.get(&text).map(Window::shortest)
     }
 
     /// The statement text (hash) is not batched from now on.
@@ -618,8 +603,28 @@ impl Inner {
     }
 }
 
-/// The bytes of `stmt`'s parameters.
+/// How many rows a batch of a statement taking `per_row_us` may have within `budget` (see
+/// [`BATCH_BUDGET`]); no timing yet: [`MAX_BATCH`].
+fn batch_cap(per_row_us: Option<u64>, budget: Duration) -> usize {
+    if budget.is_zero() {
+        return 0;
+    }
+    match per_row_us {
+        Some(us) => (budget.as_micros() as u64 / us.max(1)).min(MAX_BATCH as u64) as usize,
+        None => MAX_BATCH,
+    }
+}
 
+/// Runs of a batched statement taking `per_row_us` that may be in flight at once (see
+/// [`HEAVY_ROW`]).
+fn lanes(per_row_us: Option<u64>) -> usize {
+    match per_row_us {
+        Some(us) if us >= HEAVY_ROW.as_micros() as u64 => HEAVY_LANES,
+        _ => 1,
+    }
+}
+
+/// The bytes of `stmt`'s parameters.
 fn params_size(stmt: &Statement) -> usize {
     stmt.params
         .iter()

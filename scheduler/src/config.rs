@@ -470,6 +470,7 @@ impl ServeConfig {
             n.min(crate::db::MAX_POOL_SIZE)
         });
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let database_url = nonempty("HASURA_GRAPHQL_DATABASE_URL");
         let pipeline = count("GRAPHEDGE_PG_PIPELINE_CONNECTIONS", &|_| true, "a number")?
             .unwrap_or(cpus.clamp(2, 8));
         let http_threads = count(
@@ -477,7 +478,7 @@ impl ServeConfig {
             &|n| (1..=MAX_HTTP_THREADS).contains(&n),
             &format!("1 to {MAX_HTTP_THREADS}"),
         )?
-        .unwrap_or_else(|| default_http_threads(cpus, nonempty("HASURA_GRAPHQL_DATABASE_URL")));
+        .unwrap_or_else(|| default_http_threads(cpus, database_url.as_deref()));
         // The pool keeps at least half of the connections.
         let pipeline = pipeline.min(pool_size / 2);
         let host = match nonempty("HASURA_GRAPHQL_SERVER_HOST").as_deref() {
@@ -485,7 +486,7 @@ impl ServeConfig {
             Some(h) => h.trim().to_string(),
         };
         Ok(ServeConfig {
-            database_url: nonempty("HASURA_GRAPHQL_DATABASE_URL"),
+            database_url,
             metadata_database_url: nonempty("HASURA_GRAPHQL_METADATA_DATABASE_URL"),
             host,
             port,
@@ -519,17 +520,18 @@ pub const MAX_HTTP_THREADS: usize = 256;
 /// Postgres then needs those cores for the statements; and since requests share batches only
 /// on their own thread (`coalesce`), fewer threads make bigger batches. (2-core bench VM, clients
 /// and Postgres on the same cores, one thread against two: engine CPU per q2r request ~45 → ~31
-/// µs, Postgres transactions per request 0.25 → 0.13, the same req/s or more on every query.)
-fn default_http_threads(cpus: usize, database_url: Option<String>) -> usize {
+/// µs, Postgres transactions per request 0.25 → 0.13, q2r 22.0k → 24.4k req/s; q5r and q6r
+/// within the ±10 % of rounds.)
+fn default_http_threads(cpus: usize, database_url: Option<&str>) -> usize {
     match database_url {
-        Some(url) if is_local_database(&url) => (cpus / 2).max(1),
+        Some(url) if is_local_database(url) => (cpus / 2).max(1),
         _ => cpus,
     }
 }
 
 /// Whether every host of the Postgres connection string `url` is on this machine (loopback,
 /// a Unix socket, or none given: libpq's default, the local socket).
-pub fn is_local_database(url: &str) -> bool {
+fn is_local_database(url: &str) -> bool {
     use tokio_postgres::config::Host;
     let Ok(config) = url.parse::<tokio_postgres::Config>() else {
         return false;
